@@ -1,0 +1,284 @@
+//! Genesis: the chain id, parameters, consensus nodes, member organisations with their
+//! administrators, and any identities that exist from the start. Read from a file by the node;
+//! turned into the first state here, with the same checks the operations apply.
+
+use serde::{Deserialize, Serialize};
+use vchain_ledger::WriteSet;
+use vchain_proto::v1::{
+    Account, AccountStatus, ChainParams, ConsensusConfig, ConsensusNode, Identity, IdentityStatus, Organisation, Role,
+};
+use prost::Message;
+
+use crate::keys;
+use crate::validate;
+
+/// Chain parameters as written in a genesis file. Every field has a production default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// Longest allowed tenor (issuance to maturity), days.
+    pub max_tenor_days: u32,
+    /// Smallest child of a split, minor units.
+    pub min_split_amount: u64,
+    /// Most children of one split.
+    pub split_fanout_max: u32,
+    /// Days after maturity before an unredeemed voucher is destroyed.
+    pub redemption_grace_days: u32,
+    /// The chain's time zone, minutes east of UTC.
+    pub utc_offset_minutes: i32,
+    /// Most transactions in a block.
+    pub block_tx_max: u32,
+    /// Largest block, bytes of transactions.
+    pub block_bytes_max: u32,
+    /// Largest transaction, bytes.
+    pub tx_bytes_max: u32,
+    /// Most expired vouchers destroyed in one block.
+    pub destroy_per_block_max: u32,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            max_tenor_days: 365,
+            min_split_amount: 100,
+            split_fanout_max: 16,
+            redemption_grace_days: 7,
+            utc_offset_minutes: 480,
+            block_tx_max: 2_000,
+            block_bytes_max: 8 * 1024 * 1024,
+            tx_bytes_max: 16 * 1024,
+            destroy_per_block_max: 256,
+        }
+    }
+}
+
+impl Params {
+    /// The protobuf form stored in state.
+    pub fn to_proto(&self) -> ChainParams {
+        ChainParams {
+            max_tenor_days: self.max_tenor_days,
+            min_split_amount: self.min_split_amount,
+            split_fanout_max: self.split_fanout_max,
+            redemption_grace_days: self.redemption_grace_days,
+            utc_offset_minutes: self.utc_offset_minutes,
+            block_tx_max: self.block_tx_max,
+            block_bytes_max: self.block_bytes_max,
+            tx_bytes_max: self.tx_bytes_max,
+            destroy_per_block_max: self.destroy_per_block_max,
+        }
+    }
+
+    fn validate(&self) -> Result<(), GenesisError> {
+        let checks: [(bool, &str); 8] = [
+            (self.max_tenor_days >= 1, "max_tenor_days must be at least 1"),
+            (self.min_split_amount >= 1, "min_split_amount must be at least 1"),
+            (self.split_fanout_max >= 2, "split_fanout_max must be at least 2"),
+            ((-720..=840).contains(&self.utc_offset_minutes), "utc_offset_minutes must be within -12h..+14h"),
+            (self.block_tx_max >= 1, "block_tx_max must be at least 1"),
+            (self.tx_bytes_max >= 512, "tx_bytes_max must be at least 512"),
+            (self.block_bytes_max >= self.tx_bytes_max, "block_bytes_max must hold at least one transaction"),
+            (self.destroy_per_block_max >= 1, "destroy_per_block_max must be at least 1"),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, why)) => Err(GenesisError::Invalid(format!("params: {why}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// An account in genesis: its id and its ed25519 public key in hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisAccount {
+    /// Account id.
+    pub account_id: String,
+    /// Public key, 64 hex characters.
+    pub public_key: String,
+}
+
+/// A consortium member organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisOrganisation {
+    /// Short id, e.g. `bank-a`.
+    pub org_id: String,
+    /// Legal name.
+    pub name: String,
+    /// Unified social credit code; also the administrator identity's id.
+    pub uscc: String,
+    /// Administrator accounts.
+    pub admins: Vec<GenesisAccount>,
+}
+
+/// An identity registered from the start (dev chains, migrations).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisIdentity {
+    /// Organisation it is registered under.
+    pub org_id: String,
+    /// Unified social credit code.
+    pub uscc: String,
+    /// Name.
+    pub name: String,
+    /// `financier`, `core-enterprise`, `supplier`, `regulator`, `warehouse-operator` or `administrator`.
+    pub role: String,
+    /// Legal representative.
+    #[serde(default)]
+    pub legal_representative: String,
+    /// Its accounts.
+    pub accounts: Vec<GenesisAccount>,
+}
+
+/// Consensus as configured in genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisConsensus {
+    /// `solo` for now.
+    pub engine: String,
+    /// Consensus nodes: `(node_id, org_id)`.
+    pub nodes: Vec<GenesisNode>,
+}
+
+/// A consensus node in genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisNode {
+    /// Node id.
+    pub node_id: String,
+    /// Organisation running it.
+    pub org_id: String,
+}
+
+/// A genesis file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    /// Chain id every transaction must carry.
+    pub chain_id: String,
+    /// Chain time of the genesis block, milliseconds since the Unix epoch.
+    pub genesis_time_ms: u64,
+    /// Chain parameters.
+    #[serde(default)]
+    pub params: Params,
+    /// Consensus engine and nodes.
+    pub consensus: GenesisConsensus,
+    /// Consortium members.
+    pub organisations: Vec<GenesisOrganisation>,
+    /// Identities that exist from the start.
+    #[serde(default)]
+    pub identities: Vec<GenesisIdentity>,
+}
+
+/// A genesis that cannot start a chain.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenesisError {
+    /// A field breaks a rule; the message names it.
+    #[error("invalid genesis: {0}")]
+    Invalid(String),
+}
+
+/// Parses a role name as written in genesis files and on the command line.
+pub fn parse_role(name: &str) -> Option<Role> {
+    Some(match name {
+        "administrator" => Role::Administrator,
+        "financier" => Role::Financier,
+        "core-enterprise" => Role::CoreEnterprise,
+        "supplier" => Role::Supplier,
+        "regulator" => Role::Regulator,
+        "warehouse-operator" => Role::WarehouseOperator,
+        _ => return None,
+    })
+}
+
+impl Genesis {
+    /// The consensus configuration in its stored form.
+    pub fn consensus_config(&self) -> ConsensusConfig {
+        ConsensusConfig {
+            engine: self.consensus.engine.clone(),
+            nodes: self.consensus.nodes.iter().map(|n| ConsensusNode { node_id: n.node_id.clone(), org_id: n.org_id.clone() }).collect(),
+        }
+    }
+
+    /// Checks the genesis and builds the state it starts the chain with.
+    pub fn state(&self) -> Result<WriteSet, GenesisError> {
+        let invalid = |what: String| GenesisError::Invalid(what);
+        validate::account_id(&self.chain_id).map_err(|e| invalid(format!("chain_id: {}", e.message)))?;
+        self.params.validate()?;
+        if self.consensus.engine != "solo" {
+            return Err(invalid(format!("consensus engine {:?} is not available (this build has: solo)", self.consensus.engine)));
+        }
+        if self.consensus.nodes.len() != 1 {
+            return Err(invalid(format!("solo consensus runs exactly one node, genesis lists {}", self.consensus.nodes.len())));
+        }
+        if self.organisations.is_empty() {
+            return Err(invalid("a consortium needs at least one member organisation".into()));
+        }
+        let mut state = WriteSet::new();
+        let mut put = |key: Vec<u8>, value: Vec<u8>| -> Result<(), GenesisError> {
+            match state.insert(key.clone(), Some(value)) {
+                None => Ok(()),
+                Some(_) => Err(GenesisError::Invalid(format!("{} is defined twice", String::from_utf8_lossy(&key)))),
+            }
+        };
+        put(keys::CHAIN_ID.to_vec(), self.chain_id.as_bytes().to_vec())?;
+        put(keys::PARAMS.to_vec(), self.params.to_proto().encode_to_vec())?;
+        put(b"p/consensus".to_vec(), self.consensus_config().encode_to_vec())?;
+        let org_ids: Vec<&str> = self.organisations.iter().map(|o| o.org_id.as_str()).collect();
+        for node in &self.consensus.nodes {
+            if !org_ids.contains(&node.org_id.as_str()) {
+                return Err(invalid(format!("node {} belongs to unknown organisation {}", node.node_id, node.org_id)));
+            }
+        }
+        let mut identities = Vec::new();
+        for org in &self.organisations {
+            validate::account_id(&org.org_id).map_err(|e| invalid(format!("organisation id: {}", e.message)))?;
+            let record = Organisation { org_id: org.org_id.clone(), name: org.name.clone(), uscc: org.uscc.clone() };
+            put(keys::organisation(&org.org_id), record.encode_to_vec())?;
+            if org.admins.is_empty() {
+                return Err(invalid(format!("organisation {} has no administrator", org.org_id)));
+            }
+            identities.push((org.org_id.as_str(), org.uscc.as_str(), org.name.as_str(), Role::Administrator, "", org.admins.as_slice()));
+        }
+        for identity in &self.identities {
+            if !org_ids.contains(&identity.org_id.as_str()) {
+                return Err(invalid(format!("identity {} is under unknown organisation {}", identity.uscc, identity.org_id)));
+            }
+            let role = parse_role(&identity.role).ok_or_else(|| invalid(format!("identity {}: unknown role {:?}", identity.uscc, identity.role)))?;
+            identities.push((identity.org_id.as_str(), identity.uscc.as_str(), identity.name.as_str(), role, identity.legal_representative.as_str(), identity.accounts.as_slice()));
+        }
+        for (org_id, uscc, name, role, legal_representative, accounts) in identities {
+            validate::uscc(uscc).map_err(|e| invalid(e.message))?;
+            if accounts.is_empty() {
+                return Err(invalid(format!("identity {uscc} has no account")));
+            }
+            let record = Identity {
+                uscc: uscc.to_owned(),
+                name: name.to_owned(),
+                role: role.into(),
+                org_id: org_id.to_owned(),
+                status: IdentityStatus::Active.into(),
+                legal_representative: legal_representative.to_owned(),
+                accounts: accounts.iter().map(|a| a.account_id.clone()).collect(),
+                registered_height: 0,
+            };
+            put(keys::identity(uscc), record.encode_to_vec())?;
+            for account in accounts {
+                validate::account_id(&account.account_id).map_err(|e| invalid(e.message))?;
+                let public_key = hex::decode(&account.public_key).map_err(|e| invalid(format!("account {}: public key is not hex: {e}", account.account_id)))?;
+                validate::public_key(&public_key).map_err(|e| invalid(format!("account {}: {}", account.account_id, e.message)))?;
+                put(keys::key_binding(&public_key), account.account_id.as_bytes().to_vec())?;
+                let record = Account {
+                    account_id: account.account_id.clone(),
+                    uscc: uscc.to_owned(),
+                    public_key,
+                    status: AccountStatus::Active.into(),
+                    next_nonce: 0,
+                    org_id: org_id.to_owned(),
+                    role: role.into(),
+                };
+                put(keys::account(&account.account_id), record.encode_to_vec())?;
+            }
+        }
+        Ok(state)
+    }
+}

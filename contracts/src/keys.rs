@@ -1,0 +1,194 @@
+//! State and index keys: the one place that knows how vchain lays out its key space.
+//!
+//! State keys (in the state tree, covered by the state root, provable to auditors):
+//!
+//! | key | value |
+//! |---|---|
+//! | `p/chain_id` | chain id, UTF-8 |
+//! | `p/params` | [`ChainParams`](vchain_proto::v1::ChainParams) |
+//! | `o/{org_id}` | [`Organisation`](vchain_proto::v1::Organisation) |
+//! | `i/{uscc}` | [`Identity`](vchain_proto::v1::Identity) |
+//! | `a/{account_id}` | [`Account`](vchain_proto::v1::Account) |
+//! | `k/{public key hex}` | account id bound to the key (a key serves one account) |
+//! | `c/{financier}/{core}` | [`CreditLine`](vchain_proto::v1::CreditLine) |
+//! | `v/{voucher_id}` | [`Voucher`](vchain_proto::v1::Voucher) |
+//! | `e/{voucher_id}/{height:8}{tx:4}{n:2}` | [`Event`](vchain_proto::v1::Event) in the voucher's history |
+//! | `l/{height:8}{tx:4}{n:2}` | [`Event`](vchain_proto::v1::Event) in the audit log (permission changes) |
+//! | `d/{kind}/{number}` | voucher id issued against this trade document |
+//! | `dh/{hash hex}` | voucher id issued against a document with this hash |
+//! | `x/{day:4}/{voucher_id}` | empty: the voucher is destroyed at the start of `day` unless redeemed |
+//! | `m/voucher_seq` | next voucher serial, u64 big-endian |
+//!
+//! `{n:k}` is a big-endian integer of k bytes, so keys sort in chain order. Ids cannot contain
+//! `/` (see [`crate::validate`]), so no key is a prefix of another's family by accident.
+//!
+//! Index keys (the node's `index` column family, not in the state root, rebuilt from blocks):
+//! `h/{holder}/{voucher_id}` and `s/{issuer}/{voucher_id}`, both with empty values.
+
+/// Key of the chain id.
+pub const CHAIN_ID: &[u8] = b"p/chain_id";
+/// Key of the chain parameters.
+pub const PARAMS: &[u8] = b"p/params";
+/// Key of the next voucher serial number.
+pub const VOUCHER_SEQ: &[u8] = b"m/voucher_seq";
+/// Prefix of the expiry queue.
+pub const EXPIRY_PREFIX: &[u8] = b"x/";
+/// Prefix of the audit log.
+pub const AUDIT_PREFIX: &[u8] = b"l/";
+
+fn join(parts: &[&[u8]]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        key.extend_from_slice(part);
+    }
+    key
+}
+
+/// Key of an organisation.
+pub fn organisation(org_id: &str) -> Vec<u8> {
+    join(&[b"o/", org_id.as_bytes()])
+}
+
+/// Key of an identity.
+pub fn identity(uscc: &str) -> Vec<u8> {
+    join(&[b"i/", uscc.as_bytes()])
+}
+
+/// Key of an account.
+pub fn account(account_id: &str) -> Vec<u8> {
+    join(&[b"a/", account_id.as_bytes()])
+}
+
+/// Key of a public key's binding to its account.
+pub fn key_binding(public_key: &[u8]) -> Vec<u8> {
+    join(&[b"k/", hex::encode(public_key).as_bytes()])
+}
+
+/// Key of the credit line `financier` granted to `core`.
+pub fn credit_line(financier: &str, core: &str) -> Vec<u8> {
+    join(&[b"c/", financier.as_bytes(), b"/", core.as_bytes()])
+}
+
+/// Key of a voucher.
+pub fn voucher(voucher_id: &str) -> Vec<u8> {
+    join(&[b"v/", voucher_id.as_bytes()])
+}
+
+/// Prefix of a voucher's history.
+pub fn voucher_events_prefix(voucher_id: &str) -> Vec<u8> {
+    join(&[b"e/", voucher_id.as_bytes(), b"/"])
+}
+
+/// Position of an event in the chain: block height, transaction index, event index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EventPosition {
+    /// Block height.
+    pub height: u64,
+    /// Index of the transaction in the block; `u32::MAX` for the chain's own actions.
+    pub tx_index: u32,
+    /// Index of the event among those of the transaction.
+    pub event_index: u16,
+}
+
+impl EventPosition {
+    fn bytes(&self) -> [u8; 14] {
+        let mut out = [0u8; 14];
+        out[..8].copy_from_slice(&self.height.to_be_bytes());
+        out[8..12].copy_from_slice(&self.tx_index.to_be_bytes());
+        out[12..].copy_from_slice(&self.event_index.to_be_bytes());
+        out
+    }
+}
+
+/// Key of one event in a voucher's history.
+pub fn voucher_event(voucher_id: &str, position: EventPosition) -> Vec<u8> {
+    join(&[&voucher_events_prefix(voucher_id), &position.bytes()])
+}
+
+/// Key of one audit log entry.
+pub fn audit_event(position: EventPosition) -> Vec<u8> {
+    join(&[AUDIT_PREFIX, &position.bytes()])
+}
+
+/// Key of a trade document by kind and number.
+pub fn trade_document(kind: &str, number: &str) -> Vec<u8> {
+    join(&[b"d/", kind.as_bytes(), b"/", number.as_bytes()])
+}
+
+/// Key of a trade document by content hash.
+pub fn trade_document_hash(hash: &[u8]) -> Vec<u8> {
+    join(&[b"dh/", hex::encode(hash).as_bytes()])
+}
+
+/// Key of a voucher's place in the expiry queue.
+pub fn expiry(day: u32, voucher_id: &str) -> Vec<u8> {
+    join(&[EXPIRY_PREFIX, &day.to_be_bytes(), b"/", voucher_id.as_bytes()])
+}
+
+/// Splits an expiry key into its day and voucher id; `None` if it is not one.
+pub fn parse_expiry(key: &[u8]) -> Option<(u32, String)> {
+    let rest = key.strip_prefix(EXPIRY_PREFIX)?;
+    let day = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
+    let id = rest.get(4..)?.strip_prefix(b"/")?;
+    Some((day, String::from_utf8(id.to_vec()).ok()?))
+}
+
+/// Index prefix of the vouchers held by `holder`.
+pub fn holder_index_prefix(holder: &str) -> Vec<u8> {
+    join(&[b"h/", holder.as_bytes(), b"/"])
+}
+
+/// Index key of `voucher_id` held by `holder`.
+pub fn holder_index(holder: &str, voucher_id: &str) -> Vec<u8> {
+    join(&[&holder_index_prefix(holder), voucher_id.as_bytes()])
+}
+
+/// Index prefix of the vouchers issued by `issuer`.
+pub fn issuer_index_prefix(issuer: &str) -> Vec<u8> {
+    join(&[b"s/", issuer.as_bytes(), b"/"])
+}
+
+/// Index key of `voucher_id` issued by `issuer`.
+pub fn issuer_index(issuer: &str, voucher_id: &str) -> Vec<u8> {
+    join(&[&issuer_index_prefix(issuer), voucher_id.as_bytes()])
+}
+
+/// The voucher id at the end of an index key built by [`holder_index`] or [`issuer_index`].
+pub fn voucher_id_from_index(prefix: &[u8], key: &[u8]) -> Option<String> {
+    String::from_utf8(key.strip_prefix(prefix)?.to_vec()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_keys_sort_by_day_then_id_and_parse_back() {
+        let a = expiry(20_000, "V000000000002");
+        let b = expiry(20_001, "V000000000001");
+        assert!(a < b, "an earlier day must sort first whatever the id");
+        assert_eq!(parse_expiry(&a), Some((20_000, "V000000000002".to_owned())));
+        assert_eq!(parse_expiry(b"x/ab"), None);
+        assert_eq!(parse_expiry(b"v/V1"), None);
+    }
+
+    #[test]
+    fn event_keys_sort_in_chain_order() {
+        let at = |height, tx_index, event_index| {
+            voucher_event("V1", EventPosition { height, tx_index, event_index })
+        };
+        assert!(at(1, 5, 9) < at(2, 0, 0));
+        assert!(at(2, 0, 9) < at(2, 1, 0));
+        assert!(at(2, 1, 0) < at(2, 1, 1));
+        assert!(at(2, 7, 0) < at(2, u32::MAX, 0), "chain actions sort after the block's transactions");
+        assert!(at(9, 0, 0).starts_with(&voucher_events_prefix("V1")));
+    }
+
+    #[test]
+    fn index_keys_round_trip() {
+        let key = holder_index("acme-01", "V000000000007");
+        assert_eq!(voucher_id_from_index(&holder_index_prefix("acme-01"), &key).as_deref(), Some("V000000000007"));
+        // A holder whose id extends another's must not share its prefix.
+        assert!(!holder_index("acme-011", "V1").starts_with(&holder_index_prefix("acme-01")));
+    }
+}

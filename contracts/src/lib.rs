@@ -1,0 +1,47 @@
+//! vchain's native contracts: identities and accounts, credit lines and the digital debt voucher
+//! lifecycle (issue, split, transfer, redeem, destroy, trace), as a deterministic state machine.
+//!
+//! Owns: every ledger rule of the domain brief, the state key layout ([`keys`]), genesis,
+//! transaction authentication and block assembly.
+//!
+//! Must not depend on: any I/O (no tokio, tonic, RocksDB, clock or OS randomness). Execution is
+//! a pure function of (state, block): it reads state through [`vchain_ledger::StateReader`] and
+//! returns writes, results and events; the node persists them.
+//!
+//! ```
+//! use vchain_contracts::execute::{execute_block, BlockContext};
+//! use vchain_ledger::memory::MemoryLedger;
+//! # let genesis: vchain_contracts::genesis::Genesis = toml_free_genesis();
+//! let mut ledger = MemoryLedger::default();
+//! ledger.apply(&genesis.state().expect("valid genesis")).expect("apply");
+//! let outcome = execute_block(&ledger, &BlockContext { height: 1, timestamp_ms: genesis.genesis_time_ms }, &[])
+//!     .expect("storage works");
+//! assert!(outcome.results.is_empty());
+//! # fn toml_free_genesis() -> vchain_contracts::genesis::Genesis {
+//! #     use vchain_contracts::genesis::*;
+//! #     let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key();
+//! #     Genesis {
+//! #         chain_id: "doc".into(), genesis_time_ms: 1_700_000_000_000, params: Params::default(),
+//! #         consensus: GenesisConsensus { engine: "solo".into(), nodes: vec![GenesisNode { node_id: "n1".into(), org_id: "bank-a".into() }] },
+//! #         organisations: vec![GenesisOrganisation { org_id: "bank-a".into(), name: "Bank A".into(),
+//! #             uscc: vchain_contracts::validate::uscc_with_check("91310000MA1FL0001").unwrap(),
+//! #             admins: vec![GenesisAccount { account_id: "bank-a-admin".into(), public_key: hex::encode(key.as_bytes()) }] }],
+//! #         identities: vec![],
+//! #     }
+//! # }
+//! ```
+
+pub mod block;
+pub mod error;
+pub mod execute;
+pub mod genesis;
+pub mod keys;
+mod ops;
+mod state;
+pub mod trace;
+pub mod tx;
+pub mod validate;
+
+pub use error::{ExecError, Rejection};
+pub use execute::{check_tx, execute_block, BlockContext, BlockOutcome, CheckError, CheckedTx};
+pub use state::read_message;

@@ -1,0 +1,133 @@
+//! The operations a transaction can carry, and what they share: the transaction context,
+//! role checks, loading records with the right "not found" error, and recording events.
+
+mod credit;
+mod identity;
+mod voucher;
+
+use vchain_proto::v1::{
+    transaction_body::Operation, Account, ChainParams, CreditLine, ErrorCode, Event, EventKind, Identity, Role, Voucher,
+};
+
+use crate::error::{reject, ExecError, Failure};
+use crate::execute::BlockContext;
+use crate::keys::{self, EventPosition};
+use crate::state::Overlay;
+use crate::tx::Hash;
+
+pub(crate) use voucher::{release_credit_line, LINEAGE_DEPTH_MAX};
+
+/// One authenticated transaction being executed.
+pub(crate) struct TxContext<'o, 'a> {
+    pub(crate) overlay: &'o mut Overlay<'a>,
+    pub(crate) context: &'o BlockContext,
+    pub(crate) params: &'o ChainParams,
+    /// The block's day in the chain's time zone.
+    pub(crate) today: u32,
+    /// The signer's account (nonce already spent).
+    pub(crate) signer: Account,
+    pub(crate) tx_hash: Hash,
+    pub(crate) tx_index: u32,
+    pub(crate) events: Vec<Event>,
+}
+
+/// Runs `operation` for the authenticated signer in `tx`.
+pub(crate) fn run(tx: &mut TxContext<'_, '_>, operation: Operation) -> Result<(), Failure> {
+    match operation {
+        Operation::RegisterIdentity(op) => identity::register_identity(tx, op),
+        Operation::RegisterAccount(op) => identity::register_account(tx, op),
+        Operation::FreezeAccount(op) => identity::set_account_frozen(tx, &op.account_id, &op.reason, true),
+        Operation::UnfreezeAccount(op) => identity::set_account_frozen(tx, &op.account_id, &op.reason, false),
+        Operation::GrantCreditLine(op) => credit::grant(tx, op),
+        Operation::RaiseCreditLine(op) => credit::raise(tx, op),
+        Operation::LowerCreditLine(op) => credit::lower(tx, op),
+        Operation::RevokeCreditLine(op) => credit::revoke(tx, op),
+        Operation::IssueVoucher(op) => voucher::issue(tx, op),
+        Operation::SplitVoucher(op) => voucher::split(tx, op),
+        Operation::TransferVoucher(op) => voucher::transfer(tx, op),
+        Operation::RequestRedemption(op) => voucher::request_redemption(tx, op),
+        Operation::ConfirmRedemption(op) => voucher::confirm_redemption(tx, op),
+        Operation::FreezeVoucher(op) => voucher::set_voucher_frozen(tx, &op.voucher_id, &op.reason, true),
+        Operation::UnfreezeVoucher(op) => voucher::set_voucher_frozen(tx, &op.voucher_id, &op.reason, false),
+    }
+}
+
+impl TxContext<'_, '_> {
+    /// Rejects unless the signer holds one of `roles`.
+    pub(crate) fn require_role(&self, roles: &[Role], action: &str) -> Result<(), Failure> {
+        if roles.contains(&self.signer.role()) {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = roles.iter().map(|r| r.as_str_name()).collect();
+        reject(
+            ErrorCode::WrongRole,
+            format!("{action} needs role {}; account {} is {}", allowed.join(" or "), self.signer.account_id, self.signer.role().as_str_name()),
+        )
+    }
+
+    pub(crate) fn load_account(&self, account_id: &str) -> Result<Account, Failure> {
+        match self.overlay.get_message(&keys::account(account_id), "Account")? {
+            Some(account) => Ok(account),
+            None => reject(ErrorCode::AccountNotFound, format!("account {account_id:?} does not exist")),
+        }
+    }
+
+    pub(crate) fn load_identity(&self, uscc: &str) -> Result<Identity, Failure> {
+        match self.overlay.get_message(&keys::identity(uscc), "Identity")? {
+            Some(identity) => Ok(identity),
+            None => reject(ErrorCode::IdentityNotFound, format!("identity {uscc:?} does not exist")),
+        }
+    }
+
+    pub(crate) fn load_voucher(&self, voucher_id: &str) -> Result<Voucher, Failure> {
+        match self.overlay.get_message(&keys::voucher(voucher_id), "Voucher")? {
+            Some(voucher) => Ok(voucher),
+            None => reject(ErrorCode::VoucherNotFound, format!("voucher {voucher_id:?} does not exist")),
+        }
+    }
+
+    pub(crate) fn load_credit_line(&self, financier: &str, core: &str) -> Result<CreditLine, Failure> {
+        match self.overlay.get_message(&keys::credit_line(financier, core), "CreditLine")? {
+            Some(line) => Ok(line),
+            None => reject(ErrorCode::CreditLineNotFound, format!("financier {financier} has granted no credit line to {core}")),
+        }
+    }
+
+    /// A new event of `kind` stamped with this transaction's block, time, hash and signer.
+    pub(crate) fn event(&self, kind: EventKind) -> Event {
+        Event {
+            kind: kind.into(),
+            height: self.context.height,
+            tx_hash: self.tx_hash.to_vec(),
+            time_ms: self.context.timestamp_ms,
+            actor: self.signer.account_id.clone(),
+            ..Event::default()
+        }
+    }
+
+    fn next_position(&self) -> Result<EventPosition, ExecError> {
+        let event_index = u16::try_from(self.events.len()).map_err(|_| ExecError::CorruptState {
+            key: hex::encode(self.tx_hash),
+            what: "transaction with fewer than 65536 events",
+            why: "event index overflow".into(),
+        })?;
+        Ok(EventPosition { height: self.context.height, tx_index: self.tx_index, event_index })
+    }
+
+    /// Records `event` in the voucher's history and in the transaction's result.
+    pub(crate) fn voucher_event(&mut self, event: Event) -> Result<(), Failure> {
+        debug_assert!(!event.voucher_id.is_empty(), "a voucher event names its voucher");
+        let position = self.next_position()?;
+        self.overlay.put_message(keys::voucher_event(&event.voucher_id, position), &event);
+        self.events.push(event);
+        Ok(())
+    }
+
+    /// Records a permission change in the audit log and in the transaction's result.
+    pub(crate) fn audit_event(&mut self, event: Event) -> Result<(), Failure> {
+        let position = self.next_position()?;
+        self.overlay.put_message(keys::audit_event(position), &event);
+        self.events.push(event);
+        Ok(())
+    }
+}

@@ -1,0 +1,142 @@
+//! Node configuration: a TOML file, validated at startup.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Most transactions the mempool holds.
+pub const MEMPOOL_MAX_LIMIT: usize = 1_000_000;
+
+/// A node's configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// This node's id; must be a consensus node in genesis.
+    pub node_id: String,
+    /// Directory holding the ledger (`<data_dir>/ledger`).
+    pub data_dir: PathBuf,
+    /// Path of the genesis file.
+    pub genesis: PathBuf,
+    /// Address the gRPC API listens on (port 0 picks a free port).
+    #[serde(default = "default_grpc_listen")]
+    pub grpc_listen: SocketAddr,
+    /// The producer cuts a block at least this often when transactions are waiting.
+    #[serde(default = "default_block_interval_ms")]
+    pub block_interval_ms: u64,
+    /// ...or as soon as this many are waiting (capped by the chain's `block_tx_max`).
+    #[serde(default = "default_block_tx_target")]
+    pub block_tx_target: u32,
+    /// Most transactions waiting in the mempool.
+    #[serde(default = "default_mempool_max")]
+    pub mempool_max: usize,
+    /// Longest a client may wait for its transaction's commit.
+    #[serde(default = "default_submit_timeout_ms")]
+    pub submit_timeout_ms: u64,
+    /// Serve the DevApi (clock control). Never on a production chain.
+    #[serde(default)]
+    pub dev_api: bool,
+}
+
+fn default_grpc_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 7050))
+}
+fn default_block_interval_ms() -> u64 {
+    200
+}
+fn default_block_tx_target() -> u32 {
+    2_000
+}
+fn default_mempool_max() -> usize {
+    50_000
+}
+fn default_submit_timeout_ms() -> u64 {
+    30_000
+}
+
+/// A configuration that cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for a node config.
+    #[error("config {path} is not valid: {why}")]
+    Parse {
+        /// Path.
+        path: PathBuf,
+        /// Parser message.
+        why: String,
+    },
+    /// A value is out of range.
+    #[error("config value {field} is invalid: {why}")]
+    Invalid {
+        /// Field.
+        field: &'static str,
+        /// Why.
+        why: String,
+    },
+}
+
+impl NodeConfig {
+    /// Reads and validates a config file. Relative paths in it are relative to the file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let mut config: NodeConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_owned(), why: e.to_string() })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        if config.data_dir.is_relative() {
+            config.data_dir = base.join(&config.data_dir);
+        }
+        if config.genesis.is_relative() {
+            config.genesis = base.join(&config.genesis);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every limit.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, why: &str| Err(ConfigError::Invalid { field, why: why.to_owned() });
+        if self.node_id.is_empty() {
+            return invalid("node_id", "must not be empty");
+        }
+        if !(10..=60_000).contains(&self.block_interval_ms) {
+            return invalid("block_interval_ms", "must be 10..=60000");
+        }
+        if self.block_tx_target == 0 {
+            return invalid("block_tx_target", "must be at least 1");
+        }
+        if !(1..=MEMPOOL_MAX_LIMIT).contains(&self.mempool_max) {
+            return invalid("mempool_max", "must be 1..=1000000");
+        }
+        if !(100..=600_000).contains(&self.submit_timeout_ms) {
+            return invalid("submit_timeout_ms", "must be 100..=600000");
+        }
+        Ok(())
+    }
+
+    /// Where the ledger lives.
+    pub fn ledger_dir(&self) -> PathBuf {
+        self.data_dir.join("ledger")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_in_and_limits_are_checked() {
+        let config: NodeConfig = toml::from_str("node_id = \"n1\"\ndata_dir = \"d\"\ngenesis = \"g.toml\"\n").expect("parse");
+        assert_eq!(config.block_interval_ms, 200);
+        assert!(config.validate().is_ok());
+        let bad = NodeConfig { block_interval_ms: 1, ..config.clone() };
+        assert!(matches!(bad.validate(), Err(ConfigError::Invalid { field: "block_interval_ms", .. })));
+        assert!(toml::from_str::<NodeConfig>("node_id = \"n1\"\ndata_dir = \"d\"\ngenesis = \"g\"\nsurprise = 1\n").is_err(), "unknown keys are refused");
+    }
+}

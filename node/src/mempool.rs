@@ -1,0 +1,216 @@
+//! The mempool: admitted transactions waiting for a block.
+//!
+//! Admission (signature, account, key, nonce window, frozen account) is `contracts::check_tx`
+//! against committed state, done by the caller; the mempool keeps per-account nonce order, refuses
+//! duplicates and a second transaction for a taken nonce, is bounded, and hands the producer
+//! contiguous nonce runs so a block never carries a transaction that must fail on its nonce.
+
+use std::collections::BTreeMap;
+
+use vchain_contracts::tx::Hash;
+use vchain_contracts::CheckedTx;
+use vchain_proto::v1::SignedTransaction;
+use prost::Message;
+
+/// Why the mempool refused a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MempoolError {
+    /// It is already waiting.
+    #[error("transaction {0} is already in the mempool")]
+    Duplicate(String),
+    /// Another transaction of the same account already waits with this nonce.
+    #[error("account {account} already has a waiting transaction with nonce {nonce}")]
+    NonceTaken {
+        /// Account.
+        account: String,
+        /// Nonce.
+        nonce: u64,
+    },
+    /// The mempool is at its bound.
+    #[error("mempool is full ({0} transactions); retry later")]
+    Full(usize),
+}
+
+#[derive(Debug)]
+struct Entry {
+    tx: SignedTransaction,
+    signer: String,
+    nonce: u64,
+    arrival: u64,
+    size: usize,
+}
+
+/// Waiting transactions.
+#[derive(Debug)]
+pub struct Mempool {
+    max: usize,
+    entries: BTreeMap<Hash, Entry>,
+    /// account -> nonce -> hash
+    by_account: BTreeMap<String, BTreeMap<u64, Hash>>,
+    next_arrival: u64,
+}
+
+impl Mempool {
+    /// An empty mempool holding at most `max` transactions.
+    pub fn new(max: usize) -> Self {
+        assert!(max > 0, "a mempool must hold something");
+        Self { max, entries: BTreeMap::new(), by_account: BTreeMap::new(), next_arrival: 0 }
+    }
+
+    /// Number of waiting transactions.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True if nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// True if `hash` waits.
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.entries.contains_key(hash)
+    }
+
+    /// Adds an admitted transaction.
+    pub fn insert(&mut self, checked: &CheckedTx, tx: SignedTransaction) -> Result<(), MempoolError> {
+        if self.entries.contains_key(&checked.hash) {
+            return Err(MempoolError::Duplicate(hex::encode(checked.hash)));
+        }
+        let nonces = self.by_account.entry(checked.signer.clone()).or_default();
+        if nonces.contains_key(&checked.nonce) {
+            return Err(MempoolError::NonceTaken { account: checked.signer.clone(), nonce: checked.nonce });
+        }
+        if self.entries.len() >= self.max {
+            if nonces.is_empty() {
+                self.by_account.remove(&checked.signer);
+            }
+            return Err(MempoolError::Full(self.max));
+        }
+        nonces.insert(checked.nonce, checked.hash);
+        let size = tx.encoded_len();
+        self.entries.insert(checked.hash, Entry { tx, signer: checked.signer.clone(), nonce: checked.nonce, arrival: self.next_arrival, size });
+        self.next_arrival += 1;
+        Ok(())
+    }
+
+    /// Picks up to `tx_max` transactions totalling at most `bytes_max` for the next block:
+    /// accounts in order of their oldest waiting transaction, each contributing its run of
+    /// consecutive nonces starting at `next_nonce(account)`.
+    pub fn select(&self, tx_max: usize, bytes_max: usize, mut next_nonce: impl FnMut(&str) -> u64) -> Vec<SignedTransaction> {
+        let mut accounts: Vec<(u64, &String)> = self
+            .by_account
+            .iter()
+            .filter_map(|(account, nonces)| nonces.values().map(|h| self.entries[h].arrival).min().map(|first| (first, account)))
+            .collect();
+        accounts.sort();
+        let mut picked = Vec::new();
+        let mut bytes = 0usize;
+        'accounts: for (_, account) in accounts {
+            let mut expected = next_nonce(account);
+            for (&nonce, hash) in self.by_account[account].range(expected..) {
+                if nonce != expected {
+                    break;
+                }
+                let entry = &self.entries[hash];
+                if picked.len() == tx_max || bytes + entry.size > bytes_max {
+                    break 'accounts;
+                }
+                bytes += entry.size;
+                picked.push(entry.tx.clone());
+                expected += 1;
+            }
+        }
+        picked
+    }
+
+    /// Drops the transactions a block committed, and every waiting transaction whose nonce is
+    /// now used (`next_nonce(account)` is the account's next nonce after the block).
+    pub fn remove_committed(&mut self, hashes: &[Hash], mut next_nonce: impl FnMut(&str) -> u64) {
+        let mut touched = Vec::new();
+        for hash in hashes {
+            if let Some(entry) = self.entries.remove(hash) {
+                if let Some(nonces) = self.by_account.get_mut(&entry.signer) {
+                    nonces.remove(&entry.nonce);
+                }
+                touched.push(entry.signer);
+            }
+        }
+        touched.sort();
+        touched.dedup();
+        for account in touched {
+            let next = next_nonce(&account);
+            let Some(nonces) = self.by_account.get_mut(&account) else { continue };
+            let stale: Vec<u64> = nonces.range(..next).map(|(n, _)| *n).collect();
+            for nonce in stale {
+                if let Some(hash) = nonces.remove(&nonce) {
+                    self.entries.remove(&hash);
+                }
+            }
+            if nonces.is_empty() {
+                self.by_account.remove(&account);
+            }
+        }
+        debug_assert_eq!(self.entries.len(), self.by_account.values().map(BTreeMap::len).sum::<usize>(), "mempool indexes disagree");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tx(account: &str, nonce: u64) -> (CheckedTx, SignedTransaction) {
+        let body = format!("{account}/{nonce}").into_bytes();
+        let hash = vchain_contracts::tx::tx_hash(&body);
+        (CheckedTx { hash, signer: account.to_owned(), nonce }, SignedTransaction { body, ..Default::default() })
+    }
+
+    fn nonces(selected: &[SignedTransaction]) -> Vec<String> {
+        selected.iter().map(|t| String::from_utf8_lossy(&t.body).into_owned()).collect()
+    }
+
+    #[test]
+    fn select_takes_contiguous_runs_in_arrival_order() {
+        let mut pool = Mempool::new(10);
+        for (account, nonce) in [("b", 0), ("a", 1), ("a", 0), ("a", 3), ("b", 1)] {
+            let (checked, signed) = tx(account, nonce);
+            pool.insert(&checked, signed).expect("insert");
+        }
+        // b arrived first; a's nonce 3 waits for nonce 2.
+        assert_eq!(nonces(&pool.select(10, usize::MAX, |_| 0)), ["b/0", "b/1", "a/0", "a/1"]);
+        assert_eq!(nonces(&pool.select(3, usize::MAX, |_| 0)), ["b/0", "b/1", "a/0"]);
+        assert_eq!(nonces(&pool.select(10, usize::MAX, |a| if a == "a" { 1 } else { 5 })), ["a/1"]);
+    }
+
+    #[test]
+    fn duplicates_taken_nonces_and_the_bound_are_refused() {
+        let mut pool = Mempool::new(2);
+        let (checked, signed) = tx("a", 0);
+        pool.insert(&checked, signed.clone()).expect("insert");
+        assert!(matches!(pool.insert(&checked, signed), Err(MempoolError::Duplicate(_))));
+        let (mut other, signed) = tx("a", 7);
+        other.nonce = 0;
+        assert!(matches!(pool.insert(&other, signed), Err(MempoolError::NonceTaken { nonce: 0, .. })));
+        let (checked, signed) = tx("b", 0);
+        pool.insert(&checked, signed).expect("second fits");
+        let (checked, signed) = tx("c", 0);
+        assert_eq!(pool.insert(&checked, signed), Err(MempoolError::Full(2)));
+        assert_eq!(pool.len(), 2);
+    }
+
+    #[test]
+    fn committing_removes_included_and_stale_transactions() {
+        let mut pool = Mempool::new(10);
+        let mut hashes = Vec::new();
+        for nonce in 0..4 {
+            let (checked, signed) = tx("a", nonce);
+            hashes.push(checked.hash);
+            pool.insert(&checked, signed).expect("insert");
+        }
+        // The block carried nonce 0 and something else spent nonce 1.
+        pool.remove_committed(&hashes[..1], |_| 2);
+        assert_eq!(pool.len(), 2);
+        assert!(!pool.contains(&hashes[1]));
+        assert_eq!(nonces(&pool.select(10, usize::MAX, |_| 2)), ["a/2", "a/3"]);
+    }
+}

@@ -1,0 +1,20 @@
+//! vchain's wire and state types, generated from `proto/vchain/v1/*.proto`.
+//!
+//! Owns: the protobuf schema of transactions, blocks, state values, proofs and the gRPC API.
+//! Must not depend on: anything but prost (and tonic with the `grpc` feature), so that the
+//! execution crates can use the types without pulling in I/O.
+//!
+//! Every message here is encoded canonically by prost (fields in tag order, no maps), which is
+//! what lets the ledger hash encoded bytes and every node agree on them.
+
+#![allow(missing_docs, unreachable_pub, clippy::all)]
+
+/// Version 1 of the vchain protocol.
+pub mod v1 {
+    include!(concat!(env!("OUT_DIR"), "/vchain.v1.rs"));
+}
+
+/// Encoded `FileDescriptorSet` of every vchain proto file, for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vchain_descriptor.bin"));
+
+pub use prost::Message;
