@@ -59,8 +59,17 @@ pub struct BlockDraft {
 
 /// Assembles the block for `draft`, its transactions, their execution `outcome` and the state
 /// root after it. Returns the block and its hash.
-pub fn seal(draft: BlockDraft, transactions: Vec<SignedTransaction>, outcome: &BlockOutcome, state_root: Hash) -> (Block, Hash) {
-    assert_eq!(transactions.len(), outcome.results.len(), "one result per transaction");
+pub fn seal(
+    draft: BlockDraft,
+    transactions: Vec<SignedTransaction>,
+    outcome: &BlockOutcome,
+    state_root: Hash,
+) -> (Block, Hash) {
+    assert_eq!(
+        transactions.len(),
+        outcome.results.len(),
+        "one result per transaction"
+    );
     let tx_hashes: Vec<Hash> = transactions.iter().map(|tx| tx_hash(&tx.body)).collect();
     let result_hashes: Vec<Hash> = outcome.results.iter().map(result_hash).collect();
     let header = BlockHeader {
@@ -75,7 +84,12 @@ pub fn seal(draft: BlockDraft, transactions: Vec<SignedTransaction>, outcome: &B
         tx_count: u32::try_from(transactions.len()).unwrap_or(u32::MAX),
     };
     let hash = block_hash(&header);
-    let block = Block { header: Some(header), transactions, results: outcome.results.clone(), system_events: outcome.system_events.clone() };
+    let block = Block {
+        header: Some(header),
+        transactions,
+        results: outcome.results.clone(),
+        system_events: outcome.system_events.clone(),
+    };
     (block, hash)
 }
 
@@ -105,7 +119,10 @@ mod tests {
         assert_eq!(merkle_root(&[a]), leaf(&a));
         assert_eq!(merkle_root(&[a, b]), node(leaf(&a), leaf(&b)));
         // Three leaves split 2 + 1.
-        assert_eq!(merkle_root(&[a, b, c]), node(node(leaf(&a), leaf(&b)), leaf(&c)));
+        assert_eq!(
+            merkle_root(&[a, b, c]),
+            node(node(leaf(&a), leaf(&b)), leaf(&c))
+        );
         assert_ne!(merkle_root(&[a, b]), merkle_root(&[b, a]), "order matters");
     }
 }

@@ -22,7 +22,10 @@ impl Rejection {
     /// A rejection with `code` and `message`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         debug_assert!(code != ErrorCode::Ok, "a rejection needs a failing code");
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 }
 

@@ -14,8 +14,8 @@ use prost::Message;
 use tracing::{debug, trace_span};
 use vchain_ledger::{StateReader, WriteSet};
 use vchain_proto::v1::{
-    Account, AccountStatus, ChainParams, ErrorCode, Event, EventKind, Identity, IdentityStatus, SignedTransaction, TransactionBody,
-    TxResult, Voucher, VoucherStatus,
+    Account, AccountStatus, ChainParams, ErrorCode, Event, EventKind, Identity, IdentityStatus,
+    SignedTransaction, TransactionBody, TxResult, Voucher, VoucherStatus,
 };
 
 use crate::error::{ExecError, Failure, Rejection};
@@ -53,19 +53,24 @@ pub struct BlockOutcome {
 impl BlockOutcome {
     /// Every event of the block in chain order: the chain's own first, then each transaction's.
     pub fn events(&self) -> impl Iterator<Item = &Event> {
-        self.system_events.iter().chain(self.results.iter().flat_map(|r| r.events.iter()))
+        self.system_events
+            .iter()
+            .chain(self.results.iter().flat_map(|r| r.events.iter()))
     }
 }
 
 /// Reads the chain id and parameters genesis stored.
 pub fn chain_config(state: &dyn StateReader) -> Result<(String, ChainParams), ExecError> {
-    let chain_id = state.get(keys::CHAIN_ID)?.ok_or(ExecError::MissingGenesis("chain id"))?;
+    let chain_id = state
+        .get(keys::CHAIN_ID)?
+        .ok_or(ExecError::MissingGenesis("chain id"))?;
     let chain_id = String::from_utf8(chain_id).map_err(|error| ExecError::CorruptState {
         key: "p/chain_id".into(),
         what: "UTF-8 chain id",
         why: error.to_string(),
     })?;
-    let params = read_message::<ChainParams>(state, keys::PARAMS, "ChainParams")?.ok_or(ExecError::MissingGenesis("chain parameters"))?;
+    let params = read_message::<ChainParams>(state, keys::PARAMS, "ChainParams")?
+        .ok_or(ExecError::MissingGenesis("chain parameters"))?;
     Ok((chain_id, params))
 }
 
@@ -73,8 +78,16 @@ pub fn chain_config(state: &dyn StateReader) -> Result<(String, ChainParams), Ex
 ///
 /// Rejected transactions are recorded in the outcome with their error and leave no writes except
 /// their spent nonce. An `Err` means storage failed; the block must not be committed.
-pub fn execute_block(state: &dyn StateReader, context: &BlockContext, transactions: &[SignedTransaction]) -> Result<BlockOutcome, ExecError> {
-    let span = trace_span!("execute_block", height = context.height, txs = transactions.len());
+pub fn execute_block(
+    state: &dyn StateReader,
+    context: &BlockContext,
+    transactions: &[SignedTransaction],
+) -> Result<BlockOutcome, ExecError> {
+    let span = trace_span!(
+        "execute_block",
+        height = context.height,
+        txs = transactions.len()
+    );
     let _entered = span.enter();
     let (chain_id, params) = chain_config(state)?;
     let today = validate::local_day(context.timestamp_ms, params.utc_offset_minutes);
@@ -84,25 +97,53 @@ pub fn execute_block(state: &dyn StateReader, context: &BlockContext, transactio
     let signatures_valid = verify_signatures(transactions);
 
     let mut results = Vec::with_capacity(transactions.len());
-    for (index, (transaction, signature_valid)) in transactions.iter().zip(signatures_valid).enumerate() {
-        let tx_index = u32::try_from(index).map_err(|_| ExecError::MissingGenesis("a block small enough to index"))?;
+    for (index, (transaction, signature_valid)) in
+        transactions.iter().zip(signatures_valid).enumerate()
+    {
+        let tx_index = u32::try_from(index)
+            .map_err(|_| ExecError::MissingGenesis("a block small enough to index"))?;
         let hash = tx_hash(&transaction.body);
-        let result = match run_transaction(&mut overlay, context, &chain_id, &params, today, transaction, signature_valid, tx_index, hash) {
+        let result = match run_transaction(
+            &mut overlay,
+            context,
+            &chain_id,
+            &params,
+            today,
+            transaction,
+            signature_valid,
+            tx_index,
+            hash,
+        ) {
             Ok(events) => {
                 overlay.commit_tx();
-                TxResult { tx_hash: hash.to_vec(), code: ErrorCode::Ok.into(), message: String::new(), events }
+                TxResult {
+                    tx_hash: hash.to_vec(),
+                    code: ErrorCode::Ok.into(),
+                    message: String::new(),
+                    events,
+                }
             }
             Err(Failure::Rejected(rejection)) => {
                 overlay.rollback_tx();
                 debug!(tx = %hex::encode(hash), code = rejection.code.as_str_name(), message = %rejection.message, "transaction rejected");
-                TxResult { tx_hash: hash.to_vec(), code: rejection.code.into(), message: rejection.message, events: Vec::new() }
+                TxResult {
+                    tx_hash: hash.to_vec(),
+                    code: rejection.code.into(),
+                    message: rejection.message,
+                    events: Vec::new(),
+                }
             }
             Err(Failure::Fatal(error)) => return Err(error),
         };
         results.push(result);
     }
     let (state_writes, index_writes) = overlay.into_writes();
-    Ok(BlockOutcome { results, system_events, state_writes, index_writes })
+    Ok(BlockOutcome {
+        results,
+        system_events,
+        state_writes,
+        index_writes,
+    })
 }
 
 /// Verifies every transaction's signature over its body. One batch for all well-formed strong
@@ -117,18 +158,28 @@ pub fn verify_signatures(transactions: &[SignedTransaction]) -> Vec<bool> {
             (!key.is_weak()).then_some((key, signature))
         })
         .collect();
-    let candidates: Vec<usize> = (0..transactions.len()).filter(|&i| parsed[i].is_some()).collect();
+    let candidates: Vec<usize> = (0..transactions.len())
+        .filter(|&i| parsed[i].is_some())
+        .collect();
     let mut valid = vec![false; transactions.len()];
-    let messages: Vec<&[u8]> = candidates.iter().map(|&i| transactions[i].body.as_slice()).collect();
-    let (signatures, keys): (Vec<Signature>, Vec<VerifyingKey>) =
-        candidates.iter().filter_map(|&i| parsed[i].map(|(key, signature)| (signature, key))).unzip();
-    if !candidates.is_empty() && ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
+    let messages: Vec<&[u8]> = candidates
+        .iter()
+        .map(|&i| transactions[i].body.as_slice())
+        .collect();
+    let (signatures, keys): (Vec<Signature>, Vec<VerifyingKey>) = candidates
+        .iter()
+        .filter_map(|&i| parsed[i].map(|(key, signature)| (signature, key)))
+        .unzip();
+    if !candidates.is_empty() && ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
+    {
         for &i in &candidates {
             valid[i] = true;
         }
     } else {
         for (slot, &i) in candidates.iter().enumerate() {
-            valid[i] = keys[slot].verify_strict(messages[slot], &signatures[slot]).is_ok();
+            valid[i] = keys[slot]
+                .verify_strict(messages[slot], &signatures[slot])
+                .is_ok();
         }
     }
     valid
@@ -150,21 +201,51 @@ fn run_transaction(
     let (body, mut signer) = authenticate(overlay, chain_id, params, transaction, signature_valid)?;
     // Spend the nonce in its own committed step, so that a rejected operation still uses it up
     // and the same signed bytes can never run later.
-    signer.next_nonce = signer.next_nonce.checked_add(1).ok_or_else(|| Rejection::new(ErrorCode::ArithmeticOverflow, "nonce space exhausted"))?;
+    signer.next_nonce = signer
+        .next_nonce
+        .checked_add(1)
+        .ok_or_else(|| Rejection::new(ErrorCode::ArithmeticOverflow, "nonce space exhausted"))?;
     overlay.put_message(keys::account(&signer.account_id), &signer);
     overlay.commit_tx();
 
     if signer.status() != AccountStatus::Active {
-        return Err(Rejection::new(ErrorCode::AccountFrozen, format!("account {} is frozen", signer.account_id)).into());
+        return Err(Rejection::new(
+            ErrorCode::AccountFrozen,
+            format!("account {} is frozen", signer.account_id),
+        )
+        .into());
     }
     let identity: Identity = overlay
         .get_message(&keys::identity(&signer.uscc), "Identity")?
-        .ok_or_else(|| Rejection::new(ErrorCode::IdentityInactive, format!("identity {} of account {} does not exist", signer.uscc, signer.account_id)))?;
+        .ok_or_else(|| {
+            Rejection::new(
+                ErrorCode::IdentityInactive,
+                format!(
+                    "identity {} of account {} does not exist",
+                    signer.uscc, signer.account_id
+                ),
+            )
+        })?;
     if identity.status() != IdentityStatus::Active {
-        return Err(Rejection::new(ErrorCode::IdentityInactive, format!("identity {} is not active", identity.uscc)).into());
+        return Err(Rejection::new(
+            ErrorCode::IdentityInactive,
+            format!("identity {} is not active", identity.uscc),
+        )
+        .into());
     }
-    let operation = body.operation.ok_or_else(|| Rejection::new(ErrorCode::Malformed, "transaction has no operation"))?;
-    let mut tx = TxContext { overlay, context, params, today, signer, tx_hash: hash, tx_index, events: Vec::new() };
+    let operation = body
+        .operation
+        .ok_or_else(|| Rejection::new(ErrorCode::Malformed, "transaction has no operation"))?;
+    let mut tx = TxContext {
+        overlay,
+        context,
+        params,
+        today,
+        signer,
+        tx_hash: hash,
+        tx_index,
+        events: Vec::new(),
+    };
     ops::run(&mut tx, operation)?;
     Ok(tx.events)
 }
@@ -180,30 +261,64 @@ fn authenticate(
 ) -> Result<(TransactionBody, Account), Failure> {
     let size = transaction.encoded_len();
     if size > params.tx_bytes_max as usize {
-        return Err(Rejection::new(ErrorCode::TooLarge, format!("transaction is {size} bytes, more than the {} allowed", params.tx_bytes_max)).into());
+        return Err(Rejection::new(
+            ErrorCode::TooLarge,
+            format!(
+                "transaction is {size} bytes, more than the {} allowed",
+                params.tx_bytes_max
+            ),
+        )
+        .into());
     }
-    let body = TransactionBody::decode(transaction.body.as_slice())
-        .map_err(|error| Rejection::new(ErrorCode::Malformed, format!("transaction body does not decode: {error}")))?;
+    let body = TransactionBody::decode(transaction.body.as_slice()).map_err(|error| {
+        Rejection::new(
+            ErrorCode::Malformed,
+            format!("transaction body does not decode: {error}"),
+        )
+    })?;
     if body.chain_id != chain_id {
-        return Err(Rejection::new(ErrorCode::WrongChain, format!("transaction is for chain {:?}, this is {chain_id:?}", body.chain_id)).into());
+        return Err(Rejection::new(
+            ErrorCode::WrongChain,
+            format!(
+                "transaction is for chain {:?}, this is {chain_id:?}",
+                body.chain_id
+            ),
+        )
+        .into());
     }
     let account: Account = overlay
         .get_message(&keys::account(&body.signer), "Account")?
-        .ok_or_else(|| Rejection::new(ErrorCode::UnknownAccount, format!("signer account {:?} does not exist", body.signer)))?;
+        .ok_or_else(|| {
+            Rejection::new(
+                ErrorCode::UnknownAccount,
+                format!("signer account {:?} does not exist", body.signer),
+            )
+        })?;
     if account.public_key != transaction.public_key {
         return Err(Rejection::new(
             ErrorCode::KeyMismatch,
-            format!("public key {} is not the key bound to account {}", hex::encode(&transaction.public_key), account.account_id),
+            format!(
+                "public key {} is not the key bound to account {}",
+                hex::encode(&transaction.public_key),
+                account.account_id
+            ),
         )
         .into());
     }
     if !signature_valid {
-        return Err(Rejection::new(ErrorCode::BadSignature, "signature does not verify over the transaction body").into());
+        return Err(Rejection::new(
+            ErrorCode::BadSignature,
+            "signature does not verify over the transaction body",
+        )
+        .into());
     }
     if body.nonce != account.next_nonce {
         return Err(Rejection::new(
             ErrorCode::BadNonce,
-            format!("nonce {} is not account {}'s next nonce {}", body.nonce, account.account_id, account.next_nonce),
+            format!(
+                "nonce {} is not account {}'s next nonce {}",
+                body.nonce, account.account_id, account.next_nonce
+            ),
         )
         .into());
     }
@@ -213,18 +328,36 @@ fn authenticate(
 /// The chain's own step at the start of a block: every voucher whose destruction day has come
 /// (maturity plus the grace period, unredeemed and not frozen) is destroyed and releases its
 /// credit line. At most `destroy_per_block_max` per block; the rest follow in the next blocks.
-fn destroy_expired(overlay: &mut Overlay<'_>, context: &BlockContext, params: &ChainParams, today: u32) -> Result<Vec<Event>, ExecError> {
-    let due = overlay.base().scan_prefix(keys::EXPIRY_PREFIX, None, params.destroy_per_block_max as usize)?;
+fn destroy_expired(
+    overlay: &mut Overlay<'_>,
+    context: &BlockContext,
+    params: &ChainParams,
+    today: u32,
+) -> Result<Vec<Event>, ExecError> {
+    let due = overlay.base().scan_prefix(
+        keys::EXPIRY_PREFIX,
+        None,
+        params.destroy_per_block_max as usize,
+    )?;
     let mut events = Vec::new();
     for (key, _) in due {
-        let corrupt = |why: &str| ExecError::CorruptState { key: String::from_utf8_lossy(&key).into_owned(), what: "expiry entry", why: why.to_owned() };
+        let corrupt = |why: &str| ExecError::CorruptState {
+            key: String::from_utf8_lossy(&key).into_owned(),
+            what: "expiry entry",
+            why: why.to_owned(),
+        };
         let (day, voucher_id) = keys::parse_expiry(&key).ok_or_else(|| corrupt("malformed key"))?;
         if day > today {
             break;
         }
-        let mut voucher: Voucher = overlay.get_message(&keys::voucher(&voucher_id), "Voucher")?.ok_or_else(|| corrupt("voucher missing"))?;
+        let mut voucher: Voucher = overlay
+            .get_message(&keys::voucher(&voucher_id), "Voucher")?
+            .ok_or_else(|| corrupt("voucher missing"))?;
         // The queue holds exactly the live, unfrozen, unclaimed vouchers.
-        assert!(voucher.status() == VoucherStatus::Active && !voucher.frozen, "expiry queue holds voucher {voucher_id} in a state that cannot expire");
+        assert!(
+            voucher.status() == VoucherStatus::Active && !voucher.frozen,
+            "expiry queue holds voucher {voucher_id} in a state that cannot expire"
+        );
         voucher.set_status(VoucherStatus::Destroyed);
         ops::release_credit_line(overlay, &voucher)?;
         overlay.delete(key.clone());
@@ -237,13 +370,17 @@ fn destroy_expired(overlay: &mut Overlay<'_>, context: &BlockContext, params: &C
             accounts: vec![voucher.holder.clone()],
             amount: voucher.amount,
             currency: voucher.currency.clone(),
-            detail: format!("matured {} and not redeemed within {} days", voucher.maturity_date, params.redemption_grace_days),
+            detail: format!(
+                "matured {} and not redeemed within {} days",
+                voucher.maturity_date, params.redemption_grace_days
+            ),
             ..Event::default()
         };
         let position = EventPosition {
             height: context.height,
             tx_index: u32::MAX,
-            event_index: u16::try_from(events.len()).map_err(|_| corrupt("too many destructions"))?,
+            event_index: u16::try_from(events.len())
+                .map_err(|_| corrupt("too many destructions"))?,
         };
         overlay.put_message(keys::voucher_event(&voucher_id, position), &event);
         events.push(event);
@@ -277,22 +414,41 @@ pub struct CheckedTx {
 /// Admission check for the mempool, against committed state: everything [`execute_block`] checks
 /// before the operation, except that the nonce may run ahead by up to [`NONCE_WINDOW`]. Advisory:
 /// a transaction that passes can still be rejected when its block executes.
-pub fn check_tx(state: &dyn StateReader, transaction: &SignedTransaction) -> Result<CheckedTx, CheckError> {
+pub fn check_tx(
+    state: &dyn StateReader,
+    transaction: &SignedTransaction,
+) -> Result<CheckedTx, CheckError> {
     let (chain_id, params) = chain_config(state)?;
     let overlay = Overlay::new(state);
     let signature_valid = verify_signatures(std::slice::from_ref(transaction))[0];
-    let (body, account) = match authenticate(&overlay, &chain_id, &params, transaction, signature_valid) {
+    let (body, account) = match authenticate(
+        &overlay,
+        &chain_id,
+        &params,
+        transaction,
+        signature_valid,
+    ) {
         Ok(found) => found,
         Err(Failure::Rejected(rejection)) if rejection.code == ErrorCode::BadNonce => {
-            let body = TransactionBody::decode(transaction.body.as_slice()).map_err(|e| Rejection::new(ErrorCode::Malformed, e.to_string()))?;
-            let next = read_message::<Account>(state, &keys::account(&body.signer), "Account")?.map_or(0, |a| a.next_nonce);
+            let body = TransactionBody::decode(transaction.body.as_slice())
+                .map_err(|e| Rejection::new(ErrorCode::Malformed, e.to_string()))?;
+            let next = read_message::<Account>(state, &keys::account(&body.signer), "Account")?
+                .map_or(0, |a| a.next_nonce);
             if body.nonce < next {
-                return Err(Rejection::new(ErrorCode::BadNonce, format!("nonce {} was already used; account {}'s next nonce is {next}", body.nonce, body.signer)).into());
+                return Err(Rejection::new(
+                    ErrorCode::BadNonce,
+                    format!(
+                        "nonce {} was already used; account {}'s next nonce is {next}",
+                        body.nonce, body.signer
+                    ),
+                )
+                .into());
             }
             if body.nonce >= next.saturating_add(NONCE_WINDOW) {
                 return Err(Rejection::new(ErrorCode::BadNonce, format!("nonce {} is more than {NONCE_WINDOW} ahead of account {}'s next nonce {next}", body.nonce, body.signer)).into());
             }
-            let account = read_message::<Account>(state, &keys::account(&body.signer), "Account")?.ok_or_else(|| Rejection::new(ErrorCode::UnknownAccount, "signer vanished"))?;
+            let account = read_message::<Account>(state, &keys::account(&body.signer), "Account")?
+                .ok_or_else(|| Rejection::new(ErrorCode::UnknownAccount, "signer vanished"))?;
             (body, account)
         }
         Err(Failure::Rejected(rejection)) => return Err(rejection.into()),
@@ -302,7 +458,15 @@ pub fn check_tx(state: &dyn StateReader, transaction: &SignedTransaction) -> Res
         return Err(Rejection::new(ErrorCode::Malformed, "transaction has no operation").into());
     }
     if account.status() != AccountStatus::Active {
-        return Err(Rejection::new(ErrorCode::AccountFrozen, format!("account {} is frozen", account.account_id)).into());
+        return Err(Rejection::new(
+            ErrorCode::AccountFrozen,
+            format!("account {} is frozen", account.account_id),
+        )
+        .into());
     }
-    Ok(CheckedTx { hash: tx_hash(&transaction.body), signer: body.signer, nonce: body.nonce })
+    Ok(CheckedTx {
+        hash: tx_hash(&transaction.body),
+        signer: body.signer,
+        nonce: body.nonce,
+    })
 }

@@ -2,12 +2,13 @@
 //! administrators, and any identities that exist from the start. Read from a file by the node;
 //! turned into the first state here, with the same checks the operations apply.
 
+use prost::Message;
 use serde::{Deserialize, Serialize};
 use vchain_ledger::WriteSet;
 use vchain_proto::v1::{
-    Account, AccountStatus, ChainParams, ConsensusConfig, ConsensusNode, Identity, IdentityStatus, Organisation, Role,
+    Account, AccountStatus, ChainParams, ConsensusConfig, ConsensusNode, Identity, IdentityStatus,
+    Organisation, Role,
 };
-use prost::Message;
 
 use crate::keys;
 use crate::validate;
@@ -70,14 +71,35 @@ impl Params {
 
     fn validate(&self) -> Result<(), GenesisError> {
         let checks: [(bool, &str); 8] = [
-            (self.max_tenor_days >= 1, "max_tenor_days must be at least 1"),
-            (self.min_split_amount >= 1, "min_split_amount must be at least 1"),
-            (self.split_fanout_max >= 2, "split_fanout_max must be at least 2"),
-            ((-720..=840).contains(&self.utc_offset_minutes), "utc_offset_minutes must be within -12h..+14h"),
+            (
+                self.max_tenor_days >= 1,
+                "max_tenor_days must be at least 1",
+            ),
+            (
+                self.min_split_amount >= 1,
+                "min_split_amount must be at least 1",
+            ),
+            (
+                self.split_fanout_max >= 2,
+                "split_fanout_max must be at least 2",
+            ),
+            (
+                (-720..=840).contains(&self.utc_offset_minutes),
+                "utc_offset_minutes must be within -12h..+14h",
+            ),
             (self.block_tx_max >= 1, "block_tx_max must be at least 1"),
-            (self.tx_bytes_max >= 512, "tx_bytes_max must be at least 512"),
-            (self.block_bytes_max >= self.tx_bytes_max, "block_bytes_max must hold at least one transaction"),
-            (self.destroy_per_block_max >= 1, "destroy_per_block_max must be at least 1"),
+            (
+                self.tx_bytes_max >= 512,
+                "tx_bytes_max must be at least 512",
+            ),
+            (
+                self.block_bytes_max >= self.tx_bytes_max,
+                "block_bytes_max must hold at least one transaction",
+            ),
+            (
+                self.destroy_per_block_max >= 1,
+                "destroy_per_block_max must be at least 1",
+            ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, why)) => Err(GenesisError::Invalid(format!("params: {why}"))),
@@ -195,56 +217,119 @@ impl Genesis {
     pub fn consensus_config(&self) -> ConsensusConfig {
         ConsensusConfig {
             engine: self.consensus.engine.clone(),
-            nodes: self.consensus.nodes.iter().map(|n| ConsensusNode { node_id: n.node_id.clone(), org_id: n.org_id.clone() }).collect(),
+            nodes: self
+                .consensus
+                .nodes
+                .iter()
+                .map(|n| ConsensusNode {
+                    node_id: n.node_id.clone(),
+                    org_id: n.org_id.clone(),
+                })
+                .collect(),
         }
     }
 
     /// Checks the genesis and builds the state it starts the chain with.
     pub fn state(&self) -> Result<WriteSet, GenesisError> {
         let invalid = |what: String| GenesisError::Invalid(what);
-        validate::account_id(&self.chain_id).map_err(|e| invalid(format!("chain_id: {}", e.message)))?;
+        validate::account_id(&self.chain_id)
+            .map_err(|e| invalid(format!("chain_id: {}", e.message)))?;
         self.params.validate()?;
         if self.consensus.engine != "solo" {
-            return Err(invalid(format!("consensus engine {:?} is not available (this build has: solo)", self.consensus.engine)));
+            return Err(invalid(format!(
+                "consensus engine {:?} is not available (this build has: solo)",
+                self.consensus.engine
+            )));
         }
         if self.consensus.nodes.len() != 1 {
-            return Err(invalid(format!("solo consensus runs exactly one node, genesis lists {}", self.consensus.nodes.len())));
+            return Err(invalid(format!(
+                "solo consensus runs exactly one node, genesis lists {}",
+                self.consensus.nodes.len()
+            )));
         }
         if self.organisations.is_empty() {
-            return Err(invalid("a consortium needs at least one member organisation".into()));
+            return Err(invalid(
+                "a consortium needs at least one member organisation".into(),
+            ));
         }
         let mut state = WriteSet::new();
         let mut put = |key: Vec<u8>, value: Vec<u8>| -> Result<(), GenesisError> {
             match state.insert(key.clone(), Some(value)) {
                 None => Ok(()),
-                Some(_) => Err(GenesisError::Invalid(format!("{} is defined twice", String::from_utf8_lossy(&key)))),
+                Some(_) => Err(GenesisError::Invalid(format!(
+                    "{} is defined twice",
+                    String::from_utf8_lossy(&key)
+                ))),
             }
         };
         put(keys::CHAIN_ID.to_vec(), self.chain_id.as_bytes().to_vec())?;
-        put(keys::PARAMS.to_vec(), self.params.to_proto().encode_to_vec())?;
-        put(b"p/consensus".to_vec(), self.consensus_config().encode_to_vec())?;
-        let org_ids: Vec<&str> = self.organisations.iter().map(|o| o.org_id.as_str()).collect();
+        put(
+            keys::PARAMS.to_vec(),
+            self.params.to_proto().encode_to_vec(),
+        )?;
+        put(
+            b"p/consensus".to_vec(),
+            self.consensus_config().encode_to_vec(),
+        )?;
+        let org_ids: Vec<&str> = self
+            .organisations
+            .iter()
+            .map(|o| o.org_id.as_str())
+            .collect();
         for node in &self.consensus.nodes {
             if !org_ids.contains(&node.org_id.as_str()) {
-                return Err(invalid(format!("node {} belongs to unknown organisation {}", node.node_id, node.org_id)));
+                return Err(invalid(format!(
+                    "node {} belongs to unknown organisation {}",
+                    node.node_id, node.org_id
+                )));
             }
         }
         let mut identities = Vec::new();
         for org in &self.organisations {
-            validate::account_id(&org.org_id).map_err(|e| invalid(format!("organisation id: {}", e.message)))?;
-            let record = Organisation { org_id: org.org_id.clone(), name: org.name.clone(), uscc: org.uscc.clone() };
+            validate::account_id(&org.org_id)
+                .map_err(|e| invalid(format!("organisation id: {}", e.message)))?;
+            let record = Organisation {
+                org_id: org.org_id.clone(),
+                name: org.name.clone(),
+                uscc: org.uscc.clone(),
+            };
             put(keys::organisation(&org.org_id), record.encode_to_vec())?;
             if org.admins.is_empty() {
-                return Err(invalid(format!("organisation {} has no administrator", org.org_id)));
+                return Err(invalid(format!(
+                    "organisation {} has no administrator",
+                    org.org_id
+                )));
             }
-            identities.push((org.org_id.as_str(), org.uscc.as_str(), org.name.as_str(), Role::Administrator, "", org.admins.as_slice()));
+            identities.push((
+                org.org_id.as_str(),
+                org.uscc.as_str(),
+                org.name.as_str(),
+                Role::Administrator,
+                "",
+                org.admins.as_slice(),
+            ));
         }
         for identity in &self.identities {
             if !org_ids.contains(&identity.org_id.as_str()) {
-                return Err(invalid(format!("identity {} is under unknown organisation {}", identity.uscc, identity.org_id)));
+                return Err(invalid(format!(
+                    "identity {} is under unknown organisation {}",
+                    identity.uscc, identity.org_id
+                )));
             }
-            let role = parse_role(&identity.role).ok_or_else(|| invalid(format!("identity {}: unknown role {:?}", identity.uscc, identity.role)))?;
-            identities.push((identity.org_id.as_str(), identity.uscc.as_str(), identity.name.as_str(), role, identity.legal_representative.as_str(), identity.accounts.as_slice()));
+            let role = parse_role(&identity.role).ok_or_else(|| {
+                invalid(format!(
+                    "identity {}: unknown role {:?}",
+                    identity.uscc, identity.role
+                ))
+            })?;
+            identities.push((
+                identity.org_id.as_str(),
+                identity.uscc.as_str(),
+                identity.name.as_str(),
+                role,
+                identity.legal_representative.as_str(),
+                identity.accounts.as_slice(),
+            ));
         }
         for (org_id, uscc, name, role, legal_representative, accounts) in identities {
             validate::uscc(uscc).map_err(|e| invalid(e.message))?;
@@ -264,9 +349,19 @@ impl Genesis {
             put(keys::identity(uscc), record.encode_to_vec())?;
             for account in accounts {
                 validate::account_id(&account.account_id).map_err(|e| invalid(e.message))?;
-                let public_key = hex::decode(&account.public_key).map_err(|e| invalid(format!("account {}: public key is not hex: {e}", account.account_id)))?;
-                validate::public_key(&public_key).map_err(|e| invalid(format!("account {}: {}", account.account_id, e.message)))?;
-                put(keys::key_binding(&public_key), account.account_id.as_bytes().to_vec())?;
+                let public_key = hex::decode(&account.public_key).map_err(|e| {
+                    invalid(format!(
+                        "account {}: public key is not hex: {e}",
+                        account.account_id
+                    ))
+                })?;
+                validate::public_key(&public_key).map_err(|e| {
+                    invalid(format!("account {}: {}", account.account_id, e.message))
+                })?;
+                put(
+                    keys::key_binding(&public_key),
+                    account.account_id.as_bytes().to_vec(),
+                )?;
                 let record = Account {
                     account_id: account.account_id.clone(),
                     uscc: uscc.to_owned(),

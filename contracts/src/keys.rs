@@ -122,7 +122,12 @@ pub fn trade_document_hash(hash: &[u8]) -> Vec<u8> {
 
 /// Key of a voucher's place in the expiry queue.
 pub fn expiry(day: u32, voucher_id: &str) -> Vec<u8> {
-    join(&[EXPIRY_PREFIX, &day.to_be_bytes(), b"/", voucher_id.as_bytes()])
+    join(&[
+        EXPIRY_PREFIX,
+        &day.to_be_bytes(),
+        b"/",
+        voucher_id.as_bytes(),
+    ])
 }
 
 /// Splits an expiry key into its day and voucher id; `None` if it is not one.
@@ -175,19 +180,32 @@ mod tests {
     #[test]
     fn event_keys_sort_in_chain_order() {
         let at = |height, tx_index, event_index| {
-            voucher_event("V1", EventPosition { height, tx_index, event_index })
+            voucher_event(
+                "V1",
+                EventPosition {
+                    height,
+                    tx_index,
+                    event_index,
+                },
+            )
         };
         assert!(at(1, 5, 9) < at(2, 0, 0));
         assert!(at(2, 0, 9) < at(2, 1, 0));
         assert!(at(2, 1, 0) < at(2, 1, 1));
-        assert!(at(2, 7, 0) < at(2, u32::MAX, 0), "chain actions sort after the block's transactions");
+        assert!(
+            at(2, 7, 0) < at(2, u32::MAX, 0),
+            "chain actions sort after the block's transactions"
+        );
         assert!(at(9, 0, 0).starts_with(&voucher_events_prefix("V1")));
     }
 
     #[test]
     fn index_keys_round_trip() {
         let key = holder_index("acme-01", "V000000000007");
-        assert_eq!(voucher_id_from_index(&holder_index_prefix("acme-01"), &key).as_deref(), Some("V000000000007"));
+        assert_eq!(
+            voucher_id_from_index(&holder_index_prefix("acme-01"), &key).as_deref(),
+            Some("V000000000007")
+        );
         // A holder whose id extends another's must not share its prefix.
         assert!(!holder_index("acme-011", "V1").starts_with(&holder_index_prefix("acme-01")));
     }

@@ -17,12 +17,21 @@ pub(crate) struct Overlay<'a> {
 
 impl<'a> Overlay<'a> {
     pub(crate) fn new(base: &'a dyn StateReader) -> Self {
-        Self { base, block_state: WriteSet::new(), block_index: WriteSet::new(), tx_state: WriteSet::new(), tx_index: WriteSet::new() }
+        Self {
+            base,
+            block_state: WriteSet::new(),
+            block_index: WriteSet::new(),
+            tx_state: WriteSet::new(),
+            tx_index: WriteSet::new(),
+        }
     }
 
     /// The committed state under the buffers, for scans that must run before any write.
     pub(crate) fn base(&self) -> &'a dyn StateReader {
-        debug_assert!(self.is_clean(), "reading the base directly would miss buffered writes");
+        debug_assert!(
+            self.is_clean(),
+            "reading the base directly would miss buffered writes"
+        );
         self.base
     }
 
@@ -57,14 +66,22 @@ impl<'a> Overlay<'a> {
     }
 
     /// Decodes the message at `key`; a value that does not decode is state corruption.
-    pub(crate) fn get_message<M: Message + Default>(&self, key: &[u8], what: &'static str) -> Result<Option<M>, ExecError> {
+    pub(crate) fn get_message<M: Message + Default>(
+        &self,
+        key: &[u8],
+        what: &'static str,
+    ) -> Result<Option<M>, ExecError> {
         match self.get(key)? {
             None => Ok(None),
-            Some(bytes) => M::decode(bytes.as_slice()).map(Some).map_err(|error| ExecError::CorruptState {
-                key: String::from_utf8_lossy(key).into_owned(),
-                what,
-                why: error.to_string(),
-            }),
+            Some(bytes) => {
+                M::decode(bytes.as_slice())
+                    .map(Some)
+                    .map_err(|error| ExecError::CorruptState {
+                        key: String::from_utf8_lossy(key).into_owned(),
+                        what,
+                        why: error.to_string(),
+                    })
+            }
         }
     }
 
@@ -86,13 +103,20 @@ impl<'a> Overlay<'a> {
 
     /// The block's writes: state, then index.
     pub(crate) fn into_writes(self) -> (WriteSet, WriteSet) {
-        debug_assert!(self.tx_state.is_empty() && self.tx_index.is_empty(), "a transaction was left open");
+        debug_assert!(
+            self.tx_state.is_empty() && self.tx_index.is_empty(),
+            "a transaction was left open"
+        );
         (self.block_state, self.block_index)
     }
 }
 
 /// Decodes a committed value read outside execution (queries).
-pub(crate) fn decode<M: Message + Default>(key: &[u8], bytes: &[u8], what: &'static str) -> Result<M, ExecError> {
+pub(crate) fn decode<M: Message + Default>(
+    key: &[u8],
+    bytes: &[u8],
+    what: &'static str,
+) -> Result<M, ExecError> {
     M::decode(bytes).map_err(|error| ExecError::CorruptState {
         key: String::from_utf8_lossy(key).into_owned(),
         what,
@@ -101,7 +125,11 @@ pub(crate) fn decode<M: Message + Default>(key: &[u8], bytes: &[u8], what: &'sta
 }
 
 /// Reads and decodes the message at `key` from committed state.
-pub fn read_message<M: Message + Default>(state: &dyn StateReader, key: &[u8], what: &'static str) -> Result<Option<M>, ExecError> {
+pub fn read_message<M: Message + Default>(
+    state: &dyn StateReader,
+    key: &[u8],
+    what: &'static str,
+) -> Result<Option<M>, ExecError> {
     match state.get(key)? {
         None => Ok(None),
         Some(bytes) => decode(key, &bytes, what).map(Some),
@@ -116,18 +144,27 @@ mod tests {
     #[test]
     fn rollback_drops_only_the_transaction() {
         let mut ledger = MemoryLedger::default();
-        ledger.apply(&WriteSet::from([(b"k0".to_vec(), Some(b"base".to_vec()))])).expect("apply");
+        ledger
+            .apply(&WriteSet::from([(b"k0".to_vec(), Some(b"base".to_vec()))]))
+            .expect("apply");
         let mut overlay = Overlay::new(&ledger);
         overlay.put(b"k1".to_vec(), b"kept".to_vec());
         overlay.commit_tx();
         overlay.put(b"k2".to_vec(), b"dropped".to_vec());
         overlay.delete(b"k0".to_vec());
-        assert_eq!(overlay.get(b"k0").expect("get"), None, "a transaction sees its own delete");
+        assert_eq!(
+            overlay.get(b"k0").expect("get"),
+            None,
+            "a transaction sees its own delete"
+        );
         overlay.rollback_tx();
         assert_eq!(overlay.get(b"k0").expect("get"), Some(b"base".to_vec()));
         assert_eq!(overlay.get(b"k2").expect("get"), None);
         let (state, index) = overlay.into_writes();
-        assert_eq!(state, WriteSet::from([(b"k1".to_vec(), Some(b"kept".to_vec()))]));
+        assert_eq!(
+            state,
+            WriteSet::from([(b"k1".to_vec(), Some(b"kept".to_vec()))])
+        );
         assert!(index.is_empty());
     }
 }

@@ -17,7 +17,11 @@ pub const EVENTS_PER_VOUCHER_MAX: usize = 4_096;
 /// The history of one voucher, oldest first.
 pub fn voucher_events(state: &dyn StateReader, voucher_id: &str) -> Result<Vec<Event>, ExecError> {
     state
-        .scan_prefix(&keys::voucher_events_prefix(voucher_id), None, EVENTS_PER_VOUCHER_MAX)?
+        .scan_prefix(
+            &keys::voucher_events_prefix(voucher_id),
+            None,
+            EVENTS_PER_VOUCHER_MAX,
+        )?
         .into_iter()
         .map(|(key, value)| decode(&key, &value, "Event"))
         .collect()
@@ -29,11 +33,18 @@ fn load(state: &dyn StateReader, voucher_id: &str) -> Result<Option<Voucher>, Ex
 
 /// Traces `voucher_id`: `None` if there is no such voucher. Read it from one consistent view of
 /// the state (a snapshot), so the lineage never straddles a block.
-pub fn trace(state: &dyn StateReader, voucher_id: &str) -> Result<Option<TraceVoucherResponse>, ExecError> {
+pub fn trace(
+    state: &dyn StateReader,
+    voucher_id: &str,
+) -> Result<Option<TraceVoucherResponse>, ExecError> {
     let Some(start) = load(state, voucher_id)? else {
         return Ok(None);
     };
-    let missing = |id: &str| ExecError::CorruptState { key: format!("v/{id}"), what: "Voucher in a lineage", why: "missing".into() };
+    let missing = |id: &str| ExecError::CorruptState {
+        key: format!("v/{id}"),
+        what: "Voucher in a lineage",
+        why: "missing".into(),
+    };
     // Up to the root: at most LINEAGE_DEPTH_MAX parents.
     let mut root = start.clone();
     for _ in 0..=LINEAGE_DEPTH_MAX {
@@ -43,8 +54,15 @@ pub fn trace(state: &dyn StateReader, voucher_id: &str) -> Result<Option<TraceVo
         let parent_id = root.parent_id.clone();
         root = load(state, &parent_id)?.ok_or_else(|| missing(&parent_id))?;
     }
-    assert!(root.parent_id.is_empty(), "lineage of {voucher_id} is deeper than {LINEAGE_DEPTH_MAX}");
-    assert_eq!(root.id, start.root_id, "voucher {voucher_id} names root {} but its parents lead to {}", start.root_id, root.id);
+    assert!(
+        root.parent_id.is_empty(),
+        "lineage of {voucher_id} is deeper than {LINEAGE_DEPTH_MAX}"
+    );
+    assert_eq!(
+        root.id, start.root_id,
+        "voucher {voucher_id} names root {} but its parents lead to {}",
+        start.root_id, root.id
+    );
 
     // Down from the root, depth first, children in split order.
     let mut vouchers = Vec::new();
@@ -58,7 +76,16 @@ pub fn trace(state: &dyn StateReader, voucher_id: &str) -> Result<Option<TraceVo
         }
         let events = voucher_events(state, &voucher.id)?;
         let depth = voucher.depth;
-        vouchers.push(TracedVoucher { voucher: Some(voucher), events, depth });
+        vouchers.push(TracedVoucher {
+            voucher: Some(voucher),
+            events,
+            depth,
+        });
     }
-    Ok(Some(TraceVoucherResponse { voucher_id: voucher_id.to_owned(), root_id: root.id, vouchers, height: 0 }))
+    Ok(Some(TraceVoucherResponse {
+        voucher_id: voucher_id.to_owned(),
+        root_id: root.id,
+        vouchers,
+        height: 0,
+    }))
 }

@@ -45,5 +45,10 @@ pub fn sign(body: &TransactionBody, key: &SigningKey) -> SignedTransaction {
 
 /// Builds a body for `operation` signed by `signer` with `nonce` on `chain_id`.
 pub fn body(chain_id: &str, signer: &str, nonce: u64, operation: Operation) -> TransactionBody {
-    TransactionBody { chain_id: chain_id.to_owned(), signer: signer.to_owned(), nonce, operation: Some(operation) }
+    TransactionBody {
+        chain_id: chain_id.to_owned(),
+        signer: signer.to_owned(),
+        nonce,
+        operation: Some(operation),
+    }
 }

@@ -18,12 +18,19 @@ pub const DAY_MS: i64 = 86_400_000;
 /// digits and capital letters without I, O, Z, S and V.
 const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 /// Weight of each of the first 17 characters: 3^i mod 31.
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// Checks a unified social credit code (统一社会信用代码): 18 characters from the code's
 /// alphabet whose last character is the check character of the first 17.
 pub fn uscc(code: &str) -> Result<(), Rejection> {
-    let bad = |why: &str| Err(Rejection::new(ErrorCode::InvalidUscc, format!("unified social credit code {code:?} {why}")));
+    let bad = |why: &str| {
+        Err(Rejection::new(
+            ErrorCode::InvalidUscc,
+            format!("unified social credit code {code:?} {why}"),
+        ))
+    };
     let bytes = code.as_bytes();
     if bytes.len() != 18 {
         return bad("must have 18 characters");
@@ -54,8 +61,10 @@ pub fn uscc_with_check(prefix: &str) -> Option<String> {
     if bytes.len() != 17 {
         return None;
     }
-    let values: Option<Vec<u32>> =
-        bytes.iter().map(|b| USCC_ALPHABET.iter().position(|c| c == b).map(|p| p as u32)).collect();
+    let values: Option<Vec<u32>> = bytes
+        .iter()
+        .map(|b| USCC_ALPHABET.iter().position(|c| c == b).map(|p| p as u32))
+        .collect();
     let check = uscc_check_value(&values?);
     Some(format!("{prefix}{}", USCC_ALPHABET[check as usize] as char))
 }
@@ -64,7 +73,9 @@ pub fn uscc_with_check(prefix: &str) -> Option<String> {
 /// or digit. No `/`, so ids never collide inside state keys.
 pub fn account_id(id: &str) -> Result<(), Rejection> {
     let ok_len = (3..=ID_LEN_MAX).contains(&id.len());
-    let ok_chars = id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    let ok_chars = id
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
     let ok_start = id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
     if ok_len && ok_chars && ok_start {
         Ok(())
@@ -79,7 +90,12 @@ pub fn account_id(id: &str) -> Result<(), Rejection> {
 /// Checks a key offered for registration: 32 bytes, a valid curve point, and not of small
 /// order. Weak keys are refused here because batch verification does not check for them.
 pub fn public_key(bytes: &[u8]) -> Result<VerifyingKey, Rejection> {
-    let bad = |why: &str| Rejection::new(ErrorCode::InvalidPublicKey, format!("public key {}: {why}", hex::encode(bytes)));
+    let bad = |why: &str| {
+        Rejection::new(
+            ErrorCode::InvalidPublicKey,
+            format!("public key {}: {why}", hex::encode(bytes)),
+        )
+    };
     let array: [u8; 32] = bytes.try_into().map_err(|_| bad("must be 32 bytes"))?;
     let key = VerifyingKey::from_bytes(&array).map_err(|_| bad("is not a valid ed25519 point"))?;
     if key.is_weak() {
@@ -90,7 +106,8 @@ pub fn public_key(bytes: &[u8]) -> Result<VerifyingKey, Rejection> {
 
 /// ISO 4217 alphabetic codes vchain accepts. Amounts are always integer minor units.
 const CURRENCIES: &[&str] = &[
-    "AUD", "CAD", "CHF", "CNY", "EUR", "GBP", "HKD", "JPY", "KRW", "MOP", "NZD", "SGD", "THB", "TWD", "USD",
+    "AUD", "CAD", "CHF", "CNY", "EUR", "GBP", "HKD", "JPY", "KRW", "MOP", "NZD", "SGD", "THB",
+    "TWD", "USD",
 ];
 
 /// Checks an ISO 4217 currency code.
@@ -100,7 +117,10 @@ pub fn currency(code: &str) -> Result<(), Rejection> {
     } else {
         Err(Rejection::new(
             ErrorCode::InvalidCurrency,
-            format!("currency {code:?} is not an ISO 4217 code vchain accepts ({})", CURRENCIES.join(", ")),
+            format!(
+                "currency {code:?} is not an ISO 4217 code vchain accepts ({})",
+                CURRENCIES.join(", ")
+            ),
         ))
     }
 }
@@ -108,7 +128,10 @@ pub fn currency(code: &str) -> Result<(), Rejection> {
 /// Checks an amount in minor units: positive.
 pub fn amount(what: &str, value: u64) -> Result<(), Rejection> {
     if value == 0 {
-        Err(Rejection::new(ErrorCode::InvalidAmount, format!("{what} must be a positive number of minor units")))
+        Err(Rejection::new(
+            ErrorCode::InvalidAmount,
+            format!("{what} must be a positive number of minor units"),
+        ))
     } else {
         Ok(())
     }
@@ -117,10 +140,16 @@ pub fn amount(what: &str, value: u64) -> Result<(), Rejection> {
 /// Checks free text: within `max` bytes, and present if `required`.
 pub fn text(what: &str, value: &str, required: bool, max: usize) -> Result<(), Rejection> {
     if required && value.trim().is_empty() {
-        return Err(Rejection::new(ErrorCode::InvalidArgument, format!("{what} is required")));
+        return Err(Rejection::new(
+            ErrorCode::InvalidArgument,
+            format!("{what} is required"),
+        ));
     }
     if value.len() > max {
-        return Err(Rejection::new(ErrorCode::InvalidArgument, format!("{what} is {} bytes, longer than {max}", value.len())));
+        return Err(Rejection::new(
+            ErrorCode::InvalidArgument,
+            format!("{what} is {} bytes, longer than {max}", value.len()),
+        ));
     }
     Ok(())
 }
@@ -130,7 +159,13 @@ pub fn digest(what: &str, bytes: &[u8]) -> Result<(), Rejection> {
     if bytes.len() == 32 {
         Ok(())
     } else {
-        Err(Rejection::new(ErrorCode::InvalidArgument, format!("{what} must be a 32-byte SHA-256 digest, got {} bytes", bytes.len())))
+        Err(Rejection::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "{what} must be a 32-byte SHA-256 digest, got {} bytes",
+                bytes.len()
+            ),
+        ))
     }
 }
 
@@ -161,7 +196,12 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// Parses an ISO 8601 calendar date `YYYY-MM-DD` (years 1970-9999) into a day number.
 pub fn date(text: &str) -> Result<u32, Rejection> {
-    let bad = || Rejection::new(ErrorCode::InvalidDate, format!("date {text:?} is not a valid YYYY-MM-DD date from 1970 on"));
+    let bad = || {
+        Rejection::new(
+            ErrorCode::InvalidDate,
+            format!("date {text:?} is not a valid YYYY-MM-DD date from 1970 on"),
+        )
+    };
     let bytes = text.as_bytes();
     if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
         return Err(bad());
@@ -176,8 +216,25 @@ pub fn date(text: &str) -> Result<u32, Rejection> {
     };
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if year < 1970 || !(1..=12).contains(&month) || day == 0 || day > month_days[(month - 1) as usize] {
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if year < 1970
+        || !(1..=12).contains(&month)
+        || day == 0
+        || day > month_days[(month - 1) as usize]
+    {
         return Err(bad());
     }
     u32::try_from(days_from_civil(i64::from(year), month, day)).map_err(|_| bad())
@@ -191,7 +248,9 @@ pub fn format_date(day: u32) -> String {
 
 /// The chain-local day of a block timestamp: which calendar day it is in the chain's time zone.
 pub fn local_day(timestamp_ms: u64, utc_offset_minutes: i32) -> u32 {
-    let local_ms = i64::try_from(timestamp_ms).unwrap_or(i64::MAX).saturating_add(i64::from(utc_offset_minutes) * 60_000);
+    let local_ms = i64::try_from(timestamp_ms)
+        .unwrap_or(i64::MAX)
+        .saturating_add(i64::from(utc_offset_minutes) * 60_000);
     u32::try_from(local_ms.div_euclid(DAY_MS)).unwrap_or(0)
 }
 
@@ -202,7 +261,11 @@ mod tests {
     #[test]
     fn uscc_accepts_published_codes_and_rejects_corruptions() {
         // Codes printed on real business licences.
-        for code in ["91350100M000100Y43", "91110000802100433B", "91440300708461136T"] {
+        for code in [
+            "91350100M000100Y43",
+            "91110000802100433B",
+            "91440300708461136T",
+        ] {
             assert_eq!(uscc(code), Ok(()), "{code}");
         }
         let cases = [
@@ -232,8 +295,20 @@ mod tests {
         for ok in ["acme", "acme-treasury.01", "a_b", "000"] {
             assert_eq!(account_id(ok), Ok(()), "{ok}");
         }
-        for bad in ["ab", "Acme", "acme/1", "-acme", "", "a b c", &"a".repeat(65)] {
-            assert_eq!(account_id(bad).map_err(|e| e.code), Err(ErrorCode::InvalidAccountId), "{bad}");
+        for bad in [
+            "ab",
+            "Acme",
+            "acme/1",
+            "-acme",
+            "",
+            "a b c",
+            &"a".repeat(65),
+        ] {
+            assert_eq!(
+                account_id(bad).map_err(|e| e.code),
+                Err(ErrorCode::InvalidAccountId),
+                "{bad}"
+            );
         }
     }
 
@@ -241,7 +316,10 @@ mod tests {
     fn public_keys_must_be_valid_and_strong() {
         let good = ed25519_dalek::SigningKey::from_bytes(&[3; 32]).verifying_key();
         assert!(public_key(good.as_bytes()).is_ok());
-        assert_eq!(public_key(&[1; 31]).map_err(|e| e.code).err(), Some(ErrorCode::InvalidPublicKey));
+        assert_eq!(
+            public_key(&[1; 31]).map_err(|e| e.code).err(),
+            Some(ErrorCode::InvalidPublicKey)
+        );
         // The identity point (0, 1) encodes as 1 followed by zeros: small order, so weak.
         let mut identity = [0u8; 32];
         identity[0] = 1;
@@ -254,8 +332,21 @@ mod tests {
         assert_eq!(date("1970-01-01"), Ok(0));
         assert_eq!(date("2024-02-29"), Ok(19_782));
         assert_eq!(format_date(19_782), "2024-02-29");
-        for bad in ["2023-02-29", "2024-13-01", "2024-00-10", "2024-1-01", "1969-12-31", "2024-01-32", "2024/01/01", "+024-01-01"] {
-            assert_eq!(date(bad).map_err(|e| e.code), Err(ErrorCode::InvalidDate), "{bad}");
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-1-01",
+            "1969-12-31",
+            "2024-01-32",
+            "2024/01/01",
+            "+024-01-01",
+        ] {
+            assert_eq!(
+                date(bad).map_err(|e| e.code),
+                Err(ErrorCode::InvalidDate),
+                "{bad}"
+            );
         }
         for day in [0u32, 59, 365, 10_957, 19_782, 2_932_896] {
             assert_eq!(date(&format_date(day)), Ok(day));
@@ -273,9 +364,18 @@ mod tests {
     #[test]
     fn currencies_amounts_text_digests() {
         assert!(currency("CNY").is_ok());
-        assert_eq!(currency("cny").map_err(|e| e.code), Err(ErrorCode::InvalidCurrency));
-        assert_eq!(currency("XXX").map_err(|e| e.code), Err(ErrorCode::InvalidCurrency));
-        assert_eq!(amount("face amount", 0).map_err(|e| e.code), Err(ErrorCode::InvalidAmount));
+        assert_eq!(
+            currency("cny").map_err(|e| e.code),
+            Err(ErrorCode::InvalidCurrency)
+        );
+        assert_eq!(
+            currency("XXX").map_err(|e| e.code),
+            Err(ErrorCode::InvalidCurrency)
+        );
+        assert_eq!(
+            amount("face amount", 0).map_err(|e| e.code),
+            Err(ErrorCode::InvalidAmount)
+        );
         assert!(amount("face amount", 1).is_ok());
         assert!(text("reason", " ", true, 10).is_err());
         assert!(text("reason", "", false, 10).is_ok());

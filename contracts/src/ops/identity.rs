@@ -2,7 +2,8 @@
 //! organisation, and freeze or unfreeze them. Every change is written to the audit log.
 
 use vchain_proto::v1::{
-    Account, AccountStatus, ErrorCode, EventKind, Identity, IdentityStatus, RegisterAccount, RegisterIdentity, Role,
+    Account, AccountStatus, ErrorCode, EventKind, Identity, IdentityStatus, RegisterAccount,
+    RegisterIdentity, Role,
 };
 
 use crate::error::{reject, Failure};
@@ -14,34 +15,59 @@ use crate::validate::{self, TEXT_LEN_MAX};
 pub(crate) const ACCOUNTS_PER_IDENTITY_MAX: usize = 16;
 
 /// Checks a new account id and key are well formed and free, and records the key binding.
-pub(crate) fn claim_account(tx: &mut TxContext<'_, '_>, account_id: &str, public_key: &[u8]) -> Result<(), Failure> {
+pub(crate) fn claim_account(
+    tx: &mut TxContext<'_, '_>,
+    account_id: &str,
+    public_key: &[u8],
+) -> Result<(), Failure> {
     validate::account_id(account_id)?;
     validate::public_key(public_key)?;
     if tx.overlay.get(&keys::account(account_id))?.is_some() {
-        return reject(ErrorCode::AccountExists, format!("account {account_id} already exists"));
+        return reject(
+            ErrorCode::AccountExists,
+            format!("account {account_id} already exists"),
+        );
     }
     let binding = keys::key_binding(public_key);
     if let Some(owner) = tx.overlay.get(&binding)? {
         return reject(
             ErrorCode::InvalidPublicKey,
-            format!("public key {} is already bound to account {}", hex::encode(public_key), String::from_utf8_lossy(&owner)),
+            format!(
+                "public key {} is already bound to account {}",
+                hex::encode(public_key),
+                String::from_utf8_lossy(&owner)
+            ),
         );
     }
     tx.overlay.put(binding, account_id.as_bytes().to_vec());
     Ok(())
 }
 
-pub(crate) fn register_identity(tx: &mut TxContext<'_, '_>, op: RegisterIdentity) -> Result<(), Failure> {
+pub(crate) fn register_identity(
+    tx: &mut TxContext<'_, '_>,
+    op: RegisterIdentity,
+) -> Result<(), Failure> {
     tx.require_role(&[Role::Administrator], "registering an identity")?;
     validate::uscc(&op.uscc)?;
     validate::text("identity name", &op.name, true, TEXT_LEN_MAX)?;
-    validate::text("legal representative", &op.legal_representative, false, TEXT_LEN_MAX)?;
+    validate::text(
+        "legal representative",
+        &op.legal_representative,
+        false,
+        TEXT_LEN_MAX,
+    )?;
     let role = Role::try_from(op.role).unwrap_or(Role::Unspecified);
     if role == Role::Unspecified {
-        return reject(ErrorCode::InvalidArgument, format!("role {} is not a vchain role", op.role));
+        return reject(
+            ErrorCode::InvalidArgument,
+            format!("role {} is not a vchain role", op.role),
+        );
     }
     if tx.overlay.get(&keys::identity(&op.uscc))?.is_some() {
-        return reject(ErrorCode::IdentityExists, format!("identity {} is already registered", op.uscc));
+        return reject(
+            ErrorCode::IdentityExists,
+            format!("identity {} is already registered", op.uscc),
+        );
     }
     claim_account(tx, &op.account_id, &op.public_key)?;
     let org_id = tx.signer.org_id.clone();
@@ -57,12 +83,17 @@ pub(crate) fn register_identity(tx: &mut TxContext<'_, '_>, op: RegisterIdentity
     };
     let account = new_account(&op.account_id, &identity, op.public_key);
     tx.overlay.put_message(keys::identity(&op.uscc), &identity);
-    tx.overlay.put_message(keys::account(&op.account_id), &account);
+    tx.overlay
+        .put_message(keys::account(&op.account_id), &account);
 
     let mut event = tx.event(EventKind::IdentityRegistered);
     event.counterparty = op.uscc.clone();
     event.accounts = vec![op.account_id.clone()];
-    event.detail = format!("{} registered as {} under {org_id}", op.name, role.as_str_name());
+    event.detail = format!(
+        "{} registered as {} under {org_id}",
+        op.name,
+        role.as_str_name()
+    );
     tx.audit_event(event)?;
     let mut event = tx.event(EventKind::AccountRegistered);
     event.counterparty = op.account_id.clone();
@@ -83,26 +114,43 @@ fn new_account(account_id: &str, identity: &Identity, public_key: Vec<u8>) -> Ac
     }
 }
 
-pub(crate) fn register_account(tx: &mut TxContext<'_, '_>, op: RegisterAccount) -> Result<(), Failure> {
+pub(crate) fn register_account(
+    tx: &mut TxContext<'_, '_>,
+    op: RegisterAccount,
+) -> Result<(), Failure> {
     tx.require_role(&[Role::Administrator], "registering an account")?;
     let mut identity = tx.load_identity(&op.uscc)?;
     if identity.org_id != tx.signer.org_id {
         return reject(
             ErrorCode::NotSameOrganisation,
-            format!("identity {} belongs to {}, not to {}", identity.uscc, identity.org_id, tx.signer.org_id),
+            format!(
+                "identity {} belongs to {}, not to {}",
+                identity.uscc, identity.org_id, tx.signer.org_id
+            ),
         );
     }
     if identity.status() != IdentityStatus::Active {
-        return reject(ErrorCode::IdentityInactive, format!("identity {} is not active", identity.uscc));
+        return reject(
+            ErrorCode::IdentityInactive,
+            format!("identity {} is not active", identity.uscc),
+        );
     }
     if identity.accounts.len() >= ACCOUNTS_PER_IDENTITY_MAX {
-        return reject(ErrorCode::InvalidArgument, format!("identity {} already has {ACCOUNTS_PER_IDENTITY_MAX} accounts", identity.uscc));
+        return reject(
+            ErrorCode::InvalidArgument,
+            format!(
+                "identity {} already has {ACCOUNTS_PER_IDENTITY_MAX} accounts",
+                identity.uscc
+            ),
+        );
     }
     claim_account(tx, &op.account_id, &op.public_key)?;
     let account = new_account(&op.account_id, &identity, op.public_key);
     identity.accounts.push(op.account_id.clone());
-    tx.overlay.put_message(keys::identity(&identity.uscc), &identity);
-    tx.overlay.put_message(keys::account(&op.account_id), &account);
+    tx.overlay
+        .put_message(keys::identity(&identity.uscc), &identity);
+    tx.overlay
+        .put_message(keys::account(&op.account_id), &account);
     let mut event = tx.event(EventKind::AccountRegistered);
     event.counterparty = op.account_id.clone();
     event.accounts = vec![op.account_id];
@@ -110,29 +158,62 @@ pub(crate) fn register_account(tx: &mut TxContext<'_, '_>, op: RegisterAccount) 
     tx.audit_event(event)
 }
 
-pub(crate) fn set_account_frozen(tx: &mut TxContext<'_, '_>, account_id: &str, reason: &str, frozen: bool) -> Result<(), Failure> {
-    let action = if frozen { "freezing an account" } else { "unfreezing an account" };
+pub(crate) fn set_account_frozen(
+    tx: &mut TxContext<'_, '_>,
+    account_id: &str,
+    reason: &str,
+    frozen: bool,
+) -> Result<(), Failure> {
+    let action = if frozen {
+        "freezing an account"
+    } else {
+        "unfreezing an account"
+    };
     tx.require_role(&[Role::Administrator], action)?;
     validate::text("reason", reason, true, TEXT_LEN_MAX)?;
     let mut account = tx.load_account(account_id)?;
     if account.org_id != tx.signer.org_id {
         return reject(
             ErrorCode::NotSameOrganisation,
-            format!("account {account_id} belongs to {}, not to {}", account.org_id, tx.signer.org_id),
+            format!(
+                "account {account_id} belongs to {}, not to {}",
+                account.org_id, tx.signer.org_id
+            ),
         );
     }
     if account.account_id == tx.signer.account_id {
-        return reject(ErrorCode::InvalidArgument, "an administrator cannot freeze or unfreeze its own account");
+        return reject(
+            ErrorCode::InvalidArgument,
+            "an administrator cannot freeze or unfreeze its own account",
+        );
     }
     let is_frozen = account.status() == AccountStatus::Frozen;
     match (frozen, is_frozen) {
-        (true, true) => return reject(ErrorCode::AccountAlreadyFrozen, format!("account {account_id} is already frozen")),
-        (false, false) => return reject(ErrorCode::AccountNotFrozen, format!("account {account_id} is not frozen")),
+        (true, true) => {
+            return reject(
+                ErrorCode::AccountAlreadyFrozen,
+                format!("account {account_id} is already frozen"),
+            )
+        }
+        (false, false) => {
+            return reject(
+                ErrorCode::AccountNotFrozen,
+                format!("account {account_id} is not frozen"),
+            )
+        }
         _ => {}
     }
-    account.set_status(if frozen { AccountStatus::Frozen } else { AccountStatus::Active });
+    account.set_status(if frozen {
+        AccountStatus::Frozen
+    } else {
+        AccountStatus::Active
+    });
     tx.overlay.put_message(keys::account(account_id), &account);
-    let mut event = tx.event(if frozen { EventKind::AccountFrozen } else { EventKind::AccountUnfrozen });
+    let mut event = tx.event(if frozen {
+        EventKind::AccountFrozen
+    } else {
+        EventKind::AccountUnfrozen
+    });
     event.counterparty = account_id.to_owned();
     event.accounts = vec![account_id.to_owned()];
     event.detail = reason.to_owned();

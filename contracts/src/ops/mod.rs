@@ -6,7 +6,8 @@ mod identity;
 mod voucher;
 
 use vchain_proto::v1::{
-    transaction_body::Operation, Account, ChainParams, CreditLine, ErrorCode, Event, EventKind, Identity, Role, Voucher,
+    transaction_body::Operation, Account, ChainParams, CreditLine, ErrorCode, Event, EventKind,
+    Identity, Role, Voucher,
 };
 
 use crate::error::{reject, ExecError, Failure};
@@ -36,8 +37,12 @@ pub(crate) fn run(tx: &mut TxContext<'_, '_>, operation: Operation) -> Result<()
     match operation {
         Operation::RegisterIdentity(op) => identity::register_identity(tx, op),
         Operation::RegisterAccount(op) => identity::register_account(tx, op),
-        Operation::FreezeAccount(op) => identity::set_account_frozen(tx, &op.account_id, &op.reason, true),
-        Operation::UnfreezeAccount(op) => identity::set_account_frozen(tx, &op.account_id, &op.reason, false),
+        Operation::FreezeAccount(op) => {
+            identity::set_account_frozen(tx, &op.account_id, &op.reason, true)
+        }
+        Operation::UnfreezeAccount(op) => {
+            identity::set_account_frozen(tx, &op.account_id, &op.reason, false)
+        }
         Operation::GrantCreditLine(op) => credit::grant(tx, op),
         Operation::RaiseCreditLine(op) => credit::raise(tx, op),
         Operation::LowerCreditLine(op) => credit::lower(tx, op),
@@ -47,8 +52,12 @@ pub(crate) fn run(tx: &mut TxContext<'_, '_>, operation: Operation) -> Result<()
         Operation::TransferVoucher(op) => voucher::transfer(tx, op),
         Operation::RequestRedemption(op) => voucher::request_redemption(tx, op),
         Operation::ConfirmRedemption(op) => voucher::confirm_redemption(tx, op),
-        Operation::FreezeVoucher(op) => voucher::set_voucher_frozen(tx, &op.voucher_id, &op.reason, true),
-        Operation::UnfreezeVoucher(op) => voucher::set_voucher_frozen(tx, &op.voucher_id, &op.reason, false),
+        Operation::FreezeVoucher(op) => {
+            voucher::set_voucher_frozen(tx, &op.voucher_id, &op.reason, true)
+        }
+        Operation::UnfreezeVoucher(op) => {
+            voucher::set_voucher_frozen(tx, &op.voucher_id, &op.reason, false)
+        }
     }
 }
 
@@ -61,35 +70,68 @@ impl TxContext<'_, '_> {
         let allowed: Vec<&str> = roles.iter().map(|r| r.as_str_name()).collect();
         reject(
             ErrorCode::WrongRole,
-            format!("{action} needs role {}; account {} is {}", allowed.join(" or "), self.signer.account_id, self.signer.role().as_str_name()),
+            format!(
+                "{action} needs role {}; account {} is {}",
+                allowed.join(" or "),
+                self.signer.account_id,
+                self.signer.role().as_str_name()
+            ),
         )
     }
 
     pub(crate) fn load_account(&self, account_id: &str) -> Result<Account, Failure> {
-        match self.overlay.get_message(&keys::account(account_id), "Account")? {
+        match self
+            .overlay
+            .get_message(&keys::account(account_id), "Account")?
+        {
             Some(account) => Ok(account),
-            None => reject(ErrorCode::AccountNotFound, format!("account {account_id:?} does not exist")),
+            None => reject(
+                ErrorCode::AccountNotFound,
+                format!("account {account_id:?} does not exist"),
+            ),
         }
     }
 
     pub(crate) fn load_identity(&self, uscc: &str) -> Result<Identity, Failure> {
-        match self.overlay.get_message(&keys::identity(uscc), "Identity")? {
+        match self
+            .overlay
+            .get_message(&keys::identity(uscc), "Identity")?
+        {
             Some(identity) => Ok(identity),
-            None => reject(ErrorCode::IdentityNotFound, format!("identity {uscc:?} does not exist")),
+            None => reject(
+                ErrorCode::IdentityNotFound,
+                format!("identity {uscc:?} does not exist"),
+            ),
         }
     }
 
     pub(crate) fn load_voucher(&self, voucher_id: &str) -> Result<Voucher, Failure> {
-        match self.overlay.get_message(&keys::voucher(voucher_id), "Voucher")? {
+        match self
+            .overlay
+            .get_message(&keys::voucher(voucher_id), "Voucher")?
+        {
             Some(voucher) => Ok(voucher),
-            None => reject(ErrorCode::VoucherNotFound, format!("voucher {voucher_id:?} does not exist")),
+            None => reject(
+                ErrorCode::VoucherNotFound,
+                format!("voucher {voucher_id:?} does not exist"),
+            ),
         }
     }
 
-    pub(crate) fn load_credit_line(&self, financier: &str, core: &str) -> Result<CreditLine, Failure> {
-        match self.overlay.get_message(&keys::credit_line(financier, core), "CreditLine")? {
+    pub(crate) fn load_credit_line(
+        &self,
+        financier: &str,
+        core: &str,
+    ) -> Result<CreditLine, Failure> {
+        match self
+            .overlay
+            .get_message(&keys::credit_line(financier, core), "CreditLine")?
+        {
             Some(line) => Ok(line),
-            None => reject(ErrorCode::CreditLineNotFound, format!("financier {financier} has granted no credit line to {core}")),
+            None => reject(
+                ErrorCode::CreditLineNotFound,
+                format!("financier {financier} has granted no credit line to {core}"),
+            ),
         }
     }
 
@@ -106,19 +148,28 @@ impl TxContext<'_, '_> {
     }
 
     fn next_position(&self) -> Result<EventPosition, ExecError> {
-        let event_index = u16::try_from(self.events.len()).map_err(|_| ExecError::CorruptState {
-            key: hex::encode(self.tx_hash),
-            what: "transaction with fewer than 65536 events",
-            why: "event index overflow".into(),
-        })?;
-        Ok(EventPosition { height: self.context.height, tx_index: self.tx_index, event_index })
+        let event_index =
+            u16::try_from(self.events.len()).map_err(|_| ExecError::CorruptState {
+                key: hex::encode(self.tx_hash),
+                what: "transaction with fewer than 65536 events",
+                why: "event index overflow".into(),
+            })?;
+        Ok(EventPosition {
+            height: self.context.height,
+            tx_index: self.tx_index,
+            event_index,
+        })
     }
 
     /// Records `event` in the voucher's history and in the transaction's result.
     pub(crate) fn voucher_event(&mut self, event: Event) -> Result<(), Failure> {
-        debug_assert!(!event.voucher_id.is_empty(), "a voucher event names its voucher");
+        debug_assert!(
+            !event.voucher_id.is_empty(),
+            "a voucher event names its voucher"
+        );
         let position = self.next_position()?;
-        self.overlay.put_message(keys::voucher_event(&event.voucher_id, position), &event);
+        self.overlay
+            .put_message(keys::voucher_event(&event.voucher_id, position), &event);
         self.events.push(event);
         Ok(())
     }
@@ -126,7 +177,8 @@ impl TxContext<'_, '_> {
     /// Records a permission change in the audit log and in the transaction's result.
     pub(crate) fn audit_event(&mut self, event: Event) -> Result<(), Failure> {
         let position = self.next_position()?;
-        self.overlay.put_message(keys::audit_event(position), &event);
+        self.overlay
+            .put_message(keys::audit_event(position), &event);
         self.events.push(event);
         Ok(())
     }

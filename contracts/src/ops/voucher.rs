@@ -8,8 +8,8 @@
 //! - the holder index names the current holder of every voucher.
 
 use vchain_proto::v1::{
-    ConfirmRedemption, CreditLine, CreditLineStatus, ErrorCode, EventKind, IssueVoucher, RequestRedemption, Role, SplitVoucher,
-    TransferVoucher, Voucher, VoucherStatus,
+    ConfirmRedemption, CreditLine, CreditLineStatus, ErrorCode, EventKind, IssueVoucher,
+    RequestRedemption, Role, SplitVoucher, TransferVoucher, Voucher, VoucherStatus,
 };
 
 use crate::error::{reject, ExecError, Failure};
@@ -26,11 +26,14 @@ const HOLDER_ROLES: [Role; 2] = [Role::Supplier, Role::Financier];
 
 /// The day a voucher maturing on `maturity_day` is destroyed if still unredeemed.
 fn destruction_day(voucher: &Voucher, grace_days: u32) -> Result<u32, ExecError> {
-    voucher.maturity_day.checked_add(grace_days).ok_or(ExecError::CorruptState {
-        key: voucher.id.clone(),
-        what: "maturity day plus grace period within u32",
-        why: "overflow".into(),
-    })
+    voucher
+        .maturity_day
+        .checked_add(grace_days)
+        .ok_or(ExecError::CorruptState {
+            key: voucher.id.clone(),
+            what: "maturity day plus grace period within u32",
+            why: "overflow".into(),
+        })
 }
 
 fn enqueue_expiry(tx: &mut TxContext<'_, '_>, voucher: &Voucher) -> Result<(), Failure> {
@@ -42,7 +45,11 @@ fn enqueue_expiry(tx: &mut TxContext<'_, '_>, voucher: &Voucher) -> Result<(), F
 fn dequeue_expiry(tx: &mut TxContext<'_, '_>, voucher: &Voucher) -> Result<(), Failure> {
     let day = destruction_day(voucher, tx.params.redemption_grace_days)?;
     let key = keys::expiry(day, &voucher.id);
-    assert!(tx.overlay.get(&key)?.is_some(), "voucher {} is live and unfrozen but not in the expiry queue", voucher.id);
+    assert!(
+        tx.overlay.get(&key)?.is_some(),
+        "voucher {} is live and unfrozen but not in the expiry queue",
+        voucher.id
+    );
     tx.overlay.delete(key);
     Ok(())
 }
@@ -50,55 +57,104 @@ fn dequeue_expiry(tx: &mut TxContext<'_, '_>, voucher: &Voucher) -> Result<(), F
 fn next_voucher_id(tx: &mut TxContext<'_, '_>) -> Result<String, Failure> {
     let next = match tx.overlay.get(keys::VOUCHER_SEQ)? {
         None => 1,
-        Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| ExecError::CorruptState {
-            key: "m/voucher_seq".into(),
-            what: "u64",
-            why: format!("{} bytes", bytes.len()),
+        Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
+            ExecError::CorruptState {
+                key: "m/voucher_seq".into(),
+                what: "u64",
+                why: format!("{} bytes", bytes.len()),
+            }
         })?),
     };
     let after = match next.checked_add(1) {
         Some(after) => after,
-        None => return reject(ErrorCode::ArithmeticOverflow, "voucher serial numbers exhausted"),
+        None => {
+            return reject(
+                ErrorCode::ArithmeticOverflow,
+                "voucher serial numbers exhausted",
+            )
+        }
     };
-    tx.overlay.put(keys::VOUCHER_SEQ.to_vec(), after.to_be_bytes().to_vec());
+    tx.overlay
+        .put(keys::VOUCHER_SEQ.to_vec(), after.to_be_bytes().to_vec());
     Ok(format!("V{next:012}"))
 }
 
 /// Loads a voucher the signer holds and may still use: active, not frozen, not matured.
-fn usable_voucher(tx: &TxContext<'_, '_>, voucher_id: &str, action: &str) -> Result<Voucher, Failure> {
+fn usable_voucher(
+    tx: &TxContext<'_, '_>,
+    voucher_id: &str,
+    action: &str,
+) -> Result<Voucher, Failure> {
     let voucher = tx.load_voucher(voucher_id)?;
     if voucher.holder != tx.signer.account_id {
-        return reject(ErrorCode::NotHolder, format!("{action}: account {} does not hold voucher {voucher_id}; {} does", tx.signer.account_id, voucher.holder));
+        return reject(
+            ErrorCode::NotHolder,
+            format!(
+                "{action}: account {} does not hold voucher {voucher_id}; {} does",
+                tx.signer.account_id, voucher.holder
+            ),
+        );
     }
     if voucher.status() != VoucherStatus::Active {
-        return reject(ErrorCode::VoucherNotActive, format!("{action}: voucher {voucher_id} is {}", voucher.status().as_str_name()));
+        return reject(
+            ErrorCode::VoucherNotActive,
+            format!(
+                "{action}: voucher {voucher_id} is {}",
+                voucher.status().as_str_name()
+            ),
+        );
     }
     if voucher.frozen {
-        return reject(ErrorCode::VoucherFrozen, format!("{action}: voucher {voucher_id} is frozen"));
+        return reject(
+            ErrorCode::VoucherFrozen,
+            format!("{action}: voucher {voucher_id} is frozen"),
+        );
     }
     Ok(voucher)
 }
 
-fn reject_if_matured(tx: &TxContext<'_, '_>, voucher: &Voucher, action: &str) -> Result<(), Failure> {
+fn reject_if_matured(
+    tx: &TxContext<'_, '_>,
+    voucher: &Voucher,
+    action: &str,
+) -> Result<(), Failure> {
     if tx.today >= voucher.maturity_day {
-        return reject(ErrorCode::VoucherMatured, format!("{action}: voucher {} matured on {} and can no longer move", voucher.id, voucher.maturity_date));
+        return reject(
+            ErrorCode::VoucherMatured,
+            format!(
+                "{action}: voucher {} matured on {} and can no longer move",
+                voucher.id, voucher.maturity_date
+            ),
+        );
     }
     Ok(())
 }
 
 /// Moves `voucher`'s face value out of its credit line's outstanding value (redeemed or destroyed).
-pub(crate) fn release_credit_line(overlay: &mut Overlay<'_>, voucher: &Voucher) -> Result<(), ExecError> {
+pub(crate) fn release_credit_line(
+    overlay: &mut Overlay<'_>,
+    voucher: &Voucher,
+) -> Result<(), ExecError> {
     let key = keys::credit_line(&voucher.financier, &voucher.issuer);
-    let mut line: CreditLine = overlay.get_message(&key, "CreditLine")?.ok_or_else(|| ExecError::CorruptState {
-        key: String::from_utf8_lossy(&key).into_owned(),
-        what: "CreditLine backing a live voucher",
-        why: format!("missing for voucher {}", voucher.id),
-    })?;
-    line.outstanding = line.outstanding.checked_sub(voucher.amount).ok_or_else(|| ExecError::CorruptState {
-        key: String::from_utf8_lossy(&key).into_owned(),
-        what: "outstanding at least the voucher's amount",
-        why: format!("outstanding {} < voucher {} amount {}", line.outstanding, voucher.id, voucher.amount),
-    })?;
+    let mut line: CreditLine =
+        overlay
+            .get_message(&key, "CreditLine")?
+            .ok_or_else(|| ExecError::CorruptState {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                what: "CreditLine backing a live voucher",
+                why: format!("missing for voucher {}", voucher.id),
+            })?;
+    line.outstanding = line
+        .outstanding
+        .checked_sub(voucher.amount)
+        .ok_or_else(|| ExecError::CorruptState {
+            key: String::from_utf8_lossy(&key).into_owned(),
+            what: "outstanding at least the voucher's amount",
+            why: format!(
+                "outstanding {} < voucher {} amount {}",
+                line.outstanding, voucher.id, voucher.amount
+            ),
+        })?;
     overlay.put_message(key, &line);
     Ok(())
 }
@@ -111,50 +167,103 @@ pub(crate) fn issue(tx: &mut TxContext<'_, '_>, op: IssueVoucher) -> Result<(), 
     if maturity_day <= tx.today {
         return reject(
             ErrorCode::MaturityNotInFuture,
-            format!("maturity {} is not after today {}", op.maturity_date, validate::format_date(tx.today)),
+            format!(
+                "maturity {} is not after today {}",
+                op.maturity_date,
+                validate::format_date(tx.today)
+            ),
         );
     }
     let tenor = maturity_day - tx.today;
     if tenor > tx.params.max_tenor_days {
-        return reject(ErrorCode::TenorTooLong, format!("tenor of {tenor} days exceeds the chain's maximum of {}", tx.params.max_tenor_days));
+        return reject(
+            ErrorCode::TenorTooLong,
+            format!(
+                "tenor of {tenor} days exceeds the chain's maximum of {}",
+                tx.params.max_tenor_days
+            ),
+        );
     }
     let Some(document) = op.trade_document else {
-        return reject(ErrorCode::InvalidArgument, "a voucher must reference the trade document it is issued against");
+        return reject(
+            ErrorCode::InvalidArgument,
+            "a voucher must reference the trade document it is issued against",
+        );
     };
     validate::text("trade document kind", &document.kind, true, ID_LEN_MAX)?;
     validate::text("trade document number", &document.number, true, ID_LEN_MAX)?;
     if document.kind.contains('/') {
-        return reject(ErrorCode::InvalidArgument, "trade document kind cannot contain '/'");
+        return reject(
+            ErrorCode::InvalidArgument,
+            "trade document kind cannot contain '/'",
+        );
     }
     validate::digest("trade document hash", &document.hash)?;
-    for key in [keys::trade_document(&document.kind, &document.number), keys::trade_document_hash(&document.hash)] {
+    for key in [
+        keys::trade_document(&document.kind, &document.number),
+        keys::trade_document_hash(&document.hash),
+    ] {
         if let Some(used_by) = tx.overlay.get(&key)? {
             return reject(
                 ErrorCode::DuplicateTradeDocument,
-                format!("{} {} already backs voucher {}", document.kind, document.number, String::from_utf8_lossy(&used_by)),
+                format!(
+                    "{} {} already backs voucher {}",
+                    document.kind,
+                    document.number,
+                    String::from_utf8_lossy(&used_by)
+                ),
             );
         }
     }
 
     let holder = tx.load_account(&op.holder)?;
     if !HOLDER_ROLES.contains(&holder.role()) || holder.uscc == tx.signer.uscc {
-        return reject(ErrorCode::InvalidRecipient, format!("account {} ({}) cannot receive a voucher from its issuer", holder.account_id, holder.role().as_str_name()));
+        return reject(
+            ErrorCode::InvalidRecipient,
+            format!(
+                "account {} ({}) cannot receive a voucher from its issuer",
+                holder.account_id,
+                holder.role().as_str_name()
+            ),
+        );
+    }
+    // As for a transfer: a frozen account cannot be given a voucher.
+    if holder.status() != vchain_proto::v1::AccountStatus::Active {
+        return reject(
+            ErrorCode::InvalidRecipient,
+            format!("holder account {} is frozen", holder.account_id),
+        );
     }
     let issuer = tx.signer.uscc.clone();
     let mut line = tx.load_credit_line(&op.financier, &issuer)?;
     if line.status() != CreditLineStatus::Active {
-        return reject(ErrorCode::CreditLineRevoked, format!("the credit line of {} to {issuer} is revoked", op.financier));
+        return reject(
+            ErrorCode::CreditLineRevoked,
+            format!("the credit line of {} to {issuer} is revoked", op.financier),
+        );
     }
     if line.currency != op.currency {
-        return reject(ErrorCode::CurrencyMismatch, format!("the credit line is in {}, the voucher in {}", line.currency, op.currency));
+        return reject(
+            ErrorCode::CurrencyMismatch,
+            format!(
+                "the credit line is in {}, the voucher in {}",
+                line.currency, op.currency
+            ),
+        );
     }
-    let outstanding = line.outstanding.checked_add(op.amount).filter(|total| *total <= line.limit);
+    let outstanding = line
+        .outstanding
+        .checked_add(op.amount)
+        .filter(|total| *total <= line.limit);
     line.outstanding = match outstanding {
         Some(total) => total,
         None => {
             return reject(
                 ErrorCode::CreditLineExceeded,
-                format!("issuing {} would take outstanding {} above the limit {}", op.amount, line.outstanding, line.limit),
+                format!(
+                    "issuing {} would take outstanding {} above the limit {}",
+                    op.amount, line.outstanding, line.limit
+                ),
             )
         }
     };
@@ -179,11 +288,19 @@ pub(crate) fn issue(tx: &mut TxContext<'_, '_>, op: IssueVoucher) -> Result<(), 
         issued_time_ms: tx.context.timestamp_ms,
         depth: 0,
     };
-    tx.overlay.put(keys::trade_document(&document.kind, &document.number), id.as_bytes().to_vec());
-    tx.overlay.put(keys::trade_document_hash(&document.hash), id.as_bytes().to_vec());
-    tx.overlay.put_message(keys::credit_line(&op.financier, &issuer), &line);
+    tx.overlay.put(
+        keys::trade_document(&document.kind, &document.number),
+        id.as_bytes().to_vec(),
+    );
+    tx.overlay.put(
+        keys::trade_document_hash(&document.hash),
+        id.as_bytes().to_vec(),
+    );
+    tx.overlay
+        .put_message(keys::credit_line(&op.financier, &issuer), &line);
     tx.overlay.put_message(keys::voucher(&id), &voucher);
-    tx.overlay.index_put(keys::holder_index(&voucher.holder, &id));
+    tx.overlay
+        .index_put(keys::holder_index(&voucher.holder, &id));
     tx.overlay.index_put(keys::issuer_index(&issuer, &id));
     enqueue_expiry(tx, &voucher)?;
 
@@ -193,7 +310,10 @@ pub(crate) fn issue(tx: &mut TxContext<'_, '_>, op: IssueVoucher) -> Result<(), 
     event.amount = voucher.amount;
     event.currency = voucher.currency.clone();
     event.counterparty = voucher.holder.clone();
-    event.detail = format!("{} {} maturing {}", document.kind, document.number, voucher.maturity_date);
+    event.detail = format!(
+        "{} {} maturing {}",
+        document.kind, document.number, voucher.maturity_date
+    );
     tx.voucher_event(event)
 }
 
@@ -202,15 +322,33 @@ pub(crate) fn split(tx: &mut TxContext<'_, '_>, op: SplitVoucher) -> Result<(), 
     reject_if_matured(tx, &parent, "split")?;
     let fanout = op.amounts.len();
     if fanout < 2 || fanout > tx.params.split_fanout_max as usize {
-        return reject(ErrorCode::SplitFanout, format!("a split makes 2 to {} children, not {fanout}", tx.params.split_fanout_max));
+        return reject(
+            ErrorCode::SplitFanout,
+            format!(
+                "a split makes 2 to {} children, not {fanout}",
+                tx.params.split_fanout_max
+            ),
+        );
     }
     if parent.depth >= LINEAGE_DEPTH_MAX {
-        return reject(ErrorCode::SplitFanout, format!("voucher {} is already {LINEAGE_DEPTH_MAX} splits deep", parent.id));
+        return reject(
+            ErrorCode::SplitFanout,
+            format!(
+                "voucher {} is already {LINEAGE_DEPTH_MAX} splits deep",
+                parent.id
+            ),
+        );
     }
     let mut total: u64 = 0;
     for &amount in &op.amounts {
         if amount < tx.params.min_split_amount.max(1) {
-            return reject(ErrorCode::SplitBelowMinimum, format!("child amount {amount} is below the minimum split amount {}", tx.params.min_split_amount));
+            return reject(
+                ErrorCode::SplitBelowMinimum,
+                format!(
+                    "child amount {amount} is below the minimum split amount {}",
+                    tx.params.min_split_amount
+                ),
+            );
         }
         total = match total.checked_add(amount) {
             Some(total) => total,
@@ -218,7 +356,13 @@ pub(crate) fn split(tx: &mut TxContext<'_, '_>, op: SplitVoucher) -> Result<(), 
         };
     }
     if total != parent.amount {
-        return reject(ErrorCode::SplitSumMismatch, format!("children sum to {total}, voucher {} is {}", parent.id, parent.amount));
+        return reject(
+            ErrorCode::SplitSumMismatch,
+            format!(
+                "children sum to {total}, voucher {} is {}",
+                parent.id, parent.amount
+            ),
+        );
     }
 
     dequeue_expiry(tx, &parent)?;
@@ -241,7 +385,12 @@ pub(crate) fn split(tx: &mut TxContext<'_, '_>, op: SplitVoucher) -> Result<(), 
         children.push(child);
     }
     // Value conservation, asserted on what was built rather than on the request.
-    assert_eq!(children.iter().map(|c| c.amount).sum::<u64>(), parent.amount, "split of {} does not conserve value", parent.id);
+    assert_eq!(
+        children.iter().map(|c| c.amount).sum::<u64>(),
+        parent.amount,
+        "split of {} does not conserve value",
+        parent.id
+    );
     parent.set_status(VoucherStatus::Split);
     parent.children = children.iter().map(|c| c.id.clone()).collect();
     tx.overlay.put_message(keys::voucher(&parent.id), &parent);
@@ -252,7 +401,14 @@ pub(crate) fn split(tx: &mut TxContext<'_, '_>, op: SplitVoucher) -> Result<(), 
     event.amount = parent.amount;
     event.currency = parent.currency.clone();
     event.related_vouchers = parent.children.clone();
-    event.detail = format!("into {}", op.amounts.iter().map(u64::to_string).collect::<Vec<_>>().join(" + "));
+    event.detail = format!(
+        "into {}",
+        op.amounts
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(" + ")
+    );
     tx.voucher_event(event)?;
     for child in &children {
         let mut event = tx.event(EventKind::VoucherCreatedBySplit);
@@ -271,35 +427,67 @@ pub(crate) fn transfer(tx: &mut TxContext<'_, '_>, op: TransferVoucher) -> Resul
     reject_if_matured(tx, &voucher, "transfer")?;
     validate::digest("agreement hash", &op.agreement_hash)?;
     if op.to == voucher.holder {
-        return reject(ErrorCode::InvalidRecipient, format!("account {} already holds voucher {}", op.to, voucher.id));
+        return reject(
+            ErrorCode::InvalidRecipient,
+            format!("account {} already holds voucher {}", op.to, voucher.id),
+        );
     }
     let recipient = tx.load_account(&op.to)?;
     if !HOLDER_ROLES.contains(&recipient.role()) || recipient.uscc == voucher.issuer {
-        return reject(ErrorCode::InvalidRecipient, format!("account {} ({}) cannot hold voucher {}", recipient.account_id, recipient.role().as_str_name(), voucher.id));
+        return reject(
+            ErrorCode::InvalidRecipient,
+            format!(
+                "account {} ({}) cannot hold voucher {}",
+                recipient.account_id,
+                recipient.role().as_str_name(),
+                voucher.id
+            ),
+        );
     }
     if recipient.status() != vchain_proto::v1::AccountStatus::Active {
-        return reject(ErrorCode::InvalidRecipient, format!("recipient account {} is frozen", recipient.account_id));
+        return reject(
+            ErrorCode::InvalidRecipient,
+            format!("recipient account {} is frozen", recipient.account_id),
+        );
     }
     let consideration = match &op.consideration {
         None => 0,
         Some(consideration) => {
             validate::amount("consideration", consideration.amount)?;
             if consideration.currency != voucher.currency {
-                return reject(ErrorCode::CurrencyMismatch, format!("consideration in {} for a voucher in {}", consideration.currency, voucher.currency));
+                return reject(
+                    ErrorCode::CurrencyMismatch,
+                    format!(
+                        "consideration in {} for a voucher in {}",
+                        consideration.currency, voucher.currency
+                    ),
+                );
             }
             if consideration.amount > voucher.amount {
-                return reject(ErrorCode::InvalidAmount, format!("consideration {} exceeds the face amount {}", consideration.amount, voucher.amount));
+                return reject(
+                    ErrorCode::InvalidAmount,
+                    format!(
+                        "consideration {} exceeds the face amount {}",
+                        consideration.amount, voucher.amount
+                    ),
+                );
             }
             consideration.amount
         }
     };
     let previous = std::mem::replace(&mut voucher.holder, op.to.clone());
     tx.overlay.put_message(keys::voucher(&voucher.id), &voucher);
-    tx.overlay.index_delete(keys::holder_index(&previous, &voucher.id));
-    tx.overlay.index_put(keys::holder_index(&op.to, &voucher.id));
+    tx.overlay
+        .index_delete(keys::holder_index(&previous, &voucher.id));
+    tx.overlay
+        .index_put(keys::holder_index(&op.to, &voucher.id));
 
     let financing = recipient.role() == Role::Financier && consideration > 0;
-    let mut event = tx.event(if financing { EventKind::VoucherFinanced } else { EventKind::VoucherTransferred });
+    let mut event = tx.event(if financing {
+        EventKind::VoucherFinanced
+    } else {
+        EventKind::VoucherTransferred
+    });
     event.voucher_id = voucher.id.clone();
     event.accounts = vec![previous, op.to.clone()];
     event.amount = voucher.amount;
@@ -310,10 +498,19 @@ pub(crate) fn transfer(tx: &mut TxContext<'_, '_>, op: TransferVoucher) -> Resul
     tx.voucher_event(event)
 }
 
-pub(crate) fn request_redemption(tx: &mut TxContext<'_, '_>, op: RequestRedemption) -> Result<(), Failure> {
+pub(crate) fn request_redemption(
+    tx: &mut TxContext<'_, '_>,
+    op: RequestRedemption,
+) -> Result<(), Failure> {
     let mut voucher = usable_voucher(tx, &op.voucher_id, "redemption request")?;
     if tx.today < voucher.maturity_day {
-        return reject(ErrorCode::VoucherNotMatured, format!("voucher {} matures on {}", voucher.id, voucher.maturity_date));
+        return reject(
+            ErrorCode::VoucherNotMatured,
+            format!(
+                "voucher {} matures on {}",
+                voucher.id, voucher.maturity_date
+            ),
+        );
     }
     dequeue_expiry(tx, &voucher)?;
     voucher.set_status(VoucherStatus::RedemptionRequested);
@@ -321,25 +518,51 @@ pub(crate) fn request_redemption(tx: &mut TxContext<'_, '_>, op: RequestRedempti
     let issuer_accounts = tx.load_identity(&voucher.issuer)?.accounts;
     let mut event = tx.event(EventKind::RedemptionRequested);
     event.voucher_id = voucher.id.clone();
-    event.accounts = std::iter::once(voucher.holder.clone()).chain(issuer_accounts).collect();
+    event.accounts = std::iter::once(voucher.holder.clone())
+        .chain(issuer_accounts)
+        .collect();
     event.amount = voucher.amount;
     event.currency = voucher.currency.clone();
     event.counterparty = voucher.issuer.clone();
     tx.voucher_event(event)
 }
 
-pub(crate) fn confirm_redemption(tx: &mut TxContext<'_, '_>, op: ConfirmRedemption) -> Result<(), Failure> {
+pub(crate) fn confirm_redemption(
+    tx: &mut TxContext<'_, '_>,
+    op: ConfirmRedemption,
+) -> Result<(), Failure> {
     tx.require_role(&[Role::CoreEnterprise], "confirming a redemption")?;
-    validate::text("payment reference", &op.payment_reference, true, TEXT_LEN_MAX)?;
+    validate::text(
+        "payment reference",
+        &op.payment_reference,
+        true,
+        TEXT_LEN_MAX,
+    )?;
     let mut voucher = tx.load_voucher(&op.voucher_id)?;
     if voucher.issuer != tx.signer.uscc {
-        return reject(ErrorCode::NotIssuer, format!("voucher {} was issued by {}, not {}", voucher.id, voucher.issuer, tx.signer.uscc));
+        return reject(
+            ErrorCode::NotIssuer,
+            format!(
+                "voucher {} was issued by {}, not {}",
+                voucher.id, voucher.issuer, tx.signer.uscc
+            ),
+        );
     }
     if voucher.status() != VoucherStatus::RedemptionRequested {
-        return reject(ErrorCode::RedemptionNotRequested, format!("voucher {} is {}; its holder has not requested redemption", voucher.id, voucher.status().as_str_name()));
+        return reject(
+            ErrorCode::RedemptionNotRequested,
+            format!(
+                "voucher {} is {}; its holder has not requested redemption",
+                voucher.id,
+                voucher.status().as_str_name()
+            ),
+        );
     }
     if voucher.frozen {
-        return reject(ErrorCode::VoucherFrozen, format!("voucher {} is frozen", voucher.id));
+        return reject(
+            ErrorCode::VoucherFrozen,
+            format!("voucher {} is frozen", voucher.id),
+        );
     }
     voucher.set_status(VoucherStatus::Redeemed);
     release_credit_line(tx.overlay, &voucher)?;
@@ -354,18 +577,43 @@ pub(crate) fn confirm_redemption(tx: &mut TxContext<'_, '_>, op: ConfirmRedempti
     tx.voucher_event(event)
 }
 
-pub(crate) fn set_voucher_frozen(tx: &mut TxContext<'_, '_>, voucher_id: &str, reason: &str, frozen: bool) -> Result<(), Failure> {
-    let action = if frozen { "freezing a voucher" } else { "unfreezing a voucher" };
+pub(crate) fn set_voucher_frozen(
+    tx: &mut TxContext<'_, '_>,
+    voucher_id: &str,
+    reason: &str,
+    frozen: bool,
+) -> Result<(), Failure> {
+    let action = if frozen {
+        "freezing a voucher"
+    } else {
+        "unfreezing a voucher"
+    };
     tx.require_role(&[Role::Administrator, Role::Regulator], action)?;
     validate::text("reason", reason, true, TEXT_LEN_MAX)?;
     let mut voucher = tx.load_voucher(voucher_id)?;
-    let live = matches!(voucher.status(), VoucherStatus::Active | VoucherStatus::RedemptionRequested);
+    let live = matches!(
+        voucher.status(),
+        VoucherStatus::Active | VoucherStatus::RedemptionRequested
+    );
     if !live {
-        return reject(ErrorCode::VoucherNotActive, format!("voucher {voucher_id} is {}", voucher.status().as_str_name()));
+        return reject(
+            ErrorCode::VoucherNotActive,
+            format!("voucher {voucher_id} is {}", voucher.status().as_str_name()),
+        );
     }
     match (frozen, voucher.frozen) {
-        (true, true) => return reject(ErrorCode::VoucherFrozen, format!("voucher {voucher_id} is already frozen")),
-        (false, false) => return reject(ErrorCode::VoucherNotFrozen, format!("voucher {voucher_id} is not frozen")),
+        (true, true) => {
+            return reject(
+                ErrorCode::VoucherFrozen,
+                format!("voucher {voucher_id} is already frozen"),
+            )
+        }
+        (false, false) => {
+            return reject(
+                ErrorCode::VoucherNotFrozen,
+                format!("voucher {voucher_id} is not frozen"),
+            )
+        }
         _ => {}
     }
     // A frozen voucher leaves the expiry queue (a court's freeze must not be erased by the
@@ -379,7 +627,11 @@ pub(crate) fn set_voucher_frozen(tx: &mut TxContext<'_, '_>, voucher_id: &str, r
     }
     voucher.frozen = frozen;
     tx.overlay.put_message(keys::voucher(voucher_id), &voucher);
-    let mut event = tx.event(if frozen { EventKind::VoucherFrozen } else { EventKind::VoucherUnfrozen });
+    let mut event = tx.event(if frozen {
+        EventKind::VoucherFrozen
+    } else {
+        EventKind::VoucherUnfrozen
+    });
     event.voucher_id = voucher.id.clone();
     event.accounts = vec![voucher.holder.clone()];
     event.amount = voucher.amount;

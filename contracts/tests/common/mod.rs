@@ -1,0 +1,715 @@
+//! Test harness: a one-node chain over a [`MemoryLedger`], built from a fixed genesis (two member
+//! banks; a financier, a core enterprise with two accounts, three suppliers, a regulator and a
+//! warehouse operator, all registered by bank A), executing blocks with the real contracts.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ed25519_dalek::SigningKey;
+use prost::Message;
+use vchain_contracts::execute::{execute_block, BlockContext, BlockOutcome};
+use vchain_contracts::genesis::{
+    Genesis, GenesisAccount, GenesisConsensus, GenesisIdentity, GenesisNode, GenesisOrganisation,
+    Params,
+};
+use vchain_contracts::{keys, tx, validate};
+use vchain_ledger::{MemoryLedger, StateReader, WriteSet};
+use vchain_proto::v1::{
+    transaction_body::Operation, Account, CreditLine, ErrorCode, Event, EventKind, Identity,
+    SignedTransaction, TransactionBody, TxResult, Voucher,
+};
+
+/// Chain id of the test chain.
+pub(crate) const CHAIN_ID: &str = "vchain-test";
+/// 2024-01-01T12:00:00+08:00: noon in the chain's time zone, far from a day boundary.
+pub(crate) const GENESIS_TIME_MS: u64 = 1_704_081_600_000;
+/// Chain time between two blocks.
+pub(crate) const BLOCK_INTERVAL_MS: u64 = 1_000;
+/// Milliseconds in a day.
+pub(crate) const DAY_MS: u64 = 86_400_000;
+
+/// Administrator of member bank A (which registered every genesis identity).
+pub(crate) const ADMIN_A: &str = "bank-a-admin";
+/// Administrator of member bank B.
+pub(crate) const ADMIN_B: &str = "bank-b-admin";
+/// The financier's account.
+pub(crate) const FINANCIER: &str = "fin";
+/// The core enterprise's first account.
+pub(crate) const CORE: &str = "core";
+/// The core enterprise's second account.
+pub(crate) const CORE_2: &str = "core-treasury";
+/// Supplier accounts (three identities).
+pub(crate) const SUP1: &str = "sup-1";
+/// Second supplier.
+pub(crate) const SUP2: &str = "sup-2";
+/// Third supplier.
+pub(crate) const SUP3: &str = "sup-3";
+/// The regulator's account.
+pub(crate) const REGULATOR: &str = "regulator";
+/// The warehouse operator's account.
+pub(crate) const WAREHOUSE: &str = "warehouse";
+
+/// Every genesis account with its key seed, organisation, USCC number and role.
+const PARTIES: [(&str, u8, &str, u32, &str); 10] = [
+    (ADMIN_A, 1, "bank-a", 1, "administrator"),
+    (ADMIN_B, 2, "bank-b", 2, "administrator"),
+    (FINANCIER, 3, "bank-a", 10, "financier"),
+    (CORE, 4, "bank-a", 20, "core-enterprise"),
+    (CORE_2, 5, "bank-a", 20, "core-enterprise"),
+    (SUP1, 6, "bank-a", 31, "supplier"),
+    (SUP2, 7, "bank-a", 32, "supplier"),
+    (SUP3, 8, "bank-a", 33, "supplier"),
+    (REGULATOR, 9, "bank-a", 40, "regulator"),
+    (WAREHOUSE, 10, "bank-a", 50, "warehouse-operator"),
+];
+
+/// A valid unified social credit code, distinct for each `n`.
+pub(crate) fn uscc(n: u32) -> String {
+    validate::uscc_with_check(&format!("91310000MA1FL{n:04}")).expect("17 alphabet characters")
+}
+
+/// The deterministic key with seed `seed`.
+pub(crate) fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+/// USCC of the financier.
+pub(crate) fn fin_uscc() -> String {
+    uscc(10)
+}
+
+/// USCC of the core enterprise.
+pub(crate) fn core_uscc() -> String {
+    uscc(20)
+}
+
+/// USCC of supplier `n` (1..=3).
+pub(crate) fn sup_uscc(n: u32) -> String {
+    uscc(30 + n)
+}
+
+/// The test genesis with `params`.
+pub(crate) fn genesis(params: Params) -> Genesis {
+    let account = |id: &str, seed: u8| GenesisAccount {
+        account_id: id.into(),
+        public_key: hex::encode(key(seed).verifying_key().as_bytes()),
+    };
+    let org = |org_id: &str, name: &str, n: u32, admin: &str, seed: u8| GenesisOrganisation {
+        org_id: org_id.into(),
+        name: name.into(),
+        uscc: uscc(n),
+        admins: vec![account(admin, seed)],
+    };
+    let mut identities: Vec<GenesisIdentity> = Vec::new();
+    for (id, seed, org_id, n, role) in PARTIES.iter().skip(2) {
+        match identities.iter_mut().find(|i| i.uscc == uscc(*n)) {
+            Some(identity) => identity.accounts.push(account(id, *seed)),
+            None => identities.push(GenesisIdentity {
+                org_id: (*org_id).into(),
+                uscc: uscc(*n),
+                name: format!("{role} {n}"),
+                role: (*role).into(),
+                legal_representative: String::new(),
+                accounts: vec![account(id, *seed)],
+            }),
+        }
+    }
+    Genesis {
+        chain_id: CHAIN_ID.into(),
+        genesis_time_ms: GENESIS_TIME_MS,
+        params,
+        consensus: GenesisConsensus {
+            engine: "solo".into(),
+            nodes: vec![GenesisNode {
+                node_id: "node-a".into(),
+                org_id: "bank-a".into(),
+            }],
+        },
+        organisations: vec![
+            org("bank-a", "Bank A", 1, ADMIN_A, 1),
+            org("bank-b", "Bank B", 2, ADMIN_B, 2),
+        ],
+        identities,
+    }
+}
+
+/// One executed block: its context, transactions, outcome and the state root after it.
+#[derive(Debug, Clone)]
+pub(crate) struct BlockRecord {
+    pub(crate) context: BlockContext,
+    pub(crate) transactions: Vec<SignedTransaction>,
+    pub(crate) outcome: BlockOutcome,
+    pub(crate) root: [u8; 32],
+}
+
+/// A chain under test.
+pub(crate) struct TestChain {
+    pub(crate) genesis: Genesis,
+    pub(crate) ledger: MemoryLedger,
+    /// The secondary index (holder and issuer keys), maintained from each block's index writes.
+    pub(crate) index: BTreeSet<Vec<u8>>,
+    /// Height of the last executed block (0: genesis).
+    pub(crate) height: u64,
+    /// Chain time of the next block.
+    pub(crate) time_ms: u64,
+    /// Every executed block, for replay.
+    pub(crate) history: Vec<BlockRecord>,
+    keys: BTreeMap<String, SigningKey>,
+    documents: u64,
+}
+
+impl TestChain {
+    /// A chain from the test genesis with default parameters.
+    pub(crate) fn new() -> Self {
+        Self::with_params(Params::default())
+    }
+
+    /// A chain from the test genesis with `params`.
+    pub(crate) fn with_params(params: Params) -> Self {
+        Self::from_genesis(genesis(params))
+    }
+
+    /// A chain from `genesis` (whose accounts must use the harness's keys).
+    pub(crate) fn from_genesis(genesis: Genesis) -> Self {
+        let mut ledger = MemoryLedger::new();
+        ledger
+            .apply(&genesis.state().expect("valid genesis"))
+            .expect("apply genesis");
+        let keys = PARTIES
+            .iter()
+            .map(|(id, seed, ..)| ((*id).to_owned(), key(*seed)))
+            .collect();
+        let time_ms = genesis.genesis_time_ms + BLOCK_INTERVAL_MS;
+        Self {
+            genesis,
+            ledger,
+            index: BTreeSet::new(),
+            height: 0,
+            time_ms,
+            history: Vec::new(),
+            keys,
+            documents: 0,
+        }
+    }
+
+    /// Makes `key` the key the harness signs with for `account`.
+    pub(crate) fn add_key(&mut self, account: &str, key: SigningKey) {
+        self.keys.insert(account.to_owned(), key);
+    }
+
+    /// The key of `account`.
+    pub(crate) fn key_of(&self, account: &str) -> &SigningKey {
+        self.keys
+            .get(account)
+            .unwrap_or_else(|| panic!("no key for account {account}"))
+    }
+
+    /// The account's next nonce in committed state (0 for an unknown account).
+    pub(crate) fn nonce(&self, account: &str) -> u64 {
+        self.try_get::<Account>(&keys::account(account))
+            .map_or(0, |a| a.next_nonce)
+    }
+
+    /// `op` signed by `signer` with `nonce`.
+    pub(crate) fn sign(&self, signer: &str, nonce: u64, op: Operation) -> SignedTransaction {
+        tx::sign(&tx::body(CHAIN_ID, signer, nonce, op), self.key_of(signer))
+    }
+
+    /// `op` signed by `signer` with its next committed nonce.
+    pub(crate) fn tx(&self, signer: &str, op: Operation) -> SignedTransaction {
+        self.sign(signer, self.nonce(signer), op)
+    }
+
+    /// Signs a raw body with `signer`'s key.
+    pub(crate) fn sign_body(&self, signer: &str, body: &TransactionBody) -> SignedTransaction {
+        tx::sign(body, self.key_of(signer))
+    }
+
+    /// The context of the next block.
+    pub(crate) fn next_context(&self) -> BlockContext {
+        BlockContext {
+            height: self.height + 1,
+            timestamp_ms: self.time_ms,
+        }
+    }
+
+    /// Executes `transactions` as the next block, applies its writes and advances height and time.
+    pub(crate) fn block(&mut self, transactions: Vec<SignedTransaction>) -> BlockOutcome {
+        let context = self.next_context();
+        let outcome = execute_block(&self.ledger, &context, &transactions)
+            .expect("execution must not fail on a sound ledger");
+        assert_eq!(
+            outcome.results.len(),
+            transactions.len(),
+            "one result per transaction"
+        );
+        let root = self
+            .ledger
+            .apply(&outcome.state_writes)
+            .expect("apply block");
+        for (key, value) in &outcome.index_writes {
+            match value {
+                Some(_) => {
+                    self.index.insert(key.clone());
+                }
+                None => {
+                    self.index.remove(key);
+                }
+            }
+        }
+        self.height = context.height;
+        self.time_ms += BLOCK_INTERVAL_MS;
+        self.history.push(BlockRecord {
+            context,
+            transactions,
+            outcome: outcome.clone(),
+            root,
+        });
+        outcome
+    }
+
+    /// Submits `op` signed by `signer` (next nonce) alone in a block; returns the block's outcome.
+    pub(crate) fn submit_outcome(&mut self, signer: &str, op: Operation) -> BlockOutcome {
+        let tx = self.tx(signer, op);
+        self.block(vec![tx])
+    }
+
+    /// Submits `op` signed by `signer` (next nonce) alone in a block; returns its result.
+    pub(crate) fn submit(&mut self, signer: &str, op: Operation) -> TxResult {
+        let mut outcome = self.submit_outcome(signer, op);
+        outcome.results.remove(0)
+    }
+
+    /// Submits `op` and asserts it succeeded; returns its events.
+    pub(crate) fn ok(&mut self, signer: &str, op: Operation) -> Vec<Event> {
+        let result = self.submit(signer, op);
+        assert_ok(&result);
+        result.events
+    }
+
+    /// Submits `op` by `signer` and asserts it was rejected with `code`, with a message containing
+    /// every one of `fragments`, and that it changed nothing but the signer's nonce. Returns the
+    /// message.
+    pub(crate) fn reject(
+        &mut self,
+        signer: &str,
+        op: Operation,
+        code: ErrorCode,
+        fragments: &[&str],
+    ) -> String {
+        let tx = self.tx(signer, op);
+        self.reject_tx(signer, tx, code, fragments)
+    }
+
+    /// Like [`Self::reject`] for a transaction built by the caller.
+    pub(crate) fn reject_tx(
+        &mut self,
+        signer: &str,
+        tx: SignedTransaction,
+        code: ErrorCode,
+        fragments: &[&str],
+    ) -> String {
+        let before = self.ledger.clone();
+        let account_before = self.account(signer);
+        let outcome = self.block(vec![tx]);
+        let result = &outcome.results[0];
+        assert_rejection(result, code, fragments);
+        assert!(
+            outcome.system_events.is_empty(),
+            "no system events expected: {:?}",
+            outcome.system_events
+        );
+        assert!(
+            outcome.index_writes.is_empty(),
+            "a rejected transaction wrote index keys: {:?}",
+            printable(&outcome.index_writes)
+        );
+        let written: Vec<Vec<u8>> = outcome.state_writes.keys().cloned().collect();
+        assert_eq!(
+            written,
+            vec![keys::account(signer)],
+            "a rejected transaction wrote more than its nonce: {:?}",
+            printable(&outcome.state_writes)
+        );
+        let account_after = self.account(signer);
+        assert_eq!(
+            account_after,
+            Account {
+                next_nonce: account_before.next_nonce + 1,
+                ..account_before
+            },
+            "only the nonce changes"
+        );
+        let mut expected = before;
+        let mut nonce_only = WriteSet::new();
+        nonce_only.insert(keys::account(signer), Some(account_after.encode_to_vec()));
+        expected.apply(&nonce_only).expect("apply");
+        assert_eq!(
+            expected.root(),
+            self.ledger.root(),
+            "state differs from the state before plus the spent nonce"
+        );
+        result.message.clone()
+    }
+
+    /// Executes `tx` alone in a block and asserts it was refused before its nonce was spent
+    /// (authentication): `code`, message fragments, and no writes at all.
+    pub(crate) fn refuse(
+        &mut self,
+        tx: SignedTransaction,
+        code: ErrorCode,
+        fragments: &[&str],
+    ) -> String {
+        let root = self.ledger.root();
+        let outcome = self.block(vec![tx]);
+        let result = &outcome.results[0];
+        assert_rejection(result, code, fragments);
+        assert!(
+            outcome.state_writes.is_empty(),
+            "a refused transaction wrote state: {:?}",
+            printable(&outcome.state_writes)
+        );
+        assert!(
+            outcome.index_writes.is_empty(),
+            "a refused transaction wrote index keys"
+        );
+        assert!(outcome.system_events.is_empty());
+        assert_eq!(self.ledger.root(), root);
+        result.message.clone()
+    }
+
+    /// Moves chain time forward by `days` (the next block will carry the new time).
+    pub(crate) fn advance_days(&mut self, days: u64) {
+        self.time_ms += days * DAY_MS;
+    }
+
+    /// The chain-local day of the next block.
+    pub(crate) fn today(&self) -> u32 {
+        validate::local_day(self.time_ms, self.genesis.params.utc_offset_minutes)
+    }
+
+    /// The date `days` after the next block's day.
+    pub(crate) fn date_in(&self, days: i64) -> String {
+        let day = i64::from(self.today()) + days;
+        validate::format_date(u32::try_from(day).expect("a day after 1970"))
+    }
+
+    /// Decodes the message at `key`, if any.
+    pub(crate) fn try_get<M: Message + Default>(&self, key: &[u8]) -> Option<M> {
+        let bytes = self.ledger.get(key).expect("memory ledger reads")?;
+        Some(M::decode(bytes.as_slice()).expect("state value decodes"))
+    }
+
+    /// The raw value at `key`.
+    pub(crate) fn raw(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.ledger.get(key).expect("memory ledger reads")
+    }
+
+    /// The voucher `id`.
+    pub(crate) fn voucher(&self, id: &str) -> Voucher {
+        self.try_get(&keys::voucher(id))
+            .unwrap_or_else(|| panic!("voucher {id} exists"))
+    }
+
+    /// The account `id`.
+    pub(crate) fn account(&self, id: &str) -> Account {
+        self.try_get(&keys::account(id))
+            .unwrap_or_else(|| panic!("account {id} exists"))
+    }
+
+    /// The identity `uscc`.
+    pub(crate) fn identity(&self, uscc: &str) -> Identity {
+        self.try_get(&keys::identity(uscc))
+            .unwrap_or_else(|| panic!("identity {uscc} exists"))
+    }
+
+    /// The credit line `financier` (USCC) granted `core` (USCC).
+    pub(crate) fn credit_line(&self, financier: &str, core: &str) -> CreditLine {
+        self.try_get(&keys::credit_line(financier, core))
+            .unwrap_or_else(|| panic!("credit line {financier}/{core} exists"))
+    }
+
+    /// The financier's line to the core enterprise.
+    pub(crate) fn line(&self) -> CreditLine {
+        self.credit_line(&fin_uscc(), &core_uscc())
+    }
+
+    /// Every voucher in state, by id.
+    pub(crate) fn vouchers(&self) -> BTreeMap<String, Voucher> {
+        self.ledger
+            .scan_prefix(b"v/", None, usize::MAX)
+            .expect("scan")
+            .into_iter()
+            .map(|(_, value)| {
+                let voucher = Voucher::decode(value.as_slice()).expect("voucher decodes");
+                (voucher.id.clone(), voucher)
+            })
+            .collect()
+    }
+
+    /// Every state entry under `prefix`.
+    pub(crate) fn scan(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.ledger
+            .scan_prefix(prefix, None, usize::MAX)
+            .expect("scan")
+    }
+
+    /// Holders that the holder index lists for voucher `id`.
+    pub(crate) fn indexed_holders(&self, id: &str) -> Vec<String> {
+        let suffix = format!("/{id}");
+        self.index
+            .iter()
+            .filter_map(|key| {
+                let text = std::str::from_utf8(key).ok()?;
+                text.strip_prefix("h/")?
+                    .strip_suffix(&suffix)
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+
+    /// Writes `message` at `key` directly into state, bypassing the contracts (for states no
+    /// operation can reach).
+    pub(crate) fn patch<M: Message>(&mut self, key: Vec<u8>, message: &M) {
+        self.ledger
+            .apply(&WriteSet::from([(key, Some(message.encode_to_vec()))]))
+            .expect("apply patch");
+    }
+
+    /// Writes raw `value` at `key` (or deletes it), bypassing the contracts.
+    pub(crate) fn patch_raw(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        self.ledger
+            .apply(&WriteSet::from([(key, value)]))
+            .expect("apply patch");
+    }
+
+    /// A trade document nobody used yet.
+    pub(crate) fn fresh_document(&mut self) -> vchain_proto::v1::TradeDocument {
+        self.documents += 1;
+        let mut hash = [0u8; 32];
+        hash[..8].copy_from_slice(&self.documents.to_be_bytes());
+        hash[31] = 0xd0;
+        vchain_proto::v1::TradeDocument {
+            kind: "invoice".into(),
+            number: format!("INV-{:06}", self.documents),
+            hash: hash.to_vec(),
+        }
+    }
+
+    /// An issue of `amount` CNY to `holder` maturing in `days`, on the financier's line, with a
+    /// fresh trade document.
+    pub(crate) fn issue_op(&mut self, holder: &str, amount: u64, days: i64) -> Operation {
+        let document = self.fresh_document();
+        Operation::IssueVoucher(vchain_proto::v1::IssueVoucher {
+            holder: holder.into(),
+            financier: fin_uscc(),
+            amount,
+            currency: "CNY".into(),
+            maturity_date: self.date_in(days),
+            trade_document: Some(document),
+        })
+    }
+
+    /// Grants the core enterprise a CNY line of `limit` from the financier.
+    pub(crate) fn grant_line(&mut self, limit: u64) {
+        self.ok(FINANCIER, ops::grant(&core_uscc(), "CNY", limit));
+    }
+
+    /// Issues (by `CORE`) a voucher of `amount` to `holder` maturing in `days`; returns its id.
+    pub(crate) fn issue(&mut self, holder: &str, amount: u64, days: i64) -> String {
+        let op = self.issue_op(holder, amount, days);
+        let events = self.ok(CORE, op);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind(), EventKind::VoucherIssued);
+        events[0].voucher_id.clone()
+    }
+
+    /// Splits `id` (held by `holder`) into `amounts`; returns the children's ids.
+    pub(crate) fn split(&mut self, holder: &str, id: &str, amounts: &[u64]) -> Vec<String> {
+        self.ok(holder, ops::split(id, amounts));
+        self.voucher(id).children
+    }
+}
+
+/// Asserts a result succeeded.
+pub(crate) fn assert_ok(result: &TxResult) {
+    assert_eq!(
+        result.code(),
+        ErrorCode::Ok,
+        "expected success, got {}: {}",
+        result.code().as_str_name(),
+        result.message
+    );
+    assert!(result.message.is_empty());
+}
+
+/// Asserts a result is a rejection with `code` whose message contains each of `fragments`.
+pub(crate) fn assert_rejection(result: &TxResult, code: ErrorCode, fragments: &[&str]) {
+    assert_eq!(
+        result.code(),
+        code,
+        "expected {}, got {}: {}",
+        code.as_str_name(),
+        result.code().as_str_name(),
+        result.message
+    );
+    for fragment in fragments {
+        assert!(
+            result.message.contains(fragment),
+            "message {:?} does not mention {fragment:?}",
+            result.message
+        );
+    }
+    assert!(
+        result.events.is_empty(),
+        "a rejected transaction has no events"
+    );
+}
+
+/// Keys of a write set, printable.
+pub(crate) fn printable(writes: &WriteSet) -> Vec<String> {
+    writes
+        .keys()
+        .map(|k| String::from_utf8_lossy(k).into_owned())
+        .collect()
+}
+
+/// Builders of operations with test defaults.
+pub(crate) mod ops {
+    use vchain_proto::v1::{
+        transaction_body::Operation, ConfirmRedemption, Consideration, FreezeAccount,
+        FreezeVoucher, GrantCreditLine, LowerCreditLine, RaiseCreditLine, RegisterAccount,
+        RegisterIdentity, RequestRedemption, RevokeCreditLine, Role, SplitVoucher, TransferVoucher,
+        UnfreezeAccount, UnfreezeVoucher,
+    };
+
+    /// The agreement hash transfers carry by default.
+    pub(crate) const AGREEMENT: [u8; 32] = [0xa5; 32];
+
+    pub(crate) fn register_identity(
+        uscc: &str,
+        role: Role,
+        account_id: &str,
+        public_key: &[u8],
+    ) -> Operation {
+        Operation::RegisterIdentity(RegisterIdentity {
+            uscc: uscc.into(),
+            name: format!("Enterprise {uscc}"),
+            role: role.into(),
+            legal_representative: "Zhang San".into(),
+            account_id: account_id.into(),
+            public_key: public_key.to_vec(),
+        })
+    }
+
+    pub(crate) fn register_account(uscc: &str, account_id: &str, public_key: &[u8]) -> Operation {
+        Operation::RegisterAccount(RegisterAccount {
+            uscc: uscc.into(),
+            account_id: account_id.into(),
+            public_key: public_key.to_vec(),
+        })
+    }
+
+    pub(crate) fn freeze_account(account_id: &str) -> Operation {
+        Operation::FreezeAccount(FreezeAccount {
+            account_id: account_id.into(),
+            reason: "court order 2024-17".into(),
+        })
+    }
+
+    pub(crate) fn unfreeze_account(account_id: &str) -> Operation {
+        Operation::UnfreezeAccount(UnfreezeAccount {
+            account_id: account_id.into(),
+            reason: "order lifted".into(),
+        })
+    }
+
+    pub(crate) fn grant(core: &str, currency: &str, limit: u64) -> Operation {
+        Operation::GrantCreditLine(GrantCreditLine {
+            core_enterprise: core.into(),
+            currency: currency.into(),
+            limit,
+        })
+    }
+
+    pub(crate) fn raise(core: &str, amount: u64) -> Operation {
+        Operation::RaiseCreditLine(RaiseCreditLine {
+            core_enterprise: core.into(),
+            amount,
+        })
+    }
+
+    pub(crate) fn lower(core: &str, amount: u64) -> Operation {
+        Operation::LowerCreditLine(LowerCreditLine {
+            core_enterprise: core.into(),
+            amount,
+        })
+    }
+
+    pub(crate) fn revoke(core: &str) -> Operation {
+        Operation::RevokeCreditLine(RevokeCreditLine {
+            core_enterprise: core.into(),
+            reason: "risk review".into(),
+        })
+    }
+
+    pub(crate) fn split(voucher_id: &str, amounts: &[u64]) -> Operation {
+        Operation::SplitVoucher(SplitVoucher {
+            voucher_id: voucher_id.into(),
+            amounts: amounts.to_vec(),
+        })
+    }
+
+    pub(crate) fn transfer(voucher_id: &str, to: &str) -> Operation {
+        Operation::TransferVoucher(TransferVoucher {
+            voucher_id: voucher_id.into(),
+            to: to.into(),
+            agreement_hash: AGREEMENT.to_vec(),
+            consideration: None,
+        })
+    }
+
+    pub(crate) fn transfer_for(
+        voucher_id: &str,
+        to: &str,
+        amount: u64,
+        currency: &str,
+    ) -> Operation {
+        Operation::TransferVoucher(TransferVoucher {
+            voucher_id: voucher_id.into(),
+            to: to.into(),
+            agreement_hash: AGREEMENT.to_vec(),
+            consideration: Some(Consideration {
+                amount,
+                currency: currency.into(),
+            }),
+        })
+    }
+
+    pub(crate) fn request(voucher_id: &str) -> Operation {
+        Operation::RequestRedemption(RequestRedemption {
+            voucher_id: voucher_id.into(),
+        })
+    }
+
+    pub(crate) fn confirm(voucher_id: &str) -> Operation {
+        Operation::ConfirmRedemption(ConfirmRedemption {
+            voucher_id: voucher_id.into(),
+            payment_reference: "BANK-TX-0001".into(),
+        })
+    }
+
+    pub(crate) fn freeze_voucher(voucher_id: &str) -> Operation {
+        Operation::FreezeVoucher(FreezeVoucher {
+            voucher_id: voucher_id.into(),
+            reason: "court order".into(),
+        })
+    }
+
+    pub(crate) fn unfreeze_voucher(voucher_id: &str) -> Operation {
+        Operation::UnfreezeVoucher(UnfreezeVoucher {
+            voucher_id: voucher_id.into(),
+            reason: "order lifted".into(),
+        })
+    }
+}
