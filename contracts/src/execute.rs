@@ -464,6 +464,14 @@ pub fn check_tx(
         )
         .into());
     }
+    let identity = read_message::<Identity>(state, &keys::identity(&account.uscc), "Identity")?;
+    if identity.map(|i| i.status()) != Some(IdentityStatus::Active) {
+        return Err(Rejection::new(
+            ErrorCode::IdentityInactive,
+            format!("identity {} of account {} is not active", account.uscc, account.account_id),
+        )
+        .into());
+    }
     Ok(CheckedTx {
         hash: tx_hash(&transaction.body),
         signer: body.signer,

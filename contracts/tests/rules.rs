@@ -1662,7 +1662,7 @@ fn lineage_depth_is_bounded() {
     chain.reject(
         SUP1,
         split(&id, &[100, 100]),
-        ErrorCode::SplitFanout,
+        ErrorCode::LineageTooDeep,
         &[&format!("voucher {id} is already 32 splits deep")],
     );
     // Trace still reaches the root from the deepest voucher.
@@ -2187,6 +2187,30 @@ fn destruction_is_capped_per_block_and_the_rest_follow() {
     assert_eq!(chain.line().outstanding, 0);
 }
 
+#[test]
+fn redemption_is_refused_once_the_grace_period_is_over() {
+    let mut chain = TestChain::with_params(Params {
+        destroy_per_block_max: 1,
+        ..Params::default()
+    });
+    chain.grant_line(LIMIT);
+    let first = chain.issue(SUP1, FACE, 10);
+    let second = chain.issue(SUP1, FACE, 10);
+    chain.advance_days(17);
+    // The cap destroys `first` in this block; `second` is overdue but still queued.
+    let result = chain.submit(SUP1, request(&second));
+    assert_eq!(result.code(), ErrorCode::GracePeriodEnded);
+    assert!(
+        result.message.contains("redemption period ended"),
+        "{}",
+        result.message
+    );
+    assert_eq!(chain.voucher(&first).status(), VoucherStatus::Destroyed);
+    assert_eq!(chain.voucher(&second).status(), VoucherStatus::Active);
+    chain.block(vec![]);
+    assert_eq!(chain.voucher(&second).status(), VoucherStatus::Destroyed);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Voucher freeze
 // ---------------------------------------------------------------------------------------------
@@ -2617,6 +2641,17 @@ fn check_tx_admission() {
         check_code(&chain, &frozen_ahead).0,
         ErrorCode::AccountFrozen
     );
+
+    // An account of an identity that is no longer active is refused at admission too.
+    let identity = Identity {
+        status: IdentityStatus::Revoked.into(),
+        ..chain.identity(&sup_uscc(3))
+    };
+    chain.patch(keys::identity(&sup_uscc(3)), &identity);
+    let revoked = chain.tx(SUP3, request(&id));
+    let (code, message) = check_code(&chain, &revoked);
+    assert_eq!(code, ErrorCode::IdentityInactive);
+    assert!(message.contains("is not active"), "{message}");
 }
 
 #[test]

@@ -332,7 +332,7 @@ pub(crate) fn split(tx: &mut TxContext<'_, '_>, op: SplitVoucher) -> Result<(), 
     }
     if parent.depth >= LINEAGE_DEPTH_MAX {
         return reject(
-            ErrorCode::SplitFanout,
+            ErrorCode::LineageTooDeep,
             format!(
                 "voucher {} is already {LINEAGE_DEPTH_MAX} splits deep",
                 parent.id
@@ -509,6 +509,21 @@ pub(crate) fn request_redemption(
             format!(
                 "voucher {} matures on {}",
                 voucher.id, voucher.maturity_date
+            ),
+        );
+    }
+    // The grace period is the window for claiming payment. Once it is over the voucher is due
+    // for destruction, even if the per-block cap has not reached it yet.
+    let destroy_day = destruction_day(&voucher, tx.params.redemption_grace_days)?;
+    if tx.today >= destroy_day {
+        return reject(
+            ErrorCode::GracePeriodEnded,
+            format!(
+                "voucher {} matured on {} and its {}-day redemption period ended on {}",
+                voucher.id,
+                voucher.maturity_date,
+                tx.params.redemption_grace_days,
+                validate::format_date(destroy_day)
             ),
         );
     }
