@@ -1,1 +1,290 @@
-//! placeholder
+//! Benchmark fixtures: a RocksDB-backed chain with a genesis of many suppliers, signed
+//! transactions, and a block pipeline identical to the node's (batch signature verification,
+//! execution, state tree update, sealing, one synced RocksDB commit).
+//!
+//! Owns: nothing the node uses; it only drives the public APIs of `contracts` and `ledger`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::SigningKey;
+use prost::Message;
+use vchain_contracts::block::{seal, BlockDraft};
+use vchain_contracts::genesis::{
+    Genesis, GenesisAccount, GenesisConsensus, GenesisIdentity, GenesisNode, GenesisOrganisation,
+    Params,
+};
+use vchain_contracts::tx::{self, tx_hash, Hash};
+use vchain_contracts::validate::uscc_with_check;
+use vchain_contracts::{execute_block, BlockContext};
+use vchain_ledger::{BlockCommit, RocksLedger};
+use vchain_proto::v1::transaction_body::Operation;
+use vchain_proto::v1::*;
+
+/// Chain time of genesis in the fixtures (2026-01-01T00:00:00Z).
+pub const GENESIS_TIME_MS: u64 = 1_767_225_600_000;
+/// Milliseconds in a day.
+pub const DAY_MS: u64 = 86_400_000;
+
+/// A chain on disk with keys for its accounts.
+pub struct BenchChain {
+    /// The ledger.
+    pub ledger: RocksLedger,
+    /// Chain id.
+    pub chain_id: String,
+    /// Supplier account ids, `supplier-0000` ...
+    pub suppliers: Vec<String>,
+    keys: std::collections::BTreeMap<String, SigningKey>,
+    nonces: std::collections::BTreeMap<String, u64>,
+    height: u64,
+    time_ms: u64,
+    head_hash: Hash,
+}
+
+fn key_for(index: u32) -> SigningKey {
+    let mut seed = [0u8; 32];
+    seed[..4].copy_from_slice(&index.to_le_bytes());
+    seed[31] = 0x5a;
+    SigningKey::from_bytes(&seed)
+}
+
+fn uscc(n: u32) -> String {
+    uscc_with_check(&format!("9131{n:013}")).expect("17 digits make a code")
+}
+
+/// Timing of one committed block.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockTiming {
+    /// Transactions in the block.
+    pub txs: usize,
+    /// Transactions rejected.
+    pub rejected: usize,
+    /// Signature check + execution + tree update + seal + synced commit.
+    pub total: Duration,
+}
+
+impl BenchChain {
+    /// A fresh chain in `dir` with `suppliers` supplier accounts, a financier and a core
+    /// enterprise holding a large credit line.
+    pub fn new(dir: &Path, suppliers: u32, params: Params) -> Self {
+        let ledger = RocksLedger::open(dir).expect("open ledger");
+        let mut keys = std::collections::BTreeMap::new();
+        let mut account = |id: &str, index: u32| {
+            let key = key_for(index);
+            let public_key = hex::encode(key.verifying_key().as_bytes());
+            keys.insert(id.to_owned(), key);
+            GenesisAccount {
+                account_id: id.to_owned(),
+                public_key,
+            }
+        };
+        let mut identities = vec![
+            GenesisIdentity {
+                org_id: "bank".into(),
+                uscc: uscc(2),
+                name: "Financier".into(),
+                role: "financier".into(),
+                legal_representative: String::new(),
+                accounts: vec![account("financier", 2)],
+            },
+            GenesisIdentity {
+                org_id: "bank".into(),
+                uscc: uscc(3),
+                name: "Core".into(),
+                role: "core-enterprise".into(),
+                legal_representative: String::new(),
+                accounts: vec![account("core", 3)],
+            },
+        ];
+        let supplier_ids: Vec<String> =
+            (0..suppliers).map(|i| format!("supplier-{i:04}")).collect();
+        for (i, id) in supplier_ids.iter().enumerate() {
+            let n = 10 + i as u32;
+            identities.push(GenesisIdentity {
+                org_id: "bank".into(),
+                uscc: uscc(n),
+                name: id.clone(),
+                role: "supplier".into(),
+                legal_representative: String::new(),
+                accounts: vec![account(id, n)],
+            });
+        }
+        let genesis = Genesis {
+            chain_id: "bench".into(),
+            genesis_time_ms: GENESIS_TIME_MS,
+            params,
+            consensus: GenesisConsensus {
+                engine: "solo".into(),
+                nodes: vec![GenesisNode {
+                    node_id: "n1".into(),
+                    org_id: "bank".into(),
+                }],
+            },
+            organisations: vec![GenesisOrganisation {
+                org_id: "bank".into(),
+                name: "Bank".into(),
+                uscc: uscc(1),
+                admins: vec![account("admin", 1)],
+            }],
+            identities,
+        };
+        let mut chain = BenchChain {
+            ledger,
+            chain_id: genesis.chain_id.clone(),
+            suppliers: supplier_ids,
+            keys,
+            nonces: Default::default(),
+            height: 0,
+            time_ms: GENESIS_TIME_MS,
+            head_hash: [0; 32],
+        };
+        let state = genesis.state().expect("bench genesis");
+        let tree = chain.ledger.prepare_state(&state).expect("tree");
+        let outcome = vchain_contracts::BlockOutcome {
+            state_writes: state,
+            ..Default::default()
+        };
+        let draft = BlockDraft {
+            chain_id: chain.chain_id.clone(),
+            height: 0,
+            prev_hash: [0; 32],
+            timestamp_ms: GENESIS_TIME_MS,
+            proposer: "genesis".into(),
+        };
+        let (block, hash) = seal(draft, Vec::new(), &outcome, tree.root);
+        chain.commit(&block, hash, &outcome, &tree);
+        chain.head_hash = hash;
+        let core = uscc(3);
+        let grant = chain.sign(
+            "financier",
+            Operation::GrantCreditLine(GrantCreditLine {
+                core_enterprise: core,
+                currency: "CNY".into(),
+                limit: u64::MAX / 4,
+            }),
+        );
+        chain.commit_block(vec![grant]);
+        chain
+    }
+
+    fn commit(
+        &self,
+        block: &Block,
+        hash: Hash,
+        outcome: &vchain_contracts::BlockOutcome,
+        tree: &vchain_ledger::TreeUpdate,
+    ) {
+        let header = block.header.as_ref().expect("header");
+        let tx_hashes: Vec<Hash> = block
+            .transactions
+            .iter()
+            .map(|t| tx_hash(&t.body))
+            .collect();
+        let bytes = block.encode_to_vec();
+        self.ledger
+            .commit_block(&BlockCommit {
+                height: header.height,
+                block_hash: hash,
+                state_root: tree.root,
+                timestamp_ms: header.timestamp_ms,
+                block_bytes: &bytes,
+                tx_hashes: &tx_hashes,
+                state_writes: &outcome.state_writes,
+                tree,
+                index_writes: &outcome.index_writes,
+            })
+            .expect("commit");
+    }
+
+    /// Signs `operation` as `account` with its next nonce.
+    pub fn sign(&mut self, account: &str, operation: Operation) -> SignedTransaction {
+        let nonce = self.nonces.entry(account.to_owned()).or_insert(0);
+        let body = tx::body(&self.chain_id, account, *nonce, operation);
+        *nonce += 1;
+        tx::sign(&body, &self.keys[account])
+    }
+
+    /// Runs the node's block pipeline on `transactions` and commits the block; returns timing.
+    pub fn commit_block(&mut self, transactions: Vec<SignedTransaction>) -> (BlockTiming, Block) {
+        let started = Instant::now();
+        self.height += 1;
+        self.time_ms += 1_000;
+        let context = BlockContext {
+            height: self.height,
+            timestamp_ms: self.time_ms,
+        };
+        let outcome = execute_block(&self.ledger, &context, &transactions).expect("execute");
+        let tree = self
+            .ledger
+            .prepare_state(&outcome.state_writes)
+            .expect("tree");
+        let draft = BlockDraft {
+            chain_id: self.chain_id.clone(),
+            height: self.height,
+            prev_hash: self.head_hash,
+            timestamp_ms: self.time_ms,
+            proposer: "n1".into(),
+        };
+        let (block, hash) = seal(draft, transactions, &outcome, tree.root);
+        self.commit(&block, hash, &outcome, &tree);
+        self.head_hash = hash;
+        let rejected = outcome.results.iter().filter(|r| r.code != 0).count();
+        (
+            BlockTiming {
+                txs: block.transactions.len(),
+                rejected,
+                total: started.elapsed(),
+            },
+            block,
+        )
+    }
+
+    /// Issues one voucher of `amount` to each supplier; returns their ids in supplier order.
+    pub fn issue_to_all(&mut self, amount: u64, batch: usize) -> Vec<String> {
+        let maturity =
+            vchain_contracts::validate::format_date(((self.time_ms / DAY_MS) + 180) as u32);
+        let mut ids = Vec::new();
+        let suppliers = self.suppliers.clone();
+        for chunk in suppliers.chunks(batch) {
+            let txs: Vec<SignedTransaction> = chunk
+                .iter()
+                .map(|holder| {
+                    let invoice = format!("INV-{}-{holder}", self.height);
+                    let hash = <sha2::Sha256 as sha2::Digest>::digest(invoice.as_bytes()).to_vec();
+                    self.sign(
+                        "core",
+                        Operation::IssueVoucher(IssueVoucher {
+                            holder: holder.clone(),
+                            financier: uscc(2),
+                            amount,
+                            currency: "CNY".into(),
+                            maturity_date: maturity.clone(),
+                            trade_document: Some(TradeDocument {
+                                kind: "invoice".into(),
+                                number: invoice,
+                                hash,
+                            }),
+                        }),
+                    )
+                })
+                .collect();
+            let (timing, block) = self.commit_block(txs);
+            assert_eq!(
+                timing.rejected,
+                0,
+                "setup issuance rejected: {:?}",
+                block.results.iter().find(|r| r.code != 0)
+            );
+            for result in &block.results {
+                ids.extend(
+                    result
+                        .events
+                        .iter()
+                        .filter(|e| e.kind() == EventKind::VoucherIssued)
+                        .map(|e| e.voucher_id.clone()),
+                );
+            }
+        }
+        ids
+    }
+}

@@ -26,7 +26,11 @@ impl Solo {
     /// An engine for node `id` whose last committed payload had index `committed_index`
     /// (the node's stored height after a restart).
     pub fn resume(id: NodeId, committed_index: u64) -> Self {
-        Self { id, committed_index, pending: Vec::new() }
+        Self {
+            id,
+            committed_index,
+            pending: Vec::new(),
+        }
     }
 
     /// Index of the last committed payload.
@@ -48,25 +52,45 @@ impl Engine for Solo {
 
     fn propose(&mut self, payload: Vec<u8>) -> Result<(), ConsensusError> {
         if self.pending.len() >= PENDING_MAX {
-            return Err(ConsensusError::ProposalTooLarge { size: self.pending.len(), max: PENDING_MAX });
+            return Err(ConsensusError::ProposalTooLarge {
+                size: self.pending.len(),
+                max: PENDING_MAX,
+            });
         }
         self.committed_index += 1;
-        self.pending.push(Committed { index: self.committed_index, payload });
+        self.pending.push(Committed {
+            index: self.committed_index,
+            payload,
+        });
         Ok(())
     }
 
     fn step(&mut self, from: &NodeId, _bytes: &[u8]) -> Result<(), ConsensusError> {
-        Err(ConsensusError::InvalidMessage { from: from.clone(), why: "a solo node has no peers".into() })
+        Err(ConsensusError::InvalidMessage {
+            from: from.clone(),
+            why: "a solo node has no peers".into(),
+        })
     }
 
     fn ready(&mut self) -> Ready {
-        Ready { persist: Vec::new(), messages: Vec::new(), committed: self.pending.clone() }
+        Ready {
+            persist: Vec::new(),
+            messages: Vec::new(),
+            committed: self.pending.clone(),
+        }
     }
 
     fn advance(&mut self, ready: &Ready) {
         let done = ready.committed.len();
-        assert!(done <= self.pending.len(), "advance acknowledged more than ready handed out");
-        assert_eq!(self.pending[..done], ready.committed[..], "advance acknowledged a different ready");
+        assert!(
+            done <= self.pending.len(),
+            "advance acknowledged more than ready handed out"
+        );
+        assert_eq!(
+            self.pending[..done],
+            ready.committed[..],
+            "advance acknowledged a different ready"
+        );
         self.pending.drain(..done);
     }
 }
@@ -82,7 +106,10 @@ mod tests {
         solo.propose(b"a".to_vec()).expect("propose");
         solo.propose(b"b".to_vec()).expect("propose");
         let ready = solo.ready();
-        assert_eq!(ready.committed.iter().map(|c| c.index).collect::<Vec<_>>(), vec![42, 43]);
+        assert_eq!(
+            ready.committed.iter().map(|c| c.index).collect::<Vec<_>>(),
+            vec![42, 43]
+        );
         assert_eq!(solo.ready(), ready, "ready is idempotent until advance");
         solo.advance(&ready);
         assert!(solo.ready().is_empty());
@@ -92,9 +119,14 @@ mod tests {
     #[test]
     fn a_solo_node_rejects_peer_messages() {
         let mut solo = Solo::new("n1".into());
-        let error = solo.step(&"intruder".to_owned(), b"hello").expect_err("no peers");
+        let error = solo
+            .step(&"intruder".to_owned(), b"hello")
+            .expect_err("no peers");
         assert!(matches!(error, ConsensusError::InvalidMessage { .. }));
-        assert!(solo.ready().is_empty(), "a rejected message changes nothing");
+        assert!(
+            solo.ready().is_empty(),
+            "a rejected message changes nothing"
+        );
     }
 
     #[test]

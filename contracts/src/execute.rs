@@ -468,7 +468,10 @@ pub fn check_tx(
     if identity.map(|i| i.status()) != Some(IdentityStatus::Active) {
         return Err(Rejection::new(
             ErrorCode::IdentityInactive,
-            format!("identity {} of account {} is not active", account.uscc, account.account_id),
+            format!(
+                "identity {} of account {} is not active",
+                account.uscc, account.account_id
+            ),
         )
         .into());
     }

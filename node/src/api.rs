@@ -38,9 +38,18 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
     match code {
         E::Ok => Code::Ok,
         E::BadSignature | E::UnknownAccount | E::KeyMismatch => Code::Unauthenticated,
-        E::WrongRole | E::NotSameOrganisation | E::NotHolder | E::NotIssuer | E::AccountFrozen | E::IdentityInactive => Code::PermissionDenied,
-        E::IdentityNotFound | E::AccountNotFound | E::VoucherNotFound | E::CreditLineNotFound => Code::NotFound,
-        E::IdentityExists | E::AccountExists | E::CreditLineExists | E::DuplicateTradeDocument => Code::AlreadyExists,
+        E::WrongRole
+        | E::NotSameOrganisation
+        | E::NotHolder
+        | E::NotIssuer
+        | E::AccountFrozen
+        | E::IdentityInactive => Code::PermissionDenied,
+        E::IdentityNotFound | E::AccountNotFound | E::VoucherNotFound | E::CreditLineNotFound => {
+            Code::NotFound
+        }
+        E::IdentityExists | E::AccountExists | E::CreditLineExists | E::DuplicateTradeDocument => {
+            Code::AlreadyExists
+        }
         E::ArithmeticOverflow => Code::OutOfRange,
         E::Malformed
         | E::WrongChain
@@ -70,12 +79,22 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::VoucherNotMatured
         | E::AccountAlreadyFrozen
         | E::AccountNotFrozen
-        | E::RedemptionNotRequested => Code::FailedPrecondition,
+        | E::RedemptionNotRequested
+        | E::LineageTooDeep
+        | E::GracePeriodEnded => Code::FailedPrecondition,
     }
 }
 
-fn rule_status(code: ErrorCode, message: &str, tx_hash: Option<&Hash>, height: Option<u64>) -> Status {
-    let mut status = Status::new(grpc_code(code), format!("{}: {message}", code.as_str_name()));
+fn rule_status(
+    code: ErrorCode,
+    message: &str,
+    tx_hash: Option<&Hash>,
+    height: Option<u64>,
+) -> Status {
+    let mut status = Status::new(
+        grpc_code(code),
+        format!("{}: {message}", code.as_str_name()),
+    );
     let metadata = status.metadata_mut();
     if let Ok(value) = MetadataValue::try_from(code.as_str_name()) {
         metadata.insert("x-vchain-error-code", value);
@@ -110,14 +129,18 @@ fn submit_status(error: SubmitError) -> Status {
     match error {
         SubmitError::Check(CheckError::Rejected(rejection)) => rejection_status(&rejection),
         SubmitError::Check(CheckError::Fatal(error)) => internal(error),
-        SubmitError::Mempool(error @ MempoolError::Full(_)) => Status::resource_exhausted(error.to_string()),
+        SubmitError::Mempool(error @ MempoolError::Full(_)) => {
+            Status::resource_exhausted(error.to_string())
+        }
         SubmitError::Mempool(error) => Status::already_exists(error.to_string()),
         SubmitError::ShuttingDown => Status::unavailable("node is shutting down"),
     }
 }
 
 fn hash_arg(bytes: &[u8], what: &str) -> Result<Hash, Status> {
-    bytes.try_into().map_err(|_| Status::invalid_argument(format!("{what} must be 32 bytes, got {}", bytes.len())))
+    bytes.try_into().map_err(|_| {
+        Status::invalid_argument(format!("{what} must be 32 bytes, got {}", bytes.len()))
+    })
 }
 
 fn not_found(what: &str, id: &str) -> Status {
@@ -126,8 +149,13 @@ fn not_found(what: &str, id: &str) -> Status {
 
 /// True if `event` concerns `account` / `voucher` (an empty filter matches everything).
 pub fn event_matches(event: &Event, account: &str, voucher: &str) -> bool {
-    let account_ok = account.is_empty() || event.actor == account || event.counterparty == account || event.accounts.iter().any(|a| a == account);
-    let voucher_ok = voucher.is_empty() || event.voucher_id == voucher || event.related_vouchers.iter().any(|v| v == voucher);
+    let account_ok = account.is_empty()
+        || event.actor == account
+        || event.counterparty == account
+        || event.accounts.iter().any(|a| a == account);
+    let voucher_ok = voucher.is_empty()
+        || event.voucher_id == voucher
+        || event.related_vouchers.iter().any(|v| v == voucher);
     account_ok && voucher_ok
 }
 
@@ -142,7 +170,11 @@ impl ApiService {
         Self { chain }
     }
 
-    fn read<M: prost::Message + Default>(&self, key: &[u8], what: &'static str) -> Result<Option<M>, Status> {
+    fn read<M: prost::Message + Default>(
+        &self,
+        key: &[u8],
+        what: &'static str,
+    ) -> Result<Option<M>, Status> {
         read_message(&*self.chain.ledger, key, what).map_err(internal)
     }
 
@@ -155,15 +187,26 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<EventEnvelope, Status>> + Se
 
 #[tonic::async_trait]
 impl VchainApi for ApiService {
-    async fn submit_transaction(&self, request: Request<SubmitTransactionRequest>) -> Result<Response<SubmitTransactionResponse>, Status> {
+    async fn submit_transaction(
+        &self,
+        request: Request<SubmitTransactionRequest>,
+    ) -> Result<Response<SubmitTransactionResponse>, Status> {
         let request = request.into_inner();
-        let tx = request.transaction.ok_or_else(|| Status::invalid_argument("transaction is required"))?;
+        let tx = request
+            .transaction
+            .ok_or_else(|| Status::invalid_argument("transaction is required"))?;
         let wait = request.wait_for_commit;
         let chain = self.chain.clone();
-        let (hash, receiver) = tokio::task::spawn_blocking(move || chain.submit(tx, wait)).await.map_err(internal)?.map_err(submit_status)?;
+        let (hash, receiver) = tokio::task::spawn_blocking(move || chain.submit(tx, wait))
+            .await
+            .map_err(internal)?
+            .map_err(submit_status)?;
         debug!(tx = %hex::encode(hash), wait, "transaction admitted");
         let Some(receiver) = receiver else {
-            return Ok(Response::new(SubmitTransactionResponse { tx_hash: hash.to_vec(), ..Default::default() }));
+            return Ok(Response::new(SubmitTransactionResponse {
+                tx_hash: hash.to_vec(),
+                ..Default::default()
+            }));
         };
         let timeout_ms = match request.timeout_ms {
             0 => self.chain.config.submit_timeout_ms,
@@ -171,9 +214,15 @@ impl VchainApi for ApiService {
         };
         let notice = match tokio::time::timeout(Duration::from_millis(timeout_ms), receiver).await {
             Ok(Ok(notice)) => notice,
-            Ok(Err(_)) => return Err(Status::unavailable("node stopped before the transaction committed")),
+            Ok(Err(_)) => {
+                return Err(Status::unavailable(
+                    "node stopped before the transaction committed",
+                ))
+            }
             Err(_) => {
-                let mut status = Status::deadline_exceeded(format!("not committed within {timeout_ms} ms; it stays in the mempool"));
+                let mut status = Status::deadline_exceeded(format!(
+                    "not committed within {timeout_ms} ms; it stays in the mempool"
+                ));
                 if let Ok(value) = MetadataValue::try_from(hex::encode(hash)) {
                     status.metadata_mut().insert("x-vchain-tx-hash", value);
                 }
@@ -182,115 +231,232 @@ impl VchainApi for ApiService {
         };
         let code = notice.result.code();
         if code != ErrorCode::Ok {
-            return Err(rule_status(code, &notice.result.message, Some(&hash), Some(notice.height)));
+            return Err(rule_status(
+                code,
+                &notice.result.message,
+                Some(&hash),
+                Some(notice.height),
+            ));
         }
-        Ok(Response::new(SubmitTransactionResponse { tx_hash: hash.to_vec(), committed: true, height: notice.height, result: Some(notice.result) }))
+        Ok(Response::new(SubmitTransactionResponse {
+            tx_hash: hash.to_vec(),
+            committed: true,
+            height: notice.height,
+            result: Some(notice.result),
+        }))
     }
 
-    async fn get_voucher(&self, request: Request<GetVoucherRequest>) -> Result<Response<GetVoucherResponse>, Status> {
+    async fn get_voucher(
+        &self,
+        request: Request<GetVoucherRequest>,
+    ) -> Result<Response<GetVoucherResponse>, Status> {
         let id = request.into_inner().voucher_id;
-        let voucher = self.read::<Voucher>(&keys::voucher(&id), "Voucher")?.ok_or_else(|| not_found("voucher", &id))?;
-        Ok(Response::new(GetVoucherResponse { voucher: Some(voucher) }))
+        let voucher = self
+            .read::<Voucher>(&keys::voucher(&id), "Voucher")?
+            .ok_or_else(|| not_found("voucher", &id))?;
+        Ok(Response::new(GetVoucherResponse {
+            voucher: Some(voucher),
+        }))
     }
 
-    async fn list_vouchers(&self, request: Request<ListVouchersRequest>) -> Result<Response<ListVouchersResponse>, Status> {
+    async fn list_vouchers(
+        &self,
+        request: Request<ListVouchersRequest>,
+    ) -> Result<Response<ListVouchersResponse>, Status> {
         let request = request.into_inner();
         let prefix = match &request.owner {
-            Some(list_vouchers_request::Owner::Holder(holder)) if !holder.is_empty() => keys::holder_index_prefix(holder),
-            Some(list_vouchers_request::Owner::Issuer(issuer)) if !issuer.is_empty() => keys::issuer_index_prefix(issuer),
-            _ => return Err(Status::invalid_argument("give a holder account or an issuer USCC")),
+            Some(list_vouchers_request::Owner::Holder(holder)) if !holder.is_empty() => {
+                keys::holder_index_prefix(holder)
+            }
+            Some(list_vouchers_request::Owner::Issuer(issuer)) if !issuer.is_empty() => {
+                keys::issuer_index_prefix(issuer)
+            }
+            _ => {
+                return Err(Status::invalid_argument(
+                    "give a holder account or an issuer USCC",
+                ))
+            }
         };
         let page_size = match request.page_size {
             0 => PAGE_SIZE_DEFAULT,
             n => n.min(PAGE_SIZE_MAX),
         } as usize;
         let chain = self.chain.clone();
-        let response = tokio::task::spawn_blocking(move || -> Result<ListVouchersResponse, Status> {
-            let snapshot = chain.ledger.snapshot();
-            let mut vouchers = Vec::new();
-            let mut after = (!request.page_token.is_empty()).then(|| [prefix.as_slice(), request.page_token.as_bytes()].concat());
-            // Scan in chunks so that `live_only` can skip ended vouchers without a full scan.
-            'scan: loop {
-                let entries = snapshot.index_scan(&prefix, after.as_deref(), page_size + 1).map_err(internal)?;
-                let exhausted = entries.len() <= page_size;
-                for (key, _) in &entries {
-                    after = Some(key.clone());
-                    let Some(id) = keys::voucher_id_from_index(&prefix, key) else { continue };
-                    let voucher: Voucher = read_message(&snapshot, &keys::voucher(&id), "Voucher").map_err(internal)?.ok_or_else(|| internal(format!("index names missing voucher {id}")))?;
-                    let live = matches!(voucher.status(), VoucherStatus::Active | VoucherStatus::RedemptionRequested);
-                    if request.live_only && !live {
-                        continue;
+        let response =
+            tokio::task::spawn_blocking(move || -> Result<ListVouchersResponse, Status> {
+                let snapshot = chain.ledger.snapshot();
+                let mut vouchers = Vec::new();
+                let mut after = (!request.page_token.is_empty())
+                    .then(|| [prefix.as_slice(), request.page_token.as_bytes()].concat());
+                // Scan in chunks so that `live_only` can skip ended vouchers without a full scan.
+                'scan: loop {
+                    let entries = snapshot
+                        .index_scan(&prefix, after.as_deref(), page_size + 1)
+                        .map_err(internal)?;
+                    let exhausted = entries.len() <= page_size;
+                    for (key, _) in &entries {
+                        after = Some(key.clone());
+                        let Some(id) = keys::voucher_id_from_index(&prefix, key) else {
+                            continue;
+                        };
+                        let voucher: Voucher =
+                            read_message(&snapshot, &keys::voucher(&id), "Voucher")
+                                .map_err(internal)?
+                                .ok_or_else(|| {
+                                    internal(format!("index names missing voucher {id}"))
+                                })?;
+                        let live = matches!(
+                            voucher.status(),
+                            VoucherStatus::Active | VoucherStatus::RedemptionRequested
+                        );
+                        if request.live_only && !live {
+                            continue;
+                        }
+                        if vouchers.len() == page_size {
+                            let next_page_token = vouchers
+                                .last()
+                                .map(|v: &Voucher| v.id.clone())
+                                .unwrap_or_default();
+                            return Ok(ListVouchersResponse {
+                                vouchers,
+                                next_page_token,
+                            });
+                        }
+                        vouchers.push(voucher);
                     }
-                    if vouchers.len() == page_size {
-                        let next_page_token = vouchers.last().map(|v: &Voucher| v.id.clone()).unwrap_or_default();
-                        return Ok(ListVouchersResponse { vouchers, next_page_token });
+                    if exhausted {
+                        break 'scan;
                     }
-                    vouchers.push(voucher);
                 }
-                if exhausted {
-                    break 'scan;
-                }
-            }
-            Ok(ListVouchersResponse { vouchers, next_page_token: String::new() })
-        })
-        .await
-        .map_err(internal)??;
+                Ok(ListVouchersResponse {
+                    vouchers,
+                    next_page_token: String::new(),
+                })
+            })
+            .await
+            .map_err(internal)??;
         Ok(Response::new(response))
     }
 
-    async fn trace_voucher(&self, request: Request<TraceVoucherRequest>) -> Result<Response<TraceVoucherResponse>, Status> {
+    async fn trace_voucher(
+        &self,
+        request: Request<TraceVoucherRequest>,
+    ) -> Result<Response<TraceVoucherResponse>, Status> {
         let id = request.into_inner().voucher_id;
         let chain = self.chain.clone();
-        let response = tokio::task::spawn_blocking(move || -> Result<TraceVoucherResponse, Status> {
-            let snapshot = chain.ledger.snapshot();
-            let height = snapshot.head().map_err(internal)?.map(|h| h.height).unwrap_or(0);
-            let mut trace = trace::trace(&snapshot, &id).map_err(internal)?.ok_or_else(|| not_found("voucher", &id))?;
-            trace.height = height;
-            Ok(trace)
-        })
-        .await
-        .map_err(internal)??;
+        let response =
+            tokio::task::spawn_blocking(move || -> Result<TraceVoucherResponse, Status> {
+                let snapshot = chain.ledger.snapshot();
+                let height = snapshot
+                    .head()
+                    .map_err(internal)?
+                    .map(|h| h.height)
+                    .unwrap_or(0);
+                let mut trace = trace::trace(&snapshot, &id)
+                    .map_err(internal)?
+                    .ok_or_else(|| not_found("voucher", &id))?;
+                trace.height = height;
+                Ok(trace)
+            })
+            .await
+            .map_err(internal)??;
         Ok(Response::new(response))
     }
 
-    async fn get_account(&self, request: Request<GetAccountRequest>) -> Result<Response<GetAccountResponse>, Status> {
+    async fn get_account(
+        &self,
+        request: Request<GetAccountRequest>,
+    ) -> Result<Response<GetAccountResponse>, Status> {
         let id = request.into_inner().account_id;
-        let account = self.read::<Account>(&keys::account(&id), "Account")?.ok_or_else(|| not_found("account", &id))?;
-        Ok(Response::new(GetAccountResponse { account: Some(account) }))
+        let account = self
+            .read::<Account>(&keys::account(&id), "Account")?
+            .ok_or_else(|| not_found("account", &id))?;
+        Ok(Response::new(GetAccountResponse {
+            account: Some(account),
+        }))
     }
 
-    async fn get_identity(&self, request: Request<GetIdentityRequest>) -> Result<Response<GetIdentityResponse>, Status> {
+    async fn get_identity(
+        &self,
+        request: Request<GetIdentityRequest>,
+    ) -> Result<Response<GetIdentityResponse>, Status> {
         let uscc = request.into_inner().uscc;
-        let identity = self.read::<Identity>(&keys::identity(&uscc), "Identity")?.ok_or_else(|| not_found("identity", &uscc))?;
-        Ok(Response::new(GetIdentityResponse { identity: Some(identity) }))
+        let identity = self
+            .read::<Identity>(&keys::identity(&uscc), "Identity")?
+            .ok_or_else(|| not_found("identity", &uscc))?;
+        Ok(Response::new(GetIdentityResponse {
+            identity: Some(identity),
+        }))
     }
 
-    async fn get_credit_line(&self, request: Request<GetCreditLineRequest>) -> Result<Response<GetCreditLineResponse>, Status> {
+    async fn get_credit_line(
+        &self,
+        request: Request<GetCreditLineRequest>,
+    ) -> Result<Response<GetCreditLineResponse>, Status> {
         let request = request.into_inner();
         let line = self
-            .read::<CreditLine>(&keys::credit_line(&request.financier, &request.core_enterprise), "CreditLine")?
-            .ok_or_else(|| Status::not_found(format!("{} has granted no credit line to {}", request.financier, request.core_enterprise)))?;
-        Ok(Response::new(GetCreditLineResponse { credit_line: Some(line) }))
+            .read::<CreditLine>(
+                &keys::credit_line(&request.financier, &request.core_enterprise),
+                "CreditLine",
+            )?
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "{} has granted no credit line to {}",
+                    request.financier, request.core_enterprise
+                ))
+            })?;
+        Ok(Response::new(GetCreditLineResponse {
+            credit_line: Some(line),
+        }))
     }
 
-    async fn get_block(&self, request: Request<GetBlockRequest>) -> Result<Response<GetBlockResponse>, Status> {
+    async fn get_block(
+        &self,
+        request: Request<GetBlockRequest>,
+    ) -> Result<Response<GetBlockResponse>, Status> {
         let height = match request.into_inner().selector {
             Some(get_block_request::Selector::Height(height)) => height,
             Some(get_block_request::Selector::Hash(hash)) => {
                 let hash = hash_arg(&hash, "block hash")?;
-                self.chain.ledger.height_of(&hash).map_err(internal)?.ok_or_else(|| not_found("block", &hex::encode(hash)))?
+                self.chain
+                    .ledger
+                    .height_of(&hash)
+                    .map_err(internal)?
+                    .ok_or_else(|| not_found("block", &hex::encode(hash)))?
             }
             None => self.chain.head()?.height,
         };
-        let block = self.block_at(height)?.ok_or_else(|| not_found("block at height", &height.to_string()))?;
-        let block_hash = block.header.as_ref().map(vchain_contracts::block::block_hash).unwrap_or_default();
-        Ok(Response::new(GetBlockResponse { block: Some(block), block_hash: block_hash.to_vec() }))
+        let block = self
+            .block_at(height)?
+            .ok_or_else(|| not_found("block at height", &height.to_string()))?;
+        let block_hash = block
+            .header
+            .as_ref()
+            .map(vchain_contracts::block::block_hash)
+            .unwrap_or_default();
+        Ok(Response::new(GetBlockResponse {
+            block: Some(block),
+            block_hash: block_hash.to_vec(),
+        }))
     }
 
-    async fn get_transaction(&self, request: Request<GetTransactionRequest>) -> Result<Response<GetTransactionResponse>, Status> {
+    async fn get_transaction(
+        &self,
+        request: Request<GetTransactionRequest>,
+    ) -> Result<Response<GetTransactionResponse>, Status> {
         let hash = hash_arg(&request.into_inner().tx_hash, "transaction hash")?;
-        let location = self.chain.ledger.tx_location(&hash).map_err(internal)?.ok_or_else(|| not_found("committed transaction", &hex::encode(hash)))?;
-        let block = self.block_at(location.height)?.ok_or_else(|| internal(format!("transaction index points at missing block {}", location.height)))?;
+        let location = self
+            .chain
+            .ledger
+            .tx_location(&hash)
+            .map_err(internal)?
+            .ok_or_else(|| not_found("committed transaction", &hex::encode(hash)))?;
+        let block = self.block_at(location.height)?.ok_or_else(|| {
+            internal(format!(
+                "transaction index points at missing block {}",
+                location.height
+            ))
+        })?;
         let index = location.index as usize;
         let header = block.header.clone().unwrap_or_default();
         Ok(Response::new(GetTransactionResponse {
@@ -303,7 +469,10 @@ impl VchainApi for ApiService {
         }))
     }
 
-    async fn get_status(&self, _request: Request<GetStatusRequest>) -> Result<Response<GetStatusResponse>, Status> {
+    async fn get_status(
+        &self,
+        _request: Request<GetStatusRequest>,
+    ) -> Result<Response<GetStatusResponse>, Status> {
         let head = self.chain.head()?;
         let members = self
             .chain
@@ -311,7 +480,9 @@ impl VchainApi for ApiService {
             .scan_prefix(b"o/", None, 1_000)
             .map_err(internal)?
             .into_iter()
-            .filter_map(|(_, value)| <Organisation as prost::Message>::decode(value.as_slice()).ok())
+            .filter_map(|(_, value)| {
+                <Organisation as prost::Message>::decode(value.as_slice()).ok()
+            })
             .collect();
         Ok(Response::new(GetStatusResponse {
             chain_id: self.chain.chain_id.clone(),
@@ -329,7 +500,10 @@ impl VchainApi for ApiService {
         }))
     }
 
-    async fn get_state_proof(&self, request: Request<GetStateProofRequest>) -> Result<Response<GetStateProofResponse>, Status> {
+    async fn get_state_proof(
+        &self,
+        request: Request<GetStateProofRequest>,
+    ) -> Result<Response<GetStateProofResponse>, Status> {
         let key = request.into_inner().key;
         // The proof and the root must come from the same state: retry if a block lands between.
         for _ in 0..8 {
@@ -347,21 +521,32 @@ impl VchainApi for ApiService {
                 }));
             }
         }
-        Err(Status::unavailable("the chain moved on during every attempt; retry"))
+        Err(Status::unavailable(
+            "the chain moved on during every attempt; retry",
+        ))
     }
 
     type SubscribeEventsStream = EventStream;
 
-    async fn subscribe_events(&self, request: Request<SubscribeEventsRequest>) -> Result<Response<Self::SubscribeEventsStream>, Status> {
+    async fn subscribe_events(
+        &self,
+        request: Request<SubscribeEventsRequest>,
+    ) -> Result<Response<Self::SubscribeEventsStream>, Status> {
         let request = request.into_inner();
         // Subscribe before reading the head, so no block falls between replay and live.
         let mut live = self.chain.subscribe();
+        let mut stop = self.chain.stop_signal();
         let chain = self.chain.clone();
         let (sender, receiver) = mpsc::channel(SUBSCRIBER_BUFFER);
         tokio::spawn(async move {
             let send = |event: Event| {
                 let sender = sender.clone();
-                async move { sender.send(Ok(EventEnvelope { event: Some(event) })).await.is_ok() }
+                async move {
+                    sender
+                        .send(Ok(EventEnvelope { event: Some(event) }))
+                        .await
+                        .is_ok()
+                }
             };
             let mut replayed_to = 0;
             if request.from_height > 0 {
@@ -381,8 +566,13 @@ impl VchainApi for ApiService {
                             return;
                         }
                     };
-                    let events = block.system_events.into_iter().chain(block.results.into_iter().flat_map(|r| r.events));
-                    for event in events.filter(|e| event_matches(e, &request.account_id, &request.voucher_id)) {
+                    let events = block
+                        .system_events
+                        .into_iter()
+                        .chain(block.results.into_iter().flat_map(|r| r.events));
+                    for event in events
+                        .filter(|e| event_matches(e, &request.account_id, &request.voucher_id))
+                    {
                         if !send(event).await {
                             return;
                         }
@@ -391,9 +581,20 @@ impl VchainApi for ApiService {
                 }
             }
             loop {
-                match live.recv().await {
+                let received = tokio::select! {
+                    received = live.recv() => received,
+                    _ = stopped(&mut stop) => {
+                        let _ = sender.send(Err(Status::unavailable("node is shutting down"))).await;
+                        return;
+                    }
+                };
+                match received {
                     Ok(block) if block.height > replayed_to => {
-                        for event in block.events.iter().filter(|e| event_matches(e, &request.account_id, &request.voucher_id)) {
+                        for event in block
+                            .events
+                            .iter()
+                            .filter(|e| event_matches(e, &request.account_id, &request.voucher_id))
+                        {
                             if !send(event.clone()).await {
                                 return;
                             }
@@ -414,6 +615,18 @@ impl VchainApi for ApiService {
     }
 }
 
+/// Resolves once the node's stop signal is raised (or its sender is gone).
+async fn stopped(signal: &mut tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *signal.borrow_and_update() {
+            return;
+        }
+        if signal.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
 /// The `DevApi` service: clock control for dev nodes.
 pub struct DevService {
     chain: Arc<Chain>,
@@ -428,13 +641,21 @@ impl DevService {
 
 #[tonic::async_trait]
 impl DevApi for DevService {
-    async fn advance_clock(&self, request: Request<AdvanceClockRequest>) -> Result<Response<AdvanceClockResponse>, Status> {
+    async fn advance_clock(
+        &self,
+        request: Request<AdvanceClockRequest>,
+    ) -> Result<Response<AdvanceClockResponse>, Status> {
         let ms = request.into_inner().milliseconds;
         if ms > 10 * 365 * 86_400_000 {
-            return Err(Status::invalid_argument("advance at most ten years at a time"));
+            return Err(Status::invalid_argument(
+                "advance at most ten years at a time",
+            ));
         }
         let offset = self.chain.clock.advance(ms);
         crate::dev::save_clock_offset(&self.chain.config.data_dir, offset).map_err(internal)?;
-        Ok(Response::new(AdvanceClockResponse { clock_offset_ms: offset, chain_time_ms: self.chain.clock.now_ms() }))
+        Ok(Response::new(AdvanceClockResponse {
+            clock_offset_ms: offset,
+            chain_time_ms: self.chain.clock.now_ms(),
+        }))
     }
 }

@@ -22,10 +22,14 @@ use vchain_contracts::block::{block_hash, merkle_root, result_hash, seal, BlockD
 use vchain_contracts::execute::chain_config;
 use vchain_contracts::genesis::Genesis;
 use vchain_contracts::tx::{tx_hash, Hash};
-use vchain_contracts::{check_tx, execute_block, keys, read_message, BlockContext, BlockOutcome, CheckError};
+use vchain_contracts::{
+    check_tx, execute_block, keys, read_message, BlockContext, BlockOutcome, CheckError,
+};
 use vchain_ledger::{BlockCommit, ChainHead, RocksLedger, StateReader, TreeUpdate};
 
-use vchain_proto::v1::{Account, Block, BlockHeader, ChainParams, Event, SignedTransaction, TxResult};
+use vchain_proto::v1::{
+    Account, Block, BlockHeader, ChainParams, Event, SignedTransaction, TxResult,
+};
 
 use crate::clock::ChainClock;
 use crate::config::NodeConfig;
@@ -77,6 +81,9 @@ pub enum ChainError {
     /// The consensus engine refused.
     #[error("consensus: {0}")]
     Consensus(#[from] vchain_consensus::ConsensusError),
+    /// An invariant assertion failed while producing or applying a block.
+    #[error("invariant violated: {0}")]
+    Invariant(String),
 }
 
 /// Why a submission was refused.
@@ -115,6 +122,8 @@ pub struct Chain {
     wake: SyncSender<Wake>,
     stopping: AtomicBool,
     failed: AtomicBool,
+    /// Flips to true when the node stops, so long-lived streams end and shutdown can finish.
+    stopped: tokio::sync::watch::Sender<bool>,
 }
 
 /// A message to the producer thread.
@@ -128,16 +137,26 @@ enum Wake {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding these locks already stops the node; keep serving what is left.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Opens the ledger, writes genesis on first start (or checks it matches on later ones).
-pub fn open_ledger(config: &NodeConfig, genesis: &Genesis) -> Result<(Arc<RocksLedger>, Hash), ChainError> {
+pub fn open_ledger(
+    config: &NodeConfig,
+    genesis: &Genesis,
+) -> Result<(Arc<RocksLedger>, Hash), ChainError> {
     let ledger = RocksLedger::open(&config.ledger_dir())?;
-    let state = genesis.state().map_err(|e| ChainError::Genesis(e.to_string()))?;
+    let state = genesis
+        .state()
+        .map_err(|e| ChainError::Genesis(e.to_string()))?;
     // The genesis root from an empty tree: the same whether or not the ledger already has it.
-    let tree = genesis_tree(&state)?;
-    let outcome = BlockOutcome { state_writes: state, ..BlockOutcome::default() };
+    let genesis_root = genesis_root(&state)?;
+    let outcome = BlockOutcome {
+        state_writes: state,
+        ..BlockOutcome::default()
+    };
     let draft = BlockDraft {
         chain_id: genesis.chain_id.clone(),
         height: 0,
@@ -145,14 +164,14 @@ pub fn open_ledger(config: &NodeConfig, genesis: &Genesis) -> Result<(Arc<RocksL
         timestamp_ms: genesis.genesis_time_ms,
         proposer: "genesis".into(),
     };
-    let (block, hash) = seal(draft, Vec::new(), &outcome, tree.root);
+    let (block, hash) = seal(draft, Vec::new(), &outcome, genesis_root);
     match ledger.head()? {
         None => {
             let bytes = block.encode_to_vec();
             ledger.commit_block(&BlockCommit {
                 height: 0,
                 block_hash: hash,
-                state_root: tree.root,
+                state_root: genesis_root,
                 timestamp_ms: genesis.genesis_time_ms,
                 block_bytes: &bytes,
                 tx_hashes: &[],
@@ -160,15 +179,20 @@ pub fn open_ledger(config: &NodeConfig, genesis: &Genesis) -> Result<(Arc<RocksL
                 tree: &ledger.prepare_state(&outcome.state_writes)?,
                 index_writes: &outcome.index_writes,
             })?;
-            info!(chain_id = %genesis.chain_id, genesis_hash = %hex::encode(hash), state_root = %hex::encode(tree.root), "wrote genesis block");
+            info!(chain_id = %genesis.chain_id, genesis_hash = %hex::encode(hash), state_root = %hex::encode(genesis_root), "wrote genesis block");
         }
         Some(head) => {
-            let stored = ledger.block(0)?.and_then(|b| b.header).map(|h| block_hash(&h));
+            let stored = ledger
+                .block(0)?
+                .and_then(|b| b.header)
+                .map(|h| block_hash(&h));
             if stored != Some(hash) {
                 return Err(ChainError::Genesis(format!(
                     "the genesis file gives block 0 hash {}, the ledger holds {}",
                     hex::encode(hash),
-                    stored.map(hex::encode).unwrap_or_else(|| "no block 0".into())
+                    stored
+                        .map(hex::encode)
+                        .unwrap_or_else(|| "no block 0".into())
                 )));
             }
             info!(height = head.height, head = %hex::encode(head.block_hash), state_root = %hex::encode(head.state_root), "reopened ledger");
@@ -178,21 +202,33 @@ pub fn open_ledger(config: &NodeConfig, genesis: &Genesis) -> Result<(Arc<RocksL
 }
 
 /// The state root genesis produces, computed on an empty in-memory tree.
-fn genesis_tree(state: &vchain_ledger::WriteSet) -> Result<TreeUpdate, ChainError> {
-    let mut memory = vchain_ledger::MemoryLedger::new();
-    let root = memory.apply(state)?;
-    Ok(TreeUpdate { root, node_writes: Default::default() })
+fn genesis_root(state: &vchain_ledger::WriteSet) -> Result<Hash, ChainError> {
+    Ok(vchain_ledger::MemoryLedger::new().apply(state)?)
 }
 
 impl Chain {
     /// Starts the chain: opens the ledger and spawns the producer thread.
-    pub fn start(config: NodeConfig, genesis: &Genesis, clock: Arc<ChainClock>) -> Result<(Arc<Chain>, std::thread::JoinHandle<()>), ChainError> {
-        if !genesis.consensus.nodes.iter().any(|n| n.node_id == config.node_id) {
-            return Err(ChainError::Genesis(format!("node {} is not a consensus node in genesis", config.node_id)));
+    pub fn start(
+        config: NodeConfig,
+        genesis: &Genesis,
+        clock: Arc<ChainClock>,
+    ) -> Result<(Arc<Chain>, std::thread::JoinHandle<()>), ChainError> {
+        if !genesis
+            .consensus
+            .nodes
+            .iter()
+            .any(|n| n.node_id == config.node_id)
+        {
+            return Err(ChainError::Genesis(format!(
+                "node {} is not a consensus node in genesis",
+                config.node_id
+            )));
         }
         let (ledger, genesis_hash) = open_ledger(&config, genesis)?;
         let (chain_id, params) = chain_config(&*ledger)?;
-        let head = ledger.head()?.ok_or_else(|| ChainError::Genesis("ledger has no head after genesis".into()))?;
+        let head = ledger
+            .head()?
+            .ok_or_else(|| ChainError::Genesis("ledger has no head after genesis".into()))?;
         let (wake, wake_rx) = std::sync::mpsc::sync_channel(16);
         let chain = Arc::new(Chain {
             mempool: Mutex::new(Mempool::new(config.mempool_max)),
@@ -208,9 +244,14 @@ impl Chain {
             wake,
             stopping: AtomicBool::new(false),
             failed: AtomicBool::new(false),
+            stopped: tokio::sync::watch::channel(false).0,
         });
         let engine = Solo::resume(chain.config.node_id.clone(), head.height);
-        let producer = Producer { chain: chain.clone(), engine: Box::new(engine), wake: wake_rx };
+        let producer = Producer {
+            chain: chain.clone(),
+            engine: Box::new(engine),
+            wake: wake_rx,
+        };
         let handle = std::thread::Builder::new()
             .name("block-producer".into())
             .spawn(move || producer.run())
@@ -220,7 +261,9 @@ impl Chain {
 
     /// The committed head.
     pub fn head(&self) -> Result<ChainHead, ChainError> {
-        self.ledger.head()?.ok_or_else(|| ChainError::Genesis("ledger has no head".into()))
+        self.ledger
+            .head()?
+            .ok_or_else(|| ChainError::Genesis("ledger has no head".into()))
     }
 
     /// Number of waiting transactions.
@@ -235,7 +278,11 @@ impl Chain {
 
     /// Admits `tx` to the mempool. With `wait`, also returns a receiver that fires when it
     /// commits (registered before admission, so the commit cannot be missed).
-    pub fn submit(&self, tx: SignedTransaction, wait: bool) -> Result<(Hash, Option<oneshot::Receiver<CommitNotice>>), SubmitError> {
+    pub fn submit(
+        &self,
+        tx: SignedTransaction,
+        wait: bool,
+    ) -> Result<(Hash, Option<oneshot::Receiver<CommitNotice>>), SubmitError> {
         if self.stopping.load(Ordering::SeqCst) {
             return Err(SubmitError::ShuttingDown);
         }
@@ -280,7 +327,13 @@ impl Chain {
     /// Asks the producer to finish its block and stop.
     pub fn shutdown(&self) {
         self.stopping.store(true, Ordering::SeqCst);
+        self.stopped.send_replace(true);
         let _ = self.wake.try_send(Wake::Shutdown);
+    }
+
+    /// Resolves when the node begins to stop.
+    pub fn stop_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopped.subscribe()
     }
 
     /// True once shutdown began (or the producer stopped on a fatal error).
@@ -304,7 +357,10 @@ impl Chain {
     fn destruction_due(&self, now_ms: u64) -> bool {
         let today = vchain_contracts::validate::local_day(now_ms, self.params.utc_offset_minutes);
         match self.ledger.scan_prefix(keys::EXPIRY_PREFIX, None, 1) {
-            Ok(first) => first.first().and_then(|(key, _)| keys::parse_expiry(key)).is_some_and(|(day, _)| day <= today),
+            Ok(first) => first
+                .first()
+                .and_then(|(key, _)| keys::parse_expiry(key))
+                .is_some_and(|(day, _)| day <= today),
             Err(_) => false,
         }
     }
@@ -336,7 +392,20 @@ impl Producer {
             };
             let full = self.chain.mempool_len() >= self.chain.block_tx_target();
             if shutdown || full || last_block.elapsed() >= interval {
-                if let Err(error) = self.round() {
+                // An invariant assertion failing inside execution must stop the node, loudly,
+                // not leave it serving reads with a dead producer.
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.round()))
+                        .unwrap_or_else(|panic| {
+                            let why = panic
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+                            Err(ChainError::Invariant(
+                                why.unwrap_or_else(|| "unknown panic".into()),
+                            ))
+                        });
+                if let Err(error) = outcome {
                     error!(%error, "block production failed; stopping the node");
                     self.chain.failed.store(true, Ordering::SeqCst);
                     self.chain.stopping.store(true, Ordering::SeqCst);
@@ -372,13 +441,34 @@ impl Producer {
         let timestamp_ms = now_ms.max(head.timestamp_ms + 1);
         let span = info_span!("cut_block", height);
         let _entered = span.enter();
-        let transactions = lock(&chain.mempool).select(chain.params.block_tx_max as usize, chain.params.block_bytes_max as usize, |a| chain.next_nonce(a));
-        let outcome = execute_block(&*chain.ledger, &BlockContext { height, timestamp_ms }, &transactions)?;
+        let transactions = lock(&chain.mempool).select(
+            chain.params.block_tx_max as usize,
+            chain.params.block_bytes_max as usize,
+            |a| chain.next_nonce(a),
+        );
+        let outcome = execute_block(
+            &*chain.ledger,
+            &BlockContext {
+                height,
+                timestamp_ms,
+            },
+            &transactions,
+        )?;
         let tree = chain.ledger.prepare_state(&outcome.state_writes)?;
-        let draft = BlockDraft { chain_id: chain.chain_id.clone(), height, prev_hash: head.block_hash, timestamp_ms, proposer: chain.config.node_id.clone() };
+        let draft = BlockDraft {
+            chain_id: chain.chain_id.clone(),
+            height,
+            prev_hash: head.block_hash,
+            timestamp_ms,
+            proposer: chain.config.node_id.clone(),
+        };
         let (block, hash) = seal(draft, transactions, &outcome, tree.root);
         self.engine.propose(block.encode_to_vec())?;
-        Ok(Prepared { hash, outcome, tree })
+        Ok(Prepared {
+            hash,
+            outcome,
+            tree,
+        })
     }
 
     fn drain_ready(&mut self, prepared: &mut Option<Prepared>) -> Result<(), ChainError> {
@@ -391,22 +481,43 @@ impl Producer {
     }
 
     /// Persists a committed block, re-executing it unless this node prepared it.
-    fn apply_committed(&mut self, payload: &[u8], prepared: Option<Prepared>) -> Result<(), ChainError> {
+    fn apply_committed(
+        &mut self,
+        payload: &[u8],
+        prepared: Option<Prepared>,
+    ) -> Result<(), ChainError> {
         let chain = self.chain.clone();
         let started = Instant::now();
-        let block = Block::decode(payload).map_err(|e| ChainError::Divergence { height: 0, why: format!("committed block does not decode: {e}") })?;
-        let header = block.header.clone().ok_or(ChainError::Divergence { height: 0, why: "committed block has no header".into() })?;
+        let block = Block::decode(payload).map_err(|e| ChainError::Divergence {
+            height: 0,
+            why: format!("committed block does not decode: {e}"),
+        })?;
+        let header = block.header.clone().ok_or(ChainError::Divergence {
+            height: 0,
+            why: "committed block has no header".into(),
+        })?;
         let hash = block_hash(&header);
         let head = chain.head()?;
-        let diverge = |why: String| ChainError::Divergence { height: header.height, why };
+        let diverge = |why: String| ChainError::Divergence {
+            height: header.height,
+            why,
+        };
         if header.height != head.height + 1 || header.prev_hash != head.block_hash {
-            return Err(diverge(format!("block does not extend head {} at height {}", hex::encode(head.block_hash), head.height)));
+            return Err(diverge(format!(
+                "block does not extend head {} at height {}",
+                hex::encode(head.block_hash),
+                head.height
+            )));
         }
         let Prepared { outcome, tree, .. } = match prepared.filter(|p| p.hash == hash) {
             Some(prepared) => prepared,
             None => self.reexecute(&block, &header)?,
         };
-        let tx_hashes: Vec<Hash> = block.transactions.iter().map(|tx| tx_hash(&tx.body)).collect();
+        let tx_hashes: Vec<Hash> = block
+            .transactions
+            .iter()
+            .map(|tx| tx_hash(&tx.body))
+            .collect();
         chain.ledger.commit_block(&BlockCommit {
             height: header.height,
             block_hash: hash,
@@ -434,20 +545,43 @@ impl Producer {
     /// Executes a block someone else proposed and checks it matches its header.
     fn reexecute(&self, block: &Block, header: &BlockHeader) -> Result<Prepared, ChainError> {
         let chain = &self.chain;
-        let diverge = |why: String| ChainError::Divergence { height: header.height, why };
+        let diverge = |why: String| ChainError::Divergence {
+            height: header.height,
+            why,
+        };
         if block.transactions.len() > chain.params.block_tx_max as usize {
-            return Err(diverge(format!("{} transactions exceed block_tx_max", block.transactions.len())));
+            return Err(diverge(format!(
+                "{} transactions exceed block_tx_max",
+                block.transactions.len()
+            )));
         }
-        let outcome = execute_block(&*chain.ledger, &BlockContext { height: header.height, timestamp_ms: header.timestamp_ms }, &block.transactions)?;
+        let outcome = execute_block(
+            &*chain.ledger,
+            &BlockContext {
+                height: header.height,
+                timestamp_ms: header.timestamp_ms,
+            },
+            &block.transactions,
+        )?;
         let tree = chain.ledger.prepare_state(&outcome.state_writes)?;
         if tree.root.as_slice() != header.state_root.as_slice() {
-            return Err(diverge(format!("state root {} computed, header says {}", hex::encode(tree.root), hex::encode(&header.state_root))));
+            return Err(diverge(format!(
+                "state root {} computed, header says {}",
+                hex::encode(tree.root),
+                hex::encode(&header.state_root)
+            )));
         }
         let result_hashes: Vec<Hash> = outcome.results.iter().map(result_hash).collect();
         if merkle_root(&result_hashes).as_slice() != header.result_root.as_slice() {
-            return Err(diverge("transaction results differ from the header's result root".into()));
+            return Err(diverge(
+                "transaction results differ from the header's result root".into(),
+            ));
         }
-        Ok(Prepared { hash: block_hash(header), outcome, tree })
+        Ok(Prepared {
+            hash: block_hash(header),
+            outcome,
+            tree,
+        })
     }
 
     fn notify(&self, height: u64, tx_hashes: &[Hash], outcome: &BlockOutcome) {
@@ -457,7 +591,10 @@ impl Producer {
             let mut waiters = lock(&chain.waiters);
             for (hash, result) in tx_hashes.iter().zip(&outcome.results) {
                 for sender in waiters.remove(hash).unwrap_or_default() {
-                    let _ = sender.send(CommitNotice { height, result: result.clone() });
+                    let _ = sender.send(CommitNotice {
+                        height,
+                        result: result.clone(),
+                    });
                 }
             }
         }
@@ -465,7 +602,10 @@ impl Producer {
         let events: Vec<Event> = outcome.events().cloned().collect();
         let _ = chain.events.send(Arc::new(BlockEvents { height, events }));
         if chain.is_stopping() && chain.mempool_len() > 0 {
-            warn!(waiting = chain.mempool_len(), "stopping with transactions still in the mempool");
+            warn!(
+                waiting = chain.mempool_len(),
+                "stopping with transactions still in the mempool"
+            );
         }
     }
 }

@@ -13,13 +13,18 @@ pub struct ChainClock {
 impl ChainClock {
     /// Current chain time.
     pub fn now_ms(&self) -> u64 {
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
         wall.saturating_add(self.offset_ms.load(Ordering::SeqCst))
     }
 
     /// Moves the clock forward by `ms`; returns the new offset.
     pub fn advance(&self, ms: u64) -> u64 {
-        self.offset_ms.fetch_add(ms, Ordering::SeqCst).saturating_add(ms)
+        self.offset_ms
+            .fetch_add(ms, Ordering::SeqCst)
+            .saturating_add(ms)
     }
 
     /// The current offset.

@@ -86,8 +86,14 @@ pub enum ConfigError {
 impl NodeConfig {
     /// Reads and validates a config file. Relative paths in it are relative to the file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        let mut config: NodeConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_owned(), why: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config: NodeConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            why: e.to_string(),
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         if config.data_dir.is_relative() {
             config.data_dir = base.join(&config.data_dir);
@@ -101,7 +107,12 @@ impl NodeConfig {
 
     /// Checks every limit.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |field, why: &str| Err(ConfigError::Invalid { field, why: why.to_owned() });
+        let invalid = |field, why: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                why: why.to_owned(),
+            })
+        };
         if self.node_id.is_empty() {
             return invalid("node_id", "must not be empty");
         }
@@ -132,11 +143,28 @@ mod tests {
 
     #[test]
     fn defaults_fill_in_and_limits_are_checked() {
-        let config: NodeConfig = toml::from_str("node_id = \"n1\"\ndata_dir = \"d\"\ngenesis = \"g.toml\"\n").expect("parse");
+        let config: NodeConfig =
+            toml::from_str("node_id = \"n1\"\ndata_dir = \"d\"\ngenesis = \"g.toml\"\n")
+                .expect("parse");
         assert_eq!(config.block_interval_ms, 200);
         assert!(config.validate().is_ok());
-        let bad = NodeConfig { block_interval_ms: 1, ..config.clone() };
-        assert!(matches!(bad.validate(), Err(ConfigError::Invalid { field: "block_interval_ms", .. })));
-        assert!(toml::from_str::<NodeConfig>("node_id = \"n1\"\ndata_dir = \"d\"\ngenesis = \"g\"\nsurprise = 1\n").is_err(), "unknown keys are refused");
+        let bad = NodeConfig {
+            block_interval_ms: 1,
+            ..config.clone()
+        };
+        assert!(matches!(
+            bad.validate(),
+            Err(ConfigError::Invalid {
+                field: "block_interval_ms",
+                ..
+            })
+        ));
+        assert!(
+            toml::from_str::<NodeConfig>(
+                "node_id = \"n1\"\ndata_dir = \"d\"\ngenesis = \"g\"\nsurprise = 1\n"
+            )
+            .is_err(),
+            "unknown keys are refused"
+        );
     }
 }

@@ -8,7 +8,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use vchain_cli::keystore::{KdfParams, Keystore};
-use vchain_contracts::genesis::{Genesis, GenesisAccount, GenesisConsensus, GenesisIdentity, GenesisNode, GenesisOrganisation, Params};
+use vchain_contracts::genesis::{
+    Genesis, GenesisAccount, GenesisConsensus, GenesisIdentity, GenesisNode, GenesisOrganisation,
+    Params,
+};
 use vchain_contracts::validate::uscc_with_check;
 
 use crate::config::NodeConfig;
@@ -21,17 +24,60 @@ const CLOCK_OFFSET_FILE: &str = "dev-clock-offset";
 
 /// A demo account: (org, USCC suffix, enterprise name, role, account id).
 const DEMO_IDENTITIES: &[(&str, &str, &str, &str, &str)] = &[
-    ("bank-a", "1001", "Bank A Supply Chain Finance Dept.", "financier", "bank-a-finance"),
-    ("bank-b", "1002", "Bank B Factoring Co., Ltd.", "financier", "bank-b-factoring"),
-    ("bank-a", "2001", "Great Wall Motor Works Co., Ltd.", "core-enterprise", "carmaker"),
-    ("bank-a", "3001", "Tier-1 Gearbox Co., Ltd.", "supplier", "gearbox"),
-    ("bank-a", "3002", "Tier-2 Castings Co., Ltd.", "supplier", "castings"),
-    ("bank-b", "3003", "Tier-3 Foundry Co., Ltd.", "supplier", "foundry"),
-    ("bank-b", "4001", "Supply Chain Finance Regulator", "regulator", "regulator"),
+    (
+        "bank-a",
+        "1001",
+        "Bank A Supply Chain Finance Dept.",
+        "financier",
+        "bank-a-finance",
+    ),
+    (
+        "bank-b",
+        "1002",
+        "Bank B Factoring Co., Ltd.",
+        "financier",
+        "bank-b-factoring",
+    ),
+    (
+        "bank-a",
+        "2001",
+        "Great Wall Motor Works Co., Ltd.",
+        "core-enterprise",
+        "carmaker",
+    ),
+    (
+        "bank-a",
+        "3001",
+        "Tier-1 Gearbox Co., Ltd.",
+        "supplier",
+        "gearbox",
+    ),
+    (
+        "bank-a",
+        "3002",
+        "Tier-2 Castings Co., Ltd.",
+        "supplier",
+        "castings",
+    ),
+    (
+        "bank-b",
+        "3003",
+        "Tier-3 Foundry Co., Ltd.",
+        "supplier",
+        "foundry",
+    ),
+    (
+        "bank-b",
+        "4001",
+        "Supply Chain Finance Regulator",
+        "regulator",
+        "regulator",
+    ),
 ];
 
 fn uscc(suffix: &str) -> Result<String, NodeError> {
-    uscc_with_check(&format!("91310000MA1FL{suffix}")).ok_or_else(|| NodeError::Setup(format!("bad demo USCC suffix {suffix}")))
+    uscc_with_check(&format!("91310000MA1FL{suffix}"))
+        .ok_or_else(|| NodeError::Setup(format!("bad demo USCC suffix {suffix}")))
 }
 
 /// Paths of a dev data directory.
@@ -41,10 +87,16 @@ pub fn config_path(data_dir: &Path) -> PathBuf {
 
 /// Creates (or with `reset`, recreates) a dev data directory and returns its config.
 /// An existing directory is reused as it is.
-pub fn prepare(data_dir: &Path, grpc_listen: SocketAddr, reset: bool, now_ms: u64) -> Result<NodeConfig, NodeError> {
+pub fn prepare(
+    data_dir: &Path,
+    grpc_listen: SocketAddr,
+    reset: bool,
+    now_ms: u64,
+) -> Result<NodeConfig, NodeError> {
     let setup = |what: &str, e: &dyn std::fmt::Display| NodeError::Setup(format!("{what}: {e}"));
     if reset && data_dir.exists() {
-        std::fs::remove_dir_all(data_dir).map_err(|e| setup(&format!("removing {}", data_dir.display()), &e))?;
+        std::fs::remove_dir_all(data_dir)
+            .map_err(|e| setup(&format!("removing {}", data_dir.display()), &e))?;
     }
     let config_file = config_path(data_dir);
     if config_file.exists() {
@@ -52,17 +104,33 @@ pub fn prepare(data_dir: &Path, grpc_listen: SocketAddr, reset: bool, now_ms: u6
         config.grpc_listen = grpc_listen;
         return Ok(config);
     }
-    std::fs::create_dir_all(data_dir).map_err(|e| setup(&format!("creating {}", data_dir.display()), &e))?;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| setup(&format!("creating {}", data_dir.display()), &e))?;
     let mut keystore = Keystore::load_or_create(&data_dir.join("keystore.json"))
         .map_err(|e| setup("keystore", &e))?
         .with_kdf_params(KdfParams::insecure_fast());
     let mut new_account = |account_id: &str| -> Result<GenesisAccount, NodeError> {
-        let key = keystore.generate(account_id, Some(account_id), DEV_PASSPHRASE).map_err(|e| setup("generating a key", &e))?;
-        Ok(GenesisAccount { account_id: account_id.to_owned(), public_key: hex::encode(key.as_bytes()) })
+        let key = keystore
+            .generate(account_id, Some(account_id), DEV_PASSPHRASE)
+            .map_err(|e| setup("generating a key", &e))?;
+        Ok(GenesisAccount {
+            account_id: account_id.to_owned(),
+            public_key: hex::encode(key.as_bytes()),
+        })
     };
     let organisations = vec![
-        GenesisOrganisation { org_id: "bank-a".into(), name: "Bank A".into(), uscc: uscc("0001")?, admins: vec![new_account("bank-a-admin")?] },
-        GenesisOrganisation { org_id: "bank-b".into(), name: "Bank B".into(), uscc: uscc("0002")?, admins: vec![new_account("bank-b-admin")?] },
+        GenesisOrganisation {
+            org_id: "bank-a".into(),
+            name: "Bank A".into(),
+            uscc: uscc("0001")?,
+            admins: vec![new_account("bank-a-admin")?],
+        },
+        GenesisOrganisation {
+            org_id: "bank-b".into(),
+            name: "Bank B".into(),
+            uscc: uscc("0002")?,
+            admins: vec![new_account("bank-b-admin")?],
+        },
     ];
     let mut identities = Vec::new();
     for (org, suffix, name, role, account) in DEMO_IDENTITIES {
@@ -75,18 +143,28 @@ pub fn prepare(data_dir: &Path, grpc_listen: SocketAddr, reset: bool, now_ms: u6
             accounts: vec![new_account(account)?],
         });
     }
-    keystore.save().map_err(|e| setup("saving the keystore", &e))?;
+    keystore
+        .save()
+        .map_err(|e| setup("saving the keystore", &e))?;
     let genesis = Genesis {
         chain_id: "vchain-dev".into(),
         genesis_time_ms: now_ms,
         params: Params::default(),
-        consensus: GenesisConsensus { engine: "solo".into(), nodes: vec![GenesisNode { node_id: "node-1".into(), org_id: "bank-a".into() }] },
+        consensus: GenesisConsensus {
+            engine: "solo".into(),
+            nodes: vec![GenesisNode {
+                node_id: "node-1".into(),
+                org_id: "bank-a".into(),
+            }],
+        },
         organisations,
         identities,
     };
     genesis.state().map_err(|e| setup("demo genesis", &e))?;
-    let genesis_text = toml::to_string_pretty(&genesis).map_err(|e| setup("writing genesis", &e))?;
-    std::fs::write(data_dir.join("genesis.toml"), genesis_text).map_err(|e| setup("writing genesis.toml", &e))?;
+    let genesis_text =
+        toml::to_string_pretty(&genesis).map_err(|e| setup("writing genesis", &e))?;
+    std::fs::write(data_dir.join("genesis.toml"), genesis_text)
+        .map_err(|e| setup("writing genesis.toml", &e))?;
     let config = NodeConfig {
         node_id: "node-1".into(),
         data_dir: PathBuf::from("."),
@@ -112,12 +190,18 @@ pub fn describe(data_dir: &Path, genesis: &Genesis, grpc: SocketAddr) -> String 
     );
     for org in &genesis.organisations {
         for admin in &org.admins {
-            out.push_str(&format!("  {:<18} {:<17} {:<19} {}\n", admin.account_id, "administrator", org.uscc, org.org_id));
+            out.push_str(&format!(
+                "  {:<18} {:<17} {:<19} {}\n",
+                admin.account_id, "administrator", org.uscc, org.org_id
+            ));
         }
     }
     for identity in &genesis.identities {
         for account in &identity.accounts {
-            out.push_str(&format!("  {:<18} {:<17} {:<19} {}\n", account.account_id, identity.role, identity.uscc, identity.org_id));
+            out.push_str(&format!(
+                "  {:<18} {:<17} {:<19} {}\n",
+                account.account_id, identity.role, identity.uscc, identity.org_id
+            ));
         }
     }
     out
@@ -125,7 +209,10 @@ pub fn describe(data_dir: &Path, genesis: &Genesis, grpc: SocketAddr) -> String 
 
 /// Reads the saved dev clock offset (0 if none).
 pub fn load_clock_offset(data_dir: &Path) -> u64 {
-    std::fs::read_to_string(data_dir.join(CLOCK_OFFSET_FILE)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+    std::fs::read_to_string(data_dir.join(CLOCK_OFFSET_FILE))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Saves the dev clock offset so a restarted dev node keeps its chain time.

@@ -63,8 +63,10 @@ pub enum NodeError {
 
 /// Reads a genesis file.
 pub fn load_genesis(path: &std::path::Path) -> Result<Genesis, NodeError> {
-    let text = std::fs::read_to_string(path).map_err(|e| NodeError::Setup(format!("reading genesis {}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| NodeError::Setup(format!("genesis {} is not valid: {e}", path.display())))
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| NodeError::Setup(format!("reading genesis {}: {e}", path.display())))?;
+    toml::from_str(&text)
+        .map_err(|e| NodeError::Setup(format!("genesis {} is not valid: {e}", path.display())))
 }
 
 /// A running node.
@@ -84,13 +86,19 @@ impl NodeHandle {
         info!("shutting down");
         self.chain.shutdown();
         let _ = self.stop_server.send(());
-        let served = self.server.await.map_err(|e| NodeError::Server { addr: self.grpc_addr, why: e.to_string() })?;
+        let served = self.server.await.map_err(|e| NodeError::Server {
+            addr: self.grpc_addr,
+            why: e.to_string(),
+        })?;
         let producer = self.producer;
         tokio::task::spawn_blocking(move || producer.join())
             .await
             .map_err(|e| NodeError::Setup(e.to_string()))?
             .map_err(|_| NodeError::Setup("block producer panicked".into()))?;
-        served.map_err(|e| NodeError::Server { addr: self.grpc_addr, why: e.to_string() })?;
+        served.map_err(|e| NodeError::Server {
+            addr: self.grpc_addr,
+            why: e.to_string(),
+        })?;
         info!("node stopped");
         Ok(())
     }
@@ -106,14 +114,23 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
     }
     let listener = tokio::net::TcpListener::bind(config.grpc_listen)
         .await
-        .map_err(|e| NodeError::Server { addr: config.grpc_listen, why: e.to_string() })?;
-    let grpc_addr = listener.local_addr().map_err(|e| NodeError::Server { addr: config.grpc_listen, why: e.to_string() })?;
+        .map_err(|e| NodeError::Server {
+            addr: config.grpc_listen,
+            why: e.to_string(),
+        })?;
+    let grpc_addr = listener.local_addr().map_err(|e| NodeError::Server {
+        addr: config.grpc_listen,
+        why: e.to_string(),
+    })?;
     let dev_api = config.dev_api;
     let (chain, producer) = tokio::task::block_in_place(|| Chain::start(config, &genesis, clock))?;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(vchain_proto::FILE_DESCRIPTOR_SET)
         .build_v1()
-        .map_err(|e| NodeError::Server { addr: grpc_addr, why: format!("reflection: {e}") })?;
+        .map_err(|e| NodeError::Server {
+            addr: grpc_addr,
+            why: format!("reflection: {e}"),
+        })?;
     let api = VchainApiServer::new(api::ApiService::new(chain.clone()))
         .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
         .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
@@ -128,5 +145,11 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
         });
     let server = tokio::spawn(server);
     info!(%grpc_addr, node_id = %chain.config.node_id, chain_id = %chain.chain_id, dev_api, "node serving");
-    Ok(NodeHandle { grpc_addr, chain, stop_server, server, producer })
+    Ok(NodeHandle {
+        grpc_addr,
+        chain,
+        stop_server,
+        server,
+        producer,
+    })
 }

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "vchain-node", version, about = "A vchain node: digital debt vouchers on a permissioned chain")]
+#[command(
+    name = "vchain-node",
+    version,
+    about = "A vchain node: digital debt vouchers on a permissioned chain"
+)]
 struct Cli {
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
@@ -47,7 +51,9 @@ enum Command {
 
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -55,7 +61,8 @@ fn init_logging(format: LogFormat) {
 }
 
 async fn wait_for_signal() -> anyhow::Result<&'static str> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
     tokio::select! {
         result = tokio::signal::ctrl_c() => { result.context("waiting for ctrl-c")?; Ok("SIGINT") }
         _ = terminate.recv() => Ok("SIGTERM"),
@@ -67,12 +74,20 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let config = match cli.command {
-        Command::Run { config } => vchain_node::config::NodeConfig::load(&config).with_context(|| format!("loading {}", config.display()))?,
-        Command::Dev { data_dir, grpc_listen, reset } => {
+        Command::Run { config } => vchain_node::config::NodeConfig::load(&config)
+            .with_context(|| format!("loading {}", config.display()))?,
+        Command::Dev {
+            data_dir,
+            grpc_listen,
+            reset,
+        } => {
             let now = vchain_node::clock::ChainClock::default().now_ms();
             let config = vchain_node::dev::prepare(&data_dir, grpc_listen, reset, now)?;
             let genesis = vchain_node::load_genesis(&config.genesis)?;
-            println!("{}", vchain_node::dev::describe(&data_dir, &genesis, grpc_listen));
+            println!(
+                "{}",
+                vchain_node::dev::describe(&data_dir, &genesis, grpc_listen)
+            );
             config
         }
     };

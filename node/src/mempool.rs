@@ -7,10 +7,10 @@
 
 use std::collections::BTreeMap;
 
+use prost::Message;
 use vchain_contracts::tx::Hash;
 use vchain_contracts::CheckedTx;
 use vchain_proto::v1::SignedTransaction;
-use prost::Message;
 
 /// Why the mempool refused a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,7 +54,12 @@ impl Mempool {
     /// An empty mempool holding at most `max` transactions.
     pub fn new(max: usize) -> Self {
         assert!(max > 0, "a mempool must hold something");
-        Self { max, entries: BTreeMap::new(), by_account: BTreeMap::new(), next_arrival: 0 }
+        Self {
+            max,
+            entries: BTreeMap::new(),
+            by_account: BTreeMap::new(),
+            next_arrival: 0,
+        }
     }
 
     /// Number of waiting transactions.
@@ -73,13 +78,20 @@ impl Mempool {
     }
 
     /// Adds an admitted transaction.
-    pub fn insert(&mut self, checked: &CheckedTx, tx: SignedTransaction) -> Result<(), MempoolError> {
+    pub fn insert(
+        &mut self,
+        checked: &CheckedTx,
+        tx: SignedTransaction,
+    ) -> Result<(), MempoolError> {
         if self.entries.contains_key(&checked.hash) {
             return Err(MempoolError::Duplicate(hex::encode(checked.hash)));
         }
         let nonces = self.by_account.entry(checked.signer.clone()).or_default();
         if nonces.contains_key(&checked.nonce) {
-            return Err(MempoolError::NonceTaken { account: checked.signer.clone(), nonce: checked.nonce });
+            return Err(MempoolError::NonceTaken {
+                account: checked.signer.clone(),
+                nonce: checked.nonce,
+            });
         }
         if self.entries.len() >= self.max {
             if nonces.is_empty() {
@@ -89,7 +101,16 @@ impl Mempool {
         }
         nonces.insert(checked.nonce, checked.hash);
         let size = tx.encoded_len();
-        self.entries.insert(checked.hash, Entry { tx, signer: checked.signer.clone(), nonce: checked.nonce, arrival: self.next_arrival, size });
+        self.entries.insert(
+            checked.hash,
+            Entry {
+                tx,
+                signer: checked.signer.clone(),
+                nonce: checked.nonce,
+                arrival: self.next_arrival,
+                size,
+            },
+        );
         self.next_arrival += 1;
         Ok(())
     }
@@ -97,11 +118,22 @@ impl Mempool {
     /// Picks up to `tx_max` transactions totalling at most `bytes_max` for the next block:
     /// accounts in order of their oldest waiting transaction, each contributing its run of
     /// consecutive nonces starting at `next_nonce(account)`.
-    pub fn select(&self, tx_max: usize, bytes_max: usize, mut next_nonce: impl FnMut(&str) -> u64) -> Vec<SignedTransaction> {
+    pub fn select(
+        &self,
+        tx_max: usize,
+        bytes_max: usize,
+        mut next_nonce: impl FnMut(&str) -> u64,
+    ) -> Vec<SignedTransaction> {
         let mut accounts: Vec<(u64, &String)> = self
             .by_account
             .iter()
-            .filter_map(|(account, nonces)| nonces.values().map(|h| self.entries[h].arrival).min().map(|first| (first, account)))
+            .filter_map(|(account, nonces)| {
+                nonces
+                    .values()
+                    .map(|h| self.entries[h].arrival)
+                    .min()
+                    .map(|first| (first, account))
+            })
             .collect();
         accounts.sort();
         let mut picked = Vec::new();
@@ -140,7 +172,9 @@ impl Mempool {
         touched.dedup();
         for account in touched {
             let next = next_nonce(&account);
-            let Some(nonces) = self.by_account.get_mut(&account) else { continue };
+            let Some(nonces) = self.by_account.get_mut(&account) else {
+                continue;
+            };
             let stale: Vec<u64> = nonces.range(..next).map(|(n, _)| *n).collect();
             for nonce in stale {
                 if let Some(hash) = nonces.remove(&nonce) {
@@ -151,7 +185,11 @@ impl Mempool {
                 self.by_account.remove(&account);
             }
         }
-        debug_assert_eq!(self.entries.len(), self.by_account.values().map(BTreeMap::len).sum::<usize>(), "mempool indexes disagree");
+        debug_assert_eq!(
+            self.entries.len(),
+            self.by_account.values().map(BTreeMap::len).sum::<usize>(),
+            "mempool indexes disagree"
+        );
     }
 }
 
@@ -162,11 +200,24 @@ mod tests {
     fn tx(account: &str, nonce: u64) -> (CheckedTx, SignedTransaction) {
         let body = format!("{account}/{nonce}").into_bytes();
         let hash = vchain_contracts::tx::tx_hash(&body);
-        (CheckedTx { hash, signer: account.to_owned(), nonce }, SignedTransaction { body, ..Default::default() })
+        (
+            CheckedTx {
+                hash,
+                signer: account.to_owned(),
+                nonce,
+            },
+            SignedTransaction {
+                body,
+                ..Default::default()
+            },
+        )
     }
 
     fn nonces(selected: &[SignedTransaction]) -> Vec<String> {
-        selected.iter().map(|t| String::from_utf8_lossy(&t.body).into_owned()).collect()
+        selected
+            .iter()
+            .map(|t| String::from_utf8_lossy(&t.body).into_owned())
+            .collect()
     }
 
     #[test]
@@ -177,9 +228,18 @@ mod tests {
             pool.insert(&checked, signed).expect("insert");
         }
         // b arrived first; a's nonce 3 waits for nonce 2.
-        assert_eq!(nonces(&pool.select(10, usize::MAX, |_| 0)), ["b/0", "b/1", "a/0", "a/1"]);
-        assert_eq!(nonces(&pool.select(3, usize::MAX, |_| 0)), ["b/0", "b/1", "a/0"]);
-        assert_eq!(nonces(&pool.select(10, usize::MAX, |a| if a == "a" { 1 } else { 5 })), ["a/1"]);
+        assert_eq!(
+            nonces(&pool.select(10, usize::MAX, |_| 0)),
+            ["b/0", "b/1", "a/0", "a/1"]
+        );
+        assert_eq!(
+            nonces(&pool.select(3, usize::MAX, |_| 0)),
+            ["b/0", "b/1", "a/0"]
+        );
+        assert_eq!(
+            nonces(&pool.select(10, usize::MAX, |a| if a == "a" { 1 } else { 5 })),
+            ["a/1"]
+        );
     }
 
     #[test]
@@ -187,10 +247,16 @@ mod tests {
         let mut pool = Mempool::new(2);
         let (checked, signed) = tx("a", 0);
         pool.insert(&checked, signed.clone()).expect("insert");
-        assert!(matches!(pool.insert(&checked, signed), Err(MempoolError::Duplicate(_))));
+        assert!(matches!(
+            pool.insert(&checked, signed),
+            Err(MempoolError::Duplicate(_))
+        ));
         let (mut other, signed) = tx("a", 7);
         other.nonce = 0;
-        assert!(matches!(pool.insert(&other, signed), Err(MempoolError::NonceTaken { nonce: 0, .. })));
+        assert!(matches!(
+            pool.insert(&other, signed),
+            Err(MempoolError::NonceTaken { nonce: 0, .. })
+        ));
         let (checked, signed) = tx("b", 0);
         pool.insert(&checked, signed).expect("second fits");
         let (checked, signed) = tx("c", 0);

@@ -15,6 +15,7 @@ pub mod v1 {
 }
 
 /// Encoded `FileDescriptorSet` of every vchain proto file, for gRPC reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vchain_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/vchain_descriptor.bin"));
 
 pub use prost::Message;

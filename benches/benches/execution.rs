@@ -1,0 +1,189 @@
+//! Single-node execution throughput: signed transfer and split transactions per second through
+//! the node's whole block pipeline (batch signature verification, execution, state tree update,
+//! sealing and one synced RocksDB commit per block).
+//!
+//! `cargo bench -p vchain-benches --bench execution` (env: BENCH_BLOCKS, BENCH_BLOCK_TXS).
+//! Bounded: BENCH_BLOCKS blocks of BENCH_BLOCK_TXS transactions per scenario.
+
+use std::time::{Duration, Instant};
+
+use vchain_benches::BenchChain;
+use vchain_contracts::genesis::Params;
+use vchain_proto::v1::transaction_body::Operation;
+use vchain_proto::v1::{SignedTransaction, SplitVoucher, TransferVoucher};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Report {
+    name: &'static str,
+    timings: Vec<Duration>,
+    txs: usize,
+}
+
+impl Report {
+    fn print(&mut self) {
+        self.timings.sort();
+        let total: Duration = self.timings.iter().sum();
+        let pct = |p: f64| self.timings[((self.timings.len() - 1) as f64 * p).round() as usize];
+        println!(
+            "{:<10} blocks={:<4} txs={:<7} tx/s={:>8.0}  block p50={:>7.1}ms p95={:>7.1}ms max={:>7.1}ms",
+            self.name,
+            self.timings.len(),
+            self.txs,
+            self.txs as f64 / total.as_secs_f64(),
+            pct(0.5).as_secs_f64() * 1e3,
+            pct(0.95).as_secs_f64() * 1e3,
+            self.timings.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+        );
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    format!("{cpu}, {cores} cores")
+}
+
+fn main() {
+    // `cargo test --benches` passes `--bench`-less args; run a tiny smoke version then.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let blocks = if smoke {
+        2
+    } else {
+        env_usize("BENCH_BLOCKS", 20)
+    };
+    let block_txs = if smoke {
+        50
+    } else {
+        env_usize("BENCH_BLOCK_TXS", 1_000)
+    };
+    let suppliers = block_txs * 2;
+    println!("vchain execution benchmark on {}", machine());
+    println!("pipeline per block: batch ed25519 verify + execute + state tree + seal + synced RocksDB commit");
+    println!("{blocks} blocks x {block_txs} txs per scenario, {suppliers} suppliers\n");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let params = Params {
+        block_tx_max: block_txs as u32,
+        min_split_amount: 1,
+        ..Params::default()
+    };
+    let mut chain = BenchChain::new(dir.path(), suppliers as u32, params);
+    let mut vouchers: Vec<(String, String)> = chain
+        .issue_to_all(1 << 40, block_txs)
+        .into_iter()
+        .zip(chain.suppliers.clone())
+        .collect();
+
+    // Transfers: voucher i moves from its holder to the next supplier each block.
+    let mut transfers = Report {
+        name: "transfer",
+        timings: Vec::new(),
+        txs: 0,
+    };
+    let supplier_ids = chain.suppliers.clone();
+    for round in 0..blocks {
+        let start = (round * block_txs) % vouchers.len();
+        let mut txs: Vec<SignedTransaction> = Vec::with_capacity(block_txs);
+        for slot in 0..block_txs {
+            let index = (start + slot) % vouchers.len();
+            let (voucher, holder) = vouchers[index].clone();
+            let to = supplier_ids[(supplier_ids.iter().position(|s| *s == holder).unwrap_or(0)
+                + 1)
+                % supplier_ids.len()]
+            .clone();
+            txs.push(chain.sign(
+                &holder,
+                Operation::TransferVoucher(TransferVoucher {
+                    voucher_id: voucher.clone(),
+                    to: to.clone(),
+                    agreement_hash: vec![7; 32],
+                    consideration: None,
+                }),
+            ));
+            vouchers[index].1 = to;
+        }
+        let (timing, _) = chain.commit_block(txs);
+        assert_eq!(timing.rejected, 0, "benchmark transfers must all succeed");
+        transfers.timings.push(timing.total);
+        transfers.txs += timing.txs;
+    }
+    transfers.print();
+
+    // Splits: each live voucher splits in two; the first child replaces it.
+    let mut splits = Report {
+        name: "split",
+        timings: Vec::new(),
+        txs: 0,
+    };
+    for round in 0..blocks {
+        let start = (round * block_txs) % vouchers.len();
+        let mut txs = Vec::with_capacity(block_txs);
+        let mut order = Vec::with_capacity(block_txs);
+        for slot in 0..block_txs {
+            let index = (start + slot) % vouchers.len();
+            let (voucher, holder) = vouchers[index].clone();
+            txs.push(chain.sign(
+                &holder,
+                Operation::SplitVoucher(SplitVoucher {
+                    voucher_id: voucher,
+                    amounts: vec![1 << 20, 1 << 20],
+                }),
+            ));
+            order.push(index);
+        }
+        let (timing, block) = chain.commit_block(txs);
+        assert_eq!(
+            timing.rejected,
+            0,
+            "benchmark splits must all succeed: {:?}",
+            block.results.iter().find(|r| r.code != 0)
+        );
+        for (index, result) in order.into_iter().zip(&block.results) {
+            let child = result
+                .events
+                .iter()
+                .find(|e| e.kind() == vchain_proto::v1::EventKind::VoucherCreatedBySplit)
+                .expect("child");
+            vouchers[index].0 = child.voucher_id.clone();
+        }
+        splits.timings.push(timing.total);
+        splits.txs += timing.txs;
+    }
+    splits.print();
+
+    // Signature verification alone, for scale.
+    let txs: Vec<SignedTransaction> = (0..block_txs)
+        .map(|i| {
+            chain.sign(
+                &supplier_ids[i % supplier_ids.len()],
+                Operation::SplitVoucher(SplitVoucher::default()),
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    let valid = vchain_contracts::execute::verify_signatures(&txs);
+    let elapsed = started.elapsed();
+    assert!(valid.iter().all(|v| *v));
+    println!(
+        "{:<10} {} signatures in one batch: {:.1} ms ({:.0} sig/s)",
+        "verify",
+        txs.len(),
+        elapsed.as_secs_f64() * 1e3,
+        txs.len() as f64 / elapsed.as_secs_f64()
+    );
+}

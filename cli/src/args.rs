@@ -1,0 +1,1001 @@
+//! The command line: clap definitions and the value parsers for amounts and hex digests.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use vchain_proto::v1::Role;
+
+use crate::exit::EXIT_CODES_HELP;
+
+const ABOUT: &str = "vchain: wallet and explorer for the digital debt voucher (数字债权凭证) chain";
+
+/// `vchain`: wallet and explorer.
+#[derive(Debug, Parser)]
+#[command(name = "vchain", version, about = ABOUT, long_about = None, after_long_help = EXIT_CODES_HELP)]
+pub(crate) struct Cli {
+    /// gRPC endpoint of a vchain node.
+    #[arg(
+        long,
+        global = true,
+        env = "VCHAIN_ENDPOINT",
+        default_value = "http://127.0.0.1:7050"
+    )]
+    pub(crate) endpoint: String,
+    /// Keystore file [default: ~/.vchain/keystore.json].
+    #[arg(long, global = true, env = "VCHAIN_KEYSTORE", value_name = "PATH")]
+    pub(crate) keystore: Option<PathBuf>,
+    /// Read the key passphrase from this file (first line) instead of VCHAIN_PASSPHRASE or a prompt.
+    #[arg(
+        long,
+        global = true,
+        env = "VCHAIN_PASSPHRASE_FILE",
+        value_name = "PATH"
+    )]
+    pub(crate) passphrase_file: Option<PathBuf>,
+    /// Print one machine-readable JSON document on stdout.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// Give up on a node call after this many seconds (exit code 5).
+    #[arg(long, global = true, default_value_t = 60, value_name = "SECS")]
+    pub(crate) rpc_timeout_secs: u64,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Manage keys in the local keystore.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Register and read enterprise identities.
+    #[command(subcommand)]
+    Identity(IdentityCmd),
+    /// Register, read, freeze and unfreeze accounts.
+    #[command(subcommand)]
+    Account(AccountCmd),
+    /// Grant, change, revoke and read credit lines.
+    #[command(subcommand)]
+    CreditLine(CreditLineCmd),
+    /// Issue, split, transfer, redeem, freeze, read and trace vouchers.
+    #[command(subcommand)]
+    Voucher(VoucherCmd),
+    /// Read blocks.
+    #[command(subcommand)]
+    Block(BlockCmd),
+    /// Read transactions.
+    #[command(subcommand)]
+    Tx(TxCmd),
+    /// Show the node's status and chain parameters.
+    Status,
+    /// Follow committed events (stops after --limit events or --timeout-secs seconds).
+    Events(EventsArgs),
+    /// Dev-mode node controls.
+    #[command(subcommand)]
+    Dev(DevCmd),
+}
+
+/// The signing key of a transaction and how to submit it.
+#[derive(Debug, Args)]
+pub(crate) struct TxOpts {
+    /// Keystore key that signs; its entry must name the account it signs for.
+    #[arg(long = "as", value_name = "KEY")]
+    pub(crate) signer: String,
+    /// Return once the node admitted the transaction instead of waiting for its block.
+    #[arg(long)]
+    pub(crate) no_wait: bool,
+}
+
+/// `key ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCmd {
+    /// Generate a new key and print its public key.
+    New {
+        /// Name of the key in the keystore.
+        name: String,
+        /// On-chain account the key signs for.
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// List the keys (no passphrase needed).
+    List,
+    /// Show one key.
+    Show {
+        /// Name of the key.
+        name: String,
+    },
+    /// Record the on-chain account a key signs for.
+    SetAccount {
+        /// Name of the key.
+        name: String,
+        /// Account id.
+        account: String,
+    },
+    /// Import an existing ed25519 secret key.
+    Import {
+        /// Name of the key in the keystore.
+        name: String,
+        /// The 32-byte secret key as hex.
+        #[arg(long, value_parser = parse_hex32, value_name = "HEX")]
+        secret_hex: Hex32,
+        /// On-chain account the key signs for.
+        #[arg(long)]
+        account: Option<String>,
+    },
+}
+
+/// A 32-byte ed25519 public key, given directly or taken from a keystore entry.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct PublicKeySource {
+    /// The 32-byte ed25519 public key as hex.
+    #[arg(long, value_parser = parse_hex32, value_name = "HEX")]
+    pub(crate) public_key: Option<Hex32>,
+    /// Take the public key from this keystore entry.
+    #[arg(long = "key", value_name = "NAME")]
+    pub(crate) key: Option<String>,
+}
+
+/// Roles an identity can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RoleArg {
+    /// System administrator.
+    Administrator,
+    /// Bank or factor.
+    Financier,
+    /// Core enterprise (issuer).
+    CoreEnterprise,
+    /// Supplier of any tier.
+    Supplier,
+    /// Auditor or regulator.
+    Regulator,
+    /// Warehouse or logistics operator.
+    WarehouseOperator,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Administrator => Role::Administrator,
+            RoleArg::Financier => Role::Financier,
+            RoleArg::CoreEnterprise => Role::CoreEnterprise,
+            RoleArg::Supplier => Role::Supplier,
+            RoleArg::Regulator => Role::Regulator,
+            RoleArg::WarehouseOperator => Role::WarehouseOperator,
+        }
+    }
+}
+
+/// `identity ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum IdentityCmd {
+    /// Register an enterprise identity and its first account (administrator).
+    Register {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Unified social credit code (统一社会信用代码).
+        #[arg(long)]
+        uscc: String,
+        /// Registered name.
+        #[arg(long)]
+        name: String,
+        /// Role of the identity.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Legal representative.
+        #[arg(long, default_value = "")]
+        legal_rep: String,
+        /// Id of the identity's first account.
+        #[arg(long)]
+        account: String,
+        #[command(flatten)]
+        key: PublicKeySource,
+    },
+    /// Show an identity.
+    Get {
+        /// Unified social credit code.
+        uscc: String,
+    },
+}
+
+/// `account ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccountCmd {
+    /// Add an account (key) to an identity (administrator).
+    Register {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// USCC of the identity.
+        #[arg(long)]
+        uscc: String,
+        /// Id of the new account.
+        #[arg(long)]
+        account: String,
+        #[command(flatten)]
+        key: PublicKeySource,
+    },
+    /// Show an account.
+    Get {
+        /// Account id.
+        account: String,
+    },
+    /// Freeze an account (administrator).
+    Freeze {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Account id.
+        account: String,
+        /// Why (recorded on chain).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift an account freeze (administrator).
+    Unfreeze {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Account id.
+        account: String,
+        /// Why (recorded on chain).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// `credit-line ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum CreditLineCmd {
+    /// Grant a core enterprise a credit line (financier).
+    Grant {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// USCC of the core enterprise.
+        #[arg(long)]
+        core: String,
+        /// ISO 4217 currency code.
+        #[arg(long, default_value = "CNY")]
+        currency: String,
+        /// Limit in minor units (fen for CNY).
+        #[arg(long, value_parser = parse_amount)]
+        limit: u64,
+    },
+    /// Raise the limit of a line (financier).
+    Raise {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// USCC of the core enterprise.
+        #[arg(long)]
+        core: String,
+        /// Amount in minor units.
+        #[arg(long, value_parser = parse_amount)]
+        amount: u64,
+    },
+    /// Lower the limit of a line (financier).
+    Lower {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// USCC of the core enterprise.
+        #[arg(long)]
+        core: String,
+        /// Amount in minor units.
+        #[arg(long, value_parser = parse_amount)]
+        amount: u64,
+    },
+    /// Revoke a line (financier).
+    Revoke {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// USCC of the core enterprise.
+        #[arg(long)]
+        core: String,
+        /// Why (recorded on chain).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Show a credit line.
+    Get {
+        /// USCC of the financier.
+        #[arg(long)]
+        financier: String,
+        /// USCC of the core enterprise.
+        #[arg(long)]
+        core: String,
+    },
+}
+
+/// A 32-byte digest given as hex or computed (SHA-256) from a file.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct DocDigest {
+    /// SHA-256 of the trade document, as hex.
+    #[arg(long, value_parser = parse_hex32, value_name = "HEX")]
+    pub(crate) doc_hash: Option<Hex32>,
+    /// Trade document file to hash with SHA-256.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) doc_file: Option<PathBuf>,
+}
+
+/// The agreement of a transfer, as a hash or a file to hash.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct AgreementDigest {
+    /// SHA-256 of the signed debt-transfer agreement, as hex.
+    #[arg(long, value_parser = parse_hex32, value_name = "HEX")]
+    pub(crate) agreement_hash: Option<Hex32>,
+    /// Agreement file to hash with SHA-256.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) agreement_file: Option<PathBuf>,
+}
+
+/// Which vouchers to list.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct VoucherOwner {
+    /// Vouchers held by this account.
+    #[arg(long)]
+    pub(crate) holder: Option<String>,
+    /// Vouchers issued by this core enterprise (USCC).
+    #[arg(long)]
+    pub(crate) issuer: Option<String>,
+}
+
+/// `voucher ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum VoucherCmd {
+    /// Issue a voucher against a credit line (core enterprise).
+    Issue {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Account of the first holder.
+        #[arg(long)]
+        holder: String,
+        /// USCC of the financier whose credit line backs the voucher.
+        #[arg(long)]
+        financier: String,
+        /// Face amount in minor units (fen for CNY).
+        #[arg(long, value_parser = parse_amount)]
+        amount: u64,
+        /// ISO 4217 currency code.
+        #[arg(long, default_value = "CNY")]
+        currency: String,
+        /// Maturity date, YYYY-MM-DD in the chain's time zone.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        maturity: String,
+        /// Kind of trade document (invoice, contract, ...).
+        #[arg(long)]
+        doc_kind: String,
+        /// Number of the trade document (e.g. the invoice number).
+        #[arg(long)]
+        doc_number: String,
+        #[command(flatten)]
+        doc: DocDigest,
+    },
+    /// Split a voucher into children that sum to it (holder).
+    Split {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Voucher id.
+        voucher: String,
+        /// Child amounts in minor units, comma separated: 100,200.
+        #[arg(long, value_parser = parse_amount_list, value_name = "N,N,...")]
+        amounts: AmountList,
+    },
+    /// Transfer a whole voucher to another account (holder).
+    Transfer {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Voucher id.
+        voucher: String,
+        /// Recipient account.
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        agreement: AgreementDigest,
+        /// Consideration paid for the transfer, in minor units (makes it a financing).
+        #[arg(long, value_parser = parse_amount)]
+        consideration: Option<u64>,
+        /// Currency of the consideration [default: the voucher's currency].
+        #[arg(long, requires = "consideration")]
+        consideration_currency: Option<String>,
+    },
+    /// Ask the issuer for payment (holder; at or after maturity).
+    Redeem {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Voucher id.
+        voucher: String,
+    },
+    /// Confirm a redemption was paid (issuer).
+    Confirm {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Voucher id.
+        voucher: String,
+        /// Payment reference (bank transfer id ...).
+        #[arg(long)]
+        payment_ref: String,
+    },
+    /// Freeze a voucher (administrator or regulator).
+    Freeze {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Voucher id.
+        voucher: String,
+        /// Why (recorded on chain).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a voucher freeze (administrator or regulator).
+    Unfreeze {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Voucher id.
+        voucher: String,
+        /// Why (recorded on chain).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Show a voucher.
+    Get {
+        /// Voucher id.
+        voucher: String,
+    },
+    /// List vouchers by holder or issuer (all pages).
+    List {
+        #[command(flatten)]
+        owner: VoucherOwner,
+        /// Only vouchers that have not ended.
+        #[arg(long)]
+        live: bool,
+        /// Vouchers per request (the node's default when absent).
+        #[arg(long)]
+        page_size: Option<u32>,
+    },
+    /// Show a voucher's whole lineage as a tree, with every event.
+    Trace {
+        /// Voucher id.
+        voucher: String,
+    },
+}
+
+/// `block ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum BlockCmd {
+    /// Show a block (the latest when neither height nor hash is given).
+    Get {
+        /// Block height.
+        height: Option<u64>,
+        /// Block hash as hex.
+        #[arg(long, value_parser = parse_hex32, value_name = "HEX", conflicts_with = "height")]
+        hash: Option<Hex32>,
+    },
+}
+
+/// `tx ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum TxCmd {
+    /// Show a committed transaction with its result.
+    Get {
+        /// Transaction hash as hex.
+        #[arg(value_parser = parse_hex32, value_name = "HASH")]
+        hash: Hex32,
+    },
+}
+
+/// `events`
+#[derive(Debug, Args)]
+pub(crate) struct EventsArgs {
+    /// Only events concerning this account.
+    #[arg(long)]
+    pub(crate) account: Option<String>,
+    /// Only events concerning this voucher.
+    #[arg(long)]
+    pub(crate) voucher: Option<String>,
+    /// Replay committed events from this height first (0: only new events).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) from_height: u64,
+    /// Stop after this many events.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) limit: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "S")]
+    pub(crate) timeout_secs: Option<u64>,
+}
+
+/// `dev ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum DevCmd {
+    /// Move the dev node's chain clock forward.
+    AdvanceClock(AdvanceClockArgs),
+}
+
+/// How far to move the clock.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct AdvanceClockArgs {
+    /// Days to advance.
+    #[arg(long)]
+    pub(crate) days: Option<u64>,
+    /// Milliseconds to advance.
+    #[arg(long)]
+    pub(crate) ms: Option<u64>,
+}
+
+/// 32 bytes given as hex on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hex32(pub(crate) [u8; 32]);
+
+/// A comma-separated list of amounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AmountList(pub(crate) Vec<u64>);
+
+/// Parses 64 hex characters (an optional `0x` prefix is allowed).
+pub(crate) fn parse_hex32(s: &str) -> Result<Hex32, String> {
+    let t = s.strip_prefix("0x").unwrap_or(s);
+    let bytes = hex::decode(t).map_err(|e| format!("not hex: {e}"))?;
+    let arr: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+        format!(
+            "expected 32 bytes (64 hex characters), got {} bytes",
+            b.len()
+        )
+    })?;
+    Ok(Hex32(arr))
+}
+
+/// Parses an amount in minor units: decimal digits only (no sign, no decimal point).
+pub(crate) fn parse_amount(s: &str) -> Result<u64, String> {
+    if s.is_empty() {
+        return Err("empty amount".into());
+    }
+    if !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "{s:?} is not an amount: use an integer number of minor units (fen for CNY), without sign or decimal point"
+        ));
+    }
+    s.parse::<u64>().map_err(|_| format!("{s} is too large"))
+}
+
+/// Parses `100,200,300` into amounts; empty lists and empty items are refused.
+pub(crate) fn parse_amount_list(s: &str) -> Result<AmountList, String> {
+    if s.trim().is_empty() {
+        return Err("empty amount list".into());
+    }
+    s.split(',')
+        .map(|part| parse_amount(part.trim()))
+        .collect::<Result<Vec<_>, _>>()
+        .map(AmountList)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+
+    fn parse(args: &[&str]) -> Cli {
+        let mut argv = vec!["vchain"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv) {
+            Ok(cli) => cli,
+            Err(e) => panic!("{args:?}: {e}"),
+        }
+    }
+
+    fn parse_err(args: &[&str]) -> ErrorKind {
+        let mut argv = vec!["vchain"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv) {
+            Ok(cli) => panic!("{args:?} parsed: {cli:?}"),
+            Err(e) => e.kind(),
+        }
+    }
+
+    #[test]
+    fn verify_cli() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn amount_parsing() {
+        assert_eq!(parse_amount("0"), Ok(0));
+        assert_eq!(parse_amount("100000"), Ok(100_000));
+        assert_eq!(parse_amount("18446744073709551615"), Ok(u64::MAX));
+        assert!(parse_amount("18446744073709551616").is_err());
+        for bad in ["", "1.5", "-3", "+3", "1e3", " 1", "1_000", "abc"] {
+            assert!(parse_amount(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_amount_list("100,200"), Ok(AmountList(vec![100, 200])));
+        assert_eq!(
+            parse_amount_list("100, 200 ,300"),
+            Ok(AmountList(vec![100, 200, 300]))
+        );
+        assert_eq!(parse_amount_list("5"), Ok(AmountList(vec![5])));
+        for bad in [
+            "", " ", "1.5", "-3", "100,", ",100", "100,,200", "100,1.5", "100;200",
+        ] {
+            assert!(parse_amount_list(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hex_parsing() {
+        let h = "ab".repeat(32);
+        assert_eq!(parse_hex32(&h), Ok(Hex32([0xab; 32])));
+        assert_eq!(parse_hex32(&format!("0x{h}")), Ok(Hex32([0xab; 32])));
+        assert!(parse_hex32("abcd").is_err());
+        assert!(parse_hex32(&"zz".repeat(32)).is_err());
+    }
+
+    #[test]
+    fn globals_and_defaults() {
+        let cli = parse(&["status"]);
+        assert!(!cli.json);
+        assert!(matches!(cli.command, Command::Status));
+        let cli = parse(&[
+            "voucher",
+            "get",
+            "V000000000001",
+            "--json",
+            "--endpoint",
+            "http://node:9000",
+        ]);
+        assert!(cli.json);
+        assert_eq!(cli.endpoint, "http://node:9000");
+        assert!(
+            matches!(cli.command, Command::Voucher(VoucherCmd::Get { ref voucher }) if voucher == "V000000000001")
+        );
+    }
+
+    #[test]
+    fn key_commands() {
+        let cli = parse(&[
+            "--keystore",
+            "/tmp/ks.json",
+            "key",
+            "new",
+            "alice",
+            "--account",
+            "alice-main",
+        ]);
+        assert_eq!(cli.keystore, Some(PathBuf::from("/tmp/ks.json")));
+        assert!(
+            matches!(cli.command, Command::Key(KeyCmd::New { ref name, account: Some(ref a) }) if name == "alice" && a == "alice-main")
+        );
+        let cli = parse(&["key", "import", "bob", "--secret-hex", &"07".repeat(32)]);
+        assert!(
+            matches!(cli.command, Command::Key(KeyCmd::Import { secret_hex, account: None, .. }) if secret_hex.0 == [7; 32])
+        );
+        assert!(matches!(
+            parse(&["key", "set-account", "bob", "bob-1"]).command,
+            Command::Key(KeyCmd::SetAccount { .. })
+        ));
+        assert_eq!(
+            parse_err(&["key", "import", "bob", "--secret-hex", "00"]),
+            ErrorKind::ValueValidation
+        );
+    }
+
+    #[test]
+    fn identity_register() {
+        let cli = parse(&[
+            "identity",
+            "register",
+            "--as",
+            "admin",
+            "--uscc",
+            "91310000MA1FL0000X",
+            "--name",
+            "Acme",
+            "--role",
+            "core-enterprise",
+            "--account",
+            "acme-1",
+            "--key",
+            "acme",
+        ]);
+        let Command::Identity(IdentityCmd::Register {
+            tx,
+            role,
+            key,
+            legal_rep,
+            ..
+        }) = cli.command
+        else {
+            panic!("wrong command")
+        };
+        assert_eq!(tx.signer, "admin");
+        assert!(!tx.no_wait);
+        assert_eq!(Role::from(role), Role::CoreEnterprise);
+        assert_eq!(key.key.as_deref(), Some("acme"));
+        assert_eq!(legal_rep, "");
+        // Exactly one of --public-key / --key.
+        let base = [
+            "identity",
+            "register",
+            "--as",
+            "a",
+            "--uscc",
+            "U",
+            "--name",
+            "N",
+            "--role",
+            "supplier",
+            "--account",
+            "x",
+        ];
+        assert_eq!(parse_err(&base), ErrorKind::MissingRequiredArgument);
+        let mut both = base.to_vec();
+        let pk = "11".repeat(32);
+        both.extend(["--key", "k", "--public-key", &pk]);
+        assert_eq!(parse_err(&both), ErrorKind::ArgumentConflict);
+        let mut bad_role = base.to_vec();
+        bad_role[9] = "banker";
+        bad_role.extend(["--key", "k"]);
+        assert_eq!(parse_err(&bad_role), ErrorKind::InvalidValue);
+    }
+
+    #[test]
+    fn voucher_commands() {
+        let cli = parse(&[
+            "voucher",
+            "issue",
+            "--as",
+            "acme",
+            "--holder",
+            "sup-1",
+            "--financier",
+            "F",
+            "--amount",
+            "100000",
+            "--maturity",
+            "2030-01-31",
+            "--doc-kind",
+            "invoice",
+            "--doc-number",
+            "INV-1",
+            "--doc-file",
+            "/tmp/x.pdf",
+            "--no-wait",
+        ]);
+        let Command::Voucher(VoucherCmd::Issue {
+            tx,
+            amount,
+            currency,
+            doc,
+            ..
+        }) = cli.command
+        else {
+            panic!("wrong command")
+        };
+        assert!(tx.no_wait);
+        assert_eq!(amount, 100_000);
+        assert_eq!(currency, "CNY");
+        assert_eq!(doc.doc_file, Some(PathBuf::from("/tmp/x.pdf")));
+        assert_eq!(
+            parse_err(&[
+                "voucher",
+                "issue",
+                "--as",
+                "a",
+                "--holder",
+                "h",
+                "--financier",
+                "F",
+                "--amount",
+                "1.5",
+                "--maturity",
+                "2030-01-31",
+                "--doc-kind",
+                "invoice",
+                "--doc-number",
+                "1",
+                "--doc-hash",
+                &"00".repeat(32)
+            ]),
+            ErrorKind::ValueValidation
+        );
+
+        let cli = parse(&[
+            "voucher",
+            "split",
+            "--as",
+            "sup",
+            "V000000000001",
+            "--amounts",
+            "100,200",
+        ]);
+        assert!(
+            matches!(cli.command, Command::Voucher(VoucherCmd::Split { ref amounts, .. }) if amounts.0 == vec![100, 200])
+        );
+        assert_eq!(
+            parse_err(&["voucher", "split", "--as", "s", "V1", "--amounts=-3"]),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            parse_err(&["voucher", "split", "--as", "s", "V1", "--amounts", "1.5,2"]),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            parse_err(&["voucher", "split", "--as", "s", "V1", "--amounts", ""]),
+            ErrorKind::ValueValidation
+        );
+
+        let h = "ab".repeat(32);
+        let cli = parse(&[
+            "voucher",
+            "transfer",
+            "--as",
+            "s",
+            "V1",
+            "--to",
+            "bank",
+            "--agreement-hash",
+            &h,
+            "--consideration",
+            "9000",
+        ]);
+        assert!(matches!(
+            cli.command,
+            Command::Voucher(VoucherCmd::Transfer {
+                consideration: Some(9000),
+                consideration_currency: None,
+                ..
+            })
+        ));
+        assert_eq!(
+            parse_err(&[
+                "voucher",
+                "transfer",
+                "--as",
+                "s",
+                "V1",
+                "--to",
+                "b",
+                "--agreement-hash",
+                &h,
+                "--consideration-currency",
+                "CNY"
+            ]),
+            ErrorKind::MissingRequiredArgument
+        );
+
+        let cli = parse(&[
+            "voucher",
+            "list",
+            "--holder",
+            "sup-1",
+            "--live",
+            "--page-size",
+            "10",
+        ]);
+        assert!(matches!(
+            cli.command,
+            Command::Voucher(VoucherCmd::List {
+                live: true,
+                page_size: Some(10),
+                ..
+            })
+        ));
+        assert_eq!(
+            parse_err(&["voucher", "list"]),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            parse_err(&["voucher", "list", "--holder", "a", "--issuer", "b"]),
+            ErrorKind::ArgumentConflict
+        );
+
+        assert!(matches!(
+            parse(&["voucher", "trace", "V1"]).command,
+            Command::Voucher(VoucherCmd::Trace { .. })
+        ));
+        assert!(matches!(
+            parse(&[
+                "voucher",
+                "confirm",
+                "--as",
+                "acme",
+                "V1",
+                "--payment-ref",
+                "P-1"
+            ])
+            .command,
+            Command::Voucher(VoucherCmd::Confirm { .. })
+        ));
+        assert_eq!(
+            parse_err(&["voucher", "freeze", "--as", "reg", "V1"]),
+            ErrorKind::MissingRequiredArgument
+        );
+    }
+
+    #[test]
+    fn chain_commands() {
+        assert!(matches!(
+            parse(&["block", "get"]).command,
+            Command::Block(BlockCmd::Get {
+                height: None,
+                hash: None
+            })
+        ));
+        assert!(matches!(
+            parse(&["block", "get", "7"]).command,
+            Command::Block(BlockCmd::Get {
+                height: Some(7),
+                ..
+            })
+        ));
+        let h = "cd".repeat(32);
+        assert_eq!(
+            parse_err(&["block", "get", "7", "--hash", &h]),
+            ErrorKind::ArgumentConflict
+        );
+        assert!(
+            matches!(parse(&["tx", "get", &h]).command, Command::Tx(TxCmd::Get { hash }) if hash.0 == [0xcd; 32])
+        );
+        let cli = parse(&[
+            "events",
+            "--voucher",
+            "V1",
+            "--limit",
+            "3",
+            "--timeout-secs",
+            "5",
+        ]);
+        assert!(matches!(
+            cli.command,
+            Command::Events(EventsArgs {
+                limit: Some(3),
+                timeout_secs: Some(5),
+                ..
+            })
+        ));
+        assert_eq!(
+            parse_err(&["events", "--limit", "0"]),
+            ErrorKind::ValueValidation
+        );
+        assert!(matches!(
+            parse(&["dev", "advance-clock", "--days", "30"]).command,
+            Command::Dev(DevCmd::AdvanceClock(AdvanceClockArgs {
+                days: Some(30),
+                ms: None
+            }))
+        ));
+        assert_eq!(
+            parse_err(&["dev", "advance-clock"]),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            parse_err(&["dev", "advance-clock", "--days", "1", "--ms", "5"]),
+            ErrorKind::ArgumentConflict
+        );
+        let cli = parse(&[
+            "credit-line",
+            "grant",
+            "--as",
+            "bank",
+            "--core",
+            "C",
+            "--limit",
+            "100000000",
+        ]);
+        assert!(matches!(
+            cli.command,
+            Command::CreditLine(CreditLineCmd::Grant {
+                limit: 100_000_000,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse(&[
+                "account",
+                "freeze",
+                "--as",
+                "admin",
+                "acc-1",
+                "--reason",
+                "court order"
+            ])
+            .command,
+            Command::Account(AccountCmd::Freeze { .. })
+        ));
+    }
+}

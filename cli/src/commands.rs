@@ -1,0 +1,900 @@
+//! Running the commands: keystore work, node calls, transaction building and submission.
+
+use std::future::Future;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _};
+use ed25519_dalek::SigningKey;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tonic::transport::{Channel, Endpoint};
+use vchain_cli::keystore::{KeyEntry, Keystore, KeystoreError};
+use vchain_contracts::tx;
+use vchain_proto::v1::dev_api_client::DevApiClient;
+use vchain_proto::v1::get_block_request::Selector;
+use vchain_proto::v1::list_vouchers_request::Owner;
+use vchain_proto::v1::transaction_body::Operation;
+use vchain_proto::v1::vchain_api_client::VchainApiClient;
+use vchain_proto::v1::{
+    AdvanceClockRequest, ConfirmRedemption, Consideration, ErrorCode, FreezeAccount, FreezeVoucher,
+    GetAccountRequest, GetBlockRequest, GetCreditLineRequest, GetIdentityRequest, GetStatusRequest,
+    GetTransactionRequest, GetVoucherRequest, GrantCreditLine, IssueVoucher, ListVouchersRequest,
+    LowerCreditLine, RaiseCreditLine, RegisterAccount, RegisterIdentity, RequestRedemption,
+    RevokeCreditLine, Role, SplitVoucher, SubmitTransactionRequest, SubscribeEventsRequest,
+    TraceVoucherRequest, TradeDocument, TransferVoucher, UnfreezeAccount, UnfreezeVoucher,
+};
+
+use crate::args::{
+    AccountCmd, BlockCmd, Cli, Command, CreditLineCmd, DevCmd, EventsArgs, Hex32, IdentityCmd,
+    KeyCmd, PublicKeySource, TxCmd, TxOpts, VoucherCmd, VoucherOwner,
+};
+use crate::exit::{KeyProblem, RpcError, TxRejected, UsageError};
+use crate::{json, passphrase, render};
+
+/// How long to wait for a TCP/HTTP2 connection to the node.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const MS_PER_DAY: u64 = 86_400_000;
+
+/// What a command produced: the `--json` document and the human text.
+pub(crate) struct Out {
+    /// Printed with `--json`.
+    pub(crate) json: Value,
+    /// Printed otherwise (already streamed for `events`, then empty).
+    pub(crate) text: String,
+}
+
+impl Out {
+    fn new(json: Value, text: impl Into<String>) -> Self {
+        Self {
+            json,
+            text: text.into(),
+        }
+    }
+}
+
+/// Global settings every command uses.
+struct Ctx {
+    endpoint: String,
+    keystore: Option<PathBuf>,
+    passphrase_file: Option<PathBuf>,
+    json: bool,
+    rpc_timeout: Duration,
+}
+
+/// Runs the parsed command line.
+pub(crate) async fn run(cli: Cli) -> anyhow::Result<Out> {
+    let ctx = Ctx {
+        endpoint: cli.endpoint,
+        keystore: cli.keystore,
+        passphrase_file: cli.passphrase_file,
+        json: cli.json,
+        rpc_timeout: Duration::from_secs(cli.rpc_timeout_secs.max(1)),
+    };
+    match cli.command {
+        Command::Key(c) => ctx.key(c),
+        Command::Identity(c) => ctx.identity(c).await,
+        Command::Account(c) => ctx.account(c).await,
+        Command::CreditLine(c) => ctx.credit_line(c).await,
+        Command::Voucher(c) => ctx.voucher(c).await,
+        Command::Block(BlockCmd::Get { height, hash }) => ctx.block(height, hash).await,
+        Command::Tx(TxCmd::Get { hash }) => ctx.tx_get(hash).await,
+        Command::Status => ctx.status().await,
+        Command::Events(a) => ctx.events(a).await,
+        Command::Dev(DevCmd::AdvanceClock(a)) => ctx.advance_clock(a.days, a.ms).await,
+    }
+}
+
+fn hex32(h: &Hex32) -> Vec<u8> {
+    h.0.to_vec()
+}
+
+/// SHA-256 of a file, or the digest given directly.
+fn digest(given: Option<Hex32>, file: Option<&Path>, what: &str) -> anyhow::Result<Vec<u8>> {
+    match (given, file) {
+        (Some(h), _) => Ok(hex32(&h)),
+        (None, Some(path)) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("reading {what} file {}", path.display()))?;
+            Ok(Sha256::digest(&bytes).to_vec())
+        }
+        (None, None) => Err(UsageError(format!("give the {what} hash or file")).into()),
+    }
+}
+
+fn entry_json(e: &KeyEntry) -> Value {
+    let kdf = e.kdf_params();
+    json!({
+        "name": e.name(),
+        "account_id": e.account_id(),
+        "public_key": e.public_key_hex(),
+        "created": e.created(),
+        "kdf": { "algorithm": "argon2id", "m_cost_kib": kdf.m_cost_kib, "t_cost": kdf.t_cost, "p_cost": kdf.p_cost },
+        "cipher": "xchacha20poly1305",
+    })
+}
+
+impl Ctx {
+    // -----------------------------------------------------------------------------------------
+    // Plumbing
+    // -----------------------------------------------------------------------------------------
+
+    fn keystore_path(&self) -> anyhow::Result<PathBuf> {
+        if let Some(p) = &self.keystore {
+            return Ok(p.clone());
+        }
+        let home = std::env::var_os("HOME")
+            .or_else(|| std::env::var_os("USERPROFILE"))
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| {
+                KeyProblem("no --keystore given and no home directory (HOME) is set".into())
+            })?;
+        Ok(PathBuf::from(home).join(".vchain").join("keystore.json"))
+    }
+
+    fn open_keystore(&self) -> anyhow::Result<Keystore> {
+        let path = self.keystore_path()?;
+        Keystore::load_or_create(&path).context("opening keystore")
+    }
+
+    fn save(&self, ks: &Keystore) -> anyhow::Result<()> {
+        ks.save().context("saving keystore")
+    }
+
+    async fn channel(&self) -> anyhow::Result<Channel> {
+        let endpoint = Endpoint::from_shared(self.endpoint.clone())
+            .map_err(|e| UsageError(format!("invalid endpoint {:?}: {e}", self.endpoint)))?
+            .connect_timeout(CONNECT_TIMEOUT);
+        endpoint
+            .connect()
+            .await
+            .with_context(|| format!("connecting to {}", self.endpoint))
+    }
+
+    async fn client(&self) -> anyhow::Result<VchainApiClient<Channel>> {
+        Ok(VchainApiClient::new(self.channel().await?))
+    }
+
+    /// Awaits one unary call with the RPC timeout; errors carry `what` as context.
+    async fn call<T>(
+        &self,
+        what: impl Into<String>,
+        fut: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    ) -> anyhow::Result<T> {
+        let what = what.into();
+        match tokio::time::timeout(self.rpc_timeout, fut).await {
+            Ok(Ok(resp)) => Ok(resp.into_inner()),
+            Ok(Err(status)) => Err(anyhow::Error::new(RpcError::from(status)).context(what)),
+            Err(_) => Err(anyhow::Error::new(RpcError {
+                code: tonic::Code::DeadlineExceeded,
+                message: format!("no answer within {} s", self.rpc_timeout.as_secs()),
+                tx_hash: None,
+                height: None,
+            })
+            .context(what)),
+        }
+    }
+
+    /// The key of `signer` and the account it signs for.
+    fn signer(&self, signer: &str) -> anyhow::Result<(SigningKey, String)> {
+        let ks = self.open_keystore()?;
+        let entry = ks
+            .entry(signer)
+            .ok_or_else(|| KeystoreError::NotFound(signer.to_owned()))?;
+        let account = entry
+            .account_id()
+            .ok_or_else(|| {
+                KeyProblem(format!(
+                    "key {signer:?} has no account: run `vchain key set-account {signer} ACCOUNT` first"
+                ))
+            })?
+            .to_owned();
+        let pass = passphrase::obtain(self.passphrase_file.as_deref(), signer, false)?;
+        let key = ks
+            .unlock(signer, &pass)
+            .with_context(|| format!("unlocking key {signer:?}"))?;
+        Ok((key, account))
+    }
+
+    /// Signs `op` with the key `opts.signer`, submits it and renders the outcome.
+    async fn submit(&self, opts: &TxOpts, op: Operation) -> anyhow::Result<Out> {
+        let (key, account) = self.signer(&opts.signer)?;
+        let mut client = self.client().await?;
+        let status = self
+            .call(
+                "reading the node status",
+                client.get_status(GetStatusRequest {}),
+            )
+            .await?;
+        let on_chain = self
+            .call(
+                format!("reading account {account}"),
+                client.get_account(GetAccountRequest {
+                    account_id: account.clone(),
+                }),
+            )
+            .await?
+            .account
+            .ok_or_else(|| anyhow!("reading account {account}: the node returned no account"))?;
+        if on_chain.public_key != key.verifying_key().as_bytes() {
+            return Err(KeyProblem(format!(
+                "key {:?} is not the key bound to account {account} on chain (chain has {})",
+                opts.signer,
+                hex::encode(&on_chain.public_key)
+            ))
+            .into());
+        }
+        let op_name = json::operation_name(&op);
+        let body = tx::body(&status.chain_id, &account, on_chain.next_nonce, op);
+        let signed = tx::sign(&body, &key);
+        let hash = hex::encode(tx::tx_hash(&signed.body));
+        let request = SubmitTransactionRequest {
+            transaction: Some(signed),
+            wait_for_commit: !opts.no_wait,
+            timeout_ms: 0,
+        };
+        let resp = self
+            .call(
+                format!("submitting {op_name} transaction {hash}"),
+                client.submit_transaction(request),
+            )
+            .await?;
+        if let Some(result) = resp
+            .result
+            .as_ref()
+            .filter(|r| resp.committed && r.code != ErrorCode::Ok as i32)
+        {
+            return Err(anyhow::Error::new(TxRejected {
+                code: json::error_code_name(result.code),
+                message: result.message.clone(),
+                tx_hash: hash.clone(),
+                height: resp.height,
+            })
+            .context(format!("{op_name} transaction {hash} rejected")));
+        }
+        Ok(Out::new(
+            json::submit_response(&resp),
+            render::submit(&resp),
+        ))
+    }
+
+    /// The public key a `--public-key HEX | --key NAME` pair names.
+    fn public_key(&self, src: &PublicKeySource) -> anyhow::Result<Vec<u8>> {
+        if let Some(h) = &src.public_key {
+            return Ok(hex32(h));
+        }
+        let name = src
+            .key
+            .as_deref()
+            .ok_or_else(|| UsageError("give --public-key or --key".into()))?;
+        let ks = self.open_keystore()?;
+        let entry = ks
+            .entry(name)
+            .ok_or_else(|| KeystoreError::NotFound(name.to_owned()))?;
+        Ok(entry.public_key().as_bytes().to_vec())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // key
+    // -----------------------------------------------------------------------------------------
+
+    fn key(&self, cmd: KeyCmd) -> anyhow::Result<Out> {
+        let mut ks = self.open_keystore()?;
+        match cmd {
+            KeyCmd::New { name, account } => {
+                if ks.entry(&name).is_some() {
+                    return Err(KeystoreError::DuplicateName(name).into());
+                }
+                let pass = passphrase::obtain(self.passphrase_file.as_deref(), &name, true)?;
+                let public = ks
+                    .generate(&name, account.as_deref(), &pass)
+                    .context("generating key")?;
+                self.save(&ks)?;
+                let public = hex::encode(public.as_bytes());
+                let text = format!("{public}\n");
+                Ok(Out::new(
+                    json!({ "name": name, "account_id": account, "public_key": public, "keystore": ks.path() }),
+                    text,
+                ))
+            }
+            KeyCmd::Import {
+                name,
+                secret_hex,
+                account,
+            } => {
+                if ks.entry(&name).is_some() {
+                    return Err(KeystoreError::DuplicateName(name).into());
+                }
+                let key = SigningKey::from_bytes(&secret_hex.0);
+                let pass = passphrase::obtain(self.passphrase_file.as_deref(), &name, true)?;
+                ks.import(&name, account.as_deref(), &key, &pass)
+                    .context("importing key")?;
+                self.save(&ks)?;
+                let public = hex::encode(key.verifying_key().as_bytes());
+                Ok(Out::new(
+                    json!({ "name": name, "account_id": account, "public_key": public, "keystore": ks.path() }),
+                    format!("{public}\n"),
+                ))
+            }
+            KeyCmd::List => {
+                let mut text = String::new();
+                if ks.entries().is_empty() {
+                    text = format!("no keys in {}\n", ks.path().display());
+                }
+                for e in ks.entries() {
+                    text.push_str(&format!(
+                        "{}  {}  {}\n",
+                        e.name(),
+                        e.account_id().unwrap_or("-"),
+                        e.public_key_hex()
+                    ));
+                }
+                let keys: Vec<Value> = ks.entries().iter().map(entry_json).collect();
+                Ok(Out::new(
+                    json!({ "keystore": ks.path(), "keys": keys }),
+                    text,
+                ))
+            }
+            KeyCmd::Show { name } => {
+                let e = ks.entry(&name).ok_or(KeystoreError::NotFound(name))?;
+                Ok(Out::new(entry_json(e), key_text(e)))
+            }
+            KeyCmd::SetAccount { name, account } => {
+                ks.set_account(&name, &account)?;
+                self.save(&ks)?;
+                let e = ks.entry(&name).ok_or(KeystoreError::NotFound(name))?;
+                Ok(Out::new(entry_json(e), key_text(e)))
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // identity, account, credit line
+    // -----------------------------------------------------------------------------------------
+
+    async fn identity(&self, cmd: IdentityCmd) -> anyhow::Result<Out> {
+        match cmd {
+            IdentityCmd::Register {
+                tx,
+                uscc,
+                name,
+                role,
+                legal_rep,
+                account,
+                key,
+            } => {
+                let public_key = self.public_key(&key)?;
+                let op = Operation::RegisterIdentity(RegisterIdentity {
+                    uscc,
+                    name,
+                    role: Role::from(role) as i32,
+                    legal_representative: legal_rep,
+                    account_id: account,
+                    public_key,
+                });
+                self.submit(&tx, op).await
+            }
+            IdentityCmd::Get { uscc } => {
+                let mut c = self.client().await?;
+                let r = self
+                    .call(
+                        format!("getting identity {uscc}"),
+                        c.get_identity(GetIdentityRequest { uscc: uscc.clone() }),
+                    )
+                    .await?;
+                let i = r
+                    .identity
+                    .ok_or_else(|| anyhow!("getting identity {uscc}: the node returned none"))?;
+                Ok(Out::new(
+                    json!({ "identity": json::identity(&i) }),
+                    render::identity(&i),
+                ))
+            }
+        }
+    }
+
+    async fn account(&self, cmd: AccountCmd) -> anyhow::Result<Out> {
+        match cmd {
+            AccountCmd::Register {
+                tx,
+                uscc,
+                account,
+                key,
+            } => {
+                let public_key = self.public_key(&key)?;
+                self.submit(
+                    &tx,
+                    Operation::RegisterAccount(RegisterAccount {
+                        uscc,
+                        account_id: account,
+                        public_key,
+                    }),
+                )
+                .await
+            }
+            AccountCmd::Get { account } => {
+                let mut c = self.client().await?;
+                let r = self
+                    .call(
+                        format!("getting account {account}"),
+                        c.get_account(GetAccountRequest {
+                            account_id: account.clone(),
+                        }),
+                    )
+                    .await?;
+                let a = r
+                    .account
+                    .ok_or_else(|| anyhow!("getting account {account}: the node returned none"))?;
+                Ok(Out::new(
+                    json!({ "account": json::account(&a) }),
+                    render::account(&a),
+                ))
+            }
+            AccountCmd::Freeze {
+                tx,
+                account,
+                reason,
+            } => {
+                self.submit(
+                    &tx,
+                    Operation::FreezeAccount(FreezeAccount {
+                        account_id: account,
+                        reason,
+                    }),
+                )
+                .await
+            }
+            AccountCmd::Unfreeze {
+                tx,
+                account,
+                reason,
+            } => {
+                self.submit(
+                    &tx,
+                    Operation::UnfreezeAccount(UnfreezeAccount {
+                        account_id: account,
+                        reason,
+                    }),
+                )
+                .await
+            }
+        }
+    }
+
+    async fn credit_line(&self, cmd: CreditLineCmd) -> anyhow::Result<Out> {
+        match cmd {
+            CreditLineCmd::Grant {
+                tx,
+                core,
+                currency,
+                limit,
+            } => {
+                let op = GrantCreditLine {
+                    core_enterprise: core,
+                    currency,
+                    limit,
+                };
+                self.submit(&tx, Operation::GrantCreditLine(op)).await
+            }
+            CreditLineCmd::Raise { tx, core, amount } => {
+                self.submit(
+                    &tx,
+                    Operation::RaiseCreditLine(RaiseCreditLine {
+                        core_enterprise: core,
+                        amount,
+                    }),
+                )
+                .await
+            }
+            CreditLineCmd::Lower { tx, core, amount } => {
+                self.submit(
+                    &tx,
+                    Operation::LowerCreditLine(LowerCreditLine {
+                        core_enterprise: core,
+                        amount,
+                    }),
+                )
+                .await
+            }
+            CreditLineCmd::Revoke { tx, core, reason } => {
+                self.submit(
+                    &tx,
+                    Operation::RevokeCreditLine(RevokeCreditLine {
+                        core_enterprise: core,
+                        reason,
+                    }),
+                )
+                .await
+            }
+            CreditLineCmd::Get { financier, core } => {
+                let mut c = self.client().await?;
+                let what = format!("getting the credit line of {financier} to {core}");
+                let r = self
+                    .call(
+                        what.clone(),
+                        c.get_credit_line(GetCreditLineRequest {
+                            financier,
+                            core_enterprise: core,
+                        }),
+                    )
+                    .await?;
+                let l = r
+                    .credit_line
+                    .ok_or_else(|| anyhow!("{what}: the node returned none"))?;
+                Ok(Out::new(
+                    json!({ "credit_line": json::credit_line(&l) }),
+                    render::credit_line(&l),
+                ))
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // voucher
+    // -----------------------------------------------------------------------------------------
+
+    async fn voucher(&self, cmd: VoucherCmd) -> anyhow::Result<Out> {
+        match cmd {
+            VoucherCmd::Issue {
+                tx,
+                holder,
+                financier,
+                amount,
+                currency,
+                maturity,
+                doc_kind,
+                doc_number,
+                doc,
+            } => {
+                let hash = digest(doc.doc_hash, doc.doc_file.as_deref(), "trade document")?;
+                let op = IssueVoucher {
+                    holder,
+                    financier,
+                    amount,
+                    currency,
+                    maturity_date: maturity,
+                    trade_document: Some(TradeDocument {
+                        kind: doc_kind,
+                        number: doc_number,
+                        hash,
+                    }),
+                };
+                self.submit(&tx, Operation::IssueVoucher(op)).await
+            }
+            VoucherCmd::Split {
+                tx,
+                voucher,
+                amounts,
+            } => {
+                self.submit(
+                    &tx,
+                    Operation::SplitVoucher(SplitVoucher {
+                        voucher_id: voucher,
+                        amounts: amounts.0,
+                    }),
+                )
+                .await
+            }
+            VoucherCmd::Transfer {
+                tx,
+                voucher,
+                to,
+                agreement,
+                consideration,
+                consideration_currency,
+            } => {
+                let agreement_hash = digest(
+                    agreement.agreement_hash,
+                    agreement.agreement_file.as_deref(),
+                    "agreement",
+                )?;
+                let consideration = match (consideration, consideration_currency) {
+                    (None, _) => None,
+                    (Some(amount), Some(currency)) => Some(Consideration { amount, currency }),
+                    (Some(amount), None) => {
+                        let currency = self.get_voucher(&voucher).await?.currency;
+                        Some(Consideration { amount, currency })
+                    }
+                };
+                let op = TransferVoucher {
+                    voucher_id: voucher,
+                    to,
+                    agreement_hash,
+                    consideration,
+                };
+                self.submit(&tx, Operation::TransferVoucher(op)).await
+            }
+            VoucherCmd::Redeem { tx, voucher } => {
+                self.submit(
+                    &tx,
+                    Operation::RequestRedemption(RequestRedemption {
+                        voucher_id: voucher,
+                    }),
+                )
+                .await
+            }
+            VoucherCmd::Confirm {
+                tx,
+                voucher,
+                payment_ref,
+            } => {
+                let op = ConfirmRedemption {
+                    voucher_id: voucher,
+                    payment_reference: payment_ref,
+                };
+                self.submit(&tx, Operation::ConfirmRedemption(op)).await
+            }
+            VoucherCmd::Freeze {
+                tx,
+                voucher,
+                reason,
+            } => {
+                self.submit(
+                    &tx,
+                    Operation::FreezeVoucher(FreezeVoucher {
+                        voucher_id: voucher,
+                        reason,
+                    }),
+                )
+                .await
+            }
+            VoucherCmd::Unfreeze {
+                tx,
+                voucher,
+                reason,
+            } => {
+                self.submit(
+                    &tx,
+                    Operation::UnfreezeVoucher(UnfreezeVoucher {
+                        voucher_id: voucher,
+                        reason,
+                    }),
+                )
+                .await
+            }
+            VoucherCmd::Get { voucher } => {
+                let v = self.get_voucher(&voucher).await?;
+                Ok(Out::new(
+                    json!({ "voucher": json::voucher(&v) }),
+                    render::voucher(&v),
+                ))
+            }
+            VoucherCmd::List {
+                owner,
+                live,
+                page_size,
+            } => self.list_vouchers(owner, live, page_size).await,
+            VoucherCmd::Trace { voucher } => {
+                let mut c = self.client().await?;
+                let t = self
+                    .call(
+                        format!("tracing voucher {voucher}"),
+                        c.trace_voucher(TraceVoucherRequest {
+                            voucher_id: voucher.clone(),
+                        }),
+                    )
+                    .await?;
+                let mut text = render::trace_tree(&t).join("\n");
+                text.push('\n');
+                Ok(Out::new(json::trace(&t), text))
+            }
+        }
+    }
+
+    async fn get_voucher(&self, id: &str) -> anyhow::Result<vchain_proto::v1::Voucher> {
+        let mut c = self.client().await?;
+        let r = self
+            .call(
+                format!("getting voucher {id}"),
+                c.get_voucher(GetVoucherRequest {
+                    voucher_id: id.to_owned(),
+                }),
+            )
+            .await?;
+        r.voucher
+            .ok_or_else(|| anyhow!("getting voucher {id}: the node returned none"))
+    }
+
+    async fn list_vouchers(
+        &self,
+        owner: VoucherOwner,
+        live: bool,
+        page_size: Option<u32>,
+    ) -> anyhow::Result<Out> {
+        let (owner, what) = match (owner.holder, owner.issuer) {
+            (Some(h), _) => (
+                Owner::Holder(h.clone()),
+                format!("listing vouchers held by {h}"),
+            ),
+            (None, Some(i)) => (
+                Owner::Issuer(i.clone()),
+                format!("listing vouchers issued by {i}"),
+            ),
+            (None, None) => return Err(UsageError("give --holder or --issuer".into()).into()),
+        };
+        let mut c = self.client().await?;
+        let mut vouchers = Vec::new();
+        let mut token = String::new();
+        loop {
+            let req = ListVouchersRequest {
+                owner: Some(owner.clone()),
+                live_only: live,
+                page_token: token.clone(),
+                page_size: page_size.unwrap_or(0),
+            };
+            let page = self.call(what.clone(), c.list_vouchers(req)).await?;
+            vouchers.extend(page.vouchers);
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            if page.next_page_token == token {
+                return Err(anyhow!(
+                    "{what}: the node returned the same page token twice"
+                ));
+            }
+            token = page.next_page_token;
+        }
+        let mut text: String = vouchers
+            .iter()
+            .map(|v| render::voucher_row(v) + "\n")
+            .collect();
+        text.push_str(&format!("{} voucher(s)\n", vouchers.len()));
+        let list: Vec<Value> = vouchers.iter().map(json::voucher).collect();
+        Ok(Out::new(json!({ "vouchers": list }), text))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // chain
+    // -----------------------------------------------------------------------------------------
+
+    async fn block(&self, height: Option<u64>, hash: Option<Hex32>) -> anyhow::Result<Out> {
+        let (selector, what) = match (height, hash) {
+            (Some(h), _) => (Some(Selector::Height(h)), format!("getting block {h}")),
+            (None, Some(h)) => (
+                Some(Selector::Hash(hex32(&h))),
+                format!("getting block {}", hex::encode(h.0)),
+            ),
+            (None, None) => (None, "getting the latest block".to_owned()),
+        };
+        let mut c = self.client().await?;
+        let r = self
+            .call(what.clone(), c.get_block(GetBlockRequest { selector }))
+            .await?;
+        let b = r
+            .block
+            .as_ref()
+            .ok_or_else(|| anyhow!("{what}: the node returned none"))?;
+        Ok(Out::new(
+            json::block(Some(b), &r.block_hash),
+            render::block(b, &r.block_hash),
+        ))
+    }
+
+    async fn tx_get(&self, hash: Hex32) -> anyhow::Result<Out> {
+        let mut c = self.client().await?;
+        let r = self
+            .call(
+                format!("getting transaction {}", hex::encode(hash.0)),
+                c.get_transaction(GetTransactionRequest {
+                    tx_hash: hex32(&hash),
+                }),
+            )
+            .await?;
+        Ok(Out::new(json::get_transaction(&r), render::transaction(&r)))
+    }
+
+    async fn status(&self) -> anyhow::Result<Out> {
+        let mut c = self.client().await?;
+        let s = self
+            .call("reading the node status", c.get_status(GetStatusRequest {}))
+            .await?;
+        Ok(Out::new(json::status(&s), render::status(&s)))
+    }
+
+    /// Follows the event stream until `--limit` events, `--timeout-secs`, the end of the stream
+    /// or Ctrl-C. Human output is streamed line by line; `--json` prints all events at the end.
+    async fn events(&self, a: EventsArgs) -> anyhow::Result<Out> {
+        let deadline = a
+            .timeout_secs
+            .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(sleep);
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+
+        let mut events = Vec::new();
+        let request = SubscribeEventsRequest {
+            from_height: a.from_height,
+            account_id: a.account.unwrap_or_default(),
+            voucher_id: a.voucher.unwrap_or_default(),
+        };
+        let what = "following events";
+        let stopped = 'run: {
+            let mut client = tokio::select! {
+                c = self.client() => c?,
+                _ = &mut sleep => break 'run "timeout",
+                _ = &mut ctrl_c => break 'run "interrupted",
+            };
+            let mut stream = tokio::select! {
+                r = client.subscribe_events(request) => {
+                    r.map_err(|s| anyhow::Error::new(RpcError::from(s)).context(what))?.into_inner()
+                }
+                _ = &mut sleep => break 'run "timeout",
+                _ = &mut ctrl_c => break 'run "interrupted",
+            };
+            loop {
+                if a.limit.is_some_and(|l| events.len() as u64 >= l) {
+                    break 'run "limit";
+                }
+                let next = tokio::select! {
+                    m = stream.message() => m.map_err(|s| anyhow::Error::new(RpcError::from(s)).context(what))?,
+                    _ = &mut sleep => break 'run "timeout",
+                    _ = &mut ctrl_c => break 'run "interrupted",
+                };
+                let Some(envelope) = next else {
+                    break 'run "end of stream";
+                };
+                let Some(event) = envelope.event else {
+                    continue;
+                };
+                if !self.json {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "{}", render::event_line(&event, true));
+                    let _ = out.flush();
+                }
+                events.push(event);
+            }
+        };
+        let list: Vec<Value> = events.iter().map(json::event).collect();
+        Ok(Out::new(
+            json!({ "events": list, "count": events.len(), "stopped": stopped }),
+            String::new(),
+        ))
+    }
+
+    async fn advance_clock(&self, days: Option<u64>, ms: Option<u64>) -> anyhow::Result<Out> {
+        let milliseconds = match (days, ms) {
+            (Some(d), _) => d
+                .checked_mul(MS_PER_DAY)
+                .ok_or_else(|| UsageError(format!("--days {d} is too large")))?,
+            (None, Some(ms)) => ms,
+            (None, None) => return Err(UsageError("give --days or --ms".into()).into()),
+        };
+        let mut c = DevApiClient::new(self.channel().await?);
+        let r = self
+            .call(
+                "advancing the dev clock",
+                c.advance_clock(AdvanceClockRequest { milliseconds }),
+            )
+            .await?;
+        let text = format!(
+            "chain time: {}\nclock offset: {} ms\n",
+            vchain_cli::time::format_utc_ms(r.chain_time_ms),
+            r.clock_offset_ms
+        );
+        Ok(Out::new(
+            json!({ "clock_offset_ms": r.clock_offset_ms, "chain_time_ms": r.chain_time_ms }),
+            text,
+        ))
+    }
+}
+
+fn key_text(e: &KeyEntry) -> String {
+    let kdf = e.kdf_params();
+    format!(
+        "name: {}\naccount: {}\npublic key: {}\ncreated: {}\nencryption: argon2id (m={} KiB, t={}, p={}) + xchacha20poly1305\n",
+        e.name(),
+        e.account_id().unwrap_or("-"),
+        e.public_key_hex(),
+        e.created().unwrap_or("-"),
+        kdf.m_cost_kib,
+        kdf.t_cost,
+        kdf.p_cost
+    )
+}

@@ -1,0 +1,399 @@
+//! JSON renderings of the wire messages (prost types do not derive `Serialize`).
+//!
+//! Field names are the proto field names; bytes are lowercase hex; enums are their proto names.
+
+use prost::Message;
+use serde_json::{json, Value};
+use vchain_proto::v1::transaction_body::Operation;
+use vchain_proto::v1::{
+    Account, AccountStatus, Block, BlockHeader, ChainParams, Consideration, CreditLine,
+    CreditLineStatus, ErrorCode, Event, EventKind, GetStatusResponse, GetTransactionResponse,
+    Identity, IdentityStatus, Organisation, Role, SignedTransaction, SubmitTransactionResponse,
+    TraceVoucherResponse, TracedVoucher, TradeDocument, TransactionBody, TxResult, Voucher,
+    VoucherStatus,
+};
+
+macro_rules! enum_name {
+    ($(#[$doc:meta])* $fn:ident, $ty:ty) => {
+        $(#[$doc])*
+        pub(crate) fn $fn(v: i32) -> String {
+            <$ty>::try_from(v).map(|e| e.as_str_name().to_owned()).unwrap_or_else(|_| format!("UNKNOWN_{v}"))
+        }
+    };
+}
+
+enum_name!(
+    /// Proto name of a [`Role`] value.
+    role_name,
+    Role
+);
+enum_name!(
+    /// Proto name of an [`EventKind`] value.
+    event_kind_name,
+    EventKind
+);
+enum_name!(
+    /// Proto name of an [`ErrorCode`] value.
+    error_code_name,
+    ErrorCode
+);
+enum_name!(
+    /// Proto name of a [`VoucherStatus`] value.
+    voucher_status_name,
+    VoucherStatus
+);
+enum_name!(
+    /// Proto name of an [`AccountStatus`] value.
+    account_status_name,
+    AccountStatus
+);
+enum_name!(
+    /// Proto name of an [`IdentityStatus`] value.
+    identity_status_name,
+    IdentityStatus
+);
+enum_name!(
+    /// Proto name of a [`CreditLineStatus`] value.
+    credit_line_status_name,
+    CreditLineStatus
+);
+
+fn hex(b: &[u8]) -> String {
+    hex::encode(b)
+}
+
+fn opt<T>(v: Option<&T>, f: impl Fn(&T) -> Value) -> Value {
+    v.map(f).unwrap_or(Value::Null)
+}
+
+/// A trade document.
+pub(crate) fn trade_document(d: &TradeDocument) -> Value {
+    json!({ "kind": d.kind, "number": d.number, "hash": hex(&d.hash) })
+}
+
+/// A voucher.
+pub(crate) fn voucher(v: &Voucher) -> Value {
+    json!({
+        "id": v.id,
+        "issuer": v.issuer,
+        "holder": v.holder,
+        "financier": v.financier,
+        "amount": v.amount,
+        "currency": v.currency,
+        "maturity_date": v.maturity_date,
+        "maturity_day": v.maturity_day,
+        "status": voucher_status_name(v.status),
+        "frozen": v.frozen,
+        "parent_id": v.parent_id,
+        "children": v.children,
+        "root_id": v.root_id,
+        "trade_document": opt(v.trade_document.as_ref(), trade_document),
+        "issued_height": v.issued_height,
+        "issued_time_ms": v.issued_time_ms,
+    })
+}
+
+/// An event.
+pub(crate) fn event(e: &Event) -> Value {
+    json!({
+        "kind": event_kind_name(e.kind),
+        "height": e.height,
+        "tx_hash": hex(&e.tx_hash),
+        "time_ms": e.time_ms,
+        "actor": e.actor,
+        "voucher_id": e.voucher_id,
+        "accounts": e.accounts,
+        "amount": e.amount,
+        "currency": e.currency,
+        "counterparty": e.counterparty,
+        "related_vouchers": e.related_vouchers,
+        "detail": e.detail,
+        "consideration": e.consideration,
+    })
+}
+
+/// The outcome of a transaction.
+pub(crate) fn tx_result(r: &TxResult) -> Value {
+    json!({
+        "tx_hash": hex(&r.tx_hash),
+        "code": error_code_name(r.code),
+        "message": r.message,
+        "events": r.events.iter().map(event).collect::<Vec<_>>(),
+    })
+}
+
+/// The answer to a submission.
+pub(crate) fn submit_response(r: &SubmitTransactionResponse) -> Value {
+    json!({
+        "tx_hash": hex(&r.tx_hash),
+        "committed": r.committed,
+        "height": r.height,
+        "result": opt(r.result.as_ref(), tx_result),
+    })
+}
+
+fn consideration(c: &Consideration) -> Value {
+    json!({ "amount": c.amount, "currency": c.currency })
+}
+
+/// The snake_case proto name of an operation (the `oneof` field name).
+pub(crate) fn operation_name(op: &Operation) -> &'static str {
+    match op {
+        Operation::RegisterIdentity(_) => "register_identity",
+        Operation::RegisterAccount(_) => "register_account",
+        Operation::FreezeAccount(_) => "freeze_account",
+        Operation::UnfreezeAccount(_) => "unfreeze_account",
+        Operation::GrantCreditLine(_) => "grant_credit_line",
+        Operation::RaiseCreditLine(_) => "raise_credit_line",
+        Operation::LowerCreditLine(_) => "lower_credit_line",
+        Operation::RevokeCreditLine(_) => "revoke_credit_line",
+        Operation::IssueVoucher(_) => "issue_voucher",
+        Operation::SplitVoucher(_) => "split_voucher",
+        Operation::TransferVoucher(_) => "transfer_voucher",
+        Operation::RequestRedemption(_) => "request_redemption",
+        Operation::ConfirmRedemption(_) => "confirm_redemption",
+        Operation::FreezeVoucher(_) => "freeze_voucher",
+        Operation::UnfreezeVoucher(_) => "unfreeze_voucher",
+    }
+}
+
+/// The fields of an operation.
+pub(crate) fn operation_fields(op: &Operation) -> Value {
+    match op {
+        Operation::RegisterIdentity(o) => json!({
+            "uscc": o.uscc, "name": o.name, "role": role_name(o.role),
+            "legal_representative": o.legal_representative, "account_id": o.account_id,
+            "public_key": hex(&o.public_key),
+        }),
+        Operation::RegisterAccount(o) => {
+            json!({ "uscc": o.uscc, "account_id": o.account_id, "public_key": hex(&o.public_key) })
+        }
+        Operation::FreezeAccount(o) => json!({ "account_id": o.account_id, "reason": o.reason }),
+        Operation::UnfreezeAccount(o) => json!({ "account_id": o.account_id, "reason": o.reason }),
+        Operation::GrantCreditLine(o) => {
+            json!({ "core_enterprise": o.core_enterprise, "currency": o.currency, "limit": o.limit })
+        }
+        Operation::RaiseCreditLine(o) => {
+            json!({ "core_enterprise": o.core_enterprise, "amount": o.amount })
+        }
+        Operation::LowerCreditLine(o) => {
+            json!({ "core_enterprise": o.core_enterprise, "amount": o.amount })
+        }
+        Operation::RevokeCreditLine(o) => {
+            json!({ "core_enterprise": o.core_enterprise, "reason": o.reason })
+        }
+        Operation::IssueVoucher(o) => json!({
+            "holder": o.holder, "financier": o.financier, "amount": o.amount, "currency": o.currency,
+            "maturity_date": o.maturity_date, "trade_document": opt(o.trade_document.as_ref(), trade_document),
+        }),
+        Operation::SplitVoucher(o) => json!({ "voucher_id": o.voucher_id, "amounts": o.amounts }),
+        Operation::TransferVoucher(o) => json!({
+            "voucher_id": o.voucher_id, "to": o.to, "agreement_hash": hex(&o.agreement_hash),
+            "consideration": opt(o.consideration.as_ref(), consideration),
+        }),
+        Operation::RequestRedemption(o) => json!({ "voucher_id": o.voucher_id }),
+        Operation::ConfirmRedemption(o) => {
+            json!({ "voucher_id": o.voucher_id, "payment_reference": o.payment_reference })
+        }
+        Operation::FreezeVoucher(o) => json!({ "voucher_id": o.voucher_id, "reason": o.reason }),
+        Operation::UnfreezeVoucher(o) => json!({ "voucher_id": o.voucher_id, "reason": o.reason }),
+    }
+}
+
+/// A transaction body.
+pub(crate) fn body(b: &TransactionBody) -> Value {
+    json!({
+        "chain_id": b.chain_id,
+        "signer": b.signer,
+        "nonce": b.nonce,
+        "operation": opt(b.operation.as_ref(), |op| json!({ operation_name(op): operation_fields(op) })),
+    })
+}
+
+/// A signed transaction with its decoded body and its hash.
+pub(crate) fn signed_transaction(t: &SignedTransaction) -> Value {
+    let decoded = TransactionBody::decode(t.body.as_slice())
+        .map(|b| body(&b))
+        .unwrap_or(Value::Null);
+    json!({
+        "hash": hex(&vchain_contracts::tx::tx_hash(&t.body)),
+        "body": hex(&t.body),
+        "decoded_body": decoded,
+        "public_key": hex(&t.public_key),
+        "signature": hex(&t.signature),
+    })
+}
+
+/// A block header.
+pub(crate) fn header(h: &BlockHeader) -> Value {
+    json!({
+        "chain_id": h.chain_id,
+        "height": h.height,
+        "prev_hash": hex(&h.prev_hash),
+        "timestamp_ms": h.timestamp_ms,
+        "proposer": h.proposer,
+        "tx_root": hex(&h.tx_root),
+        "result_root": hex(&h.result_root),
+        "state_root": hex(&h.state_root),
+        "tx_count": h.tx_count,
+    })
+}
+
+/// A block and its hash.
+pub(crate) fn block(b: Option<&Block>, block_hash: &[u8]) -> Value {
+    json!({
+        "block": opt(b, |b| json!({
+            "header": opt(b.header.as_ref(), header),
+            "transactions": b.transactions.iter().map(signed_transaction).collect::<Vec<_>>(),
+            "results": b.results.iter().map(tx_result).collect::<Vec<_>>(),
+            "system_events": b.system_events.iter().map(event).collect::<Vec<_>>(),
+        })),
+        "block_hash": hex(block_hash),
+    })
+}
+
+/// A committed transaction lookup.
+pub(crate) fn get_transaction(r: &GetTransactionResponse) -> Value {
+    json!({
+        "transaction": opt(r.transaction.as_ref(), signed_transaction),
+        "result": opt(r.result.as_ref(), tx_result),
+        "height": r.height,
+        "index": r.index,
+        "block_hash": hex(&r.block_hash),
+        "time_ms": r.time_ms,
+    })
+}
+
+/// An identity.
+pub(crate) fn identity(i: &Identity) -> Value {
+    json!({
+        "uscc": i.uscc,
+        "name": i.name,
+        "role": role_name(i.role),
+        "org_id": i.org_id,
+        "status": identity_status_name(i.status),
+        "legal_representative": i.legal_representative,
+        "accounts": i.accounts,
+        "registered_height": i.registered_height,
+    })
+}
+
+/// An account.
+pub(crate) fn account(a: &Account) -> Value {
+    json!({
+        "account_id": a.account_id,
+        "uscc": a.uscc,
+        "public_key": hex(&a.public_key),
+        "status": account_status_name(a.status),
+        "next_nonce": a.next_nonce,
+        "org_id": a.org_id,
+        "role": role_name(a.role),
+    })
+}
+
+/// A credit line.
+pub(crate) fn credit_line(c: &CreditLine) -> Value {
+    json!({
+        "financier": c.financier,
+        "core_enterprise": c.core_enterprise,
+        "currency": c.currency,
+        "limit": c.limit,
+        "outstanding": c.outstanding,
+        "status": credit_line_status_name(c.status),
+    })
+}
+
+fn chain_params(p: &ChainParams) -> Value {
+    json!({
+        "max_tenor_days": p.max_tenor_days,
+        "min_split_amount": p.min_split_amount,
+        "split_fanout_max": p.split_fanout_max,
+        "redemption_grace_days": p.redemption_grace_days,
+        "utc_offset_minutes": p.utc_offset_minutes,
+        "block_tx_max": p.block_tx_max,
+        "block_bytes_max": p.block_bytes_max,
+        "tx_bytes_max": p.tx_bytes_max,
+        "destroy_per_block_max": p.destroy_per_block_max,
+    })
+}
+
+fn organisation(o: &Organisation) -> Value {
+    json!({ "org_id": o.org_id, "name": o.name, "uscc": o.uscc })
+}
+
+/// The node status.
+pub(crate) fn status(s: &GetStatusResponse) -> Value {
+    json!({
+        "chain_id": s.chain_id,
+        "node_id": s.node_id,
+        "consensus": s.consensus,
+        "height": s.height,
+        "head_hash": hex(&s.head_hash),
+        "state_root": hex(&s.state_root),
+        "head_time_ms": s.head_time_ms,
+        "mempool_size": s.mempool_size,
+        "genesis_hash": hex(&s.genesis_hash),
+        "version": s.version,
+        "params": opt(s.params.as_ref(), chain_params),
+        "members": s.members.iter().map(organisation).collect::<Vec<_>>(),
+    })
+}
+
+fn traced_voucher(t: &TracedVoucher) -> Value {
+    json!({
+        "voucher": opt(t.voucher.as_ref(), voucher),
+        "events": t.events.iter().map(event).collect::<Vec<_>>(),
+        "depth": t.depth,
+    })
+}
+
+/// A voucher's lineage.
+pub(crate) fn trace(t: &TraceVoucherResponse) -> Value {
+    json!({
+        "voucher_id": t.voucher_id,
+        "root_id": t.root_id,
+        "vouchers": t.vouchers.iter().map(traced_voucher).collect::<Vec<_>>(),
+        "height": t.height,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vchain_proto::v1::SplitVoucher;
+
+    #[test]
+    fn enums_bytes_and_operations() {
+        assert_eq!(
+            role_name(Role::CoreEnterprise as i32),
+            "ROLE_CORE_ENTERPRISE"
+        );
+        assert_eq!(error_code_name(0), "OK");
+        assert_eq!(role_name(99), "UNKNOWN_99");
+        let e = Event {
+            kind: EventKind::VoucherIssued as i32,
+            tx_hash: vec![0xAB, 0x01],
+            ..Default::default()
+        };
+        let v = event(&e);
+        assert_eq!(v["tx_hash"], "ab01");
+        assert_eq!(v["kind"], EventKind::VoucherIssued.as_str_name());
+
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let op = Operation::SplitVoucher(SplitVoucher {
+            voucher_id: "V1".into(),
+            amounts: vec![1, 2],
+        });
+        let tx = vchain_contracts::tx::sign(&vchain_contracts::tx::body("c", "s", 4, op), &key);
+        let v = signed_transaction(&tx);
+        assert_eq!(v["decoded_body"]["nonce"], 4);
+        assert_eq!(
+            v["decoded_body"]["operation"]["split_voucher"]["amounts"],
+            json!([1, 2])
+        );
+        assert_eq!(
+            v["hash"],
+            hex::encode(vchain_contracts::tx::tx_hash(&tx.body))
+        );
+    }
+}

@@ -1,0 +1,593 @@
+//! Human-readable output: one-line events, the voucher lineage tree and key/value listings.
+
+use std::fmt::Write as _;
+
+use vchain_cli::time::format_utc_ms;
+use vchain_proto::v1::{
+    Account, Block, CreditLine, Event, EventKind, GetStatusResponse, GetTransactionResponse,
+    Identity, SubmitTransactionResponse, TraceVoucherResponse, TransactionBody, TxResult, Voucher,
+};
+
+use crate::json;
+
+/// Hex characters of a transaction hash shown in one-line renderings.
+const SHORT_HASH: usize = 12;
+
+/// `name` without the enum's type prefix (`EVENT_KIND_VOUCHER_ISSUED` -> `VOUCHER_ISSUED`).
+fn short<'a>(name: &'a str, prefix: &str) -> &'a str {
+    name.strip_prefix(prefix).unwrap_or(name)
+}
+
+/// Event kind for display.
+pub(crate) fn event_kind(kind: i32) -> String {
+    short(&json::event_kind_name(kind), "EVENT_KIND_").to_owned()
+}
+
+/// Voucher status for display.
+pub(crate) fn voucher_status(status: i32) -> String {
+    short(&json::voucher_status_name(status), "VOUCHER_STATUS_").to_owned()
+}
+
+/// Result code for display.
+pub(crate) fn result_code(code: i32) -> String {
+    short(&json::error_code_name(code), "ERROR_CODE_").to_owned()
+}
+
+/// One event on one line: height, chain time, kind, actor, then what the event carries.
+/// `with_voucher` adds the voucher id (left out under a voucher in a trace).
+pub(crate) fn event_line(e: &Event, with_voucher: bool) -> String {
+    let mut s = format!(
+        "h={} {} {}",
+        e.height,
+        format_utc_ms(e.time_ms),
+        event_kind(e.kind)
+    );
+    let actor = if e.actor.is_empty() {
+        "(chain)"
+    } else {
+        e.actor.as_str()
+    };
+    let _ = write!(s, " actor={actor}");
+    if with_voucher && !e.voucher_id.is_empty() {
+        let _ = write!(s, " voucher={}", e.voucher_id);
+    }
+    if e.amount > 0 || !e.currency.is_empty() {
+        let _ = write!(s, " amount={} {}", e.amount, e.currency);
+    }
+    if !e.counterparty.is_empty() {
+        let _ = write!(s, " counterparty={}", e.counterparty);
+    }
+    if !e.related_vouchers.is_empty() {
+        let label = if e.kind == EventKind::VoucherSplit as i32 {
+            "children"
+        } else if e.kind == EventKind::VoucherCreatedBySplit as i32 {
+            "parent"
+        } else {
+            "related"
+        };
+        let _ = write!(s, " {label}={}", e.related_vouchers.join(","));
+    }
+    if e.consideration > 0 {
+        let _ = write!(s, " consideration={}", e.consideration);
+    }
+    if !e.detail.is_empty() {
+        let _ = write!(s, " detail={:?}", e.detail);
+    }
+    if !e.tx_hash.is_empty() {
+        let h = hex::encode(&e.tx_hash);
+        let _ = write!(s, " tx={}", &h[..h.len().min(SHORT_HASH)]);
+    }
+    s
+}
+
+fn voucher_label(v: &Voucher) -> String {
+    let mut s = format!(
+        "{} {} {} holder={} {}",
+        v.id,
+        v.amount,
+        v.currency,
+        v.holder,
+        voucher_status(v.status)
+    );
+    if v.frozen {
+        s.push_str(" frozen");
+    }
+    s
+}
+
+/// The lineage of a voucher as a tree: the issued voucher at the top, split children below it
+/// with box-drawing branches, and each voucher's events under it.
+///
+/// Relies on the response order (depth-first from the root, parents before children) and the
+/// `depth` of each voucher.
+pub(crate) fn trace_tree(t: &TraceVoucherResponse) -> Vec<String> {
+    let mut lines = vec![format!(
+        "trace of {} (root {}) at height {}",
+        t.voucher_id, t.root_id, t.height
+    )];
+    let depths: Vec<u32> = t.vouchers.iter().map(|v| v.depth).collect();
+    // is_last[i]: no later sibling of voucher i (no later voucher at the same depth before the
+    // walk climbs above it).
+    let is_last: Vec<bool> = (0..depths.len())
+        .map(|i| {
+            depths[i + 1..]
+                .iter()
+                .take_while(|&&d| d >= depths[i])
+                .all(|&d| d != depths[i])
+        })
+        .collect();
+    // open[k]: whether the branch line at ancestor level k continues below the current voucher.
+    let mut open: Vec<bool> = Vec::new();
+    for (i, tv) in t.vouchers.iter().enumerate() {
+        let depth = tv.depth as usize;
+        open.truncate(depth);
+        let mut prefix = String::new();
+        for &o in open.iter().skip(1) {
+            prefix.push_str(if o { "│   " } else { "    " });
+        }
+        let label = match &tv.voucher {
+            Some(v) => voucher_label(v),
+            None => "(voucher missing)".to_owned(),
+        };
+        let mut child_prefix = prefix.clone();
+        if depth == 0 {
+            lines.push(label);
+        } else {
+            lines.push(format!(
+                "{prefix}{}{label}",
+                if is_last[i] {
+                    "└── "
+                } else {
+                    "├── "
+                }
+            ));
+            child_prefix.push_str(if is_last[i] { "    " } else { "│   " });
+        }
+        let has_children = depths.get(i + 1).is_some_and(|&d| d as usize > depth);
+        let event_prefix = format!(
+            "{child_prefix}{}",
+            if has_children { "│   " } else { "    " }
+        );
+        for e in &tv.events {
+            lines.push(format!("{event_prefix}{}", event_line(e, false)));
+        }
+        while open.len() < depth {
+            open.push(false);
+        }
+        open.push(!is_last[i]);
+    }
+    lines
+}
+
+/// Appends `key: value`.
+fn kv(out: &mut String, key: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "{key}: {value}");
+}
+
+/// A voucher as `key: value` lines.
+pub(crate) fn voucher(v: &Voucher) -> String {
+    let mut o = String::new();
+    kv(&mut o, "id", &v.id);
+    kv(&mut o, "amount", format!("{} {}", v.amount, v.currency));
+    kv(&mut o, "holder", &v.holder);
+    kv(&mut o, "issuer", &v.issuer);
+    kv(&mut o, "financier", &v.financier);
+    kv(&mut o, "maturity", &v.maturity_date);
+    kv(
+        &mut o,
+        "status",
+        format!(
+            "{}{}",
+            voucher_status(v.status),
+            if v.frozen { " (frozen)" } else { "" }
+        ),
+    );
+    kv(&mut o, "root", &v.root_id);
+    if !v.parent_id.is_empty() {
+        kv(&mut o, "parent", &v.parent_id);
+    }
+    if !v.children.is_empty() {
+        kv(&mut o, "children", v.children.join(", "));
+    }
+    if let Some(d) = &v.trade_document {
+        kv(
+            &mut o,
+            "trade document",
+            format!("{} {} sha256={}", d.kind, d.number, hex::encode(&d.hash)),
+        );
+    }
+    kv(
+        &mut o,
+        "issued",
+        format!(
+            "height {} at {}",
+            v.issued_height,
+            format_utc_ms(v.issued_time_ms)
+        ),
+    );
+    o
+}
+
+/// One line per voucher, for `voucher list`.
+pub(crate) fn voucher_row(v: &Voucher) -> String {
+    format!("{}  {}", voucher_label(v), v.maturity_date)
+}
+
+/// An identity as `key: value` lines.
+pub(crate) fn identity(i: &Identity) -> String {
+    let mut o = String::new();
+    kv(&mut o, "uscc", &i.uscc);
+    kv(&mut o, "name", &i.name);
+    kv(&mut o, "role", short(&json::role_name(i.role), "ROLE_"));
+    kv(
+        &mut o,
+        "status",
+        short(&json::identity_status_name(i.status), "IDENTITY_STATUS_"),
+    );
+    kv(&mut o, "legal representative", &i.legal_representative);
+    kv(&mut o, "organisation", &i.org_id);
+    kv(&mut o, "accounts", i.accounts.join(", "));
+    kv(&mut o, "registered at height", i.registered_height);
+    o
+}
+
+/// An account as `key: value` lines.
+pub(crate) fn account(a: &Account) -> String {
+    let mut o = String::new();
+    kv(&mut o, "account", &a.account_id);
+    kv(&mut o, "uscc", &a.uscc);
+    kv(&mut o, "role", short(&json::role_name(a.role), "ROLE_"));
+    kv(
+        &mut o,
+        "status",
+        short(&json::account_status_name(a.status), "ACCOUNT_STATUS_"),
+    );
+    kv(&mut o, "public key", hex::encode(&a.public_key));
+    kv(&mut o, "next nonce", a.next_nonce);
+    kv(&mut o, "organisation", &a.org_id);
+    o
+}
+
+/// A credit line as `key: value` lines.
+pub(crate) fn credit_line(c: &CreditLine) -> String {
+    let mut o = String::new();
+    kv(&mut o, "financier", &c.financier);
+    kv(&mut o, "core enterprise", &c.core_enterprise);
+    kv(&mut o, "limit", format!("{} {}", c.limit, c.currency));
+    kv(
+        &mut o,
+        "outstanding",
+        format!("{} {}", c.outstanding, c.currency),
+    );
+    kv(
+        &mut o,
+        "available",
+        format!("{} {}", c.limit.saturating_sub(c.outstanding), c.currency),
+    );
+    kv(
+        &mut o,
+        "status",
+        short(
+            &json::credit_line_status_name(c.status),
+            "CREDIT_LINE_STATUS_",
+        ),
+    );
+    o
+}
+
+/// The node status as `key: value` lines.
+pub(crate) fn status(s: &GetStatusResponse) -> String {
+    let mut o = String::new();
+    kv(&mut o, "chain", &s.chain_id);
+    kv(&mut o, "node", &s.node_id);
+    kv(&mut o, "version", &s.version);
+    kv(&mut o, "consensus", &s.consensus);
+    kv(&mut o, "height", s.height);
+    kv(&mut o, "head", hex::encode(&s.head_hash));
+    kv(&mut o, "head time", format_utc_ms(s.head_time_ms));
+    kv(&mut o, "state root", hex::encode(&s.state_root));
+    kv(&mut o, "genesis", hex::encode(&s.genesis_hash));
+    kv(&mut o, "mempool", s.mempool_size);
+    if let Some(p) = &s.params {
+        kv(&mut o, "max tenor days", p.max_tenor_days);
+        kv(&mut o, "min split amount", p.min_split_amount);
+        kv(&mut o, "split fanout max", p.split_fanout_max);
+        kv(&mut o, "redemption grace days", p.redemption_grace_days);
+        kv(&mut o, "utc offset minutes", p.utc_offset_minutes);
+    }
+    for m in &s.members {
+        kv(
+            &mut o,
+            "member",
+            format!("{} {} ({})", m.org_id, m.name, m.uscc),
+        );
+    }
+    o
+}
+
+fn result_lines(o: &mut String, r: &TxResult, indent: &str) {
+    if r.message.is_empty() {
+        let _ = writeln!(o, "{indent}result: {}", result_code(r.code));
+    } else {
+        let _ = writeln!(o, "{indent}result: {}: {}", result_code(r.code), r.message);
+    }
+    for e in &r.events {
+        let _ = writeln!(o, "{indent}  {}", event_line(e, true));
+    }
+}
+
+/// The answer to a submission: hash, height, result and events.
+pub(crate) fn submit(r: &SubmitTransactionResponse) -> String {
+    let mut o = String::new();
+    kv(&mut o, "tx", hex::encode(&r.tx_hash));
+    if r.committed {
+        kv(&mut o, "height", r.height);
+        if let Some(res) = &r.result {
+            result_lines(&mut o, res, "");
+        }
+    } else {
+        kv(
+            &mut o,
+            "status",
+            "admitted to the mempool (not waiting for commit)",
+        );
+    }
+    o
+}
+
+fn operation_lines(o: &mut String, body: &TransactionBody) {
+    kv(o, "signer", &body.signer);
+    kv(o, "nonce", body.nonce);
+    kv(o, "chain", &body.chain_id);
+    if let Some(op) = &body.operation {
+        kv(o, "operation", json::operation_name(op));
+        if let serde_json::Value::Object(fields) = json::operation_fields(op) {
+            for (k, v) in fields {
+                let text = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                let _ = writeln!(o, "  {k}: {text}");
+            }
+        }
+    }
+}
+
+/// A committed transaction.
+pub(crate) fn transaction(r: &GetTransactionResponse) -> String {
+    use prost::Message;
+    let mut o = String::new();
+    if let Some(t) = &r.transaction {
+        kv(
+            &mut o,
+            "tx",
+            hex::encode(vchain_contracts::tx::tx_hash(&t.body)),
+        );
+    }
+    kv(
+        &mut o,
+        "height",
+        format!(
+            "{} (index {}, block {})",
+            r.height,
+            r.index,
+            hex::encode(&r.block_hash)
+        ),
+    );
+    kv(&mut o, "time", format_utc_ms(r.time_ms));
+    if let Some(t) = &r.transaction {
+        kv(&mut o, "public key", hex::encode(&t.public_key));
+        match TransactionBody::decode(t.body.as_slice()) {
+            Ok(body) => operation_lines(&mut o, &body),
+            Err(e) => kv(&mut o, "body", format!("undecodable ({e})")),
+        }
+    }
+    if let Some(res) = &r.result {
+        result_lines(&mut o, res, "");
+    }
+    o
+}
+
+/// A block: header, one line per transaction, system events.
+pub(crate) fn block(b: &Block, block_hash: &[u8]) -> String {
+    use prost::Message;
+    let mut o = String::new();
+    if let Some(h) = &b.header {
+        kv(&mut o, "height", h.height);
+        kv(&mut o, "hash", hex::encode(block_hash));
+        kv(&mut o, "prev", hex::encode(&h.prev_hash));
+        kv(&mut o, "time", format_utc_ms(h.timestamp_ms));
+        kv(&mut o, "proposer", &h.proposer);
+        kv(&mut o, "chain", &h.chain_id);
+        kv(&mut o, "tx root", hex::encode(&h.tx_root));
+        kv(&mut o, "result root", hex::encode(&h.result_root));
+        kv(&mut o, "state root", hex::encode(&h.state_root));
+    }
+    kv(&mut o, "transactions", b.transactions.len());
+    for (i, t) in b.transactions.iter().enumerate() {
+        let hash = hex::encode(vchain_contracts::tx::tx_hash(&t.body));
+        let (signer, op) = match TransactionBody::decode(t.body.as_slice()) {
+            Ok(body) => (
+                body.signer.clone(),
+                body.operation
+                    .as_ref()
+                    .map_or("(none)", json::operation_name),
+            ),
+            Err(_) => (String::from("?"), "(undecodable)"),
+        };
+        let result = b.results.get(i).map_or_else(String::new, |r| {
+            if r.message.is_empty() {
+                result_code(r.code)
+            } else {
+                format!("{}: {}", result_code(r.code), r.message)
+            }
+        });
+        let _ = writeln!(o, "  {i} {hash} {signer} {op} -> {result}");
+    }
+    if !b.system_events.is_empty() {
+        kv(&mut o, "system events", b.system_events.len());
+        for e in &b.system_events {
+            let _ = writeln!(o, "  {}", event_line(e, true));
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vchain_proto::v1::{TracedVoucher, VoucherStatus};
+
+    fn v(
+        id: &str,
+        amount: u64,
+        holder: &str,
+        status: VoucherStatus,
+        frozen: bool,
+    ) -> Option<Voucher> {
+        Some(Voucher {
+            id: id.into(),
+            amount,
+            currency: "CNY".into(),
+            holder: holder.into(),
+            status: status as i32,
+            frozen,
+            ..Default::default()
+        })
+    }
+
+    fn ev(kind: EventKind, height: u64, actor: &str) -> Event {
+        Event {
+            kind: kind as i32,
+            height,
+            tx_hash: vec![0xab; 32],
+            time_ms: 1_704_067_200_000 + height * 1000,
+            actor: actor.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn event_line_fields() {
+        let mut e = ev(EventKind::VoucherTransferred, 9, "sup-1");
+        e.voucher_id = "V000000000002".into();
+        e.counterparty = "bank-1".into();
+        e.detail = "agreement 01ab".into();
+        e.consideration = 95_000;
+        assert_eq!(
+            event_line(&e, true),
+            "h=9 2024-01-01T00:00:09.000Z VOUCHER_TRANSFERRED actor=sup-1 voucher=V000000000002 \
+             counterparty=bank-1 consideration=95000 detail=\"agreement 01ab\" tx=abababababab"
+        );
+        let mut d = ev(EventKind::VoucherDestroyed, 40, "");
+        d.tx_hash.clear();
+        assert_eq!(
+            event_line(&d, false),
+            "h=40 2024-01-01T00:00:40.000Z VOUCHER_DESTROYED actor=(chain)"
+        );
+    }
+
+    #[test]
+    fn trace_tree_shape() {
+        // V1 split into V2 and V3; V2 split into V4 and V5; V3 transferred and frozen.
+        let mut issued = ev(EventKind::VoucherIssued, 3, "core");
+        issued.amount = 100_000;
+        issued.currency = "CNY".into();
+        issued.counterparty = "sup".into();
+        let mut split1 = ev(EventKind::VoucherSplit, 5, "sup");
+        split1.related_vouchers = vec!["V2".into(), "V3".into()];
+        let child = |parent: &str, h: u64| {
+            let mut e = ev(EventKind::VoucherCreatedBySplit, h, "sup");
+            e.related_vouchers = vec![parent.into()];
+            e
+        };
+        let mut split2 = ev(EventKind::VoucherSplit, 7, "sup");
+        split2.related_vouchers = vec!["V4".into(), "V5".into()];
+        let mut transfer = ev(EventKind::VoucherTransferred, 8, "sup");
+        transfer.counterparty = "bank".into();
+        let mut freeze = ev(EventKind::VoucherFrozen, 9, "reg");
+        freeze.detail = "court order".into();
+        let tv = |voucher, events, depth| TracedVoucher {
+            voucher,
+            events,
+            depth,
+        };
+        let t = TraceVoucherResponse {
+            voucher_id: "V4".into(),
+            root_id: "V1".into(),
+            height: 12,
+            vouchers: vec![
+                tv(
+                    v("V1", 100_000, "sup", VoucherStatus::Split, false),
+                    vec![issued, split1],
+                    0,
+                ),
+                tv(
+                    v("V2", 60_000, "sup", VoucherStatus::Split, false),
+                    vec![child("V1", 5), split2],
+                    1,
+                ),
+                tv(
+                    v("V4", 10_000, "sup", VoucherStatus::Active, false),
+                    vec![child("V2", 7)],
+                    2,
+                ),
+                tv(
+                    v("V5", 50_000, "sup", VoucherStatus::Active, false),
+                    vec![child("V2", 7)],
+                    2,
+                ),
+                tv(
+                    v("V3", 40_000, "bank", VoucherStatus::Active, true),
+                    vec![child("V1", 5), transfer, freeze],
+                    1,
+                ),
+            ],
+        };
+        let expected = [
+            "trace of V4 (root V1) at height 12",
+            "V1 100000 CNY holder=sup SPLIT",
+            "│   h=3 2024-01-01T00:00:03.000Z VOUCHER_ISSUED actor=core amount=100000 CNY counterparty=sup tx=abababababab",
+            "│   h=5 2024-01-01T00:00:05.000Z VOUCHER_SPLIT actor=sup children=V2,V3 tx=abababababab",
+            "├── V2 60000 CNY holder=sup SPLIT",
+            "│   │   h=5 2024-01-01T00:00:05.000Z VOUCHER_CREATED_BY_SPLIT actor=sup parent=V1 tx=abababababab",
+            "│   │   h=7 2024-01-01T00:00:07.000Z VOUCHER_SPLIT actor=sup children=V4,V5 tx=abababababab",
+            "│   ├── V4 10000 CNY holder=sup ACTIVE",
+            "│   │       h=7 2024-01-01T00:00:07.000Z VOUCHER_CREATED_BY_SPLIT actor=sup parent=V2 tx=abababababab",
+            "│   └── V5 50000 CNY holder=sup ACTIVE",
+            "│           h=7 2024-01-01T00:00:07.000Z VOUCHER_CREATED_BY_SPLIT actor=sup parent=V2 tx=abababababab",
+            "└── V3 40000 CNY holder=bank ACTIVE frozen",
+            "        h=5 2024-01-01T00:00:05.000Z VOUCHER_CREATED_BY_SPLIT actor=sup parent=V1 tx=abababababab",
+            "        h=8 2024-01-01T00:00:08.000Z VOUCHER_TRANSFERRED actor=sup counterparty=bank tx=abababababab",
+            "        h=9 2024-01-01T00:00:09.000Z VOUCHER_FROZEN actor=reg detail=\"court order\" tx=abababababab",
+        ];
+        let got = trace_tree(&t);
+        for (i, (g, e)) in got.iter().zip(expected.iter()).enumerate() {
+            assert_eq!(g, e, "line {i}");
+        }
+        assert_eq!(got.len(), expected.len(), "{got:#?}");
+    }
+
+    #[test]
+    fn trace_of_unsplit_voucher() {
+        let t = TraceVoucherResponse {
+            voucher_id: "V1".into(),
+            root_id: "V1".into(),
+            height: 4,
+            vouchers: vec![TracedVoucher {
+                voucher: v("V1", 500, "sup", VoucherStatus::Active, false),
+                events: vec![ev(EventKind::VoucherIssued, 3, "core")],
+                depth: 0,
+            }],
+        };
+        assert_eq!(
+            trace_tree(&t),
+            vec![
+                "trace of V1 (root V1) at height 4".to_owned(),
+                "V1 500 CNY holder=sup ACTIVE".to_owned(),
+                "    h=3 2024-01-01T00:00:03.000Z VOUCHER_ISSUED actor=core tx=abababababab"
+                    .to_owned(),
+            ]
+        );
+    }
+}

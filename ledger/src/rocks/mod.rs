@@ -1,0 +1,667 @@
+//! The persistent ledger on RocksDB: blocks, transaction locations, state, tree nodes, secondary
+//! indexes and the chain head, one column family each. A block is committed as one synced write
+//! batch, so after a crash the store holds either all of a block or none of it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use prost::Message;
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Direction,
+    IteratorMode, Options, Snapshot, WriteBatch, WriteOptions, DB,
+};
+use vchain_proto::v1::{Block, StateProof};
+
+use crate::error::Hex;
+use crate::tree::{self, Node, NodePath, NodeStore, TreeUpdate, NODE_LEN, NODE_PATH_LEN};
+use crate::{scan_start, Entry, Hash, LedgerError, StateReader, WriteSet, EMPTY_ROOT};
+
+const CF_BLOCKS: &str = "blocks";
+const CF_BLOCK_HASHES: &str = "block_hashes";
+const CF_TXS: &str = "txs";
+const CF_STATE: &str = "state";
+const CF_TREE: &str = "tree";
+const CF_INDEX: &str = "index";
+const CF_META: &str = "meta";
+const COLUMN_FAMILIES: [&str; 7] = [
+    CF_BLOCKS,
+    CF_BLOCK_HASHES,
+    CF_TXS,
+    CF_STATE,
+    CF_TREE,
+    CF_INDEX,
+    CF_META,
+];
+/// Point-read column families, where a bloom filter saves the disk read for absent keys.
+const BLOOM_FAMILIES: [&str; 3] = [CF_STATE, CF_TREE, CF_TXS];
+
+/// Shared block cache for all column families.
+const BLOCK_CACHE_BYTES_MAX: usize = 64 << 20;
+/// Bloom filter size; 10 bits per key gives about 1% false positives.
+const BLOOM_BITS_PER_KEY: f64 = 10.0;
+
+const HEAD_KEY: &[u8] = b"head";
+/// Version of the head record layout, so a future layout is refused rather than misread.
+const HEAD_FORMAT: u8 = 1;
+/// Head record: format, height (u64 BE), block hash, state root, timestamp (u64 BE).
+const HEAD_LEN: usize = 1 + 8 + 32 + 32 + 8;
+/// Transaction location: height (u64 BE) then index in the block (u32 BE).
+const TX_LOCATION_LEN: usize = 8 + 4;
+/// Most transactions a block may hold: a location indexes them with a u32.
+pub const BLOCK_TX_MAX: usize = u32::MAX as usize;
+
+/// The committed tip of the chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainHead {
+    /// Height of the last committed block (genesis = 0).
+    pub height: u64,
+    /// Its hash.
+    pub block_hash: Hash,
+    /// The state root after it.
+    pub state_root: Hash,
+    /// Its timestamp, milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+}
+
+impl ChainHead {
+    fn encode(&self) -> [u8; HEAD_LEN] {
+        let mut bytes = [0u8; HEAD_LEN];
+        bytes[0] = HEAD_FORMAT;
+        bytes[1..9].copy_from_slice(&self.height.to_be_bytes());
+        bytes[9..41].copy_from_slice(&self.block_hash);
+        bytes[41..73].copy_from_slice(&self.state_root);
+        bytes[73..].copy_from_slice(&self.timestamp_ms.to_be_bytes());
+        bytes
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, LedgerError> {
+        if bytes.len() != HEAD_LEN || bytes[0] != HEAD_FORMAT {
+            return Err(LedgerError::corruption(
+                "head record",
+                format!(
+                    "{} bytes with format {:?}, want {HEAD_LEN} bytes with format {HEAD_FORMAT}",
+                    bytes.len(),
+                    bytes.first()
+                ),
+            ));
+        }
+        Ok(ChainHead {
+            height: u64_at(bytes, 1),
+            block_hash: hash_at(bytes, 9),
+            state_root: hash_at(bytes, 41),
+            timestamp_ms: u64_at(bytes, 73),
+        })
+    }
+}
+
+/// Where a committed transaction is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxLocation {
+    /// Height of its block.
+    pub height: u64,
+    /// Its position in the block.
+    pub index: u32,
+}
+
+/// Everything one block commits, written in one atomic batch.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockCommit<'a> {
+    /// Height of the block: the head's height + 1, or 0 for genesis.
+    pub height: u64,
+    /// Hash of the block (SHA-256 of the encoded header).
+    pub block_hash: Hash,
+    /// State root after the block, as its header records it.
+    pub state_root: Hash,
+    /// Block timestamp, milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// The encoded `vchain_proto::v1::Block`, stored as given.
+    pub block_bytes: &'a [u8],
+    /// Transaction hashes, in block order.
+    pub tx_hashes: &'a [Hash],
+    /// State writes of the block.
+    pub state_writes: &'a WriteSet,
+    /// The tree update from [`RocksLedger::prepare_state`] over the same `state_writes`.
+    pub tree: &'a TreeUpdate,
+    /// Secondary index writes (keys and values chosen by the caller).
+    pub index_writes: &'a WriteSet,
+}
+
+/// The persistent ledger. `Send + Sync`: share it through an `Arc` between the block producer
+/// (the single writer) and readers. Readers that need several consistent reads take a
+/// [`snapshot`](Self::snapshot).
+pub struct RocksLedger {
+    db: DB,
+    /// Makes the head check and the batch write of a commit one step, even if two callers
+    /// break the single-writer rule.
+    commit_lock: Mutex<()>,
+    path: PathBuf,
+}
+
+impl fmt::Debug for RocksLedger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RocksLedger")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn storage(what: impl Into<String>) -> impl FnOnce(rocksdb::Error) -> LedgerError {
+    let what = what.into();
+    move |error| LedgerError::Storage {
+        what,
+        source: Box::new(error),
+    }
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    let mut buffer = [0u8; 8];
+    buffer.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_be_bytes(buffer)
+}
+
+fn hash_at(bytes: &[u8], at: usize) -> Hash {
+    let mut hash = [0u8; 32];
+    hash.copy_from_slice(&bytes[at..at + 32]);
+    hash
+}
+
+fn decode_height(bytes: &[u8], what: impl Fn() -> String) -> Result<u64, LedgerError> {
+    if bytes.len() != 8 {
+        return Err(LedgerError::corruption(
+            what(),
+            format!("height is {} bytes, want 8", bytes.len()),
+        ));
+    }
+    Ok(u64_at(bytes, 0))
+}
+
+fn column_family_options(name: &str, cache: &Cache) -> Options {
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    if BLOOM_FAMILIES.contains(&name) {
+        table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
+    }
+    let mut options = Options::default();
+    options.set_block_based_table_factory(&table);
+    // Built without codecs: values are small protobuf records and hashes, which compress poorly.
+    options.set_compression_type(DBCompressionType::None);
+    options.set_bottommost_compression_type(DBCompressionType::None);
+    options
+}
+
+impl RocksLedger {
+    /// Opens (creating if missing) the ledger at `path`, then reconciles: the head's state root
+    /// must equal the stored tree root, and the head's block must be stored; otherwise the open
+    /// is refused with [`LedgerError::Corruption`] naming both.
+    pub fn open(path: &Path) -> Result<Self, LedgerError> {
+        let span = tracing::info_span!("ledger_open", path = %path.display());
+        let _entered = span.enter();
+        let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES_MAX);
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        options.set_compression_type(DBCompressionType::None);
+        let families = COLUMN_FAMILIES
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, column_family_options(name, &cache)));
+        let db = DB::open_cf_descriptors(&options, path, families)
+            .map_err(storage(format!("opening the ledger at {}", path.display())))?;
+        let ledger = RocksLedger {
+            db,
+            commit_lock: Mutex::new(()),
+            path: path.to_path_buf(),
+        };
+        let head = ledger.reconcile()?;
+        match head {
+            Some(head) => {
+                tracing::info!(height = head.height, state_root = %Hex(&head.state_root), "ledger opened")
+            }
+            None => tracing::info!("ledger opened empty (no genesis yet)"),
+        }
+        Ok(ledger)
+    }
+
+    /// Checks that the head, the tree and the blocks agree.
+    fn reconcile(&self) -> Result<Option<ChainHead>, LedgerError> {
+        let view = self.view();
+        let head = view.head()?;
+        let tree_root = view.tree_root()?;
+        match head {
+            None if tree_root != EMPTY_ROOT => Err(LedgerError::corruption(
+                "ledger head",
+                format!(
+                    "no head record, but the stored state tree has root {}",
+                    Hex(&tree_root)
+                ),
+            )),
+            None => Ok(None),
+            Some(head) => {
+                if head.state_root != tree_root {
+                    return Err(LedgerError::corruption(
+                        "state tree",
+                        format!(
+                            "the head at height {} records state root {}, but the stored tree root is {}",
+                            head.height,
+                            Hex(&head.state_root),
+                            Hex(&tree_root)
+                        ),
+                    ));
+                }
+                if view.block_bytes(head.height)?.is_none() {
+                    return Err(LedgerError::corruption(
+                        "blocks",
+                        format!("the head block at height {} is not stored", head.height),
+                    ));
+                }
+                Ok(Some(head))
+            }
+        }
+    }
+
+    fn view(&self) -> View<'_> {
+        View {
+            ledger: self,
+            snapshot: None,
+        }
+    }
+
+    fn cf(&self, name: &'static str) -> Result<&ColumnFamily, LedgerError> {
+        self.db.cf_handle(name).ok_or_else(|| {
+            LedgerError::corruption(
+                format!("column family {name}"),
+                "missing from the open database",
+            )
+        })
+    }
+
+    /// The committed head; `None` before genesis is committed.
+    pub fn head(&self) -> Result<Option<ChainHead>, LedgerError> {
+        self.view().head()
+    }
+
+    /// The tree update for `writes` against the committed state. The caller (the single writer)
+    /// guarantees that no commit happens between this and the [`commit_block`](Self::commit_block)
+    /// that uses it; a commit refuses an update prepared against another root.
+    pub fn prepare_state(&self, writes: &WriteSet) -> Result<TreeUpdate, LedgerError> {
+        tree::update(self, writes)
+    }
+
+    /// Commits one block atomically: the block, its hash, its transaction locations, the state
+    /// writes, the tree node writes, the index writes and the new head, in one synced write batch.
+    /// Refused, with nothing written, when the height is not the next one, when the tree update's
+    /// root is not the block's state root, or when the update was prepared against another root.
+    pub fn commit_block(&self, commit: &BlockCommit<'_>) -> Result<(), LedgerError> {
+        let span = tracing::info_span!(
+            "commit_block",
+            height = commit.height,
+            txs = commit.tx_hashes.len(),
+            state_writes = commit.state_writes.len(),
+            node_writes = commit.tree.node_writes.len(),
+            index_writes = commit.index_writes.len(),
+        );
+        let _entered = span.enter();
+        let _guard = self.commit_lock.lock().map_err(|_| {
+            LedgerError::corruption(
+                "commit lock",
+                "poisoned: an earlier commit panicked, the store may be inconsistent",
+            )
+        })?;
+
+        let view = self.view();
+        let head = view.head()?;
+        let expected_height = match head {
+            None => 0,
+            Some(head) => head
+                .height
+                .checked_add(1)
+                .ok_or_else(|| LedgerError::corruption("ledger head", "height at u64::MAX"))?,
+        };
+        if commit.height != expected_height {
+            return Err(LedgerError::HeightMismatch {
+                expected: expected_height,
+                got: commit.height,
+            });
+        }
+        let committed_root = head.map_or(EMPTY_ROOT, |head| head.state_root);
+        if commit.tree.prev_root != committed_root {
+            return Err(LedgerError::StaleTreeUpdate {
+                expected: committed_root,
+                got: commit.tree.prev_root,
+            });
+        }
+        if commit.tree.root != commit.state_root {
+            return Err(LedgerError::RootMismatch {
+                expected: commit.state_root,
+                got: commit.tree.root,
+            });
+        }
+        if commit.tx_hashes.len() > BLOCK_TX_MAX {
+            return Err(LedgerError::TooManyTransactions {
+                count: commit.tx_hashes.len(),
+                max: BLOCK_TX_MAX,
+            });
+        }
+        if let Some(height) = view.height_of(&commit.block_hash)? {
+            return Err(LedgerError::DuplicateBlock {
+                block_hash: commit.block_hash,
+                height,
+            });
+        }
+
+        let new_head = ChainHead {
+            height: commit.height,
+            block_hash: commit.block_hash,
+            state_root: commit.state_root,
+            timestamp_ms: commit.timestamp_ms,
+        };
+        let height_bytes = commit.height.to_be_bytes();
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_BLOCKS)?, height_bytes, commit.block_bytes);
+        batch.put_cf(self.cf(CF_BLOCK_HASHES)?, commit.block_hash, height_bytes);
+        let txs = self.cf(CF_TXS)?;
+        for (index, tx_hash) in commit.tx_hashes.iter().enumerate() {
+            let index = u32::try_from(index).map_err(|_| LedgerError::TooManyTransactions {
+                count: commit.tx_hashes.len(),
+                max: BLOCK_TX_MAX,
+            })?;
+            let mut location = [0u8; TX_LOCATION_LEN];
+            location[..8].copy_from_slice(&height_bytes);
+            location[8..].copy_from_slice(&index.to_be_bytes());
+            batch.put_cf(txs, tx_hash, location);
+        }
+        write_set_into(&mut batch, self.cf(CF_STATE)?, commit.state_writes);
+        let tree_cf = self.cf(CF_TREE)?;
+        for (path, node) in &commit.tree.node_writes {
+            assert_eq!(
+                path.len(),
+                NODE_PATH_LEN,
+                "tree update holds a malformed node path"
+            );
+            match node {
+                Some(node) => {
+                    assert_eq!(node.len(), NODE_LEN, "tree update holds a malformed node");
+                    batch.put_cf(tree_cf, path, node);
+                }
+                None => batch.delete_cf(tree_cf, path),
+            }
+        }
+        write_set_into(&mut batch, self.cf(CF_INDEX)?, commit.index_writes);
+        batch.put_cf(self.cf(CF_META)?, HEAD_KEY, new_head.encode());
+
+        let mut write_options = WriteOptions::default();
+        write_options.set_sync(true);
+        self.db
+            .write_opt(batch, &write_options)
+            .map_err(storage(format!("committing block {}", commit.height)))?;
+
+        // Read back what the next commit and every reader will rely on.
+        let stored_head = view.head()?;
+        assert_eq!(
+            stored_head,
+            Some(new_head),
+            "head read back after the commit differs from the head written"
+        );
+        let stored_root = view.tree_root()?;
+        assert_eq!(
+            stored_root, new_head.state_root,
+            "stored tree root after the commit differs from the block's state root"
+        );
+        tracing::debug!(state_root = %Hex(&new_head.state_root), "block committed");
+        Ok(())
+    }
+
+    /// The encoded block at `height`, as committed.
+    pub fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, LedgerError> {
+        self.view().block_bytes(height)
+    }
+
+    /// The block at `height`, decoded.
+    pub fn block(&self, height: u64) -> Result<Option<Block>, LedgerError> {
+        self.block_bytes(height)?
+            .map(|bytes| {
+                Block::decode(bytes.as_slice()).map_err(|source| LedgerError::Decode {
+                    what: format!("block at height {height}"),
+                    source,
+                })
+            })
+            .transpose()
+    }
+
+    /// Height of the block with hash `block_hash`.
+    pub fn height_of(&self, block_hash: &Hash) -> Result<Option<u64>, LedgerError> {
+        self.view().height_of(block_hash)
+    }
+
+    /// Where the transaction with hash `tx_hash` was committed.
+    pub fn tx_location(&self, tx_hash: &Hash) -> Result<Option<TxLocation>, LedgerError> {
+        let Some(bytes) = self.view().get(CF_TXS, tx_hash)? else {
+            return Ok(None);
+        };
+        if bytes.len() != TX_LOCATION_LEN {
+            return Err(LedgerError::corruption(
+                format!("location of transaction {}", Hex(tx_hash)),
+                format!("{} bytes, want {TX_LOCATION_LEN}", bytes.len()),
+            ));
+        }
+        let mut index = [0u8; 4];
+        index.copy_from_slice(&bytes[8..]);
+        Ok(Some(TxLocation {
+            height: u64_at(&bytes, 0),
+            index: u32::from_be_bytes(index),
+        }))
+    }
+
+    /// Secondary index entries under `prefix`, strictly after `start_after`, at most `limit`.
+    /// Not isolated from commits; use a [`snapshot`](Self::snapshot) to combine with other reads.
+    pub fn index_scan(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, LedgerError> {
+        self.view().scan(CF_INDEX, prefix, start_after, limit)
+    }
+
+    /// The committed value at `key` and a proof of it (or of its absence) against the head's
+    /// state root, both read from one snapshot.
+    pub fn prove(&self, key: &[u8]) -> Result<(Option<Vec<u8>>, StateProof), LedgerError> {
+        self.snapshot().prove(key)
+    }
+
+    /// A consistent read view: every read through it sees the ledger as of this call, whatever
+    /// commits happen meanwhile.
+    pub fn snapshot(&self) -> LedgerSnapshot<'_> {
+        LedgerSnapshot {
+            ledger: self,
+            snapshot: self.db.snapshot(),
+        }
+    }
+}
+
+fn write_set_into(batch: &mut WriteBatch, cf: &ColumnFamily, writes: &WriteSet) {
+    for (key, value) in writes {
+        match value {
+            Some(value) => batch.put_cf(cf, key, value),
+            None => batch.delete_cf(cf, key),
+        }
+    }
+}
+
+impl StateReader for RocksLedger {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, LedgerError> {
+        self.view().get(CF_STATE, key)
+    }
+
+    fn scan_prefix(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, LedgerError> {
+        self.view().scan(CF_STATE, prefix, start_after, limit)
+    }
+}
+
+impl NodeStore for RocksLedger {
+    fn node(&self, path: &NodePath) -> Result<Option<Node>, LedgerError> {
+        self.view().node(path)
+    }
+}
+
+/// A consistent read view of a [`RocksLedger`] (a RocksDB snapshot): a multi-read query, such as
+/// a voucher trace, never straddles a commit.
+pub struct LedgerSnapshot<'a> {
+    ledger: &'a RocksLedger,
+    snapshot: Snapshot<'a>,
+}
+
+impl fmt::Debug for LedgerSnapshot<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LedgerSnapshot")
+            .field("ledger", &self.ledger)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LedgerSnapshot<'_> {
+    fn view(&self) -> View<'_> {
+        View {
+            ledger: self.ledger,
+            snapshot: Some(&self.snapshot),
+        }
+    }
+
+    /// The head as of the snapshot.
+    pub fn head(&self) -> Result<Option<ChainHead>, LedgerError> {
+        self.view().head()
+    }
+
+    /// Secondary index entries as of the snapshot (see [`RocksLedger::index_scan`]).
+    pub fn index_scan(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, LedgerError> {
+        self.view().scan(CF_INDEX, prefix, start_after, limit)
+    }
+
+    /// The value at `key` and its proof against the snapshot's state root.
+    pub fn prove(&self, key: &[u8]) -> Result<(Option<Vec<u8>>, StateProof), LedgerError> {
+        let view = self.view();
+        let root = view.tree_root()?;
+        let proof = tree::prove(self, key)?;
+        let value = self.get(key)?;
+        // State and tree are written in one batch, so the proof must verify the stored value; if
+        // it does not, they have diverged and the proof would mislead an auditor.
+        tree::verify_proof(&root, key, value.as_deref(), &proof).map_err(|error| {
+            LedgerError::corruption(
+                format!("state key {}", Hex(key)),
+                format!("the state value disagrees with the state tree: {error}"),
+            )
+        })?;
+        Ok((value, proof))
+    }
+}
+
+impl StateReader for LedgerSnapshot<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, LedgerError> {
+        self.view().get(CF_STATE, key)
+    }
+
+    fn scan_prefix(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, LedgerError> {
+        self.view().scan(CF_STATE, prefix, start_after, limit)
+    }
+}
+
+impl NodeStore for LedgerSnapshot<'_> {
+    fn node(&self, path: &NodePath) -> Result<Option<Node>, LedgerError> {
+        self.view().node(path)
+    }
+}
+
+/// Reads either the latest committed data or a snapshot, so both share one implementation.
+struct View<'a> {
+    ledger: &'a RocksLedger,
+    snapshot: Option<&'a Snapshot<'a>>,
+}
+
+impl View<'_> {
+    fn get(&self, cf_name: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, LedgerError> {
+        let cf = self.ledger.cf(cf_name)?;
+        let result = match self.snapshot {
+            Some(snapshot) => snapshot.get_cf(cf, key),
+            None => self.ledger.db.get_cf(cf, key),
+        };
+        result.map_err(storage(format!("reading {cf_name} key {}", Hex(key))))
+    }
+
+    fn scan(
+        &self,
+        cf_name: &'static str,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, LedgerError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let cf = self.ledger.cf(cf_name)?;
+        let (start, exclusive) = scan_start(prefix, start_after);
+        let mode = IteratorMode::From(start, Direction::Forward);
+        let iterator = match self.snapshot {
+            Some(snapshot) => snapshot.iterator_cf(cf, mode),
+            None => self.ledger.db.iterator_cf(cf, mode),
+        };
+        let mut entries = Vec::new();
+        for item in iterator {
+            let (key, value) =
+                item.map_err(storage(format!("scanning {cf_name} under {}", Hex(prefix))))?;
+            if exclusive && *key == *start {
+                continue;
+            }
+            if !key.starts_with(prefix) || entries.len() == limit {
+                break;
+            }
+            entries.push((key.into_vec(), value.into_vec()));
+        }
+        Ok(entries)
+    }
+
+    fn head(&self) -> Result<Option<ChainHead>, LedgerError> {
+        self.get(CF_META, HEAD_KEY)?
+            .map(|bytes| ChainHead::decode(&bytes))
+            .transpose()
+    }
+
+    fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, LedgerError> {
+        self.get(CF_BLOCKS, &height.to_be_bytes())
+    }
+
+    fn height_of(&self, block_hash: &Hash) -> Result<Option<u64>, LedgerError> {
+        self.get(CF_BLOCK_HASHES, block_hash)?
+            .map(|bytes| decode_height(&bytes, || format!("height of block {}", Hex(block_hash))))
+            .transpose()
+    }
+
+    fn node(&self, path: &NodePath) -> Result<Option<Node>, LedgerError> {
+        self.get(CF_TREE, &path.encode())?
+            .map(|bytes| Node::decode(&bytes))
+            .transpose()
+    }
+
+    fn tree_root(&self) -> Result<Hash, LedgerError> {
+        Ok(self
+            .node(&NodePath::ROOT)?
+            .map_or(EMPTY_ROOT, |node| node.hash()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

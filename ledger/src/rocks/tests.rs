@@ -1,0 +1,578 @@
+//! Tests of the persistent ledger: commits survive a reopen, refused commits write nothing,
+//! reopening detects a head/tree mismatch, snapshots are isolated, proofs verify.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+use vchain_proto::v1::BlockHeader;
+
+use super::*;
+use crate::{root_of, verify_proof, MemoryLedger};
+
+fn sha(bytes: &[u8]) -> Hash {
+    Sha256::digest(bytes).into()
+}
+
+fn writes(entries: &[(&str, Option<&str>)]) -> WriteSet {
+    entries
+        .iter()
+        .map(|(key, value)| {
+            (
+                key.as_bytes().to_vec(),
+                value.map(|value| value.as_bytes().to_vec()),
+            )
+        })
+        .collect()
+}
+
+/// An encoded block and its hash (SHA-256 of the encoded header).
+fn block(height: u64, state_root: &Hash, tx_count: u32) -> (Vec<u8>, Hash) {
+    let header = BlockHeader {
+        chain_id: "test-chain".into(),
+        height,
+        timestamp_ms: 1_700_000_000_000u64.wrapping_add(height),
+        state_root: state_root.to_vec(),
+        tx_count,
+        ..BlockHeader::default()
+    };
+    let hash = sha(&header.encode_to_vec());
+    (
+        Block {
+            header: Some(header),
+            ..Block::default()
+        }
+        .encode_to_vec(),
+        hash,
+    )
+}
+
+fn tx_hashes(height: u64, count: u32) -> Vec<Hash> {
+    (0..count)
+        .map(|index| sha(format!("tx {height}/{index}").as_bytes()))
+        .collect()
+}
+
+/// Prepares and commits a block at `height` with the given writes; returns its hash.
+fn commit(
+    ledger: &RocksLedger,
+    height: u64,
+    state: &WriteSet,
+    index: &WriteSet,
+) -> Result<Hash, LedgerError> {
+    let tree = ledger.prepare_state(state)?;
+    let txs = tx_hashes(height, 2);
+    let (bytes, block_hash) = block(height, &tree.root, 2);
+    ledger.commit_block(&BlockCommit {
+        height,
+        block_hash,
+        state_root: tree.root,
+        timestamp_ms: 1_700_000_000_000u64.wrapping_add(height),
+        block_bytes: &bytes,
+        tx_hashes: &txs,
+        state_writes: state,
+        tree: &tree,
+        index_writes: index,
+    })?;
+    Ok(block_hash)
+}
+
+fn all_state(reader: &dyn StateReader) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    reader
+        .scan_prefix(b"", None, usize::MAX)
+        .expect("scan")
+        .into_iter()
+        .collect()
+}
+
+#[test]
+fn ledger_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<RocksLedger>();
+    assert_send_sync::<LedgerSnapshot<'_>>();
+}
+
+#[test]
+fn commit_and_reopen_keep_head_state_blocks_txs_and_index() {
+    let dir = TempDir::new().expect("tempdir");
+    let genesis_state = writes(&[
+        ("account/a", Some("1")),
+        ("account/b", Some("2")),
+        ("voucher/1", Some("v1")),
+    ]);
+    let block1_state = writes(&[
+        ("account/a", Some("10")),
+        ("account/b", None),
+        ("voucher/2", Some("v2")),
+        ("absent", None),
+    ]);
+    let genesis_hash;
+    let block1_hash;
+    {
+        let ledger = RocksLedger::open(dir.path()).expect("open");
+        assert_eq!(ledger.head().expect("head"), None);
+        genesis_hash = commit(
+            &ledger,
+            0,
+            &genesis_state,
+            &writes(&[("by-holder/a/1", Some(""))]),
+        )
+        .expect("genesis");
+        block1_hash = commit(
+            &ledger,
+            1,
+            &block1_state,
+            &writes(&[("by-holder/a/2", Some("")), ("by-holder/a/1", None)]),
+        )
+        .expect("block 1");
+    }
+
+    let ledger = RocksLedger::open(dir.path()).expect("reopen");
+    let head = ledger
+        .head()
+        .expect("head")
+        .expect("a head after two commits");
+    let expected_state = writes(&[
+        ("account/a", Some("10")),
+        ("voucher/1", Some("v1")),
+        ("voucher/2", Some("v2")),
+    ]);
+    let expected_state: BTreeMap<Vec<u8>, Vec<u8>> = expected_state
+        .into_iter()
+        .map(|(key, value)| (key, value.expect("puts only")))
+        .collect();
+    assert_eq!(head.height, 1);
+    assert_eq!(head.block_hash, block1_hash);
+    assert_eq!(head.timestamp_ms, 1_700_000_000_001);
+    assert_eq!(head.state_root, root_of(expected_state.iter()));
+    assert_eq!(all_state(&ledger), expected_state);
+    assert_eq!(ledger.get(b"account/b").expect("get"), None);
+
+    // Same root as the in-memory ledger after the same blocks.
+    let mut memory = MemoryLedger::new();
+    memory.apply(&genesis_state).expect("apply");
+    assert_eq!(memory.apply(&block1_state).expect("apply"), head.state_root);
+
+    let block = ledger.block(1).expect("block").expect("block 1 stored");
+    let header = block.header.expect("header");
+    assert_eq!(header.height, 1);
+    assert_eq!(header.state_root, head.state_root.to_vec());
+    assert_eq!(
+        ledger.block_bytes(0).expect("bytes"),
+        Some(block_for(&ledger, 0))
+    );
+    assert_eq!(ledger.block(2).expect("block"), None);
+    assert_eq!(ledger.height_of(&genesis_hash).expect("height"), Some(0));
+    assert_eq!(ledger.height_of(&block1_hash).expect("height"), Some(1));
+    assert_eq!(ledger.height_of(&[7; 32]).expect("height"), None);
+    assert_eq!(
+        ledger.tx_location(&tx_hashes(1, 2)[1]).expect("tx"),
+        Some(TxLocation {
+            height: 1,
+            index: 1
+        })
+    );
+    assert_eq!(
+        ledger.tx_location(&tx_hashes(0, 2)[0]).expect("tx"),
+        Some(TxLocation {
+            height: 0,
+            index: 0
+        })
+    );
+    assert_eq!(ledger.tx_location(&[7; 32]).expect("tx"), None);
+    let index = ledger.index_scan(b"by-holder/a/", None, 10).expect("index");
+    assert_eq!(index, vec![(b"by-holder/a/2".to_vec(), Vec::new())]);
+}
+
+fn block_for(ledger: &RocksLedger, height: u64) -> Vec<u8> {
+    ledger.block_bytes(height).expect("bytes").expect("stored")
+}
+
+#[test]
+fn scans_honour_prefix_start_after_and_limit() {
+    let dir = TempDir::new().expect("tempdir");
+    let ledger = RocksLedger::open(dir.path()).expect("open");
+    let state = writes(&[
+        ("a", Some("")),
+        ("b/1", Some("")),
+        ("b/2", Some("")),
+        ("b/3", Some("")),
+        ("b0", Some("")),
+        ("c", Some("")),
+    ]);
+    commit(&ledger, 0, &state, &state).expect("genesis");
+    let keys = |entries: Vec<(Vec<u8>, Vec<u8>)>| {
+        entries.into_iter().map(|(key, _)| key).collect::<Vec<_>>()
+    };
+    let memory = {
+        let mut memory = MemoryLedger::new();
+        memory.apply(&state).expect("apply");
+        memory
+    };
+    type Case<'a> = (&'a [u8], Option<&'a [u8]>, usize);
+    let cases: [Case<'_>; 6] = [
+        (b"b/", None, 10),
+        (b"b/", Some(b"b/1"), 10),
+        (b"b/", Some(b"b/15"), 1),
+        (b"b/", Some(b"a"), 10),
+        (b"b/", Some(b"b/3"), 10),
+        (b"", None, 2),
+    ];
+    for (prefix, start_after, limit) in cases {
+        let expected = keys(
+            memory
+                .scan_prefix(prefix, start_after, limit)
+                .expect("scan"),
+        );
+        assert_eq!(
+            keys(
+                ledger
+                    .scan_prefix(prefix, start_after, limit)
+                    .expect("scan")
+            ),
+            expected
+        );
+        assert_eq!(
+            keys(ledger.index_scan(prefix, start_after, limit).expect("scan")),
+            expected
+        );
+        assert_eq!(
+            keys(
+                ledger
+                    .snapshot()
+                    .scan_prefix(prefix, start_after, limit)
+                    .expect("scan")
+            ),
+            expected
+        );
+    }
+    assert_eq!(
+        keys(ledger.scan_prefix(b"b/", Some(b"b/1"), 10).expect("scan")),
+        [b"b/2".to_vec(), b"b/3".to_vec()]
+    );
+    assert!(ledger.scan_prefix(b"b/", None, 0).expect("scan").is_empty());
+}
+
+/// Everything a refused commit must leave untouched: head, state, index, block 1, tree root.
+type Fingerprint = (
+    Option<ChainHead>,
+    BTreeMap<Vec<u8>, Vec<u8>>,
+    Vec<Entry>,
+    Option<Vec<u8>>,
+    Hash,
+);
+
+fn fingerprint(ledger: &RocksLedger) -> Fingerprint {
+    (
+        ledger.head().expect("head"),
+        all_state(ledger),
+        ledger.index_scan(b"", None, usize::MAX).expect("index"),
+        ledger.block_bytes(1).expect("block"),
+        ledger.view().tree_root().expect("root"),
+    )
+}
+
+#[test]
+fn refused_commits_change_nothing() {
+    let dir = TempDir::new().expect("tempdir");
+    let ledger = RocksLedger::open(dir.path()).expect("open");
+    let state = writes(&[("k", Some("v"))]);
+
+    // Before genesis only height 0 is accepted.
+    let error = commit(&ledger, 1, &state, &WriteSet::new()).expect_err("height 1 before genesis");
+    assert!(
+        matches!(
+            error,
+            LedgerError::HeightMismatch {
+                expected: 0,
+                got: 1
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(ledger.head().expect("head"), None);
+    assert_eq!(ledger.get(b"k").expect("get"), None);
+
+    commit(&ledger, 0, &state, &writes(&[("i", Some(""))])).expect("genesis");
+    let before = fingerprint(&ledger);
+    let next = writes(&[("k", Some("w")), ("n", Some("x"))]);
+    let index = writes(&[("j", Some(""))]);
+
+    for height in [0, 2, u64::MAX] {
+        let error = commit(&ledger, height, &next, &index).expect_err("wrong height");
+        assert!(
+            matches!(error, LedgerError::HeightMismatch { expected: 1, got } if got == height),
+            "{error}"
+        );
+        assert_eq!(fingerprint(&ledger), before);
+    }
+
+    // A state root that is not the tree update's.
+    let tree = ledger.prepare_state(&next).expect("prepare");
+    let wrong_root = [0xAB; 32];
+    let (bytes, block_hash) = block(1, &wrong_root, 0);
+    let error = ledger
+        .commit_block(&BlockCommit {
+            height: 1,
+            block_hash,
+            state_root: wrong_root,
+            timestamp_ms: 1,
+            block_bytes: &bytes,
+            tx_hashes: &[],
+            state_writes: &next,
+            tree: &tree,
+            index_writes: &index,
+        })
+        .expect_err("wrong root");
+    assert!(
+        matches!(error, LedgerError::RootMismatch { expected, got } if expected == wrong_root && got == tree.root),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("abababab"),
+        "the message names the roots: {error}"
+    );
+    assert_eq!(fingerprint(&ledger), before);
+
+    // A block hash already committed.
+    let genesis_hash = ledger.head().expect("head").expect("genesis").block_hash;
+    let (bytes, _) = block(1, &tree.root, 0);
+    let error = ledger
+        .commit_block(&BlockCommit {
+            height: 1,
+            block_hash: genesis_hash,
+            state_root: tree.root,
+            timestamp_ms: 1,
+            block_bytes: &bytes,
+            tx_hashes: &[],
+            state_writes: &next,
+            tree: &tree,
+            index_writes: &index,
+        })
+        .expect_err("duplicate block hash");
+    assert!(
+        matches!(error, LedgerError::DuplicateBlock { height: 0, .. }),
+        "{error}"
+    );
+    assert_eq!(fingerprint(&ledger), before);
+
+    // A tree update prepared before another commit.
+    commit(&ledger, 1, &next, &index).expect("block 1");
+    let after = fingerprint(&ledger);
+    let stale = ledger
+        .prepare_state(&writes(&[("z", Some("1"))]))
+        .expect("prepare");
+    assert_eq!(stale.prev_root, after.0.expect("head").state_root);
+    commit(&ledger, 2, &writes(&[("y", Some("1"))]), &WriteSet::new()).expect("block 2");
+    let after = fingerprint(&ledger);
+    let (bytes, block_hash) = block(3, &stale.root, 0);
+    let z = writes(&[("z", Some("1"))]);
+    let error = ledger
+        .commit_block(&BlockCommit {
+            height: 3,
+            block_hash,
+            state_root: stale.root,
+            timestamp_ms: 3,
+            block_bytes: &bytes,
+            tx_hashes: &[],
+            state_writes: &z,
+            tree: &stale,
+            index_writes: &WriteSet::new(),
+        })
+        .expect_err("stale tree update");
+    assert!(
+        matches!(error, LedgerError::StaleTreeUpdate { .. }),
+        "{error}"
+    );
+    assert_eq!(fingerprint(&ledger), after);
+}
+
+#[test]
+fn reopen_refuses_a_head_that_disagrees_with_the_tree() {
+    let dir = TempDir::new().expect("tempdir");
+    let head = {
+        let ledger = RocksLedger::open(dir.path()).expect("open");
+        commit(
+            &ledger,
+            0,
+            &writes(&[("a", Some("1")), ("b", Some("2"))]),
+            &WriteSet::new(),
+        )
+        .expect("genesis");
+        // Damage the tree behind the ledger's back: the root node now hashes to something else.
+        let forged = Node::Leaf {
+            key_hash: [1; 32],
+            value_hash: [2; 32],
+        };
+        ledger
+            .db
+            .put_cf(
+                ledger.cf(CF_TREE).expect("cf"),
+                NodePath::ROOT.encode(),
+                forged.encode(),
+            )
+            .expect("put");
+        ledger.head().expect("head").expect("genesis")
+    };
+    let error = RocksLedger::open(dir.path()).expect_err("the head and the tree disagree");
+    let message = error.to_string();
+    assert!(matches!(error, LedgerError::Corruption { .. }), "{message}");
+    let forged_root = Node::Leaf {
+        key_hash: [1; 32],
+        value_hash: [2; 32],
+    }
+    .hash();
+    assert!(
+        message.contains(&Hex(&head.state_root).to_string()),
+        "names the head's root: {message}"
+    );
+    assert!(
+        message.contains(&Hex(&forged_root).to_string()),
+        "names the tree's root: {message}"
+    );
+}
+
+#[test]
+fn reopen_refuses_a_tree_without_a_head() {
+    let dir = TempDir::new().expect("tempdir");
+    {
+        let ledger = RocksLedger::open(dir.path()).expect("open");
+        commit(&ledger, 0, &writes(&[("a", Some("1"))]), &WriteSet::new()).expect("genesis");
+        ledger
+            .db
+            .delete_cf(ledger.cf(CF_META).expect("cf"), HEAD_KEY)
+            .expect("delete");
+    }
+    let error = RocksLedger::open(dir.path()).expect_err("tree without head");
+    assert!(matches!(error, LedgerError::Corruption { .. }), "{error}");
+}
+
+#[test]
+fn snapshot_does_not_see_later_commits() {
+    let dir = TempDir::new().expect("tempdir");
+    let ledger = RocksLedger::open(dir.path()).expect("open");
+    commit(
+        &ledger,
+        0,
+        &writes(&[("voucher/1", Some("alice")), ("voucher/2", Some("bob"))]),
+        &writes(&[("trace/1/0", Some(""))]),
+    )
+    .expect("genesis");
+    let snapshot = ledger.snapshot();
+    let head_before = snapshot.head().expect("head");
+
+    commit(
+        &ledger,
+        1,
+        &writes(&[
+            ("voucher/1", Some("carol")),
+            ("voucher/2", None),
+            ("voucher/3", Some("dan")),
+        ]),
+        &writes(&[("trace/1/1", Some(""))]),
+    )
+    .expect("block 1");
+
+    assert_eq!(snapshot.head().expect("head"), head_before);
+    assert_eq!(
+        snapshot.get(b"voucher/1").expect("get"),
+        Some(b"alice".to_vec())
+    );
+    assert_eq!(
+        snapshot.get(b"voucher/2").expect("get"),
+        Some(b"bob".to_vec())
+    );
+    assert_eq!(snapshot.get(b"voucher/3").expect("get"), None);
+    assert_eq!(
+        snapshot
+            .scan_prefix(b"voucher/", None, 10)
+            .expect("scan")
+            .len(),
+        2
+    );
+    assert_eq!(
+        snapshot
+            .index_scan(b"trace/1/", None, 10)
+            .expect("scan")
+            .len(),
+        1
+    );
+    let (value, proof) = snapshot.prove(b"voucher/1").expect("prove");
+    let old_root = head_before.expect("genesis").state_root;
+    verify_proof(&old_root, b"voucher/1", value.as_deref(), &proof)
+        .expect("snapshot proof against the old root");
+
+    assert_eq!(
+        ledger.get(b"voucher/1").expect("get"),
+        Some(b"carol".to_vec())
+    );
+    assert_eq!(
+        ledger
+            .index_scan(b"trace/1/", None, 10)
+            .expect("scan")
+            .len(),
+        2
+    );
+    assert_eq!(ledger.head().expect("head").expect("head").height, 1);
+    assert_eq!(
+        ledger
+            .snapshot()
+            .head()
+            .expect("head")
+            .expect("head")
+            .height,
+        1
+    );
+}
+
+#[test]
+fn proofs_from_the_ledger_verify_against_the_head() {
+    let dir = TempDir::new().expect("tempdir");
+    let ledger = RocksLedger::open(dir.path()).expect("open");
+    let (value, proof) = ledger.prove(b"anything").expect("prove before genesis");
+    assert_eq!(value, None);
+    verify_proof(&EMPTY_ROOT, b"anything", None, &proof).expect("absence in the empty tree");
+
+    let state: WriteSet = (0..200)
+        .map(|i| {
+            (
+                format!("k{i}").into_bytes(),
+                Some(format!("v{i}").into_bytes()),
+            )
+        })
+        .collect();
+    commit(&ledger, 0, &state, &WriteSet::new()).expect("genesis");
+    let deletes: WriteSet = (0..200)
+        .filter(|i| i % 3 == 0)
+        .map(|i| (format!("k{i}").into_bytes(), None))
+        .collect();
+    commit(&ledger, 1, &deletes, &WriteSet::new()).expect("block 1");
+    let root = ledger.head().expect("head").expect("head").state_root;
+    for i in 0..300 {
+        let key = format!("k{i}").into_bytes();
+        let (value, proof) = ledger.prove(&key).expect("prove");
+        let expected = (i < 200 && i % 3 != 0).then(|| format!("v{i}").into_bytes());
+        assert_eq!(value, expected);
+        verify_proof(&root, &key, value.as_deref(), &proof).expect("verifies");
+        assert!(verify_proof(&[3; 32], &key, value.as_deref(), &proof).is_err());
+    }
+}
+
+#[test]
+fn prove_detects_state_that_diverged_from_the_tree() {
+    let dir = TempDir::new().expect("tempdir");
+    let ledger = RocksLedger::open(dir.path()).expect("open");
+    commit(
+        &ledger,
+        0,
+        &writes(&[("a", Some("1")), ("b", Some("2"))]),
+        &WriteSet::new(),
+    )
+    .expect("genesis");
+    ledger
+        .db
+        .put_cf(ledger.cf(CF_STATE).expect("cf"), b"a", b"forged")
+        .expect("put");
+    let error = ledger.prove(b"a").expect_err("state and tree disagree");
+    assert!(matches!(error, LedgerError::Corruption { .. }), "{error}");
+}

@@ -1,0 +1,237 @@
+//! Malformed and hostile transactions are refused with typed errors, change nothing, and never
+//! stop the node.
+
+mod common;
+
+use common::*;
+use ed25519_dalek::{Signer, SigningKey};
+use prost::Message;
+use vchain_proto::v1::transaction_body::Operation;
+use vchain_proto::v1::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_transactions_are_refused_without_harm() {
+    let mut node = TestNode::start().await;
+    let bank = node.uscc_of("bank-a-finance");
+    let carmaker = node.uscc_of("carmaker");
+    node.ok(
+        "bank-a-finance",
+        Operation::GrantCreditLine(GrantCreditLine {
+            core_enterprise: carmaker.clone(),
+            currency: "CNY".into(),
+            limit: 1_000_000,
+        }),
+    )
+    .await;
+    let maturity = node.date_in(60).await;
+    let events = node
+        .ok(
+            "carmaker",
+            issue("gearbox", &bank, 500_000, &maturity, "INV-H-1"),
+        )
+        .await;
+    let voucher = created_vouchers(&events).pop().expect("voucher");
+    let before = node.status().await;
+
+    let grant = |limit| {
+        Operation::RaiseCreditLine(RaiseCreditLine {
+            core_enterprise: carmaker.clone(),
+            amount: limit,
+        })
+    };
+    let good = node.sign("bank-a-finance", grant(1)).await;
+
+    // Bytes that are not a transaction body.
+    let garbage = SignedTransaction {
+        body: vec![0xff, 0xff, 0xff, 0x01],
+        ..good.clone()
+    };
+    let status = node.submit_tx(garbage).await.expect_err("garbage");
+    assert_eq!(
+        (status.code(), error_code(&status).as_str()),
+        (tonic::Code::InvalidArgument, "MALFORMED")
+    );
+
+    // A valid body with a forged signature.
+    let mut forged = good.clone();
+    forged.signature[0] ^= 0x55;
+    let status = node.submit_tx(forged).await.expect_err("forged");
+    assert_eq!(
+        (status.code(), error_code(&status).as_str()),
+        (tonic::Code::Unauthenticated, "BAD_SIGNATURE")
+    );
+
+    // Someone else's key on the financier's account.
+    let intruder = SigningKey::from_bytes(&[42; 32]);
+    let stolen = SignedTransaction {
+        public_key: intruder.verifying_key().to_bytes().to_vec(),
+        signature: intruder.sign(&good.body).to_bytes().to_vec(),
+        ..good.clone()
+    };
+    let status = node.submit_tx(stolen).await.expect_err("wrong key");
+    assert_eq!(error_code(&status), "KEY_MISMATCH");
+
+    // An account that does not exist, and a transaction for another chain.
+    let mut body = TransactionBody::decode(good.body.as_slice()).expect("body");
+    body.signer = "nobody".into();
+    let status = node
+        .submit_tx(vchain_contracts::tx::sign(&body, &intruder))
+        .await
+        .expect_err("unknown");
+    assert_eq!(
+        (status.code(), error_code(&status).as_str()),
+        (tonic::Code::Unauthenticated, "UNKNOWN_ACCOUNT")
+    );
+    let mut body = TransactionBody::decode(good.body.as_slice()).expect("body");
+    body.chain_id = "another-chain".into();
+    let status = node
+        .submit_tx(vchain_contracts::tx::sign(
+            &body,
+            &node.key("bank-a-finance"),
+        ))
+        .await
+        .expect_err("wrong chain");
+    assert_eq!(error_code(&status), "WRONG_CHAIN");
+
+    // An oversized transaction.
+    let huge = Operation::RevokeCreditLine(RevokeCreditLine {
+        core_enterprise: carmaker.clone(),
+        reason: "x".repeat(64 * 1024),
+    });
+    let status = node
+        .submit("bank-a-finance", huge)
+        .await
+        .expect_err("too large");
+    assert_eq!(error_code(&status), "TOO_LARGE");
+
+    // Nothing above reached a block.
+    assert_eq!(node.status().await.height, before.height);
+    assert_eq!(node.status().await.state_root, before.state_root);
+
+    // The good transaction commits once; the same bytes again are a replay.
+    node.submit_tx(good.clone())
+        .await
+        .expect("good transaction");
+    let status = node.submit_tx(good).await.expect_err("replay");
+    assert_eq!(
+        (status.code(), error_code(&status).as_str()),
+        (tonic::Code::FailedPrecondition, "BAD_NONCE")
+    );
+
+    // Wrong role: a supplier cannot issue. The rejection is recorded with its code and tx hash.
+    let status = node
+        .submit(
+            "gearbox",
+            issue("castings", &bank, 1_000, &maturity, "INV-H-2"),
+        )
+        .await
+        .expect_err("wrong role");
+    assert_eq!(
+        (status.code(), error_code(&status).as_str()),
+        (tonic::Code::PermissionDenied, "WRONG_ROLE")
+    );
+    let tx_hash = hex::decode(
+        status
+            .metadata()
+            .get("x-vchain-tx-hash")
+            .expect("tx hash")
+            .to_str()
+            .expect("ascii"),
+    )
+    .expect("hex");
+    let recorded = node
+        .api
+        .get_transaction(GetTransactionRequest { tx_hash })
+        .await
+        .expect("recorded")
+        .into_inner();
+    assert_eq!(
+        recorded.result.expect("result").code(),
+        ErrorCode::WrongRole
+    );
+
+    // Two conflicting spends racing into the mempool: exactly one commits.
+    let nonce = node.next_nonce("gearbox").await;
+    let first = node.sign_with_nonce("gearbox", nonce, transfer(&voucher, "castings", None));
+    let second = node.sign_with_nonce("gearbox", nonce + 1, transfer(&voucher, "foundry", None));
+    let (mut api_a, mut api_b) = (node.api.clone(), node.api.clone());
+    let (a, b) = tokio::join!(
+        api_a.submit_transaction(SubmitTransactionRequest {
+            transaction: Some(first),
+            wait_for_commit: true,
+            timeout_ms: 20_000
+        }),
+        api_b.submit_transaction(SubmitTransactionRequest {
+            transaction: Some(second),
+            wait_for_commit: true,
+            timeout_ms: 20_000
+        })
+    );
+    assert!(a.is_ok(), "{a:?}");
+    assert_eq!(error_code(&b.expect_err("second spend")), "NOT_HOLDER");
+    assert_eq!(node.voucher(&voucher).await.holder, "castings");
+
+    // Duplicate financing: the same invoice cannot back a second voucher.
+    let status = node
+        .submit(
+            "carmaker",
+            issue("gearbox", &bank, 1_000, &maturity, "INV-H-1"),
+        )
+        .await
+        .expect_err("duplicate document");
+    assert_eq!(
+        (status.code(), error_code(&status).as_str()),
+        (tonic::Code::AlreadyExists, "DUPLICATE_TRADE_DOCUMENT")
+    );
+
+    // The node is still healthy and producing blocks.
+    let height = node.status().await.height;
+    node.ok("bank-a-finance", grant(1)).await;
+    assert!(node.status().await.height > height);
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_for_missing_things_are_not_found() {
+    let mut node = TestNode::start().await;
+    let status = node
+        .api
+        .get_voucher(GetVoucherRequest {
+            voucher_id: "V999999999999".into(),
+        })
+        .await
+        .expect_err("missing");
+    assert_eq!(status.code(), tonic::Code::NotFound);
+    let status = node
+        .api
+        .get_transaction(GetTransactionRequest {
+            tx_hash: vec![1; 31],
+        })
+        .await
+        .expect_err("bad hash");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    let status = node
+        .api
+        .get_block(GetBlockRequest {
+            selector: Some(get_block_request::Selector::Height(1_000_000)),
+        })
+        .await
+        .expect_err("future block");
+    assert_eq!(status.code(), tonic::Code::NotFound);
+    let status = node
+        .api
+        .list_vouchers(ListVouchersRequest::default())
+        .await
+        .expect_err("no owner");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    let genesis = node
+        .api
+        .get_block(GetBlockRequest {
+            selector: Some(get_block_request::Selector::Height(0)),
+        })
+        .await
+        .expect("genesis")
+        .into_inner();
+    assert_eq!(genesis.block_hash, node.status().await.genesis_hash);
+    node.stop().await;
+}
