@@ -23,12 +23,20 @@ struct Report {
     name: &'static str,
     timings: Vec<Duration>,
     txs: usize,
+    phases: [Duration; 3],
 }
 
 impl Report {
     fn print(&mut self) {
         self.timings.sort();
         let total: Duration = self.timings.iter().sum();
+        let [execute, tree, commit] = self
+            .phases
+            .map(|d| d.as_secs_f64() * 1e3 / self.timings.len() as f64);
+        println!(
+            "{:<10} mean per block: execute (incl. signatures) {execute:.1} ms, state tree {tree:.1} ms, seal + commit {commit:.1} ms",
+            self.name
+        );
         let pct = |p: f64| self.timings[((self.timings.len() - 1) as f64 * p).round() as usize];
         println!(
             "{:<10} blocks={:<4} txs={:<7} tx/s={:>8.0}  block p50={:>7.1}ms p95={:>7.1}ms max={:>7.1}ms",
@@ -83,17 +91,20 @@ fn main() {
         ..Params::default()
     };
     let mut chain = BenchChain::new(dir.path(), suppliers as u32, params);
+    let face = 1u64 << 40;
     let mut vouchers: Vec<(String, String)> = chain
-        .issue_to_all(1 << 40, block_txs)
+        .issue_to_all(face, block_txs)
         .into_iter()
         .zip(chain.suppliers.clone())
         .collect();
+    let mut amounts = vec![face; vouchers.len()];
 
     // Transfers: voucher i moves from its holder to the next supplier each block.
     let mut transfers = Report {
         name: "transfer",
         timings: Vec::new(),
         txs: 0,
+        phases: [Duration::ZERO; 3],
     };
     let supplier_ids = chain.suppliers.clone();
     for round in 0..blocks {
@@ -120,6 +131,9 @@ fn main() {
         let (timing, _) = chain.commit_block(txs);
         assert_eq!(timing.rejected, 0, "benchmark transfers must all succeed");
         transfers.timings.push(timing.total);
+        transfers.phases[0] += timing.execute;
+        transfers.phases[1] += timing.tree;
+        transfers.phases[2] += timing.commit;
         transfers.txs += timing.txs;
     }
     transfers.print();
@@ -129,6 +143,7 @@ fn main() {
         name: "split",
         timings: Vec::new(),
         txs: 0,
+        phases: [Duration::ZERO; 3],
     };
     for round in 0..blocks {
         let start = (round * block_txs) % vouchers.len();
@@ -137,13 +152,15 @@ fn main() {
         for slot in 0..block_txs {
             let index = (start + slot) % vouchers.len();
             let (voucher, holder) = vouchers[index].clone();
+            let half = amounts[index] / 2;
             txs.push(chain.sign(
                 &holder,
                 Operation::SplitVoucher(SplitVoucher {
                     voucher_id: voucher,
-                    amounts: vec![1 << 20, 1 << 20],
+                    amounts: vec![half, amounts[index] - half],
                 }),
             ));
+            amounts[index] = half;
             order.push(index);
         }
         let (timing, block) = chain.commit_block(txs);
@@ -162,6 +179,9 @@ fn main() {
             vouchers[index].0 = child.voucher_id.clone();
         }
         splits.timings.push(timing.total);
+        splits.phases[0] += timing.execute;
+        splits.phases[1] += timing.tree;
+        splits.phases[2] += timing.commit;
         splits.txs += timing.txs;
     }
     splits.print();

@@ -61,6 +61,12 @@ pub struct BlockTiming {
     pub rejected: usize,
     /// Signature check + execution + tree update + seal + synced commit.
     pub total: Duration,
+    /// Signature check and execution.
+    pub execute: Duration,
+    /// State tree update.
+    pub tree: Duration,
+    /// Sealing and the synced RocksDB commit.
+    pub commit: Duration,
 }
 
 impl BenchChain {
@@ -214,10 +220,12 @@ impl BenchChain {
             timestamp_ms: self.time_ms,
         };
         let outcome = execute_block(&self.ledger, &context, &transactions).expect("execute");
+        let executed = started.elapsed();
         let tree = self
             .ledger
             .prepare_state(&outcome.state_writes)
             .expect("tree");
+        let treed = started.elapsed();
         let draft = BlockDraft {
             chain_id: self.chain_id.clone(),
             height: self.height,
@@ -234,6 +242,9 @@ impl BenchChain {
                 txs: block.transactions.len(),
                 rejected,
                 total: started.elapsed(),
+                execute: executed,
+                tree: treed - executed,
+                commit: started.elapsed() - treed,
             },
             block,
         )

@@ -91,8 +91,14 @@ impl<'a> Overlay<'a> {
 
     /// Keeps the current transaction's writes.
     pub(crate) fn commit_tx(&mut self) {
-        self.block_state.append(&mut self.tx_state);
-        self.block_index.append(&mut self.tx_index);
+        // Insert entry by entry: `BTreeMap::append` rebuilds the whole block map, which made a
+        // block quadratic in its number of writes.
+        for (key, value) in std::mem::take(&mut self.tx_state) {
+            self.block_state.insert(key, value);
+        }
+        for (key, value) in std::mem::take(&mut self.tx_index) {
+            self.block_index.insert(key, value);
+        }
     }
 
     /// Drops the current transaction's writes.
