@@ -495,7 +495,7 @@ impl VchainApi for ApiService {
             mempool_size: u32::try_from(self.chain.mempool_len()).unwrap_or(u32::MAX),
             genesis_hash: self.chain.genesis_hash.to_vec(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            params: Some(self.chain.params.clone()),
+            params: Some(self.chain.params),
             members,
         }))
     }

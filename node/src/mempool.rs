@@ -139,8 +139,10 @@ impl Mempool {
         let mut picked = Vec::new();
         let mut bytes = 0usize;
         'accounts: for (_, account) in accounts {
-            let mut expected = next_nonce(account);
-            for (&nonce, hash) in self.by_account[account].range(expected..) {
+            let first = next_nonce(account);
+            let waiting = self.by_account[account].range(first..);
+            // Take the run of consecutive nonces from `first`; stop at the first gap.
+            for (expected, (&nonce, hash)) in (first..).zip(waiting) {
                 if nonce != expected {
                     break;
                 }
@@ -150,7 +152,6 @@ impl Mempool {
                 }
                 bytes += entry.size;
                 picked.push(entry.tx.clone());
-                expected += 1;
             }
         }
         picked
