@@ -419,12 +419,55 @@ pub fn check_tx(
     transaction: &SignedTransaction,
 ) -> Result<CheckedTx, CheckError> {
     let (chain_id, params) = chain_config(state)?;
-    let overlay = Overlay::new(state);
     let signature_valid = verify_signatures(std::slice::from_ref(transaction))[0];
+    check_one(state, &chain_id, &params, transaction, signature_valid)
+}
+
+/// Most transactions [`check_txs`] takes at once.
+pub const CHECK_BATCH_MAX: usize = 4_096;
+
+/// [`check_tx`] for many transactions, verifying their signatures in one ed25519 batch (about
+/// twice as fast per signature as one by one). One result per transaction, in order; at most
+/// [`CHECK_BATCH_MAX`] (the rest are refused as too large a batch).
+pub fn check_txs(
+    state: &dyn StateReader,
+    transactions: &[SignedTransaction],
+) -> Result<Vec<Result<CheckedTx, CheckError>>, ExecError> {
+    let (chain_id, params) = chain_config(state)?;
+    let checked = transactions.len().min(CHECK_BATCH_MAX);
+    let signatures_valid = verify_signatures(&transactions[..checked]);
+    let mut results = Vec::with_capacity(transactions.len());
+    for (transaction, signature_valid) in transactions[..checked].iter().zip(signatures_valid) {
+        results.push(check_one(
+            state,
+            &chain_id,
+            &params,
+            transaction,
+            signature_valid,
+        ));
+    }
+    for _ in checked..transactions.len() {
+        results.push(Err(Rejection::new(
+            ErrorCode::TooLarge,
+            format!("a batch holds at most {CHECK_BATCH_MAX} transactions"),
+        )
+        .into()));
+    }
+    Ok(results)
+}
+
+fn check_one(
+    state: &dyn StateReader,
+    chain_id: &str,
+    params: &ChainParams,
+    transaction: &SignedTransaction,
+    signature_valid: bool,
+) -> Result<CheckedTx, CheckError> {
+    let overlay = Overlay::new(state);
     let (body, account) = match authenticate(
         &overlay,
-        &chain_id,
-        &params,
+        chain_id,
+        params,
         transaction,
         signature_valid,
     ) {

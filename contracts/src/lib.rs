@@ -43,5 +43,7 @@ pub mod tx;
 pub mod validate;
 
 pub use error::{ExecError, Rejection};
-pub use execute::{check_tx, execute_block, BlockContext, BlockOutcome, CheckError, CheckedTx};
+pub use execute::{
+    check_tx, check_txs, execute_block, BlockContext, BlockOutcome, CheckError, CheckedTx,
+};
 pub use state::read_message;

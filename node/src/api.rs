@@ -246,6 +246,55 @@ impl VchainApi for ApiService {
         }))
     }
 
+    async fn submit_transactions(
+        &self,
+        request: Request<SubmitTransactionsRequest>,
+    ) -> Result<Response<SubmitTransactionsResponse>, Status> {
+        let transactions = request.into_inner().transactions;
+        if transactions.len() > vchain_contracts::execute::CHECK_BATCH_MAX {
+            return Err(Status::invalid_argument(format!(
+                "a batch holds at most {} transactions",
+                vchain_contracts::execute::CHECK_BATCH_MAX
+            )));
+        }
+        let hashes: Vec<Hash> = transactions
+            .iter()
+            .map(|tx| vchain_contracts::tx::tx_hash(&tx.body))
+            .collect();
+        let chain = self.chain.clone();
+        let results = tokio::task::spawn_blocking(move || chain.submit_batch(transactions))
+            .await
+            .map_err(internal)?
+            .map_err(submit_status)?;
+        let outcomes = hashes
+            .into_iter()
+            .zip(results)
+            .map(|(hash, result)| match result {
+                Ok(_) => AdmissionOutcome {
+                    tx_hash: hash.to_vec(),
+                    admitted: true,
+                    code: ErrorCode::Ok.into(),
+                    message: String::new(),
+                },
+                Err(error) => {
+                    let (code, message) = match error {
+                        SubmitError::Check(CheckError::Rejected(rejection)) => {
+                            (rejection.code, rejection.message)
+                        }
+                        other => (ErrorCode::InvalidArgument, other.to_string()),
+                    };
+                    AdmissionOutcome {
+                        tx_hash: hash.to_vec(),
+                        admitted: false,
+                        code: code.into(),
+                        message,
+                    }
+                }
+            })
+            .collect();
+        Ok(Response::new(SubmitTransactionsResponse { outcomes }))
+    }
+
     async fn get_voucher(
         &self,
         request: Request<GetVoucherRequest>,

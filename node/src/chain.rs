@@ -320,6 +320,37 @@ impl Chain {
         }
     }
 
+    /// Admits many transactions, verifying their signatures in one batch. One result per
+    /// transaction, in order.
+    pub fn submit_batch(
+        &self,
+        transactions: Vec<SignedTransaction>,
+    ) -> Result<Vec<Result<Hash, SubmitError>>, SubmitError> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(SubmitError::ShuttingDown);
+        }
+        let checks = vchain_contracts::check_txs(&*self.ledger, &transactions)
+            .map_err(|e| SubmitError::Check(CheckError::Fatal(e)))?;
+        let mut results = Vec::with_capacity(transactions.len());
+        let len = {
+            let mut mempool = lock(&self.mempool);
+            for (transaction, check) in transactions.into_iter().zip(checks) {
+                results.push(match check {
+                    Ok(checked) => mempool
+                        .insert(&checked, transaction)
+                        .map(|()| checked.hash)
+                        .map_err(SubmitError::from),
+                    Err(error) => Err(SubmitError::from(error)),
+                });
+            }
+            mempool.len()
+        };
+        if len >= self.block_tx_target() {
+            let _ = self.wake.try_send(Wake::BlockFull);
+        }
+        Ok(results)
+    }
+
     fn block_tx_target(&self) -> usize {
         self.config.block_tx_target.min(self.params.block_tx_max) as usize
     }

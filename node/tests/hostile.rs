@@ -235,3 +235,95 @@ async fn queries_for_missing_things_are_not_found() {
     assert_eq!(genesis.block_hash, node.status().await.genesis_hash);
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_admits_the_good_and_refuses_exactly_the_bad() {
+    let mut node = TestNode::start().await;
+    let carmaker = node.uscc_of("carmaker");
+    node.ok(
+        "bank-a-finance",
+        Operation::GrantCreditLine(GrantCreditLine {
+            core_enterprise: carmaker.clone(),
+            currency: "CNY".into(),
+            limit: 1_000,
+        }),
+    )
+    .await;
+    let first = node.next_nonce("bank-a-finance").await;
+    let mut batch: Vec<SignedTransaction> = (0..20)
+        .map(|i| {
+            node.sign_with_nonce(
+                "bank-a-finance",
+                first + i,
+                Operation::RaiseCreditLine(RaiseCreditLine {
+                    core_enterprise: carmaker.clone(),
+                    amount: 1,
+                }),
+            )
+        })
+        .collect();
+    // One forged signature, and one replay of a nonce already in the batch.
+    batch[7].signature[3] ^= 0x10;
+    batch.push(batch[3].clone());
+    let outcomes = node
+        .api
+        .submit_transactions(SubmitTransactionsRequest {
+            transactions: batch,
+        })
+        .await
+        .expect("batch")
+        .into_inner()
+        .outcomes;
+    assert_eq!(outcomes.len(), 21);
+    let refused: Vec<(usize, ErrorCode)> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| !o.admitted)
+        .map(|(i, o)| (i, o.code()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (7, ErrorCode::BadSignature),
+            (20, ErrorCode::InvalidArgument)
+        ],
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes[20].message.contains("already in the mempool"),
+        "{}",
+        outcomes[20].message
+    );
+    // Nonces 0..=6 commit; 8.. wait behind the gap the forged nonce 7 left.
+    let bank = node.uscc_of("bank-a-finance");
+    for _ in 0..100 {
+        if node.credit_line(&bank, &carmaker).await.limit == 1_007 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(node.credit_line(&bank, &carmaker).await.limit, 1_007);
+    assert_eq!(
+        node.status().await.mempool_size,
+        12,
+        "the transactions after the gap wait for nonce {}",
+        first + 7
+    );
+    // Filling the gap releases them.
+    node.ok(
+        "bank-a-finance",
+        Operation::RaiseCreditLine(RaiseCreditLine {
+            core_enterprise: carmaker.clone(),
+            amount: 1,
+        }),
+    )
+    .await;
+    for _ in 0..100 {
+        if node.status().await.mempool_size == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(node.credit_line(&bank, &carmaker).await.limit, 1_020);
+    node.stop().await;
+}
