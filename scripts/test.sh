@@ -6,4 +6,11 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 source scripts/env.sh
 cargo fmt --all -- --check
+# House rule: the state machines (contracts, consensus) depend on no I/O crate.
+for crate in vchain-contracts vchain-consensus; do
+  if cargo tree --locked -p "$crate" -e normal --prefix none | grep -E '^(tokio|tonic|rocksdb|librocksdb-sys|hyper|libp2p) '; then
+    echo "test.sh: $crate must not depend on an I/O crate (see ARCHITECTURE.md)" >&2
+    exit 1
+  fi
+done
 cargo test --workspace --locked "$@"
