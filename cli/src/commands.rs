@@ -95,8 +95,10 @@ fn digest(given: Option<Hex32>, file: Option<&Path>, what: &str) -> anyhow::Resu
     match (given, file) {
         (Some(h), _) => Ok(hex32(&h)),
         (None, Some(path)) => {
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("reading {what} file {}", path.display()))?;
+            // A file the user named that cannot be read is a usage error (exit 2), not ours.
+            let bytes = std::fs::read(path).map_err(|e| {
+                UsageError(format!("cannot read {what} file {}: {e}", path.display()))
+            })?;
             Ok(Sha256::digest(&bytes).to_vec())
         }
         (None, None) => Err(UsageError(format!("give the {what} hash or file")).into()),

@@ -440,6 +440,9 @@ impl Producer {
                     error!(%error, "block production failed; stopping the node");
                     self.chain.failed.store(true, Ordering::SeqCst);
                     self.chain.stopping.store(true, Ordering::SeqCst);
+                    self.chain.stopped.send_replace(true);
+                    // Dropping the senders tells every waiting client now, not at its timeout.
+                    lock(&self.chain.waiters).clear();
                     return;
                 }
                 last_block = Instant::now();

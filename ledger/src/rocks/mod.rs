@@ -2,9 +2,11 @@
 //! indexes and the chain head, one column family each. A block is committed as one synced write
 //! batch, so after a crash the store holds either all of a block or none of it.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use prost::Message;
 use rocksdb::{
@@ -132,10 +134,41 @@ pub struct BlockCommit<'a> {
 /// [`snapshot`](Self::snapshot).
 pub struct RocksLedger {
     db: DB,
-    /// Makes the head check and the batch write of a commit one step, even if two callers
-    /// break the single-writer rule.
-    commit_lock: Mutex<()>,
+    /// The writer's state: held by `prepare_state` and `commit_block`, so a commit's head check
+    /// and batch write are one step even if two callers break the single-writer rule, and the
+    /// upper tree levels it caches always equal the committed tree.
+    writer: Mutex<UpperTree>,
     path: PathBuf,
+}
+
+/// Tree nodes shallower than this are kept in memory for the writer: at most 2^16 - 1
+/// positions (about 10 MB), the levels every block's update walks through.
+pub const TREE_CACHE_DEPTH_MAX: u16 = 16;
+
+/// The writer's in-memory copy of the upper tree levels: `None` records a known-empty position.
+#[derive(Debug, Default)]
+struct UpperTree {
+    nodes: HashMap<NodePath, Option<Node>>,
+}
+
+/// The committed tree as the writer sees it: upper levels from memory, the rest from RocksDB.
+struct CachedTree<'a> {
+    ledger: &'a RocksLedger,
+    upper: RefCell<&'a mut UpperTree>,
+}
+
+impl NodeStore for CachedTree<'_> {
+    fn node(&self, path: &NodePath) -> Result<Option<Node>, LedgerError> {
+        if path.depth() >= TREE_CACHE_DEPTH_MAX {
+            return self.ledger.view().node(path);
+        }
+        if let Some(node) = self.upper.borrow().nodes.get(path) {
+            return Ok(*node);
+        }
+        let node = self.ledger.view().node(path)?;
+        self.upper.borrow_mut().nodes.insert(*path, node);
+        Ok(node)
+    }
 }
 
 impl fmt::Debug for RocksLedger {
@@ -209,7 +242,7 @@ impl RocksLedger {
             .map_err(storage(format!("opening the ledger at {}", path.display())))?;
         let ledger = RocksLedger {
             db,
-            commit_lock: Mutex::new(()),
+            writer: Mutex::new(UpperTree::default()),
             path: path.to_path_buf(),
         };
         let head = ledger.reconcile()?;
@@ -284,7 +317,21 @@ impl RocksLedger {
     /// guarantees that no commit happens between this and the [`commit_block`](Self::commit_block)
     /// that uses it; a commit refuses an update prepared against another root.
     pub fn prepare_state(&self, writes: &WriteSet) -> Result<TreeUpdate, LedgerError> {
-        tree::update(self, writes)
+        let mut writer = self.lock_writer()?;
+        let store = CachedTree {
+            ledger: self,
+            upper: RefCell::new(&mut writer),
+        };
+        tree::update(&store, writes)
+    }
+
+    fn lock_writer(&self) -> Result<MutexGuard<'_, UpperTree>, LedgerError> {
+        self.writer.lock().map_err(|_| {
+            LedgerError::corruption(
+                "commit lock",
+                "poisoned: an earlier commit panicked, the store may be inconsistent",
+            )
+        })
     }
 
     /// Commits one block atomically: the block, its hash, its transaction locations, the state
@@ -301,12 +348,7 @@ impl RocksLedger {
             index_writes = commit.index_writes.len(),
         );
         let _entered = span.enter();
-        let _guard = self.commit_lock.lock().map_err(|_| {
-            LedgerError::corruption(
-                "commit lock",
-                "poisoned: an earlier commit panicked, the store may be inconsistent",
-            )
-        })?;
+        let mut writer = self.lock_writer()?;
 
         let view = self.view();
         let head = view.head()?;
@@ -394,6 +436,18 @@ impl RocksLedger {
         self.db
             .write_opt(batch, &write_options)
             .map_err(storage(format!("committing block {}", commit.height)))?;
+
+        // The batch is durable: bring the writer's upper levels to the committed tree.
+        // Encoded paths start with the depth (big-endian u16) and sort by it, so the cached
+        // levels are a prefix of the writes: stop at the first deeper one.
+        for (path, node) in &commit.tree.node_writes {
+            let depth = u16::from_be_bytes([path[0], path[1]]);
+            if depth >= TREE_CACHE_DEPTH_MAX {
+                break;
+            }
+            let node = node.as_deref().map(Node::decode).transpose()?;
+            writer.nodes.insert(NodePath::decode(path)?, node);
+        }
 
         // Read back what the next commit and every reader will rely on.
         let stored_head = view.head()?;

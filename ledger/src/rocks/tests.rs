@@ -576,3 +576,46 @@ fn prove_detects_state_that_diverged_from_the_tree() {
     let error = ledger.prove(b"a").expect_err("state and tree disagree");
     assert!(matches!(error, LedgerError::Corruption { .. }), "{error}");
 }
+
+#[test]
+fn the_writers_cached_upper_levels_always_match_the_stored_tree() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = RocksLedger::open(dir.path()).expect("open");
+    // Enough keys that the tree is deeper than the cached levels' boundary in places, with
+    // overwrites and deletes so cached nodes move, split and collapse across commits.
+    let mut live: Vec<String> = Vec::new();
+    for height in 0..12u64 {
+        let mut state = WriteSet::new();
+        for i in 0..400u64 {
+            let key = format!("k/{height}/{i}");
+            state.insert(
+                key.clone().into_bytes(),
+                Some(format!("v{height}.{i}").into_bytes()),
+            );
+            live.push(key);
+        }
+        // Delete every third live key of an older block and overwrite every fifth.
+        for (n, key) in live
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| n % 3 == (height as usize) % 3)
+            .take(150)
+        {
+            let value = (n % 5 == 0).then(|| format!("over{height}").into_bytes());
+            state.insert(key.clone().into_bytes(), value);
+        }
+        let cached = ledger.prepare_state(&state).expect("cached update");
+        let uncached = tree::update(&ledger, &state).expect("uncached update");
+        assert_eq!(
+            cached, uncached,
+            "height {height}: the cache changed the update"
+        );
+        commit(&ledger, height, &state, &WriteSet::new()).expect("commit");
+        live.retain(|key| !matches!(state.get(key.as_bytes()), Some(None)));
+    }
+    let reference = crate::root_of(all_state(&ledger));
+    assert_eq!(
+        ledger.head().expect("head").expect("head").state_root,
+        reference
+    );
+}
