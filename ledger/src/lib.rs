@@ -53,7 +53,10 @@ pub mod tree;
 pub use error::{LedgerError, ProofError};
 pub use memory::MemoryLedger;
 #[cfg(feature = "rocksdb")]
-pub use rocks::{BlockCommit, ChainHead, LedgerSnapshot, RocksLedger, TxLocation};
+pub use rocks::{
+    BlockCommit, ChainHead, LedgerSnapshot, RocksLedger, SnapshotChunk, SnapshotInstall,
+    SnapshotPart, TxLocation, SNAPSHOT_CHUNK_BYTES_MAX,
+};
 pub use tree::{root_of, verify_proof, Node, NodePath, NodeStore, TreeUpdate};
 
 /// A SHA-256 digest.

@@ -151,6 +151,21 @@ struct UpperTree {
     nodes: HashMap<NodePath, Option<Node>>,
 }
 
+/// Brings the writer's upper levels to a tree update that is now durable.
+fn refresh_upper(upper: &mut UpperTree, update: &TreeUpdate) -> Result<(), LedgerError> {
+    // Encoded paths start with the depth (big-endian u16) and sort by it, so the cached levels
+    // are a prefix of the writes: stop at the first deeper one.
+    for (path, node) in &update.node_writes {
+        let depth = u16::from_be_bytes([path[0], path[1]]);
+        if depth >= TREE_CACHE_DEPTH_MAX {
+            break;
+        }
+        let node = node.as_deref().map(Node::decode).transpose()?;
+        upper.nodes.insert(NodePath::decode(path)?, node);
+    }
+    Ok(())
+}
+
 /// The committed tree as the writer sees it: upper levels from memory, the rest from RocksDB.
 struct CachedTree<'a> {
     ledger: &'a RocksLedger,
@@ -257,6 +272,17 @@ impl RocksLedger {
 
     /// Checks that the head, the tree and the blocks agree.
     fn reconcile(&self) -> Result<Option<ChainHead>, LedgerError> {
+        if let Some(marker) = self.view().get(CF_META, snapshot::INSTALL_MARKER_KEY)? {
+            // A snapshot install never finished: the state is partial. Start over empty, so the
+            // node re-syncs rather than serving (or being stuck on) a half-installed state.
+            let target = ChainHead::decode(&marker).map(|h| h.height).ok();
+            tracing::warn!(
+                ?target,
+                "an interrupted snapshot install was found; emptying the ledger to sync again"
+            );
+            self.wipe_all()?;
+            return Ok(None);
+        }
         let view = self.view();
         let head = view.head()?;
         let tree_root = view.tree_root()?;
@@ -438,16 +464,7 @@ impl RocksLedger {
             .map_err(storage(format!("committing block {}", commit.height)))?;
 
         // The batch is durable: bring the writer's upper levels to the committed tree.
-        // Encoded paths start with the depth (big-endian u16) and sort by it, so the cached
-        // levels are a prefix of the writes: stop at the first deeper one.
-        for (path, node) in &commit.tree.node_writes {
-            let depth = u16::from_be_bytes([path[0], path[1]]);
-            if depth >= TREE_CACHE_DEPTH_MAX {
-                break;
-            }
-            let node = node.as_deref().map(Node::decode).transpose()?;
-            writer.nodes.insert(NodePath::decode(path)?, node);
-        }
+        refresh_upper(&mut writer, commit.tree)?;
 
         // Read back what the next commit and every reader will rely on.
         let stored_head = view.head()?;
@@ -716,6 +733,9 @@ impl View<'_> {
             .map_or(EMPTY_ROOT, |node| node.hash()))
     }
 }
+
+mod snapshot;
+pub use snapshot::{SnapshotChunk, SnapshotInstall, SnapshotPart, SNAPSHOT_CHUNK_BYTES_MAX};
 
 #[cfg(test)]
 mod tests;

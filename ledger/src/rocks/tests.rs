@@ -619,3 +619,188 @@ fn the_writers_cached_upper_levels_always_match_the_stored_tree() {
         reference
     );
 }
+
+/// A ledger with several committed blocks of state and index entries, including deletes.
+fn populated(dir: &Path, blocks: u64) -> RocksLedger {
+    let ledger = RocksLedger::open(dir).expect("open");
+    for height in 0..blocks {
+        let mut state = WriteSet::new();
+        let mut index = WriteSet::new();
+        for i in 0..300u64 {
+            state.insert(
+                format!("s/{height:03}/{i:04}").into_bytes(),
+                Some(format!("value {height}.{i}").into_bytes()),
+            );
+            index.insert(
+                format!("h/{i:04}/{height:03}").into_bytes(),
+                Some(Vec::new()),
+            );
+        }
+        if height > 0 {
+            for i in (0..300u64).step_by(7) {
+                state.insert(format!("s/{:03}/{i:04}", height - 1).into_bytes(), None);
+            }
+        }
+        commit(&ledger, height, &state, &index).expect("commit");
+    }
+    ledger
+}
+
+/// Every chunk of `part`, with chunks of at most `bytes_max`.
+fn chunks(source: &RocksLedger, part: SnapshotPart, bytes_max: usize) -> Vec<SnapshotChunk> {
+    let mut out = Vec::new();
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let chunk = source
+            .snapshot_chunk(part, after.as_deref(), bytes_max)
+            .expect("chunk");
+        after = chunk.entries.last().map(|(k, _)| k.clone()).or(after);
+        let more = chunk.more;
+        out.push(chunk);
+        if !more {
+            return out;
+        }
+        assert!(out.len() < 10_000, "chunking does not terminate");
+    }
+}
+
+fn install_from(target: &RocksLedger, source: &RocksLedger) -> Result<ChainHead, LedgerError> {
+    let head = source.head().expect("head").expect("head");
+    let block = source
+        .block_bytes(head.height)
+        .expect("block")
+        .expect("block");
+    let mut install = target.begin_snapshot_install(head)?;
+    for part in [SnapshotPart::State, SnapshotPart::Index] {
+        for chunk in chunks(source, part, 4 * 1024) {
+            install.add_chunk(&chunk)?;
+        }
+    }
+    install.finish(&block)
+}
+
+#[test]
+fn a_checkpoint_served_in_chunks_installs_the_same_state() {
+    let dirs = [
+        TempDir::new().expect("dir"),
+        TempDir::new().expect("dir"),
+        TempDir::new().expect("dir"),
+    ];
+    let source = populated(dirs[0].path(), 6);
+    let checkpoint_dir = dirs[1].path().join("checkpoint");
+    let head = source.checkpoint(&checkpoint_dir).expect("checkpoint");
+    // The source moves on; the checkpoint stays at `head`.
+    commit(
+        &source,
+        6,
+        &writes(&[("s/late", Some("after the checkpoint"))]),
+        &WriteSet::new(),
+    )
+    .expect("commit");
+    let served = RocksLedger::open(&checkpoint_dir).expect("open checkpoint");
+    assert_eq!(served.head().expect("head"), Some(head));
+    let state_chunks = chunks(&served, SnapshotPart::State, 4 * 1024);
+    assert!(
+        state_chunks.len() >= 8,
+        "small chunks split the state: {}",
+        state_chunks.len()
+    );
+    assert!(state_chunks.iter().all(|c| c
+        .entries
+        .iter()
+        .map(|(k, v)| k.len() + v.len())
+        .sum::<usize>()
+        <= 4 * 1024));
+
+    let target = RocksLedger::open(dirs[2].path()).expect("open");
+    assert_eq!(install_from(&target, &served).expect("install"), head);
+    assert_eq!(target.head().expect("head"), Some(head));
+    assert_eq!(all_state(&target), all_state(&served));
+    assert_eq!(
+        target.index_scan(b"", None, usize::MAX).expect("index"),
+        served.index_scan(b"", None, usize::MAX).expect("index")
+    );
+    let (value, proof) = target.prove(b"s/005/0001").expect("prove");
+    verify_proof(&head.state_root, b"s/005/0001", value.as_deref(), &proof)
+        .expect("proof verifies");
+
+    // Both go on from the snapshot to identical roots, and the installed ledger reopens.
+    let next = writes(&[("s/next", Some("block 6")), ("s/000/0001", None)]);
+    let a = served.prepare_state(&next).expect("prepare");
+    let b = target.prepare_state(&next).expect("prepare");
+    assert_eq!(a, b);
+    commit(&target, head.height + 1, &next, &WriteSet::new()).expect("commit after install");
+    drop(target);
+    let reopened = RocksLedger::open(dirs[2].path()).expect("reopen");
+    assert_eq!(
+        reopened.head().expect("head").map(|h| h.state_root),
+        Some(a.root)
+    );
+}
+
+#[test]
+fn a_lagging_ledger_is_replaced_by_the_snapshot() {
+    let dirs = [TempDir::new().expect("dir"), TempDir::new().expect("dir")];
+    let source = populated(dirs[0].path(), 5);
+    let lagging = populated(dirs[1].path(), 2);
+    install_from(&lagging, &source).expect("install");
+    assert_eq!(lagging.head().expect("head"), source.head().expect("head"));
+    assert_eq!(
+        all_state(&lagging),
+        all_state(&source),
+        "nothing of the old state survives"
+    );
+}
+
+#[test]
+fn a_tampered_or_disordered_snapshot_is_refused_and_the_ledger_starts_over() {
+    let dirs = [TempDir::new().expect("dir"), TempDir::new().expect("dir")];
+    let source = populated(dirs[0].path(), 3);
+    let head = source.head().expect("head").expect("head");
+    let block = source
+        .block_bytes(head.height)
+        .expect("block")
+        .expect("block");
+    let target = populated(dirs[1].path(), 1);
+
+    // One value changed: the rebuilt tree cannot reproduce the announced root.
+    let mut install = target.begin_snapshot_install(head).expect("begin");
+    for (n, mut chunk) in chunks(&source, SnapshotPart::State, 4 * 1024)
+        .into_iter()
+        .enumerate()
+    {
+        if n == 3 {
+            chunk.entries[0].1 = b"forged".to_vec();
+        }
+        install.add_chunk(&chunk).expect("stored");
+    }
+    match install.finish(&block) {
+        Err(LedgerError::RootMismatch { expected, .. }) => assert_eq!(expected, head.state_root),
+        other => panic!("a forged snapshot must fail the root check, got {other:?}"),
+    }
+    drop(target);
+    let reopened = RocksLedger::open(dirs[1].path()).expect("reopen");
+    assert_eq!(
+        reopened.head().expect("head"),
+        None,
+        "an unfinished install leaves an empty ledger"
+    );
+    assert!(all_state(&reopened).is_empty());
+    // ...from which genesis commits again.
+    commit(
+        &reopened,
+        0,
+        &writes(&[("g", Some("genesis"))]),
+        &WriteSet::new(),
+    )
+    .expect("genesis after reset");
+
+    // Keys that do not ascend are refused.
+    let mut install = reopened.begin_snapshot_install(head).expect("begin");
+    let mut chunk = chunks(&source, SnapshotPart::State, 4 * 1024).remove(0);
+    chunk.entries.swap(0, 1);
+    assert!(matches!(
+        install.add_chunk(&chunk),
+        Err(LedgerError::Corruption { .. })
+    ));
+}
