@@ -54,8 +54,8 @@ pub use error::{LedgerError, ProofError};
 pub use memory::MemoryLedger;
 #[cfg(feature = "rocksdb")]
 pub use rocks::{
-    BlockCommit, ChainHead, LedgerSnapshot, RocksLedger, SnapshotChunk, SnapshotInstall,
-    SnapshotPart, TxLocation, SNAPSHOT_CHUNK_BYTES_MAX,
+    BlockCommit, ChainHead, ConsensusLog, ConsensusWrite, LedgerSnapshot, RocksLedger,
+    SnapshotChunk, SnapshotInstall, SnapshotPart, TxLocation, SNAPSHOT_CHUNK_BYTES_MAX,
 };
 pub use tree::{root_of, verify_proof, Node, NodePath, NodeStore, TreeUpdate};
 

@@ -26,7 +26,7 @@ const CF_STATE: &str = "state";
 const CF_TREE: &str = "tree";
 const CF_INDEX: &str = "index";
 const CF_META: &str = "meta";
-const COLUMN_FAMILIES: [&str; 7] = [
+const COLUMN_FAMILIES: [&str; 9] = [
     CF_BLOCKS,
     CF_BLOCK_HASHES,
     CF_TXS,
@@ -34,6 +34,8 @@ const COLUMN_FAMILIES: [&str; 7] = [
     CF_TREE,
     CF_INDEX,
     CF_META,
+    consensus_log::CF_CONSENSUS_LOG,
+    consensus_log::CF_CONSENSUS_META,
 ];
 /// Point-read column families, where a bloom filter saves the disk read for absent keys.
 const BLOOM_FAMILIES: [&str; 3] = [CF_STATE, CF_TREE, CF_TXS];
@@ -734,6 +736,8 @@ impl View<'_> {
     }
 }
 
+mod consensus_log;
+pub use consensus_log::{ConsensusLog, ConsensusWrite};
 mod snapshot;
 pub use snapshot::{SnapshotChunk, SnapshotInstall, SnapshotPart, SNAPSHOT_CHUNK_BYTES_MAX};
 

@@ -182,7 +182,7 @@ impl RocksLedger {
         }
     }
 
-    fn write_synced(&self, batch: WriteBatch, what: &str) -> Result<(), LedgerError> {
+    pub(super) fn write_synced(&self, batch: WriteBatch, what: &str) -> Result<(), LedgerError> {
         let mut options = WriteOptions::default();
         options.set_sync(true);
         self.db

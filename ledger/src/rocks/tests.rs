@@ -804,3 +804,115 @@ fn a_tampered_or_disordered_snapshot_is_refused_and_the_ledger_starts_over() {
         Err(LedgerError::Corruption { .. })
     ));
 }
+
+#[test]
+fn the_consensus_log_survives_a_reopen_truncates_and_compacts() {
+    let dir = TempDir::new().expect("dir");
+    let entry = |i: u64, term: &str| (i, format!("entry {i} term {term}").into_bytes());
+    {
+        let ledger = RocksLedger::open(dir.path()).expect("open");
+        assert_eq!(
+            ledger.consensus_load().expect("load"),
+            ConsensusLog::default()
+        );
+        let entries: Vec<_> = (1..=5).map(|i| entry(i, "1")).collect();
+        ledger
+            .consensus_persist(&ConsensusWrite {
+                entries: &entries,
+                hard_state: Some(b"term 1 vote a"),
+                ..Default::default()
+            })
+            .expect("persist");
+        // A new leader replaces the suffix from index 4.
+        let replaced = [entry(4, "2"), entry(5, "2"), entry(6, "2")];
+        ledger
+            .consensus_persist(&ConsensusWrite {
+                truncate_from: Some(4),
+                entries: &replaced,
+                hard_state: Some(b"term 2 vote b"),
+                snapshot: None,
+            })
+            .expect("persist");
+    }
+    let ledger = RocksLedger::open(dir.path()).expect("reopen");
+    let log = ledger.consensus_load().expect("load");
+    assert_eq!(log.hard_state.as_deref(), Some(&b"term 2 vote b"[..]));
+    assert_eq!(
+        log.entries,
+        vec![
+            entry(1, "1"),
+            entry(2, "1"),
+            entry(3, "1"),
+            entry(4, "2"),
+            entry(5, "2"),
+            entry(6, "2")
+        ]
+    );
+
+    // Truncating past the new entries drops the rest of the old suffix too.
+    ledger
+        .consensus_persist(&ConsensusWrite {
+            truncate_from: Some(3),
+            entries: &[entry(3, "3")],
+            ..Default::default()
+        })
+        .expect("persist");
+    assert_eq!(
+        ledger.consensus_load().expect("load").entries.last(),
+        Some(&entry(3, "3"))
+    );
+
+    ledger
+        .consensus_persist(&ConsensusWrite {
+            snapshot: Some(b"snapshot at 2"),
+            ..Default::default()
+        })
+        .expect("persist");
+    ledger.consensus_compact(2).expect("compact");
+    let log = ledger.consensus_load().expect("load");
+    assert_eq!(log.entries, vec![entry(3, "3")]);
+    assert_eq!(log.snapshot.as_deref(), Some(&b"snapshot at 2"[..]));
+
+    // Entries with a gap, or not starting where the truncation does, are refused.
+    let gap = [entry(4, "3"), entry(6, "3")];
+    assert!(ledger
+        .consensus_persist(&ConsensusWrite {
+            entries: &gap,
+            ..Default::default()
+        })
+        .is_err());
+    let misplaced = [entry(5, "3")];
+    assert!(ledger
+        .consensus_persist(&ConsensusWrite {
+            truncate_from: Some(4),
+            entries: &misplaced,
+            ..Default::default()
+        })
+        .is_err());
+    assert_eq!(
+        ledger.consensus_load().expect("load").entries,
+        vec![entry(3, "3")],
+        "refused writes change nothing"
+    );
+
+    // An interrupted snapshot install empties the ledger but never the consensus log: a lost
+    // vote could let the node vote twice in one term.
+    let head = ChainHead {
+        height: 9,
+        block_hash: [9; 32],
+        state_root: [7; 32],
+        timestamp_ms: 1,
+    };
+    drop(ledger.begin_snapshot_install(head).expect("begin"));
+    drop(ledger);
+    let reopened = RocksLedger::open(dir.path()).expect("reopen");
+    assert_eq!(reopened.head().expect("head"), None);
+    assert_eq!(
+        reopened
+            .consensus_load()
+            .expect("load")
+            .hard_state
+            .as_deref(),
+        Some(&b"term 2 vote b"[..])
+    );
+}
