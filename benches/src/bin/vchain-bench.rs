@@ -1,0 +1,495 @@
+//! `vchain-bench`: an end-to-end load generator. It drives a running node (a dev node, or any
+//! node of a testnet) over gRPC with signed lifecycle transactions and reports committed
+//! transactions per second and commit latency percentiles.
+//!
+//! Setup (over the chain itself, like a real onboarding): the administrator registers `--accounts`
+//! supplier identities with fresh keys, the financier grants the core enterprise a credit line,
+//! the core enterprise issues each supplier a voucher. Load: every supplier repeats "split my
+//! voucher, then transfer the small piece to another supplier", each transaction submitted with
+//! `wait_for_commit`, so its latency is submit-to-commit as a wallet sees it. `--rate` caps the
+//! total submission rate (transactions/second); 0 runs flat out. The run stops after
+//! `--duration-secs` or `--max-txs`, whichever comes first.
+//!
+//! The administrator, financier and core enterprise keys come from a keystore with the dev
+//! account names (`bank-a-admin`, `bank-a-finance`, `carmaker`), e.g. a dev node's.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use ed25519_dalek::SigningKey;
+use prost::Message;
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+use tonic::transport::Channel;
+use vchain_cli::keystore::Keystore;
+use vchain_contracts::tx;
+use vchain_contracts::validate::{format_date, local_day, uscc_with_check};
+use vchain_proto::v1::transaction_body::Operation;
+use vchain_proto::v1::vchain_api_client::VchainApiClient;
+use vchain_proto::v1::*;
+
+/// Transactions one account may have waiting ahead of its next nonce (the mempool's window).
+const NONCE_WINDOW: usize = 64;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "vchain-bench",
+    about = "End-to-end load generator for a vchain node or testnet"
+)]
+struct Args {
+    /// gRPC endpoints; load is spread over them round-robin.
+    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:7050")]
+    endpoints: Vec<String>,
+    /// Keystore holding bank-a-admin, bank-a-finance and carmaker.
+    #[arg(long)]
+    keystore: PathBuf,
+    /// Its passphrase.
+    #[arg(long, default_value = "dev")]
+    passphrase: String,
+    /// Supplier accounts generating load (each has one transaction in flight at a time).
+    #[arg(long, default_value_t = 200)]
+    accounts: usize,
+    /// Total submission rate cap, transactions per second (0: flat out).
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Stop after this many seconds of load.
+    #[arg(long, default_value_t = 30)]
+    duration_secs: u64,
+    /// Stop after this many load transactions.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_txs: u64,
+}
+
+struct Shared {
+    chain_id: String,
+    clients: Vec<VchainApiClient<Channel>>,
+    latencies_us: Mutex<Vec<u64>>,
+    committed: AtomicU64,
+    rejected: AtomicU64,
+    failed: AtomicU64,
+    submitted: AtomicU64,
+    /// Pieces each account received and may pass on (transfers do not deepen a lineage).
+    inboxes: Vec<Mutex<std::collections::VecDeque<String>>>,
+}
+
+/// Splits per account before it only forwards pieces (the chain caps lineages at 32 splits).
+const SPLITS_PER_ACCOUNT_MAX: u32 = 28;
+
+fn key_for(run: u64, index: usize) -> SigningKey {
+    SigningKey::from_bytes(&Sha256::digest(format!("vchain-bench {run} {index}")).into())
+}
+
+async fn submit_wait(
+    client: &mut VchainApiClient<Channel>,
+    transaction: SignedTransaction,
+) -> Result<SubmitTransactionResponse, tonic::Status> {
+    client
+        .submit_transaction(SubmitTransactionRequest {
+            transaction: Some(transaction),
+            wait_for_commit: true,
+            timeout_ms: 60_000,
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn next_nonce(client: &mut VchainApiClient<Channel>, account: &str) -> anyhow::Result<u64> {
+    let account = client
+        .get_account(GetAccountRequest {
+            account_id: account.into(),
+        })
+        .await?
+        .into_inner()
+        .account;
+    Ok(account.context("account missing")?.next_nonce)
+}
+
+/// Submits `operations` signed by `signer`, at most a nonce window at a time, and waits until
+/// all committed; returns their results in order.
+async fn run_batched(
+    shared: &Shared,
+    signer: &str,
+    key: &SigningKey,
+    operations: Vec<Operation>,
+) -> anyhow::Result<Vec<TxResult>> {
+    let mut client = shared.clients[0].clone();
+    let mut results = Vec::with_capacity(operations.len());
+    let mut operations = operations.into_iter().peekable();
+    while operations.peek().is_some() {
+        let nonce = next_nonce(&mut client, signer).await?;
+        let window: Vec<SignedTransaction> = operations
+            .by_ref()
+            .take(NONCE_WINDOW)
+            .enumerate()
+            .map(|(i, op)| {
+                tx::sign(
+                    &tx::body(&shared.chain_id, signer, nonce + i as u64, op),
+                    key,
+                )
+            })
+            .collect();
+        let last = window.last().cloned().context("empty window")?;
+        let count = window.len();
+        let outcomes = client
+            .submit_transactions(SubmitTransactionsRequest {
+                transactions: window[..count - 1].to_vec(),
+            })
+            .await?
+            .into_inner()
+            .outcomes;
+        if let Some(refused) = outcomes.iter().find(|o| !o.admitted) {
+            bail!(
+                "setup transaction refused: {:?} {}",
+                refused.code(),
+                refused.message
+            );
+        }
+        // The last one waits for its commit, and so for all before it.
+        let response = submit_wait(&mut client, last)
+            .await
+            .map_err(|s| anyhow::anyhow!("setup: {}", s.message()))?;
+        let height = response.height;
+        // Collect every result of the window from the blocks up to that height.
+        let mut found = 0;
+        let mut h = height;
+        let mut window_results = Vec::new();
+        while found < count && h > 0 {
+            let block = client
+                .get_block(GetBlockRequest {
+                    selector: Some(get_block_request::Selector::Height(h)),
+                })
+                .await?
+                .into_inner()
+                .block
+                .context("block")?;
+            for (transaction, result) in block.transactions.iter().zip(block.results).rev() {
+                let body = TransactionBody::decode(transaction.body.as_slice())?;
+                if body.signer == signer && body.nonce >= nonce && body.nonce < nonce + count as u64
+                {
+                    window_results.push((body.nonce, result));
+                    found += 1;
+                }
+            }
+            h -= 1;
+        }
+        window_results.sort_by_key(|(n, _)| *n);
+        for (_, result) in window_results {
+            if result.code != 0 {
+                bail!(
+                    "setup transaction rejected: {:?} {}",
+                    result.code(),
+                    result.message
+                );
+            }
+            results.push(result);
+        }
+    }
+    Ok(results)
+}
+
+struct Worker {
+    account: String,
+    key: SigningKey,
+    voucher: String,
+    amount: u64,
+    nonce: u64,
+    index: usize,
+    splits: u32,
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1_000.0
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.accounts < 2 {
+        bail!("--accounts must be at least 2");
+    }
+    let mut clients = Vec::new();
+    for endpoint in &args.endpoints {
+        let channel = Channel::from_shared(endpoint.clone())?
+            .connect()
+            .await
+            .with_context(|| format!("connecting to {endpoint}"))?;
+        clients.push(VchainApiClient::new(channel).max_decoding_message_size(64 << 20));
+    }
+    let status = clients[0]
+        .get_status(GetStatusRequest {})
+        .await?
+        .into_inner();
+    let params = status.params.context("status has no params")?;
+    let keystore = Keystore::load_or_create(&args.keystore)?;
+    let unlock = |name: &str| {
+        keystore
+            .unlock(name, &args.passphrase)
+            .with_context(|| format!("unlocking {name}"))
+    };
+    let (admin, financier, core) = (
+        unlock("bank-a-admin")?,
+        unlock("bank-a-finance")?,
+        unlock("carmaker")?,
+    );
+    let shared = Arc::new(Shared {
+        chain_id: status.chain_id.clone(),
+        clients,
+        latencies_us: Mutex::new(Vec::new()),
+        committed: AtomicU64::new(0),
+        rejected: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
+        submitted: AtomicU64::new(0),
+        inboxes: (0..args.accounts)
+            .map(|_| Mutex::new(Default::default()))
+            .collect(),
+    });
+    let mut client = shared.clients[0].clone();
+    let account_of = |name: &str| {
+        let mut client = shared.clients[0].clone();
+        let name = name.to_owned();
+        async move {
+            client
+                .get_account(GetAccountRequest { account_id: name })
+                .await
+                .map(|r| r.into_inner().account.unwrap_or_default())
+        }
+    };
+    let (financier_uscc, core_uscc) = (
+        account_of("bank-a-finance").await?.uscc,
+        account_of("carmaker").await?.uscc,
+    );
+    let run = (status.height * 7 + status.head_time_ms / 1_000) % 1_000_000;
+    println!(
+        "vchain-bench: chain {} at height {}, run {run}, {} accounts, endpoints {:?}",
+        status.chain_id, status.height, args.accounts, args.endpoints
+    );
+
+    // Setup: identities, a credit line, one voucher each.
+    let started = Instant::now();
+    let accounts: Vec<String> = (0..args.accounts)
+        .map(|i| format!("load-{run}-{i}"))
+        .collect();
+    let registrations = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, account)| {
+            let uscc = uscc_with_check(&format!("9131{run:06}{i:07}")).context("uscc")?;
+            Ok(Operation::RegisterIdentity(RegisterIdentity {
+                uscc,
+                name: format!("Load supplier {i}"),
+                role: Role::Supplier.into(),
+                legal_representative: String::new(),
+                account_id: account.clone(),
+                public_key: key_for(run, i).verifying_key().to_bytes().to_vec(),
+            }))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    run_batched(&shared, "bank-a-admin", &admin, registrations).await?;
+    let face: u64 = 1 << 40;
+    let grant = match client
+        .get_credit_line(GetCreditLineRequest {
+            financier: financier_uscc.clone(),
+            core_enterprise: core_uscc.clone(),
+        })
+        .await
+    {
+        Ok(_) => Operation::RaiseCreditLine(RaiseCreditLine {
+            core_enterprise: core_uscc.clone(),
+            amount: face * args.accounts as u64,
+        }),
+        Err(_) => Operation::GrantCreditLine(GrantCreditLine {
+            core_enterprise: core_uscc.clone(),
+            currency: "CNY".into(),
+            limit: face * args.accounts as u64,
+        }),
+    };
+    run_batched(&shared, "bank-a-finance", &financier, vec![grant]).await?;
+    let today = local_day(status.head_time_ms.max(1), params.utc_offset_minutes);
+    let maturity = format_date(today + params.max_tenor_days.min(180));
+    let issues = accounts
+        .iter()
+        .map(|account| {
+            let number = format!("BENCH-{run}-{account}");
+            Operation::IssueVoucher(IssueVoucher {
+                holder: account.clone(),
+                financier: financier_uscc.clone(),
+                amount: face,
+                currency: "CNY".into(),
+                maturity_date: maturity.clone(),
+                trade_document: Some(TradeDocument {
+                    kind: "invoice".into(),
+                    hash: Sha256::digest(number.as_bytes()).to_vec(),
+                    number,
+                }),
+            })
+        })
+        .collect();
+    let issued = run_batched(&shared, "carmaker", &core, issues).await?;
+    let workers: Vec<Worker> = issued
+        .iter()
+        .zip(&accounts)
+        .enumerate()
+        .map(|(index, (result, account))| Worker {
+            account: account.clone(),
+            key: key_for(run, index),
+            voucher: result
+                .events
+                .first()
+                .map(|e| e.voucher_id.clone())
+                .unwrap_or_default(),
+            amount: face,
+            nonce: 0,
+            index,
+            splits: 0,
+        })
+        .collect();
+    println!(
+        "setup: {} accounts registered and funded in {:.1} s",
+        workers.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    // Load.
+    let deadline = Instant::now() + Duration::from_secs(args.duration_secs);
+    let interval = (args.rate > 0).then(|| Duration::from_secs_f64(1.0 / args.rate as f64));
+    let ticker = Arc::new(Mutex::new(interval.map(tokio::time::interval)));
+    let load_started = Instant::now();
+    let total = workers.len();
+    let mut tasks = Vec::new();
+    for mut worker in workers {
+        let shared = shared.clone();
+        let accounts = accounts.clone();
+        let ticker = ticker.clone();
+        let max_txs = args.max_txs;
+        let min_split = params.min_split_amount.max(1);
+        tasks.push(tokio::spawn(async move {
+            let mut client = shared.clients[worker.index % shared.clients.len()].clone();
+            // Split, pass the small piece on, repeat; once the lineage is deep, only pass on
+            // pieces received from the previous account.
+            let mut split_next = true;
+            let mut small = String::new();
+            while Instant::now() < deadline && shared.submitted.load(Ordering::Relaxed) < max_txs {
+                let splitting = split_next && worker.splits < SPLITS_PER_ACCOUNT_MAX;
+                if !splitting && !split_next {
+                    // `small` is the piece just split off: pass it on.
+                } else if !splitting {
+                    match shared.inboxes[worker.index].lock().await.pop_front() {
+                        Some(piece) => small = piece,
+                        None => {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            continue;
+                        }
+                    }
+                }
+                if let Some(interval) = ticker.lock().await.as_mut() {
+                    interval.tick().await;
+                }
+                let next = (worker.index + 1) % total;
+                let operation = if splitting {
+                    Operation::SplitVoucher(SplitVoucher {
+                        voucher_id: worker.voucher.clone(),
+                        amounts: vec![min_split, worker.amount - min_split],
+                    })
+                } else {
+                    Operation::TransferVoucher(TransferVoucher {
+                        voucher_id: small.clone(),
+                        to: accounts[next].clone(),
+                        agreement_hash: Sha256::digest(
+                            format!("{small} {}", worker.nonce).as_bytes(),
+                        )
+                        .to_vec(),
+                        consideration: None,
+                    })
+                };
+                let transaction = tx::sign(
+                    &tx::body(&shared.chain_id, &worker.account, worker.nonce, operation),
+                    &worker.key,
+                );
+                shared.submitted.fetch_add(1, Ordering::Relaxed);
+                let sent = Instant::now();
+                match submit_wait(&mut client, transaction).await {
+                    Ok(response) => {
+                        shared
+                            .latencies_us
+                            .lock()
+                            .await
+                            .push(sent.elapsed().as_micros() as u64);
+                        shared.committed.fetch_add(1, Ordering::Relaxed);
+                        worker.nonce += 1;
+                        if splitting {
+                            let children: Vec<String> = response
+                                .result
+                                .map(|r| {
+                                    r.events
+                                        .into_iter()
+                                        .filter(|e| e.kind() == EventKind::VoucherCreatedBySplit)
+                                        .map(|e| e.voucher_id)
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                            if children.len() != 2 {
+                                shared.failed.fetch_add(1, Ordering::Relaxed);
+                                return;
+                            }
+                            small = children[0].clone();
+                            worker.voucher = children[1].clone();
+                            worker.amount -= min_split;
+                            worker.splits += 1;
+                            split_next = false;
+                        } else {
+                            shared.inboxes[next].lock().await.push_back(small.clone());
+                            split_next = true;
+                        }
+                    }
+                    Err(status)
+                        if status.metadata().get("x-vchain-tx-hash").is_some()
+                            && status.code() != tonic::Code::DeadlineExceeded =>
+                    {
+                        // Committed but rejected by a rule: the nonce is spent.
+                        if shared.rejected.fetch_add(1, Ordering::Relaxed) == 0 {
+                            eprintln!("first rejection: {}", status.message());
+                        }
+                        worker.nonce += 1;
+                        split_next = true;
+                    }
+                    Err(_) => {
+                        shared.failed.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await?;
+    }
+    let elapsed = load_started.elapsed().as_secs_f64();
+    let mut latencies = shared.latencies_us.lock().await.clone();
+    latencies.sort_unstable();
+    let committed = shared.committed.load(Ordering::Relaxed);
+    println!(
+        "load: {} submitted, {committed} committed, {} rejected, {} failed in {elapsed:.1} s",
+        shared.submitted.load(Ordering::Relaxed),
+        shared.rejected.load(Ordering::Relaxed),
+        shared.failed.load(Ordering::Relaxed)
+    );
+    println!(
+        "committed tx/s {:.0}   commit latency p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
+        committed as f64 / elapsed,
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.95),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 1.0)
+    );
+    if shared.failed.load(Ordering::Relaxed) > 0 {
+        bail!("some workers failed (node unavailable or a split without two children)");
+    }
+    Ok(())
+}
