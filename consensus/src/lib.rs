@@ -9,7 +9,26 @@
 //! lets one test drive many engines over a simulated network with seeded faults.
 //!
 //! This crate ships [`solo::Solo`], the standard's single-orderer engine: one node orders
-//! blocks, and a proposal is committed the moment it is made.
+//! blocks, and a proposal is committed the moment it is made; and [`raft::RaftEngine`], a
+//! replicated log on tikv raft-rs's `RawNode` (Ongaro & Ousterhout, "In Search of an
+//! Understandable Consensus Algorithm", 2014). raft-rs's own types (rust-protobuf 2) never cross
+//! this crate's API: log entries, hard state, snapshots and messages leave as opaque bytes.
+//!
+//! # What the node does with each [`Ready`], in this order
+//! 1. Write [`Ready::persist`] in ONE synced batch ([`Persist`] documents its semantics: install
+//!    the snapshot, truncate, append, hard state). A failed write is fatal.
+//!    Messages in [`Ready::messages`] may be sent before or while this happens (raft-rs sends a
+//!    leader's appends concurrently with its own fsync, Raft thesis §10.2.1).
+//! 2. Send [`Ready::persisted_messages`] — only now, after the batch is durable (votes and
+//!    append acknowledgements promise durability, Raft §5.2/§5.3).
+//! 3. Apply [`Ready::committed`] in order, recording the last applied log index durably with
+//!    the applied state (it is `applied` at restart).
+//! 4. Call [`Engine::advance`] with the same `Ready` — also when it is empty: raft-rs may have
+//!    handed out a leadership change with nothing to do, and only `advance` acknowledges it.
+//!
+//! Then tick, step peers' messages and propose as events arrive, and ask for the next `Ready`.
+//! Committed entries are handed out once; after a restart the engine hands out again every
+//! committed entry after the `applied` index the node reports in [`Durable`].
 //!
 //! ```
 //! use vchain_consensus::{solo::Solo, Engine};
@@ -17,24 +36,54 @@
 //! engine.propose(b"block 1".to_vec()).expect("the solo node always leads");
 //! let ready = engine.ready();
 //! assert_eq!(ready.committed.len(), 1);
-//! assert_eq!(ready.committed[0].payload, b"block 1");
+//! assert_eq!(ready.committed[0].payload(), Some(&b"block 1"[..]));
 //! engine.advance(&ready);
 //! assert!(engine.ready().is_empty());
 //! ```
 
+pub mod raft;
 pub mod solo;
 
 /// Identifies a consensus node (its node id from genesis).
 pub type NodeId = String;
 
-/// A payload the protocol has committed: every correct node commits the same payloads at the
+/// A change of the voting membership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MembershipChange {
+    /// Make this node a voter.
+    AddVoter(NodeId),
+    /// Remove this voter.
+    RemoveVoter(NodeId),
+}
+
+/// What a committed log entry carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommittedEntry {
+    /// Proposed bytes (an encoded block).
+    Payload(Vec<u8>),
+    /// A membership change, already in effect in the engine once [`Engine::advance`] returns.
+    Membership(MembershipChange),
+}
+
+/// A log entry the protocol has committed: every correct node commits the same entries at the
 /// same indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Committed {
-    /// Position in the committed sequence, from 1, without gaps.
+    /// Log index. Strictly increasing; Raft may leave gaps (a new leader's empty entry, Raft
+    /// §8, is committed but not handed out). Solo's indexes are gapless from 1.
     pub index: u64,
-    /// The proposed bytes (an encoded block).
-    pub payload: Vec<u8>,
+    /// What was committed.
+    pub entry: CommittedEntry,
+}
+
+impl Committed {
+    /// The payload, if this entry carries one.
+    pub fn payload(&self) -> Option<&[u8]> {
+        match &self.entry {
+            CommittedEntry::Payload(payload) => Some(payload),
+            CommittedEntry::Membership(_) => None,
+        }
+    }
 }
 
 /// A message for a peer.
@@ -46,22 +95,91 @@ pub struct Outgoing {
     pub bytes: Vec<u8>,
 }
 
-/// What the node must do next, in this order: persist `persist`, send `messages`, apply
-/// `committed` in order, then call [`Engine::advance`] with this value.
+/// One log entry to store: its index and its opaque encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Log index.
+    pub index: u64,
+    /// Opaque encoded entry, handed back unchanged at restart.
+    pub bytes: Vec<u8>,
+}
+
+/// A snapshot record: what the log was compacted to (or what a leader sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotRecord {
+    /// Last log index the snapshot covers.
+    pub index: u64,
+    /// Term of that entry.
+    pub term: u64,
+    /// The node's own description of the state at `index` (height, block hash, state root),
+    /// as given to [`Engine::compact`] on the node that made the snapshot.
+    pub data: Vec<u8>,
+    /// Opaque encoding of the whole record (membership included), handed back at restart.
+    pub bytes: Vec<u8>,
+}
+
+/// Engine state to make durable, in one synced batch, before [`Ready::persisted_messages`] go.
+/// Apply in field order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Persist {
+    /// A snapshot received from the leader: the node installs the ledger state `data`
+    /// describes (fetching it from peers in chunks), deletes EVERY stored log entry, and stores
+    /// this record as its snapshot record (Raft §7, InstallSnapshot).
+    pub snapshot: Option<SnapshotRecord>,
+    /// Delete every stored entry with index >= this before appending (a new leader overwrote a
+    /// conflicting suffix, Raft §5.3). `None`: plain append.
+    pub truncate_from: Option<u64>,
+    /// Entries to append, contiguous and in index order.
+    pub entries: Vec<LogEntry>,
+    /// New hard state (term, vote, commit), replacing the stored one.
+    pub hard_state: Option<Vec<u8>>,
+}
+
+impl Persist {
+    /// True if there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.snapshot.is_none()
+            && self.truncate_from.is_none()
+            && self.entries.is_empty()
+            && self.hard_state.is_none()
+    }
+}
+
+/// What a node stored, handed back to rebuild an engine after a restart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Durable {
+    /// Last stored hard state.
+    pub hard_state: Option<Vec<u8>>,
+    /// Last stored snapshot record's `bytes`.
+    pub snapshot: Option<Vec<u8>>,
+    /// Stored log entries after the snapshot, contiguous, in index order.
+    pub entries: Vec<LogEntry>,
+    /// Last log index whose entry the node applied durably (or the snapshot's index).
+    pub applied: u64,
+}
+
+/// What the node must do next, in this order: persist `persist` (one synced batch; `messages`
+/// may go meanwhile), send `persisted_messages`, apply `committed` in order, then call
+/// [`Engine::advance`] with this value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ready {
-    /// Engine state to make durable before any message leaves (opaque to the node).
-    pub persist: Vec<Vec<u8>>,
-    /// Messages to peers, to send after `persist` is durable.
+    /// Engine state to make durable before any of `persisted_messages` leaves.
+    pub persist: Persist,
+    /// Messages that may be sent at once, even before `persist` is durable.
     pub messages: Vec<Outgoing>,
-    /// Newly committed payloads, in order.
+    /// Messages to send only after `persist` is durable.
+    pub persisted_messages: Vec<Outgoing>,
+    /// Newly committed entries, in log order.
     pub committed: Vec<Committed>,
 }
 
 impl Ready {
     /// True if there is nothing to do.
     pub fn is_empty(&self) -> bool {
-        self.persist.is_empty() && self.messages.is_empty() && self.committed.is_empty()
+        self.persist.is_empty()
+            && self.messages.is_empty()
+            && self.persisted_messages.is_empty()
+            && self.committed.is_empty()
     }
 }
 
@@ -90,6 +208,25 @@ pub enum ConsensusError {
         /// Limit.
         max: usize,
     },
+    /// The engine dropped the proposal (a leader transfer, a pending membership change, a full
+    /// uncommitted log); the node may retry later.
+    #[error("proposal dropped: {why}")]
+    ProposalDropped {
+        /// Why.
+        why: String,
+    },
+    /// This engine does not support the operation.
+    #[error("unsupported by this engine: {what}")]
+    Unsupported {
+        /// The operation.
+        what: String,
+    },
+    /// Configuration or stored state is unusable.
+    #[error("invalid configuration or stored state: {why}")]
+    InvalidState {
+        /// What was wrong.
+        why: String,
+    },
 }
 
 /// A consensus engine: a deterministic state machine driven by the node's event loop.
@@ -102,15 +239,36 @@ pub trait Engine: Send {
     fn is_leader(&self) -> bool {
         self.leader().as_ref() == Some(self.id())
     }
+    /// The current voters, as applied (sorted).
+    fn voters(&self) -> Vec<NodeId>;
     /// Advances logical time by one tick (election and heartbeat timers count ticks).
     fn tick(&mut self);
-    /// Proposes `payload` for commitment.
+    /// Proposes `payload` for commitment. Fails with [`ConsensusError::NotLeader`] on a
+    /// follower.
     fn propose(&mut self, payload: Vec<u8>) -> Result<(), ConsensusError>;
-    /// Handles a message from a peer.
+    /// Proposes a membership change; it takes effect when committed and applied.
+    fn propose_membership(&mut self, change: MembershipChange) -> Result<(), ConsensusError> {
+        Err(ConsensusError::Unsupported {
+            what: format!("membership change {change:?}"),
+        })
+    }
+    /// Handles a message from a peer (`from` as authenticated by the transport).
     fn step(&mut self, from: &NodeId, bytes: &[u8]) -> Result<(), ConsensusError>;
     /// What the node must do next. Calling it again before [`Engine::advance`] returns the
     /// same work again.
     fn ready(&mut self) -> Ready;
-    /// Acknowledges that everything in `ready` was done.
+    /// Acknowledges that everything in `ready` was done (persisted, sent, applied).
     fn advance(&mut self, ready: &Ready);
+    /// Compacts the log through `index`, which the node has applied and holds a durable
+    /// snapshot of, described by `data`. Returns the record the node must store (replacing
+    /// its snapshot record) before deleting its stored entries with index <= `index`; `None`
+    /// if the engine keeps no log.
+    fn compact(
+        &mut self,
+        index: u64,
+        data: Vec<u8>,
+    ) -> Result<Option<SnapshotRecord>, ConsensusError> {
+        let _ = (index, data);
+        Ok(None)
+    }
 }

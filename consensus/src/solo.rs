@@ -2,7 +2,7 @@
 //! as soon as it is made; there are no peers, no messages and nothing to persist beyond the
 //! blocks the node already stores.
 
-use crate::{Committed, ConsensusError, Engine, NodeId, Ready};
+use crate::{Committed, CommittedEntry, ConsensusError, Engine, NodeId, Ready};
 
 /// Most proposals waiting to be taken by [`Engine::ready`].
 pub const PENDING_MAX: usize = 1_024;
@@ -48,6 +48,10 @@ impl Engine for Solo {
         Some(self.id.clone())
     }
 
+    fn voters(&self) -> Vec<NodeId> {
+        vec![self.id.clone()]
+    }
+
     fn tick(&mut self) {}
 
     fn propose(&mut self, payload: Vec<u8>) -> Result<(), ConsensusError> {
@@ -60,7 +64,7 @@ impl Engine for Solo {
         self.committed_index += 1;
         self.pending.push(Committed {
             index: self.committed_index,
-            payload,
+            entry: CommittedEntry::Payload(payload),
         });
         Ok(())
     }
@@ -74,9 +78,8 @@ impl Engine for Solo {
 
     fn ready(&mut self) -> Ready {
         Ready {
-            persist: Vec::new(),
-            messages: Vec::new(),
             committed: self.pending.clone(),
+            ..Ready::default()
         }
     }
 

@@ -508,7 +508,9 @@ impl Producer {
     fn drain_ready(&mut self, prepared: &mut Option<Prepared>) -> Result<(), ChainError> {
         let ready = self.engine.ready();
         for committed in &ready.committed {
-            self.apply_committed(&committed.payload, prepared.take())?;
+            if let Some(payload) = committed.payload() {
+                self.apply_committed(payload, prepared.take())?;
+            }
         }
         self.engine.advance(&ready);
         Ok(())

@@ -21,6 +21,7 @@ pub mod clock;
 pub mod config;
 pub mod dev;
 pub mod mempool;
+pub mod network;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
