@@ -124,6 +124,7 @@ impl BenchChain {
                 nodes: vec![GenesisNode {
                     node_id: "n1".into(),
                     org_id: "bank".into(),
+                    public_key: String::new(),
                 }],
             },
             organisations: vec![GenesisOrganisation {

@@ -169,6 +169,10 @@ pub struct GenesisNode {
     pub node_id: String,
     /// Organisation running it.
     pub org_id: String,
+    /// The node's ed25519 network public key, 64 hex characters (its libp2p PeerId).
+    /// Required by networked engines (`raft`); empty for `solo`.
+    #[serde(default)]
+    pub public_key: String,
 }
 
 /// A genesis file.
@@ -224,6 +228,7 @@ impl Genesis {
                 .map(|n| ConsensusNode {
                     node_id: n.node_id.clone(),
                     org_id: n.org_id.clone(),
+                    public_key: hex::decode(&n.public_key).unwrap_or_default(),
                 })
                 .collect(),
         }
@@ -235,17 +240,40 @@ impl Genesis {
         validate::account_id(&self.chain_id)
             .map_err(|e| invalid(format!("chain_id: {}", e.message)))?;
         self.params.validate()?;
-        if self.consensus.engine != "solo" {
-            return Err(invalid(format!(
-                "consensus engine {:?} is not available (this build has: solo)",
-                self.consensus.engine
-            )));
-        }
-        if self.consensus.nodes.len() != 1 {
-            return Err(invalid(format!(
-                "solo consensus runs exactly one node, genesis lists {}",
-                self.consensus.nodes.len()
-            )));
+        match self.consensus.engine.as_str() {
+            "solo" if self.consensus.nodes.len() != 1 => {
+                return Err(invalid(format!(
+                    "solo consensus runs exactly one node, genesis lists {}",
+                    self.consensus.nodes.len()
+                )));
+            }
+            "solo" => {}
+            "raft" => {
+                if self.consensus.nodes.is_empty() {
+                    return Err(invalid("raft consensus needs at least one node".into()));
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                for node in &self.consensus.nodes {
+                    if !seen.insert(node.node_id.as_str()) {
+                        return Err(invalid(format!(
+                            "consensus node {} is listed twice",
+                            node.node_id
+                        )));
+                    }
+                    let key = hex::decode(&node.public_key).ok().filter(|k| k.len() == 32);
+                    if key.is_none() {
+                        return Err(invalid(format!(
+                            "consensus node {} needs its 32-byte network public key in hex",
+                            node.node_id
+                        )));
+                    }
+                }
+            }
+            other => {
+                return Err(invalid(format!(
+                    "consensus engine {other:?} is not available (this build has: solo, raft)"
+                )));
+            }
         }
         if self.organisations.is_empty() {
             return Err(invalid(

@@ -22,7 +22,7 @@
 //! #     let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key();
 //! #     Genesis {
 //! #         chain_id: "doc".into(), genesis_time_ms: 1_700_000_000_000, params: Params::default(),
-//! #         consensus: GenesisConsensus { engine: "solo".into(), nodes: vec![GenesisNode { node_id: "n1".into(), org_id: "bank-a".into() }] },
+//! #         consensus: GenesisConsensus { engine: "solo".into(), nodes: vec![GenesisNode { node_id: "n1".into(), org_id: "bank-a".into(), public_key: String::new() }] },
 //! #         organisations: vec![GenesisOrganisation { org_id: "bank-a".into(), name: "Bank A".into(),
 //! #             uscc: vchain_contracts::validate::uscc_with_check("91310000MA1FL0001").unwrap(),
 //! #             admins: vec![GenesisAccount { account_id: "bank-a-admin".into(), public_key: hex::encode(key.as_bytes()) }] }],

@@ -2780,10 +2780,15 @@ fn genesis_validation_errors() {
     assert_eq!(message, "params: tx_bytes_max must be at least 512");
     let message = genesis_error(|g| g.params.max_tenor_days = 0);
     assert_eq!(message, "params: max_tenor_days must be at least 1");
+    let message = genesis_error(|g| g.consensus.engine = "pbft".into());
+    assert_eq!(
+        message,
+        "consensus engine \"pbft\" is not available (this build has: solo, raft)"
+    );
     let message = genesis_error(|g| g.consensus.engine = "raft".into());
     assert_eq!(
         message,
-        "consensus engine \"raft\" is not available (this build has: solo)"
+        "consensus node node-a needs its 32-byte network public key in hex"
     );
     let message = genesis_error(|g| g.consensus.nodes.clear());
     assert_eq!(

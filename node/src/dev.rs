@@ -155,6 +155,7 @@ pub fn prepare(
             nodes: vec![GenesisNode {
                 node_id: "node-1".into(),
                 org_id: "bank-a".into(),
+                public_key: String::new(),
             }],
         },
         organisations,

@@ -123,6 +123,7 @@ pub(crate) fn genesis(params: Params) -> Genesis {
             nodes: vec![GenesisNode {
                 node_id: "node-a".into(),
                 org_id: "bank-a".into(),
+                public_key: String::new(),
             }],
         },
         organisations: vec![
