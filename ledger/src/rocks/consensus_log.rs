@@ -16,6 +16,7 @@ pub(super) const CF_CONSENSUS_LOG: &str = "consensus_log";
 pub(super) const CF_CONSENSUS_META: &str = "consensus_meta";
 const HARD_STATE_KEY: &[u8] = b"hard_state";
 const SNAPSHOT_KEY: &[u8] = b"snapshot";
+const APPLIED_KEY: &[u8] = b"applied";
 
 /// One durable update of the consensus log, written in one synced batch.
 #[derive(Clone, Copy, Debug, Default)]
@@ -29,6 +30,9 @@ pub struct ConsensusWrite<'a> {
     pub hard_state: Option<&'a [u8]>,
     /// The latest snapshot's metadata, replacing the stored one.
     pub snapshot: Option<&'a [u8]>,
+    /// The last log index the node applied. It may lag the ledger (written after the block):
+    /// a restarted engine then hands out blocks the ledger already has, which the node skips.
+    pub applied: Option<u64>,
 }
 
 /// What a restarting engine resumes from.
@@ -40,6 +44,8 @@ pub struct ConsensusLog {
     pub snapshot: Option<Vec<u8>>,
     /// Stored entries in index order.
     pub entries: Vec<(u64, Vec<u8>)>,
+    /// Last applied log index recorded (0 if none).
+    pub applied: u64,
 }
 
 /// Upper bound (exclusive) of every 8-byte index key.
@@ -80,6 +86,9 @@ impl RocksLedger {
         if let Some(snapshot) = write.snapshot {
             batch.put_cf(meta, SNAPSHOT_KEY, snapshot);
         }
+        if let Some(applied) = write.applied {
+            batch.put_cf(meta, APPLIED_KEY, applied.to_be_bytes());
+        }
         self.write_synced(batch, "persisting consensus state")
     }
 
@@ -115,10 +124,20 @@ impl RocksLedger {
             }
             entries.push((index, value.to_vec()));
         }
+        let applied = match get(APPLIED_KEY)? {
+            None => 0,
+            Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
+                LedgerError::corruption(
+                    "consensus applied index",
+                    format!("{} bytes, want 8", bytes.len()),
+                )
+            })?),
+        };
         Ok(ConsensusLog {
             hard_state: get(HARD_STATE_KEY)?,
             snapshot: get(SNAPSHOT_KEY)?,
             entries,
+            applied,
         })
     }
 

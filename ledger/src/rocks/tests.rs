@@ -831,6 +831,7 @@ fn the_consensus_log_survives_a_reopen_truncates_and_compacts() {
                 entries: &replaced,
                 hard_state: Some(b"term 2 vote b"),
                 snapshot: None,
+                applied: None,
             })
             .expect("persist");
     }
@@ -868,10 +869,17 @@ fn the_consensus_log_survives_a_reopen_truncates_and_compacts() {
             ..Default::default()
         })
         .expect("persist");
+    ledger
+        .consensus_persist(&ConsensusWrite {
+            applied: Some(3),
+            ..Default::default()
+        })
+        .expect("persist");
     ledger.consensus_compact(2).expect("compact");
     let log = ledger.consensus_load().expect("load");
     assert_eq!(log.entries, vec![entry(3, "3")]);
     assert_eq!(log.snapshot.as_deref(), Some(&b"snapshot at 2"[..]));
+    assert_eq!(log.applied, 3);
 
     // Entries with a gap, or not starting where the truncation does, are refused.
     let gap = [entry(4, "3"), entry(6, "3")];
