@@ -546,6 +546,7 @@ impl VchainApi for ApiService {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             params: Some(self.chain.params),
             members,
+            leader: self.chain.leader().unwrap_or_default(),
         }))
     }
 

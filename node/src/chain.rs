@@ -8,16 +8,21 @@
 //! block the node did not execute itself (a follower's, later) is re-executed and its state root
 //! checked; a mismatch stops the node rather than let it serve a state others do not have.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use prost::Message;
+use sha2::{Digest, Sha256};
 use tokio::sync::{broadcast, oneshot};
-use tracing::{error, info, info_span, warn};
-use vchain_consensus::{solo::Solo, Engine};
+use tracing::{debug, error, info, info_span, warn};
+use vchain_consensus::raft::{RaftConfig, RaftEngine};
+use vchain_consensus::{
+    solo::Solo, CommittedEntry, ConsensusError, Durable, Engine, LogEntry, NodeId, Outgoing,
+    Persist,
+};
 use vchain_contracts::block::{block_hash, merkle_root, result_hash, seal, BlockDraft};
 use vchain_contracts::execute::chain_config;
 use vchain_contracts::genesis::Genesis;
@@ -25,7 +30,7 @@ use vchain_contracts::tx::{tx_hash, Hash};
 use vchain_contracts::{
     check_tx, execute_block, keys, read_message, BlockContext, BlockOutcome, CheckError,
 };
-use vchain_ledger::{BlockCommit, ChainHead, RocksLedger, StateReader, TreeUpdate};
+use vchain_ledger::{BlockCommit, ChainHead, ConsensusWrite, RocksLedger, StateReader, TreeUpdate};
 
 use vchain_proto::v1::{
     Account, Block, BlockHeader, ChainParams, Event, SignedTransaction, TxResult,
@@ -34,6 +39,7 @@ use vchain_proto::v1::{
 use crate::clock::ChainClock;
 use crate::config::NodeConfig;
 use crate::mempool::{Mempool, MempoolError};
+use crate::network::{NetworkHandle, PeerId};
 
 /// How many committed blocks the event channel buffers for slow subscribers.
 pub const EVENT_CHANNEL_BLOCKS_MAX: usize = 1_024;
@@ -124,6 +130,10 @@ pub struct Chain {
     failed: AtomicBool,
     /// Flips to true when the node stops, so long-lived streams end and shutdown can finish.
     stopped: tokio::sync::watch::Sender<bool>,
+    /// The network of a networked engine (`None` for solo).
+    peers: Option<Peers>,
+    /// The leader as the engine last reported it.
+    leader: Mutex<Option<NodeId>>,
 }
 
 /// A message to the producer thread.
@@ -131,8 +141,32 @@ pub struct Chain {
 enum Wake {
     /// Enough transactions wait for a full block.
     BlockFull,
+    /// A consensus message from a peer.
+    Consensus {
+        /// Sending node.
+        from: NodeId,
+        /// Opaque engine bytes.
+        bytes: Vec<u8>,
+    },
     /// Finish the current block and stop.
     Shutdown,
+}
+
+/// Most messages waiting for the producer thread (peer consensus traffic included); a full
+/// queue drops consensus messages, which the protocol tolerates (they are resent).
+pub const PRODUCER_QUEUE_MAX: usize = 4_096;
+/// A proposed block that has not committed after this long is given up (its transactions stay
+/// in the mempool for the next block).
+const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The consensus peers of a networked engine: how node ids map to network identities.
+pub struct Peers {
+    /// The network.
+    pub network: NetworkHandle,
+    /// Node id -> peer id, for every consensus node but this one.
+    pub by_node: BTreeMap<NodeId, PeerId>,
+    /// Peer id -> node id.
+    pub by_peer: BTreeMap<PeerId, NodeId>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -212,6 +246,7 @@ impl Chain {
         config: NodeConfig,
         genesis: &Genesis,
         clock: Arc<ChainClock>,
+        peers: Option<Peers>,
     ) -> Result<(Arc<Chain>, std::thread::JoinHandle<()>), ChainError> {
         if !genesis
             .consensus
@@ -229,7 +264,47 @@ impl Chain {
         let head = ledger
             .head()?
             .ok_or_else(|| ChainError::Genesis("ledger has no head after genesis".into()))?;
-        let (wake, wake_rx) = std::sync::mpsc::sync_channel(16);
+        let engine: Box<dyn Engine> = match genesis.consensus.engine.as_str() {
+            "raft" => {
+                let voters = genesis
+                    .consensus
+                    .nodes
+                    .iter()
+                    .map(|n| n.node_id.clone())
+                    .collect();
+                let mut raft = RaftConfig::new(config.node_id.clone(), voters);
+                // Distinct, reproducible election timing per node.
+                raft.seed = u64::from_be_bytes(
+                    Sha256::digest(config.node_id.as_bytes())[..8]
+                        .try_into()
+                        .unwrap_or([0; 8]),
+                );
+                let log = ledger.consensus_load()?;
+                let durable = Durable {
+                    hard_state: log.hard_state,
+                    snapshot: log.snapshot,
+                    entries: log
+                        .entries
+                        .into_iter()
+                        .map(|(index, bytes)| LogEntry { index, bytes })
+                        .collect(),
+                    applied: log.applied,
+                };
+                info!(
+                    applied = durable.applied,
+                    entries = durable.entries.len(),
+                    "raft engine resuming"
+                );
+                Box::new(RaftEngine::restart(raft, durable)?)
+            }
+            _ => Box::new(Solo::resume(config.node_id.clone(), head.height)),
+        };
+        if engine.voters().len() > 1 && peers.is_none() {
+            return Err(ChainError::Genesis(
+                "a networked engine needs the [network] config section".into(),
+            ));
+        }
+        let (wake, wake_rx) = std::sync::mpsc::sync_channel(PRODUCER_QUEUE_MAX);
         let chain = Arc::new(Chain {
             mempool: Mutex::new(Mempool::new(config.mempool_max)),
             waiters: Mutex::new(HashMap::new()),
@@ -245,18 +320,63 @@ impl Chain {
             stopping: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             stopped: tokio::sync::watch::channel(false).0,
+            peers,
+            leader: Mutex::new(None),
         });
-        let engine = Solo::resume(chain.config.node_id.clone(), head.height);
         let producer = Producer {
             chain: chain.clone(),
-            engine: Box::new(engine),
+            engine,
             wake: wake_rx,
+            prepared: None,
+            in_flight: None,
         };
         let handle = std::thread::Builder::new()
             .name("block-producer".into())
             .spawn(move || producer.run())
             .map_err(|e| ChainError::Genesis(format!("cannot spawn the producer thread: {e}")))?;
         Ok((chain, handle))
+    }
+
+    /// The consensus node behind a network peer.
+    pub fn node_of(&self, peer: &PeerId) -> Option<NodeId> {
+        self.peers.as_ref()?.by_peer.get(peer).cloned()
+    }
+
+    /// Closes the network, if any.
+    pub async fn stop_network(&self) {
+        if let Some(peers) = &self.peers {
+            let _ = peers.network.shutdown().await;
+        }
+    }
+
+    /// The leader as last reported by the engine.
+    pub fn leader(&self) -> Option<NodeId> {
+        lock(&self.leader).clone()
+    }
+
+    /// Hands a peer's consensus message to the producer (dropped if its queue is full: the
+    /// protocol resends).
+    pub fn deliver_consensus(&self, from: NodeId, bytes: Vec<u8>) {
+        if self.wake.try_send(Wake::Consensus { from, bytes }).is_err() {
+            debug!("producer queue full; dropping a consensus message");
+        }
+    }
+
+    /// Forwards admitted transactions to the leader when this node is not it, so they reach a
+    /// block wherever they were submitted. They also stay in this node's mempool, in case this
+    /// node leads next.
+    fn forward_to_leader(&self, transactions: Vec<Vec<u8>>) {
+        let (Some(peers), Some(leader)) = (&self.peers, self.leader()) else {
+            return;
+        };
+        if leader == self.config.node_id || transactions.is_empty() {
+            return;
+        }
+        if let Some(peer) = peers.by_node.get(&leader) {
+            if let Err(error) = peers.network.forward_transactions(*peer, transactions) {
+                debug!(%error, %leader, "could not forward transactions to the leader");
+            }
+        }
     }
 
     /// The committed head.
@@ -287,6 +407,7 @@ impl Chain {
             return Err(SubmitError::ShuttingDown);
         }
         let checked = check_tx(&*self.ledger, &tx)?;
+        let forward = self.peers.as_ref().map(|_| tx.encode_to_vec());
         let receiver = if wait {
             let (sender, receiver) = oneshot::channel();
             let mut waiters = lock(&self.waiters);
@@ -308,6 +429,9 @@ impl Chain {
             (Ok(()), len) => {
                 if len >= self.block_tx_target() {
                     let _ = self.wake.try_send(Wake::BlockFull);
+                }
+                if let Some(forward) = forward {
+                    self.forward_to_leader(vec![forward]);
                 }
                 Ok((checked.hash, receiver))
             }
@@ -332,9 +456,13 @@ impl Chain {
         let checks = vchain_contracts::check_txs(&*self.ledger, &transactions)
             .map_err(|e| SubmitError::Check(CheckError::Fatal(e)))?;
         let mut results = Vec::with_capacity(transactions.len());
+        let mut forwards = Vec::new();
         let len = {
             let mut mempool = lock(&self.mempool);
             for (transaction, check) in transactions.into_iter().zip(checks) {
+                if check.is_ok() && self.peers.is_some() {
+                    forwards.push(transaction.encode_to_vec());
+                }
                 results.push(match check {
                     Ok(checked) => mempool
                         .insert(&checked, transaction)
@@ -348,6 +476,7 @@ impl Chain {
         if len >= self.block_tx_target() {
             let _ = self.wake.try_send(Wake::BlockFull);
         }
+        self.forward_to_leader(forwards);
         Ok(results)
     }
 
@@ -408,44 +537,65 @@ struct Producer {
     chain: Arc<Chain>,
     engine: Box<dyn Engine>,
     wake: Receiver<Wake>,
+    /// The block this node proposed last, executed, waiting to commit.
+    prepared: Option<Prepared>,
+    /// Height and time of the proposal in flight: one at a time, since the next block builds
+    /// on this one's state.
+    in_flight: Option<(u64, Instant)>,
 }
 
 impl Producer {
     fn run(mut self) {
         let interval = Duration::from_millis(self.chain.config.block_interval_ms);
+        let tick = Duration::from_millis(
+            self.chain
+                .config
+                .network
+                .as_ref()
+                .map_or(100, |n| n.tick_ms),
+        );
         let mut last_block = Instant::now();
+        let mut next_tick = Instant::now() + tick;
         loop {
-            let wait = interval.saturating_sub(last_block.elapsed());
-            let shutdown = match self.wake.recv_timeout(wait) {
-                Ok(Wake::Shutdown) | Err(RecvTimeoutError::Disconnected) => true,
-                Ok(Wake::BlockFull) => false,
-                Err(RecvTimeoutError::Timeout) => false,
+            let deadline = next_tick.min(last_block + interval);
+            let message = match self
+                .wake
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(message) => Some(message),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => Some(Wake::Shutdown),
             };
-            let full = self.chain.mempool_len() >= self.chain.block_tx_target();
-            if shutdown || full || last_block.elapsed() >= interval {
-                // An invariant assertion failing inside execution must stop the node, loudly,
-                // not leave it serving reads with a dead producer.
-                let outcome =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.round()))
-                        .unwrap_or_else(|panic| {
-                            let why = panic
-                                .downcast_ref::<String>()
-                                .cloned()
-                                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
-                            Err(ChainError::Invariant(
-                                why.unwrap_or_else(|| "unknown panic".into()),
-                            ))
-                        });
-                if let Err(error) = outcome {
-                    error!(%error, "block production failed; stopping the node");
-                    self.chain.failed.store(true, Ordering::SeqCst);
-                    self.chain.stopping.store(true, Ordering::SeqCst);
-                    self.chain.stopped.send_replace(true);
-                    // Dropping the senders tells every waiting client now, not at its timeout.
-                    lock(&self.chain.waiters).clear();
-                    return;
-                }
-                last_block = Instant::now();
+            let shutdown = matches!(message, Some(Wake::Shutdown));
+            // An invariant assertion failing inside execution must stop the node, loudly, not
+            // leave it serving reads with a dead producer.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.iteration(
+                    message,
+                    &mut next_tick,
+                    tick,
+                    &mut last_block,
+                    interval,
+                    shutdown,
+                )
+            }))
+            .unwrap_or_else(|panic| {
+                let why = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+                Err(ChainError::Invariant(
+                    why.unwrap_or_else(|| "unknown panic".into()),
+                ))
+            });
+            if let Err(error) = outcome {
+                error!(%error, "block production failed; stopping the node");
+                self.chain.failed.store(true, Ordering::SeqCst);
+                self.chain.stopping.store(true, Ordering::SeqCst);
+                self.chain.stopped.send_replace(true);
+                // Dropping the senders tells every waiting client now, not at its timeout.
+                lock(&self.chain.waiters).clear();
+                return;
             }
             if shutdown {
                 info!("block producer stopped");
@@ -454,23 +604,59 @@ impl Producer {
         }
     }
 
-    /// One round: cut and propose a block if there is work, then apply what is committed.
-    fn round(&mut self) -> Result<(), ChainError> {
-        let chain = self.chain.clone();
-        let now = chain.clock.now_ms();
-        if self.engine.is_leader() && (chain.mempool_len() > 0 || chain.destruction_due(now)) {
-            let prepared = self.cut_block(now)?;
-            let mut prepared = Some(prepared);
-            self.drain_ready(&mut prepared)?;
-        } else {
-            self.drain_ready(&mut None)?;
+    /// One turn of the loop: the input, a tick if due, the engine's work, and a new proposal if
+    /// this node leads and has work.
+    fn iteration(
+        &mut self,
+        message: Option<Wake>,
+        next_tick: &mut Instant,
+        tick: Duration,
+        last_block: &mut Instant,
+        interval: Duration,
+        shutdown: bool,
+    ) -> Result<(), ChainError> {
+        if let Some(Wake::Consensus { from, bytes }) = message {
+            if let Err(error) = self.engine.step(&from, &bytes) {
+                debug!(%error, %from, "consensus message refused");
+            }
         }
+        if Instant::now() >= *next_tick {
+            self.engine.tick();
+            *next_tick = Instant::now() + tick;
+        }
+        self.drain_ready()?;
+        let chain = self.chain.clone();
+        let head = chain.head()?;
+        if let Some((height, proposed)) = self.in_flight {
+            if head.height >= height
+                || !self.engine.is_leader()
+                || proposed.elapsed() > PROPOSAL_TIMEOUT
+            {
+                self.in_flight = None;
+            }
+        }
+        let full = chain.mempool_len() >= chain.block_tx_target();
+        let due = full || shutdown || last_block.elapsed() >= interval;
+        let now = chain.clock.now_ms();
+        if due
+            && self.in_flight.is_none()
+            && self.engine.is_leader()
+            && (chain.mempool_len() > 0 || chain.destruction_due(now))
+        {
+            let prepared = self.cut_block(now, &head)?;
+            self.in_flight = Some((head.height + 1, Instant::now()));
+            self.prepared = Some(prepared);
+            *last_block = Instant::now();
+            self.drain_ready()?;
+        } else if due {
+            *last_block = Instant::now();
+        }
+        *lock(&chain.leader) = self.engine.leader();
         Ok(())
     }
 
-    fn cut_block(&mut self, now_ms: u64) -> Result<Prepared, ChainError> {
+    fn cut_block(&mut self, now_ms: u64, head: &ChainHead) -> Result<Prepared, ChainError> {
         let chain = &self.chain;
-        let head = chain.head()?;
         let height = head.height + 1;
         let timestamp_ms = now_ms.max(head.timestamp_ms + 1);
         let span = info_span!("cut_block", height);
@@ -505,23 +691,89 @@ impl Producer {
         })
     }
 
-    fn drain_ready(&mut self, prepared: &mut Option<Prepared>) -> Result<(), ChainError> {
+    /// Does what the engine asks, in the order it requires: send what may go at once, persist
+    /// in one synced batch, send what needed the persistence, apply committed entries, record
+    /// the applied index, advance.
+    fn drain_ready(&mut self) -> Result<(), ChainError> {
         let ready = self.engine.ready();
+        if ready.is_empty() {
+            self.engine.advance(&ready);
+            return Ok(());
+        }
+        self.send(&ready.messages);
+        self.persist(&ready.persist)?;
+        self.send(&ready.persisted_messages);
+        let mut applied = None;
         for committed in &ready.committed {
-            if let Some(payload) = committed.payload() {
-                self.apply_committed(payload, prepared.take())?;
+            match &committed.entry {
+                CommittedEntry::Payload(payload) => self.apply_committed(payload)?,
+                CommittedEntry::Membership(change) => info!(
+                    ?change,
+                    index = committed.index,
+                    "membership change committed"
+                ),
             }
+            applied = Some(committed.index);
+        }
+        if let (Some(index), Some(_)) = (applied, &self.chain.peers) {
+            self.chain.ledger.consensus_persist(&ConsensusWrite {
+                applied: Some(index),
+                ..Default::default()
+            })?;
         }
         self.engine.advance(&ready);
         Ok(())
     }
 
-    /// Persists a committed block, re-executing it unless this node prepared it.
-    fn apply_committed(
-        &mut self,
-        payload: &[u8],
-        prepared: Option<Prepared>,
-    ) -> Result<(), ChainError> {
+    fn send(&self, messages: &[Outgoing]) {
+        let Some(peers) = &self.chain.peers else {
+            return;
+        };
+        for message in messages {
+            match peers.by_node.get(&message.to) {
+                Some(peer) => {
+                    if let Err(error) = peers.network.send_consensus(*peer, message.bytes.clone()) {
+                        debug!(%error, to = %message.to, "consensus message not sent");
+                    }
+                }
+                None => {
+                    warn!(to = %message.to, "consensus message for a node with no known network identity")
+                }
+            }
+        }
+    }
+
+    fn persist(&self, persist: &Persist) -> Result<(), ChainError> {
+        if persist.is_empty() {
+            return Ok(());
+        }
+        if persist.snapshot.is_some() {
+            return Err(ChainError::Consensus(ConsensusError::Unsupported {
+                what:
+                    "installing a consensus snapshot (log compaction is not enabled in this build)"
+                        .into(),
+            }));
+        }
+        let entries: Vec<(u64, Vec<u8>)> = persist
+            .entries
+            .iter()
+            .map(|e| (e.index, e.bytes.clone()))
+            .collect();
+        self.chain.ledger.consensus_persist(&ConsensusWrite {
+            truncate_from: persist.truncate_from,
+            entries: &entries,
+            hard_state: persist.hard_state.as_deref(),
+            snapshot: None,
+            applied: None,
+        })?;
+        Ok(())
+    }
+
+    /// Persists a committed block, re-executing it unless this node prepared it. A committed
+    /// block that does not extend the head (a proposal overtaken by another leader's block at
+    /// the same height, or one applied before a restart) is skipped: every node sees the same
+    /// committed sequence and head, so every node skips the same blocks.
+    fn apply_committed(&mut self, payload: &[u8]) -> Result<(), ChainError> {
         let chain = self.chain.clone();
         let started = Instant::now();
         let block = Block::decode(payload).map_err(|e| ChainError::Divergence {
@@ -534,18 +786,27 @@ impl Producer {
         })?;
         let hash = block_hash(&header);
         let head = chain.head()?;
-        let diverge = |why: String| ChainError::Divergence {
-            height: header.height,
-            why,
-        };
         if header.height != head.height + 1 || header.prev_hash != head.block_hash {
-            return Err(diverge(format!(
-                "block does not extend head {} at height {}",
-                hex::encode(head.block_hash),
-                head.height
-            )));
+            let stored = chain
+                .ledger
+                .block(header.height)?
+                .and_then(|b| b.header)
+                .map(|h| block_hash(&h));
+            if stored == Some(hash) {
+                debug!(height = header.height, "committed block already applied");
+            } else {
+                info!(
+                    height = header.height,
+                    head = head.height,
+                    "committed block does not extend the head; skipped"
+                );
+            }
+            if self.prepared.as_ref().is_some_and(|p| p.hash == hash) {
+                self.prepared = None;
+            }
+            return Ok(());
         }
-        let Prepared { outcome, tree, .. } = match prepared.filter(|p| p.hash == hash) {
+        let Prepared { outcome, tree, .. } = match self.prepared.take().filter(|p| p.hash == hash) {
             Some(prepared) => prepared,
             None => self.reexecute(&block, &header)?,
         };
@@ -570,6 +831,7 @@ impl Producer {
             height = header.height,
             txs = tx_hashes.len(),
             rejected,
+            proposer = %header.proposer,
             state_root = %hex::encode(tree.root),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "block committed"

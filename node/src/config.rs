@@ -36,6 +36,28 @@ pub struct NodeConfig {
     /// Serve the DevApi (clock control). Never on a production chain.
     #[serde(default)]
     pub dev_api: bool,
+    /// Peer-to-peer settings; required when genesis chooses a networked engine (raft).
+    #[serde(default)]
+    pub network: Option<NetworkSection>,
+}
+
+/// How a node reaches the other consensus nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSection {
+    /// Multiaddr to listen on, e.g. `/ip4/127.0.0.1/tcp/7100`.
+    pub listen: String,
+    /// The other consensus nodes, each `<multiaddr>/p2p/<peer id>`.
+    #[serde(default)]
+    pub peers: Vec<String>,
+    /// Consensus tick, milliseconds. Raft elects after 10-20 ticks without a leader and a
+    /// leader heartbeats every 2.
+    #[serde(default = "default_tick_ms")]
+    pub tick_ms: u64,
+}
+
+fn default_tick_ms() -> u64 {
+    100
 }
 
 fn default_grpc_listen() -> SocketAddr {
@@ -127,6 +149,11 @@ impl NodeConfig {
         }
         if !(100..=600_000).contains(&self.submit_timeout_ms) {
             return invalid("submit_timeout_ms", "must be 100..=600000");
+        }
+        if let Some(network) = &self.network {
+            if !(10..=10_000).contains(&network.tick_ms) {
+                return invalid("network.tick_ms", "must be 10..=10000");
+            }
         }
         Ok(())
     }

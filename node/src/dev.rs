@@ -106,6 +106,49 @@ pub fn prepare(
     }
     std::fs::create_dir_all(data_dir)
         .map_err(|e| setup(&format!("creating {}", data_dir.display()), &e))?;
+    let (organisations, identities) = demo_parties(data_dir)?;
+    let genesis = Genesis {
+        chain_id: "vchain-dev".into(),
+        genesis_time_ms: now_ms,
+        params: Params::default(),
+        consensus: GenesisConsensus {
+            engine: "solo".into(),
+            nodes: vec![GenesisNode {
+                node_id: "node-1".into(),
+                org_id: "bank-a".into(),
+                public_key: String::new(),
+            }],
+        },
+        organisations,
+        identities,
+    };
+    genesis.state().map_err(|e| setup("demo genesis", &e))?;
+    let genesis_text =
+        toml::to_string_pretty(&genesis).map_err(|e| setup("writing genesis", &e))?;
+    std::fs::write(data_dir.join("genesis.toml"), genesis_text)
+        .map_err(|e| setup("writing genesis.toml", &e))?;
+    let config = NodeConfig {
+        node_id: "node-1".into(),
+        data_dir: PathBuf::from("."),
+        genesis: PathBuf::from("genesis.toml"),
+        grpc_listen,
+        block_interval_ms: 100,
+        block_tx_target: 2_000,
+        mempool_max: 50_000,
+        submit_timeout_ms: 30_000,
+        dev_api: true,
+        network: None,
+    };
+    let config_text = toml::to_string_pretty(&config).map_err(|e| setup("writing config", &e))?;
+    std::fs::write(&config_file, config_text).map_err(|e| setup("writing config.toml", &e))?;
+    NodeConfig::load(&config_file).map_err(NodeError::from)
+}
+
+/// Makes the demo parties' keys in `<dir>/keystore.json` and returns the genesis organisations
+/// and identities they sign for.
+fn demo_parties(dir: &Path) -> Result<(Vec<GenesisOrganisation>, Vec<GenesisIdentity>), NodeError> {
+    let setup = |what: &str, e: &dyn std::fmt::Display| NodeError::Setup(format!("{what}: {e}"));
+    let data_dir = dir;
     let mut keystore = Keystore::load_or_create(&data_dir.join("keystore.json"))
         .map_err(|e| setup("keystore", &e))?
         .with_kdf_params(KdfParams::insecure_fast());
@@ -146,40 +189,101 @@ pub fn prepare(
     keystore
         .save()
         .map_err(|e| setup("saving the keystore", &e))?;
+    Ok((organisations, identities))
+}
+
+/// Creates `nodes` dev nodes under `dir` (`dir/node-1` ...) sharing one genesis with the raft
+/// engine, the demo parties (keystore in `dir`), a network key per node, and configs with
+/// free loopback ports for gRPC and peer-to-peer. Returns the configs, node 1 first.
+pub fn prepare_cluster(
+    dir: &Path,
+    nodes: usize,
+    now_ms: u64,
+) -> Result<Vec<NodeConfig>, NodeError> {
+    let setup = |what: &str, e: &dyn std::fmt::Display| NodeError::Setup(format!("{what}: {e}"));
+    if !(1..=16).contains(&nodes) {
+        return Err(NodeError::Setup(format!(
+            "a dev cluster has 1 to 16 nodes, not {nodes}"
+        )));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| setup(&format!("creating {}", dir.display()), &e))?;
+    let (organisations, identities) = demo_parties(dir)?;
+    let free_port = || -> Result<u16, NodeError> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| setup("finding a free port", &e))?;
+        Ok(listener
+            .local_addr()
+            .map_err(|e| setup("finding a free port", &e))?
+            .port())
+    };
+    let mut members = Vec::new();
+    for i in 1..=nodes {
+        let node_dir = dir.join(format!("node-{i}"));
+        std::fs::create_dir_all(&node_dir).map_err(|e| setup("creating a node dir", &e))?;
+        let key = crate::network::NodeKey::load_or_create(&node_dir)
+            .map_err(|e| setup("node key", &e))?;
+        let org = if i % 2 == 1 { "bank-a" } else { "bank-b" };
+        members.push((
+            format!("node-{i}"),
+            org,
+            key.public_key_hex(),
+            key.peer_id(),
+            free_port()?,
+            free_port()?,
+        ));
+    }
     let genesis = Genesis {
         chain_id: "vchain-dev".into(),
         genesis_time_ms: now_ms,
         params: Params::default(),
         consensus: GenesisConsensus {
-            engine: "solo".into(),
-            nodes: vec![GenesisNode {
-                node_id: "node-1".into(),
-                org_id: "bank-a".into(),
-                public_key: String::new(),
-            }],
+            engine: "raft".into(),
+            nodes: members
+                .iter()
+                .map(|(node_id, org, public_key, ..)| GenesisNode {
+                    node_id: node_id.clone(),
+                    org_id: (*org).into(),
+                    public_key: public_key.clone(),
+                })
+                .collect(),
         },
         organisations,
         identities,
     };
-    genesis.state().map_err(|e| setup("demo genesis", &e))?;
+    genesis.state().map_err(|e| setup("cluster genesis", &e))?;
     let genesis_text =
         toml::to_string_pretty(&genesis).map_err(|e| setup("writing genesis", &e))?;
-    std::fs::write(data_dir.join("genesis.toml"), genesis_text)
+    std::fs::write(dir.join("genesis.toml"), genesis_text)
         .map_err(|e| setup("writing genesis.toml", &e))?;
-    let config = NodeConfig {
-        node_id: "node-1".into(),
-        data_dir: PathBuf::from("."),
-        genesis: PathBuf::from("genesis.toml"),
-        grpc_listen,
-        block_interval_ms: 100,
-        block_tx_target: 2_000,
-        mempool_max: 50_000,
-        submit_timeout_ms: 30_000,
-        dev_api: true,
-    };
-    let config_text = toml::to_string_pretty(&config).map_err(|e| setup("writing config", &e))?;
-    std::fs::write(&config_file, config_text).map_err(|e| setup("writing config.toml", &e))?;
-    NodeConfig::load(&config_file).map_err(NodeError::from)
+    let mut configs = Vec::new();
+    for (node_id, _, _, _, grpc_port, p2p_port) in &members {
+        let peers = members
+            .iter()
+            .filter(|(other, ..)| other != node_id)
+            .map(|(_, _, _, peer, _, port)| format!("/ip4/127.0.0.1/tcp/{port}/p2p/{peer}"))
+            .collect();
+        let config = NodeConfig {
+            node_id: node_id.clone(),
+            data_dir: PathBuf::from("."),
+            genesis: PathBuf::from("../genesis.toml"),
+            grpc_listen: SocketAddr::from(([127, 0, 0, 1], *grpc_port)),
+            block_interval_ms: 100,
+            block_tx_target: 2_000,
+            mempool_max: 50_000,
+            submit_timeout_ms: 30_000,
+            dev_api: true,
+            network: Some(crate::config::NetworkSection {
+                listen: format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
+                peers,
+                tick_ms: 100,
+            }),
+        };
+        let path = dir.join(node_id).join("config.toml");
+        let text = toml::to_string_pretty(&config).map_err(|e| setup("writing config", &e))?;
+        std::fs::write(&path, text).map_err(|e| setup("writing config.toml", &e))?;
+        configs.push(NodeConfig::load(&path)?);
+    }
+    Ok(configs)
 }
 
 /// A summary of the dev chain's accounts for the terminal.

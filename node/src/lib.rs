@@ -33,9 +33,10 @@ use vchain_contracts::genesis::Genesis;
 use vchain_proto::v1::dev_api_server::DevApiServer;
 use vchain_proto::v1::vchain_api_server::VchainApiServer;
 
-use crate::chain::{Chain, ChainError};
+use crate::chain::{Chain, ChainError, Peers};
 use crate::clock::ChainClock;
 use crate::config::{ConfigError, NodeConfig};
+use crate::network::{peer_id_from_public_key_hex, Network, NetworkConfig, NetworkEvent, NodeKey};
 
 /// Largest gRPC message the node accepts or sends.
 pub const GRPC_MESSAGE_BYTES_MAX: usize = 16 * 1024 * 1024;
@@ -62,6 +63,110 @@ pub enum NodeError {
     },
 }
 
+/// Starts the network for a networked engine: this node's key must be the one genesis lists
+/// for it; the members are the consensus nodes; the config's peers are dialled.
+async fn start_network(
+    config: &NodeConfig,
+    genesis: &Genesis,
+) -> Result<Option<(Peers, tokio::sync::mpsc::Receiver<NetworkEvent>)>, NodeError> {
+    if genesis.consensus.engine == "solo" {
+        return Ok(None);
+    }
+    let setup = |why: String| NodeError::Setup(why);
+    let section = config.network.as_ref().ok_or_else(|| {
+        setup(format!(
+            "genesis chooses {} consensus: the config needs a [network] section",
+            genesis.consensus.engine
+        ))
+    })?;
+    let key = NodeKey::load_or_create(&config.data_dir).map_err(|e| setup(e.to_string()))?;
+    let mut by_node = std::collections::BTreeMap::new();
+    let mut by_peer = std::collections::BTreeMap::new();
+    let mut members = std::collections::BTreeSet::new();
+    for node in &genesis.consensus.nodes {
+        let peer = peer_id_from_public_key_hex(&node.public_key)
+            .map_err(|e| setup(format!("genesis node {}: {e}", node.node_id)))?;
+        if node.node_id == config.node_id {
+            if peer != key.peer_id() {
+                return Err(setup(format!(
+                    "this node's key ({}) is not the key genesis lists for {} ({})",
+                    key.public_key_hex(),
+                    node.node_id,
+                    node.public_key
+                )));
+            }
+            continue;
+        }
+        members.insert(peer);
+        by_node.insert(node.node_id.clone(), peer);
+        by_peer.insert(peer, node.node_id.clone());
+    }
+    let listen = section
+        .listen
+        .parse()
+        .map_err(|e| setup(format!("network.listen {:?}: {e}", section.listen)))?;
+    let mut network_config = NetworkConfig::new(key, listen);
+    network_config.members = members;
+    for peer in &section.peers {
+        network_config.dial.push(
+            peer.parse()
+                .map_err(|e| setup(format!("network.peers {peer:?}: {e}")))?,
+        );
+    }
+    let (network, events) = Network::start(network_config)
+        .await
+        .map_err(|e| setup(format!("network: {e}")))?;
+    info!(peer_id = %network.local_peer_id(), listen = ?network.listen_addrs(), "network started");
+    Ok(Some((
+        Peers {
+            network,
+            by_node,
+            by_peer,
+        },
+        events,
+    )))
+}
+
+/// Carries network events into the chain: consensus messages to the producer, forwarded
+/// transactions into the mempool (admitted like any submission).
+async fn bridge_network(chain: Arc<Chain>, mut events: tokio::sync::mpsc::Receiver<NetworkEvent>) {
+    while let Some(event) = events.recv().await {
+        match event {
+            NetworkEvent::Consensus { from, bytes } => match chain.node_of(&from) {
+                Some(node) => chain.deliver_consensus(node, bytes),
+                None => {
+                    tracing::warn!(%from, "consensus message from a peer that is not a consensus node")
+                }
+            },
+            NetworkEvent::Transactions { from, txs } => {
+                let decoded: Vec<_> = txs
+                    .iter()
+                    .filter_map(|tx| {
+                        <vchain_proto::v1::SignedTransaction as prost::Message>::decode(
+                            tx.as_slice(),
+                        )
+                        .ok()
+                    })
+                    .collect();
+                let chain = chain.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    if let Err(error) = chain.submit_batch(decoded) {
+                        tracing::debug!(%error, %from, "forwarded transactions not admitted");
+                    }
+                })
+                .await;
+            }
+            NetworkEvent::SyncRequest { from, .. } => {
+                tracing::debug!(%from, "sync requests are not served yet")
+            }
+            other => tracing::debug!(?other, "network event"),
+        }
+        if chain.is_stopping() {
+            break;
+        }
+    }
+}
+
 /// Reads a genesis file.
 pub fn load_genesis(path: &std::path::Path) -> Result<Genesis, NodeError> {
     let text = std::fs::read_to_string(path)
@@ -86,6 +191,7 @@ impl NodeHandle {
     pub async fn shutdown(self) -> Result<(), NodeError> {
         info!("shutting down");
         self.chain.shutdown();
+        self.chain.stop_network().await;
         let _ = self.stop_server.send(());
         let served = self.server.await.map_err(|e| NodeError::Server {
             addr: self.grpc_addr,
@@ -124,7 +230,15 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
         why: e.to_string(),
     })?;
     let dev_api = config.dev_api;
-    let (chain, producer) = tokio::task::block_in_place(|| Chain::start(config, &genesis, clock))?;
+    let (peers, network_events) = match start_network(&config, &genesis).await? {
+        Some((peers, events)) => (Some(peers), Some(events)),
+        None => (None, None),
+    };
+    let (chain, producer) =
+        tokio::task::block_in_place(|| Chain::start(config, &genesis, clock, peers))?;
+    if let Some(events) = network_events {
+        tokio::spawn(bridge_network(chain.clone(), events));
+    }
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(vchain_proto::FILE_DESCRIPTOR_SET)
         .build_v1()

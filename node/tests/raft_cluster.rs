@@ -1,0 +1,247 @@
+//! Three nodes agreeing over Raft on real libp2p connections (loopback): election, a
+//! transaction submitted to a follower committing everywhere with identical state roots, the
+//! leader stopped and a new one taking over, and the old leader restarting and catching up.
+
+use std::time::{Duration, Instant};
+
+use tonic::transport::Channel;
+use vchain_cli::keystore::Keystore;
+use vchain_contracts::tx;
+use vchain_node::config::NodeConfig;
+use vchain_node::NodeHandle;
+use vchain_proto::v1::transaction_body::Operation;
+use vchain_proto::v1::vchain_api_client::VchainApiClient;
+use vchain_proto::v1::*;
+
+async fn client(node: &NodeHandle) -> VchainApiClient<Channel> {
+    let channel = Channel::from_shared(format!("http://{}", node.grpc_addr))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    VchainApiClient::new(channel)
+}
+
+async fn status(node: &NodeHandle) -> GetStatusResponse {
+    client(node)
+        .await
+        .get_status(GetStatusRequest {})
+        .await
+        .expect("status")
+        .into_inner()
+}
+
+/// Waits (bounded) until every running node names the same leader, other than `not`; returns
+/// its index.
+async fn agreed_leader(nodes: &[Option<NodeHandle>], not: Option<usize>) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut leaders = Vec::new();
+        for node in nodes.iter().flatten() {
+            leaders.push(status(node).await.leader);
+        }
+        if let Some(first) = leaders.first() {
+            if !first.is_empty() && leaders.iter().all(|l| l == first) {
+                let index = first
+                    .trim_start_matches("node-")
+                    .parse::<usize>()
+                    .expect("node-N")
+                    - 1;
+                if Some(index) != not {
+                    return index;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "no agreed leader: {leaders:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits (bounded) until every running node reports at least `height` with one state root.
+async fn converged(nodes: &[Option<NodeHandle>], height: u64) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut seen = Vec::new();
+        for node in nodes.iter().flatten() {
+            let status = status(node).await;
+            seen.push((status.height, status.state_root));
+        }
+        if seen.iter().all(|(h, _)| *h >= height) {
+            let top = seen.iter().map(|(h, _)| *h).max().unwrap_or(0);
+            if seen.iter().all(|(h, _)| *h == top) {
+                let root = seen[0].1.clone();
+                assert!(
+                    seen.iter().all(|(_, r)| *r == root),
+                    "same height, different state roots: {seen:?}"
+                );
+                return root;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nodes did not converge at {height}: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn submit(
+    node: &NodeHandle,
+    chain_id: &str,
+    signer: &str,
+    key: &ed25519_dalek::SigningKey,
+    operation: Operation,
+) -> SubmitTransactionResponse {
+    let mut api = client(node).await;
+    let nonce = api
+        .get_account(GetAccountRequest {
+            account_id: signer.into(),
+        })
+        .await
+        .expect("account")
+        .into_inner()
+        .account
+        .expect("account")
+        .next_nonce;
+    let signed = tx::sign(&tx::body(chain_id, signer, nonce, operation), key);
+    api.submit_transaction(SubmitTransactionRequest {
+        transaction: Some(signed),
+        wait_for_commit: true,
+        timeout_ms: 20_000,
+    })
+    .await
+    .expect("committed")
+    .into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_elect_commit_everywhere_survive_the_leader_and_catch_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let now = vchain_node::clock::ChainClock::default().now_ms();
+    let configs: Vec<NodeConfig> =
+        vchain_node::dev::prepare_cluster(dir.path(), 3, now).expect("cluster");
+    let mut nodes: Vec<Option<NodeHandle>> = Vec::new();
+    for config in &configs {
+        nodes.push(Some(
+            vchain_node::start(config.clone())
+                .await
+                .expect("node starts"),
+        ));
+    }
+    let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
+    let finance = keystore
+        .unlock("bank-a-finance", vchain_node::dev::DEV_PASSPHRASE)
+        .expect("key");
+    let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
+    let carmaker = genesis
+        .identities
+        .iter()
+        .find(|i| i.accounts.iter().any(|a| a.account_id == "carmaker"))
+        .expect("carmaker")
+        .uscc
+        .clone();
+    let raise = || {
+        Operation::RaiseCreditLine(RaiseCreditLine {
+            core_enterprise: carmaker.clone(),
+            amount: 1,
+        })
+    };
+
+    // Election, then a transaction submitted to a follower commits on every node.
+    let leader = agreed_leader(&nodes, None).await;
+    let follower = (leader + 1) % 3;
+    let grant = Operation::GrantCreditLine(GrantCreditLine {
+        core_enterprise: carmaker.clone(),
+        currency: "CNY".into(),
+        limit: 1_000,
+    });
+    let committed = submit(
+        nodes[follower].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        grant,
+    )
+    .await;
+    assert!(committed.committed);
+    let root = converged(&nodes, committed.height).await;
+    assert_eq!(
+        status(nodes[leader].as_ref().expect("running"))
+            .await
+            .state_root,
+        root
+    );
+    let block = client(nodes[follower].as_ref().expect("running"))
+        .await
+        .get_block(GetBlockRequest {
+            selector: Some(get_block_request::Selector::Height(committed.height)),
+        })
+        .await
+        .expect("block")
+        .into_inner();
+    assert_eq!(
+        block.block.expect("block").header.expect("header").proposer,
+        format!("node-{}", leader + 1),
+        "the leader proposed it"
+    );
+
+    // Stop the leader: the other two elect a new one and keep committing.
+    nodes[leader]
+        .take()
+        .expect("running")
+        .shutdown()
+        .await
+        .expect("clean stop");
+    let new_leader = agreed_leader(&nodes, Some(leader)).await;
+    assert_ne!(new_leader, leader);
+    let survivor = nodes.iter().position(|n| n.is_some()).expect("a survivor");
+    let later = submit(
+        nodes[survivor].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        raise(),
+    )
+    .await;
+    assert!(later.committed && later.height > committed.height);
+
+    // The old leader restarts from its disk and catches up to the same state.
+    nodes[leader] = Some(
+        vchain_node::start(configs[leader].clone())
+            .await
+            .expect("restart"),
+    );
+    let root = converged(&nodes, later.height).await;
+    let mut api = client(nodes[leader].as_ref().expect("running")).await;
+    let bank = genesis
+        .identities
+        .iter()
+        .find(|i| i.accounts.iter().any(|a| a.account_id == "bank-a-finance"))
+        .expect("bank")
+        .uscc
+        .clone();
+    let line = api
+        .get_credit_line(GetCreditLineRequest {
+            financier: bank,
+            core_enterprise: carmaker.clone(),
+        })
+        .await
+        .expect("line")
+        .into_inner()
+        .credit_line
+        .expect("line");
+    assert_eq!(
+        line.limit, 1_001,
+        "the restarted node has every committed change"
+    );
+    assert_eq!(
+        status(nodes[leader].as_ref().expect("running"))
+            .await
+            .state_root,
+        root
+    );
+
+    for node in nodes.into_iter().flatten() {
+        node.shutdown().await.expect("clean stop");
+    }
+}
