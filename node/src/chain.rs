@@ -33,7 +33,8 @@ use vchain_contracts::{
 use vchain_ledger::{BlockCommit, ChainHead, ConsensusWrite, RocksLedger, StateReader, TreeUpdate};
 
 use vchain_proto::v1::{
-    Account, Block, BlockHeader, ChainParams, Event, SignedTransaction, TxResult,
+    Account, Block, BlockHeader, ChainParams, ErrorCode, Event, SignedTransaction, TransactionBody,
+    TxResult,
 };
 
 use crate::clock::ChainClock;
@@ -836,7 +837,16 @@ impl Producer {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "block committed"
         );
-        self.notify(header.height, &tx_hashes, &outcome);
+        let signers: Vec<String> = block
+            .transactions
+            .iter()
+            .filter_map(|tx| {
+                TransactionBody::decode(tx.body.as_slice())
+                    .ok()
+                    .map(|b| b.signer)
+            })
+            .collect();
+        self.notify(header.height, &tx_hashes, &signers, &outcome);
         Ok(())
     }
 
@@ -882,13 +892,30 @@ impl Producer {
         })
     }
 
-    fn notify(&self, height: u64, tx_hashes: &[Hash], outcome: &BlockOutcome) {
+    fn notify(&self, height: u64, tx_hashes: &[Hash], signers: &[String], outcome: &BlockOutcome) {
         let chain = &self.chain;
-        lock(&chain.mempool).remove_committed(tx_hashes, |a| chain.next_nonce(a));
+        let superseded =
+            lock(&chain.mempool).remove_committed(tx_hashes, signers, |a| chain.next_nonce(a));
         {
             let mut waiters = lock(&chain.waiters);
             for (hash, result) in tx_hashes.iter().zip(&outcome.results) {
                 for sender in waiters.remove(hash).unwrap_or_default() {
+                    let _ = sender.send(CommitNotice {
+                        height,
+                        result: result.clone(),
+                    });
+                }
+            }
+            // A waiting transaction whose nonce another transaction just spent can never run:
+            // tell its client now rather than at its timeout.
+            for hash in superseded {
+                let result = TxResult {
+                    tx_hash: hash.to_vec(),
+                    code: ErrorCode::BadNonce.into(),
+                    message: format!("another transaction with the same nonce committed at height {height}; this one can never execute"),
+                    events: Vec::new(),
+                };
+                for sender in waiters.remove(&hash).unwrap_or_default() {
                     let _ = sender.send(CommitNotice {
                         height,
                         result: result.clone(),

@@ -159,8 +159,18 @@ impl Mempool {
 
     /// Drops the transactions a block committed, and every waiting transaction whose nonce is
     /// now used (`next_nonce(account)` is the account's next nonce after the block).
-    pub fn remove_committed(&mut self, hashes: &[Hash], mut next_nonce: impl FnMut(&str) -> u64) {
-        let mut touched = Vec::new();
+    /// Returns the hashes of the waiting transactions dropped because another transaction
+    /// spent their nonce: they can never execute. `signers` are the accounts of the block's
+    /// transactions: their waiting transactions are re-checked even when the block's own
+    /// transactions never passed through this mempool (they went to another node).
+    pub fn remove_committed(
+        &mut self,
+        hashes: &[Hash],
+        signers: &[String],
+        mut next_nonce: impl FnMut(&str) -> u64,
+    ) -> Vec<Hash> {
+        let mut superseded = Vec::new();
+        let mut touched: Vec<String> = signers.to_vec();
         for hash in hashes {
             if let Some(entry) = self.entries.remove(hash) {
                 if let Some(nonces) = self.by_account.get_mut(&entry.signer) {
@@ -180,6 +190,7 @@ impl Mempool {
             for nonce in stale {
                 if let Some(hash) = nonces.remove(&nonce) {
                     self.entries.remove(&hash);
+                    superseded.push(hash);
                 }
             }
             if nonces.is_empty() {
@@ -191,6 +202,7 @@ impl Mempool {
             self.by_account.values().map(BTreeMap::len).sum::<usize>(),
             "mempool indexes disagree"
         );
+        superseded
     }
 }
 
@@ -275,9 +287,26 @@ mod tests {
             pool.insert(&checked, signed).expect("insert");
         }
         // The block carried nonce 0 and something else spent nonce 1.
-        pool.remove_committed(&hashes[..1], |_| 2);
+        let superseded = pool.remove_committed(&hashes[..1], &[], |_| 2);
+        assert_eq!(
+            superseded,
+            vec![hashes[1]],
+            "nonce 1's waiting transaction can never run"
+        );
         assert_eq!(pool.len(), 2);
         assert!(!pool.contains(&hashes[1]));
         assert_eq!(nonces(&pool.select(10, usize::MAX, |_| 2)), ["a/2", "a/3"]);
+    }
+
+    #[test]
+    fn a_nonce_spent_elsewhere_supersedes_the_waiting_transaction() {
+        let mut pool = Mempool::new(10);
+        let (checked, signed) = tx("a", 0);
+        pool.insert(&checked, signed).expect("insert");
+        // A block committed a different transaction of account a with nonce 0, submitted to
+        // another node: none of the block's hashes is here, but its signer is.
+        let superseded = pool.remove_committed(&[[9; 32]], &["a".to_owned()], |_| 1);
+        assert_eq!(superseded, vec![checked.hash]);
+        assert!(pool.is_empty());
     }
 }

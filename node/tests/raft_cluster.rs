@@ -185,6 +185,123 @@ async fn three_nodes_elect_commit_everywhere_survive_the_leader_and_catch_up() {
         "the leader proposed it"
     );
 
+    // Two conflicting spends of one voucher, signed with the same nonce, sent to two different
+    // nodes at once: exactly one commits, the other is refused (promptly, not at a timeout).
+    let core_key = keystore
+        .unlock("carmaker", vchain_node::dev::DEV_PASSPHRASE)
+        .expect("key");
+    let gearbox = keystore
+        .unlock("gearbox", vchain_node::dev::DEV_PASSPHRASE)
+        .expect("key");
+    let bank = genesis
+        .identities
+        .iter()
+        .find(|i| i.accounts.iter().any(|a| a.account_id == "bank-a-finance"))
+        .expect("bank")
+        .uscc
+        .clone();
+    let head_time = status(nodes[leader].as_ref().expect("running"))
+        .await
+        .head_time_ms;
+    let maturity = vchain_contracts::validate::format_date(
+        vchain_contracts::validate::local_day(head_time, 480) + 30,
+    );
+    let issue = Operation::IssueVoucher(IssueVoucher {
+        holder: "gearbox".into(),
+        financier: bank.clone(),
+        amount: 500,
+        currency: "CNY".into(),
+        maturity_date: maturity,
+        trade_document: Some(TradeDocument {
+            kind: "invoice".into(),
+            number: "INV-RACE".into(),
+            hash: vec![9; 32],
+        }),
+    });
+    let issued = submit(
+        nodes[leader].as_ref().expect("running"),
+        &genesis.chain_id,
+        "carmaker",
+        &core_key,
+        issue,
+    )
+    .await;
+    let voucher = issued.result.expect("result").events[0].voucher_id.clone();
+    converged(&nodes, issued.height).await;
+    let spend = |to: &str| {
+        Operation::TransferVoucher(TransferVoucher {
+            voucher_id: voucher.clone(),
+            to: to.into(),
+            agreement_hash: vec![7; 32],
+            consideration: None,
+        })
+    };
+    let a = tx::sign(
+        &tx::body(&genesis.chain_id, "gearbox", 0, spend("castings")),
+        &gearbox,
+    );
+    let b = tx::sign(
+        &tx::body(&genesis.chain_id, "gearbox", 0, spend("foundry")),
+        &gearbox,
+    );
+    let (mut api_a, mut api_b) = (
+        client(nodes[leader].as_ref().expect("running")).await,
+        client(nodes[follower].as_ref().expect("running")).await,
+    );
+    let started = Instant::now();
+    let (ra, rb) = tokio::join!(
+        api_a.submit_transaction(SubmitTransactionRequest {
+            transaction: Some(a),
+            wait_for_commit: true,
+            timeout_ms: 20_000
+        }),
+        api_b.submit_transaction(SubmitTransactionRequest {
+            transaction: Some(b),
+            wait_for_commit: true,
+            timeout_ms: 20_000
+        })
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the losing spend was not refused promptly"
+    );
+    let winners: Vec<&str> = [(&ra, "castings"), (&rb, "foundry")]
+        .iter()
+        .filter(|(r, _)| r.is_ok())
+        .map(|(_, to)| *to)
+        .collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one conflicting spend commits: {ra:?} / {rb:?}"
+    );
+    let loser = if ra.is_ok() {
+        rb.expect_err("loser")
+    } else {
+        ra.expect_err("loser")
+    };
+    assert_eq!(loser.code(), tonic::Code::FailedPrecondition, "{loser:?}");
+    let height = status(nodes[leader].as_ref().expect("running"))
+        .await
+        .height;
+    converged(&nodes, height).await;
+    for node in nodes.iter().flatten() {
+        let held = client(node)
+            .await
+            .get_voucher(GetVoucherRequest {
+                voucher_id: voucher.clone(),
+            })
+            .await
+            .expect("voucher")
+            .into_inner()
+            .voucher
+            .expect("voucher");
+        assert_eq!(
+            held.holder, winners[0],
+            "every node agrees who holds the voucher"
+        );
+    }
+
     // Stop the leader: the other two elect a new one and keep committing.
     nodes[leader]
         .take()
