@@ -1,0 +1,298 @@
+//! `vchain-testnet`: a local consortium on loopback. `up --nodes 4` creates keys, a Raft
+//! genesis, the demo parties and one config per node under a directory, starts each node as its
+//! own process, waits for a leader and prints every node's gRPC endpoint. `status`, `stop N`,
+//! `start N`, `kill N` (SIGKILL) and `down` act on the running network.
+//!
+//! Each node process is this same binary in its hidden `run-node` mode, so the testnet needs
+//! nothing but itself. Logs are in `<dir>/node-N/node.log`, process ids in `<dir>/node-N/pid`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use vchain_node::config::NodeConfig;
+use vchain_proto::v1::vchain_api_client::VchainApiClient;
+use vchain_proto::v1::{GetStatusRequest, GetStatusResponse};
+
+/// Most nodes a local testnet runs.
+const NODES_MAX: usize = 16;
+/// How long `up` and `start` wait for a leader.
+const LEADER_WAIT: Duration = Duration::from_secs(60);
+
+#[derive(Parser)]
+#[command(
+    name = "vchain-testnet",
+    version,
+    about = "Run a local vchain consortium on loopback"
+)]
+struct Cli {
+    /// Directory of the testnet.
+    #[arg(long, global = true, default_value = ".vchain-testnet")]
+    dir: PathBuf,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create a fresh testnet (replacing any in --dir) and start every node.
+    Up {
+        /// Number of consensus nodes.
+        #[arg(long, default_value_t = 4)]
+        nodes: usize,
+    },
+    /// Height, leader and state root of every node.
+    Status,
+    /// Stop node N gracefully (SIGTERM).
+    Stop {
+        /// Node number, from 1.
+        node: usize,
+    },
+    /// Start node N again.
+    Start {
+        /// Node number, from 1.
+        node: usize,
+    },
+    /// Kill node N at once (SIGKILL), as a crash would.
+    Kill {
+        /// Node number, from 1.
+        node: usize,
+    },
+    /// Stop every node.
+    Down,
+    /// Run one node in this process (used by the testnet itself).
+    #[command(hide = true)]
+    RunNode {
+        /// Config file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+fn node_dir(dir: &Path, node: usize) -> PathBuf {
+    dir.join(format!("node-{node}"))
+}
+
+fn node_count(dir: &Path) -> usize {
+    (1..=NODES_MAX)
+        .take_while(|n| node_dir(dir, *n).join("config.toml").exists())
+        .count()
+}
+
+fn pid_of(dir: &Path, node: usize) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(node_dir(dir, node).join("pid"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    // Alive if /proc knows it and it is not a zombie.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let state = stat.rsplit(')').next()?.split_whitespace().next()?;
+    (state != "Z").then_some(pid)
+}
+
+fn spawn_node(dir: &Path, node: usize) -> anyhow::Result<u32> {
+    if let Some(pid) = pid_of(dir, node) {
+        bail!("node {node} is already running (pid {pid})");
+    }
+    let node_dir = node_dir(dir, node);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(node_dir.join("node.log"))?;
+    let child = Command::new(std::env::current_exe()?)
+        .args(["run-node", "--config"])
+        .arg(node_dir.join("config.toml"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting node {node}"))?;
+    std::fs::write(node_dir.join("pid"), child.id().to_string())?;
+    Ok(child.id())
+}
+
+fn signal(dir: &Path, node: usize, signal: &str) -> anyhow::Result<()> {
+    let pid = pid_of(dir, node).with_context(|| format!("node {node} is not running"))?;
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()?;
+    if !status.success() {
+        bail!("kill {signal} {pid} failed");
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pid_of(dir, node).is_some() {
+        if Instant::now() > deadline {
+            bail!("node {node} (pid {pid}) did not stop within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = std::fs::remove_file(node_dir(dir, node).join("pid"));
+    Ok(())
+}
+
+fn config_of(dir: &Path, node: usize) -> anyhow::Result<NodeConfig> {
+    Ok(NodeConfig::load(&node_dir(dir, node).join("config.toml"))?)
+}
+
+async fn node_status(config: &NodeConfig) -> Option<GetStatusResponse> {
+    let endpoint = format!("http://{}", config.grpc_listen);
+    let channel = tonic::transport::Channel::from_shared(endpoint)
+        .ok()?
+        .connect_timeout(Duration::from_millis(500))
+        .connect()
+        .await
+        .ok()?;
+    let mut client = VchainApiClient::new(channel);
+    tokio::time::timeout(
+        Duration::from_secs(2),
+        client.get_status(GetStatusRequest {}),
+    )
+    .await
+    .ok()?
+    .ok()
+    .map(|r| r.into_inner())
+}
+
+/// Waits until every running node names the same leader.
+async fn wait_for_leader(dir: &Path) -> anyhow::Result<String> {
+    let deadline = Instant::now() + LEADER_WAIT;
+    loop {
+        let mut leaders = Vec::new();
+        for node in 1..=node_count(dir) {
+            if pid_of(dir, node).is_some() {
+                leaders.push(
+                    node_status(&config_of(dir, node)?)
+                        .await
+                        .map(|s| s.leader)
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        if let Some(first) = leaders.first() {
+            if !first.is_empty() && leaders.iter().all(|l| l == first) {
+                return Ok(first.clone());
+            }
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "no leader agreed within {} s (see the node.log files)",
+                LEADER_WAIT.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn print_status(dir: &Path) -> anyhow::Result<()> {
+    println!(
+        "{:<8} {:<8} {:<22} {:>8} {:<10} state root",
+        "node", "pid", "endpoint", "height", "leader"
+    );
+    for node in 1..=node_count(dir) {
+        let config = config_of(dir, node)?;
+        let endpoint = format!("http://{}", config.grpc_listen);
+        match pid_of(dir, node) {
+            None => println!(
+                "{:<8} {:<8} {:<22} {:>8}",
+                config.node_id, "-", endpoint, "stopped"
+            ),
+            Some(pid) => match node_status(&config).await {
+                Some(s) => println!(
+                    "{:<8} {:<8} {:<22} {:>8} {:<10} {}",
+                    config.node_id,
+                    pid,
+                    endpoint,
+                    s.height,
+                    s.leader,
+                    hex::encode(&s.state_root)
+                ),
+                None => println!(
+                    "{:<8} {:<8} {:<22} {:>8}",
+                    config.node_id, pid, endpoint, "starting"
+                ),
+            },
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let dir = cli.dir;
+    match cli.command {
+        Cmd::RunNode { config } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .init();
+            let config = NodeConfig::load(&config)?;
+            let node = vchain_node::start(config).await?;
+            let chain = node.chain.clone();
+            let mut terminate =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+                _ = async { while !chain.is_stopping() { tokio::time::sleep(Duration::from_millis(200)).await } } => {}
+            }
+            node.shutdown().await?;
+            if chain.has_failed() {
+                bail!("node stopped on an error");
+            }
+        }
+        Cmd::Up { nodes } => {
+            if !(1..=NODES_MAX).contains(&nodes) {
+                bail!("--nodes must be 1 to {NODES_MAX}");
+            }
+            for node in 1..=node_count(&dir) {
+                if pid_of(&dir, node).is_some() {
+                    signal(&dir, node, "-TERM")?;
+                }
+            }
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)
+                    .with_context(|| format!("removing {}", dir.display()))?;
+            }
+            let now = vchain_node::clock::ChainClock::default().now_ms();
+            vchain_node::dev::prepare_cluster(&dir, nodes, now)?;
+            for node in 1..=nodes {
+                spawn_node(&dir, node)?;
+            }
+            let leader = wait_for_leader(&dir).await?;
+            println!(
+                "testnet of {nodes} nodes up in {}; leader {leader}",
+                dir.display()
+            );
+            println!(
+                "keystore {} (passphrase \"dev\")",
+                dir.join("keystore.json").display()
+            );
+            print_status(&dir).await?;
+        }
+        Cmd::Status => print_status(&dir).await?,
+        Cmd::Stop { node } => signal(&dir, node, "-TERM")?,
+        Cmd::Kill { node } => signal(&dir, node, "-KILL")?,
+        Cmd::Start { node } => {
+            if node == 0 || node > node_count(&dir) {
+                bail!("no node {node} in {}", dir.display());
+            }
+            let pid = spawn_node(&dir, node)?;
+            println!("node {node} started (pid {pid})");
+        }
+        Cmd::Down => {
+            for node in 1..=node_count(&dir) {
+                if pid_of(&dir, node).is_some() {
+                    signal(&dir, node, "-TERM")?;
+                    println!("node {node} stopped");
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! The testnet tool as a user drives it: up, status, kill, start, down, on real processes.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn testnet(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_vchain-testnet"))
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("run vchain-testnet");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// Status rows of running nodes: (node, height, leader, state root).
+fn rows(status: &str) -> Vec<(String, u64, String, String)> {
+    status
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.len() == 6 && fields[0].starts_with("node-")).then(|| {
+                (
+                    fields[0].to_owned(),
+                    fields[3].parse().unwrap_or(0),
+                    fields[4].to_owned(),
+                    fields[5].to_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn up_status_kill_start_down() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let net = dir.path().join("net");
+    let (ok, text) = testnet(&net, &["up", "--nodes", "3"]);
+    assert!(ok, "up failed: {text}");
+    assert!(text.contains("testnet of 3 nodes up"), "{text}");
+    let (_, status) = testnet(&net, &["status"]);
+    let running = rows(&status);
+    assert_eq!(running.len(), 3, "{status}");
+    let leader = running[0].2.clone();
+    assert!(
+        running.iter().all(|r| r.2 == leader),
+        "one leader: {status}"
+    );
+
+    // Kill a node that is not the leader: it shows as stopped, the others go on.
+    let victim = (1..=3)
+        .map(|n| format!("node-{n}"))
+        .find(|n| *n != leader)
+        .expect("a follower");
+    let number = victim.trim_start_matches("node-");
+    let (ok, text) = testnet(&net, &["kill", number]);
+    assert!(ok, "kill failed: {text}");
+    let (_, status) = testnet(&net, &["status"]);
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with(&victim) && l.contains("stopped")),
+        "{status}"
+    );
+
+    // Start it again: it rejoins with the same state root as the others.
+    let (ok, text) = testnet(&net, &["start", number]);
+    assert!(ok, "start failed: {text}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, status) = testnet(&net, &["status"]);
+        let running = rows(&status);
+        if running.len() == 3
+            && running
+                .iter()
+                .all(|r| r.3 == running[0].3 && r.1 == running[0].1)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "restarted node did not rejoin: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (ok, text) = testnet(&net, &["down"]);
+    assert!(ok, "down failed: {text}");
+    let (_, status) = testnet(&net, &["status"]);
+    assert_eq!(
+        status.lines().filter(|l| l.contains("stopped")).count(),
+        3,
+        "{status}"
+    );
+}
