@@ -343,6 +343,11 @@ impl Chain {
         self.peers.as_ref()?.by_peer.get(peer).cloned()
     }
 
+    /// The network of a networked engine (operators and tests use it to inspect or cut links).
+    pub fn network(&self) -> Option<&NetworkHandle> {
+        self.peers.as_ref().map(|p| &p.network)
+    }
+
     /// Closes the network, if any.
     pub async fn stop_network(&self) {
         if let Some(peers) = &self.peers {

@@ -362,3 +362,206 @@ async fn three_nodes_elect_commit_everywhere_survive_the_leader_and_catch_up() {
         node.shutdown().await.expect("clean stop");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_isolated_leader_cannot_commit_and_rejoins_without_divergence() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let now = vchain_node::clock::ChainClock::default().now_ms();
+    let configs = vchain_node::dev::prepare_cluster(dir.path(), 3, now).expect("cluster");
+    let mut nodes: Vec<Option<NodeHandle>> = Vec::new();
+    for config in &configs {
+        nodes.push(Some(
+            vchain_node::start(config.clone())
+                .await
+                .expect("node starts"),
+        ));
+    }
+    let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
+    let finance = keystore
+        .unlock("bank-a-finance", vchain_node::dev::DEV_PASSPHRASE)
+        .expect("key");
+    let admin = keystore
+        .unlock("bank-b-admin", vchain_node::dev::DEV_PASSPHRASE)
+        .expect("key");
+    let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
+    let carmaker = genesis
+        .identities
+        .iter()
+        .find(|i| i.accounts.iter().any(|a| a.account_id == "carmaker"))
+        .expect("carmaker")
+        .uscc
+        .clone();
+    let leader = agreed_leader(&nodes, None).await;
+    let grant = Operation::GrantCreditLine(GrantCreditLine {
+        core_enterprise: carmaker.clone(),
+        currency: "CNY".into(),
+        limit: 1_000,
+    });
+    let first = submit(
+        nodes[leader].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        grant,
+    )
+    .await;
+    converged(&nodes, first.height).await;
+
+    // Partition: the leader alone on one side, the other two on the other.
+    let all: std::collections::BTreeSet<_> = nodes
+        .iter()
+        .flatten()
+        .map(|n| n.chain.network().expect("network").local_peer_id())
+        .collect();
+    let isolated_peer = nodes[leader]
+        .as_ref()
+        .expect("running")
+        .chain
+        .network()
+        .expect("network")
+        .local_peer_id();
+    for (i, node) in nodes.iter().enumerate() {
+        let network = node
+            .as_ref()
+            .expect("running")
+            .chain
+            .network()
+            .expect("network");
+        let members = if i == leader {
+            Default::default()
+        } else {
+            all.iter()
+                .copied()
+                .filter(|p| *p != isolated_peer)
+                .collect()
+        };
+        network.set_members(members).await.expect("cut");
+    }
+
+    // The minority cannot commit: its transaction times out uncommitted.
+    let mut isolated = client(nodes[leader].as_ref().expect("running")).await;
+    let nonce = isolated
+        .get_account(GetAccountRequest {
+            account_id: "bank-b-admin".into(),
+        })
+        .await
+        .expect("account")
+        .into_inner()
+        .account
+        .expect("account")
+        .next_nonce;
+    let freeze = Operation::FreezeAccount(FreezeAccount {
+        account_id: "foundry".into(),
+        reason: "minority write".into(),
+    });
+    let stuck = tx::sign(
+        &tx::body(&genesis.chain_id, "bank-b-admin", nonce, freeze),
+        &admin,
+    );
+    let minority_height = status(nodes[leader].as_ref().expect("running"))
+        .await
+        .height;
+    let refused = isolated
+        .submit_transaction(SubmitTransactionRequest {
+            transaction: Some(stuck),
+            wait_for_commit: true,
+            timeout_ms: 3_000,
+        })
+        .await;
+    assert_eq!(
+        refused.expect_err("no quorum").code(),
+        tonic::Code::DeadlineExceeded
+    );
+    assert_eq!(
+        status(nodes[leader].as_ref().expect("running"))
+            .await
+            .height,
+        minority_height,
+        "the minority committed nothing"
+    );
+
+    // The majority elects a new leader and commits.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let new_leader = loop {
+        let mut named = Vec::new();
+        for (i, node) in nodes.iter().enumerate() {
+            if i != leader {
+                named.push(status(node.as_ref().expect("running")).await.leader);
+            }
+        }
+        if named
+            .iter()
+            .all(|l| !l.is_empty() && *l == named[0] && *l != format!("node-{}", leader + 1))
+        {
+            break named[0]
+                .trim_start_matches("node-")
+                .parse::<usize>()
+                .expect("node-N")
+                - 1;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the majority elected no new leader: {named:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let raise = Operation::RaiseCreditLine(RaiseCreditLine {
+        core_enterprise: carmaker.clone(),
+        amount: 5,
+    });
+    let majority_write = submit(
+        nodes[new_leader].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        raise,
+    )
+    .await;
+    assert!(majority_write.committed);
+
+    // Heal: everyone converges on the majority's history, the old leader included.
+    for node in nodes.iter().flatten() {
+        node.chain
+            .network()
+            .expect("network")
+            .set_members(
+                all.iter()
+                    .copied()
+                    .filter(|p| *p != node.chain.network().expect("network").local_peer_id())
+                    .collect(),
+            )
+            .await
+            .expect("heal");
+    }
+    let root = converged(&nodes, majority_write.height).await;
+    for node in nodes.iter().flatten() {
+        let line = client(node)
+            .await
+            .get_credit_line(GetCreditLineRequest {
+                financier: genesis
+                    .identities
+                    .iter()
+                    .find(|i| i.accounts.iter().any(|a| a.account_id == "bank-a-finance"))
+                    .expect("bank")
+                    .uscc
+                    .clone(),
+                core_enterprise: carmaker.clone(),
+            })
+            .await
+            .expect("line")
+            .into_inner()
+            .credit_line
+            .expect("line");
+        assert_eq!(line.limit, 1_005, "the majority's write is on every node");
+    }
+    assert_eq!(
+        status(nodes[leader].as_ref().expect("running"))
+            .await
+            .state_root,
+        root,
+        "the old leader rejoined the majority's state"
+    );
+    for node in nodes.into_iter().flatten() {
+        node.shutdown().await.expect("clean stop");
+    }
+}
