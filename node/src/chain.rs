@@ -156,6 +156,10 @@ enum Wake {
 /// Most messages waiting for the producer thread (peer consensus traffic included); a full
 /// queue drops consensus messages, which the protocol tolerates (they are resent).
 pub const PRODUCER_QUEUE_MAX: usize = 4_096;
+/// Most waiting transactions handed to a new leader at once.
+const FORWARD_ON_LEADER_CHANGE_MAX: usize = 16_384;
+/// Transactions per forwarded batch (the network's batch limit is 4096).
+const FORWARD_BATCH_MAX: usize = 1_024;
 /// A proposed block that has not committed after this long is given up (its transactions stay
 /// in the mempool for the next block).
 const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -657,7 +661,20 @@ impl Producer {
         } else if due {
             *last_block = Instant::now();
         }
-        *lock(&chain.leader) = self.engine.leader();
+        let leader = self.engine.leader();
+        let previous = std::mem::replace(&mut *lock(&chain.leader), leader.clone());
+        if leader != previous && leader.as_ref().is_some_and(|l| *l != chain.config.node_id) {
+            // A new leader may never have seen what waits here (it was partitioned away, or
+            // these were submitted while another node led): hand it everything waiting.
+            let pending: Vec<Vec<u8>> = lock(&chain.mempool)
+                .oldest(FORWARD_ON_LEADER_CHANGE_MAX)
+                .iter()
+                .map(|tx| tx.encode_to_vec())
+                .collect();
+            for batch in pending.chunks(FORWARD_BATCH_MAX) {
+                chain.forward_to_leader(batch.to_vec());
+            }
+        }
         Ok(())
     }
 

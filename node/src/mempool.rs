@@ -72,6 +72,17 @@ impl Mempool {
         self.entries.is_empty()
     }
 
+    /// Up to `max` waiting transactions, oldest first (to hand them to a new leader).
+    pub fn oldest(&self, max: usize) -> Vec<SignedTransaction> {
+        let mut entries: Vec<&Entry> = self.entries.values().collect();
+        entries.sort_by_key(|e| e.arrival);
+        entries
+            .into_iter()
+            .take(max)
+            .map(|e| e.tx.clone())
+            .collect()
+    }
+
     /// True if `hash` waits.
     pub fn contains(&self, hash: &Hash) -> bool {
         self.entries.contains_key(hash)

@@ -561,6 +561,34 @@ async fn an_isolated_leader_cannot_commit_and_rejoins_without_divergence() {
         root,
         "the old leader rejoined the majority's state"
     );
+
+    // The write stranded on the minority reaches the new leader once the old one learns of
+    // it, and commits everywhere.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut frozen = 0;
+        for node in nodes.iter().flatten() {
+            let account = client(node)
+                .await
+                .get_account(GetAccountRequest {
+                    account_id: "foundry".into(),
+                })
+                .await
+                .expect("account")
+                .into_inner()
+                .account
+                .expect("account");
+            frozen += usize::from(account.status() == AccountStatus::Frozen);
+        }
+        if frozen == 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stranded write never committed ({frozen} of 3 nodes)"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     for node in nodes.into_iter().flatten() {
         node.shutdown().await.expect("clean stop");
     }

@@ -813,6 +813,9 @@ fn ensure_port_free(address: &Multiaddr) -> Result<(), String> {
     Ok(())
 }
 
+/// Attempts to open a peer's message stream before a frame is given up.
+const STREAM_OPEN_ATTEMPTS_MAX: u32 = 5;
+
 /// Writes one peer's queued frames on a single outbound stream, in queue order. A frame whose
 /// write fails is dropped (at most once) and the next frame opens a fresh stream.
 async fn write_loop(
@@ -822,7 +825,11 @@ async fn write_loop(
 ) {
     let mut stream: Option<Stream> = None;
     while let Some(body) = queue.recv().await {
-        if stream.is_none() {
+        // Opening can fail transiently (the connection or the peer's handler is not ready yet,
+        // e.g. right after connecting under load). Nothing was written, so retrying cannot
+        // duplicate the frame: try a few times with backoff before giving it up.
+        let mut attempt = 0;
+        while stream.is_none() {
             match tokio::time::timeout(
                 STREAM_OPEN_TIMEOUT,
                 control.open_stream(peer, MESSAGE_PROTOCOL),
@@ -830,15 +837,25 @@ async fn write_loop(
             .await
             {
                 Ok(Ok(opened)) => stream = Some(opened),
+                Ok(Err(e)) if attempt < STREAM_OPEN_ATTEMPTS_MAX => {
+                    debug!(%peer, attempt, "cannot open message stream yet: {e}");
+                }
                 Ok(Err(e)) => {
                     warn!(%peer, "cannot open message stream, message dropped: {e}");
-                    continue;
+                    break;
                 }
                 Err(_) => {
                     warn!(%peer, "opening message stream timed out, message dropped");
-                    continue;
+                    break;
                 }
             }
+            if stream.is_none() {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(25 << attempt.min(5))).await;
+            }
+        }
+        if stream.is_none() {
+            continue;
         }
         if let Some(open) = stream.as_mut() {
             let written = async {
