@@ -114,13 +114,12 @@ async fn submit(
     .into_inner()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn three_nodes_elect_commit_everywhere_survive_the_leader_and_catch_up() {
+/// A fresh dev cluster of `n` raft nodes on loopback, all started.
+async fn start_cluster(n: usize) -> (tempfile::TempDir, Vec<NodeConfig>, Vec<Option<NodeHandle>>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let now = vchain_node::clock::ChainClock::default().now_ms();
-    let configs: Vec<NodeConfig> =
-        vchain_node::dev::prepare_cluster(dir.path(), 3, now).expect("cluster");
-    let mut nodes: Vec<Option<NodeHandle>> = Vec::new();
+    let configs = vchain_node::dev::prepare_cluster(dir.path(), n, now).expect("cluster");
+    let mut nodes = Vec::new();
     for config in &configs {
         nodes.push(Some(
             vchain_node::start(config.clone())
@@ -128,18 +127,34 @@ async fn three_nodes_elect_commit_everywhere_survive_the_leader_and_catch_up() {
                 .expect("node starts"),
         ));
     }
-    let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
-    let finance = keystore
-        .unlock("bank-a-finance", vchain_node::dev::DEV_PASSPHRASE)
-        .expect("key");
-    let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
-    let carmaker = genesis
+    (dir, configs, nodes)
+}
+
+/// The USCC of the identity owning dev account `account`.
+fn uscc_of(genesis: &vchain_contracts::genesis::Genesis, account: &str) -> String {
+    genesis
         .identities
         .iter()
-        .find(|i| i.accounts.iter().any(|a| a.account_id == "carmaker"))
-        .expect("carmaker")
+        .find(|i| i.accounts.iter().any(|a| a.account_id == account))
+        .expect("dev account")
         .uscc
-        .clone();
+        .clone()
+}
+
+/// The signing key of dev account `name`.
+fn dev_key(keystore: &Keystore, name: &str) -> ed25519_dalek::SigningKey {
+    keystore
+        .unlock(name, vchain_node::dev::DEV_PASSPHRASE)
+        .expect("dev key")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_elect_commit_everywhere_survive_the_leader_and_catch_up() {
+    let (dir, configs, mut nodes) = start_cluster(3).await;
+    let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
+    let finance = dev_key(&keystore, "bank-a-finance");
+    let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
+    let carmaker = uscc_of(&genesis, "carmaker");
     let raise = || {
         Operation::RaiseCreditLine(RaiseCreditLine {
             core_enterprise: carmaker.clone(),
@@ -187,19 +202,9 @@ async fn three_nodes_elect_commit_everywhere_survive_the_leader_and_catch_up() {
 
     // Two conflicting spends of one voucher, signed with the same nonce, sent to two different
     // nodes at once: exactly one commits, the other is refused (promptly, not at a timeout).
-    let core_key = keystore
-        .unlock("carmaker", vchain_node::dev::DEV_PASSPHRASE)
-        .expect("key");
-    let gearbox = keystore
-        .unlock("gearbox", vchain_node::dev::DEV_PASSPHRASE)
-        .expect("key");
-    let bank = genesis
-        .identities
-        .iter()
-        .find(|i| i.accounts.iter().any(|a| a.account_id == "bank-a-finance"))
-        .expect("bank")
-        .uscc
-        .clone();
+    let core_key = dev_key(&keystore, "carmaker");
+    let gearbox = dev_key(&keystore, "gearbox");
+    let bank = uscc_of(&genesis, "bank-a-finance");
     let head_time = status(nodes[leader].as_ref().expect("running"))
         .await
         .head_time_ms;
@@ -330,13 +335,7 @@ async fn three_nodes_elect_commit_everywhere_survive_the_leader_and_catch_up() {
     );
     let root = converged(&nodes, later.height).await;
     let mut api = client(nodes[leader].as_ref().expect("running")).await;
-    let bank = genesis
-        .identities
-        .iter()
-        .find(|i| i.accounts.iter().any(|a| a.account_id == "bank-a-finance"))
-        .expect("bank")
-        .uscc
-        .clone();
+    let bank = uscc_of(&genesis, "bank-a-finance");
     let line = api
         .get_credit_line(GetCreditLineRequest {
             financier: bank,
@@ -365,32 +364,12 @@ async fn three_nodes_elect_commit_everywhere_survive_the_leader_and_catch_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_isolated_leader_cannot_commit_and_rejoins_without_divergence() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let now = vchain_node::clock::ChainClock::default().now_ms();
-    let configs = vchain_node::dev::prepare_cluster(dir.path(), 3, now).expect("cluster");
-    let mut nodes: Vec<Option<NodeHandle>> = Vec::new();
-    for config in &configs {
-        nodes.push(Some(
-            vchain_node::start(config.clone())
-                .await
-                .expect("node starts"),
-        ));
-    }
+    let (dir, _configs, nodes) = start_cluster(3).await;
     let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
-    let finance = keystore
-        .unlock("bank-a-finance", vchain_node::dev::DEV_PASSPHRASE)
-        .expect("key");
-    let admin = keystore
-        .unlock("bank-b-admin", vchain_node::dev::DEV_PASSPHRASE)
-        .expect("key");
+    let finance = dev_key(&keystore, "bank-a-finance");
+    let admin = dev_key(&keystore, "bank-b-admin");
     let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
-    let carmaker = genesis
-        .identities
-        .iter()
-        .find(|i| i.accounts.iter().any(|a| a.account_id == "carmaker"))
-        .expect("carmaker")
-        .uscc
-        .clone();
+    let carmaker = uscc_of(&genesis, "carmaker");
     let leader = agreed_leader(&nodes, None).await;
     let grant = Operation::GrantCreditLine(GrantCreditLine {
         core_enterprise: carmaker.clone(),
@@ -538,13 +517,7 @@ async fn an_isolated_leader_cannot_commit_and_rejoins_without_divergence() {
         let line = client(node)
             .await
             .get_credit_line(GetCreditLineRequest {
-                financier: genesis
-                    .identities
-                    .iter()
-                    .find(|i| i.accounts.iter().any(|a| a.account_id == "bank-a-finance"))
-                    .expect("bank")
-                    .uscc
-                    .clone(),
+                financier: uscc_of(&genesis, "bank-a-finance"),
                 core_enterprise: carmaker.clone(),
             })
             .await
