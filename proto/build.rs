@@ -8,7 +8,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     unsafe { env::set_var("PROTOC", protoc) };
     let grpc = env::var_os("CARGO_FEATURE_GRPC").is_some();
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
-    let files = ["proto/vchain/v1/types.proto", "proto/vchain/v1/api.proto"];
+    let files = [
+        "proto/vchain/v1/types.proto",
+        "proto/vchain/v1/api.proto",
+        "proto/vchain/v1/sync.proto",
+    ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");
     }

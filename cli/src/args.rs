@@ -60,6 +60,9 @@ pub(crate) enum Command {
     /// Issue, split, transfer, redeem, freeze, read and trace vouchers.
     #[command(subcommand)]
     Voucher(VoucherCmd),
+    /// Add and remove consensus nodes (administrator; raft chains only).
+    #[command(subcommand)]
+    Consensus(ConsensusCmd),
     /// Read blocks.
     #[command(subcommand)]
     Block(BlockCmd),
@@ -499,6 +502,34 @@ pub(crate) struct EventsArgs {
     /// Stop after this many seconds.
     #[arg(long, value_name = "S")]
     pub(crate) timeout_secs: Option<u64>,
+}
+
+/// `consensus ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConsensusCmd {
+    /// Add a node run by your organisation to the voting membership (administrator).
+    AddNode {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Id of the new node (never one a current or removed node has had).
+        #[arg(long)]
+        node_id: String,
+        /// Organisation that runs the node; must be the signer's.
+        #[arg(long = "org", value_name = "ORG")]
+        org_id: String,
+        /// The node's 32-byte ed25519 network public key (its libp2p identity) as hex.
+        #[arg(long, value_parser = parse_hex32, value_name = "HEX")]
+        public_key: Hex32,
+    },
+    /// Remove a node run by your organisation from the voting membership, for good
+    /// (administrator).
+    RemoveNode {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Id of a current consensus node.
+        #[arg(long)]
+        node_id: String,
+    },
 }
 
 /// `dev ...`
@@ -997,5 +1028,61 @@ mod tests {
             .command,
             Command::Account(AccountCmd::Freeze { .. })
         ));
+    }
+
+    #[test]
+    fn consensus_commands() {
+        let key = "ab".repeat(32);
+        let cli = parse(&[
+            "consensus",
+            "add-node",
+            "--as",
+            "admin",
+            "--node-id",
+            "node-c",
+            "--org",
+            "bank-a",
+            "--public-key",
+            &key,
+        ]);
+        assert!(matches!(
+            cli.command,
+            Command::Consensus(ConsensusCmd::AddNode { ref node_id, ref org_id, public_key, .. })
+                if node_id == "node-c" && org_id == "bank-a" && public_key.0 == [0xab; 32]
+        ));
+        assert_eq!(
+            parse_err(&[
+                "consensus",
+                "add-node",
+                "--as",
+                "admin",
+                "--node-id",
+                "node-c",
+                "--org",
+                "bank-a",
+                "--public-key",
+                "abcd"
+            ]),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            parse_err(&[
+                "consensus",
+                "add-node",
+                "--as",
+                "admin",
+                "--node-id",
+                "node-c"
+            ]),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert!(matches!(
+            parse(&["consensus", "remove-node", "--as", "admin", "--node-id", "node-c"]).command,
+            Command::Consensus(ConsensusCmd::RemoveNode { ref node_id, .. }) if node_id == "node-c"
+        ));
+        assert_eq!(
+            parse_err(&["consensus", "remove-node", "--as", "admin"]),
+            ErrorKind::MissingRequiredArgument
+        );
     }
 }

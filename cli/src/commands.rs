@@ -18,17 +18,18 @@ use vchain_proto::v1::list_vouchers_request::Owner;
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::vchain_api_client::VchainApiClient;
 use vchain_proto::v1::{
-    AdvanceClockRequest, ConfirmRedemption, Consideration, ErrorCode, FreezeAccount, FreezeVoucher,
-    GetAccountRequest, GetBlockRequest, GetCreditLineRequest, GetIdentityRequest, GetStatusRequest,
-    GetTransactionRequest, GetVoucherRequest, GrantCreditLine, IssueVoucher, ListVouchersRequest,
-    LowerCreditLine, RaiseCreditLine, RegisterAccount, RegisterIdentity, RequestRedemption,
-    RevokeCreditLine, Role, SplitVoucher, SubmitTransactionRequest, SubscribeEventsRequest,
-    TraceVoucherRequest, TradeDocument, TransferVoucher, UnfreezeAccount, UnfreezeVoucher,
+    AddConsensusNode, AdvanceClockRequest, ConfirmRedemption, Consideration, ErrorCode,
+    FreezeAccount, FreezeVoucher, GetAccountRequest, GetBlockRequest, GetCreditLineRequest,
+    GetIdentityRequest, GetStatusRequest, GetTransactionRequest, GetVoucherRequest,
+    GrantCreditLine, IssueVoucher, ListVouchersRequest, LowerCreditLine, RaiseCreditLine,
+    RegisterAccount, RegisterIdentity, RemoveConsensusNode, RequestRedemption, RevokeCreditLine,
+    Role, SplitVoucher, SubmitTransactionRequest, SubscribeEventsRequest, TraceVoucherRequest,
+    TradeDocument, TransferVoucher, UnfreezeAccount, UnfreezeVoucher,
 };
 
 use crate::args::{
-    AccountCmd, BlockCmd, Cli, Command, CreditLineCmd, DevCmd, EventsArgs, Hex32, IdentityCmd,
-    KeyCmd, PublicKeySource, TxCmd, TxOpts, VoucherCmd, VoucherOwner,
+    AccountCmd, BlockCmd, Cli, Command, ConsensusCmd, CreditLineCmd, DevCmd, EventsArgs, Hex32,
+    IdentityCmd, KeyCmd, PublicKeySource, TxCmd, TxOpts, VoucherCmd, VoucherOwner,
 };
 use crate::exit::{KeyProblem, RpcError, TxRejected, UsageError};
 use crate::{json, passphrase, render};
@@ -78,6 +79,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<Out> {
         Command::Account(c) => ctx.account(c).await,
         Command::CreditLine(c) => ctx.credit_line(c).await,
         Command::Voucher(c) => ctx.voucher(c).await,
+        Command::Consensus(c) => ctx.consensus(c).await,
         Command::Block(BlockCmd::Get { height, hash }) => ctx.block(height, hash).await,
         Command::Tx(TxCmd::Get { hash }) => ctx.tx_get(hash).await,
         Command::Status => ctx.status().await,
@@ -462,6 +464,29 @@ impl Ctx {
                 .await
             }
         }
+    }
+
+    async fn consensus(&self, cmd: ConsensusCmd) -> anyhow::Result<Out> {
+        let (tx, op) = match cmd {
+            ConsensusCmd::AddNode {
+                tx,
+                node_id,
+                org_id,
+                public_key,
+            } => (
+                tx,
+                Operation::AddConsensusNode(AddConsensusNode {
+                    node_id,
+                    org_id,
+                    public_key: hex32(&public_key),
+                }),
+            ),
+            ConsensusCmd::RemoveNode { tx, node_id } => (
+                tx,
+                Operation::RemoveConsensusNode(RemoveConsensusNode { node_id }),
+            ),
+        };
+        self.submit(&tx, op).await
     }
 
     async fn credit_line(&self, cmd: CreditLineCmd) -> anyhow::Result<Out> {

@@ -109,6 +109,7 @@ pub(crate) fn event(e: &Event) -> Value {
         "related_vouchers": e.related_vouchers,
         "detail": e.detail,
         "consideration": e.consideration,
+        "node_id": e.node_id,
     })
 }
 
@@ -154,6 +155,8 @@ pub(crate) fn operation_name(op: &Operation) -> &'static str {
         Operation::ConfirmRedemption(_) => "confirm_redemption",
         Operation::FreezeVoucher(_) => "freeze_voucher",
         Operation::UnfreezeVoucher(_) => "unfreeze_voucher",
+        Operation::AddConsensusNode(_) => "add_consensus_node",
+        Operation::RemoveConsensusNode(_) => "remove_consensus_node",
     }
 }
 
@@ -197,6 +200,10 @@ pub(crate) fn operation_fields(op: &Operation) -> Value {
         }
         Operation::FreezeVoucher(o) => json!({ "voucher_id": o.voucher_id, "reason": o.reason }),
         Operation::UnfreezeVoucher(o) => json!({ "voucher_id": o.voucher_id, "reason": o.reason }),
+        Operation::AddConsensusNode(o) => json!({
+            "node_id": o.node_id, "org_id": o.org_id, "public_key": hex(&o.public_key),
+        }),
+        Operation::RemoveConsensusNode(o) => json!({ "node_id": o.node_id }),
     }
 }
 
@@ -395,5 +402,22 @@ mod tests {
             v["hash"],
             hex::encode(vchain_contracts::tx::tx_hash(&tx.body))
         );
+
+        let op = Operation::AddConsensusNode(vchain_proto::v1::AddConsensusNode {
+            node_id: "node-2".into(),
+            org_id: "bank-a".into(),
+            public_key: vec![0xcd; 32],
+        });
+        assert_eq!(
+            operation_fields(&op),
+            json!({ "node_id": "node-2", "org_id": "bank-a", "public_key": "cd".repeat(32) })
+        );
+        assert_eq!(operation_name(&op), "add_consensus_node");
+        let e = Event {
+            kind: EventKind::ConsensusNodeRemoved as i32,
+            node_id: "node-2".into(),
+            ..Default::default()
+        };
+        assert_eq!(event(&e)["node_id"], "node-2");
     }
 }

@@ -57,6 +57,9 @@ pub(crate) fn event_line(e: &Event, with_voucher: bool) -> String {
     if !e.counterparty.is_empty() {
         let _ = write!(s, " counterparty={}", e.counterparty);
     }
+    if !e.node_id.is_empty() {
+        let _ = write!(s, " node={}", e.node_id);
+    }
     if !e.related_vouchers.is_empty() {
         let label = if e.kind == EventKind::VoucherSplit as i32 {
             "children"
@@ -478,6 +481,13 @@ mod tests {
             event_line(&e, true),
             "h=9 2024-01-01T00:00:09.000Z VOUCHER_TRANSFERRED actor=sup-1 voucher=V000000000002 \
              counterparty=bank-1 consideration=95000 detail=\"agreement 01ab\" tx=abababababab"
+        );
+        let mut n = ev(EventKind::ConsensusNodeAdded, 12, "bank-a-admin");
+        n.node_id = "node-2".into();
+        assert_eq!(
+            event_line(&n, false),
+            "h=12 2024-01-01T00:00:12.000Z CONSENSUS_NODE_ADDED actor=bank-a-admin node=node-2 \
+             tx=abababababab"
         );
         let mut d = ev(EventKind::VoucherDestroyed, 40, "");
         d.tx_hash.clear();

@@ -1319,3 +1319,67 @@ async fn reads_paging_trace_events_and_exit_codes() {
 
     chain.stop().await;
 }
+
+/// The dev node runs the solo engine, whose single node cannot change: an administrator's
+/// `consensus add-node` and `remove-node` are committed as rejected, and the user sees the rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consensus_membership_is_fixed_on_a_solo_dev_chain() {
+    let chain = DevChain::start().await;
+    let network_key = hex::encode(
+        ed25519_dalek::SigningKey::from_bytes(&[42; 32])
+            .verifying_key()
+            .as_bytes(),
+    );
+    let add = [
+        "consensus",
+        "add-node",
+        "--as",
+        "bank-a-admin",
+        "--node-id",
+        "node-2",
+        "--org",
+        "bank-a",
+        "--public-key",
+        network_key.as_str(),
+    ];
+
+    let r = chain.run(&add).await;
+    let hash = r.expect_rejected("CONSENSUS_ENGINE_STATIC");
+    assert!(
+        r.stderr.starts_with(&format!(
+            "error: submitting add_consensus_node transaction {hash}"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("\"solo\""), "{}", r.stderr);
+    assert!(r.stderr.contains("gRPC FailedPrecondition"), "{}", r.stderr);
+
+    let mut json_args = vec!["--json"];
+    json_args.extend_from_slice(&add);
+    let r = chain.run(&json_args).await;
+    r.expect_rejected("CONSENSUS_ENGINE_STATIC");
+    let err = r.json();
+    assert_eq!(err["error"]["exit_code"], 3, "{err:#}");
+    assert_eq!(err["error"]["grpc_code"], "FailedPrecondition", "{err:#}");
+    assert!(
+        err["error"]["grpc_message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("CONSENSUS_ENGINE_STATIC")),
+        "{err:#}"
+    );
+
+    let r = chain
+        .run(&[
+            "consensus",
+            "remove-node",
+            "--as",
+            "bank-a-admin",
+            "--node-id",
+            "node-1",
+        ])
+        .await;
+    r.expect_rejected("CONSENSUS_ENGINE_STATIC");
+
+    chain.stop().await;
+}

@@ -231,6 +231,7 @@ impl Genesis {
                     public_key: hex::decode(&n.public_key).unwrap_or_default(),
                 })
                 .collect(),
+            removed_node_ids: Vec::new(),
         }
     }
 
@@ -253,6 +254,7 @@ impl Genesis {
                     return Err(invalid("raft consensus needs at least one node".into()));
                 }
                 let mut seen = std::collections::BTreeSet::new();
+                let mut seen_keys = std::collections::BTreeMap::new();
                 for node in &self.consensus.nodes {
                     if !seen.insert(node.node_id.as_str()) {
                         return Err(invalid(format!(
@@ -260,10 +262,18 @@ impl Genesis {
                             node.node_id
                         )));
                     }
-                    let key = hex::decode(&node.public_key).ok().filter(|k| k.len() == 32);
-                    if key.is_none() {
+                    let Some(key) = hex::decode(&node.public_key).ok().filter(|k| k.len() == 32)
+                    else {
                         return Err(invalid(format!(
                             "consensus node {} needs its 32-byte network public key in hex",
+                            node.node_id
+                        )));
+                    };
+                    // The network key is the node's identity on the wire: two nodes sharing one
+                    // would be indistinguishable to peers and to the connection allow-list.
+                    if let Some(first) = seen_keys.insert(key, node.node_id.as_str()) {
+                        return Err(invalid(format!(
+                            "consensus nodes {first} and {} have the same network public key",
                             node.node_id
                         )));
                     }
@@ -296,7 +306,7 @@ impl Genesis {
             self.params.to_proto().encode_to_vec(),
         )?;
         put(
-            b"p/consensus".to_vec(),
+            keys::CONSENSUS.to_vec(),
             self.consensus_config().encode_to_vec(),
         )?;
         let org_ids: Vec<&str> = self

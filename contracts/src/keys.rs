@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `p/chain_id` | chain id, UTF-8 |
 //! | `p/params` | [`ChainParams`](vchain_proto::v1::ChainParams) |
+//! | `p/consensus` | [`ConsensusConfig`](vchain_proto::v1::ConsensusConfig): engine, current voting nodes, removed node ids |
 //! | `o/{org_id}` | [`Organisation`](vchain_proto::v1::Organisation) |
 //! | `i/{uscc}` | [`Identity`](vchain_proto::v1::Identity) |
 //! | `a/{account_id}` | [`Account`](vchain_proto::v1::Account) |
@@ -29,6 +30,9 @@
 pub const CHAIN_ID: &[u8] = b"p/chain_id";
 /// Key of the chain parameters.
 pub const PARAMS: &[u8] = b"p/params";
+/// Key of the consensus configuration: the engine and the current voting membership, which the
+/// node follows after each block.
+pub const CONSENSUS: &[u8] = b"p/consensus";
 /// Key of the next voucher serial number.
 pub const VOUCHER_SEQ: &[u8] = b"m/voucher_seq";
 /// Prefix of the expiry queue.

@@ -46,4 +46,5 @@ pub use error::{ExecError, Rejection};
 pub use execute::{
     check_tx, check_txs, execute_block, BlockContext, BlockOutcome, CheckError, CheckedTx,
 };
+pub use ops::consensus::{consensus_config, CONSENSUS_NODES_MAX};
 pub use state::read_message;

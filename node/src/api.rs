@@ -44,11 +44,18 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::NotIssuer
         | E::AccountFrozen
         | E::IdentityInactive => Code::PermissionDenied,
-        E::IdentityNotFound | E::AccountNotFound | E::VoucherNotFound | E::CreditLineNotFound => {
-            Code::NotFound
-        }
-        E::IdentityExists | E::AccountExists | E::CreditLineExists | E::DuplicateTradeDocument => {
-            Code::AlreadyExists
+        E::IdentityNotFound
+        | E::AccountNotFound
+        | E::VoucherNotFound
+        | E::CreditLineNotFound
+        | E::ConsensusNodeNotFound => Code::NotFound,
+        E::IdentityExists
+        | E::AccountExists
+        | E::CreditLineExists
+        | E::DuplicateTradeDocument
+        | E::ConsensusNodeExists => Code::AlreadyExists,
+        E::ConsensusNodeLast | E::ConsensusEngineStatic | E::ConsensusNodesFull => {
+            Code::FailedPrecondition
         }
         E::ArithmeticOverflow => Code::OutOfRange,
         E::Malformed

@@ -20,8 +20,8 @@ use tokio::sync::{broadcast, oneshot};
 use tracing::{debug, error, info, info_span, warn};
 use vchain_consensus::raft::{RaftConfig, RaftEngine};
 use vchain_consensus::{
-    solo::Solo, CommittedEntry, ConsensusError, Durable, Engine, LogEntry, NodeId, Outgoing,
-    Persist,
+    solo::Solo, CommittedEntry, Durable, Engine, LogEntry, NodeId, Outgoing, Persist,
+    SnapshotRecord,
 };
 use vchain_contracts::block::{block_hash, merkle_root, result_hash, seal, BlockDraft};
 use vchain_contracts::execute::chain_config;
@@ -41,6 +41,7 @@ use crate::clock::ChainClock;
 use crate::config::NodeConfig;
 use crate::mempool::{Mempool, MempoolError};
 use crate::network::{NetworkHandle, PeerId};
+use crate::sync::{CheckpointStore, Fetcher, SyncError};
 
 /// How many committed blocks the event channel buffers for slow subscribers.
 pub const EVENT_CHANNEL_BLOCKS_MAX: usize = 1_024;
@@ -91,6 +92,12 @@ pub enum ChainError {
     /// An invariant assertion failed while producing or applying a block.
     #[error("invariant violated: {0}")]
     Invariant(String),
+    /// State sync failed.
+    #[error("state sync: {0}")]
+    Sync(#[from] SyncError),
+    /// The node began to stop while waiting for something it needs (a snapshot from peers).
+    #[error("interrupted by shutdown: {0}")]
+    Interrupted(String),
 }
 
 /// Why a submission was refused.
@@ -135,6 +142,12 @@ pub struct Chain {
     peers: Option<Peers>,
     /// The leader as the engine last reported it.
     leader: Mutex<Option<NodeId>>,
+    /// Checkpoints kept for state sync (networked engines only).
+    checkpoints: Option<CheckpointStore>,
+    /// True while this node installs a state snapshot from a peer.
+    syncing: AtomicBool,
+    /// State snapshots installed from peers since start.
+    snapshots_installed: std::sync::atomic::AtomicU64,
 }
 
 /// A message to the producer thread.
@@ -172,6 +185,19 @@ pub struct Peers {
     pub by_node: BTreeMap<NodeId, PeerId>,
     /// Peer id -> node id.
     pub by_peer: BTreeMap<PeerId, NodeId>,
+}
+
+/// Runs `f` when dropped.
+fn scopeguard(f: impl FnOnce()) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Guard(Some(f))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -269,6 +295,7 @@ impl Chain {
         let head = ledger
             .head()?
             .ok_or_else(|| ChainError::Genesis("ledger has no head after genesis".into()))?;
+        let mut pending_install = None;
         let engine: Box<dyn Engine> = match genesis.consensus.engine.as_str() {
             "raft" => {
                 let voters = genesis
@@ -285,7 +312,12 @@ impl Chain {
                         .unwrap_or([0; 8]),
                 );
                 let log = ledger.consensus_load()?;
-                let durable = Durable {
+                let stored_snapshot = log
+                    .snapshot
+                    .as_deref()
+                    .map(vchain_consensus::raft::decode_snapshot_record)
+                    .transpose()?;
+                let mut durable = Durable {
                     hard_state: log.hard_state,
                     snapshot: log.snapshot,
                     entries: log
@@ -295,6 +327,27 @@ impl Chain {
                         .collect(),
                     applied: log.applied,
                 };
+                // The ledger lost state the consensus log says was applied (an interrupted
+                // snapshot install emptied it): resume from the stored snapshot, reinstalling
+                // its state from peers first, and apply everything after it again.
+                let snapshot_height = match &stored_snapshot {
+                    Some(record) => {
+                        crate::sync::head_of(&decode_descriptor(record)?)
+                            .map_err(ChainError::Sync)?
+                            .height
+                    }
+                    None => 0,
+                };
+                if ledger.emptied_interrupted_install() || snapshot_height > head.height {
+                    warn!(
+                        applied = durable.applied,
+                        snapshot_height,
+                        head = head.height,
+                        "the ledger is behind the consensus log; resyncing from the snapshot"
+                    );
+                    durable.applied = 0;
+                    pending_install = stored_snapshot.filter(|_| snapshot_height > head.height);
+                }
                 info!(
                     applied = durable.applied,
                     entries = durable.entries.len(),
@@ -309,6 +362,10 @@ impl Chain {
                 "a networked engine needs the [network] config section".into(),
             ));
         }
+        let checkpoints = match &peers {
+            Some(_) => Some(CheckpointStore::open(&config.data_dir.join("checkpoints"))?),
+            None => None,
+        };
         let (wake, wake_rx) = std::sync::mpsc::sync_channel(PRODUCER_QUEUE_MAX);
         let chain = Arc::new(Chain {
             mempool: Mutex::new(Mempool::new(config.mempool_max)),
@@ -327,6 +384,9 @@ impl Chain {
             stopped: tokio::sync::watch::channel(false).0,
             peers,
             leader: Mutex::new(None),
+            checkpoints,
+            syncing: AtomicBool::new(false),
+            snapshots_installed: Default::default(),
         });
         let producer = Producer {
             chain: chain.clone(),
@@ -334,12 +394,32 @@ impl Chain {
             wake: wake_rx,
             prepared: None,
             in_flight: None,
+            runtime: tokio::runtime::Handle::try_current().ok(),
+            pending_install,
         };
         let handle = std::thread::Builder::new()
             .name("block-producer".into())
             .spawn(move || producer.run())
             .map_err(|e| ChainError::Genesis(format!("cannot spawn the producer thread: {e}")))?;
         Ok((chain, handle))
+    }
+
+    /// Answers a peer's state-sync request (see [`crate::sync`]).
+    pub fn serve_sync(&self, request: &[u8]) -> Vec<u8> {
+        match &self.checkpoints {
+            Some(checkpoints) => checkpoints.serve(&self.ledger, request),
+            None => Vec::new(),
+        }
+    }
+
+    /// True while this node installs a state snapshot from a peer.
+    pub fn is_syncing(&self) -> bool {
+        self.syncing.load(Ordering::SeqCst)
+    }
+
+    /// State snapshots this node installed from peers since it started.
+    pub fn snapshots_installed(&self) -> u64 {
+        self.snapshots_installed.load(Ordering::SeqCst)
     }
 
     /// The consensus node behind a network peer.
@@ -536,6 +616,18 @@ impl Chain {
     }
 }
 
+/// The state a Raft snapshot record stands for.
+fn decode_descriptor(
+    record: &SnapshotRecord,
+) -> Result<vchain_proto::v1::SnapshotDescriptor, ChainError> {
+    vchain_proto::v1::SnapshotDescriptor::decode(record.data.as_slice()).map_err(|e| {
+        ChainError::Sync(SyncError::Invalid(format!(
+            "snapshot at log index {} does not describe a state: {e}",
+            record.index
+        )))
+    })
+}
+
 /// A block this node executed and proposed, kept so that committing it needs no re-execution.
 struct Prepared {
     hash: Hash,
@@ -552,6 +644,10 @@ struct Producer {
     /// Height and time of the proposal in flight: one at a time, since the next block builds
     /// on this one's state.
     in_flight: Option<(u64, Instant)>,
+    /// The async runtime the network lives on (to run sync requests from this thread).
+    runtime: Option<tokio::runtime::Handle>,
+    /// A snapshot whose state must be installed before anything else (found at restart).
+    pending_install: Option<SnapshotRecord>,
 }
 
 impl Producer {
@@ -564,6 +660,12 @@ impl Producer {
                 .as_ref()
                 .map_or(100, |n| n.tick_ms),
         );
+        if let Some(record) = self.pending_install.take() {
+            if let Err(error) = self.install_snapshot(&record) {
+                self.stop_on(error);
+                return;
+            }
+        }
         let mut last_block = Instant::now();
         let mut next_tick = Instant::now() + tick;
         loop {
@@ -599,12 +701,7 @@ impl Producer {
                 ))
             });
             if let Err(error) = outcome {
-                error!(%error, "block production failed; stopping the node");
-                self.chain.failed.store(true, Ordering::SeqCst);
-                self.chain.stopping.store(true, Ordering::SeqCst);
-                self.chain.stopped.send_replace(true);
-                // Dropping the senders tells every waiting client now, not at its timeout.
-                lock(&self.chain.waiters).clear();
+                self.stop_on(error);
                 return;
             }
             if shutdown {
@@ -612,6 +709,19 @@ impl Producer {
                 return;
             }
         }
+    }
+
+    fn stop_on(&self, error: ChainError) {
+        if let ChainError::Interrupted(what) = &error {
+            info!(%what, "block producer stopped");
+        } else {
+            error!(%error, "block production failed; stopping the node");
+            self.chain.failed.store(true, Ordering::SeqCst);
+        }
+        self.chain.stopping.store(true, Ordering::SeqCst);
+        self.chain.stopped.send_replace(true);
+        // Dropping the senders tells every waiting client now, not at its timeout.
+        lock(&self.chain.waiters).clear();
     }
 
     /// One turn of the loop: the input, a tick if due, the engine's work, and a new proposal if
@@ -745,6 +855,9 @@ impl Producer {
             })?;
         }
         self.engine.advance(&ready);
+        if let Some(index) = applied {
+            self.maybe_checkpoint(index)?;
+        }
         Ok(())
     }
 
@@ -766,29 +879,161 @@ impl Producer {
         }
     }
 
-    fn persist(&self, persist: &Persist) -> Result<(), ChainError> {
+    fn persist(&mut self, persist: &Persist) -> Result<(), ChainError> {
         if persist.is_empty() {
             return Ok(());
         }
-        if persist.snapshot.is_some() {
-            return Err(ChainError::Consensus(ConsensusError::Unsupported {
-                what:
-                    "installing a consensus snapshot (log compaction is not enabled in this build)"
-                        .into(),
-            }));
+        if let Some(record) = &persist.snapshot {
+            self.install_snapshot(record)?;
         }
         let entries: Vec<(u64, Vec<u8>)> = persist
             .entries
             .iter()
             .map(|e| (e.index, e.bytes.clone()))
             .collect();
+        // A snapshot replaces the whole log and counts as applied; its state is installed.
+        let snapshot = persist.snapshot.as_ref();
         self.chain.ledger.consensus_persist(&ConsensusWrite {
+            clear_log: snapshot.is_some(),
             truncate_from: persist.truncate_from,
             entries: &entries,
             hard_state: persist.hard_state.as_deref(),
-            snapshot: None,
-            applied: None,
+            snapshot: snapshot.map(|s| s.bytes.as_slice()),
+            applied: snapshot.map(|s| s.index),
         })?;
+        Ok(())
+    }
+
+    /// Makes the ledger hold the state `record` stands for (or a later committed one): nothing
+    /// to do if it already does, else fetched from peers, the leader first, retrying until
+    /// one serves it or the node stops. Consensus waits meanwhile: nothing after the snapshot
+    /// can be applied without its state.
+    fn install_snapshot(&mut self, record: &SnapshotRecord) -> Result<(), ChainError> {
+        let chain = self.chain.clone();
+        let wanted = decode_descriptor(record)?;
+        let wanted_head = crate::sync::head_of(&wanted)?;
+        let span = info_span!(
+            "snapshot_install",
+            log_index = record.index,
+            height = wanted.height
+        );
+        let _entered = span.enter();
+        if let Some(head) = chain.ledger.head()? {
+            let stored = chain
+                .ledger
+                .block(wanted.height)?
+                .and_then(|b| b.header)
+                .map(|h| block_hash(&h));
+            if stored.is_some_and(|hash| hash != wanted_head.block_hash) {
+                return Err(ChainError::Divergence {
+                    height: wanted.height,
+                    why: "the leader's snapshot names a block this node does not hold there".into(),
+                });
+            }
+            if head.height >= wanted.height {
+                info!(
+                    head = head.height,
+                    "the ledger already holds the snapshot's state"
+                );
+                return Ok(());
+            }
+        }
+        let (Some(peers), Some(runtime)) = (&chain.peers, &self.runtime) else {
+            return Err(ChainError::Sync(SyncError::Refused(
+                "a snapshot arrived but this node has no network to fetch its state".into(),
+            )));
+        };
+        let fetcher = Fetcher {
+            network: &peers.network,
+            runtime,
+        };
+        chain.syncing.store(true, Ordering::SeqCst);
+        let _syncing = scopeguard(|| chain.syncing.store(false, Ordering::SeqCst));
+        let mut attempt = 0u32;
+        loop {
+            let leader = self.engine.leader();
+            let mut order: Vec<(NodeId, PeerId)> = peers
+                .by_node
+                .iter()
+                .map(|(node, peer)| (node.clone(), *peer))
+                .collect();
+            order.sort_by_key(|(node, _)| Some(node) != leader.as_ref());
+            for (node, peer) in order {
+                let accept_later = Some(&node) == leader.as_ref();
+                let outcome = fetcher.list(peer).and_then(|offers| {
+                    match crate::sync::choose(&offers, &wanted, accept_later) {
+                        Some(offer) => fetcher.install(peer, &chain.ledger, &offer).map(Some),
+                        None => Ok(None),
+                    }
+                });
+                match outcome {
+                    Ok(Some(head)) => {
+                        self.prepared = None;
+                        self.in_flight = None;
+                        self.forget_stale_transactions();
+                        chain.snapshots_installed.fetch_add(1, Ordering::SeqCst);
+                        info!(height = head.height, from = %node, "caught up from a snapshot");
+                        return Ok(());
+                    }
+                    Ok(None) => debug!(%node, "peer does not serve the snapshot"),
+                    Err(error) => warn!(%error, %node, attempt, "snapshot fetch failed"),
+                }
+            }
+            attempt += 1;
+            if chain.is_stopping() {
+                return Err(ChainError::Interrupted(format!(
+                    "waiting for the snapshot at height {}",
+                    wanted.height
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(500).saturating_mul(attempt.min(10)));
+        }
+    }
+
+    /// After a snapshot install the mempool may hold transactions whose nonces the skipped
+    /// blocks spent; their outcome is not known here, so their waiting clients are released.
+    fn forget_stale_transactions(&self) {
+        let chain = &self.chain;
+        let gone = {
+            let mut mempool = lock(&chain.mempool);
+            let accounts = mempool.accounts();
+            mempool.remove_committed(&[], &accounts, |a| chain.next_nonce(a))
+        };
+        let mut waiters = lock(&chain.waiters);
+        for hash in gone {
+            waiters.remove(&hash);
+        }
+    }
+
+    /// Every `snapshot_interval` applied entries: checkpoint the ledger, and compact the log
+    /// through the previous checkpoint (whose state stays served for followers that need it).
+    fn maybe_checkpoint(&mut self, applied: u64) -> Result<(), ChainError> {
+        let chain = self.chain.clone();
+        let Some(checkpoints) = &chain.checkpoints else {
+            return Ok(());
+        };
+        let previous = checkpoints.newest();
+        let since = previous.as_ref().map_or(0, |c| c.descriptor.log_index);
+        if applied < since.saturating_add(chain.config.snapshot_interval) {
+            return Ok(());
+        }
+        checkpoints.create(&chain.ledger, applied)?;
+        let Some(previous) = previous else {
+            return Ok(());
+        };
+        if let Some(record) = self.engine.compact(
+            previous.descriptor.log_index,
+            previous.descriptor.encode_to_vec(),
+        )? {
+            // Record first: a crash between the two writes leaves entries the snapshot
+            // covers, which a restart skips.
+            chain.ledger.consensus_persist(&ConsensusWrite {
+                snapshot: Some(&record.bytes),
+                ..Default::default()
+            })?;
+            chain.ledger.consensus_compact(record.index)?;
+            info!(through = record.index, "raft log compacted");
+        }
         Ok(())
     }
 

@@ -36,6 +36,11 @@ pub struct NodeConfig {
     /// Serve the DevApi (clock control). Never on a production chain.
     #[serde(default)]
     pub dev_api: bool,
+    /// A networked engine checkpoints the ledger every this many applied log entries and
+    /// compacts its Raft log through the checkpoint before (so the log keeps at least this
+    /// many entries; a follower further behind installs a snapshot instead).
+    #[serde(default = "default_snapshot_interval")]
+    pub snapshot_interval: u64,
     /// Peer-to-peer settings; required when genesis chooses a networked engine (raft).
     #[serde(default)]
     pub network: Option<NetworkSection>,
@@ -71,6 +76,9 @@ fn default_block_tx_target() -> u32 {
 }
 fn default_mempool_max() -> usize {
     50_000
+}
+fn default_snapshot_interval() -> u64 {
+    1_000
 }
 fn default_submit_timeout_ms() -> u64 {
     30_000
@@ -149,6 +157,9 @@ impl NodeConfig {
         }
         if !(100..=600_000).contains(&self.submit_timeout_ms) {
             return invalid("submit_timeout_ms", "must be 100..=600000");
+        }
+        if !(4..=10_000_000).contains(&self.snapshot_interval) {
+            return invalid("snapshot_interval", "must be 4..=10000000");
         }
         if let Some(network) = &self.network {
             if !(10..=10_000).contains(&network.tick_ms) {

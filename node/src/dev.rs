@@ -137,6 +137,7 @@ pub fn prepare(
         mempool_max: 50_000,
         submit_timeout_ms: 30_000,
         dev_api: true,
+        snapshot_interval: 1_000,
         network: None,
     };
     let config_text = toml::to_string_pretty(&config).map_err(|e| setup("writing config", &e))?;
@@ -272,6 +273,7 @@ pub fn prepare_cluster(
             mempool_max: 50_000,
             submit_timeout_ms: 30_000,
             dev_api: true,
+            snapshot_interval: 1_000,
             network: Some(crate::config::NetworkSection {
                 listen: format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
                 peers,

@@ -22,6 +22,7 @@ pub mod config;
 pub mod dev;
 pub mod mempool;
 pub mod network;
+pub mod sync;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -156,8 +157,15 @@ async fn bridge_network(chain: Arc<Chain>, mut events: tokio::sync::mpsc::Receiv
                 })
                 .await;
             }
-            NetworkEvent::SyncRequest { from, .. } => {
-                tracing::debug!(%from, "sync requests are not served yet")
+            NetworkEvent::SyncRequest { from, bytes, reply } => {
+                // Reading chunks touches RocksDB: off the async threads, and not awaited, so
+                // consensus traffic keeps flowing while a snapshot is served.
+                let chain = chain.clone();
+                tokio::task::spawn_blocking(move || {
+                    let response = chain.serve_sync(&bytes);
+                    tracing::debug!(%from, bytes = response.len(), "sync request served");
+                    let _ = reply.send(response);
+                });
             }
             other => tracing::debug!(?other, "network event"),
         }

@@ -83,6 +83,11 @@ impl Mempool {
             .collect()
     }
 
+    /// Every account with a waiting transaction, in order.
+    pub fn accounts(&self) -> Vec<String> {
+        self.by_account.keys().cloned().collect()
+    }
+
     /// True if `hash` waits.
     pub fn contains(&self, hash: &Hash) -> bool {
         self.entries.contains_key(hash)

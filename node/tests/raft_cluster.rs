@@ -116,9 +116,18 @@ async fn submit(
 
 /// A fresh dev cluster of `n` raft nodes on loopback, all started.
 async fn start_cluster(n: usize) -> (tempfile::TempDir, Vec<NodeConfig>, Vec<Option<NodeHandle>>) {
+    start_cluster_with(n, |_| {}).await
+}
+
+/// A fresh dev cluster of `n` raft nodes, each config adjusted by `adjust`, all started.
+async fn start_cluster_with(
+    n: usize,
+    adjust: impl Fn(&mut NodeConfig),
+) -> (tempfile::TempDir, Vec<NodeConfig>, Vec<Option<NodeHandle>>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let now = vchain_node::clock::ChainClock::default().now_ms();
-    let configs = vchain_node::dev::prepare_cluster(dir.path(), n, now).expect("cluster");
+    let mut configs = vchain_node::dev::prepare_cluster(dir.path(), n, now).expect("cluster");
+    configs.iter_mut().for_each(adjust);
     let mut nodes = Vec::new();
     for config in &configs {
         nodes.push(Some(
@@ -562,6 +571,112 @@ async fn an_isolated_leader_cannot_commit_and_rejoins_without_divergence() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    for node in nodes.into_iter().flatten() {
+        node.shutdown().await.expect("clean stop");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_too_far_behind_installs_a_snapshot_and_matches_the_others() {
+    // Checkpoint every 4 applied entries: the log keeps only the last few, so a node that
+    // misses 20 blocks cannot catch up from it.
+    let (dir, configs, mut nodes) = start_cluster_with(3, |c| c.snapshot_interval = 4).await;
+    let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
+    let finance = dev_key(&keystore, "bank-a-finance");
+    let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
+    let carmaker = uscc_of(&genesis, "carmaker");
+    let leader = agreed_leader(&nodes, None).await;
+    let grant = Operation::GrantCreditLine(GrantCreditLine {
+        core_enterprise: carmaker.clone(),
+        currency: "CNY".into(),
+        limit: 1_000,
+    });
+    let first = submit(
+        nodes[leader].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        grant,
+    )
+    .await;
+    converged(&nodes, first.height).await;
+
+    let behind = (leader + 1) % 3;
+    nodes[behind]
+        .take()
+        .expect("running")
+        .shutdown()
+        .await
+        .expect("clean stop");
+    let mut last = first.height;
+    for _ in 0..20 {
+        let raised = submit(
+            nodes[leader].as_ref().expect("running"),
+            &genesis.chain_id,
+            "bank-a-finance",
+            &finance,
+            Operation::RaiseCreditLine(RaiseCreditLine {
+                core_enterprise: carmaker.clone(),
+                amount: 1,
+            }),
+        )
+        .await;
+        assert!(raised.committed);
+        last = raised.height;
+    }
+    let checkpoints = std::fs::read_dir(configs[leader].data_dir.join("checkpoints"))
+        .expect("checkpoint dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .count();
+    assert!(
+        (1..=2).contains(&checkpoints),
+        "the leader keeps one or two checkpoints, found {checkpoints}"
+    );
+
+    // The stopped node restarts: its log ends before the others' compacted logs begin, so
+    // it must take a snapshot, then follow the log again.
+    nodes[behind] = Some(
+        vchain_node::start(configs[behind].clone())
+            .await
+            .expect("restart"),
+    );
+    let root = converged(&nodes, last).await;
+    let restarted = nodes[behind].as_ref().expect("running");
+    assert!(
+        restarted.chain.snapshots_installed() >= 1,
+        "the node caught up by a snapshot, not from the log"
+    );
+    assert_eq!(status(restarted).await.state_root, root);
+    let line = client(restarted)
+        .await
+        .get_credit_line(GetCreditLineRequest {
+            financier: uscc_of(&genesis, "bank-a-finance"),
+            core_enterprise: carmaker.clone(),
+        })
+        .await
+        .expect("line")
+        .into_inner()
+        .credit_line
+        .expect("line");
+    assert_eq!(
+        line.limit, 1_020,
+        "the snapshot carries every committed change"
+    );
+
+    // And it keeps applying new blocks from the log after the snapshot.
+    let after = submit(
+        nodes[leader].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        Operation::RaiseCreditLine(RaiseCreditLine {
+            core_enterprise: carmaker.clone(),
+            amount: 1,
+        }),
+    )
+    .await;
+    converged(&nodes, after.height).await;
     for node in nodes.into_iter().flatten() {
         node.shutdown().await.expect("clean stop");
     }

@@ -209,6 +209,14 @@ fn invalid_state(why: impl Into<String>) -> ConsensusError {
     ConsensusError::InvalidState { why: why.into() }
 }
 
+/// Decodes a snapshot record the node stored (its [`SnapshotRecord::bytes`]), e.g. to learn at
+/// restart which state the stored snapshot stands for.
+pub fn decode_snapshot_record(bytes: &[u8]) -> Result<SnapshotRecord, ConsensusError> {
+    let snapshot = Snapshot::parse_from_bytes(bytes)
+        .map_err(|e| invalid_state(format!("stored snapshot: {e}")))?;
+    Ok(RaftEngine::snapshot_record(&snapshot))
+}
+
 /// Snapshot data: voter names (u32 count, then u32 length + UTF-8 each), then the node's data.
 fn encode_snapshot_data(names: &[NodeId], node_data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(node_data.len() + 16 * names.len() + 4);

@@ -1,6 +1,7 @@
 //! The operations a transaction can carry, and what they share: the transaction context,
 //! role checks, loading records with the right "not found" error, and recording events.
 
+pub(crate) mod consensus;
 mod credit;
 mod identity;
 mod voucher;
@@ -58,6 +59,8 @@ pub(crate) fn run(tx: &mut TxContext<'_, '_>, operation: Operation) -> Result<()
         Operation::UnfreezeVoucher(op) => {
             voucher::set_voucher_frozen(tx, &op.voucher_id, &op.reason, false)
         }
+        Operation::AddConsensusNode(op) => consensus::add_node(tx, op),
+        Operation::RemoveConsensusNode(op) => consensus::remove_node(tx, op),
     }
 }
 

@@ -134,6 +134,37 @@ pub(crate) fn genesis(params: Params) -> Genesis {
     }
 }
 
+/// The 32-byte network key of test consensus node number `n`. Seeds from 100 on, so no node key
+/// is also an account key of the harness.
+pub(crate) fn node_key(n: u8) -> [u8; 32] {
+    key(100u8.checked_add(n).expect("node number below 156"))
+        .verifying_key()
+        .to_bytes()
+}
+
+/// A raft consensus node of the test genesis: `node_id`, run by `org_id`, with [`node_key`]`(n)`.
+pub(crate) fn raft_node(node_id: &str, org_id: &str, n: u8) -> GenesisNode {
+    GenesisNode {
+        node_id: node_id.into(),
+        org_id: org_id.into(),
+        public_key: hex::encode(node_key(n)),
+    }
+}
+
+/// The test genesis with `params` and a raft engine over `node-a` (bank A, [`node_key`]`(1)`) and
+/// `node-b` (bank B, [`node_key`]`(2)`), for rules that only networked engines allow.
+pub(crate) fn raft_genesis(params: Params) -> Genesis {
+    let mut genesis = genesis(params);
+    genesis.consensus = GenesisConsensus {
+        engine: "raft".into(),
+        nodes: vec![
+            raft_node("node-a", "bank-a", 1),
+            raft_node("node-b", "bank-b", 2),
+        ],
+    };
+    genesis
+}
+
 /// One executed block: its context, transactions, outcome and the state root after it.
 #[derive(Debug, Clone)]
 pub(crate) struct BlockRecord {
@@ -578,14 +609,28 @@ pub(crate) fn printable(writes: &WriteSet) -> Vec<String> {
 /// Builders of operations with test defaults.
 pub(crate) mod ops {
     use vchain_proto::v1::{
-        transaction_body::Operation, ConfirmRedemption, Consideration, FreezeAccount,
-        FreezeVoucher, GrantCreditLine, LowerCreditLine, RaiseCreditLine, RegisterAccount,
-        RegisterIdentity, RequestRedemption, RevokeCreditLine, Role, SplitVoucher, TransferVoucher,
-        UnfreezeAccount, UnfreezeVoucher,
+        transaction_body::Operation, AddConsensusNode, ConfirmRedemption, Consideration,
+        FreezeAccount, FreezeVoucher, GrantCreditLine, LowerCreditLine, RaiseCreditLine,
+        RegisterAccount, RegisterIdentity, RemoveConsensusNode, RequestRedemption,
+        RevokeCreditLine, Role, SplitVoucher, TransferVoucher, UnfreezeAccount, UnfreezeVoucher,
     };
 
     /// The agreement hash transfers carry by default.
     pub(crate) const AGREEMENT: [u8; 32] = [0xa5; 32];
+
+    pub(crate) fn add_consensus_node(node_id: &str, org_id: &str, public_key: &[u8]) -> Operation {
+        Operation::AddConsensusNode(AddConsensusNode {
+            node_id: node_id.into(),
+            org_id: org_id.into(),
+            public_key: public_key.to_vec(),
+        })
+    }
+
+    pub(crate) fn remove_consensus_node(node_id: &str) -> Operation {
+        Operation::RemoveConsensusNode(RemoveConsensusNode {
+            node_id: node_id.into(),
+        })
+    }
 
     pub(crate) fn register_identity(
         uscc: &str,

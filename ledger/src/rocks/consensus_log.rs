@@ -21,6 +21,9 @@ const APPLIED_KEY: &[u8] = b"applied";
 /// One durable update of the consensus log, written in one synced batch.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ConsensusWrite<'a> {
+    /// Delete every stored entry first (a snapshot was installed: it covers the whole log the
+    /// node had, Raft §7). Applied before `truncate_from` and `entries`.
+    pub clear_log: bool,
     /// Delete every stored entry with an index at or above this first (a new leader replaced
     /// that suffix of the log).
     pub truncate_from: Option<u64>,
@@ -74,6 +77,9 @@ impl RocksLedger {
             }
         }
         let mut batch = WriteBatch::default();
+        if write.clear_log {
+            batch.delete_range_cf(log, &0u64.to_be_bytes()[..], &PAST_LAST_INDEX[..]);
+        }
         if let Some(from) = write.truncate_from {
             batch.delete_range_cf(log, &from.to_be_bytes()[..], &PAST_LAST_INDEX[..]);
         }

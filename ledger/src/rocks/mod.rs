@@ -141,6 +141,9 @@ pub struct RocksLedger {
     /// upper tree levels it caches always equal the committed tree.
     writer: Mutex<UpperTree>,
     path: PathBuf,
+    /// Set when [`RocksLedger::open`] found an interrupted snapshot install and emptied the
+    /// ledger.
+    emptied_interrupted_install: std::sync::atomic::AtomicBool,
 }
 
 /// Tree nodes shallower than this are kept in memory for the writer: at most 2^16 - 1
@@ -261,6 +264,7 @@ impl RocksLedger {
             db,
             writer: Mutex::new(UpperTree::default()),
             path: path.to_path_buf(),
+            emptied_interrupted_install: std::sync::atomic::AtomicBool::new(false),
         };
         let head = ledger.reconcile()?;
         match head {
@@ -283,6 +287,8 @@ impl RocksLedger {
                 "an interrupted snapshot install was found; emptying the ledger to sync again"
             );
             self.wipe_all()?;
+            self.emptied_interrupted_install
+                .store(true, std::sync::atomic::Ordering::SeqCst);
             return Ok(None);
         }
         let view = self.view();
@@ -334,6 +340,13 @@ impl RocksLedger {
                 "missing from the open database",
             )
         })
+    }
+
+    /// True if this open found an interrupted snapshot install and emptied the ledger (blocks
+    /// included): whatever the node recorded as applied elsewhere no longer holds.
+    pub fn emptied_interrupted_install(&self) -> bool {
+        self.emptied_interrupted_install
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The committed head; `None` before genesis is committed.

@@ -832,6 +832,7 @@ fn the_consensus_log_survives_a_reopen_truncates_and_compacts() {
                 hard_state: Some(b"term 2 vote b"),
                 snapshot: None,
                 applied: None,
+                clear_log: false,
             })
             .expect("persist");
     }
@@ -903,6 +904,22 @@ fn the_consensus_log_survives_a_reopen_truncates_and_compacts() {
         "refused writes change nothing"
     );
 
+    // Installing a snapshot clears the whole log and appends after it, in one write.
+    let after_snapshot = [entry(12, "4")];
+    ledger
+        .consensus_persist(&ConsensusWrite {
+            clear_log: true,
+            entries: &after_snapshot,
+            snapshot: Some(b"snapshot at 11"),
+            applied: Some(11),
+            ..Default::default()
+        })
+        .expect("install");
+    let log = ledger.consensus_load().expect("load");
+    assert_eq!(log.entries, vec![entry(12, "4")]);
+    assert_eq!(log.snapshot.as_deref(), Some(&b"snapshot at 11"[..]));
+    assert_eq!(log.applied, 11);
+
     // An interrupted snapshot install empties the ledger but never the consensus log: a lost
     // vote could let the node vote twice in one term.
     let head = ChainHead {
@@ -914,6 +931,7 @@ fn the_consensus_log_survives_a_reopen_truncates_and_compacts() {
     drop(ledger.begin_snapshot_install(head).expect("begin"));
     drop(ledger);
     let reopened = RocksLedger::open(dir.path()).expect("reopen");
+    assert!(reopened.emptied_interrupted_install());
     assert_eq!(reopened.head().expect("head"), None);
     assert_eq!(
         reopened
@@ -922,5 +940,11 @@ fn the_consensus_log_survives_a_reopen_truncates_and_compacts() {
             .hard_state
             .as_deref(),
         Some(&b"term 2 vote b"[..])
+    );
+    drop(reopened);
+    let again = RocksLedger::open(dir.path()).expect("reopen again");
+    assert!(
+        !again.emptied_interrupted_install(),
+        "the marker is gone once the ledger was emptied"
     );
 }

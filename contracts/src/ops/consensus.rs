@@ -1,0 +1,188 @@
+//! Consensus membership: administrators add and remove the nodes that vote on blocks.
+//!
+//! The membership lives in one record, [`keys::CONSENSUS`], which the node reads after each block
+//! to drive its engine's configuration changes and to decide which network keys may connect. So
+//! the record is always exactly the current voting membership: a change is one write of the
+//! whole record, made only when every rule has passed. Changes are permission changes and go to
+//! the audit log.
+
+use vchain_ledger::StateReader;
+use vchain_proto::v1::{
+    AddConsensusNode, ConsensusConfig, ConsensusNode, ErrorCode, EventKind, Organisation,
+    RemoveConsensusNode, Role,
+};
+
+use crate::error::{reject, ExecError, Failure};
+use crate::keys;
+use crate::ops::TxContext;
+use crate::state::read_message;
+use crate::validate;
+
+/// Most voting nodes a chain may have. Every block needs a quorum of them, so a larger
+/// membership slows every commit; 64 is far above any consortium's bank count.
+pub const CONSENSUS_NODES_MAX: usize = 64;
+
+/// The only engine whose membership can change. Solo has one node by definition; an engine this
+/// build does not know is treated as fixed rather than guessed at.
+const DYNAMIC_ENGINE: &str = "raft";
+
+/// Reads the consensus configuration: the engine, the current voting nodes in the order they
+/// joined, and the ids of removed nodes.
+///
+/// The node calls this after applying each block to learn the membership it must follow.
+/// Fails with [`ExecError::MissingGenesis`] before genesis is applied and with
+/// [`ExecError::CorruptState`] if the stored record does not decode.
+pub fn consensus_config(state: &dyn StateReader) -> Result<ConsensusConfig, ExecError> {
+    read_message::<ConsensusConfig>(state, keys::CONSENSUS, "ConsensusConfig")?
+        .ok_or(ExecError::MissingGenesis("consensus configuration"))
+}
+
+/// The configuration as this transaction sees it (earlier transactions of the block included).
+fn load_config(tx: &TxContext<'_, '_>) -> Result<ConsensusConfig, Failure> {
+    let config: Option<ConsensusConfig> =
+        tx.overlay.get_message(keys::CONSENSUS, "ConsensusConfig")?;
+    Ok(config.ok_or(ExecError::MissingGenesis("consensus configuration"))?)
+}
+
+/// Rejects unless the chain's engine lets its membership change.
+fn require_dynamic(config: &ConsensusConfig) -> Result<(), Failure> {
+    if config.engine == DYNAMIC_ENGINE {
+        return Ok(());
+    }
+    reject(
+        ErrorCode::ConsensusEngineStatic,
+        format!(
+            "consensus engine {:?} has a fixed membership; only {DYNAMIC_ENGINE} nodes can be added or removed",
+            config.engine
+        ),
+    )
+}
+
+/// Rejects unless the signer is an administrator of `org_id`: a bank decides only about the
+/// nodes it runs itself.
+fn require_own_organisation(
+    tx: &TxContext<'_, '_>,
+    org_id: &str,
+    what: &str,
+) -> Result<(), Failure> {
+    if tx.signer.org_id == org_id {
+        return Ok(());
+    }
+    reject(
+        ErrorCode::NotSameOrganisation,
+        format!("{what} belongs to {org_id}, not to {}", tx.signer.org_id),
+    )
+}
+
+/// `AddConsensusNode`: appends a node run by the signer's organisation to the membership.
+pub(crate) fn add_node(tx: &mut TxContext<'_, '_>, op: AddConsensusNode) -> Result<(), Failure> {
+    tx.require_role(&[Role::Administrator], "adding a consensus node")?;
+    let mut config = load_config(tx)?;
+    require_dynamic(&config)?;
+    validate::account_id(&op.node_id)?;
+    validate::public_key(&op.public_key)?;
+    let organisation: Option<Organisation> = tx
+        .overlay
+        .get_message(&keys::organisation(&op.org_id), "Organisation")?;
+    if organisation.is_none() {
+        return reject(
+            ErrorCode::IdentityNotFound,
+            format!("organisation {:?} does not exist", op.org_id),
+        );
+    }
+    require_own_organisation(tx, &op.org_id, &format!("node {}", op.node_id))?;
+    if config.nodes.iter().any(|n| n.node_id == op.node_id) {
+        return reject(
+            ErrorCode::ConsensusNodeExists,
+            format!("consensus node {} already exists", op.node_id),
+        );
+    }
+    if config.removed_node_ids.contains(&op.node_id) {
+        return reject(
+            ErrorCode::ConsensusNodeExists,
+            format!(
+                "consensus node id {} was used by a removed node and cannot be reused",
+                op.node_id
+            ),
+        );
+    }
+    if let Some(holder) = config.nodes.iter().find(|n| n.public_key == op.public_key) {
+        return reject(
+            ErrorCode::ConsensusNodeExists,
+            format!(
+                "network key {} is already the key of consensus node {}",
+                hex::encode(&op.public_key),
+                holder.node_id
+            ),
+        );
+    }
+    if config.nodes.len() >= CONSENSUS_NODES_MAX {
+        return reject(
+            ErrorCode::ConsensusNodesFull,
+            format!(
+                "the chain already has {CONSENSUS_NODES_MAX} consensus nodes, the most allowed"
+            ),
+        );
+    }
+    let detail = format!(
+        "node {} of {} with network key {}",
+        op.node_id,
+        op.org_id,
+        hex::encode(&op.public_key)
+    );
+    config.nodes.push(ConsensusNode {
+        node_id: op.node_id.clone(),
+        org_id: op.org_id,
+        public_key: op.public_key,
+    });
+    tx.overlay.put_message(keys::CONSENSUS.to_vec(), &config);
+    let mut event = tx.event(EventKind::ConsensusNodeAdded);
+    event.node_id = op.node_id;
+    event.detail = detail;
+    tx.audit_event(event)
+}
+
+/// `RemoveConsensusNode`: takes a node of the signer's organisation out of the membership and
+/// retires its id.
+pub(crate) fn remove_node(
+    tx: &mut TxContext<'_, '_>,
+    op: RemoveConsensusNode,
+) -> Result<(), Failure> {
+    tx.require_role(&[Role::Administrator], "removing a consensus node")?;
+    let mut config = load_config(tx)?;
+    require_dynamic(&config)?;
+    let Some(position) = config.nodes.iter().position(|n| n.node_id == op.node_id) else {
+        return reject(
+            ErrorCode::ConsensusNodeNotFound,
+            format!("{:?} is not a current consensus node", op.node_id),
+        );
+    };
+    require_own_organisation(
+        tx,
+        &config.nodes[position].org_id,
+        &format!("node {}", op.node_id),
+    )?;
+    if config.nodes.len() == 1 {
+        return reject(
+            ErrorCode::ConsensusNodeLast,
+            format!(
+                "node {} is the last consensus node; the chain cannot run without one",
+                op.node_id
+            ),
+        );
+    }
+    // `remove`, not `swap_remove`: the order of the others is part of the stored record, which
+    // must come out byte-identical on every node.
+    let removed = config.nodes.remove(position);
+    config.removed_node_ids.push(removed.node_id.clone());
+    tx.overlay.put_message(keys::CONSENSUS.to_vec(), &config);
+    let mut event = tx.event(EventKind::ConsensusNodeRemoved);
+    event.detail = format!(
+        "node {} of {} with network key {}",
+        removed.node_id,
+        removed.org_id,
+        hex::encode(&removed.public_key)
+    );
+    event.node_id = removed.node_id;
+    tx.audit_event(event)
+}
