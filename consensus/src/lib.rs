@@ -252,6 +252,13 @@ pub trait Engine: Send {
             what: format!("membership change {change:?}"),
         })
     }
+    /// Asks the leader to hand leadership to voter `to` (Raft thesis §3.10), e.g. before the
+    /// leader's own removal. Best effort: the transfer may time out and leave the leader as is.
+    fn transfer_leadership(&mut self, to: &NodeId) -> Result<(), ConsensusError> {
+        Err(ConsensusError::Unsupported {
+            what: format!("leadership transfer to {to}"),
+        })
+    }
     /// Handles a message from a peer (`from` as authenticated by the transport).
     fn step(&mut self, from: &NodeId, bytes: &[u8]) -> Result<(), ConsensusError>;
     /// What the node must do next. Calling it again before [`Engine::advance`] returns the

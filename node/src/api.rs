@@ -554,6 +554,9 @@ impl VchainApi for ApiService {
             params: Some(self.chain.params),
             members,
             leader: self.chain.leader().unwrap_or_default(),
+            voters: self.chain.voters(),
+            syncing: self.chain.is_syncing(),
+            snapshots_installed: self.chain.snapshots_installed(),
         }))
     }
 

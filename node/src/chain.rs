@@ -20,8 +20,8 @@ use tokio::sync::{broadcast, oneshot};
 use tracing::{debug, error, info, info_span, warn};
 use vchain_consensus::raft::{RaftConfig, RaftEngine};
 use vchain_consensus::{
-    solo::Solo, CommittedEntry, Durable, Engine, LogEntry, NodeId, Outgoing, Persist,
-    SnapshotRecord,
+    solo::Solo, CommittedEntry, Durable, Engine, LogEntry, MembershipChange, NodeId, Outgoing,
+    Persist, SnapshotRecord,
 };
 use vchain_contracts::block::{block_hash, merkle_root, result_hash, seal, BlockDraft};
 use vchain_contracts::execute::chain_config;
@@ -33,8 +33,8 @@ use vchain_contracts::{
 use vchain_ledger::{BlockCommit, ChainHead, ConsensusWrite, RocksLedger, StateReader, TreeUpdate};
 
 use vchain_proto::v1::{
-    Account, Block, BlockHeader, ChainParams, ErrorCode, Event, SignedTransaction, TransactionBody,
-    TxResult,
+    Account, Block, BlockHeader, ChainParams, ErrorCode, Event, EventKind, SignedTransaction,
+    TransactionBody, TxResult,
 };
 
 use crate::clock::ChainClock;
@@ -142,6 +142,8 @@ pub struct Chain {
     peers: Option<Peers>,
     /// The leader as the engine last reported it.
     leader: Mutex<Option<NodeId>>,
+    /// The voters as the engine last reported them.
+    voters: Mutex<Vec<NodeId>>,
     /// Checkpoints kept for state sync (networked engines only).
     checkpoints: Option<CheckpointStore>,
     /// True while this node installs a state snapshot from a peer.
@@ -177,14 +179,54 @@ const FORWARD_BATCH_MAX: usize = 1_024;
 /// in the mempool for the next block).
 const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The consensus peers of a networked engine: how node ids map to network identities.
+/// The consensus peers of a networked engine: how node ids map to network identities. The
+/// map follows the membership recorded on chain (see `Producer::reconcile_membership`).
 pub struct Peers {
     /// The network.
     pub network: NetworkHandle,
     /// Node id -> peer id, for every consensus node but this one.
-    pub by_node: BTreeMap<NodeId, PeerId>,
-    /// Peer id -> node id.
-    pub by_peer: BTreeMap<PeerId, NodeId>,
+    by_node: std::sync::RwLock<BTreeMap<NodeId, PeerId>>,
+}
+
+impl Peers {
+    /// Peers named by node id (this node excluded).
+    pub fn new(network: NetworkHandle, by_node: BTreeMap<NodeId, PeerId>) -> Self {
+        Peers {
+            network,
+            by_node: std::sync::RwLock::new(by_node),
+        }
+    }
+
+    /// The network identity of `node`.
+    pub fn peer_of(&self, node: &str) -> Option<PeerId> {
+        self.by_node
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(node)
+            .copied()
+    }
+
+    /// The node behind network identity `peer`.
+    pub fn node_of(&self, peer: &PeerId) -> Option<NodeId> {
+        self.by_node
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|(_, p)| *p == peer)
+            .map(|(node, _)| node.clone())
+    }
+
+    /// Every known peer.
+    pub fn all(&self) -> BTreeMap<NodeId, PeerId> {
+        self.by_node
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn replace(&self, by_node: BTreeMap<NodeId, PeerId>) {
+        *self.by_node.write().unwrap_or_else(|p| p.into_inner()) = by_node;
+    }
 }
 
 /// Runs `f` when dropped.
@@ -279,11 +321,14 @@ impl Chain {
         clock: Arc<ChainClock>,
         peers: Option<Peers>,
     ) -> Result<(Arc<Chain>, std::thread::JoinHandle<()>), ChainError> {
-        if !genesis
-            .consensus
-            .nodes
-            .iter()
-            .any(|n| n.node_id == config.node_id)
+        // A Raft node outside genesis may start: it waits, a non-voter, until the consortium
+        // adds it (an AddConsensusNode transaction) and the leader replicates the chain to it.
+        if genesis.consensus.engine != "raft"
+            && !genesis
+                .consensus
+                .nodes
+                .iter()
+                .any(|n| n.node_id == config.node_id)
         {
             return Err(ChainError::Genesis(format!(
                 "node {} is not a consensus node in genesis",
@@ -357,7 +402,7 @@ impl Chain {
             }
             _ => Box::new(Solo::resume(config.node_id.clone(), head.height)),
         };
-        if engine.voters().len() > 1 && peers.is_none() {
+        if engine.voters() != [config.node_id.clone()] && peers.is_none() {
             return Err(ChainError::Genesis(
                 "a networked engine needs the [network] config section".into(),
             ));
@@ -384,6 +429,7 @@ impl Chain {
             stopped: tokio::sync::watch::channel(false).0,
             peers,
             leader: Mutex::new(None),
+            voters: Mutex::new(Vec::new()),
             checkpoints,
             syncing: AtomicBool::new(false),
             snapshots_installed: Default::default(),
@@ -396,6 +442,7 @@ impl Chain {
             in_flight: None,
             runtime: tokio::runtime::Handle::try_current().ok(),
             pending_install,
+            membership: MembershipSync::default(),
         };
         let handle = std::thread::Builder::new()
             .name("block-producer".into())
@@ -424,7 +471,7 @@ impl Chain {
 
     /// The consensus node behind a network peer.
     pub fn node_of(&self, peer: &PeerId) -> Option<NodeId> {
-        self.peers.as_ref()?.by_peer.get(peer).cloned()
+        self.peers.as_ref()?.node_of(peer)
     }
 
     /// The network of a networked engine (operators and tests use it to inspect or cut links).
@@ -442,6 +489,11 @@ impl Chain {
     /// The leader as last reported by the engine.
     pub fn leader(&self) -> Option<NodeId> {
         lock(&self.leader).clone()
+    }
+
+    /// The consensus voters as last reported by the engine (sorted).
+    pub fn voters(&self) -> Vec<NodeId> {
+        lock(&self.voters).clone()
     }
 
     /// Hands a peer's consensus message to the producer (dropped if its queue is full: the
@@ -462,8 +514,8 @@ impl Chain {
         if leader == self.config.node_id || transactions.is_empty() {
             return;
         }
-        if let Some(peer) = peers.by_node.get(&leader) {
-            if let Err(error) = peers.network.forward_transactions(*peer, transactions) {
+        if let Some(peer) = peers.peer_of(&leader) {
+            if let Err(error) = peers.network.forward_transactions(peer, transactions) {
                 debug!(%error, %leader, "could not forward transactions to the leader");
             }
         }
@@ -648,6 +700,27 @@ struct Producer {
     runtime: Option<tokio::runtime::Handle>,
     /// A snapshot whose state must be installed before anything else (found at restart).
     pending_install: Option<SnapshotRecord>,
+    /// Progress of bringing Raft and the network in line with the chain's membership.
+    membership: MembershipSync,
+}
+
+/// How often the producer compares the chain's membership with Raft's and the network's even
+/// when nothing says it changed (a leader that crashed mid-change leaves work for the next).
+const MEMBERSHIP_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a proposed membership change may stay uncommitted before it is proposed again.
+const MEMBERSHIP_PROPOSAL_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Default)]
+struct MembershipSync {
+    /// Something changed: check now.
+    dirty: bool,
+    last_check: Option<Instant>,
+    /// The change proposed last, and when.
+    proposed: Option<(MembershipChange, Instant)>,
+    /// The members set last given to the network.
+    network_members: Option<std::collections::BTreeSet<PeerId>>,
+    /// Logged once: this node is not (or no longer) a voter.
+    outside_logged: bool,
 }
 
 impl Producer {
@@ -666,6 +739,7 @@ impl Producer {
                 return;
             }
         }
+        self.membership.dirty = true;
         let mut last_block = Instant::now();
         let mut next_tick = Instant::now() + tick;
         loop {
@@ -771,8 +845,17 @@ impl Producer {
         } else if due {
             *last_block = Instant::now();
         }
+        let voters = self.engine.voters();
+        if *lock(&chain.voters) != voters {
+            *lock(&chain.voters) = voters;
+            self.membership.dirty = true;
+        }
+        self.reconcile_membership()?;
         let leader = self.engine.leader();
         let previous = std::mem::replace(&mut *lock(&chain.leader), leader.clone());
+        if leader != previous {
+            self.membership.dirty = true;
+        }
         if leader != previous && leader.as_ref().is_some_and(|l| *l != chain.config.node_id) {
             // A new leader may never have seen what waits here (it was partitioned away, or
             // these were submitted while another node led): hand it everything waiting.
@@ -840,11 +923,15 @@ impl Producer {
         for committed in &ready.committed {
             match &committed.entry {
                 CommittedEntry::Payload(payload) => self.apply_committed(payload)?,
-                CommittedEntry::Membership(change) => info!(
-                    ?change,
-                    index = committed.index,
-                    "membership change committed"
-                ),
+                CommittedEntry::Membership(change) => {
+                    info!(
+                        ?change,
+                        index = committed.index,
+                        "membership change committed"
+                    );
+                    self.membership.dirty = true;
+                    self.membership.proposed = None;
+                }
             }
             applied = Some(committed.index);
         }
@@ -866,9 +953,9 @@ impl Producer {
             return;
         };
         for message in messages {
-            match peers.by_node.get(&message.to) {
+            match peers.peer_of(&message.to) {
                 Some(peer) => {
-                    if let Err(error) = peers.network.send_consensus(*peer, message.bytes.clone()) {
+                    if let Err(error) = peers.network.send_consensus(peer, message.bytes.clone()) {
                         debug!(%error, to = %message.to, "consensus message not sent");
                     }
                 }
@@ -952,11 +1039,7 @@ impl Producer {
         let mut attempt = 0u32;
         loop {
             let leader = self.engine.leader();
-            let mut order: Vec<(NodeId, PeerId)> = peers
-                .by_node
-                .iter()
-                .map(|(node, peer)| (node.clone(), *peer))
-                .collect();
+            let mut order: Vec<(NodeId, PeerId)> = peers.all().into_iter().collect();
             order.sort_by_key(|(node, _)| Some(node) != leader.as_ref());
             for (node, peer) in order {
                 let accept_later = Some(&node) == leader.as_ref();
@@ -1114,7 +1197,120 @@ impl Producer {
             })
             .collect();
         self.notify(header.height, &tx_hashes, &signers, &outcome);
+        if outcome.events().any(|e| {
+            matches!(
+                e.kind(),
+                EventKind::ConsensusNodeAdded | EventKind::ConsensusNodeRemoved
+            )
+        }) {
+            self.membership.dirty = true;
+        }
         Ok(())
+    }
+
+    /// Brings the network's member set and (on the leader) Raft's voters in line with the
+    /// consensus membership recorded on chain, one Raft change at a time (Raft thesis §4.1).
+    /// The chain is the source of truth; Raft follows it, so a leader that crashed between
+    /// the transaction and the conf change leaves the work to the next leader.
+    fn reconcile_membership(&mut self) -> Result<(), ChainError> {
+        let chain = self.chain.clone();
+        let (Some(peers), Some(runtime)) = (&chain.peers, &self.runtime) else {
+            return Ok(());
+        };
+        let due = self
+            .membership
+            .last_check
+            .is_none_or(|t| t.elapsed() >= MEMBERSHIP_CHECK_INTERVAL);
+        if !self.membership.dirty && !due {
+            return Ok(());
+        }
+        self.membership.dirty = false;
+        self.membership.last_check = Some(Instant::now());
+        let recorded = vchain_contracts::consensus_config(&*chain.ledger)?;
+        let me = &chain.config.node_id;
+        let voters = self.engine.voters();
+        // The network admits every node on chain, and every Raft voter until Raft drops it
+        // (it still counts towards quorums until then).
+        let mut by_node = BTreeMap::new();
+        for node in &recorded.nodes {
+            match crate::network::peer_id_from_public_key_hex(&hex::encode(&node.public_key)) {
+                Ok(peer) => {
+                    by_node.insert(node.node_id.clone(), peer);
+                }
+                Err(error) => {
+                    warn!(%error, node = %node.node_id, "consensus node with an unusable key")
+                }
+            }
+        }
+        for (node, peer) in peers.all() {
+            if voters.contains(&node) {
+                by_node.entry(node).or_insert(peer);
+            }
+        }
+        if let Some(own) = by_node.remove(me) {
+            if own != peers.network.local_peer_id() {
+                warn!(%me, "the chain records another network key for this node id");
+            }
+        }
+        let members: std::collections::BTreeSet<PeerId> = by_node.values().copied().collect();
+        if self.membership.network_members.as_ref() != Some(&members) {
+            peers.replace(by_node);
+            if let Err(error) = runtime.block_on(peers.network.set_members(members.clone())) {
+                warn!(%error, "could not update the network's members");
+            } else {
+                info!(
+                    members = members.len(),
+                    "network members follow the chain's membership"
+                );
+                self.membership.network_members = Some(members);
+            }
+        }
+        let wanted: Vec<&NodeId> = recorded.nodes.iter().map(|n| &n.node_id).collect();
+        if !voters.contains(me) && !self.membership.outside_logged {
+            self.membership.outside_logged = true;
+            if wanted.contains(&me) {
+                info!("this node is on chain but not yet a Raft voter; waiting for the leader");
+            } else {
+                warn!("this node is not a consensus node on chain; it follows no one until added");
+            }
+        }
+        if !self.engine.is_leader() {
+            return Ok(());
+        }
+        if self
+            .membership
+            .proposed
+            .as_ref()
+            .is_some_and(|(_, at)| at.elapsed() < MEMBERSHIP_PROPOSAL_TIMEOUT)
+        {
+            return Ok(());
+        }
+        let add = wanted.iter().find(|n| !voters.contains(n));
+        let remove = voters.iter().find(|v| !wanted.contains(v));
+        let change = match (add, remove) {
+            (Some(node), _) => MembershipChange::AddVoter((*node).clone()),
+            (None, Some(node)) if node == me => {
+                // A leader does not remove itself: it hands over first, and the next leader
+                // removes it.
+                if let Some(successor) = voters.iter().find(|v| *v != me && wanted.contains(v)) {
+                    info!(%successor, "handing leadership over before this node's removal");
+                    if let Err(error) = self.engine.transfer_leadership(successor) {
+                        warn!(%error, "leadership transfer refused");
+                    }
+                }
+                self.membership.proposed =
+                    Some((MembershipChange::RemoveVoter(me.clone()), Instant::now()));
+                return Ok(());
+            }
+            (None, Some(node)) => MembershipChange::RemoveVoter(node.clone()),
+            (None, None) => return Ok(()),
+        };
+        info!(?change, "proposing the chain's membership change to Raft");
+        match self.engine.propose_membership(change.clone()) {
+            Ok(()) => self.membership.proposed = Some((change, Instant::now())),
+            Err(error) => warn!(%error, ?change, "membership change not proposed"),
+        }
+        self.drain_ready()
     }
 
     /// Executes a block someone else proposed and checks it matches its header.

@@ -288,6 +288,59 @@ pub fn prepare_cluster(
     Ok(configs)
 }
 
+/// Prepares a node that is not in genesis to join the dev cluster under `dir` (made by
+/// [`prepare_cluster`]): its directory, network key and config, dialling every genesis node.
+/// It only takes part once an administrator's `AddConsensusNode` transaction names it with the
+/// returned network public key (hex).
+pub fn prepare_joining_node(dir: &Path, node_id: &str) -> Result<(NodeConfig, String), NodeError> {
+    let setup = |what: &str, e: &dyn std::fmt::Display| NodeError::Setup(format!("{what}: {e}"));
+    let genesis = crate::load_genesis(&dir.join("genesis.toml"))?;
+    let mut peers = Vec::new();
+    for node in &genesis.consensus.nodes {
+        let config = NodeConfig::load(&dir.join(&node.node_id).join("config.toml"))?;
+        let listen = config
+            .network
+            .map(|n| n.listen)
+            .ok_or_else(|| NodeError::Setup(format!("{} has no [network]", node.node_id)))?;
+        let peer = crate::network::peer_id_from_public_key_hex(&node.public_key)
+            .map_err(|e| setup("genesis node key", &e))?;
+        peers.push(format!("{listen}/p2p/{peer}"));
+    }
+    let node_dir = dir.join(node_id);
+    std::fs::create_dir_all(&node_dir).map_err(|e| setup("creating a node dir", &e))?;
+    let key =
+        crate::network::NodeKey::load_or_create(&node_dir).map_err(|e| setup("node key", &e))?;
+    let free_port = || -> Result<u16, NodeError> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| setup("finding a free port", &e))?;
+        Ok(listener
+            .local_addr()
+            .map_err(|e| setup("finding a free port", &e))?
+            .port())
+    };
+    let config = NodeConfig {
+        node_id: node_id.into(),
+        data_dir: PathBuf::from("."),
+        genesis: PathBuf::from("../genesis.toml"),
+        grpc_listen: SocketAddr::from(([127, 0, 0, 1], free_port()?)),
+        block_interval_ms: 100,
+        block_tx_target: 2_000,
+        mempool_max: 50_000,
+        submit_timeout_ms: 30_000,
+        dev_api: true,
+        snapshot_interval: 1_000,
+        network: Some(crate::config::NetworkSection {
+            listen: format!("/ip4/127.0.0.1/tcp/{}", free_port()?),
+            peers,
+            tick_ms: 100,
+        }),
+    };
+    let path = node_dir.join("config.toml");
+    let text = toml::to_string_pretty(&config).map_err(|e| setup("writing config", &e))?;
+    std::fs::write(&path, text).map_err(|e| setup("writing config.toml", &e))?;
+    Ok((NodeConfig::load(&path)?, key.public_key_hex()))
+}
+
 /// A summary of the dev chain's accounts for the terminal.
 pub fn describe(data_dir: &Path, genesis: &Genesis, grpc: SocketAddr) -> String {
     let mut out = format!(

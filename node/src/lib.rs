@@ -65,7 +65,9 @@ pub enum NodeError {
 }
 
 /// Starts the network for a networked engine: this node's key must be the one genesis lists
-/// for it; the members are the consensus nodes; the config's peers are dialled.
+/// for it, if genesis lists it (a node the consortium adds later joins under its own key); the
+/// members start as genesis's consensus nodes, and follow the chain's membership once the
+/// producer runs; the config's peers are dialled.
 async fn start_network(
     config: &NodeConfig,
     genesis: &Genesis,
@@ -82,7 +84,6 @@ async fn start_network(
     })?;
     let key = NodeKey::load_or_create(&config.data_dir).map_err(|e| setup(e.to_string()))?;
     let mut by_node = std::collections::BTreeMap::new();
-    let mut by_peer = std::collections::BTreeMap::new();
     let mut members = std::collections::BTreeSet::new();
     for node in &genesis.consensus.nodes {
         let peer = peer_id_from_public_key_hex(&node.public_key)
@@ -100,7 +101,6 @@ async fn start_network(
         }
         members.insert(peer);
         by_node.insert(node.node_id.clone(), peer);
-        by_peer.insert(peer, node.node_id.clone());
     }
     let listen = section
         .listen
@@ -118,14 +118,7 @@ async fn start_network(
         .await
         .map_err(|e| setup(format!("network: {e}")))?;
     info!(peer_id = %network.local_peer_id(), listen = ?network.listen_addrs(), "network started");
-    Ok(Some((
-        Peers {
-            network,
-            by_node,
-            by_peer,
-        },
-        events,
-    )))
+    Ok(Some((Peers::new(network, by_node), events)))
 }
 
 /// Carries network events into the chain: consensus messages to the producer, forwarded

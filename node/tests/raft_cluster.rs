@@ -681,3 +681,139 @@ async fn a_node_too_far_behind_installs_a_snapshot_and_matches_the_others() {
         node.shutdown().await.expect("clean stop");
     }
 }
+
+/// Waits (bounded) until every running node reports exactly `voters`.
+async fn voters_are(nodes: &[Option<NodeHandle>], voters: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut seen = Vec::new();
+        for node in nodes.iter().flatten() {
+            seen.push(status(node).await.voters);
+        }
+        if seen.iter().all(|v| v == voters) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "voters did not become {voters:?}: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn administrators_add_and_remove_consensus_nodes_and_strangers_stay_out() {
+    let (dir, _configs, mut nodes) = start_cluster(3).await;
+    let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
+    let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
+    let finance = dev_key(&keystore, "bank-a-finance");
+    let carmaker = uscc_of(&genesis, "carmaker");
+    let leader = agreed_leader(&nodes, None).await;
+    voters_are(&nodes, &["node-1", "node-2", "node-3"]).await;
+
+    // A node whose key is not in the membership starts, dials everyone, and is refused: it
+    // gets no connection and no block.
+    let (config, public_key) =
+        vchain_node::dev::prepare_joining_node(dir.path(), "node-4").expect("node-4");
+    let stranger = vchain_node::start(config.clone()).await.expect("starts");
+    let stranger_peer = stranger.chain.network().expect("network").local_peer_id();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for node in nodes.iter().flatten() {
+        assert!(
+            !node
+                .chain
+                .network()
+                .expect("network")
+                .connected_peers()
+                .contains(&stranger_peer),
+            "a member accepted a stranger"
+        );
+    }
+    assert_eq!(
+        status(&stranger).await.height,
+        0,
+        "the stranger got no block"
+    );
+
+    // An administrator of bank-b adds it as a bank-b node: the chain records it, Raft makes it
+    // a voter, and it catches up.
+    let admin = dev_key(&keystore, "bank-b-admin");
+    let added = submit(
+        nodes[leader].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-b-admin",
+        &admin,
+        Operation::AddConsensusNode(AddConsensusNode {
+            node_id: "node-4".into(),
+            org_id: "bank-b".into(),
+            public_key: hex::decode(&public_key).expect("hex"),
+        }),
+    )
+    .await;
+    assert!(added.committed, "{added:?}");
+    nodes.push(Some(stranger));
+    voters_are(&nodes, &["node-1", "node-2", "node-3", "node-4"]).await;
+    converged(&nodes, added.height).await;
+
+    // The new node takes writes like any other and they commit everywhere.
+    let grant = submit(
+        nodes[3].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        Operation::GrantCreditLine(GrantCreditLine {
+            core_enterprise: carmaker.clone(),
+            currency: "CNY".into(),
+            limit: 1_000,
+        }),
+    )
+    .await;
+    assert!(grant.committed);
+    converged(&nodes, grant.height).await;
+
+    // The leader's own bank removes it: it hands leadership over, the new leader removes it,
+    // and the other three carry on without it.
+    let (org_admin, org_key) = if leader % 2 == 0 {
+        ("bank-a-admin", dev_key(&keystore, "bank-a-admin"))
+    } else {
+        ("bank-b-admin", admin.clone())
+    };
+    let removed_id = format!("node-{}", leader + 1);
+    let removed = submit(
+        nodes[leader].as_ref().expect("running"),
+        &genesis.chain_id,
+        org_admin,
+        &org_key,
+        Operation::RemoveConsensusNode(RemoveConsensusNode {
+            node_id: removed_id.clone(),
+        }),
+    )
+    .await;
+    assert!(removed.committed, "{removed:?}");
+    let old_leader = nodes[leader].take().expect("running");
+    let remaining: Vec<String> = ["node-1", "node-2", "node-3", "node-4"]
+        .iter()
+        .filter(|n| **n != removed_id)
+        .map(|n| n.to_string())
+        .collect();
+    let remaining: Vec<&str> = remaining.iter().map(String::as_str).collect();
+    voters_are(&nodes, &remaining).await;
+    old_leader.shutdown().await.expect("clean stop");
+    let survivor = nodes.iter().flatten().next().expect("a survivor");
+    let raised = submit(
+        survivor,
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        Operation::RaiseCreditLine(RaiseCreditLine {
+            core_enterprise: carmaker.clone(),
+            amount: 1,
+        }),
+    )
+    .await;
+    assert!(raised.committed);
+    converged(&nodes, raised.height).await;
+    for node in nodes.into_iter().flatten() {
+        node.shutdown().await.expect("clean stop");
+    }
+}

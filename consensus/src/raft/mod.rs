@@ -713,6 +713,21 @@ impl Engine for RaftEngine {
         result
     }
 
+    fn transfer_leadership(&mut self, to: &NodeId) -> Result<(), ConsensusError> {
+        if !self.is_leader() {
+            return Err(ConsensusError::NotLeader {
+                leader: self.leader(),
+            });
+        }
+        let id = raft_id(to);
+        if !self.raw.store().conf_state.voters.contains(&id) {
+            return Err(invalid_state(format!("{to} is not a voter")));
+        }
+        self.raw.transfer_leader(id);
+        self.pin_election_timeout(false);
+        Ok(())
+    }
+
     fn step(&mut self, from: &NodeId, bytes: &[u8]) -> Result<(), ConsensusError> {
         let invalid = |why: String| ConsensusError::InvalidMessage {
             from: from.clone(),
