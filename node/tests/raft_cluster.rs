@@ -396,35 +396,7 @@ async fn an_isolated_leader_cannot_commit_and_rejoins_without_divergence() {
     converged(&nodes, first.height).await;
 
     // Partition: the leader alone on one side, the other two on the other.
-    let all: std::collections::BTreeSet<_> = nodes
-        .iter()
-        .flatten()
-        .map(|n| n.chain.network().expect("network").local_peer_id())
-        .collect();
-    let isolated_peer = nodes[leader]
-        .as_ref()
-        .expect("running")
-        .chain
-        .network()
-        .expect("network")
-        .local_peer_id();
-    for (i, node) in nodes.iter().enumerate() {
-        let network = node
-            .as_ref()
-            .expect("running")
-            .chain
-            .network()
-            .expect("network");
-        let members = if i == leader {
-            Default::default()
-        } else {
-            all.iter()
-                .copied()
-                .filter(|p| *p != isolated_peer)
-                .collect()
-        };
-        network.set_members(members).await.expect("cut");
-    }
+    partition(&nodes, &[leader]).await;
 
     // The minority cannot commit: its transaction times out uncommitted.
     let mut isolated = client(nodes[leader].as_ref().expect("running")).await;
@@ -508,19 +480,7 @@ async fn an_isolated_leader_cannot_commit_and_rejoins_without_divergence() {
     assert!(majority_write.committed);
 
     // Heal: everyone converges on the majority's history, the old leader included.
-    for node in nodes.iter().flatten() {
-        node.chain
-            .network()
-            .expect("network")
-            .set_members(
-                all.iter()
-                    .copied()
-                    .filter(|p| *p != node.chain.network().expect("network").local_peer_id())
-                    .collect(),
-            )
-            .await
-            .expect("heal");
-    }
+    heal(&nodes).await;
     let root = converged(&nodes, majority_write.height).await;
     for node in nodes.iter().flatten() {
         let line = client(node)
@@ -813,6 +773,201 @@ async fn administrators_add_and_remove_consensus_nodes_and_strangers_stay_out() 
     .await;
     assert!(raised.committed);
     converged(&nodes, raised.height).await;
+    for node in nodes.into_iter().flatten() {
+        node.shutdown().await.expect("clean stop");
+    }
+}
+
+/// Cuts the network in two: nodes in `side` see only each other, the rest only each other.
+async fn partition(nodes: &[Option<NodeHandle>], side: &[usize]) {
+    let peer = |i: usize| {
+        nodes[i]
+            .as_ref()
+            .expect("running")
+            .chain
+            .network()
+            .expect("network")
+            .local_peer_id()
+    };
+    for (i, node) in nodes.iter().enumerate() {
+        let Some(node) = node else { continue };
+        let mine = side.contains(&i);
+        let members = (0..nodes.len())
+            .filter(|j| *j != i && nodes[*j].is_some() && side.contains(j) == mine)
+            .map(peer)
+            .collect();
+        node.chain
+            .network()
+            .expect("network")
+            .set_members(members)
+            .await
+            .expect("cut");
+    }
+}
+
+/// Undoes [`partition`]: every running node admits every other.
+async fn heal(nodes: &[Option<NodeHandle>]) {
+    partition(nodes, &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn five_nodes_survive_a_minority_partition_and_a_killed_leader() {
+    let (dir, configs, mut nodes) = start_cluster(5).await;
+    let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
+    let finance = dev_key(&keystore, "bank-a-finance");
+    let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
+    let carmaker = uscc_of(&genesis, "carmaker");
+    let raise = |amount: u64| {
+        Operation::RaiseCreditLine(RaiseCreditLine {
+            core_enterprise: carmaker.clone(),
+            amount,
+        })
+    };
+    let leader = agreed_leader(&nodes, None).await;
+    voters_are(&nodes, &["node-1", "node-2", "node-3", "node-4", "node-5"]).await;
+    let first = submit(
+        nodes[(leader + 1) % 5].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        Operation::GrantCreditLine(GrantCreditLine {
+            core_enterprise: carmaker.clone(),
+            currency: "CNY".into(),
+            limit: 1_000,
+        }),
+    )
+    .await;
+    converged(&nodes, first.height).await;
+
+    // The leader and one follower on one side, three nodes on the other.
+    let minority = [leader, (leader + 1) % 5];
+    partition(&nodes, &minority).await;
+    let minority_height = status(nodes[leader].as_ref().expect("running"))
+        .await
+        .height;
+    let mut api = client(nodes[leader].as_ref().expect("running")).await;
+    let nonce = api
+        .get_account(GetAccountRequest {
+            account_id: "bank-a-finance".into(),
+        })
+        .await
+        .expect("account")
+        .into_inner()
+        .account
+        .expect("account")
+        .next_nonce;
+    let stranded = tx::sign(
+        &tx::body(&genesis.chain_id, "bank-a-finance", nonce, raise(100)),
+        &finance,
+    );
+    let refused = api
+        .submit_transaction(SubmitTransactionRequest {
+            transaction: Some(stranded),
+            wait_for_commit: true,
+            timeout_ms: 3_000,
+        })
+        .await;
+    assert_eq!(
+        refused.expect_err("two of five cannot commit").code(),
+        tonic::Code::DeadlineExceeded
+    );
+    for i in minority {
+        assert_eq!(
+            status(nodes[i].as_ref().expect("running")).await.height,
+            minority_height,
+            "the minority committed nothing"
+        );
+    }
+
+    // The three elect a leader among themselves and commit; the stranded raise (same nonce)
+    // may commit there too once forwarded, so the majority writes with the next account.
+    let majority: Vec<usize> = (0..5).filter(|i| !minority.contains(i)).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let majority_leader = loop {
+        let mut named = Vec::new();
+        for i in &majority {
+            named.push(status(nodes[*i].as_ref().expect("running")).await.leader);
+        }
+        let candidate = named[0].clone();
+        if !candidate.is_empty()
+            && named.iter().all(|l| *l == candidate)
+            && majority
+                .iter()
+                .any(|i| format!("node-{}", i + 1) == candidate)
+        {
+            break candidate
+                .trim_start_matches("node-")
+                .parse::<usize>()
+                .expect("node-N")
+                - 1;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the majority elected no leader: {named:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let factoring = dev_key(&keystore, "bank-b-factoring");
+    let majority_write = submit(
+        nodes[majority_leader].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-b-factoring",
+        &factoring,
+        Operation::GrantCreditLine(GrantCreditLine {
+            core_enterprise: carmaker.clone(),
+            currency: "CNY".into(),
+            limit: 500,
+        }),
+    )
+    .await;
+    assert!(majority_write.committed);
+
+    // Heal: all five converge on the majority's history.
+    heal(&nodes).await;
+    converged(&nodes, majority_write.height).await;
+
+    // Stop the majority's leader: four remain, elect, commit, and the stopped node restarts
+    // and catches up.
+    nodes[majority_leader]
+        .take()
+        .expect("running")
+        .shutdown()
+        .await
+        .expect("clean stop");
+    let next_leader = agreed_leader(&nodes, Some(majority_leader)).await;
+    let later = submit(
+        nodes[next_leader].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-b-factoring",
+        &factoring,
+        Operation::RaiseCreditLine(RaiseCreditLine {
+            core_enterprise: carmaker.clone(),
+            amount: 5,
+        }),
+    )
+    .await;
+    assert!(later.committed);
+    nodes[majority_leader] = Some(
+        vchain_node::start(configs[majority_leader].clone())
+            .await
+            .expect("restart"),
+    );
+    let root = converged(&nodes, later.height).await;
+    for node in nodes.iter().flatten() {
+        assert_eq!(status(node).await.state_root, root);
+        let line = client(node)
+            .await
+            .get_credit_line(GetCreditLineRequest {
+                financier: uscc_of(&genesis, "bank-b-factoring"),
+                core_enterprise: carmaker.clone(),
+            })
+            .await
+            .expect("line")
+            .into_inner()
+            .credit_line
+            .expect("line");
+        assert_eq!(line.limit, 505, "every node has every majority write");
+    }
     for node in nodes.into_iter().flatten() {
         node.shutdown().await.expect("clean stop");
     }
