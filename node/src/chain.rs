@@ -173,6 +173,9 @@ enum Wake {
 pub const PRODUCER_QUEUE_MAX: usize = 4_096;
 /// Most waiting transactions handed to a new leader at once.
 const FORWARD_ON_LEADER_CHANGE_MAX: usize = 16_384;
+/// How often a follower hands the leader again what has waited here since the last time: a
+/// forward lost with the leader unchanged would otherwise wait for the next leader change.
+const REFORWARD_INTERVAL: Duration = Duration::from_secs(3);
 /// Transactions per forwarded batch (the network's batch limit is 4096).
 const FORWARD_BATCH_MAX: usize = 1_024;
 /// A proposed block that has not committed after this long is given up (its transactions stay
@@ -443,6 +446,7 @@ impl Chain {
             runtime: tokio::runtime::Handle::try_current().ok(),
             pending_install,
             membership: MembershipSync::default(),
+            reforward: (Instant::now(), 0),
         };
         let handle = std::thread::Builder::new()
             .name("block-producer".into())
@@ -595,23 +599,50 @@ impl Chain {
         if self.stopping.load(Ordering::SeqCst) {
             return Err(SubmitError::ShuttingDown);
         }
-        let checks = vchain_contracts::check_txs(&*self.ledger, &transactions)
-            .map_err(|e| SubmitError::Check(CheckError::Fatal(e)))?;
+        // Transactions already waiting (a follower handing them over again) are answered
+        // without verifying their signatures a second time.
+        let hashes: Vec<Hash> = transactions.iter().map(|tx| tx_hash(&tx.body)).collect();
+        let waiting: Vec<bool> = {
+            let mempool = lock(&self.mempool);
+            hashes.iter().map(|hash| mempool.contains(hash)).collect()
+        };
+        let fresh: Vec<SignedTransaction> = transactions
+            .iter()
+            .zip(&waiting)
+            .filter(|(_, waiting)| !**waiting)
+            .map(|(tx, _)| tx.clone())
+            .collect();
+        let mut checks = vchain_contracts::check_txs(&*self.ledger, &fresh)
+            .map_err(|e| SubmitError::Check(CheckError::Fatal(e)))?
+            .into_iter();
         let mut results = Vec::with_capacity(transactions.len());
         let mut forwards = Vec::new();
         let len = {
             let mut mempool = lock(&self.mempool);
-            for (transaction, check) in transactions.into_iter().zip(checks) {
-                if check.is_ok() && self.peers.is_some() {
-                    forwards.push(transaction.encode_to_vec());
-                }
-                results.push(match check {
-                    Ok(checked) => mempool
-                        .insert(&checked, transaction)
-                        .map(|()| checked.hash)
-                        .map_err(SubmitError::from),
-                    Err(error) => Err(SubmitError::from(error)),
-                });
+            for ((transaction, hash), waiting) in transactions.into_iter().zip(hashes).zip(waiting)
+            {
+                let result = if waiting {
+                    Err(SubmitError::Mempool(MempoolError::Duplicate(hex::encode(
+                        hash,
+                    ))))
+                } else {
+                    // check_txs answers every transaction it is given, in order.
+                    match checks.next().expect("check_txs answers every transaction") {
+                        Ok(checked) => {
+                            let encoded = self.peers.as_ref().map(|_| transaction.encode_to_vec());
+                            let inserted = mempool
+                                .insert(&checked, transaction)
+                                .map(|()| checked.hash)
+                                .map_err(SubmitError::from);
+                            if let (Ok(_), Some(encoded)) = (&inserted, encoded) {
+                                forwards.push(encoded);
+                            }
+                            inserted
+                        }
+                        Err(error) => Err(SubmitError::from(error)),
+                    }
+                };
+                results.push(result);
             }
             mempool.len()
         };
@@ -702,6 +733,9 @@ struct Producer {
     pending_install: Option<SnapshotRecord>,
     /// Progress of bringing Raft and the network in line with the chain's membership.
     membership: MembershipSync,
+    /// When transactions were last handed to the leader again, and the mempool's arrival mark
+    /// then.
+    reforward: (Instant, u64),
 }
 
 /// How often the producer compares the chain's membership with Raft's and the network's even
@@ -855,6 +889,26 @@ impl Producer {
         let previous = std::mem::replace(&mut *lock(&chain.leader), leader.clone());
         if leader != previous {
             self.membership.dirty = true;
+        }
+        if self.reforward.0.elapsed() >= REFORWARD_INTERVAL {
+            let mark = lock(&chain.mempool).arrival_mark();
+            if leader == previous && leader.as_ref().is_some_and(|l| *l != chain.config.node_id) {
+                let waiting: Vec<Vec<u8>> = lock(&chain.mempool)
+                    .arrived_before(self.reforward.1, FORWARD_ON_LEADER_CHANGE_MAX)
+                    .iter()
+                    .map(|tx| tx.encode_to_vec())
+                    .collect();
+                if !waiting.is_empty() {
+                    debug!(
+                        count = waiting.len(),
+                        "handing waiting transactions to the leader again"
+                    );
+                }
+                for batch in waiting.chunks(FORWARD_BATCH_MAX) {
+                    chain.forward_to_leader(batch.to_vec());
+                }
+            }
+            self.reforward = (Instant::now(), mark);
         }
         if leader != previous && leader.as_ref().is_some_and(|l| *l != chain.config.node_id) {
             // A new leader may never have seen what waits here (it was partitioned away, or

@@ -83,6 +83,23 @@ impl Mempool {
             .collect()
     }
 
+    /// The arrival mark: transactions admitted from now on arrive at or after it.
+    pub fn arrival_mark(&self) -> u64 {
+        self.next_arrival
+    }
+
+    /// Up to `max` transactions that arrived before `mark` and still wait, oldest first (a
+    /// follower hands them to the leader again: a forward may have been lost).
+    pub fn arrived_before(&self, mark: u64, max: usize) -> Vec<SignedTransaction> {
+        let mut entries: Vec<&Entry> = self.entries.values().filter(|e| e.arrival < mark).collect();
+        entries.sort_by_key(|e| e.arrival);
+        entries
+            .into_iter()
+            .take(max)
+            .map(|e| e.tx.clone())
+            .collect()
+    }
+
     /// Every account with a waiting transaction, in order.
     pub fn accounts(&self) -> Vec<String> {
         self.by_account.keys().cloned().collect()
@@ -324,5 +341,22 @@ mod tests {
         let superseded = pool.remove_committed(&[[9; 32]], &["a".to_owned()], |_| 1);
         assert_eq!(superseded, vec![checked.hash]);
         assert!(pool.is_empty());
+    }
+
+    #[test]
+    fn arrived_before_names_only_what_waited_since_the_mark() {
+        let mut pool = Mempool::new(10);
+        for (checked, tx) in [tx("a", 0), tx("b", 0)] {
+            pool.insert(&checked, tx).expect("admitted");
+        }
+        let mark = pool.arrival_mark();
+        let (checked, late) = tx("c", 0);
+        pool.insert(&checked, late).expect("admitted");
+        assert_eq!(nonces(&pool.arrived_before(mark, 10)), ["a/0", "b/0"]);
+        assert_eq!(nonces(&pool.arrived_before(mark, 1)), ["a/0"]);
+        assert!(pool.arrived_before(0, 10).is_empty());
+        let (a, _) = tx("a", 0);
+        pool.remove_committed(&[a.hash], &[], |_| 0);
+        assert_eq!(nonces(&pool.arrived_before(mark, 10)), ["b/0"]);
     }
 }
