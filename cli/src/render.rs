@@ -291,6 +291,18 @@ pub(crate) fn status(s: &GetStatusResponse) -> String {
     kv(&mut o, "state root", hex::encode(&s.state_root));
     kv(&mut o, "genesis", hex::encode(&s.genesis_hash));
     kv(&mut o, "mempool", s.mempool_size);
+    if !s.leader.is_empty() {
+        kv(&mut o, "leader", &s.leader);
+    }
+    if !s.voters.is_empty() {
+        kv(&mut o, "voters", s.voters.join(","));
+    }
+    if s.syncing {
+        kv(&mut o, "syncing", "installing a state snapshot from a peer");
+    }
+    if s.snapshots_installed > 0 {
+        kv(&mut o, "snapshots installed", s.snapshots_installed);
+    }
     if let Some(p) = &s.params {
         kv(&mut o, "max tenor days", p.max_tenor_days);
         kv(&mut o, "min split amount", p.min_split_amount);
