@@ -637,6 +637,35 @@ async fn a_node_too_far_behind_installs_a_snapshot_and_matches_the_others() {
     )
     .await;
     converged(&nodes, after.height).await;
+
+    // A crash in the middle of a snapshot install leaves a marker; the next open empties the
+    // ledger, and the node reinstalls its stored snapshot from peers before anything else.
+    let other = (leader + 2) % 3;
+    nodes[other]
+        .take()
+        .expect("running")
+        .shutdown()
+        .await
+        .expect("clean stop");
+    {
+        let ledger = vchain_ledger::RocksLedger::open(&configs[other].ledger_dir()).expect("open");
+        let head = ledger.head().expect("head").expect("a head");
+        // Dropped unfinished: exactly what a crash mid-install leaves.
+        drop(ledger.begin_snapshot_install(head).expect("begin"));
+    }
+    nodes[other] = Some(
+        vchain_node::start(configs[other].clone())
+            .await
+            .expect("restart after an interrupted install"),
+    );
+    let reinstalled = nodes[other].as_ref().expect("running");
+    assert!(
+        reinstalled.chain.ledger.emptied_interrupted_install(),
+        "the interrupted install was found"
+    );
+    let root = converged(&nodes, after.height).await;
+    assert!(reinstalled.chain.snapshots_installed() >= 1);
+    assert_eq!(status(reinstalled).await.state_root, root);
     for node in nodes.into_iter().flatten() {
         node.shutdown().await.expect("clean stop");
     }
