@@ -128,7 +128,10 @@ fn internal(error: impl std::fmt::Display) -> Status {
 
 impl From<ChainError> for Status {
     fn from(error: ChainError) -> Self {
-        internal(error)
+        match error {
+            ChainError::Syncing(_) => Status::unavailable(error.to_string()),
+            error => internal(error),
+        }
     }
 }
 
@@ -172,6 +175,17 @@ pub struct ApiService {
 }
 
 impl ApiService {
+    /// Refuses reads and writes while a snapshot installs: the state is incomplete until the
+    /// install verifies its root, and must not be served.
+    fn serving(&self) -> Result<(), Status> {
+        if self.chain.is_syncing() {
+            return Err(Status::unavailable(
+                "this node is installing a state snapshot from its peers; ask another node or retry",
+            ));
+        }
+        Ok(())
+    }
+
     /// A service over `chain`.
     pub fn new(chain: Arc<Chain>) -> Self {
         Self { chain }
@@ -198,6 +212,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<SubmitTransactionRequest>,
     ) -> Result<Response<SubmitTransactionResponse>, Status> {
+        self.serving()?;
         let request = request.into_inner();
         let tx = request
             .transaction
@@ -257,6 +272,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<SubmitTransactionsRequest>,
     ) -> Result<Response<SubmitTransactionsResponse>, Status> {
+        self.serving()?;
         let transactions = request.into_inner().transactions;
         if transactions.len() > vchain_contracts::execute::CHECK_BATCH_MAX {
             return Err(Status::invalid_argument(format!(
@@ -306,6 +322,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetVoucherRequest>,
     ) -> Result<Response<GetVoucherResponse>, Status> {
+        self.serving()?;
         let id = request.into_inner().voucher_id;
         let voucher = self
             .read::<Voucher>(&keys::voucher(&id), "Voucher")?
@@ -319,6 +336,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<ListVouchersRequest>,
     ) -> Result<Response<ListVouchersResponse>, Status> {
+        self.serving()?;
         let request = request.into_inner();
         let prefix = match &request.owner {
             Some(list_vouchers_request::Owner::Holder(holder)) if !holder.is_empty() => {
@@ -398,6 +416,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<TraceVoucherRequest>,
     ) -> Result<Response<TraceVoucherResponse>, Status> {
+        self.serving()?;
         let id = request.into_inner().voucher_id;
         let chain = self.chain.clone();
         let response =
@@ -423,6 +442,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetAccountRequest>,
     ) -> Result<Response<GetAccountResponse>, Status> {
+        self.serving()?;
         let id = request.into_inner().account_id;
         let account = self
             .read::<Account>(&keys::account(&id), "Account")?
@@ -436,6 +456,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetIdentityRequest>,
     ) -> Result<Response<GetIdentityResponse>, Status> {
+        self.serving()?;
         let uscc = request.into_inner().uscc;
         let identity = self
             .read::<Identity>(&keys::identity(&uscc), "Identity")?
@@ -449,6 +470,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetCreditLineRequest>,
     ) -> Result<Response<GetCreditLineResponse>, Status> {
+        self.serving()?;
         let request = request.into_inner();
         let line = self
             .read::<CreditLine>(
@@ -470,6 +492,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetBlockRequest>,
     ) -> Result<Response<GetBlockResponse>, Status> {
+        self.serving()?;
         let height = match request.into_inner().selector {
             Some(get_block_request::Selector::Height(height)) => height,
             Some(get_block_request::Selector::Hash(hash)) => {
@@ -500,6 +523,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetTransactionRequest>,
     ) -> Result<Response<GetTransactionResponse>, Status> {
+        self.serving()?;
         let hash = hash_arg(&request.into_inner().tx_hash, "transaction hash")?;
         let location = self
             .chain
@@ -529,7 +553,16 @@ impl VchainApi for ApiService {
         &self,
         _request: Request<GetStatusRequest>,
     ) -> Result<Response<GetStatusResponse>, Status> {
-        let head = self.chain.head()?;
+        // While a snapshot installs there is no head yet: report that, not an error.
+        let head = match self.chain.head() {
+            Err(ChainError::Syncing(_)) => vchain_ledger::ChainHead {
+                height: 0,
+                block_hash: [0; 32],
+                state_root: [0; 32],
+                timestamp_ms: 0,
+            },
+            other => other?,
+        };
         let members = self
             .chain
             .ledger
@@ -564,6 +597,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetStateProofRequest>,
     ) -> Result<Response<GetStateProofResponse>, Status> {
+        self.serving()?;
         let key = request.into_inner().key;
         // The proof and the root must come from the same state: retry if a block lands between.
         for _ in 0..8 {
@@ -592,6 +626,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<SubscribeEventsRequest>,
     ) -> Result<Response<Self::SubscribeEventsStream>, Status> {
+        self.serving()?;
         let request = request.into_inner();
         // Subscribe before reading the head, so no block falls between replay and live.
         let mut live = self.chain.subscribe();

@@ -95,6 +95,11 @@ pub enum ChainError {
     /// State sync failed.
     #[error("state sync: {0}")]
     Sync(#[from] SyncError),
+    /// The node is installing a state snapshot and has no state to serve yet.
+    #[error(
+        "this node is installing a state snapshot from its peers ({0}); ask another node or retry"
+    )]
+    Syncing(String),
     /// The node began to stop while waiting for something it needs (a snapshot from peers).
     #[error("interrupted by shutdown: {0}")]
     Interrupted(String),
@@ -150,6 +155,8 @@ pub struct Chain {
     syncing: AtomicBool,
     /// State snapshots installed from peers since start.
     snapshots_installed: std::sync::atomic::AtomicU64,
+    /// True while a thread fills in blocks a snapshot install skipped.
+    backfilling: AtomicBool,
 }
 
 /// A message to the producer thread.
@@ -436,6 +443,7 @@ impl Chain {
             checkpoints,
             syncing: AtomicBool::new(false),
             snapshots_installed: Default::default(),
+            backfilling: AtomicBool::new(false),
         });
         let producer = Producer {
             chain: chain.clone(),
@@ -466,6 +474,43 @@ impl Chain {
     /// True while this node installs a state snapshot from a peer.
     pub fn is_syncing(&self) -> bool {
         self.syncing.load(Ordering::SeqCst)
+    }
+
+    /// Starts filling in, from peers, the blocks a snapshot install skipped (if any are
+    /// missing and no filler runs yet). History is only read, never executed, so this runs
+    /// beside the producer.
+    fn start_backfill(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
+        if self.peers.is_none() || self.backfilling.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let chain = self.clone();
+        let runtime = runtime.clone();
+        let spawned = std::thread::Builder::new()
+            .name("history-backfill".into())
+            .spawn(move || {
+                let Some(peers) = &chain.peers else { return };
+                let fetcher = Fetcher {
+                    network: &peers.network,
+                    runtime: &runtime,
+                };
+                // A newer snapshot moves the gap up while this runs: go round until none is left.
+                while matches!(chain.ledger.history_gap(), Ok(Some(_))) && !chain.is_stopping() {
+                    if let Err(error) = crate::sync::backfill_history(
+                        &chain.ledger,
+                        &fetcher,
+                        || peers.all().into_values().collect(),
+                        || chain.is_stopping(),
+                    ) {
+                        error!(%error, "filling in past blocks failed");
+                        break;
+                    }
+                }
+                chain.backfilling.store(false, Ordering::SeqCst);
+            });
+        if let Err(error) = spawned {
+            warn!(%error, "cannot start filling in past blocks");
+            self.backfilling.store(false, Ordering::SeqCst);
+        }
     }
 
     /// State snapshots this node installed from peers since it started.
@@ -527,9 +572,11 @@ impl Chain {
 
     /// The committed head.
     pub fn head(&self) -> Result<ChainHead, ChainError> {
-        self.ledger
-            .head()?
-            .ok_or_else(|| ChainError::Genesis("ledger has no head".into()))
+        match self.ledger.head()? {
+            Some(head) => Ok(head),
+            None if self.is_syncing() => Err(ChainError::Syncing("no head yet".into())),
+            None => Err(ChainError::Genesis("ledger has no head".into())),
+        }
     }
 
     /// Number of waiting transactions.
@@ -771,6 +818,12 @@ impl Producer {
             if let Err(error) = self.install_snapshot(&record) {
                 self.stop_on(error);
                 return;
+            }
+        }
+        // A restart may find history still to fill in after an earlier snapshot install.
+        if let Some(runtime) = &self.runtime {
+            if matches!(self.chain.ledger.history_gap(), Ok(Some(_))) {
+                self.chain.start_backfill(runtime);
             }
         }
         self.membership.dirty = true;
@@ -1109,6 +1162,7 @@ impl Producer {
                         self.in_flight = None;
                         self.forget_stale_transactions();
                         chain.snapshots_installed.fetch_add(1, Ordering::SeqCst);
+                        chain.start_backfill(runtime);
                         info!(height = head.height, from = %node, "caught up from a snapshot");
                         return Ok(());
                     }

@@ -512,6 +512,114 @@ impl Fetcher<'_> {
     }
 }
 
+/// Fills in the blocks a snapshot install skipped: from the ledger's history gap down to
+/// genesis, newest first, each block fetched from `peers()` (tried in turn) and accepted only if
+/// it hashes to what its successor names as `prev_hash`; blocks already held are checked the
+/// same way. Returns when nothing is missing, when `stop()` says so (the gap stays recorded and
+/// a restart resumes), when a newer snapshot moved the gap (call again), or on a broken chain
+/// of hashes (an error).
+pub fn backfill_history(
+    ledger: &RocksLedger,
+    fetcher: &Fetcher<'_>,
+    peers: impl Fn() -> Vec<PeerId>,
+    stop: impl Fn() -> bool,
+) -> Result<(), SyncError> {
+    let Some(below) = ledger.history_gap()? else {
+        return Ok(());
+    };
+    let successor = ledger
+        .block(below)?
+        .and_then(|b| b.header)
+        .ok_or_else(|| SyncError::Invalid(format!("block {below} above the gap is not held")))?;
+    let mut expected = successor.prev_hash;
+    let mut fetched = 0u64;
+    let span = tracing::info_span!("backfill_history", below);
+    let _entered = span.enter();
+    for height in (0..below).rev() {
+        if ledger.history_gap()? != Some(height + 1) {
+            return Ok(());
+        }
+        let header = match ledger.block(height)? {
+            Some(block) => {
+                let header = block.header.unwrap_or_default();
+                if block_hash(&header).as_slice() != expected.as_slice() {
+                    return Err(SyncError::Invalid(format!(
+                        "block {height} held here does not hash to what block {} names",
+                        height + 1
+                    )));
+                }
+                ledger.extend_history(height)?;
+                header
+            }
+            None => {
+                let mut attempt = 0u32;
+                loop {
+                    if stop() {
+                        return Ok(());
+                    }
+                    if let Some((header, bytes, tx_hashes)) =
+                        fetch_past_block(fetcher, &peers(), height, &expected)
+                    {
+                        ledger.store_past_block(
+                            height,
+                            &block_hash(&header),
+                            &bytes,
+                            &tx_hashes,
+                        )?;
+                        fetched += 1;
+                        break header;
+                    }
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(200) * attempt.min(25));
+                }
+            }
+        };
+        expected = header.prev_hash;
+    }
+    info!(fetched, "history complete back to genesis");
+    Ok(())
+}
+
+/// Block `height` from the first of `peers` that serves one hashing to `expected`.
+fn fetch_past_block(
+    fetcher: &Fetcher<'_>,
+    peers: &[PeerId],
+    height: u64,
+    expected: &[u8],
+) -> Option<(
+    vchain_proto::v1::BlockHeader,
+    Vec<u8>,
+    Vec<vchain_contracts::tx::Hash>,
+)> {
+    for peer in peers {
+        let bytes = match fetcher.block(*peer, height) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                tracing::debug!(%error, height, %peer, "past block not fetched");
+                continue;
+            }
+        };
+        let Ok(block) = Block::decode(bytes.as_slice()) else {
+            warn!(height, %peer, "a peer served a past block that does not decode");
+            continue;
+        };
+        let Some(header) = block.header.clone() else {
+            continue;
+        };
+        if header.height != height || block_hash(&header).as_slice() != expected {
+            warn!(height, %peer, "a peer served a past block that does not fit the chain");
+            continue;
+        }
+        let tx_hashes = block
+            .transactions
+            .iter()
+            .map(|tx| vchain_contracts::tx::tx_hash(&tx.body))
+            .collect();
+        return Some((header, bytes, tx_hashes));
+    }
+    None
+}
+
 /// Which of a peer's snapshots to take: exactly the one `wanted` names if served, else (when
 /// `accept_later`, i.e. the peer is the leader) the newest one after it.
 pub fn choose(

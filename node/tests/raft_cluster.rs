@@ -624,6 +624,38 @@ async fn a_node_too_far_behind_installs_a_snapshot_and_matches_the_others() {
         "the snapshot carries every committed change"
     );
 
+    // It then fills in the blocks the snapshot skipped, from its peers, each checked against
+    // its successor's hash: the first grant's block and transaction become readable there.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while restarted.chain.ledger.history_gap().expect("gap").is_some() {
+        assert!(Instant::now() < deadline, "history was not filled in");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let block_at = |node: &NodeHandle, height: u64| {
+        node.chain
+            .ledger
+            .block(height)
+            .expect("read")
+            .and_then(|b| b.header)
+            .map(|h| vchain_contracts::block::block_hash(&h))
+    };
+    for height in 1..=last {
+        assert_eq!(
+            block_at(restarted, height),
+            block_at(nodes[leader].as_ref().expect("running"), height),
+            "block {height} is the leader's"
+        );
+    }
+    let found = client(restarted)
+        .await
+        .get_transaction(GetTransactionRequest {
+            tx_hash: first.tx_hash.clone(),
+        })
+        .await
+        .expect("the first grant is found on the snapshot-installed node")
+        .into_inner();
+    assert_eq!(found.height, first.height);
+
     // And it keeps applying new blocks from the log after the snapshot.
     let after = submit(
         nodes[leader].as_ref().expect("running"),

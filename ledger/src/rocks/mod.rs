@@ -750,6 +750,7 @@ impl View<'_> {
 }
 
 mod consensus_log;
+mod history;
 pub use consensus_log::{ConsensusLog, ConsensusWrite};
 mod snapshot;
 pub use snapshot::{SnapshotChunk, SnapshotInstall, SnapshotPart, SNAPSHOT_CHUNK_BYTES_MAX};

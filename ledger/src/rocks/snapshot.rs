@@ -302,6 +302,8 @@ impl SnapshotInstall<'_> {
         batch.put_cf(ledger.cf(CF_BLOCK_HASHES)?, self.head.block_hash, height);
         batch.put_cf(ledger.cf(CF_META)?, HEAD_KEY, self.head.encode());
         batch.delete_cf(ledger.cf(CF_META)?, INSTALL_MARKER_KEY);
+        // Blocks before the head may be missing until the node fills them in.
+        ledger.put_history_gap(&mut batch, Some(self.head.height))?;
         ledger.write_synced(batch, "completing a snapshot install")?;
         let stored = ledger.view().tree_root()?;
         assert_eq!(

@@ -753,6 +753,67 @@ fn a_lagging_ledger_is_replaced_by_the_snapshot() {
 }
 
 #[test]
+fn an_installed_ledger_records_its_history_gap_and_fills_it_from_the_top() {
+    let dirs = [TempDir::new().expect("dir"), TempDir::new().expect("dir")];
+    let source = populated(dirs[0].path(), 5);
+    let target = RocksLedger::open(dirs[1].path()).expect("open");
+    // Genesis only, as a node that starts, then falls behind by four blocks.
+    commit(
+        &target,
+        0,
+        &writes(&[("s/genesis", Some("g"))]),
+        &WriteSet::new(),
+    )
+    .expect("genesis");
+    let head = install_from(&target, &source).expect("install");
+    assert_eq!(target.history_gap().expect("gap"), Some(head.height));
+    assert_eq!(target.block_bytes(2).expect("read"), None);
+
+    // Out of order: stored, but the gap only moves down contiguously.
+    let bytes = |h: u64| source.block_bytes(h).expect("read").expect("block");
+    let hash = |h: u64| {
+        let header = source
+            .block(h)
+            .expect("read")
+            .expect("block")
+            .header
+            .expect("header");
+        sha(&header.encode_to_vec())
+    };
+    target
+        .store_past_block(2, &hash(2), &bytes(2), &tx_hashes(2, 1))
+        .expect("store");
+    assert_eq!(target.history_gap().expect("gap"), Some(head.height));
+    target
+        .store_past_block(3, &hash(3), &bytes(3), &tx_hashes(3, 1))
+        .expect("store");
+    assert_eq!(target.history_gap().expect("gap"), Some(3));
+    target.extend_history(2).expect("held block 2 checked");
+    target
+        .store_past_block(1, &hash(1), &bytes(1), &tx_hashes(1, 1))
+        .expect("store");
+    assert_eq!(target.history_gap().expect("gap"), Some(1));
+    target.extend_history(0).expect("genesis checked");
+    assert_eq!(target.history_gap().expect("gap"), None, "nothing missing");
+    assert_eq!(target.block_bytes(1).expect("read"), Some(bytes(1)));
+    assert_eq!(
+        target
+            .tx_location(&tx_hashes(1, 1)[0])
+            .expect("read")
+            .map(|l| l.height),
+        Some(1)
+    );
+
+    // Never at or above the head, never a block stored at another height.
+    assert!(target
+        .store_past_block(head.height, &hash(1), &bytes(1), &[])
+        .is_err());
+    assert!(target
+        .store_past_block(2, &hash(1), &bytes(1), &[])
+        .is_err());
+}
+
+#[test]
 fn a_tampered_or_disordered_snapshot_is_refused_and_the_ledger_starts_over() {
     let dirs = [TempDir::new().expect("dir"), TempDir::new().expect("dir")];
     let source = populated(dirs[0].path(), 3);
