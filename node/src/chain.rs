@@ -629,8 +629,15 @@ impl Chain {
                 Ok((checked.hash, receiver))
             }
             (Err(error), _) => {
-                if wait {
-                    lock(&self.waiters).remove(&checked.hash);
+                // Withdraw only this caller's waiter: another caller may be waiting on the
+                // same transaction (a wallet that resent it here), and must still hear.
+                drop(receiver);
+                let mut waiters = lock(&self.waiters);
+                if let Some(list) = waiters.get_mut(&checked.hash) {
+                    list.retain(|sender| !sender.is_closed());
+                    if list.is_empty() {
+                        waiters.remove(&checked.hash);
+                    }
                 }
                 Err(error.into())
             }

@@ -252,11 +252,19 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
         .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
     let dev = dev_api.then(|| DevApiServer::new(api::DevService::new(chain.clone())));
     let (stop_server, stopped) = oneshot::channel::<()>();
+    // Small answers must not wait for a delayed ACK (Nagle): ~40 ms per call otherwise.
+    let incoming = tokio_stream::StreamExt::map(TcpListenerStream::new(listener), |accepted| {
+        accepted.inspect(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY on a gRPC connection");
+            }
+        })
+    });
     let server = tonic::transport::Server::builder()
         .add_service(reflection)
         .add_service(api)
         .add_optional_service(dev)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+        .serve_with_incoming_shutdown(incoming, async {
             let _ = stopped.await;
         });
     let server = tokio::spawn(server);

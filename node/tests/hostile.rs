@@ -327,3 +327,37 @@ async fn a_batch_admits_the_good_and_refuses_exactly_the_bad() {
     assert_eq!(node.credit_line(&bank, &carmaker).await.limit, 1_020);
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resent_transaction_does_not_cut_off_the_first_caller() {
+    // No block until shutdown, so the resend meets the transaction still waiting.
+    let mut node = TestNode::start_with(|c| c.block_interval_ms = 60_000).await;
+    let tx = node
+        .sign(
+            "bank-b-admin",
+            Operation::FreezeAccount(FreezeAccount {
+                account_id: "foundry".into(),
+                reason: "resent".into(),
+            }),
+        )
+        .await;
+    let chain = node.node.as_ref().expect("running").chain.clone();
+    let (_, first) = chain.submit(tx.clone(), true).expect("admitted");
+    let resent = chain.submit(tx, true);
+    assert!(
+        matches!(
+            resent,
+            Err(vchain_node::chain::SubmitError::Mempool(
+                vchain_node::mempool::MempoolError::Duplicate(_)
+            ))
+        ),
+        "the resend is refused as a duplicate"
+    );
+    // Shutdown cuts the last block: the first caller hears its commit.
+    let first = first.expect("a waiter");
+    node.stop().await;
+    let notice = first
+        .await
+        .expect("the first caller is still waiting and hears the commit");
+    assert_eq!(notice.result.code, 0, "{:?}", notice.result);
+}

@@ -32,15 +32,21 @@ pub struct TestNode {
 impl TestNode {
     /// A fresh dev chain on an ephemeral loopback port.
     pub async fn start() -> TestNode {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A fresh dev chain whose config `adjust` changes first.
+    pub async fn start_with(adjust: impl FnOnce(&mut NodeConfig)) -> TestNode {
         let dir = tempfile::tempdir().expect("tempdir");
         let now = vchain_node::clock::ChainClock::default().now_ms();
-        let config = dev::prepare(
+        let mut config = dev::prepare(
             dir.path(),
             SocketAddr::from(([127, 0, 0, 1], 0)),
             false,
             now,
         )
         .expect("dev data dir");
+        adjust(&mut config);
         Self::start_in(dir, config).await
     }
 
