@@ -55,7 +55,8 @@ pub struct ConsensusLog {
 const PAST_LAST_INDEX: [u8; 9] = [0xff; 9];
 
 impl RocksLedger {
-    /// Makes `write` durable (one synced batch). Refuses entries that are not ascending and
+    /// Makes `write` durable (one synced batch; a write of the applied index alone is not
+    /// synced, see [`ConsensusWrite::applied`]). Refuses entries that are not ascending and
     /// contiguous, or that leave a gap after the stored log.
     pub fn consensus_persist(&self, write: &ConsensusWrite<'_>) -> Result<(), LedgerError> {
         let log = self.cf(CF_CONSENSUS_LOG)?;
@@ -94,6 +95,20 @@ impl RocksLedger {
         }
         if let Some(applied) = write.applied {
             batch.put_cf(meta, APPLIED_KEY, applied.to_be_bytes());
+        }
+        let only_applied = !write.clear_log
+            && write.truncate_from.is_none()
+            && write.entries.is_empty()
+            && write.hard_state.is_none()
+            && write.snapshot.is_none();
+        if only_applied {
+            // The applied index may lag what the ledger holds (a restart re-applies, and skips,
+            // what it already has), so it needs no fsync of its own: it rides with the next
+            // synced write. Everything else here is a promise to peers and is synced.
+            return self
+                .db
+                .write(batch)
+                .map_err(super::storage("recording the applied index"));
         }
         self.write_synced(batch, "persisting consensus state")
     }
