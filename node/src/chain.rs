@@ -1423,6 +1423,10 @@ impl Producer {
         info!(?change, "proposing the chain's membership change to Raft");
         match self.engine.propose_membership(change.clone()) {
             Ok(()) => self.membership.proposed = Some((change, Instant::now())),
+            // Another change still pending: the next check proposes this one.
+            Err(error @ vchain_consensus::ConsensusError::ProposalDropped { .. }) => {
+                debug!(%error, ?change, "membership change waits")
+            }
             Err(error) => warn!(%error, ?change, "membership change not proposed"),
         }
         self.drain_ready()

@@ -193,6 +193,14 @@ fn demo_parties(dir: &Path) -> Result<(Vec<GenesisOrganisation>, Vec<GenesisIden
     Ok((organisations, identities))
 }
 
+/// A loopback port that was free a moment ago (the kernel's pick for port 0).
+fn free_loopback_port() -> Result<u16, NodeError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .map_err(|e| NodeError::Setup(format!("finding a free port: {e}")))
+}
+
 /// Creates `nodes` dev nodes under `dir` (`dir/node-1` ...) sharing one genesis with the raft
 /// engine, the demo parties (keystore in `dir`), a network key per node, and configs with
 /// free loopback ports for gRPC and peer-to-peer. Returns the configs, node 1 first.
@@ -209,14 +217,6 @@ pub fn prepare_cluster(
     }
     std::fs::create_dir_all(dir).map_err(|e| setup(&format!("creating {}", dir.display()), &e))?;
     let (organisations, identities) = demo_parties(dir)?;
-    let free_port = || -> Result<u16, NodeError> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")
-            .map_err(|e| setup("finding a free port", &e))?;
-        Ok(listener
-            .local_addr()
-            .map_err(|e| setup("finding a free port", &e))?
-            .port())
-    };
     let mut members = Vec::new();
     for i in 1..=nodes {
         let node_dir = dir.join(format!("node-{i}"));
@@ -229,8 +229,8 @@ pub fn prepare_cluster(
             org,
             key.public_key_hex(),
             key.peer_id(),
-            free_port()?,
-            free_port()?,
+            free_loopback_port()?,
+            free_loopback_port()?,
         ));
     }
     let genesis = Genesis {
@@ -310,19 +310,11 @@ pub fn prepare_joining_node(dir: &Path, node_id: &str) -> Result<(NodeConfig, St
     std::fs::create_dir_all(&node_dir).map_err(|e| setup("creating a node dir", &e))?;
     let key =
         crate::network::NodeKey::load_or_create(&node_dir).map_err(|e| setup("node key", &e))?;
-    let free_port = || -> Result<u16, NodeError> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")
-            .map_err(|e| setup("finding a free port", &e))?;
-        Ok(listener
-            .local_addr()
-            .map_err(|e| setup("finding a free port", &e))?
-            .port())
-    };
     let config = NodeConfig {
         node_id: node_id.into(),
         data_dir: PathBuf::from("."),
         genesis: PathBuf::from("../genesis.toml"),
-        grpc_listen: SocketAddr::from(([127, 0, 0, 1], free_port()?)),
+        grpc_listen: SocketAddr::from(([127, 0, 0, 1], free_loopback_port()?)),
         block_interval_ms: 100,
         block_tx_target: 2_000,
         mempool_max: 50_000,
@@ -330,7 +322,7 @@ pub fn prepare_joining_node(dir: &Path, node_id: &str) -> Result<(NodeConfig, St
         dev_api: true,
         snapshot_interval: 1_000,
         network: Some(crate::config::NetworkSection {
-            listen: format!("/ip4/127.0.0.1/tcp/{}", free_port()?),
+            listen: format!("/ip4/127.0.0.1/tcp/{}", free_loopback_port()?),
             peers,
             tick_ms: 100,
         }),

@@ -74,13 +74,7 @@ impl Mempool {
 
     /// Up to `max` waiting transactions, oldest first (to hand them to a new leader).
     pub fn oldest(&self, max: usize) -> Vec<SignedTransaction> {
-        let mut entries: Vec<&Entry> = self.entries.values().collect();
-        entries.sort_by_key(|e| e.arrival);
-        entries
-            .into_iter()
-            .take(max)
-            .map(|e| e.tx.clone())
-            .collect()
+        self.arrived_before(u64::MAX, max)
     }
 
     /// The arrival mark: transactions admitted from now on arrive at or after it.

@@ -150,6 +150,26 @@ fn uscc_of(genesis: &vchain_contracts::genesis::Genesis, account: &str) -> Strin
         .clone()
 }
 
+/// The limit of `financier`'s credit line to the carmaker, as `node` reports it.
+async fn carmaker_limit(
+    node: &NodeHandle,
+    genesis: &vchain_contracts::genesis::Genesis,
+    financier: &str,
+) -> u64 {
+    client(node)
+        .await
+        .get_credit_line(GetCreditLineRequest {
+            financier: uscc_of(genesis, financier),
+            core_enterprise: uscc_of(genesis, "carmaker"),
+        })
+        .await
+        .expect("line")
+        .into_inner()
+        .credit_line
+        .expect("line")
+        .limit
+}
+
 /// The signing key of dev account `name`.
 fn dev_key(keystore: &Keystore, name: &str) -> ed25519_dalek::SigningKey {
     keystore
@@ -343,20 +363,14 @@ async fn three_nodes_elect_commit_everywhere_survive_the_leader_and_catch_up() {
             .expect("restart"),
     );
     let root = converged(&nodes, later.height).await;
-    let mut api = client(nodes[leader].as_ref().expect("running")).await;
-    let bank = uscc_of(&genesis, "bank-a-finance");
-    let line = api
-        .get_credit_line(GetCreditLineRequest {
-            financier: bank,
-            core_enterprise: carmaker.clone(),
-        })
-        .await
-        .expect("line")
-        .into_inner()
-        .credit_line
-        .expect("line");
     assert_eq!(
-        line.limit, 1_001,
+        carmaker_limit(
+            nodes[leader].as_ref().expect("running"),
+            &genesis,
+            "bank-a-finance"
+        )
+        .await,
+        1_001,
         "the restarted node has every committed change"
     );
     assert_eq!(
@@ -483,18 +497,11 @@ async fn an_isolated_leader_cannot_commit_and_rejoins_without_divergence() {
     heal(&nodes).await;
     let root = converged(&nodes, majority_write.height).await;
     for node in nodes.iter().flatten() {
-        let line = client(node)
-            .await
-            .get_credit_line(GetCreditLineRequest {
-                financier: uscc_of(&genesis, "bank-a-finance"),
-                core_enterprise: carmaker.clone(),
-            })
-            .await
-            .expect("line")
-            .into_inner()
-            .credit_line
-            .expect("line");
-        assert_eq!(line.limit, 1_005, "the majority's write is on every node");
+        assert_eq!(
+            carmaker_limit(node, &genesis, "bank-a-finance").await,
+            1_005,
+            "the majority's write is on every node"
+        );
     }
     assert_eq!(
         status(nodes[leader].as_ref().expect("running"))
@@ -608,19 +615,9 @@ async fn a_node_too_far_behind_installs_a_snapshot_and_matches_the_others() {
         "the node caught up by a snapshot, not from the log"
     );
     assert_eq!(status(restarted).await.state_root, root);
-    let line = client(restarted)
-        .await
-        .get_credit_line(GetCreditLineRequest {
-            financier: uscc_of(&genesis, "bank-a-finance"),
-            core_enterprise: carmaker.clone(),
-        })
-        .await
-        .expect("line")
-        .into_inner()
-        .credit_line
-        .expect("line");
     assert_eq!(
-        line.limit, 1_020,
+        carmaker_limit(restarted, &genesis, "bank-a-finance").await,
+        1_020,
         "the snapshot carries every committed change"
     );
 
@@ -1016,18 +1013,11 @@ async fn five_nodes_survive_a_minority_partition_and_a_killed_leader() {
     let root = converged(&nodes, later.height).await;
     for node in nodes.iter().flatten() {
         assert_eq!(status(node).await.state_root, root);
-        let line = client(node)
-            .await
-            .get_credit_line(GetCreditLineRequest {
-                financier: uscc_of(&genesis, "bank-b-factoring"),
-                core_enterprise: carmaker.clone(),
-            })
-            .await
-            .expect("line")
-            .into_inner()
-            .credit_line
-            .expect("line");
-        assert_eq!(line.limit, 505, "every node has every majority write");
+        assert_eq!(
+            carmaker_limit(node, &genesis, "bank-b-factoring").await,
+            505,
+            "every node has every majority write"
+        );
     }
     for node in nodes.into_iter().flatten() {
         node.shutdown().await.expect("clean stop");
