@@ -60,9 +60,12 @@ pub(crate) enum Command {
     /// Issue, split, transfer, redeem, freeze, read and trace vouchers.
     #[command(subcommand)]
     Voucher(VoucherCmd),
-    /// Add and remove consensus nodes (administrator; raft chains only).
+    /// Propose adding or removing consensus nodes (administrator; raft chains only).
     #[command(subcommand)]
     Consensus(ConsensusCmd),
+    /// Submit and vote on governance proposals (administrators of member organisations).
+    #[command(subcommand)]
+    Proposal(ProposalCmd),
     /// Read blocks.
     #[command(subcommand)]
     Block(BlockCmd),
@@ -504,10 +507,11 @@ pub(crate) struct EventsArgs {
     pub(crate) timeout_secs: Option<u64>,
 }
 
-/// `consensus ...`
+/// `consensus ...`: shorthands for `proposal submit add-node | remove-node`. A membership change
+/// is a proposal; it takes effect when the member organisations pass it.
 #[derive(Debug, Subcommand)]
 pub(crate) enum ConsensusCmd {
-    /// Add a node run by your organisation to the voting membership (administrator).
+    /// Propose adding a node run by your organisation to the voting membership (administrator).
     AddNode {
         #[command(flatten)]
         tx: TxOpts,
@@ -521,7 +525,7 @@ pub(crate) enum ConsensusCmd {
         #[arg(long, value_parser = parse_hex32, value_name = "HEX")]
         public_key: Hex32,
     },
-    /// Remove a node run by your organisation from the voting membership, for good
+    /// Propose removing a node run by your organisation from the voting membership, for good
     /// (administrator).
     RemoveNode {
         #[command(flatten)]
@@ -530,6 +534,180 @@ pub(crate) enum ConsensusCmd {
         #[arg(long)]
         node_id: String,
     },
+}
+
+/// `proposal ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProposalCmd {
+    /// Submit a proposal; your organisation's approval counts at once.
+    #[command(subcommand)]
+    Submit(ProposalAction),
+    /// Show a proposal: its change, votes, status and whole history.
+    Get {
+        /// Proposal id, e.g. P000000000001.
+        proposal_id: String,
+    },
+    /// List proposals in submission order (all pages).
+    List {
+        /// Only proposals still open for votes.
+        #[arg(long)]
+        open: bool,
+    },
+    /// Vote for your organisation on an open proposal (one vote per organisation).
+    Vote {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Proposal id, e.g. P000000000001.
+        proposal_id: String,
+        /// Approve the proposal.
+        #[arg(long, conflicts_with = "reject", required_unless_present = "reject")]
+        approve: bool,
+        /// Disapprove the proposal.
+        #[arg(long)]
+        reject: bool,
+    },
+}
+
+/// Title and reason of a proposal.
+#[derive(Debug, Args)]
+pub(crate) struct ProposalText {
+    /// Short title shown to voters [default: one naming the change].
+    #[arg(long)]
+    pub(crate) title: Option<String>,
+    /// Why the change is proposed.
+    #[arg(long, default_value = "")]
+    pub(crate) reason: String,
+}
+
+/// `proposal submit ...`: the change proposed.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProposalAction {
+    /// Add a consensus node run by your organisation.
+    AddNode {
+        #[command(flatten)]
+        tx: TxOpts,
+        #[command(flatten)]
+        text: ProposalText,
+        /// Id of the new node (never one a current or removed node has had).
+        #[arg(long)]
+        node_id: String,
+        /// Organisation that runs the node; must be the signer's.
+        #[arg(long = "org", value_name = "ORG")]
+        org_id: String,
+        /// The node's 32-byte ed25519 network public key (its libp2p identity) as hex.
+        #[arg(long, value_parser = parse_hex32, value_name = "HEX")]
+        public_key: Hex32,
+    },
+    /// Remove a consensus node run by your organisation.
+    RemoveNode {
+        #[command(flatten)]
+        tx: TxOpts,
+        #[command(flatten)]
+        text: ProposalText,
+        /// Id of a current consensus node.
+        #[arg(long)]
+        node_id: String,
+    },
+    /// Admit a member organisation with its administrator accounts.
+    AddOrganisation {
+        #[command(flatten)]
+        tx: TxOpts,
+        #[command(flatten)]
+        text: ProposalText,
+        /// Short id of the new organisation.
+        #[arg(long = "org", value_name = "ORG")]
+        org_id: String,
+        /// Legal name.
+        #[arg(long)]
+        name: String,
+        /// Unified social credit code (also the administrator identity's id).
+        #[arg(long)]
+        uscc: String,
+        /// An administrator account as ACCOUNT=PUBLIC_KEY_HEX (repeat for more, at least one).
+        #[arg(long = "admin", value_parser = parse_admin, value_name = "ACCOUNT=HEX", required = true)]
+        admins: Vec<(String, Hex32)>,
+        /// The organisation's root CA certificate file (DER or PEM).
+        #[arg(long, value_name = "PATH")]
+        ca_cert: Option<PathBuf>,
+    },
+    /// Remove a member organisation (it must run no consensus node).
+    RemoveOrganisation {
+        #[command(flatten)]
+        tx: TxOpts,
+        #[command(flatten)]
+        text: ProposalText,
+        /// Id of a current member organisation.
+        #[arg(long = "org", value_name = "ORG")]
+        org_id: String,
+    },
+    /// Replace a member organisation's root CA certificate.
+    RotateCa {
+        #[command(flatten)]
+        tx: TxOpts,
+        #[command(flatten)]
+        text: ProposalText,
+        /// Id of a current member organisation.
+        #[arg(long = "org", value_name = "ORG")]
+        org_id: String,
+        /// The new root CA certificate file (DER or PEM).
+        #[arg(long, value_name = "PATH")]
+        ca_cert: PathBuf,
+    },
+    /// Change chain parameters: the node's current ones with the given ones replaced.
+    SetParams {
+        #[command(flatten)]
+        tx: TxOpts,
+        #[command(flatten)]
+        text: ProposalText,
+        #[command(flatten)]
+        params: ParamChanges,
+    },
+}
+
+/// Chain parameters to change (the time zone cannot change).
+#[derive(Debug, Args, Default, Clone, Copy)]
+pub(crate) struct ParamChanges {
+    /// Longest tenor, days.
+    #[arg(long)]
+    pub(crate) max_tenor_days: Option<u32>,
+    /// Smallest child of a split, minor units.
+    #[arg(long)]
+    pub(crate) min_split_amount: Option<u64>,
+    /// Most children of one split.
+    #[arg(long)]
+    pub(crate) split_fanout_max: Option<u32>,
+    /// Days after maturity before an unredeemed voucher is destroyed.
+    #[arg(long)]
+    pub(crate) redemption_grace_days: Option<u32>,
+    /// Most transactions in a block.
+    #[arg(long)]
+    pub(crate) block_tx_max: Option<u32>,
+    /// Largest block, bytes.
+    #[arg(long)]
+    pub(crate) block_bytes_max: Option<u32>,
+    /// Largest transaction, bytes.
+    #[arg(long)]
+    pub(crate) tx_bytes_max: Option<u32>,
+    /// Most expired vouchers destroyed in one block.
+    #[arg(long)]
+    pub(crate) destroy_per_block_max: Option<u32>,
+    /// Approval threshold: a proposal passes with more than this per cent of members (50..=99).
+    #[arg(long)]
+    pub(crate) proposal_approval_percent: Option<u32>,
+    /// How long a proposal stays open, milliseconds.
+    #[arg(long)]
+    pub(crate) proposal_ttl_ms: Option<u64>,
+}
+
+/// Parses `ACCOUNT=HEX` for `--admin`.
+fn parse_admin(s: &str) -> Result<(String, Hex32), String> {
+    let (account, key) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected ACCOUNT=PUBLIC_KEY_HEX, got {s:?}"))?;
+    if account.is_empty() {
+        return Err("the account id before '=' is empty".into());
+    }
+    Ok((account.to_owned(), parse_hex32(key)?))
 }
 
 /// `dev ...`
@@ -1083,6 +1261,117 @@ mod tests {
         assert_eq!(
             parse_err(&["consensus", "remove-node", "--as", "admin"]),
             ErrorKind::MissingRequiredArgument
+        );
+    }
+
+    #[test]
+    fn proposal_commands() {
+        let key = "cd".repeat(32);
+        let admin = format!("bank-c-admin={key}");
+        assert!(matches!(
+            parse(&[
+                "proposal", "submit", "add-organisation", "--as", "admin", "--org", "bank-c",
+                "--name", "Bank C", "--uscc", "91310000MA1FL00038", "--admin", &admin,
+                "--ca-cert", "/tmp/ca.pem", "--title", "admit C"
+            ])
+            .command,
+            Command::Proposal(ProposalCmd::Submit(ProposalAction::AddOrganisation {
+                ref org_id, ref admins, ref ca_cert, ref text, ..
+            })) if org_id == "bank-c" && admins.len() == 1 && admins[0].0 == "bank-c-admin"
+                && admins[0].1 .0 == [0xcd; 32] && ca_cert.is_some()
+                && text.title.as_deref() == Some("admit C")
+        ));
+        assert_eq!(
+            parse_err(&[
+                "proposal",
+                "submit",
+                "add-organisation",
+                "--as",
+                "admin",
+                "--org",
+                "bank-c",
+                "--name",
+                "Bank C",
+                "--uscc",
+                "X"
+            ]),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            parse_err(&[
+                "proposal",
+                "submit",
+                "add-organisation",
+                "--as",
+                "admin",
+                "--org",
+                "bank-c",
+                "--name",
+                "Bank C",
+                "--uscc",
+                "X",
+                "--admin",
+                "no-key"
+            ]),
+            ErrorKind::ValueValidation
+        );
+        assert!(matches!(
+            parse(&["proposal", "submit", "set-params", "--as", "admin", "--split-fanout-max", "4"])
+                .command,
+            Command::Proposal(ProposalCmd::Submit(ProposalAction::SetParams { ref params, .. }))
+                if params.split_fanout_max == Some(4) && params.max_tenor_days.is_none()
+        ));
+        assert!(matches!(
+            parse(&[
+                "proposal",
+                "submit",
+                "rotate-ca",
+                "--as",
+                "admin",
+                "--org",
+                "bank-a",
+                "--ca-cert",
+                "ca.der"
+            ])
+            .command,
+            Command::Proposal(ProposalCmd::Submit(ProposalAction::RotateCa { .. }))
+        ));
+        assert!(matches!(
+            parse(&["proposal", "vote", "P000000000001", "--as", "admin", "--approve"]).command,
+            Command::Proposal(ProposalCmd::Vote { ref proposal_id, approve: true, reject: false, .. })
+                if proposal_id == "P000000000001"
+        ));
+        assert!(matches!(
+            parse(&[
+                "proposal",
+                "vote",
+                "P000000000001",
+                "--as",
+                "admin",
+                "--reject"
+            ])
+            .command,
+            Command::Proposal(ProposalCmd::Vote {
+                approve: false,
+                reject: true,
+                ..
+            })
+        ));
+        assert_eq!(
+            parse_err(&["proposal", "vote", "P000000000001", "--as", "admin"]),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            parse_err(&[
+                "proposal",
+                "vote",
+                "P1",
+                "--as",
+                "admin",
+                "--approve",
+                "--reject"
+            ]),
+            ErrorKind::ArgumentConflict
         );
     }
 }

@@ -18,9 +18,14 @@ use vchain_proto::v1::list_vouchers_request::Owner;
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::vchain_api_client::VchainApiClient;
 use vchain_proto::v1::{
+    submit_proposal::Action, AddOrganisation, AdminAccount, RemoveOrganisation,
+    RotateOrganisationCa, SetChainParams, SubmitProposal, VoteOnProposal,
+};
+use vchain_proto::v1::{
     AddConsensusNode, AdvanceClockRequest, ConfirmRedemption, Consideration, ErrorCode,
     FreezeAccount, FreezeVoucher, GetAccountRequest, GetBlockRequest, GetCreditLineRequest,
-    GetIdentityRequest, GetStatusRequest, GetTransactionRequest, GetVoucherRequest,
+    GetIdentityRequest, GetProposalRequest, GetStatusRequest, GetTransactionRequest,
+    GetVoucherRequest, ListProposalsRequest,
     GrantCreditLine, IssueVoucher, ListVouchersRequest, LowerCreditLine, RaiseCreditLine,
     RegisterAccount, RegisterIdentity, RemoveConsensusNode, RequestRedemption, RevokeCreditLine,
     Role, SplitVoucher, SubmitTransactionRequest, SubscribeEventsRequest, TraceVoucherRequest,
@@ -29,7 +34,8 @@ use vchain_proto::v1::{
 
 use crate::args::{
     AccountCmd, BlockCmd, Cli, Command, ConsensusCmd, CreditLineCmd, DevCmd, EventsArgs, Hex32,
-    IdentityCmd, KeyCmd, PublicKeySource, TxCmd, TxOpts, VoucherCmd, VoucherOwner,
+    IdentityCmd, KeyCmd, ParamChanges, ProposalAction, ProposalCmd, ProposalText, PublicKeySource,
+    TxCmd, TxOpts, VoucherCmd, VoucherOwner,
 };
 use crate::exit::{KeyProblem, RpcError, TxRejected, UsageError};
 use crate::{json, passphrase, render};
@@ -80,6 +86,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<Out> {
         Command::CreditLine(c) => ctx.credit_line(c).await,
         Command::Voucher(c) => ctx.voucher(c).await,
         Command::Consensus(c) => ctx.consensus(c).await,
+        Command::Proposal(c) => ctx.proposal(c).await,
         Command::Block(BlockCmd::Get { height, hash }) => ctx.block(height, hash).await,
         Command::Tx(TxCmd::Get { hash }) => ctx.tx_get(hash).await,
         Command::Status => ctx.status().await,
@@ -90,6 +97,79 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<Out> {
 
 fn hex32(h: &Hex32) -> Vec<u8> {
     h.0.to_vec()
+}
+
+/// Largest certificate file read; the chain takes at most 8 KiB, so anything far larger is a
+/// wrong path, refused before it is read whole.
+const CERTIFICATE_FILE_BYTES_MAX: u64 = 64 * 1024;
+
+/// The bytes of a certificate file (DER or PEM), sent as they are.
+fn read_certificate(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading certificate {}", path.display()))?
+        .len();
+    if size > CERTIFICATE_FILE_BYTES_MAX {
+        return Err(UsageError(format!(
+            "certificate {} is {size} bytes; a root CA certificate is a few KiB",
+            path.display()
+        ))
+        .into());
+    }
+    std::fs::read(path).with_context(|| format!("reading certificate {}", path.display()))
+}
+
+/// The title a proposal gets when none is given.
+fn default_title(action: &Action) -> String {
+    match action {
+        Action::AddOrganisation(a) => format!("add organisation {}", a.org_id),
+        Action::RemoveOrganisation(a) => format!("remove organisation {}", a.org_id),
+        Action::AddConsensusNode(a) => format!("add consensus node {} of {}", a.node_id, a.org_id),
+        Action::RemoveConsensusNode(a) => format!("remove consensus node {}", a.node_id),
+        Action::RotateOrganisationCa(a) => format!("rotate the root CA of {}", a.org_id),
+        Action::SetChainParams(_) => "change chain parameters".to_owned(),
+    }
+}
+
+/// `current` with the parameters `changes` names replaced.
+fn changed_params(
+    mut current: vchain_proto::v1::ChainParams,
+    changes: &ParamChanges,
+) -> vchain_proto::v1::ChainParams {
+    let ParamChanges {
+        max_tenor_days,
+        min_split_amount,
+        split_fanout_max,
+        redemption_grace_days,
+        block_tx_max,
+        block_bytes_max,
+        tx_bytes_max,
+        destroy_per_block_max,
+        proposal_approval_percent,
+        proposal_ttl_ms,
+    } = *changes;
+    let set = |field: &mut u32, value: Option<u32>| {
+        if let Some(value) = value {
+            *field = value;
+        }
+    };
+    set(&mut current.max_tenor_days, max_tenor_days);
+    set(&mut current.split_fanout_max, split_fanout_max);
+    set(&mut current.redemption_grace_days, redemption_grace_days);
+    set(&mut current.block_tx_max, block_tx_max);
+    set(&mut current.block_bytes_max, block_bytes_max);
+    set(&mut current.tx_bytes_max, tx_bytes_max);
+    set(&mut current.destroy_per_block_max, destroy_per_block_max);
+    set(
+        &mut current.proposal_approval_percent,
+        proposal_approval_percent,
+    );
+    if let Some(value) = min_split_amount {
+        current.min_split_amount = value;
+    }
+    if let Some(value) = proposal_ttl_ms {
+        current.proposal_ttl_ms = value;
+    }
+    current
 }
 
 /// SHA-256 of a file, or the digest given directly.
@@ -466,26 +546,152 @@ impl Ctx {
         }
     }
 
+    /// `consensus add-node | remove-node`: the same proposals as `proposal submit add-node |
+    /// remove-node`, with a default title.
     async fn consensus(&self, cmd: ConsensusCmd) -> anyhow::Result<Out> {
-        let (tx, op) = match cmd {
+        let no_text = || ProposalText {
+            title: None,
+            reason: String::new(),
+        };
+        let action = match cmd {
             ConsensusCmd::AddNode {
                 tx,
                 node_id,
                 org_id,
                 public_key,
-            } => (
+            } => ProposalAction::AddNode {
                 tx,
-                Operation::AddConsensusNode(AddConsensusNode {
+                text: no_text(),
+                node_id,
+                org_id,
+                public_key,
+            },
+            ConsensusCmd::RemoveNode { tx, node_id } => ProposalAction::RemoveNode {
+                tx,
+                text: no_text(),
+                node_id,
+            },
+        };
+        self.proposal(ProposalCmd::Submit(action)).await
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // proposal
+    // -----------------------------------------------------------------------------------------
+
+    async fn proposal(&self, cmd: ProposalCmd) -> anyhow::Result<Out> {
+        let (tx, text, action) = match cmd {
+            ProposalCmd::Get { proposal_id } => return self.get_proposal(&proposal_id).await,
+            ProposalCmd::List { open } => return self.list_proposals(open).await,
+            ProposalCmd::Vote {
+                tx,
+                proposal_id,
+                approve,
+                reject,
+            } => {
+                // clap makes exactly one of the two present.
+                debug_assert!(approve != reject);
+                let op = Operation::VoteOnProposal(VoteOnProposal {
+                    proposal_id,
+                    approve,
+                });
+                return self.submit(&tx, op).await;
+            }
+            ProposalCmd::Submit(ProposalAction::AddNode {
+                tx,
+                text,
+                node_id,
+                org_id,
+                public_key,
+            }) => (
+                tx,
+                text,
+                Action::AddConsensusNode(AddConsensusNode {
                     node_id,
                     org_id,
                     public_key: hex32(&public_key),
                 }),
             ),
-            ConsensusCmd::RemoveNode { tx, node_id } => (
+            ProposalCmd::Submit(ProposalAction::RemoveNode { tx, text, node_id }) => (
                 tx,
-                Operation::RemoveConsensusNode(RemoveConsensusNode { node_id }),
+                text,
+                Action::RemoveConsensusNode(RemoveConsensusNode { node_id }),
             ),
+            ProposalCmd::Submit(ProposalAction::AddOrganisation {
+                tx,
+                text,
+                org_id,
+                name,
+                uscc,
+                admins,
+                ca_cert,
+            }) => {
+                let root_ca_certificate = match ca_cert {
+                    Some(path) => read_certificate(&path)?,
+                    None => Vec::new(),
+                };
+                let admins = admins
+                    .into_iter()
+                    .map(|(account_id, key)| AdminAccount {
+                        account_id,
+                        public_key: hex32(&key),
+                    })
+                    .collect();
+                (
+                    tx,
+                    text,
+                    Action::AddOrganisation(AddOrganisation {
+                        org_id,
+                        name,
+                        uscc,
+                        admins,
+                        root_ca_certificate,
+                    }),
+                )
+            }
+            ProposalCmd::Submit(ProposalAction::RemoveOrganisation { tx, text, org_id }) => (
+                tx,
+                text,
+                Action::RemoveOrganisation(RemoveOrganisation { org_id }),
+            ),
+            ProposalCmd::Submit(ProposalAction::RotateCa {
+                tx,
+                text,
+                org_id,
+                ca_cert,
+            }) => (
+                tx,
+                text,
+                Action::RotateOrganisationCa(RotateOrganisationCa {
+                    org_id,
+                    root_ca_certificate: read_certificate(&ca_cert)?,
+                }),
+            ),
+            ProposalCmd::Submit(ProposalAction::SetParams { tx, text, params }) => {
+                let mut client = self.client().await?;
+                let current = self
+                    .call(
+                        "reading the chain parameters",
+                        client.get_status(GetStatusRequest {}),
+                    )
+                    .await?
+                    .params
+                    .ok_or_else(|| anyhow!("the node reported no chain parameters"))?;
+                (
+                    tx,
+                    text,
+                    Action::SetChainParams(SetChainParams {
+                        params: Some(changed_params(current, &params)),
+                    }),
+                )
+            }
         };
+        let title = text.title.unwrap_or_else(|| default_title(&action));
+        let op = Operation::SubmitProposal(SubmitProposal {
+            action: Some(action),
+            title,
+            reason: text.reason,
+        });
         self.submit(&tx, op).await
     }
 
@@ -721,6 +927,63 @@ impl Ctx {
             .await?;
         r.voucher
             .ok_or_else(|| anyhow!("getting voucher {id}: the node returned none"))
+    }
+
+    async fn get_proposal(&self, id: &str) -> anyhow::Result<Out> {
+        let mut c = self.client().await?;
+        let r = self
+            .call(
+                format!("getting proposal {id}"),
+                c.get_proposal(GetProposalRequest {
+                    proposal_id: id.to_owned(),
+                }),
+            )
+            .await?;
+        let p = r
+            .proposal
+            .ok_or_else(|| anyhow!("getting proposal {id}: the node returned none"))?;
+        let mut text = render::proposal(&p);
+        for e in &r.events {
+            text.push_str(&render::event_line(e, false));
+            text.push('\n');
+        }
+        let events: Vec<Value> = r.events.iter().map(json::event).collect();
+        Ok(Out::new(
+            json!({ "proposal": json::proposal(&p), "events": events }),
+            text,
+        ))
+    }
+
+    async fn list_proposals(&self, open_only: bool) -> anyhow::Result<Out> {
+        let what = "listing proposals".to_owned();
+        let mut c = self.client().await?;
+        let mut proposals = Vec::new();
+        let mut token = String::new();
+        loop {
+            let req = ListProposalsRequest {
+                open_only,
+                page_token: token.clone(),
+                page_size: 0,
+            };
+            let page = self.call(what.clone(), c.list_proposals(req)).await?;
+            proposals.extend(page.proposals);
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            if page.next_page_token == token {
+                return Err(anyhow!(
+                    "{what}: the node returned the same page token twice"
+                ));
+            }
+            token = page.next_page_token;
+        }
+        let mut text: String = proposals
+            .iter()
+            .map(|p| render::proposal_row(p) + "\n")
+            .collect();
+        text.push_str(&format!("{} proposal(s)\n", proposals.len()));
+        let list: Vec<Value> = proposals.iter().map(json::proposal).collect();
+        Ok(Out::new(json!({ "proposals": list }), text))
     }
 
     async fn list_vouchers(

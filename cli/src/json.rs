@@ -4,11 +4,14 @@
 
 use prost::Message;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use vchain_proto::v1::submit_proposal::Action;
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::{
     Account, AccountStatus, Block, BlockHeader, ChainParams, Consideration, CreditLine,
     CreditLineStatus, ErrorCode, Event, EventKind, GetStatusResponse, GetTransactionResponse,
-    Identity, IdentityStatus, Organisation, Role, SignedTransaction, SubmitTransactionResponse,
+    Identity, IdentityStatus, Organisation, Proposal, ProposalStatus, Role, SignedTransaction,
+    SubmitTransactionResponse,
     TraceVoucherResponse, TracedVoucher, TradeDocument, TransactionBody, TxResult, Voucher,
     VoucherStatus,
 };
@@ -110,6 +113,8 @@ pub(crate) fn event(e: &Event) -> Value {
         "detail": e.detail,
         "consideration": e.consideration,
         "node_id": e.node_id,
+        "proposal_id": e.proposal_id,
+        "org_id": e.org_id,
     })
 }
 
@@ -157,6 +162,47 @@ pub(crate) fn operation_name(op: &Operation) -> &'static str {
         Operation::UnfreezeVoucher(_) => "unfreeze_voucher",
         Operation::AddConsensusNode(_) => "add_consensus_node",
         Operation::RemoveConsensusNode(_) => "remove_consensus_node",
+        Operation::SubmitProposal(_) => "submit_proposal",
+        Operation::VoteOnProposal(_) => "vote_on_proposal",
+    }
+}
+
+/// The snake_case proto name of a proposal action and its fields (certificates as their size and
+/// SHA-256, not their bytes).
+fn proposal_action(action: &Action) -> (&'static str, Value) {
+    let certificate = |bytes: &[u8]| -> Value {
+        if bytes.is_empty() {
+            return Value::Null;
+        }
+        json!({ "bytes": bytes.len(), "sha256": hex(&Sha256::digest(bytes)) })
+    };
+    match action {
+        Action::AddOrganisation(a) => (
+            "add_organisation",
+            json!({
+                "org_id": a.org_id, "name": a.name, "uscc": a.uscc,
+                "admins": a.admins.iter().map(|x| json!({
+                    "account_id": x.account_id, "public_key": hex(&x.public_key),
+                })).collect::<Vec<_>>(),
+                "root_ca_certificate": certificate(&a.root_ca_certificate),
+            }),
+        ),
+        Action::RemoveOrganisation(a) => ("remove_organisation", json!({ "org_id": a.org_id })),
+        Action::AddConsensusNode(o) => (
+            "add_consensus_node",
+            json!({ "node_id": o.node_id, "org_id": o.org_id, "public_key": hex(&o.public_key) }),
+        ),
+        Action::RemoveConsensusNode(o) => {
+            ("remove_consensus_node", json!({ "node_id": o.node_id }))
+        }
+        Action::RotateOrganisationCa(a) => (
+            "rotate_organisation_ca",
+            json!({ "org_id": a.org_id, "root_ca_certificate": certificate(&a.root_ca_certificate) }),
+        ),
+        Action::SetChainParams(a) => (
+            "set_chain_params",
+            json!({ "params": a.params.as_ref().map(chain_params) }),
+        ),
     }
 }
 
@@ -204,6 +250,16 @@ pub(crate) fn operation_fields(op: &Operation) -> Value {
             "node_id": o.node_id, "org_id": o.org_id, "public_key": hex(&o.public_key),
         }),
         Operation::RemoveConsensusNode(o) => json!({ "node_id": o.node_id }),
+        Operation::SubmitProposal(o) => {
+            let mut fields = json!({ "title": o.title, "reason": o.reason });
+            if let Some((name, action)) = o.action.as_ref().map(proposal_action) {
+                fields[name] = action;
+            }
+            fields
+        }
+        Operation::VoteOnProposal(o) => {
+            json!({ "proposal_id": o.proposal_id, "approve": o.approve })
+        }
     }
 }
 
@@ -271,6 +327,47 @@ pub(crate) fn get_transaction(r: &GetTransactionResponse) -> Value {
     })
 }
 
+enum_name!(
+    /// Proto name of a [`ProposalStatus`] value.
+    proposal_status_name,
+    ProposalStatus
+);
+
+/// A proposal with its action, votes and outcome.
+pub(crate) fn proposal(p: &Proposal) -> Value {
+    let submission = p.submission.clone().unwrap_or_default();
+    let mut action = json!({});
+    if let Some((name, fields)) = submission.action.as_ref().map(proposal_action) {
+        action[name] = fields;
+    }
+    let votes: Vec<Value> = p
+        .votes
+        .iter()
+        .map(|v| {
+            json!({
+                "org_id": v.org_id, "account": v.account, "approve": v.approve,
+                "height": v.height, "time_ms": v.time_ms, "tx_hash": hex(&v.tx_hash),
+            })
+        })
+        .collect();
+    json!({
+        "id": p.id,
+        "title": submission.title,
+        "reason": submission.reason,
+        "action": action,
+        "proposer": p.proposer,
+        "proposer_org": p.proposer_org,
+        "status": proposal_status_name(p.status),
+        "submitted_height": p.submitted_height,
+        "submitted_ms": p.submitted_ms,
+        "submitted_tx_hash": hex(&p.submitted_tx_hash),
+        "deadline_ms": p.deadline_ms,
+        "votes": votes,
+        "decided_height": p.decided_height,
+        "outcome": p.outcome,
+    })
+}
+
 /// An identity.
 pub(crate) fn identity(i: &Identity) -> Value {
     json!({
@@ -321,11 +418,24 @@ fn chain_params(p: &ChainParams) -> Value {
         "block_bytes_max": p.block_bytes_max,
         "tx_bytes_max": p.tx_bytes_max,
         "destroy_per_block_max": p.destroy_per_block_max,
+        "proposal_approval_percent": p.proposal_approval_percent,
+        "proposal_ttl_ms": p.proposal_ttl_ms,
     })
 }
 
 fn organisation(o: &Organisation) -> Value {
-    json!({ "org_id": o.org_id, "name": o.name, "uscc": o.uscc })
+    let certificate = if o.root_ca_certificate.is_empty() {
+        Value::Null
+    } else {
+        json!({
+            "bytes": o.root_ca_certificate.len(),
+            "sha256": hex(&Sha256::digest(&o.root_ca_certificate)),
+        })
+    };
+    json!({
+        "org_id": o.org_id, "name": o.name, "uscc": o.uscc,
+        "root_ca_certificate": certificate, "removed": o.removed,
+    })
 }
 
 /// The node status.
@@ -423,5 +533,44 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(event(&e)["node_id"], "node-2");
+
+        let op = Operation::SubmitProposal(vchain_proto::v1::SubmitProposal {
+            action: Some(Action::RotateOrganisationCa(
+                vchain_proto::v1::RotateOrganisationCa {
+                    org_id: "bank-b".into(),
+                    root_ca_certificate: b"cert".to_vec(),
+                },
+            )),
+            title: "rotate".into(),
+            reason: String::new(),
+        });
+        assert_eq!(operation_name(&op), "submit_proposal");
+        assert_eq!(
+            operation_fields(&op),
+            json!({
+                "title": "rotate", "reason": "",
+                "rotate_organisation_ca": {
+                    "org_id": "bank-b",
+                    "root_ca_certificate": { "bytes": 4, "sha256": hex(&Sha256::digest(b"cert")) },
+                },
+            })
+        );
+        let op = Operation::VoteOnProposal(vchain_proto::v1::VoteOnProposal {
+            proposal_id: "P000000000001".into(),
+            approve: false,
+        });
+        assert_eq!(
+            operation_fields(&op),
+            json!({ "proposal_id": "P000000000001", "approve": false })
+        );
+        let e = Event {
+            kind: EventKind::ProposalPassed as i32,
+            proposal_id: "P000000000001".into(),
+            org_id: "bank-a".into(),
+            ..Default::default()
+        };
+        assert_eq!(event(&e)["proposal_id"], "P000000000001");
+        assert_eq!(event(&e)["org_id"], "bank-a");
+        assert_eq!(event(&e)["kind"], "EVENT_KIND_PROPOSAL_PASSED");
     }
 }

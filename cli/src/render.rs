@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use vchain_cli::time::format_utc_ms;
 use vchain_proto::v1::{
     Account, Block, CreditLine, Event, EventKind, GetStatusResponse, GetTransactionResponse,
-    Identity, SubmitTransactionResponse, TraceVoucherResponse, TransactionBody, TxResult, Voucher,
+    Identity, Proposal, SubmitTransactionResponse, TraceVoucherResponse, TransactionBody, TxResult, Voucher,
 };
 
 use crate::json;
@@ -59,6 +59,12 @@ pub(crate) fn event_line(e: &Event, with_voucher: bool) -> String {
     }
     if !e.node_id.is_empty() {
         let _ = write!(s, " node={}", e.node_id);
+    }
+    if !e.proposal_id.is_empty() {
+        let _ = write!(s, " proposal={}", e.proposal_id);
+    }
+    if !e.org_id.is_empty() {
+        let _ = write!(s, " org={}", e.org_id);
     }
     if !e.related_vouchers.is_empty() {
         let label = if e.kind == EventKind::VoucherSplit as i32 {
@@ -234,6 +240,64 @@ pub(crate) fn identity(i: &Identity) -> String {
     o
 }
 
+/// One line per proposal for lists: id, status, approvals, title.
+pub(crate) fn proposal_row(p: &Proposal) -> String {
+    let approvals = p.votes.iter().filter(|v| v.approve).count();
+    let title = p
+        .submission
+        .as_ref()
+        .map(|s| s.title.as_str())
+        .unwrap_or_default();
+    format!(
+        "{}  {:<8}  {approvals}/{} for  {}  by {}",
+        p.id,
+        short(&json::proposal_status_name(p.status), "PROPOSAL_STATUS_"),
+        p.votes.len(),
+        title,
+        p.proposer_org
+    )
+}
+
+/// A proposal as `key: value` lines, one per vote.
+pub(crate) fn proposal(p: &Proposal) -> String {
+    let mut o = String::new();
+    let submission = p.submission.clone().unwrap_or_default();
+    kv(&mut o, "id", &p.id);
+    kv(&mut o, "title", &submission.title);
+    if !submission.reason.is_empty() {
+        kv(&mut o, "reason", &submission.reason);
+    }
+    kv(&mut o, "action", json::proposal(p)["action"].to_string());
+    kv(&mut o, "proposer", format!("{} ({})", p.proposer, p.proposer_org));
+    kv(
+        &mut o,
+        "status",
+        short(&json::proposal_status_name(p.status), "PROPOSAL_STATUS_"),
+    );
+    kv(&mut o, "submitted at height", p.submitted_height);
+    kv(&mut o, "deadline ms", p.deadline_ms);
+    for v in &p.votes {
+        kv(
+            &mut o,
+            "vote",
+            format!(
+                "{} {} by {} at height {}",
+                v.org_id,
+                if v.approve { "approves" } else { "disapproves" },
+                v.account,
+                v.height
+            ),
+        );
+    }
+    if p.decided_height != 0 {
+        kv(&mut o, "decided at height", p.decided_height);
+    }
+    if !p.outcome.is_empty() {
+        kv(&mut o, "outcome", &p.outcome);
+    }
+    o
+}
+
 /// An account as `key: value` lines.
 pub(crate) fn account(a: &Account) -> String {
     let mut o = String::new();
@@ -309,12 +373,30 @@ pub(crate) fn status(s: &GetStatusResponse) -> String {
         kv(&mut o, "split fanout max", p.split_fanout_max);
         kv(&mut o, "redemption grace days", p.redemption_grace_days);
         kv(&mut o, "utc offset minutes", p.utc_offset_minutes);
+        // 0 stands for the chain's built-in default (genesis files from before governance).
+        kv(
+            &mut o,
+            "proposal approval percent",
+            match p.proposal_approval_percent {
+                0 => "default (more than two thirds)".to_owned(),
+                percent => format!("more than {percent}%"),
+            },
+        );
+        kv(
+            &mut o,
+            "proposal ttl ms",
+            match p.proposal_ttl_ms {
+                0 => "default (7 days)".to_owned(),
+                ttl_ms => ttl_ms.to_string(),
+            },
+        );
     }
     for m in &s.members {
+        let removed = if m.removed { " removed" } else { "" };
         kv(
             &mut o,
             "member",
-            format!("{} {} ({})", m.org_id, m.name, m.uscc),
+            format!("{} {} ({}){removed}", m.org_id, m.name, m.uscc),
         );
     }
     o

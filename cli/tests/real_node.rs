@@ -1321,7 +1321,8 @@ async fn reads_paging_trace_events_and_exit_codes() {
 }
 
 /// The dev node runs the solo engine, whose single node cannot change: an administrator's
-/// `consensus add-node` and `remove-node` are committed as rejected, and the user sees the rule.
+/// `consensus add-node` and `remove-node` submit proposals, which the chain checks at submission
+/// and commits as rejected, and the user sees the rule.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consensus_membership_is_fixed_on_a_solo_dev_chain() {
     let chain = DevChain::start().await;
@@ -1347,7 +1348,7 @@ async fn consensus_membership_is_fixed_on_a_solo_dev_chain() {
     let hash = r.expect_rejected("CONSENSUS_ENGINE_STATIC");
     assert!(
         r.stderr.starts_with(&format!(
-            "error: submitting add_consensus_node transaction {hash}"
+            "error: submitting submit_proposal transaction {hash}"
         )),
         "{}",
         r.stderr
@@ -1380,6 +1381,184 @@ async fn consensus_membership_is_fixed_on_a_solo_dev_chain() {
         ])
         .await;
     r.expect_rejected("CONSENSUS_ENGINE_STATIC");
+
+    chain.stop().await;
+}
+
+/// The proposal commands on the dev chain (two member banks, so a proposal needs both): bank A
+/// proposes a parameter change and a CA rotation, bank B approves, the chain applies them; a
+/// second vote, a vote on an unknown proposal and a non-administrator's proposal are rejected
+/// with their rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proposals_are_submitted_and_voted_on_the_dev_chain() {
+    let chain = DevChain::start().await;
+    let before = chain.json(&["status"]).await;
+    let fanout = before["params"]["split_fanout_max"]
+        .as_u64()
+        .expect("fanout");
+    let new_fanout = (fanout + 1).to_string();
+
+    let out = chain
+        .tx(&[
+            "proposal",
+            "submit",
+            "set-params",
+            "--as",
+            "bank-a-admin",
+            "--split-fanout-max",
+            &new_fanout,
+            "--reason",
+            "bigger splits",
+        ])
+        .await;
+    let events = out["result"]["events"].as_array().expect("events").clone();
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["EVENT_KIND_PROPOSAL_SUBMITTED", "EVENT_KIND_PROPOSAL_VOTED"],
+        "{out:#}"
+    );
+    let id = events[0]["proposal_id"]
+        .as_str()
+        .expect("proposal id")
+        .to_owned();
+    assert_eq!(id, "P000000000001");
+    assert_eq!(
+        chain.json(&["status"]).await["params"]["split_fanout_max"],
+        fanout,
+        "one of two banks is not enough"
+    );
+
+    let out = chain
+        .tx(&["proposal", "vote", &id, "--as", "bank-b-admin", "--approve"])
+        .await;
+    let kinds: Vec<&str> = out["result"]["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "EVENT_KIND_PROPOSAL_VOTED",
+            "EVENT_KIND_CHAIN_PARAMS_CHANGED",
+            "EVENT_KIND_PROPOSAL_PASSED"
+        ],
+        "{out:#}"
+    );
+    // The node serves the new parameters from the block that changed them, and the change is
+    // recorded as the chain made it.
+    assert_eq!(
+        chain.json(&["status"]).await["params"]["split_fanout_max"],
+        fanout + 1
+    );
+    let detail = out["result"]["events"][1]["detail"]
+        .as_str()
+        .expect("detail");
+    assert_eq!(
+        detail,
+        format!("split_fanout_max: {fanout} -> {}", fanout + 1),
+        "{out:#}"
+    );
+
+    // The proposal as recorded: passed, both banks' votes, its whole history.
+    let shown = chain.json(&["proposal", "get", &id]).await;
+    assert_eq!(shown["proposal"]["status"], "PROPOSAL_STATUS_PASSED", "{shown:#}");
+    let voters: Vec<&str> = shown["proposal"]["votes"]
+        .as_array()
+        .expect("votes")
+        .iter()
+        .filter_map(|v| v["org_id"].as_str())
+        .collect();
+    assert_eq!(voters, ["bank-a", "bank-b"], "{shown:#}");
+    assert_eq!(
+        shown["events"].as_array().expect("events").len(),
+        5,
+        "submitted, two votes, the change, passed: {shown:#}"
+    );
+    let listed = chain.json(&["proposal", "list"]).await;
+    assert_eq!(listed["proposals"][0]["id"], id.as_str(), "{listed:#}");
+    let open = chain.json(&["proposal", "list", "--open"]).await;
+    assert_eq!(open["proposals"], json!([]), "{open:#}");
+    let r = chain.run(&["proposal", "get", "P000000000099"]).await;
+    r.expect_code(4);
+
+    // Human output names the proposal.
+    let r = chain
+        .run(&["proposal", "vote", &id, "--as", "bank-b-admin", "--reject"])
+        .await;
+    r.expect_rejected("PROPOSAL_NOT_OPEN");
+    assert!(
+        r.stderr.contains("submitting vote_on_proposal transaction"),
+        "{}",
+        r.stderr
+    );
+    // An unknown proposal is "not found" (exit 4), the rule named.
+    let r = chain
+        .run(&[
+            "proposal",
+            "vote",
+            "P000000000099",
+            "--as",
+            "bank-b-admin",
+            "--approve",
+        ])
+        .await;
+    r.expect_code(4);
+    assert!(r.stderr.contains(": PROPOSAL_NOT_FOUND: "), "{}", r.stderr);
+
+    // A CA rotation from a certificate file.
+    let cert = chain.file(
+        "bank-a-ca.pem",
+        b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    );
+    let out = chain
+        .tx(&[
+            "proposal",
+            "submit",
+            "rotate-ca",
+            "--as",
+            "bank-a-admin",
+            "--org",
+            "bank-a",
+            "--ca-cert",
+            &cert,
+            "--title",
+            "new bank A root",
+        ])
+        .await;
+    assert_eq!(
+        out["result"]["events"][0]["proposal_id"], "P000000000002",
+        "{out:#}"
+    );
+    let r = chain
+        .run(&[
+            "proposal",
+            "vote",
+            "P000000000002",
+            "--as",
+            "bank-b-admin",
+            "--approve",
+        ])
+        .await;
+    r.expect_code(0);
+    assert!(r.stdout.contains("ORGANISATION_CA_ROTATED"), "{}", r.stdout);
+    assert!(r.stdout.contains("proposal=P000000000002"), "{}", r.stdout);
+
+    // Only administrators propose.
+    chain
+        .run(&[
+            "proposal",
+            "submit",
+            "remove-organisation",
+            "--as",
+            "bank-a-finance",
+            "--org",
+            "bank-b",
+        ])
+        .await
+        .expect_rejected("WRONG_ROLE");
 
     chain.stop().await;
 }

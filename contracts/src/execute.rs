@@ -2,7 +2,8 @@
 //!
 //! Order of work for a block, the same on every node:
 //! 1. read the chain id and parameters from state;
-//! 2. the chain's own step: destroy vouchers whose grace period ended before this block's day;
+//! 2. the chain's own step: destroy vouchers whose grace period ended before this block's day,
+//!    then expire open proposals whose deadline has come;
 //! 3. verify every signature (one batch, falling back to one by one if the batch fails);
 //! 4. run the transactions in order; each authenticates (account, key, signature, nonce), spends
 //!    its nonce, then runs its operation in a buffer that a rejection throws away.
@@ -15,7 +16,7 @@ use tracing::{debug, trace_span};
 use vchain_ledger::{StateReader, WriteSet};
 use vchain_proto::v1::{
     Account, AccountStatus, ChainParams, ErrorCode, Event, EventKind, Identity, IdentityStatus,
-    SignedTransaction, TransactionBody, TxResult, Voucher, VoucherStatus,
+    Organisation, Role, SignedTransaction, TransactionBody, TxResult, Voucher, VoucherStatus,
 };
 
 use crate::error::{ExecError, Failure, Rejection};
@@ -93,7 +94,10 @@ pub fn execute_block(
     let today = validate::local_day(context.timestamp_ms, params.utc_offset_minutes);
     let mut overlay = Overlay::new(state);
 
-    let system_events = destroy_expired(&mut overlay, context, &params, today)?;
+    let mut system_events = destroy_expired(&mut overlay, context, &params, today)?;
+    let expired =
+        ops::governance::expire_proposals(&mut overlay, context, &params, system_events.len())?;
+    system_events.extend(expired);
     let signatures_valid = verify_signatures(transactions);
 
     let mut results = Vec::with_capacity(transactions.len());
@@ -233,6 +237,7 @@ fn run_transaction(
         )
         .into());
     }
+    require_member_organisation(&signer, |key| overlay.get(key))?;
     let operation = body
         .operation
         .ok_or_else(|| Rejection::new(ErrorCode::Malformed, "transaction has no operation"))?;
@@ -248,6 +253,39 @@ fn run_transaction(
     };
     ops::run(&mut tx, operation)?;
     Ok(tx.events)
+}
+
+/// Rejects an administrator whose organisation is no longer a consortium member: a proposal
+/// removed it, so nobody acts for it any more. Other roles are unaffected: the enterprises a
+/// removed bank registered keep their accounts and vouchers. `get` reads state as the caller
+/// sees it.
+fn require_member_organisation(
+    signer: &Account,
+    get: impl Fn(&[u8]) -> Result<Option<Vec<u8>>, ExecError>,
+) -> Result<(), Failure> {
+    if signer.role() != Role::Administrator {
+        return Ok(());
+    }
+    let key = keys::organisation(&signer.org_id);
+    let organisation = match get(&key)? {
+        Some(bytes) => Some(crate::state::decode::<Organisation>(
+            &key,
+            &bytes,
+            "Organisation",
+        )?),
+        None => None,
+    };
+    if organisation.is_some_and(|o| !o.removed) {
+        return Ok(());
+    }
+    Err(Rejection::new(
+        ErrorCode::IdentityInactive,
+        format!(
+            "administrator {} acts for organisation {}, which is not a consortium member",
+            signer.account_id, signer.org_id
+        ),
+    )
+    .into())
 }
 
 /// Checks size, encoding, chain, account, key, signature and nonce; returns the decoded body and
@@ -517,6 +555,11 @@ fn check_one(
             ),
         )
         .into());
+    }
+    match require_member_organisation(&account, |key| Ok(state.get(key)?)) {
+        Ok(()) => {}
+        Err(Failure::Rejected(rejection)) => return Err(rejection.into()),
+        Err(Failure::Fatal(error)) => return Err(error.into()),
     }
     Ok(CheckedTx {
         hash: tx_hash(&transaction.body),

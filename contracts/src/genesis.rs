@@ -35,7 +35,31 @@ pub struct Params {
     pub tx_bytes_max: u32,
     /// Most expired vouchers destroyed in one block.
     pub destroy_per_block_max: u32,
+    /// A proposal passes when approvals × 100 > this × member organisations (strictly more
+    /// than): 50..=99, or 0 for [`PROPOSAL_APPROVAL_PERCENT_DEFAULT`]. Zero, not the default
+    /// itself, is what a file without the field gets, so genesis files written before governance
+    /// keep producing the same genesis block.
+    pub proposal_approval_percent: u32,
+    /// How long a proposal stays open, milliseconds: [`PROPOSAL_TTL_MS_MIN`]..=
+    /// [`PROPOSAL_TTL_MS_MAX`], or 0 for [`PROPOSAL_TTL_MS_DEFAULT`].
+    pub proposal_ttl_ms: u64,
 }
+
+/// The approval threshold a chain uses when its parameters leave it at 0: with at most
+/// 64 members, approvals × 100 > 67 × members holds exactly when approvals are more than two
+/// thirds of the members (66 would let exactly two of three pass).
+pub const PROPOSAL_APPROVAL_PERCENT_DEFAULT: u32 = 67;
+/// Lowest settable threshold: a proposal needs more than half of the members.
+pub const PROPOSAL_APPROVAL_PERCENT_MIN: u32 = 50;
+/// Highest settable threshold. With the strict "more than" rule, 100 could never pass; 99 means
+/// every member for consortia of up to 100 members.
+pub const PROPOSAL_APPROVAL_PERCENT_MAX: u32 = 99;
+/// How long a proposal stays open when the parameters leave it at 0: seven days.
+pub const PROPOSAL_TTL_MS_DEFAULT: u64 = 7 * 86_400_000;
+/// Shortest proposal lifetime: one minute.
+pub const PROPOSAL_TTL_MS_MIN: u64 = 60_000;
+/// Longest proposal lifetime: ninety days.
+pub const PROPOSAL_TTL_MS_MAX: u64 = 90 * 86_400_000;
 
 impl Default for Params {
     fn default() -> Self {
@@ -49,6 +73,8 @@ impl Default for Params {
             block_bytes_max: 8 * 1024 * 1024,
             tx_bytes_max: 16 * 1024,
             destroy_per_block_max: 256,
+            proposal_approval_percent: 0,
+            proposal_ttl_ms: 0,
         }
     }
 }
@@ -66,45 +92,65 @@ impl Params {
             block_bytes_max: self.block_bytes_max,
             tx_bytes_max: self.tx_bytes_max,
             destroy_per_block_max: self.destroy_per_block_max,
+            proposal_approval_percent: self.proposal_approval_percent,
+            proposal_ttl_ms: self.proposal_ttl_ms,
         }
     }
 
     fn validate(&self) -> Result<(), GenesisError> {
-        let checks: [(bool, &str); 8] = [
-            (
-                self.max_tenor_days >= 1,
-                "max_tenor_days must be at least 1",
-            ),
-            (
-                self.min_split_amount >= 1,
-                "min_split_amount must be at least 1",
-            ),
-            (
-                self.split_fanout_max >= 2,
-                "split_fanout_max must be at least 2",
-            ),
-            (
-                (-720..=840).contains(&self.utc_offset_minutes),
-                "utc_offset_minutes must be within -12h..+14h",
-            ),
-            (self.block_tx_max >= 1, "block_tx_max must be at least 1"),
-            (
-                self.tx_bytes_max >= 512,
-                "tx_bytes_max must be at least 512",
-            ),
-            (
-                self.block_bytes_max >= self.tx_bytes_max,
-                "block_bytes_max must hold at least one transaction",
-            ),
-            (
-                self.destroy_per_block_max >= 1,
-                "destroy_per_block_max must be at least 1",
-            ),
-        ];
-        match checks.iter().find(|(ok, _)| !ok) {
-            Some((_, why)) => Err(GenesisError::Invalid(format!("params: {why}"))),
-            None => Ok(()),
-        }
+        validate_chain_params(&self.to_proto())
+    }
+}
+
+/// Checks chain parameters: the rules genesis applies, and that a `SetChainParams` proposal
+/// must meet too. The error names the first parameter out of range.
+pub fn validate_chain_params(params: &ChainParams) -> Result<(), GenesisError> {
+    let percent = params.proposal_approval_percent;
+    let ttl_ms = params.proposal_ttl_ms;
+    let checks: [(bool, &str); 10] = [
+        (
+            params.max_tenor_days >= 1,
+            "max_tenor_days must be at least 1",
+        ),
+        (
+            params.min_split_amount >= 1,
+            "min_split_amount must be at least 1",
+        ),
+        (
+            params.split_fanout_max >= 2,
+            "split_fanout_max must be at least 2",
+        ),
+        (
+            (-720..=840).contains(&params.utc_offset_minutes),
+            "utc_offset_minutes must be within -12h..+14h",
+        ),
+        (params.block_tx_max >= 1, "block_tx_max must be at least 1"),
+        (
+            params.tx_bytes_max >= 512,
+            "tx_bytes_max must be at least 512",
+        ),
+        (
+            params.block_bytes_max >= params.tx_bytes_max,
+            "block_bytes_max must hold at least one transaction",
+        ),
+        (
+            params.destroy_per_block_max >= 1,
+            "destroy_per_block_max must be at least 1",
+        ),
+        (
+            percent == 0
+                || (PROPOSAL_APPROVAL_PERCENT_MIN..=PROPOSAL_APPROVAL_PERCENT_MAX)
+                    .contains(&percent),
+            "proposal_approval_percent must be within 50..=99 (or 0 for the default 67)",
+        ),
+        (
+            ttl_ms == 0 || (PROPOSAL_TTL_MS_MIN..=PROPOSAL_TTL_MS_MAX).contains(&ttl_ms),
+            "proposal_ttl_ms must be within one minute..=90 days (or 0 for the default 7 days)",
+        ),
+    ];
+    match checks.iter().find(|(ok, _)| !ok) {
+        Some((_, why)) => Err(GenesisError::Invalid(format!("params: {why}"))),
+        None => Ok(()),
     }
 }
 
@@ -290,6 +336,13 @@ impl Genesis {
                 "a consortium needs at least one member organisation".into(),
             ));
         }
+        if self.organisations.len() > crate::ORGANISATIONS_MAX {
+            return Err(invalid(format!(
+                "a consortium has at most {} member organisations, genesis lists {}",
+                crate::ORGANISATIONS_MAX,
+                self.organisations.len()
+            )));
+        }
         let mut state = WriteSet::new();
         let mut put = |key: Vec<u8>, value: Vec<u8>| -> Result<(), GenesisError> {
             match state.insert(key.clone(), Some(value)) {
@@ -330,6 +383,7 @@ impl Genesis {
                 org_id: org.org_id.clone(),
                 name: org.name.clone(),
                 uscc: org.uscc.clone(),
+                ..Organisation::default()
             };
             put(keys::organisation(&org.org_id), record.encode_to_vec())?;
             if org.admins.is_empty() {

@@ -19,6 +19,10 @@
 //! | `dh/{hash hex}` | voucher id issued against a document with this hash |
 //! | `x/{day:4}/{voucher_id}` | empty: the voucher is destroyed at the start of `day` unless redeemed |
 //! | `m/voucher_seq` | next voucher serial, u64 big-endian |
+//! | `g/{proposal_id}` | [`Proposal`](vchain_proto::v1::Proposal): the proposed change, its votes and status |
+//! | `ge/{proposal_id}/{height:8}{tx:4}{n:2}` | [`Event`](vchain_proto::v1::Event) in the proposal's history (submission, votes, decision, what the passed action did) |
+//! | `gx/{deadline_ms:8}/{proposal_id}` | empty: the open proposal expires at the first block at or after `deadline_ms` |
+//! | `m/proposal_seq` | next proposal number, u64 big-endian |
 //!
 //! `{n:k}` is a big-endian integer of k bytes, so keys sort in chain order. Ids cannot contain
 //! `/` (see [`crate::validate`]), so no key is a prefix of another's family by accident.
@@ -39,6 +43,14 @@ pub const VOUCHER_SEQ: &[u8] = b"m/voucher_seq";
 pub const EXPIRY_PREFIX: &[u8] = b"x/";
 /// Prefix of the audit log.
 pub const AUDIT_PREFIX: &[u8] = b"l/";
+/// Prefix of the organisations (current and removed).
+pub const ORGANISATION_PREFIX: &[u8] = b"o/";
+/// Prefix of the proposals.
+pub const PROPOSAL_PREFIX: &[u8] = b"g/";
+/// Prefix of the proposal deadline queue.
+pub const PROPOSAL_DEADLINE_PREFIX: &[u8] = b"gx/";
+/// Key of the next proposal number.
+pub const PROPOSAL_SEQ: &[u8] = b"m/proposal_seq";
 
 fn join(parts: &[&[u8]]) -> Vec<u8> {
     let mut key = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
@@ -50,7 +62,40 @@ fn join(parts: &[&[u8]]) -> Vec<u8> {
 
 /// Key of an organisation.
 pub fn organisation(org_id: &str) -> Vec<u8> {
-    join(&[b"o/", org_id.as_bytes()])
+    join(&[ORGANISATION_PREFIX, org_id.as_bytes()])
+}
+
+/// Key of a proposal.
+pub fn proposal(proposal_id: &str) -> Vec<u8> {
+    join(&[PROPOSAL_PREFIX, proposal_id.as_bytes()])
+}
+
+/// Prefix of a proposal's history.
+pub fn proposal_events_prefix(proposal_id: &str) -> Vec<u8> {
+    join(&[b"ge/", proposal_id.as_bytes(), b"/"])
+}
+
+/// Key of one event in a proposal's history.
+pub fn proposal_event(proposal_id: &str, position: EventPosition) -> Vec<u8> {
+    join(&[&proposal_events_prefix(proposal_id), &position.bytes()])
+}
+
+/// Key of an open proposal's place in the deadline queue.
+pub fn proposal_deadline(deadline_ms: u64, proposal_id: &str) -> Vec<u8> {
+    join(&[
+        PROPOSAL_DEADLINE_PREFIX,
+        &deadline_ms.to_be_bytes(),
+        b"/",
+        proposal_id.as_bytes(),
+    ])
+}
+
+/// Splits a deadline queue key into its deadline and proposal id; `None` if it is not one.
+pub fn parse_proposal_deadline(key: &[u8]) -> Option<(u64, String)> {
+    let rest = key.strip_prefix(PROPOSAL_DEADLINE_PREFIX)?;
+    let deadline_ms = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
+    let id = rest.get(8..)?.strip_prefix(b"/")?;
+    Some((deadline_ms, String::from_utf8(id.to_vec()).ok()?))
 }
 
 /// Key of an identity.
@@ -179,6 +224,22 @@ mod tests {
         assert_eq!(parse_expiry(&a), Some((20_000, "V000000000002".to_owned())));
         assert_eq!(parse_expiry(b"x/ab"), None);
         assert_eq!(parse_expiry(b"v/V1"), None);
+    }
+
+    #[test]
+    fn proposal_deadline_keys_sort_by_deadline_and_parse_back() {
+        let a = proposal_deadline(1_000, "P000000000002");
+        let b = proposal_deadline(1_001, "P000000000001");
+        assert!(a < b);
+        assert_eq!(
+            parse_proposal_deadline(&a),
+            Some((1_000, "P000000000002".to_owned()))
+        );
+        assert_eq!(parse_proposal_deadline(b"gx/1234"), None);
+        // The proposal, history and queue families do not overlap.
+        assert!(!proposal("P1").starts_with(PROPOSAL_DEADLINE_PREFIX));
+        assert!(!proposal_events_prefix("P1").starts_with(PROPOSAL_PREFIX));
+        assert!(!a.starts_with(PROPOSAL_PREFIX));
     }
 
     #[test]

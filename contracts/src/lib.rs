@@ -1,5 +1,6 @@
-//! vchain's native contracts: identities and accounts, credit lines and the digital debt voucher
-//! lifecycle (issue, split, transfer, redeem, destroy, trace), as a deterministic state machine.
+//! vchain's native contracts: identities and accounts, credit lines, the digital debt voucher
+//! lifecycle (issue, split, transfer, redeem, destroy, trace) and consortium governance
+//! (proposals and votes), as a deterministic state machine.
 //!
 //! Owns: every ledger rule of the domain brief, the state key layout ([`keys`]), genesis,
 //! transaction authentication and block assembly.
@@ -47,4 +48,9 @@ pub use execute::{
     check_tx, check_txs, execute_block, BlockContext, BlockOutcome, CheckError, CheckedTx,
 };
 pub use ops::consensus::{consensus_config, CONSENSUS_NODES_MAX};
+pub use ops::governance::{
+    approval_percent, passes, proposal, proposal_events, proposal_ttl_ms, proposals,
+    EVENTS_PER_PROPOSAL_MAX, ORGANISATIONS_MAX, PROPOSALS_PAGE_MAX, PROPOSAL_EXPIRY_PER_BLOCK_MAX,
+    ROOT_CA_CERTIFICATE_BYTES_MAX,
+};
 pub use state::read_message;

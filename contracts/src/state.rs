@@ -2,7 +2,7 @@
 //! the current transaction's writes on top, so a rejected transaction is dropped whole.
 
 use prost::Message;
-use vchain_ledger::{StateReader, WriteSet};
+use vchain_ledger::{Entry, StateReader, WriteSet};
 
 use crate::error::ExecError;
 
@@ -83,6 +83,37 @@ impl<'a> Overlay<'a> {
                     })
             }
         }
+    }
+
+    /// Entries under `prefix` in key order as the current transaction sees them (committed state
+    /// with the block's and then the transaction's writes over it), at most `limit`.
+    pub(crate) fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Vec<Entry>, ExecError> {
+        let under = |writes: &'_ WriteSet| -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+            writes
+                .range(prefix.to_vec()..)
+                .take_while(|(key, _)| key.starts_with(prefix))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect()
+        };
+        let block = under(&self.block_state);
+        let tx = under(&self.tx_state);
+        // Each buffered delete can hide at most one committed entry, so reading this many more
+        // from the base is enough to fill `limit` after the buffers are laid over it; an entry
+        // the base scan cut off sorts after at least `limit` live ones.
+        let extra = block.len().saturating_add(tx.len());
+        let mut merged: WriteSet = self
+            .base
+            .scan_prefix(prefix, None, limit.saturating_add(extra))?
+            .into_iter()
+            .map(|(key, value)| (key, Some(value)))
+            .collect();
+        merged.extend(block);
+        merged.extend(tx);
+        Ok(merged
+            .into_iter()
+            .filter_map(|(key, value)| value.map(|value| (key, value)))
+            .take(limit)
+            .collect())
     }
 
     pub(crate) fn put_message<M: Message>(&mut self, key: Vec<u8>, message: &M) {
@@ -172,5 +203,43 @@ mod tests {
             WriteSet::from([(b"k1".to_vec(), Some(b"kept".to_vec()))])
         );
         assert!(index.is_empty());
+    }
+
+    #[test]
+    fn scans_see_buffered_writes_over_the_base() {
+        let mut ledger = MemoryLedger::default();
+        ledger
+            .apply(&WriteSet::from([
+                (b"p/1".to_vec(), Some(b"a".to_vec())),
+                (b"p/2".to_vec(), Some(b"b".to_vec())),
+                (b"p/4".to_vec(), Some(b"d".to_vec())),
+                (b"q/1".to_vec(), Some(b"other".to_vec())),
+            ]))
+            .expect("apply");
+        let mut overlay = Overlay::new(&ledger);
+        overlay.delete(b"p/1".to_vec());
+        overlay.commit_tx();
+        overlay.put(b"p/3".to_vec(), b"c".to_vec());
+        overlay.put(b"p/2".to_vec(), b"B".to_vec());
+        let keys = |entries: Vec<(Vec<u8>, Vec<u8>)>| -> Vec<(String, String)> {
+            entries
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        String::from_utf8(k).expect("utf-8"),
+                        String::from_utf8(v).expect("utf-8"),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            keys(overlay.scan_prefix(b"p/", 10).expect("scan")),
+            [("p/2", "B"), ("p/3", "c"), ("p/4", "d")].map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        assert_eq!(
+            keys(overlay.scan_prefix(b"p/", 1).expect("scan")),
+            [("p/2".to_owned(), "B".to_owned())]
+        );
+        overlay.rollback_tx();
     }
 }

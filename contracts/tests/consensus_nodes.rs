@@ -1,7 +1,9 @@
-//! Consensus membership changes: one test per rule and per rejection path of
-//! `AddConsensusNode` and `RemoveConsensusNode`, and the reader the node follows. Every rejection
-//! is checked for its code, a message naming the values, and that it changed nothing but the
-//! signer's nonce.
+//! Consensus membership changes: one test per rule and per rejection path of the
+//! `AddConsensusNode` and `RemoveConsensusNode` proposal actions, and the reader the node follows.
+//! A change takes a proposal that the members pass ([`TestChain::govern`]: the proposer submits,
+//! the other banks approve); a proposal whose action breaks a rule is refused at submission.
+//! Every rejection is checked for its code, a message naming the values, and that it changed
+//! nothing but the signer's nonce.
 
 mod common;
 
@@ -11,7 +13,16 @@ use prost::Message;
 use vchain_contracts::genesis::{Genesis, GenesisError, Params};
 use vchain_contracts::{consensus_config, keys, ExecError, CONSENSUS_NODES_MAX};
 use vchain_ledger::MemoryLedger;
-use vchain_proto::v1::{ConsensusConfig, ConsensusNode, ErrorCode, Event, EventKind};
+use vchain_proto::v1::{
+    ConsensusConfig, ConsensusNode, ErrorCode, Event, EventKind, ProposalStatus,
+};
+
+/// The one event of `kind` among `events`.
+fn only(events: &[Event], kind: EventKind) -> Event {
+    let found: Vec<&Event> = events.iter().filter(|e| e.kind() == kind).collect();
+    assert_eq!(found.len(), 1, "one {kind:?} event in {events:?}");
+    found[0].clone()
+}
 
 /// A chain whose genesis is [`raft_genesis`]: `node-a` (bank A) and `node-b` (bank B).
 fn raft_chain() -> TestChain {
@@ -107,16 +118,29 @@ fn the_reader_reports_a_corrupt_record() {
 fn an_administrator_adds_a_node_of_its_own_organisation_at_the_end() {
     let mut chain = raft_chain();
     let audit_before = audit_events(&chain).len();
-    let events = chain.ok(
+    let proposal_id = chain.next_proposal_id();
+    let events = chain.govern(
         ADMIN_B,
         add_consensus_node("node-c", "bank-b", &node_key(3)),
     );
 
-    assert_eq!(events.len(), 1);
-    let event = &events[0];
-    assert_eq!(event.kind(), EventKind::ConsensusNodeAdded);
+    // Bank A's approval passed it: its vote, the change, the decision.
+    let kinds: Vec<EventKind> = events.iter().map(Event::kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::ProposalVoted,
+            EventKind::ConsensusNodeAdded,
+            EventKind::ProposalPassed
+        ]
+    );
+    let event = &only(&events, EventKind::ConsensusNodeAdded);
     assert_eq!(event.node_id, "node-c");
-    assert_eq!(event.actor, ADMIN_B);
+    assert_eq!(event.actor, ADMIN_A, "signed by the vote that passed it");
+    assert_eq!(event.proposal_id, proposal_id);
+    let proposal = chain.proposal(&proposal_id);
+    assert_eq!(proposal.status(), ProposalStatus::Passed);
+    assert_eq!(proposal.proposer, ADMIN_B);
     assert_eq!(event.height, chain.height);
     assert!(!event.tx_hash.is_empty());
     assert!(event.detail.contains("bank-b"), "{}", event.detail);
@@ -135,6 +159,12 @@ fn an_administrator_adds_a_node_of_its_own_organisation_at_the_end() {
         "membership changes are audited"
     );
     assert_eq!(audit.last(), Some(event));
+    assert!(
+        vchain_contracts::proposal_events(&chain.ledger, &proposal_id)
+            .expect("reads")
+            .contains(event),
+        "the change is in the proposal's history"
+    );
 
     assert_eq!(node_ids(&chain), ["node-a", "node-b", "node-c"]);
     assert_eq!(
@@ -178,7 +208,7 @@ fn adding_a_node_for_an_unknown_organisation_is_refused() {
     chain.reject(
         ADMIN_A,
         add_consensus_node("node-c", "bank-z", &node_key(3)),
-        ErrorCode::IdentityNotFound,
+        ErrorCode::OrganisationNotFound,
         &["organisation", "bank-z"],
     );
 }
@@ -241,7 +271,7 @@ fn adding_a_key_a_current_node_uses_is_refused() {
 #[test]
 fn a_removed_node_id_cannot_be_added_again() {
     let mut chain = raft_chain();
-    chain.ok(ADMIN_B, remove_consensus_node("node-b"));
+    chain.govern(ADMIN_B, remove_consensus_node("node-b"));
     // Even with a fresh key: Raft derives its numeric id from the name.
     chain.reject(
         ADMIN_B,
@@ -256,8 +286,8 @@ fn a_removed_node_id_cannot_be_added_again() {
 fn a_removed_nodes_key_may_serve_a_new_node() {
     // Only ids are retired: the removed node's machine may rejoin under a new id.
     let mut chain = raft_chain();
-    chain.ok(ADMIN_B, remove_consensus_node("node-b"));
-    chain.ok(
+    chain.govern(ADMIN_B, remove_consensus_node("node-b"));
+    chain.govern(
         ADMIN_B,
         add_consensus_node("node-b2", "bank-b", &node_key(2)),
     );
@@ -275,7 +305,7 @@ fn the_membership_is_capped() {
         .map(|(id, n)| (id.as_str(), "bank-a", *n))
         .collect();
     let mut chain = raft_chain_with(&nodes);
-    chain.ok(
+    chain.govern(
         ADMIN_A,
         add_consensus_node("node-last", "bank-a", &node_key(100)),
     );
@@ -316,13 +346,11 @@ fn an_administrator_removes_a_node_of_its_own_organisation_keeping_the_order() {
         ("node-b", "bank-b", 2),
         ("node-a2", "bank-a", 3),
     ]);
-    let events = chain.ok(ADMIN_B, remove_consensus_node("node-b"));
+    let events = chain.govern(ADMIN_B, remove_consensus_node("node-b"));
 
-    assert_eq!(events.len(), 1);
-    let event = &events[0];
-    assert_eq!(event.kind(), EventKind::ConsensusNodeRemoved);
+    let event = &only(&events, EventKind::ConsensusNodeRemoved);
     assert_eq!(event.node_id, "node-b");
-    assert_eq!(event.actor, ADMIN_B);
+    assert_eq!(event.actor, ADMIN_A, "signed by the vote that passed it");
     assert!(event.detail.contains("bank-b"), "{}", event.detail);
     assert!(event.accounts.is_empty() && event.counterparty.is_empty());
     assert_eq!(audit_events(&chain).last(), Some(event));
@@ -363,7 +391,7 @@ fn removing_a_node_that_is_not_current_is_refused() {
         ErrorCode::ConsensusNodeNotFound,
         &["node-z"],
     );
-    chain.ok(ADMIN_B, remove_consensus_node("node-b"));
+    chain.govern(ADMIN_B, remove_consensus_node("node-b"));
     chain.reject(
         ADMIN_B,
         remove_consensus_node("node-b"),
@@ -376,7 +404,7 @@ fn removing_a_node_that_is_not_current_is_refused() {
 #[test]
 fn the_last_node_cannot_be_removed() {
     let mut chain = raft_chain();
-    chain.ok(ADMIN_B, remove_consensus_node("node-b"));
+    chain.govern(ADMIN_B, remove_consensus_node("node-b"));
     chain.reject(
         ADMIN_A,
         remove_consensus_node("node-a"),
@@ -390,12 +418,12 @@ fn the_last_node_cannot_be_removed() {
 fn add_then_remove_restores_the_membership_and_retires_the_id() {
     let mut chain = raft_chain();
     let genesis_nodes = config(&chain).nodes;
-    chain.ok(
+    chain.govern(
         ADMIN_A,
         add_consensus_node("node-c", "bank-a", &node_key(3)),
     );
     assert_eq!(node_ids(&chain), ["node-a", "node-b", "node-c"]);
-    chain.ok(ADMIN_A, remove_consensus_node("node-c"));
+    chain.govern(ADMIN_A, remove_consensus_node("node-c"));
     let after = config(&chain);
     assert_eq!(after.nodes, genesis_nodes);
     assert_eq!(after.removed_node_ids, ["node-c"]);
@@ -412,22 +440,27 @@ fn add_then_remove_restores_the_membership_and_retires_the_id() {
 #[test]
 fn changes_in_one_block_see_the_earlier_ones() {
     let mut chain = raft_chain();
-    let nonce = chain.nonce(ADMIN_A);
+    let (a, b) = (chain.nonce(ADMIN_A), chain.nonce(ADMIN_B));
+    let first = chain.next_proposal_id();
+    let second = "P000000000002";
     let outcome = chain.block(vec![
         chain.sign(
             ADMIN_A,
-            nonce,
+            a,
             add_consensus_node("node-c", "bank-a", &node_key(3)),
         ),
+        chain.sign(ADMIN_B, b, vote(&first, true)),
+        // Checked at submission against the node the vote just added.
         chain.sign(
             ADMIN_A,
-            nonce + 1,
+            a + 1,
             add_consensus_node("node-c", "bank-a", &node_key(4)),
         ),
-        chain.sign(ADMIN_A, nonce + 2, remove_consensus_node("node-c")),
+        chain.sign(ADMIN_A, a + 2, remove_consensus_node("node-c")),
+        chain.sign(ADMIN_B, b + 1, vote(second, true)),
         chain.sign(
             ADMIN_A,
-            nonce + 3,
+            a + 3,
             add_consensus_node("node-c", "bank-a", &node_key(5)),
         ),
     ]);
@@ -436,13 +469,66 @@ fn changes_in_one_block_see_the_earlier_ones() {
         codes,
         [
             ErrorCode::Ok,
+            ErrorCode::Ok,
             ErrorCode::ConsensusNodeExists,
+            ErrorCode::Ok,
             ErrorCode::Ok,
             ErrorCode::ConsensusNodeExists
         ]
     );
+    assert_eq!(chain.proposal(second).status(), ProposalStatus::Passed);
     assert_eq!(node_ids(&chain), ["node-a", "node-b"]);
     assert_eq!(config(&chain).removed_node_ids, ["node-c"]);
+}
+
+#[test]
+fn the_direct_operations_are_refused_in_favour_of_proposals() {
+    let mut chain = raft_chain();
+    chain.reject(
+        ADMIN_A,
+        direct_add_consensus_node("node-c", "bank-a", &node_key(3)),
+        ErrorCode::ProposalRequired,
+        &["node-c", "proposal"],
+    );
+    chain.reject(
+        ADMIN_B,
+        direct_remove_consensus_node("node-b"),
+        ErrorCode::ProposalRequired,
+        &["node-b", "proposal"],
+    );
+    assert_eq!(node_ids(&chain), ["node-a", "node-b"]);
+}
+
+#[test]
+fn a_proposal_whose_node_was_taken_meanwhile_is_rejected_and_adds_nothing() {
+    let mut chain = raft_chain();
+    let first = chain.next_proposal_id();
+    chain.ok(
+        ADMIN_A,
+        add_consensus_node("node-c", "bank-a", &node_key(3)),
+    );
+    let second = chain.next_proposal_id();
+    chain.ok(
+        ADMIN_A,
+        add_consensus_node("node-c", "bank-a", &node_key(4)),
+    );
+    chain.ok(ADMIN_B, vote(&first, true));
+    assert_eq!(node_ids(&chain), ["node-a", "node-b", "node-c"]);
+    let before = config(&chain);
+    let events = chain.ok(ADMIN_B, vote(&second, true));
+    let kinds: Vec<EventKind> = events.iter().map(Event::kind).collect();
+    assert_eq!(
+        kinds,
+        [EventKind::ProposalVoted, EventKind::ProposalRejected]
+    );
+    let proposal = chain.proposal(&second);
+    assert_eq!(proposal.status(), ProposalStatus::Rejected);
+    assert!(
+        proposal.outcome.contains("CONSENSUS_NODE_EXISTS") && proposal.outcome.contains("node-c"),
+        "{}",
+        proposal.outcome
+    );
+    assert_eq!(config(&chain), before, "nothing of the action was applied");
 }
 
 #[test]

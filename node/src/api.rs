@@ -24,9 +24,9 @@ use vchain_proto::v1::*;
 use crate::chain::{Chain, ChainError, SubmitError};
 use crate::mempool::MempoolError;
 
-/// Largest page of `ListVouchers`.
+/// Largest page of `ListVouchers` and `ListProposals`.
 pub const PAGE_SIZE_MAX: u32 = 1_000;
-/// Default page of `ListVouchers`.
+/// Default page of `ListVouchers` and `ListProposals`.
 pub const PAGE_SIZE_DEFAULT: u32 = 100;
 /// Events buffered per subscriber before the stream applies back-pressure.
 pub const SUBSCRIBER_BUFFER: usize = 256;
@@ -48,15 +48,26 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::AccountNotFound
         | E::VoucherNotFound
         | E::CreditLineNotFound
-        | E::ConsensusNodeNotFound => Code::NotFound,
+        | E::ConsensusNodeNotFound
+        | E::ProposalNotFound
+        | E::OrganisationNotFound => Code::NotFound,
         E::IdentityExists
         | E::AccountExists
         | E::CreditLineExists
         | E::DuplicateTradeDocument
-        | E::ConsensusNodeExists => Code::AlreadyExists,
+        | E::ConsensusNodeExists
+        | E::OrganisationExists
+        | E::ProposalAlreadyVoted => Code::AlreadyExists,
         E::ConsensusNodeLast | E::ConsensusEngineStatic | E::ConsensusNodesFull => {
             Code::FailedPrecondition
         }
+        E::ProposalNotOpen
+        | E::ProposalExpired
+        | E::ProposalRequired
+        | E::OrganisationLast
+        | E::OrganisationRunsNodes
+        | E::OrganisationsFull => Code::FailedPrecondition,
+        E::InvalidProposal => Code::InvalidArgument,
         E::ArithmeticOverflow => Code::OutOfRange,
         E::Malformed
         | E::WrongChain
@@ -488,6 +499,83 @@ impl VchainApi for ApiService {
         }))
     }
 
+    async fn get_proposal(
+        &self,
+        request: Request<GetProposalRequest>,
+    ) -> Result<Response<GetProposalResponse>, Status> {
+        self.serving()?;
+        let id = request.into_inner().proposal_id;
+        let chain = self.chain.clone();
+        let response =
+            tokio::task::spawn_blocking(move || -> Result<GetProposalResponse, Status> {
+                // One snapshot, so the record and its history agree.
+                let snapshot = chain.ledger.snapshot();
+                let proposal = vchain_contracts::proposal(&snapshot, &id)
+                    .map_err(internal)?
+                    .ok_or_else(|| not_found("proposal", &id))?;
+                let events = vchain_contracts::proposal_events(&snapshot, &id).map_err(internal)?;
+                Ok(GetProposalResponse {
+                    proposal: Some(proposal),
+                    events,
+                })
+            })
+            .await
+            .map_err(internal)??;
+        Ok(Response::new(response))
+    }
+
+    async fn list_proposals(
+        &self,
+        request: Request<ListProposalsRequest>,
+    ) -> Result<Response<ListProposalsResponse>, Status> {
+        self.serving()?;
+        let request = request.into_inner();
+        let page_size = match request.page_size {
+            0 => PAGE_SIZE_DEFAULT,
+            n => n.min(PAGE_SIZE_MAX),
+        } as usize;
+        let chain = self.chain.clone();
+        let response =
+            tokio::task::spawn_blocking(move || -> Result<ListProposalsResponse, Status> {
+                let snapshot = chain.ledger.snapshot();
+                let mut proposals = Vec::with_capacity(page_size);
+                let mut after = (!request.page_token.is_empty()).then_some(request.page_token);
+                // Chunked, so that `open_only` skips decided proposals without one huge read.
+                loop {
+                    let chunk =
+                        vchain_contracts::proposals(&snapshot, after.as_deref(), page_size + 1)
+                            .map_err(internal)?;
+                    let exhausted = chunk.len() <= page_size;
+                    for proposal in chunk {
+                        after = Some(proposal.id.clone());
+                        if request.open_only && proposal.status() != ProposalStatus::Open {
+                            continue;
+                        }
+                        if proposals.len() == page_size {
+                            let next_page_token = proposals
+                                .last()
+                                .map(|p: &Proposal| p.id.clone())
+                                .unwrap_or_default();
+                            return Ok(ListProposalsResponse {
+                                proposals,
+                                next_page_token,
+                            });
+                        }
+                        proposals.push(proposal);
+                    }
+                    if exhausted {
+                        return Ok(ListProposalsResponse {
+                            proposals,
+                            next_page_token: String::new(),
+                        });
+                    }
+                }
+            })
+            .await
+            .map_err(internal)??;
+        Ok(Response::new(response))
+    }
+
     async fn get_block(
         &self,
         request: Request<GetBlockRequest>,
@@ -584,7 +672,7 @@ impl VchainApi for ApiService {
             mempool_size: u32::try_from(self.chain.mempool_len()).unwrap_or(u32::MAX),
             genesis_hash: self.chain.genesis_hash.to_vec(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            params: Some(self.chain.params),
+            params: Some(self.chain.params()),
             members,
             leader: self.chain.leader().unwrap_or_default(),
             voters: self.chain.voters(),

@@ -129,8 +129,9 @@ pub struct Chain {
     pub config: NodeConfig,
     /// Chain id.
     pub chain_id: String,
-    /// Chain parameters.
-    pub params: ChainParams,
+    /// Chain parameters as of the last committed block (a passed `SetChainParams` proposal
+    /// changes them); read with [`Chain::params`].
+    params: Mutex<ChainParams>,
     /// Hash of block 0.
     pub genesis_hash: Hash,
     /// Consensus engine name.
@@ -332,7 +333,7 @@ impl Chain {
         peers: Option<Peers>,
     ) -> Result<(Arc<Chain>, std::thread::JoinHandle<()>), ChainError> {
         // A Raft node outside genesis may start: it waits, a non-voter, until the consortium
-        // adds it (an AddConsensusNode transaction) and the leader replicates the chain to it.
+        // adds it (a passed AddConsensusNode proposal) and the leader replicates the chain to it.
         if genesis.consensus.engine != "raft"
             && !genesis
                 .consensus
@@ -429,7 +430,7 @@ impl Chain {
             ledger,
             clock,
             chain_id,
-            params,
+            params: Mutex::new(params),
             genesis_hash,
             engine_name: genesis.consensus.engine.clone(),
             config,
@@ -708,7 +709,20 @@ impl Chain {
     }
 
     fn block_tx_target(&self) -> usize {
-        self.config.block_tx_target.min(self.params.block_tx_max) as usize
+        self.config.block_tx_target.min(self.params().block_tx_max) as usize
+    }
+
+    /// The chain parameters in force for the next block.
+    pub fn params(&self) -> ChainParams {
+        *lock(&self.params)
+    }
+
+    /// Re-reads the chain parameters from committed state (after a block that changed them,
+    /// or a snapshot install).
+    fn refresh_params(&self) -> Result<(), ChainError> {
+        let (_, params) = chain_config(&*self.ledger)?;
+        *lock(&self.params) = params;
+        Ok(())
     }
 
     /// Asks the producer to finish its block and stop.
@@ -742,7 +756,8 @@ impl Chain {
 
     /// True if the first voucher in the expiry queue is due at chain time `now_ms`.
     fn destruction_due(&self, now_ms: u64) -> bool {
-        let today = vchain_contracts::validate::local_day(now_ms, self.params.utc_offset_minutes);
+        let today =
+            vchain_contracts::validate::local_day(now_ms, self.params().utc_offset_minutes);
         match self.ledger.scan_prefix(keys::EXPIRY_PREFIX, None, 1) {
             Ok(first) => first
                 .first()
@@ -991,9 +1006,10 @@ impl Producer {
         let timestamp_ms = now_ms.max(head.timestamp_ms + 1);
         let span = info_span!("cut_block", height);
         let _entered = span.enter();
+        let params = chain.params();
         let transactions = lock(&chain.mempool).select(
-            chain.params.block_tx_max as usize,
-            chain.params.block_bytes_max as usize,
+            params.block_tx_max as usize,
+            params.block_bytes_max as usize,
             |a| chain.next_nonce(a),
         );
         let outcome = execute_block(
@@ -1168,6 +1184,8 @@ impl Producer {
                         self.prepared = None;
                         self.in_flight = None;
                         self.forget_stale_transactions();
+                        chain.refresh_params()?;
+                        self.membership.dirty = true;
                         chain.snapshots_installed.fetch_add(1, Ordering::SeqCst);
                         chain.start_backfill(runtime);
                         info!(height = head.height, from = %node, "caught up from a snapshot");
@@ -1320,6 +1338,13 @@ impl Producer {
         }) {
             self.membership.dirty = true;
         }
+        if outcome
+            .events()
+            .any(|e| e.kind() == EventKind::ChainParamsChanged)
+        {
+            chain.refresh_params()?;
+            info!(height = header.height, params = ?chain.params(), "chain parameters changed");
+        }
         Ok(())
     }
 
@@ -1439,7 +1464,7 @@ impl Producer {
             height: header.height,
             why,
         };
-        if block.transactions.len() > chain.params.block_tx_max as usize {
+        if block.transactions.len() > chain.params().block_tx_max as usize {
             return Err(diverge(format!(
                 "{} transactions exceed block_tx_max",
                 block.transactions.len()

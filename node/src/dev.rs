@@ -290,7 +290,7 @@ pub fn prepare_cluster(
 
 /// Prepares a node that is not in genesis to join the dev cluster under `dir` (made by
 /// [`prepare_cluster`]): its directory, network key and config, dialling every genesis node.
-/// It only takes part once an administrator's `AddConsensusNode` transaction names it with the
+/// It only takes part once the members pass an `AddConsensusNode` proposal naming it with the
 /// returned network public key (hex).
 pub fn prepare_joining_node(dir: &Path, node_id: &str) -> Result<(NodeConfig, String), NodeError> {
     let setup = |what: &str, e: &dyn std::fmt::Display| NodeError::Setup(format!("{what}: {e}"));

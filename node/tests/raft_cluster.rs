@@ -700,6 +700,29 @@ async fn a_node_too_far_behind_installs_a_snapshot_and_matches_the_others() {
     }
 }
 
+/// The id of the proposal a committed `SubmitProposal` opened.
+fn proposal_id_of(response: &SubmitTransactionResponse) -> String {
+    let result = response.result.as_ref().expect("result");
+    assert_eq!(result.code(), ErrorCode::Ok, "{result:?}");
+    result
+        .events
+        .iter()
+        .find(|e| e.kind() == EventKind::ProposalSubmitted)
+        .map(|e| e.proposal_id.clone())
+        .expect("a PROPOSAL_SUBMITTED event")
+}
+
+async fn get_proposal(node: &NodeHandle, proposal_id: &str) -> GetProposalResponse {
+    client(node)
+        .await
+        .get_proposal(GetProposalRequest {
+            proposal_id: proposal_id.into(),
+        })
+        .await
+        .expect("proposal")
+        .into_inner()
+}
+
 /// Waits (bounded) until every running node reports exactly `voters`.
 async fn voters_are(nodes: &[Option<NodeHandle>], voters: &[&str]) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -720,7 +743,7 @@ async fn voters_are(nodes: &[Option<NodeHandle>], voters: &[&str]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn administrators_add_and_remove_consensus_nodes_and_strangers_stay_out() {
+async fn members_vote_consensus_nodes_in_and_out_and_strangers_stay_out() {
     let (dir, _configs, mut nodes) = start_cluster(3).await;
     let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
     let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
@@ -753,18 +776,44 @@ async fn administrators_add_and_remove_consensus_nodes_and_strangers_stay_out() 
         "the stranger got no block"
     );
 
-    // An administrator of bank-b adds it as a bank-b node: the chain records it, Raft makes it
-    // a voter, and it catches up.
-    let admin = dev_key(&keystore, "bank-b-admin");
-    let added = submit(
-        nodes[leader].as_ref().expect("running"),
-        &genesis.chain_id,
-        "bank-b-admin",
-        &admin,
-        Operation::AddConsensusNode(AddConsensusNode {
+    // Adding a node is a consortium decision: bank-b proposes it; with two member banks and
+    // "more than two thirds" to pass, nothing changes until bank-a approves too.
+    let admin_a = dev_key(&keystore, "bank-a-admin");
+    let admin_b = dev_key(&keystore, "bank-b-admin");
+    let add_node = SubmitProposal {
+        action: Some(submit_proposal::Action::AddConsensusNode(AddConsensusNode {
             node_id: "node-4".into(),
             org_id: "bank-b".into(),
             public_key: hex::decode(&public_key).expect("hex"),
+        })),
+        title: "bank-b runs a fourth node".into(),
+        reason: String::new(),
+    };
+    let proposed = submit(
+        nodes[leader].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-b-admin",
+        &admin_b,
+        Operation::SubmitProposal(add_node),
+    )
+    .await;
+    assert!(proposed.committed, "{proposed:?}");
+    let proposal_id = proposal_id_of(&proposed);
+    converged(&nodes, proposed.height).await;
+    let open = get_proposal(nodes[(leader + 1) % 3].as_ref().expect("running"), &proposal_id).await;
+    assert_eq!(open.proposal.as_ref().expect("proposal").status(), ProposalStatus::Open);
+    voters_are(&nodes, &["node-1", "node-2", "node-3"]).await;
+
+    // bank-a approves on another node: the proposal passes, the chain records the node, Raft
+    // makes it a voter, and it catches up.
+    let added = submit(
+        nodes[(leader + 2) % 3].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-admin",
+        &admin_a,
+        Operation::VoteOnProposal(VoteOnProposal {
+            proposal_id: proposal_id.clone(),
+            approve: true,
         }),
     )
     .await;
@@ -772,6 +821,19 @@ async fn administrators_add_and_remove_consensus_nodes_and_strangers_stay_out() 
     nodes.push(Some(stranger));
     voters_are(&nodes, &["node-1", "node-2", "node-3", "node-4"]).await;
     converged(&nodes, added.height).await;
+    let passed = get_proposal(nodes[3].as_ref().expect("running"), &proposal_id).await;
+    let kinds: Vec<EventKind> = passed.events.iter().map(|e| e.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::ProposalSubmitted,
+            EventKind::ProposalVoted,
+            EventKind::ProposalVoted,
+            EventKind::ConsensusNodeAdded,
+            EventKind::ProposalPassed,
+        ],
+        "the whole decision is traceable, on the new node too"
+    );
 
     // The new node takes writes like any other and they commit everywhere.
     let grant = submit(
@@ -789,21 +851,69 @@ async fn administrators_add_and_remove_consensus_nodes_and_strangers_stay_out() 
     assert!(grant.committed);
     converged(&nodes, grant.height).await;
 
-    // The leader's own bank removes it: it hands leadership over, the new leader removes it,
-    // and the other three carry on without it.
-    let (org_admin, org_key) = if leader % 2 == 0 {
-        ("bank-a-admin", dev_key(&keystore, "bank-a-admin"))
+    // A proposal to remove the leader that the other bank disapproves is rejected and changes
+    // nothing. Then the leader's own bank proposes it again and the other approves: the leader
+    // hands leadership over, the new leader removes it, and the other three carry on.
+    let (proposer, proposer_key, voter, voter_key) = if leader % 2 == 0 {
+        ("bank-a-admin", &admin_a, "bank-b-admin", &admin_b)
     } else {
-        ("bank-b-admin", admin.clone())
+        ("bank-b-admin", &admin_b, "bank-a-admin", &admin_a)
     };
     let removed_id = format!("node-{}", leader + 1);
+    let remove_leader = || SubmitProposal {
+        action: Some(submit_proposal::Action::RemoveConsensusNode(
+            RemoveConsensusNode {
+                node_id: removed_id.clone(),
+            },
+        )),
+        title: format!("retire {removed_id}"),
+        reason: String::new(),
+    };
+    let turned_down = submit(
+        nodes[leader].as_ref().expect("running"),
+        &genesis.chain_id,
+        proposer,
+        proposer_key,
+        Operation::SubmitProposal(remove_leader()),
+    )
+    .await;
+    let turned_down_id = proposal_id_of(&turned_down);
+    let disapproved = submit(
+        nodes[leader].as_ref().expect("running"),
+        &genesis.chain_id,
+        voter,
+        voter_key,
+        Operation::VoteOnProposal(VoteOnProposal {
+            proposal_id: turned_down_id.clone(),
+            approve: false,
+        }),
+    )
+    .await;
+    assert!(disapproved.committed, "{disapproved:?}");
+    converged(&nodes, disapproved.height).await;
+    let rejected = get_proposal(nodes[leader].as_ref().expect("running"), &turned_down_id).await;
+    assert_eq!(
+        rejected.proposal.as_ref().expect("proposal").status(),
+        ProposalStatus::Rejected
+    );
+    voters_are(&nodes, &["node-1", "node-2", "node-3", "node-4"]).await;
+
+    let proposed = submit(
+        nodes[leader].as_ref().expect("running"),
+        &genesis.chain_id,
+        proposer,
+        proposer_key,
+        Operation::SubmitProposal(remove_leader()),
+    )
+    .await;
     let removed = submit(
         nodes[leader].as_ref().expect("running"),
         &genesis.chain_id,
-        org_admin,
-        &org_key,
-        Operation::RemoveConsensusNode(RemoveConsensusNode {
-            node_id: removed_id.clone(),
+        voter,
+        voter_key,
+        Operation::VoteOnProposal(VoteOnProposal {
+            proposal_id: proposal_id_of(&proposed),
+            approve: true,
         }),
     )
     .await;

@@ -1,4 +1,5 @@
-//! Consensus membership: administrators add and remove the nodes that vote on blocks.
+//! Consensus membership: the nodes that vote on blocks, changed only by passed proposals
+//! ([`super::governance`]), each an administrator's proposal about its own organisation's node.
 //!
 //! The membership lives in one record, [`keys::CONSENSUS`], which the node reads after each block
 //! to drive its engine's configuration changes and to decide which network keys may connect. So
@@ -8,8 +9,8 @@
 
 use vchain_ledger::StateReader;
 use vchain_proto::v1::{
-    AddConsensusNode, ConsensusConfig, ConsensusNode, ErrorCode, EventKind, Organisation,
-    RemoveConsensusNode, Role,
+    AddConsensusNode, ConsensusConfig, ConsensusNode, ErrorCode, Event, EventKind, Organisation,
+    RemoveConsensusNode,
 };
 
 use crate::error::{reject, ExecError, Failure};
@@ -58,25 +59,26 @@ fn require_dynamic(config: &ConsensusConfig) -> Result<(), Failure> {
     )
 }
 
-/// Rejects unless the signer is an administrator of `org_id`: a bank decides only about the
-/// nodes it runs itself.
-fn require_own_organisation(
-    tx: &TxContext<'_, '_>,
-    org_id: &str,
-    what: &str,
-) -> Result<(), Failure> {
-    if tx.signer.org_id == org_id {
+/// Rejects unless the proposing administrator's organisation is `org_id`: a bank decides only
+/// about the nodes it runs itself (the other members then vote on it).
+fn require_own_organisation(proposer_org: &str, org_id: &str, what: &str) -> Result<(), Failure> {
+    if proposer_org == org_id {
         return Ok(());
     }
     reject(
         ErrorCode::NotSameOrganisation,
-        format!("{what} belongs to {org_id}, not to {}", tx.signer.org_id),
+        format!("{what} belongs to {org_id}, not to {proposer_org}"),
     )
 }
 
-/// `AddConsensusNode`: appends a node run by the signer's organisation to the membership.
-pub(crate) fn add_node(tx: &mut TxContext<'_, '_>, op: AddConsensusNode) -> Result<(), Failure> {
-    tx.require_role(&[Role::Administrator], "adding a consensus node")?;
+/// Checks that `op`, proposed by an administrator of `proposer_org`, applies to the state as this
+/// transaction sees it, and returns the configuration with the node appended and the node.
+/// Writes nothing, so governance can run it at submission and again when the proposal passes.
+pub(crate) fn check_add_node(
+    tx: &TxContext<'_, '_>,
+    op: &AddConsensusNode,
+    proposer_org: &str,
+) -> Result<(ConsensusConfig, ConsensusNode), Failure> {
     let mut config = load_config(tx)?;
     require_dynamic(&config)?;
     validate::account_id(&op.node_id)?;
@@ -84,13 +86,13 @@ pub(crate) fn add_node(tx: &mut TxContext<'_, '_>, op: AddConsensusNode) -> Resu
     let organisation: Option<Organisation> = tx
         .overlay
         .get_message(&keys::organisation(&op.org_id), "Organisation")?;
-    if organisation.is_none() {
+    if organisation.is_none_or(|o| o.removed) {
         return reject(
-            ErrorCode::IdentityNotFound,
-            format!("organisation {:?} does not exist", op.org_id),
+            ErrorCode::OrganisationNotFound,
+            format!("organisation {:?} is not a consortium member", op.org_id),
         );
     }
-    require_own_organisation(tx, &op.org_id, &format!("node {}", op.node_id))?;
+    require_own_organisation(proposer_org, &op.org_id, &format!("node {}", op.node_id))?;
     if config.nodes.iter().any(|n| n.node_id == op.node_id) {
         return reject(
             ErrorCode::ConsensusNodeExists,
@@ -124,31 +126,42 @@ pub(crate) fn add_node(tx: &mut TxContext<'_, '_>, op: AddConsensusNode) -> Resu
             ),
         );
     }
-    let detail = format!(
-        "node {} of {} with network key {}",
-        op.node_id,
-        op.org_id,
-        hex::encode(&op.public_key)
-    );
-    config.nodes.push(ConsensusNode {
+    let added = ConsensusNode {
         node_id: op.node_id.clone(),
-        org_id: op.org_id,
-        public_key: op.public_key,
-    });
-    tx.overlay.put_message(keys::CONSENSUS.to_vec(), &config);
-    let mut event = tx.event(EventKind::ConsensusNodeAdded);
-    event.node_id = op.node_id;
-    event.detail = detail;
-    tx.audit_event(event)
+        org_id: op.org_id.clone(),
+        public_key: op.public_key.clone(),
+    };
+    config.nodes.push(added.clone());
+    Ok((config, added))
 }
 
-/// `RemoveConsensusNode`: takes a node of the signer's organisation out of the membership and
-/// retires its id.
-pub(crate) fn remove_node(
+/// Writes the configuration [`check_add_node`] built and returns the event saying so (the
+/// caller records it).
+pub(crate) fn apply_add_node(
     tx: &mut TxContext<'_, '_>,
-    op: RemoveConsensusNode,
-) -> Result<(), Failure> {
-    tx.require_role(&[Role::Administrator], "removing a consensus node")?;
+    config: ConsensusConfig,
+    added: ConsensusNode,
+) -> Event {
+    debug_assert!(config.nodes.last() == Some(&added));
+    tx.overlay.put_message(keys::CONSENSUS.to_vec(), &config);
+    let mut event = tx.event(EventKind::ConsensusNodeAdded);
+    event.detail = format!(
+        "node {} of {} with network key {}",
+        added.node_id,
+        added.org_id,
+        hex::encode(&added.public_key)
+    );
+    event.node_id = added.node_id;
+    event
+}
+
+/// Checks that the node `op` names can be removed, on a proposal of an administrator of
+/// `proposer_org`; returns the configuration without it and the removed node. Writes nothing.
+pub(crate) fn check_remove_node(
+    tx: &TxContext<'_, '_>,
+    op: &RemoveConsensusNode,
+    proposer_org: &str,
+) -> Result<(ConsensusConfig, ConsensusNode), Failure> {
     let mut config = load_config(tx)?;
     require_dynamic(&config)?;
     let Some(position) = config.nodes.iter().position(|n| n.node_id == op.node_id) else {
@@ -158,7 +171,7 @@ pub(crate) fn remove_node(
         );
     };
     require_own_organisation(
-        tx,
+        proposer_org,
         &config.nodes[position].org_id,
         &format!("node {}", op.node_id),
     )?;
@@ -175,6 +188,17 @@ pub(crate) fn remove_node(
     // must come out byte-identical on every node.
     let removed = config.nodes.remove(position);
     config.removed_node_ids.push(removed.node_id.clone());
+    Ok((config, removed))
+}
+
+/// Writes the configuration [`check_remove_node`] built, retiring the node's id, and returns the
+/// event saying so (the caller records it).
+pub(crate) fn apply_remove_node(
+    tx: &mut TxContext<'_, '_>,
+    config: ConsensusConfig,
+    removed: ConsensusNode,
+) -> Event {
+    debug_assert!(config.removed_node_ids.last() == Some(&removed.node_id));
     tx.overlay.put_message(keys::CONSENSUS.to_vec(), &config);
     let mut event = tx.event(EventKind::ConsensusNodeRemoved);
     event.detail = format!(
@@ -184,5 +208,20 @@ pub(crate) fn remove_node(
         hex::encode(&removed.public_key)
     );
     event.node_id = removed.node_id;
-    tx.audit_event(event)
+    event
+}
+
+/// The nodes `org_id` runs, in membership order.
+pub(crate) fn nodes_of(config: &ConsensusConfig, org_id: &str) -> Vec<String> {
+    config
+        .nodes
+        .iter()
+        .filter(|n| n.org_id == org_id)
+        .map(|n| n.node_id.clone())
+        .collect()
+}
+
+/// The configuration as this transaction sees it, for governance checks.
+pub(crate) fn current_config(tx: &TxContext<'_, '_>) -> Result<ConsensusConfig, Failure> {
+    load_config(tx)
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod consensus;
 mod credit;
+pub(crate) mod governance;
 mod identity;
 mod voucher;
 
@@ -59,8 +60,23 @@ pub(crate) fn run(tx: &mut TxContext<'_, '_>, operation: Operation) -> Result<()
         Operation::UnfreezeVoucher(op) => {
             voucher::set_voucher_frozen(tx, &op.voucher_id, &op.reason, false)
         }
-        Operation::AddConsensusNode(op) => consensus::add_node(tx, op),
-        Operation::RemoveConsensusNode(op) => consensus::remove_node(tx, op),
+        // Membership changes are consortium decisions: only a passed proposal makes them.
+        Operation::AddConsensusNode(op) => reject(
+            ErrorCode::ProposalRequired,
+            format!(
+                "adding consensus node {} needs a proposal (SubmitProposal with add_consensus_node) that the members pass",
+                op.node_id
+            ),
+        ),
+        Operation::RemoveConsensusNode(op) => reject(
+            ErrorCode::ProposalRequired,
+            format!(
+                "removing consensus node {} needs a proposal (SubmitProposal with remove_consensus_node) that the members pass",
+                op.node_id
+            ),
+        ),
+        Operation::SubmitProposal(op) => governance::submit(tx, op),
+        Operation::VoteOnProposal(op) => governance::vote(tx, op),
     }
 }
 
@@ -173,6 +189,24 @@ impl TxContext<'_, '_> {
         let position = self.next_position()?;
         self.overlay
             .put_message(keys::voucher_event(&event.voucher_id, position), &event);
+        self.events.push(event);
+        Ok(())
+    }
+
+    /// Records `event` in its proposal's history and in the transaction's result, and in the
+    /// audit log too if `audit` (what a passed proposal changed).
+    pub(crate) fn proposal_event(&mut self, event: Event, audit: bool) -> Result<(), Failure> {
+        debug_assert!(
+            !event.proposal_id.is_empty(),
+            "a proposal event names its proposal"
+        );
+        let position = self.next_position()?;
+        self.overlay
+            .put_message(keys::proposal_event(&event.proposal_id, position), &event);
+        if audit {
+            self.overlay
+                .put_message(keys::audit_event(position), &event);
+        }
         self.events.push(event);
         Ok(())
     }

@@ -556,6 +556,62 @@ impl TestChain {
         events[0].voucher_id.clone()
     }
 
+    /// The id the next proposal will get.
+    pub(crate) fn next_proposal_id(&self) -> String {
+        let next = self.raw(keys::PROPOSAL_SEQ).map_or(1, |bytes| {
+            u64::from_be_bytes(bytes.try_into().expect("u64"))
+        });
+        format!("P{next:012}")
+    }
+
+    /// The proposal `id`.
+    pub(crate) fn proposal(&self, id: &str) -> vchain_proto::v1::Proposal {
+        vchain_contracts::proposal(&self.ledger, id)
+            .expect("reads")
+            .unwrap_or_else(|| panic!("proposal {id} exists"))
+    }
+
+    /// The first administrator account of each current member organisation, by organisation.
+    pub(crate) fn member_admins(&self) -> BTreeMap<String, String> {
+        self.scan(keys::ORGANISATION_PREFIX)
+            .into_iter()
+            .map(|(_, value)| {
+                vchain_proto::v1::Organisation::decode(value.as_slice()).expect("organisation")
+            })
+            .filter(|o| !o.removed)
+            .map(|o| {
+                let admin = self.identity(&o.uscc).accounts[0].clone();
+                (o.org_id, admin)
+            })
+            .collect()
+    }
+
+    /// Submits `proposal` (a `SubmitProposal` operation) by `proposer`, then has the
+    /// administrator of every other member organisation approve it, one block each, until it is
+    /// decided; asserts it passed and returns the events of the transaction that passed it.
+    pub(crate) fn govern(&mut self, proposer: &str, proposal: Operation) -> Vec<Event> {
+        let id = self.next_proposal_id();
+        let mut events = self.ok(proposer, proposal);
+        let proposer_org = self.account(proposer).org_id;
+        for (org_id, admin) in self.member_admins() {
+            if self.proposal(&id).status() != vchain_proto::v1::ProposalStatus::Open {
+                break;
+            }
+            if org_id == proposer_org {
+                continue;
+            }
+            events = self.ok(&admin, ops::vote(&id, true));
+        }
+        let proposal = self.proposal(&id);
+        assert_eq!(
+            proposal.status(),
+            vchain_proto::v1::ProposalStatus::Passed,
+            "proposal {id}: {}",
+            proposal.outcome
+        );
+        events
+    }
+
     /// Splits `id` (held by `holder`) into `amounts`; returns the children's ids.
     pub(crate) fn split(&mut self, holder: &str, id: &str, amounts: &[u64]) -> Vec<String> {
         self.ok(holder, ops::split(id, amounts));
@@ -608,17 +664,57 @@ pub(crate) fn printable(writes: &WriteSet) -> Vec<String> {
 
 /// Builders of operations with test defaults.
 pub(crate) mod ops {
+    use vchain_proto::v1::submit_proposal::Action;
     use vchain_proto::v1::{
         transaction_body::Operation, AddConsensusNode, ConfirmRedemption, Consideration,
         FreezeAccount, FreezeVoucher, GrantCreditLine, LowerCreditLine, RaiseCreditLine,
         RegisterAccount, RegisterIdentity, RemoveConsensusNode, RequestRedemption,
-        RevokeCreditLine, Role, SplitVoucher, TransferVoucher, UnfreezeAccount, UnfreezeVoucher,
+        RevokeCreditLine, Role, SplitVoucher, SubmitProposal, TransferVoucher, UnfreezeAccount,
+        UnfreezeVoucher, VoteOnProposal,
     };
 
     /// The agreement hash transfers carry by default.
     pub(crate) const AGREEMENT: [u8; 32] = [0xa5; 32];
 
+    /// A `SubmitProposal` of `action` with a test title.
+    pub(crate) fn propose(action: Action) -> Operation {
+        Operation::SubmitProposal(SubmitProposal {
+            action: Some(action),
+            title: "test proposal".into(),
+            reason: "a test needs it".into(),
+        })
+    }
+
+    /// A vote on proposal `id`.
+    pub(crate) fn vote(id: &str, approve: bool) -> Operation {
+        Operation::VoteOnProposal(VoteOnProposal {
+            proposal_id: id.into(),
+            approve,
+        })
+    }
+
+    /// A proposal to add a consensus node.
     pub(crate) fn add_consensus_node(node_id: &str, org_id: &str, public_key: &[u8]) -> Operation {
+        propose(Action::AddConsensusNode(AddConsensusNode {
+            node_id: node_id.into(),
+            org_id: org_id.into(),
+            public_key: public_key.to_vec(),
+        }))
+    }
+
+    /// A proposal to remove a consensus node.
+    pub(crate) fn remove_consensus_node(node_id: &str) -> Operation {
+        propose(Action::RemoveConsensusNode(RemoveConsensusNode {
+            node_id: node_id.into(),
+        }))
+    }
+
+    /// The old direct operation adding a consensus node (refused: it needs a proposal).
+    pub(crate) fn direct_add_consensus_node(
+        node_id: &str,
+        org_id: &str,
+        public_key: &[u8],
+    ) -> Operation {
         Operation::AddConsensusNode(AddConsensusNode {
             node_id: node_id.into(),
             org_id: org_id.into(),
@@ -626,7 +722,8 @@ pub(crate) mod ops {
         })
     }
 
-    pub(crate) fn remove_consensus_node(node_id: &str) -> Operation {
+    /// The old direct operation removing a consensus node (refused: it needs a proposal).
+    pub(crate) fn direct_remove_consensus_node(node_id: &str) -> Operation {
         Operation::RemoveConsensusNode(RemoveConsensusNode {
             node_id: node_id.into(),
         })
