@@ -82,6 +82,7 @@ impl BenchChain {
             GenesisAccount {
                 account_id: id.to_owned(),
                 public_key,
+                certificate: String::new(),
             }
         };
         let mut identities = vec![
@@ -132,6 +133,7 @@ impl BenchChain {
                 name: "Bank".into(),
                 uscc: uscc(1),
                 admins: vec![account("admin", 1)],
+                root_ca_certificate: String::new(),
             }],
             identities,
         };

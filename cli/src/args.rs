@@ -66,6 +66,9 @@ pub(crate) enum Command {
     /// Submit and vote on governance proposals (administrators of member organisations).
     #[command(subcommand)]
     Proposal(ProposalCmd),
+    /// An organisation's certificate authority: create it, certify keys, revoke certificates.
+    #[command(subcommand)]
+    Ca(CaCmd),
     /// Read blocks.
     #[command(subcommand)]
     Block(BlockCmd),
@@ -130,16 +133,20 @@ pub(crate) enum KeyCmd {
     },
 }
 
-/// A 32-byte ed25519 public key, given directly or taken from a keystore entry.
+/// An account's key: given directly, taken from a keystore entry, or certified by a certificate
+/// (required when the organisation has a root CA on chain; the key is then the certificate's).
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
+#[group(required = true, multiple = true)]
 pub(crate) struct PublicKeySource {
     /// The 32-byte ed25519 public key as hex.
-    #[arg(long, value_parser = parse_hex32, value_name = "HEX")]
+    #[arg(long, value_parser = parse_hex32, value_name = "HEX", conflicts_with = "key")]
     pub(crate) public_key: Option<Hex32>,
     /// Take the public key from this keystore entry.
     #[arg(long = "key", value_name = "NAME")]
     pub(crate) key: Option<String>,
+    /// The account's X.509 certificate (PEM or DER) from the organisation's CA (`vchain ca issue`).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) certificate: Option<PathBuf>,
 }
 
 /// Roles an identity can hold.
@@ -224,6 +231,17 @@ pub(crate) enum AccountCmd {
     Get {
         /// Account id.
         account: String,
+    },
+    /// Bind an account to a new key and certificate, keeping its vouchers (the account itself,
+    /// or an administrator of its organisation, e.g. after a revocation).
+    RotateKey {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Account id.
+        account: String,
+        /// The new certificate (PEM or DER) from the organisation's current CA.
+        #[arg(long, value_name = "PATH")]
+        certificate: PathBuf,
     },
     /// Freeze an account (administrator).
     Freeze {
@@ -536,6 +554,102 @@ pub(crate) enum ConsensusCmd {
     },
 }
 
+/// What a certificate certifies (its OU).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CertRoleArg {
+    /// A consensus node's libp2p key.
+    Node,
+    /// An IoT device's signing key.
+    Device,
+    /// An administrator account.
+    Administrator,
+    /// A financier account.
+    Financier,
+    /// A core enterprise account.
+    CoreEnterprise,
+    /// A supplier account.
+    Supplier,
+    /// A regulator or auditor account.
+    Regulator,
+    /// A warehouse operator account.
+    WarehouseOperator,
+}
+
+/// `ca ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum CaCmd {
+    /// Create an organisation's root CA: its key goes into the keystore (encrypted), its
+    /// certificate to a PEM file (for genesis or a rotate-ca proposal).
+    Init {
+        /// Organisation id (the certificate's O), e.g. bank-a.
+        #[arg(long = "org", value_name = "ORG")]
+        org_id: String,
+        /// Keystore name of the CA key [default: <ORG>-ca].
+        #[arg(long, value_name = "NAME")]
+        key_name: Option<String>,
+        /// How long the CA is valid, days.
+        #[arg(long, default_value_t = 3650)]
+        valid_days: u32,
+        /// Where to write the CA certificate (PEM).
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+    },
+    /// Certify a node's, account's or device's key: from a CSR, a hex key or a keystore entry.
+    Issue {
+        /// The CA certificate (PEM), as written by `ca init`.
+        #[arg(long, value_name = "PATH")]
+        ca_cert: PathBuf,
+        /// Keystore name of the CA key [default: <ORG>-ca].
+        #[arg(long, value_name = "NAME")]
+        ca_key: Option<String>,
+        /// The role the certificate grants.
+        #[arg(long, value_enum)]
+        role: CertRoleArg,
+        /// The node, account or device id (the CN); taken from the CSR when one is given.
+        #[arg(long, value_name = "ID")]
+        name: Option<String>,
+        /// A certificate signing request (PEM or DER) to certify.
+        #[arg(long, value_name = "PATH", conflicts_with_all = ["public_key", "key"])]
+        csr: Option<PathBuf>,
+        /// The 32-byte ed25519 public key to certify, as hex.
+        #[arg(long, value_parser = parse_hex32, value_name = "HEX", conflicts_with = "key")]
+        public_key: Option<Hex32>,
+        /// Certify the public key of this keystore entry.
+        #[arg(long = "key", value_name = "NAME")]
+        key: Option<String>,
+        /// How long the certificate is valid, days (capped at the CA's own expiry).
+        #[arg(long, default_value_t = 365)]
+        valid_days: u32,
+        /// Where to write the certificate (PEM).
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+    },
+    /// Put a certificate your organisation's CA issued on the chain's revocation list
+    /// (administrator). Its account can do nothing from that block on.
+    Revoke {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// The certificate file (PEM or DER) whose serial is revoked.
+        #[arg(long, value_name = "PATH", required_unless_present = "serial")]
+        certificate: Option<PathBuf>,
+        /// The serial number as hex, instead of the certificate file.
+        #[arg(long, value_name = "HEX", conflicts_with = "certificate")]
+        serial: Option<String>,
+        /// Why (recorded on chain): key compromise, employee left, device lost ...
+        #[arg(long)]
+        reason: String,
+    },
+    /// Show what a certificate file says: organisation, role, name, key, serial, validity, and
+    /// whether it expires soon. Reads the file only; it does not verify the issuer.
+    Show {
+        /// The certificate (PEM or DER).
+        path: PathBuf,
+        /// Warn when it expires within this many days.
+        #[arg(long, default_value_t = 30)]
+        warn_days: u32,
+    },
+}
+
 /// `proposal ...`
 #[derive(Debug, Subcommand)]
 pub(crate) enum ProposalCmd {
@@ -623,9 +737,14 @@ pub(crate) enum ProposalAction {
         /// Unified social credit code (also the administrator identity's id).
         #[arg(long)]
         uscc: String,
-        /// An administrator account as ACCOUNT=PUBLIC_KEY_HEX (repeat for more, at least one).
-        #[arg(long = "admin", value_parser = parse_admin, value_name = "ACCOUNT=HEX", required = true)]
+        /// An administrator account as ACCOUNT=PUBLIC_KEY_HEX (repeat for more; at least one
+        /// of these or --admin-certificate).
+        #[arg(long = "admin", value_parser = parse_admin, value_name = "ACCOUNT=HEX", required_unless_present = "admin_certificates")]
         admins: Vec<(String, Hex32)>,
+        /// An administrator account certified by the new organisation's CA (--ca-cert): the
+        /// account id and key are the certificate's (repeat for more).
+        #[arg(long = "admin-certificate", value_name = "PATH", requires = "ca_cert")]
+        admin_certificates: Vec<PathBuf>,
         /// The organisation's root CA certificate file (DER or PEM).
         #[arg(long, value_name = "PATH")]
         ca_cert: Option<PathBuf>,

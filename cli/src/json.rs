@@ -11,9 +11,8 @@ use vchain_proto::v1::{
     Account, AccountStatus, Block, BlockHeader, ChainParams, Consideration, CreditLine,
     CreditLineStatus, ErrorCode, Event, EventKind, GetStatusResponse, GetTransactionResponse,
     Identity, IdentityStatus, Organisation, Proposal, ProposalStatus, Role, SignedTransaction,
-    SubmitTransactionResponse,
-    TraceVoucherResponse, TracedVoucher, TradeDocument, TransactionBody, TxResult, Voucher,
-    VoucherStatus,
+    SubmitTransactionResponse, TraceVoucherResponse, TracedVoucher, TradeDocument, TransactionBody,
+    TxResult, Voucher, VoucherStatus,
 };
 
 macro_rules! enum_name {
@@ -142,6 +141,14 @@ fn consideration(c: &Consideration) -> Value {
     json!({ "amount": c.amount, "currency": c.currency })
 }
 
+/// A certificate as its size and SHA-256, or null when absent.
+fn certificate_digest(bytes: &[u8]) -> Value {
+    if bytes.is_empty() {
+        return Value::Null;
+    }
+    json!({ "bytes": bytes.len(), "sha256": hex(&Sha256::digest(bytes)) })
+}
+
 /// The snake_case proto name of an operation (the `oneof` field name).
 pub(crate) fn operation_name(op: &Operation) -> &'static str {
     match op {
@@ -149,6 +156,8 @@ pub(crate) fn operation_name(op: &Operation) -> &'static str {
         Operation::RegisterAccount(_) => "register_account",
         Operation::FreezeAccount(_) => "freeze_account",
         Operation::UnfreezeAccount(_) => "unfreeze_account",
+        Operation::RotateAccountKey(_) => "rotate_account_key",
+        Operation::RevokeCertificate(_) => "revoke_certificate",
         Operation::GrantCreditLine(_) => "grant_credit_line",
         Operation::RaiseCreditLine(_) => "raise_credit_line",
         Operation::LowerCreditLine(_) => "lower_credit_line",
@@ -212,10 +221,17 @@ pub(crate) fn operation_fields(op: &Operation) -> Value {
         Operation::RegisterIdentity(o) => json!({
             "uscc": o.uscc, "name": o.name, "role": role_name(o.role),
             "legal_representative": o.legal_representative, "account_id": o.account_id,
-            "public_key": hex(&o.public_key),
+            "public_key": hex(&o.public_key), "certificate": certificate_digest(&o.certificate),
         }),
-        Operation::RegisterAccount(o) => {
-            json!({ "uscc": o.uscc, "account_id": o.account_id, "public_key": hex(&o.public_key) })
+        Operation::RegisterAccount(o) => json!({
+            "uscc": o.uscc, "account_id": o.account_id, "public_key": hex(&o.public_key),
+            "certificate": certificate_digest(&o.certificate),
+        }),
+        Operation::RotateAccountKey(o) => json!({
+            "account_id": o.account_id, "certificate": certificate_digest(&o.certificate),
+        }),
+        Operation::RevokeCertificate(o) => {
+            json!({ "serial": hex(&o.serial), "reason": o.reason })
         }
         Operation::FreezeAccount(o) => json!({ "account_id": o.account_id, "reason": o.reason }),
         Operation::UnfreezeAccount(o) => json!({ "account_id": o.account_id, "reason": o.reason }),
@@ -392,6 +408,17 @@ pub(crate) fn account(a: &Account) -> Value {
         "next_nonce": a.next_nonce,
         "org_id": a.org_id,
         "role": role_name(a.role),
+        "certificate": if a.certificate_serial.is_empty() {
+            Value::Null
+        } else {
+            json!({
+                "serial": hex(&a.certificate_serial),
+                "not_before_ms": a.certificate_not_before_ms,
+                "not_after_ms": a.certificate_not_after_ms,
+                "revoked": a.certificate_revoked,
+                "sha256": hex(&Sha256::digest(&a.certificate)),
+            })
+        },
     })
 }
 

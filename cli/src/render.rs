@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use vchain_cli::time::format_utc_ms;
 use vchain_proto::v1::{
     Account, Block, CreditLine, Event, EventKind, GetStatusResponse, GetTransactionResponse,
-    Identity, Proposal, SubmitTransactionResponse, TraceVoucherResponse, TransactionBody, TxResult, Voucher,
+    Identity, Proposal, SubmitTransactionResponse, TraceVoucherResponse, TransactionBody, TxResult,
+    Voucher,
 };
 
 use crate::json;
@@ -268,7 +269,11 @@ pub(crate) fn proposal(p: &Proposal) -> String {
         kv(&mut o, "reason", &submission.reason);
     }
     kv(&mut o, "action", json::proposal(p)["action"].to_string());
-    kv(&mut o, "proposer", format!("{} ({})", p.proposer, p.proposer_org));
+    kv(
+        &mut o,
+        "proposer",
+        format!("{} ({})", p.proposer, p.proposer_org),
+    );
     kv(
         &mut o,
         "status",

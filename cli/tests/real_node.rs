@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 use vchain_contracts::validate::{format_date, local_day};
@@ -1464,7 +1464,10 @@ async fn proposals_are_submitted_and_voted_on_the_dev_chain() {
 
     // The proposal as recorded: passed, both banks' votes, its whole history.
     let shown = chain.json(&["proposal", "get", &id]).await;
-    assert_eq!(shown["proposal"]["status"], "PROPOSAL_STATUS_PASSED", "{shown:#}");
+    assert_eq!(
+        shown["proposal"]["status"], "PROPOSAL_STATUS_PASSED",
+        "{shown:#}"
+    );
     let voters: Vec<&str> = shown["proposal"]["votes"]
         .as_array()
         .expect("votes")
@@ -1508,11 +1511,19 @@ async fn proposals_are_submitted_and_voted_on_the_dev_chain() {
     r.expect_code(4);
     assert!(r.stderr.contains(": PROPOSAL_NOT_FOUND: "), "{}", r.stderr);
 
-    // A CA rotation from a certificate file.
-    let cert = chain.file(
-        "bank-a-ca.pem",
-        b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-    );
+    // A CA rotation from a certificate file that `vchain ca init` made.
+    let cert = chain
+        .scratch
+        .path()
+        .join("bank-a-ca.pem")
+        .to_str()
+        .expect("utf8")
+        .to_owned();
+    let init = chain
+        .run(&["--json", "ca", "init", "--org", "bank-a", "--out", &cert])
+        .await;
+    init.expect_code(0);
+    assert_eq!(init.json()["role"], "root-ca", "{}", init.stdout);
     let out = chain
         .tx(&[
             "proposal",
@@ -1560,5 +1571,278 @@ async fn proposals_are_submitted_and_voted_on_the_dev_chain() {
         .await
         .expect_rejected("WRONG_ROLE");
 
+    chain.stop().await;
+}
+
+/// The certificate workflow with the CLI on the dev chain: bank A creates its CA and the
+/// members vote it onto the chain; bank A certifies a new supplier's key and registers it (a
+/// bare key is refused now); the supplier acts; bank A revokes the certificate and the supplier
+/// is refused; bank A rotates a new certificate in and the supplier acts again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_are_issued_registered_revoked_and_rotated_with_the_cli() {
+    let chain = DevChain::start().await;
+    let path = |name: &str| {
+        chain
+            .scratch
+            .path()
+            .join(name)
+            .to_str()
+            .expect("utf8")
+            .to_owned()
+    };
+    let ca = path("bank-a-ca.pem");
+    chain
+        .run(&["ca", "init", "--org", "bank-a", "--out", &ca])
+        .await
+        .expect_code(0);
+    // The CA file is never overwritten.
+    chain
+        .run(&[
+            "ca",
+            "init",
+            "--org",
+            "bank-a",
+            "--key-name",
+            "other",
+            "--out",
+            &ca,
+        ])
+        .await
+        .expect_code(2);
+    let out = chain
+        .tx(&[
+            "proposal",
+            "submit",
+            "rotate-ca",
+            "--as",
+            "bank-a-admin",
+            "--org",
+            "bank-a",
+            "--ca-cert",
+            &ca,
+        ])
+        .await;
+    let id = out["result"]["events"][0]["proposal_id"]
+        .as_str()
+        .expect("proposal id")
+        .to_owned();
+    chain
+        .tx(&["proposal", "vote", &id, "--as", "bank-b-admin", "--approve"])
+        .await;
+
+    // A new supplier: its key in the keystore, certified by bank A's CA.
+    let key_json = chain
+        .json(&["key", "new", "acme", "--account", "acme"])
+        .await;
+    let public_key = key_json["public_key"].as_str().expect("key").to_owned();
+    let acme = path("acme.pem");
+    let issued = chain
+        .json(&[
+            "ca",
+            "issue",
+            "--ca-cert",
+            &ca,
+            "--role",
+            "supplier",
+            "--name",
+            "acme",
+            "--key",
+            "acme",
+            "--out",
+            &acme,
+        ])
+        .await;
+    assert_eq!(issued["public_key"], public_key.as_str(), "{issued:#}");
+    assert_eq!(issued["organisation"], "bank-a");
+    let serial = issued["serial"].as_str().expect("serial").to_owned();
+    let shown = chain.json(&["ca", "show", &acme]).await;
+    assert_eq!(shown["role"], "supplier");
+    assert_eq!(shown["expired"], false);
+    assert_eq!(shown["expires_within_warn_days"], false);
+    let soon = chain
+        .run(&["ca", "show", &acme, "--warn-days", "400"])
+        .await;
+    soon.expect_code(0);
+    assert!(
+        soon.stdout.contains("expires within 400 days"),
+        "{}",
+        soon.stdout
+    );
+
+    let uscc = vchain_contracts::validate::uscc_with_check("91310000MA1FL7777").expect("uscc");
+    // Bank A is certified now: a bare key is refused.
+    chain
+        .run(&[
+            "identity",
+            "register",
+            "--as",
+            "bank-a-admin",
+            "--uscc",
+            &uscc,
+            "--name",
+            "Acme",
+            "--role",
+            "supplier",
+            "--account",
+            "acme",
+            "--public-key",
+            &public_key,
+        ])
+        .await
+        .expect_rejected("CERTIFICATE_REQUIRED");
+    chain
+        .tx(&[
+            "identity",
+            "register",
+            "--as",
+            "bank-a-admin",
+            "--uscc",
+            &uscc,
+            "--name",
+            "Acme",
+            "--role",
+            "supplier",
+            "--account",
+            "acme",
+            "--certificate",
+            &acme,
+        ])
+        .await;
+    let account = chain.json(&["account", "get", "acme"]).await;
+    assert_eq!(account["account"]["public_key"], public_key.as_str());
+    assert_eq!(account["account"]["certificate"]["serial"], serial.as_str());
+
+    // The supplier acts with its certified key: it rotates to a second key itself.
+    chain
+        .json(&["key", "new", "acme-2", "--account", "acme"])
+        .await;
+    let acme_2 = path("acme-2.pem");
+    chain
+        .run(&[
+            "ca",
+            "issue",
+            "--ca-cert",
+            &ca,
+            "--role",
+            "supplier",
+            "--name",
+            "acme",
+            "--key",
+            "acme-2",
+            "--out",
+            &acme_2,
+        ])
+        .await
+        .expect_code(0);
+    chain
+        .tx(&[
+            "account",
+            "rotate-key",
+            "acme",
+            "--as",
+            "acme",
+            "--certificate",
+            &acme_2,
+        ])
+        .await;
+
+    // Bank A revokes the current certificate: the supplier can do nothing.
+    chain
+        .tx(&[
+            "ca",
+            "revoke",
+            "--as",
+            "bank-a-admin",
+            "--certificate",
+            &acme_2,
+            "--reason",
+            "laptop stolen",
+        ])
+        .await;
+    let revoked = chain.json(&["account", "get", "acme"]).await;
+    assert_eq!(revoked["account"]["certificate"]["revoked"], true);
+    chain
+        .json(&["key", "new", "acme-3", "--account", "acme"])
+        .await;
+    let acme_3 = path("acme-3.pem");
+    chain
+        .run(&[
+            "ca",
+            "issue",
+            "--ca-cert",
+            &ca,
+            "--role",
+            "supplier",
+            "--name",
+            "acme",
+            "--key",
+            "acme-3",
+            "--out",
+            &acme_3,
+        ])
+        .await
+        .expect_code(0);
+    let refused = chain
+        .run(&[
+            "account",
+            "rotate-key",
+            "acme",
+            "--as",
+            "acme-2",
+            "--certificate",
+            &acme_3,
+        ])
+        .await;
+    refused.expect_code(3);
+    assert!(
+        refused.stderr.contains("CERTIFICATE_REVOKED"),
+        "{}",
+        refused.stderr
+    );
+
+    // Its administrator binds the new key; the supplier acts again.
+    chain
+        .tx(&[
+            "account",
+            "rotate-key",
+            "acme",
+            "--as",
+            "bank-a-admin",
+            "--certificate",
+            &acme_3,
+        ])
+        .await;
+    let acme_4 = path("acme-4.pem");
+    chain
+        .json(&["key", "new", "acme-4", "--account", "acme"])
+        .await;
+    chain
+        .run(&[
+            "ca",
+            "issue",
+            "--ca-cert",
+            &ca,
+            "--role",
+            "supplier",
+            "--name",
+            "acme",
+            "--key",
+            "acme-4",
+            "--out",
+            &acme_4,
+        ])
+        .await
+        .expect_code(0);
+    chain
+        .tx(&[
+            "account",
+            "rotate-key",
+            "acme",
+            "--as",
+            "acme-3",
+            "--certificate",
+            &acme_4,
+        ])
+        .await;
     chain.stop().await;
 }

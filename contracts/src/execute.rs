@@ -203,6 +203,9 @@ fn run_transaction(
     hash: Hash,
 ) -> Result<Vec<Event>, Failure> {
     let (body, mut signer) = authenticate(overlay, chain_id, params, transaction, signature_valid)?;
+    // A revoked or expired certificate authenticates nothing: checked before the nonce is
+    // spent, like a wrong key, so the transaction changes nothing at all.
+    ops::certificate::check_signer_certificate(&signer, context.timestamp_ms)?;
     // Spend the nonce in its own committed step, so that a rejected operation still uses it up
     // and the same signed bytes can never run later.
     signer.next_nonce = signer
@@ -537,6 +540,19 @@ fn check_one(
     };
     if body.operation.is_none() {
         return Err(Rejection::new(ErrorCode::Malformed, "transaction has no operation").into());
+    }
+    // Admission has no block time: it refuses revoked certificates; validity periods are checked
+    // against the block time when the transaction executes.
+    if account.certificate_revoked {
+        return Err(Rejection::new(
+            ErrorCode::CertificateRevoked,
+            format!(
+                "the certificate (serial {}) of account {} is revoked",
+                hex::encode(&account.certificate_serial),
+                account.account_id
+            ),
+        )
+        .into());
     }
     if account.status() != AccountStatus::Active {
         return Err(Rejection::new(

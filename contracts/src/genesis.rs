@@ -11,6 +11,7 @@ use vchain_proto::v1::{
 };
 
 use crate::keys;
+use crate::ops::certificate;
 use crate::validate;
 
 /// Chain parameters as written in a genesis file. Every field has a production default.
@@ -154,14 +155,21 @@ pub fn validate_chain_params(params: &ChainParams) -> Result<(), GenesisError> {
     }
 }
 
-/// An account in genesis: its id and its ed25519 public key in hex.
+/// An account in genesis: its id, its ed25519 public key in hex and, for an organisation with a
+/// root CA, its certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenesisAccount {
     /// Account id.
     pub account_id: String,
-    /// Public key, 64 hex characters.
+    /// Public key, 64 hex characters. May be empty when `certificate` is given.
+    #[serde(default)]
     pub public_key: String,
+    /// The account's X.509 certificate, PEM, issued by its organisation's root CA (O = the
+    /// organisation, OU = the role, CN = the account id). Required when the organisation has
+    /// a root CA; empty otherwise.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub certificate: String,
 }
 
 /// A consortium member organisation.
@@ -176,6 +184,11 @@ pub struct GenesisOrganisation {
     pub uscc: String,
     /// Administrator accounts.
     pub admins: Vec<GenesisAccount>,
+    /// The organisation's root CA certificate, PEM (`vchain ca init`), verified at the genesis
+    /// time. With one, every account of the organisation must be certified by it. Empty: bare
+    /// keys (development chains).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub root_ca_certificate: String,
 }
 
 /// An identity registered from the start (dev chains, migrations).
@@ -376,13 +389,27 @@ impl Genesis {
             }
         }
         let mut identities = Vec::new();
+        let mut root_cas: std::collections::BTreeMap<&str, Vec<u8>> = Default::default();
         for org in &self.organisations {
             validate::account_id(&org.org_id)
                 .map_err(|e| invalid(format!("organisation id: {}", e.message)))?;
+            let root_ca_certificate = if org.root_ca_certificate.is_empty() {
+                Vec::new()
+            } else {
+                let der = certificate::check_root_ca(
+                    &org.org_id,
+                    org.root_ca_certificate.as_bytes(),
+                    self.genesis_time_ms,
+                )
+                .map_err(|e| invalid(format!("organisation {}: {}", org.org_id, e.message)))?;
+                root_cas.insert(org.org_id.as_str(), der.clone());
+                der
+            };
             let record = Organisation {
                 org_id: org.org_id.clone(),
                 name: org.name.clone(),
                 uscc: org.uscc.clone(),
+                root_ca_certificate,
                 ..Organisation::default()
             };
             put(keys::organisation(&org.org_id), record.encode_to_vec())?;
@@ -441,12 +468,25 @@ impl Genesis {
             put(keys::identity(uscc), record.encode_to_vec())?;
             for account in accounts {
                 validate::account_id(&account.account_id).map_err(|e| invalid(e.message))?;
-                let public_key = hex::decode(&account.public_key).map_err(|e| {
+                let mut public_key = hex::decode(&account.public_key).map_err(|e| {
                     invalid(format!(
                         "account {}: public key is not hex: {e}",
                         account.account_id
                     ))
                 })?;
+                let certified = certificate::check_account_certificate(
+                    root_cas.get(org_id).map(Vec::as_slice),
+                    org_id,
+                    &account.account_id,
+                    role,
+                    account.certificate.as_bytes(),
+                    &public_key,
+                    self.genesis_time_ms,
+                )
+                .map_err(|e| invalid(e.message))?;
+                if let Some(certified) = &certified {
+                    public_key = certified.certified.public_key.to_vec();
+                }
                 validate::public_key(&public_key).map_err(|e| {
                     invalid(format!("account {}: {}", account.account_id, e.message))
                 })?;
@@ -454,7 +494,7 @@ impl Genesis {
                     keys::key_binding(&public_key),
                     account.account_id.as_bytes().to_vec(),
                 )?;
-                let record = Account {
+                let mut record = Account {
                     account_id: account.account_id.clone(),
                     uscc: uscc.to_owned(),
                     public_key,
@@ -462,7 +502,20 @@ impl Genesis {
                     next_nonce: 0,
                     org_id: org_id.to_owned(),
                     role: role.into(),
+                    ..Account::default()
                 };
+                if let Some(certified) = certified {
+                    certified.bind(&mut record);
+                    let cert = certified.record(org_id, 0);
+                    put(
+                        keys::certificate(org_id, &cert.serial),
+                        cert.encode_to_vec(),
+                    )?;
+                    put(
+                        keys::certificate_expiry(cert.not_after_ms, org_id, &cert.serial),
+                        Vec::new(),
+                    )?;
+                }
                 put(keys::account(&account.account_id), record.encode_to_vec())?;
             }
         }

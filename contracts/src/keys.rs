@@ -23,6 +23,8 @@
 //! | `ge/{proposal_id}/{height:8}{tx:4}{n:2}` | [`Event`](vchain_proto::v1::Event) in the proposal's history (submission, votes, decision, what the passed action did) |
 //! | `gx/{deadline_ms:8}/{proposal_id}` | empty: the open proposal expires at the first block at or after `deadline_ms` |
 //! | `m/proposal_seq` | next proposal number, u64 big-endian |
+//! | `cr/{org_id}/{serial hex}` | [`CertificateRecord`](vchain_proto::v1::CertificateRecord): a certificate the chain accepted; status REVOKED entries are the revocation list |
+//! | `cx/{not_after_ms:8}/{org_id}/{serial hex}` | empty: an active certificate, by expiry (for "expiring soon" reports) |
 //!
 //! `{n:k}` is a big-endian integer of k bytes, so keys sort in chain order. Ids cannot contain
 //! `/` (see [`crate::validate`]), so no key is a prefix of another's family by accident.
@@ -51,6 +53,10 @@ pub const PROPOSAL_PREFIX: &[u8] = b"g/";
 pub const PROPOSAL_DEADLINE_PREFIX: &[u8] = b"gx/";
 /// Key of the next proposal number.
 pub const PROPOSAL_SEQ: &[u8] = b"m/proposal_seq";
+/// Prefix of the certificate registry.
+pub const CERTIFICATE_PREFIX: &[u8] = b"cr/";
+/// Prefix of the active certificates by expiry.
+pub const CERTIFICATE_EXPIRY_PREFIX: &[u8] = b"cx/";
 
 fn join(parts: &[&[u8]]) -> Vec<u8> {
     let mut key = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
@@ -96,6 +102,38 @@ pub fn parse_proposal_deadline(key: &[u8]) -> Option<(u64, String)> {
     let deadline_ms = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
     let id = rest.get(8..)?.strip_prefix(b"/")?;
     Some((deadline_ms, String::from_utf8(id.to_vec()).ok()?))
+}
+
+/// Prefix of the certificates organisation `org_id` registered.
+pub fn certificates_prefix(org_id: &str) -> Vec<u8> {
+    join(&[CERTIFICATE_PREFIX, org_id.as_bytes(), b"/"])
+}
+
+/// Key of a certificate record: organisation and serial (DER INTEGER content octets).
+pub fn certificate(org_id: &str, serial: &[u8]) -> Vec<u8> {
+    join(&[&certificates_prefix(org_id), hex::encode(serial).as_bytes()])
+}
+
+/// Key of an active certificate's place in the expiry queue.
+pub fn certificate_expiry(not_after_ms: u64, org_id: &str, serial: &[u8]) -> Vec<u8> {
+    join(&[
+        CERTIFICATE_EXPIRY_PREFIX,
+        &not_after_ms.to_be_bytes(),
+        b"/",
+        org_id.as_bytes(),
+        b"/",
+        hex::encode(serial).as_bytes(),
+    ])
+}
+
+/// Splits an expiry queue key into its notAfter, organisation and serial hex; `None` if it is
+/// not one.
+pub fn parse_certificate_expiry(key: &[u8]) -> Option<(u64, String, String)> {
+    let rest = key.strip_prefix(CERTIFICATE_EXPIRY_PREFIX)?;
+    let not_after_ms = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
+    let rest = std::str::from_utf8(rest.get(8..)?.strip_prefix(b"/")?).ok()?;
+    let (org_id, serial) = rest.split_once('/')?;
+    Some((not_after_ms, org_id.to_owned(), serial.to_owned()))
 }
 
 /// Key of an identity.
@@ -240,6 +278,26 @@ mod tests {
         assert!(!proposal("P1").starts_with(PROPOSAL_DEADLINE_PREFIX));
         assert!(!proposal_events_prefix("P1").starts_with(PROPOSAL_PREFIX));
         assert!(!a.starts_with(PROPOSAL_PREFIX));
+    }
+
+    #[test]
+    fn certificate_keys_sort_by_expiry_and_parse_back() {
+        let a = certificate_expiry(1_000, "bank-b", &[0x01]);
+        let b = certificate_expiry(1_001, "bank-a", &[0x02]);
+        assert!(a < b);
+        assert_eq!(
+            parse_certificate_expiry(&a),
+            Some((1_000, "bank-b".to_owned(), "01".to_owned()))
+        );
+        assert_eq!(parse_certificate_expiry(b"cx/123"), None);
+        assert_eq!(
+            certificate("bank-a", &[0xab, 0x01]),
+            b"cr/bank-a/ab01".to_vec()
+        );
+        // The certificate families overlap neither each other nor the credit lines (`c/`).
+        assert!(!a.starts_with(CERTIFICATE_PREFIX));
+        assert!(!certificate("bank-a", &[1]).starts_with(b"c/"));
+        assert!(!a.starts_with(b"c/"));
     }
 
     #[test]

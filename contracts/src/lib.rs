@@ -26,7 +26,8 @@
 //! #         consensus: GenesisConsensus { engine: "solo".into(), nodes: vec![GenesisNode { node_id: "n1".into(), org_id: "bank-a".into(), public_key: String::new() }] },
 //! #         organisations: vec![GenesisOrganisation { org_id: "bank-a".into(), name: "Bank A".into(),
 //! #             uscc: vchain_contracts::validate::uscc_with_check("91310000MA1FL0001").unwrap(),
-//! #             admins: vec![GenesisAccount { account_id: "bank-a-admin".into(), public_key: hex::encode(key.as_bytes()) }] }],
+//! #             admins: vec![GenesisAccount { account_id: "bank-a-admin".into(), public_key: hex::encode(key.as_bytes()), certificate: String::new() }],
+//! #             root_ca_certificate: String::new() }],
 //! #         identities: vec![],
 //! #     }
 //! # }
@@ -46,6 +47,11 @@ pub mod validate;
 pub use error::{ExecError, Rejection};
 pub use execute::{
     check_tx, check_txs, execute_block, BlockContext, BlockOutcome, CheckError, CheckedTx,
+};
+pub use ops::certificate::{
+    cert_role, certificate_der, certificate_record, certificates_expiring,
+    check_account_certificate, check_root_ca, revoked_certificates, AccountCertificate,
+    CERTIFICATES_PAGE_MAX, CERTIFICATE_BYTES_MAX,
 };
 pub use ops::consensus::{consensus_config, CONSENSUS_NODES_MAX};
 pub use ops::governance::{

@@ -52,7 +52,9 @@ fn genesis_with(members: usize, params: Params, raft: bool) -> Genesis {
             admins: vec![GenesisAccount {
                 account_id: (*admin).into(),
                 public_key: hex::encode(key(*seed).verifying_key().as_bytes()),
+                certificate: String::new(),
             }],
+            root_ca_certificate: String::new(),
         });
     }
     if members == 1 {
@@ -85,11 +87,27 @@ fn percent(percent: u32) -> Params {
     }
 }
 
-fn certificate(fill: u8, len: usize) -> Vec<u8> {
-    let mut bytes = b"-----BEGIN CERTIFICATE-----\n".to_vec();
-    bytes.resize(len.max(bytes.len()), fill);
-    bytes.truncate(len);
-    bytes
+/// A fresh root CA certificate (PEM) for `org_id`, valid from a day before genesis for ten
+/// years. Each call makes a new key, so two calls never give the same certificate.
+fn ca_for(org_id: &str) -> Vec<u8> {
+    root_ca(org_id).certificate().to_pem().into_bytes()
+}
+
+/// A fresh root CA for `org_id`, valid from a day before genesis for ten years.
+fn root_ca(org_id: &str) -> vchain_pki::RootCa {
+    vchain_pki::RootCa::generate(
+        org_id,
+        vchain_pki::Validity {
+            not_before_ms: GENESIS_TIME_MS - DAY_MS,
+            not_after_ms: GENESIS_TIME_MS + 3650 * DAY_MS,
+        },
+    )
+    .expect("root CA")
+}
+
+/// The DER bytes of a PEM certificate, as the chain stores it.
+fn der(pem: &[u8]) -> Vec<u8> {
+    vchain_contracts::certificate_der(pem).expect("certificate")
 }
 
 fn rotate_ca(org_id: &str, certificate: Vec<u8>) -> vchain_proto::v1::transaction_body::Operation {
@@ -118,8 +136,43 @@ fn add_org(
         admins: vec![AdminAccount {
             account_id: admin.into(),
             public_key: key(seed).verifying_key().to_bytes().to_vec(),
+            certificate: Vec::new(),
         }],
-        root_ca_certificate: certificate(b'A', 64),
+        root_ca_certificate: Vec::new(),
+    }))
+}
+
+/// [`add_org`] for an organisation that comes with its root CA: the administrator's account is
+/// certified by it.
+fn add_certified_org(
+    ca: &vchain_pki::RootCa,
+    n: u32,
+    admin: &str,
+    seed: u8,
+) -> vchain_proto::v1::transaction_body::Operation {
+    let org_id = ca.organisation().to_owned();
+    let subject = vchain_pki::Subject {
+        organisation: org_id.clone(),
+        common_name: admin.into(),
+        role: vchain_pki::CertRole::Account(vchain_pki::AccountRole::Administrator),
+    };
+    let certificate = ca
+        .issue(
+            &subject,
+            &key(seed).verifying_key().to_bytes(),
+            ca.validity(),
+        )
+        .expect("certificate");
+    propose(Action::AddOrganisation(AddOrganisation {
+        org_id: org_id.clone(),
+        name: format!("Bank {org_id}"),
+        uscc: uscc(n),
+        admins: vec![AdminAccount {
+            account_id: admin.into(),
+            public_key: Vec::new(),
+            certificate: certificate.to_pem().into_bytes(),
+        }],
+        root_ca_certificate: ca.certificate().to_pem().into_bytes(),
     }))
 }
 
@@ -172,11 +225,8 @@ fn queued(chain: &TestChain, proposal: &Proposal) -> bool {
 #[test]
 fn two_of_three_pass_at_66_percent() {
     let mut chain = chain_of(3, percent(66));
-    let id = submit(
-        &mut chain,
-        ADMIN_A,
-        rotate_ca("bank-b", certificate(b'B', 100)),
-    );
+    let new_ca = ca_for("bank-b");
+    let id = submit(&mut chain, ADMIN_A, rotate_ca("bank-b", new_ca.clone()));
     assert_eq!(chain.proposal(&id).status(), ProposalStatus::Open);
     // 2 × 100 = 200 > 66 × 3 = 198.
     let events = chain.ok(ADMIN_B, vote(&id, true));
@@ -191,7 +241,8 @@ fn two_of_three_pass_at_66_percent() {
     assert_eq!(chain.proposal(&id).status(), ProposalStatus::Passed);
     assert_eq!(
         organisation(&chain, "bank-b").root_ca_certificate,
-        certificate(b'B', 100)
+        der(&new_ca),
+        "stored as DER"
     );
 }
 
@@ -199,11 +250,7 @@ fn two_of_three_pass_at_66_percent() {
 fn two_of_three_do_not_pass_by_default_and_three_do() {
     // The default, 67: 2 × 100 = 200 is not > 67 × 3 = 201, so exactly two thirds is not enough.
     let mut chain = chain_of(3, Params::default());
-    let id = submit(
-        &mut chain,
-        ADMIN_A,
-        rotate_ca("bank-b", certificate(b'B', 100)),
-    );
+    let id = submit(&mut chain, ADMIN_A, rotate_ca("bank-b", ca_for("bank-b")));
     let events = chain.ok(ADMIN_B, vote(&id, true));
     assert_eq!(kinds(&events), [EventKind::ProposalVoted]);
     let open = chain.proposal(&id);
@@ -225,11 +272,7 @@ fn two_of_three_do_not_pass_by_default_and_three_do() {
 #[test]
 fn three_of_four_pass_by_default_and_two_do_not() {
     let mut chain = chain_of(4, Params::default());
-    let id = submit(
-        &mut chain,
-        ADMIN_B,
-        rotate_ca("bank-b", certificate(b'B', 100)),
-    );
+    let id = submit(&mut chain, ADMIN_B, rotate_ca("bank-b", ca_for("bank-b")));
     chain.ok(ADMIN_A, vote(&id, true));
     assert_eq!(chain.proposal(&id).status(), ProposalStatus::Open, "2 of 4");
     chain.ok(ADMIN_D, vote(&id, true));
@@ -244,7 +287,7 @@ fn three_of_four_pass_by_default_and_two_do_not() {
 fn a_one_member_consortium_passes_at_submission() {
     let mut chain = chain_of(1, Params::default());
     let id = chain.next_proposal_id();
-    let events = chain.ok(ADMIN_A, rotate_ca("bank-a", certificate(b'A', 80)));
+    let events = chain.ok(ADMIN_A, rotate_ca("bank-a", ca_for("bank-a")));
     assert_eq!(
         kinds(&events),
         [
@@ -261,11 +304,7 @@ fn a_one_member_consortium_passes_at_submission() {
 fn enough_disapprovals_reject_at_once_and_change_nothing() {
     let mut chain = chain_of(3, Params::default());
     let before = organisation(&chain, "bank-b");
-    let id = submit(
-        &mut chain,
-        ADMIN_A,
-        rotate_ca("bank-b", certificate(b'B', 100)),
-    );
+    let id = submit(&mut chain, ADMIN_A, rotate_ca("bank-b", ca_for("bank-b")));
     // 1 approval, 1 disapproval, 1 undecided: at most 2 of 3, which cannot pass at 67%.
     let events = chain.ok(ADMIN_B, vote(&id, false));
     assert_eq!(
@@ -294,11 +333,7 @@ fn enough_disapprovals_reject_at_once_and_change_nothing() {
 fn a_disapproval_that_still_leaves_a_way_to_pass_keeps_it_open() {
     // 4 members at 50%: A approves, B disapproves; C and D could still make 3 of 4.
     let mut chain = chain_of(4, percent(50));
-    let id = submit(
-        &mut chain,
-        ADMIN_A,
-        rotate_ca("bank-b", certificate(b'B', 100)),
-    );
+    let id = submit(&mut chain, ADMIN_A, rotate_ca("bank-b", ca_for("bank-b")));
     chain.ok(ADMIN_B, vote(&id, false));
     assert_eq!(chain.proposal(&id).status(), ProposalStatus::Open);
     chain.ok(ADMIN_C, vote(&id, true));
@@ -343,7 +378,8 @@ fn adding_a_consensus_node_by_proposal_updates_p_consensus() {
 #[test]
 fn an_added_organisation_counts_acts_and_votes() {
     let mut chain = chain_of(2, Params::default());
-    let id = submit(&mut chain, ADMIN_A, add_org("bank-c", 3, ADMIN_C, 11));
+    let ca = root_ca("bank-c");
+    let id = submit(&mut chain, ADMIN_A, add_certified_org(&ca, 3, ADMIN_C, 11));
     let events = chain.ok(ADMIN_B, vote(&id, true));
     let added = events
         .iter()
@@ -353,10 +389,19 @@ fn an_added_organisation_counts_acts_and_votes() {
     assert_eq!(added.accounts, [ADMIN_C]);
     let record = organisation(&chain, "bank-c");
     assert_eq!(record.added_height, chain.height);
-    assert_eq!(record.root_ca_certificate, certificate(b'A', 64));
+    assert_eq!(record.root_ca_certificate, ca.certificate().as_der());
     assert!(!record.removed);
     let admin = chain.account(ADMIN_C);
     assert_eq!(admin.role(), Role::Administrator);
+    // Its administrator is certified by its CA, and the certificate is in the registry.
+    assert_eq!(admin.public_key, key(11).verifying_key().to_bytes());
+    assert!(!admin.certificate_serial.is_empty());
+    let cert =
+        vchain_contracts::certificate_record(&chain.ledger, "bank-c", &admin.certificate_serial)
+            .expect("read")
+            .expect("registered");
+    assert_eq!(cert.subject_id, ADMIN_C);
+    assert_eq!(cert.role, "administrator");
     assert_eq!(admin.org_id, "bank-c");
     assert_eq!(chain.identity(&uscc(3)).accounts, [ADMIN_C]);
     // In the audit log, like every permission change.
@@ -365,7 +410,8 @@ fn an_added_organisation_counts_acts_and_votes() {
     assert_eq!(last.kind(), EventKind::OrganisationAdded);
 
     // Its administrator acts at once.
-    chain.ok(
+    // It certifies what it registers: a bare key is refused, a certificate from its CA is not.
+    chain.reject(
         ADMIN_C,
         register_identity(
             &uscc(60),
@@ -373,14 +419,26 @@ fn an_added_organisation_counts_acts_and_votes() {
             "sup-c",
             &key(30).verifying_key().to_bytes(),
         ),
+        ErrorCode::CertificateRequired,
+        &["bank-c has a root CA", "sup-c"],
+    );
+    let certificate = account_certificate(
+        &ca,
+        "sup-c",
+        Role::Supplier,
+        &key(30).verifying_key().to_bytes(),
+    );
+    chain.ok(
+        ADMIN_C,
+        register_certified_identity(&uscc(60), Role::Supplier, "sup-c", &certificate),
     );
     assert_eq!(chain.identity(&uscc(60)).org_id, "bank-c");
-    // And three members now need three approvals (2 of 3 is not more than 67%).
-    let id = submit(
-        &mut chain,
-        ADMIN_C,
-        rotate_ca("bank-c", certificate(b'C', 90)),
+    assert_eq!(
+        chain.account("sup-c").public_key,
+        key(30).verifying_key().to_bytes()
     );
+    // And three members now need three approvals (2 of 3 is not more than 67%).
+    let id = submit(&mut chain, ADMIN_C, rotate_ca("bank-c", ca_for("bank-c")));
     chain.ok(ADMIN_A, vote(&id, true));
     assert_eq!(chain.proposal(&id).status(), ProposalStatus::Open);
     chain.ok(ADMIN_B, vote(&id, true));
@@ -437,6 +495,7 @@ fn adding_an_organisation_checks_its_content() {
         AdminAccount {
             account_id: ADMIN_C.into(),
             public_key: key(11).verifying_key().to_bytes().to_vec(),
+            certificate: Vec::new(),
         };
         2
     ];
@@ -462,7 +521,7 @@ fn removing_an_organisation_stops_its_administrators_and_keeps_its_records() {
     // Its administrator can no longer act (the nonce is spent, like any rejected operation).
     chain.reject(
         ADMIN_C,
-        rotate_ca("bank-a", certificate(b'X', 50)),
+        rotate_ca("bank-a", ca_for("bank-a")),
         ErrorCode::IdentityInactive,
         &[ADMIN_C, "bank-c", "not a consortium member"],
     );
@@ -475,15 +534,11 @@ fn removing_an_organisation_stops_its_administrators_and_keeps_its_records() {
     );
     chain.reject(
         ADMIN_A,
-        rotate_ca("bank-c", certificate(b'X', 50)),
+        rotate_ca("bank-c", ca_for("bank-c")),
         ErrorCode::OrganisationNotFound,
         &["bank-c", "removed"],
     );
-    let id = submit(
-        &mut chain,
-        ADMIN_A,
-        rotate_ca("bank-a", certificate(b'A', 50)),
-    );
+    let id = submit(&mut chain, ADMIN_A, rotate_ca("bank-a", ca_for("bank-a")));
     assert_eq!(chain.proposal(&id).status(), ProposalStatus::Open, "1 of 2");
 }
 
@@ -510,9 +565,9 @@ fn an_organisation_running_consensus_nodes_cannot_be_removed() {
 }
 
 #[test]
-fn rotating_a_ca_stores_the_certificate_and_audits_its_digest() {
+fn rotating_a_ca_verifies_it_stores_its_der_and_audits_its_digest() {
     let mut chain = chain_of(2, Params::default());
-    let new = certificate(b'Z', ROOT_CA_CERTIFICATE_BYTES_MAX);
+    let new = ca_for("bank-b");
     let id = submit(&mut chain, ADMIN_B, rotate_ca("bank-b", new.clone()));
     let events = chain.ok(ADMIN_A, vote(&id, true));
     let rotated = events
@@ -522,9 +577,12 @@ fn rotating_a_ca_stores_the_certificate_and_audits_its_digest() {
     use sha2::Digest;
     assert!(rotated
         .detail
-        .contains(&hex::encode(sha2::Sha256::digest(&new))));
+        .contains(&hex::encode(sha2::Sha256::digest(der(&new)))));
     assert_eq!(rotated.org_id, "bank-b");
-    assert_eq!(organisation(&chain, "bank-b").root_ca_certificate, new);
+    assert_eq!(
+        organisation(&chain, "bank-b").root_ca_certificate,
+        der(&new)
+    );
 
     chain.reject(
         ADMIN_A,
@@ -534,22 +592,77 @@ fn rotating_a_ca_stores_the_certificate_and_audits_its_digest() {
     );
     chain.reject(
         ADMIN_A,
-        rotate_ca(
-            "bank-b",
-            certificate(b'Z', ROOT_CA_CERTIFICATE_BYTES_MAX + 1),
-        ),
+        rotate_ca("bank-b", vec![b'A'; ROOT_CA_CERTIFICATE_BYTES_MAX + 1]),
         ErrorCode::InvalidArgument,
         &["8193 bytes", "8192"],
     );
     chain.reject(
         ADMIN_A,
-        rotate_ca("bank-z", certificate(b'Z', 10)),
-        ErrorCode::OrganisationNotFound,
-        &["bank-z"],
+        rotate_ca("bank-b", b"not a certificate".to_vec()),
+        ErrorCode::CertificateInvalid,
+        &["root CA certificate of bank-b", "malformed"],
+    );
+    // Forged: one bit of the signature flipped.
+    let mut forged = der(&ca_for("bank-b"));
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    chain.reject(
+        ADMIN_A,
+        rotate_ca("bank-b", forged),
+        ErrorCode::CertificateInvalid,
+        &["signature does not verify"],
+    );
+    // Another organisation's root.
+    chain.reject(
+        ADMIN_A,
+        rotate_ca("bank-b", ca_for("bank-a")),
+        ErrorCode::CertificateMismatch,
+        &["for organisation \"bank-a\"", "not \"bank-b\""],
+    );
+    // Expired before this block.
+    let expired = vchain_pki::RootCa::generate(
+        "bank-b",
+        vchain_pki::Validity {
+            not_before_ms: GENESIS_TIME_MS - 10 * DAY_MS,
+            not_after_ms: GENESIS_TIME_MS - DAY_MS,
+        },
+    )
+    .expect("root CA");
+    chain.reject(
+        ADMIN_A,
+        rotate_ca("bank-b", expired.certificate().as_der().to_vec()),
+        ErrorCode::CertificateExpired,
+        &["root CA certificate of bank-b", "expired"],
+    );
+    // A leaf is not a CA.
+    let ca = root_ca("bank-b");
+    let leaf = ca
+        .issue(
+            &vchain_pki::Subject {
+                organisation: "bank-b".into(),
+                common_name: "node-x".into(),
+                role: vchain_pki::CertRole::Node,
+            },
+            &key(77).verifying_key().to_bytes(),
+            ca.validity(),
+        )
+        .expect("leaf");
+    chain.reject(
+        ADMIN_A,
+        rotate_ca("bank-b", leaf.to_pem().into_bytes()),
+        ErrorCode::CertificateInvalid,
+        &["root CA certificate of bank-b"],
     );
     chain.reject(
         ADMIN_A,
-        rotate_ca("bank-b", new),
+        rotate_ca("bank-z", ca_for("bank-z")),
+        ErrorCode::OrganisationNotFound,
+        &["bank-z"],
+    );
+    // The same root again, PEM or DER.
+    chain.reject(
+        ADMIN_A,
+        rotate_ca("bank-b", der(&new)),
         ErrorCode::InvalidProposal,
         &["already has this root CA certificate"],
     );
@@ -667,11 +780,7 @@ fn a_changed_threshold_and_lifetime_apply_to_later_proposals() {
     new.proposal_ttl_ms = MINUTE_MS;
     chain.govern(ADMIN_A, set_params(new));
     // 2 of 3 now pass; proposals live a minute.
-    let id = submit(
-        &mut chain,
-        ADMIN_A,
-        rotate_ca("bank-a", certificate(b'A', 70)),
-    );
+    let id = submit(&mut chain, ADMIN_A, rotate_ca("bank-a", ca_for("bank-a")));
     let proposal = chain.proposal(&id);
     assert_eq!(proposal.deadline_ms, proposal.submitted_ms + MINUTE_MS);
     chain.ok(ADMIN_B, vote(&id, true));
@@ -687,15 +796,11 @@ fn only_administrators_propose_and_vote() {
     let mut chain = chain_of(3, Params::default());
     chain.reject(
         FINANCIER,
-        rotate_ca("bank-a", certificate(b'A', 50)),
+        rotate_ca("bank-a", ca_for("bank-a")),
         ErrorCode::WrongRole,
         &["submitting a proposal", "ROLE_ADMINISTRATOR", FINANCIER],
     );
-    let id = submit(
-        &mut chain,
-        ADMIN_A,
-        rotate_ca("bank-a", certificate(b'A', 50)),
-    );
+    let id = submit(&mut chain, ADMIN_A, rotate_ca("bank-a", ca_for("bank-a")));
     for account in [FINANCIER, REGULATOR, SUP1] {
         chain.reject(
             account,
@@ -720,11 +825,7 @@ fn an_organisation_votes_once_whichever_administrator_signs() {
         ),
     );
     chain.add_key("bank-a-admin-2", key(13));
-    let id = submit(
-        &mut chain,
-        ADMIN_A,
-        rotate_ca("bank-a", certificate(b'A', 50)),
-    );
+    let id = submit(&mut chain, ADMIN_A, rotate_ca("bank-a", ca_for("bank-a")));
     for account in [ADMIN_A, "bank-a-admin-2"] {
         chain.reject(
             account,
@@ -795,11 +896,7 @@ fn a_proposal_expires_at_its_deadline_and_changes_nothing() {
         },
     );
     let before = organisation(&chain, "bank-a");
-    let id = submit(
-        &mut chain,
-        ADMIN_A,
-        rotate_ca("bank-a", certificate(b'A', 50)),
-    );
+    let id = submit(&mut chain, ADMIN_A, rotate_ca("bank-a", ca_for("bank-a")));
     let deadline = chain.proposal(&id).deadline_ms;
     // A vote a millisecond before the deadline still counts.
     chain.time_ms = deadline - 1;
@@ -840,13 +937,7 @@ fn expiry_is_bounded_per_block_and_votes_past_the_deadline_are_refused_meanwhile
     let first = chain.next_proposal_id();
     let nonce = chain.nonce(ADMIN_A);
     let transactions = (0..=max as u64)
-        .map(|i| {
-            chain.sign(
-                ADMIN_A,
-                nonce + i,
-                rotate_ca("bank-a", certificate(b'A', 40 + i as usize)),
-            )
-        })
+        .map(|i| chain.sign(ADMIN_A, nonce + i, rotate_ca("bank-a", ca_for("bank-a"))))
         .collect();
     let outcome = chain.block(transactions);
     assert!(outcome.results.iter().all(|r| r.code() == ErrorCode::Ok));
@@ -923,11 +1014,7 @@ fn an_action_that_no_longer_applies_is_rejected_with_nothing_applied() {
 #[test]
 fn every_proposal_and_vote_is_traceable() {
     let mut chain = chain_of(3, percent(50));
-    let id = submit(
-        &mut chain,
-        ADMIN_B,
-        rotate_ca("bank-b", certificate(b'B', 60)),
-    );
+    let id = submit(&mut chain, ADMIN_B, rotate_ca("bank-b", ca_for("bank-b")));
     chain.ok(ADMIN_A, vote(&id, false));
     chain.ok(ADMIN_C, vote(&id, true));
     let proposal = chain.proposal(&id);
@@ -972,11 +1059,7 @@ fn every_proposal_and_vote_is_traceable() {
         .all(|e| e.proposal_id == id && !e.tx_hash.is_empty()));
     assert!(events.windows(2).all(|w| w[0].height <= w[1].height));
     // The listing reader pages in submission order.
-    let second = submit(
-        &mut chain,
-        ADMIN_A,
-        rotate_ca("bank-a", certificate(b'A', 60)),
-    );
+    let second = submit(&mut chain, ADMIN_A, rotate_ca("bank-a", ca_for("bank-a")));
     let all = vchain_contracts::proposals(&chain.ledger, None, 10).expect("reads");
     let ids: Vec<&str> = all.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, [id.as_str(), second.as_str()]);
@@ -1055,7 +1138,7 @@ fn random_action(
     let orgs = ["bank-a", "bank-b", "bank-c", "bank-d", "bank-e", "bank-f"];
     let org = orgs[usize::from(n) % orgs.len()];
     match kind {
-        0 => rotate_ca(org, certificate(b'a' + n, 40 + usize::from(n))),
+        0 => rotate_ca(org, ca_for(org)),
         1 => remove_org(org),
         2 => add_org(
             orgs[4 + usize::from(n) % 2],

@@ -2919,6 +2919,7 @@ fn the_identity_and_role_of_new_accounts_follow_their_identity() {
         legal_representative: String::new(),
         account_id: "reg-b".into(),
         public_key: key(151).verifying_key().to_bytes().to_vec(),
+        certificate: Vec::new(),
     });
     chain.ok(ADMIN_B, op);
     chain.add_key("reg-b", key(151));

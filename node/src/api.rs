@@ -37,7 +37,19 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
     use ErrorCode as E;
     match code {
         E::Ok => Code::Ok,
-        E::BadSignature | E::UnknownAccount | E::KeyMismatch => Code::Unauthenticated,
+        // The signer's own credential does not authenticate it.
+        E::BadSignature
+        | E::UnknownAccount
+        | E::KeyMismatch
+        | E::CertificateRevoked
+        | E::CertificateExpired
+        | E::CertificateNotYetValid => Code::Unauthenticated,
+        // A certificate in the request (registration, rotation, a CA) is refused.
+        E::CertificateInvalid | E::CertificateMismatch | E::CertificateRequired => {
+            Code::InvalidArgument
+        }
+        E::CertificateNotFound => Code::NotFound,
+        E::CertificateExists => Code::AlreadyExists,
         E::WrongRole
         | E::NotSameOrganisation
         | E::NotHolder

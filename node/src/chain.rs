@@ -756,8 +756,7 @@ impl Chain {
 
     /// True if the first voucher in the expiry queue is due at chain time `now_ms`.
     fn destruction_due(&self, now_ms: u64) -> bool {
-        let today =
-            vchain_contracts::validate::local_day(now_ms, self.params().utc_offset_minutes);
+        let today = vchain_contracts::validate::local_day(now_ms, self.params().utc_offset_minutes);
         match self.ledger.scan_prefix(keys::EXPIRY_PREFIX, None, 1) {
             Ok(first) => first
                 .first()

@@ -160,6 +160,7 @@ fn demo_parties(dir: &Path) -> Result<(Vec<GenesisOrganisation>, Vec<GenesisIden
         Ok(GenesisAccount {
             account_id: account_id.to_owned(),
             public_key: hex::encode(key.as_bytes()),
+            certificate: String::new(),
         })
     };
     let organisations = vec![
@@ -168,12 +169,14 @@ fn demo_parties(dir: &Path) -> Result<(Vec<GenesisOrganisation>, Vec<GenesisIden
             name: "Bank A".into(),
             uscc: uscc("0001")?,
             admins: vec![new_account("bank-a-admin")?],
+            root_ca_certificate: String::new(),
         },
         GenesisOrganisation {
             org_id: "bank-b".into(),
             name: "Bank B".into(),
             uscc: uscc("0002")?,
             admins: vec![new_account("bank-b-admin")?],
+            root_ca_certificate: String::new(),
         },
     ];
     let mut identities = Vec::new();

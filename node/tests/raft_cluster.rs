@@ -781,11 +781,13 @@ async fn members_vote_consensus_nodes_in_and_out_and_strangers_stay_out() {
     let admin_a = dev_key(&keystore, "bank-a-admin");
     let admin_b = dev_key(&keystore, "bank-b-admin");
     let add_node = SubmitProposal {
-        action: Some(submit_proposal::Action::AddConsensusNode(AddConsensusNode {
-            node_id: "node-4".into(),
-            org_id: "bank-b".into(),
-            public_key: hex::decode(&public_key).expect("hex"),
-        })),
+        action: Some(submit_proposal::Action::AddConsensusNode(
+            AddConsensusNode {
+                node_id: "node-4".into(),
+                org_id: "bank-b".into(),
+                public_key: hex::decode(&public_key).expect("hex"),
+            },
+        )),
         title: "bank-b runs a fourth node".into(),
         reason: String::new(),
     };
@@ -800,8 +802,15 @@ async fn members_vote_consensus_nodes_in_and_out_and_strangers_stay_out() {
     assert!(proposed.committed, "{proposed:?}");
     let proposal_id = proposal_id_of(&proposed);
     converged(&nodes, proposed.height).await;
-    let open = get_proposal(nodes[(leader + 1) % 3].as_ref().expect("running"), &proposal_id).await;
-    assert_eq!(open.proposal.as_ref().expect("proposal").status(), ProposalStatus::Open);
+    let open = get_proposal(
+        nodes[(leader + 1) % 3].as_ref().expect("running"),
+        &proposal_id,
+    )
+    .await;
+    assert_eq!(
+        open.proposal.as_ref().expect("proposal").status(),
+        ProposalStatus::Open
+    );
     voters_are(&nodes, &["node-1", "node-2", "node-3"]).await;
 
     // bank-a approves on another node: the proposal passes, the chain records the node, Raft

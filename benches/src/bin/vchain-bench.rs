@@ -288,6 +288,7 @@ async fn main() -> anyhow::Result<()> {
                 legal_representative: String::new(),
                 account_id: account.clone(),
                 public_key: key_for(run, i).verifying_key().to_bytes().to_vec(),
+                certificate: Vec::new(),
             }))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;

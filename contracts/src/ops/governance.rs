@@ -33,6 +33,7 @@ use crate::genesis::{
     validate_chain_params, GenesisError, PROPOSAL_APPROVAL_PERCENT_DEFAULT, PROPOSAL_TTL_MS_DEFAULT,
 };
 use crate::keys::{self, EventPosition};
+use crate::ops::certificate::{self, AccountCertificate};
 use crate::ops::consensus;
 use crate::ops::identity::ACCOUNTS_PER_IDENTITY_MAX;
 use crate::ops::TxContext;
@@ -202,7 +203,12 @@ fn check_certificate(certificate: &[u8], required: bool) -> Result<(), Failure> 
 
 /// What a checked action will write: everything computed, nothing refused any more.
 enum Plan {
-    AddOrganisation(AddOrganisation),
+    /// The organisation, its root CA (DER) and its administrators' keys and certificates.
+    AddOrganisation(
+        AddOrganisation,
+        Vec<u8>,
+        Vec<(Vec<u8>, Option<AccountCertificate>)>,
+    ),
     RemoveOrganisation(Organisation),
     AddConsensusNode(
         vchain_proto::v1::ConsensusConfig,
@@ -245,6 +251,16 @@ fn check_add_organisation(tx: &TxContext<'_, '_>, op: &AddOrganisation) -> Resul
     validate::text("organisation name", &op.name, true, TEXT_LEN_MAX)?;
     validate::uscc(&op.uscc)?;
     check_certificate(&op.root_ca_certificate, false)?;
+    let at_ms = tx.context.timestamp_ms;
+    let ca_der = if op.root_ca_certificate.is_empty() {
+        None
+    } else {
+        Some(certificate::check_root_ca(
+            &op.org_id,
+            &op.root_ca_certificate,
+            at_ms,
+        )?)
+    };
     if op.admins.is_empty() || op.admins.len() > ACCOUNTS_PER_IDENTITY_MAX {
         return reject(
             ErrorCode::InvalidArgument,
@@ -276,9 +292,22 @@ fn check_add_organisation(tx: &TxContext<'_, '_>, op: &AddOrganisation) -> Resul
             format!("identity {} is already registered", op.uscc),
         );
     }
+    let mut admins: Vec<(Vec<u8>, Option<AccountCertificate>)> = Vec::new();
     for (index, admin) in op.admins.iter().enumerate() {
         validate::account_id(&admin.account_id)?;
-        validate::public_key(&admin.public_key)?;
+        let certified = certificate::check_account_certificate(
+            ca_der.as_deref(),
+            &op.org_id,
+            &admin.account_id,
+            Role::Administrator,
+            &admin.certificate,
+            &admin.public_key,
+            at_ms,
+        )?;
+        let public_key = certified.as_ref().map_or(admin.public_key.clone(), |c| {
+            c.certified.public_key.to_vec()
+        });
+        validate::public_key(&public_key)?;
         let earlier = &op.admins[..index];
         if earlier.iter().any(|a| a.account_id == admin.account_id) {
             return reject(
@@ -286,14 +315,30 @@ fn check_add_organisation(tx: &TxContext<'_, '_>, op: &AddOrganisation) -> Resul
                 format!("administrator account {} is listed twice", admin.account_id),
             );
         }
-        if earlier.iter().any(|a| a.public_key == admin.public_key) {
+        if admins.iter().any(|(key, _)| *key == public_key) {
             return reject(
                 ErrorCode::InvalidPublicKey,
                 format!(
                     "public key {} is listed for two administrator accounts",
-                    hex::encode(&admin.public_key)
+                    hex::encode(&public_key)
                 ),
             );
+        }
+        if let Some(certified) = &certified {
+            let serial = &certified.certified.serial;
+            if admins
+                .iter()
+                .filter_map(|(_, c)| c.as_ref())
+                .any(|c| c.certified.serial == *serial)
+            {
+                return reject(
+                    ErrorCode::CertificateExists,
+                    format!(
+                        "certificate serial {} is listed for two administrator accounts",
+                        hex::encode(serial)
+                    ),
+                );
+            }
         }
         if tx.overlay.get(&keys::account(&admin.account_id))?.is_some() {
             return reject(
@@ -301,16 +346,17 @@ fn check_add_organisation(tx: &TxContext<'_, '_>, op: &AddOrganisation) -> Resul
                 format!("account {} already exists", admin.account_id),
             );
         }
-        if let Some(owner) = tx.overlay.get(&keys::key_binding(&admin.public_key))? {
+        if let Some(owner) = tx.overlay.get(&keys::key_binding(&public_key))? {
             return reject(
                 ErrorCode::InvalidPublicKey,
                 format!(
                     "public key {} is already bound to account {}",
-                    hex::encode(&admin.public_key),
+                    hex::encode(&public_key),
                     String::from_utf8_lossy(&owner)
                 ),
             );
         }
+        admins.push((public_key, certified));
     }
     if organisations(tx.overlay)?.len() >= ORGANISATIONS_MAX {
         return reject(
@@ -320,7 +366,11 @@ fn check_add_organisation(tx: &TxContext<'_, '_>, op: &AddOrganisation) -> Resul
             ),
         );
     }
-    Ok(Plan::AddOrganisation(op.clone()))
+    Ok(Plan::AddOrganisation(
+        op.clone(),
+        ca_der.unwrap_or_default(),
+        admins,
+    ))
 }
 
 fn check_remove_organisation(
@@ -356,7 +406,9 @@ fn check_remove_organisation(
 fn check_rotate_ca(tx: &TxContext<'_, '_>, op: &RotateOrganisationCa) -> Result<Plan, Failure> {
     let organisation = load_member(tx, &op.org_id)?;
     check_certificate(&op.root_ca_certificate, true)?;
-    if organisation.root_ca_certificate == op.root_ca_certificate {
+    let der =
+        certificate::check_root_ca(&op.org_id, &op.root_ca_certificate, tx.context.timestamp_ms)?;
+    if organisation.root_ca_certificate == der {
         return reject(
             ErrorCode::InvalidProposal,
             format!(
@@ -365,10 +417,7 @@ fn check_rotate_ca(tx: &TxContext<'_, '_>, op: &RotateOrganisationCa) -> Result<
             ),
         );
     }
-    Ok(Plan::RotateOrganisationCa(
-        organisation,
-        op.root_ca_certificate.clone(),
-    ))
+    Ok(Plan::RotateOrganisationCa(organisation, der))
 }
 
 fn check_set_params(tx: &TxContext<'_, '_>, op: &SetChainParams) -> Result<Plan, Failure> {
@@ -409,7 +458,7 @@ fn check_set_params(tx: &TxContext<'_, '_>, op: &SetChainParams) -> Result<Plan,
 /// Writes what a checked action does and returns its events (the caller records them).
 fn apply(tx: &mut TxContext<'_, '_>, plan: Plan) -> Vec<Event> {
     match plan {
-        Plan::AddOrganisation(op) => vec![apply_add_organisation(tx, op)],
+        Plan::AddOrganisation(op, ca, admins) => vec![apply_add_organisation(tx, op, ca, admins)],
         Plan::RemoveOrganisation(mut organisation) => {
             organisation.removed = true;
             organisation.removed_height = tx.context.height;
@@ -446,14 +495,20 @@ fn apply(tx: &mut TxContext<'_, '_>, plan: Plan) -> Vec<Event> {
     }
 }
 
-fn apply_add_organisation(tx: &mut TxContext<'_, '_>, op: AddOrganisation) -> Event {
+fn apply_add_organisation(
+    tx: &mut TxContext<'_, '_>,
+    op: AddOrganisation,
+    root_ca_certificate: Vec<u8>,
+    keys_and_certificates: Vec<(Vec<u8>, Option<AccountCertificate>)>,
+) -> Event {
     let AddOrganisation {
         org_id,
         name,
         uscc,
         admins,
-        root_ca_certificate,
+        root_ca_certificate: _,
     } = op;
+    debug_assert_eq!(admins.len(), keys_and_certificates.len());
     let organisation = Organisation {
         org_id: org_id.clone(),
         name: name.clone(),
@@ -478,24 +533,27 @@ fn apply_add_organisation(tx: &mut TxContext<'_, '_>, op: AddOrganisation) -> Ev
         registered_height: tx.context.height,
     };
     tx.overlay.put_message(keys::identity(&uscc), &identity);
-    for AdminAccount {
-        account_id,
-        public_key,
-    } in &admins
+    for (AdminAccount { account_id, .. }, (public_key, certified)) in
+        admins.iter().zip(keys_and_certificates)
     {
         tx.overlay.put(
-            keys::key_binding(public_key),
+            keys::key_binding(&public_key),
             account_id.as_bytes().to_vec(),
         );
-        let account = vchain_proto::v1::Account {
+        let mut account = vchain_proto::v1::Account {
             account_id: account_id.clone(),
             uscc: uscc.clone(),
-            public_key: public_key.clone(),
+            public_key,
             status: vchain_proto::v1::AccountStatus::Active.into(),
             next_nonce: 0,
             org_id: org_id.clone(),
             role: Role::Administrator.into(),
+            ..Default::default()
         };
+        if let Some(certified) = certified {
+            certified.bind(&mut account);
+            certificate::put_record(tx.overlay, &certified.record(&org_id, tx.context.height));
+        }
         tx.overlay.put_message(keys::account(account_id), &account);
     }
     let mut event = tx.event(EventKind::OrganisationAdded);

@@ -8,6 +8,7 @@ use vchain_proto::v1::{
 
 use crate::error::{reject, Failure};
 use crate::keys;
+use crate::ops::certificate::{self, AccountCertificate};
 use crate::ops::TxContext;
 use crate::validate::{self, TEXT_LEN_MAX};
 
@@ -69,8 +70,18 @@ pub(crate) fn register_identity(
             format!("identity {} is already registered", op.uscc),
         );
     }
-    claim_account(tx, &op.account_id, &op.public_key)?;
     let org_id = tx.signer.org_id.clone();
+    validate::account_id(&op.account_id)?;
+    let certified = certificate::certify_account(
+        tx,
+        &org_id,
+        &op.account_id,
+        role,
+        &op.certificate,
+        &op.public_key,
+    )?;
+    let public_key = key_of(certified.as_ref(), op.public_key);
+    claim_account(tx, &op.account_id, &public_key)?;
     let identity = Identity {
         uscc: op.uscc.clone(),
         name: op.name.clone(),
@@ -81,7 +92,10 @@ pub(crate) fn register_identity(
         accounts: vec![op.account_id.clone()],
         registered_height: tx.context.height,
     };
-    let account = new_account(&op.account_id, &identity, op.public_key);
+    let account = new_account(&op.account_id, &identity, public_key, certified.as_ref());
+    if let Some(certified) = &certified {
+        certificate::put_record(tx.overlay, &certified.record(&org_id, tx.context.height));
+    }
     tx.overlay.put_message(keys::identity(&op.uscc), &identity);
     tx.overlay
         .put_message(keys::account(&op.account_id), &account);
@@ -102,8 +116,18 @@ pub(crate) fn register_identity(
     tx.audit_event(event)
 }
 
-fn new_account(account_id: &str, identity: &Identity, public_key: Vec<u8>) -> Account {
-    Account {
+/// The key an account is bound to: its certificate's, or the request's for a bare-key account.
+fn key_of(certified: Option<&AccountCertificate>, requested: Vec<u8>) -> Vec<u8> {
+    certified.map_or(requested, |c| c.certified.public_key.to_vec())
+}
+
+fn new_account(
+    account_id: &str,
+    identity: &Identity,
+    public_key: Vec<u8>,
+    certified: Option<&AccountCertificate>,
+) -> Account {
+    let mut account = Account {
         account_id: account_id.to_owned(),
         uscc: identity.uscc.clone(),
         public_key,
@@ -111,7 +135,12 @@ fn new_account(account_id: &str, identity: &Identity, public_key: Vec<u8>) -> Ac
         next_nonce: 0,
         org_id: identity.org_id.clone(),
         role: identity.role,
+        ..Account::default()
+    };
+    if let Some(certified) = certified {
+        certified.bind(&mut account);
     }
+    account
 }
 
 pub(crate) fn register_account(
@@ -144,8 +173,24 @@ pub(crate) fn register_account(
             ),
         );
     }
-    claim_account(tx, &op.account_id, &op.public_key)?;
-    let account = new_account(&op.account_id, &identity, op.public_key);
+    validate::account_id(&op.account_id)?;
+    let certified = certificate::certify_account(
+        tx,
+        &identity.org_id,
+        &op.account_id,
+        identity.role(),
+        &op.certificate,
+        &op.public_key,
+    )?;
+    let public_key = key_of(certified.as_ref(), op.public_key);
+    claim_account(tx, &op.account_id, &public_key)?;
+    let account = new_account(&op.account_id, &identity, public_key, certified.as_ref());
+    if let Some(certified) = &certified {
+        certificate::put_record(
+            tx.overlay,
+            &certified.record(&identity.org_id, tx.context.height),
+        );
+    }
     identity.accounts.push(op.account_id.clone());
     tx.overlay
         .put_message(keys::identity(&identity.uscc), &identity);

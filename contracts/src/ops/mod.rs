@@ -1,6 +1,7 @@
 //! The operations a transaction can carry, and what they share: the transaction context,
 //! role checks, loading records with the right "not found" error, and recording events.
 
+pub(crate) mod certificate;
 pub(crate) mod consensus;
 mod credit;
 pub(crate) mod governance;
@@ -45,6 +46,8 @@ pub(crate) fn run(tx: &mut TxContext<'_, '_>, operation: Operation) -> Result<()
         Operation::UnfreezeAccount(op) => {
             identity::set_account_frozen(tx, &op.account_id, &op.reason, false)
         }
+        Operation::RotateAccountKey(op) => certificate::rotate_account_key(tx, op),
+        Operation::RevokeCertificate(op) => certificate::revoke_certificate(tx, op),
         Operation::GrantCreditLine(op) => credit::grant(tx, op),
         Operation::RaiseCreditLine(op) => credit::raise(tx, op),
         Operation::LowerCreditLine(op) => credit::lower(tx, op),

@@ -93,12 +93,14 @@ pub(crate) fn genesis(params: Params) -> Genesis {
     let account = |id: &str, seed: u8| GenesisAccount {
         account_id: id.into(),
         public_key: hex::encode(key(seed).verifying_key().as_bytes()),
+        certificate: String::new(),
     };
     let org = |org_id: &str, name: &str, n: u32, admin: &str, seed: u8| GenesisOrganisation {
         org_id: org_id.into(),
         name: name.into(),
         uscc: uscc(n),
         admins: vec![account(admin, seed)],
+        root_ca_certificate: String::new(),
     };
     let mut identities: Vec<GenesisIdentity> = Vec::new();
     for (id, seed, org_id, n, role) in PARTIES.iter().skip(2) {
@@ -140,6 +142,102 @@ pub(crate) fn node_key(n: u8) -> [u8; 32] {
     key(100u8.checked_add(n).expect("node number below 156"))
         .verifying_key()
         .to_bytes()
+}
+
+/// A certificate (PEM) from `ca` for account `account_id` with `role` and `public_key`, valid
+/// for the CA's whole validity period.
+pub(crate) fn account_certificate(
+    ca: &vchain_pki::RootCa,
+    account_id: &str,
+    role: vchain_proto::v1::Role,
+    public_key: &[u8; 32],
+) -> Vec<u8> {
+    account_certificate_valid(ca, account_id, role, public_key, ca.validity())
+}
+
+/// [`account_certificate`] valid for `validity`.
+pub(crate) fn account_certificate_valid(
+    ca: &vchain_pki::RootCa,
+    account_id: &str,
+    role: vchain_proto::v1::Role,
+    public_key: &[u8; 32],
+    validity: vchain_pki::Validity,
+) -> Vec<u8> {
+    let subject = vchain_pki::Subject {
+        organisation: ca.organisation().to_owned(),
+        common_name: account_id.to_owned(),
+        role: vchain_contracts::cert_role(role).expect("a certifiable role"),
+    };
+    ca.issue(&subject, public_key, validity)
+        .expect("certificate")
+        .to_pem()
+        .into_bytes()
+}
+
+/// Bank A's root CA for the certified test chains: valid from a year before genesis for ten
+/// years.
+pub(crate) fn bank_a_ca() -> vchain_pki::RootCa {
+    vchain_pki::RootCa::generate(
+        "bank-a",
+        vchain_pki::Validity {
+            not_before_ms: GENESIS_TIME_MS - 365 * DAY_MS,
+            not_after_ms: GENESIS_TIME_MS + 3650 * DAY_MS,
+        },
+    )
+    .expect("root CA")
+}
+
+/// The test genesis with bank A certified by `ca`: its root CA in genesis and a certificate from
+/// it for every bank A account (bank B keeps bare keys), each valid for `validity(account)`.
+pub(crate) fn certified_genesis_with(
+    ca: &vchain_pki::RootCa,
+    params: Params,
+    validity: impl Fn(&str) -> vchain_pki::Validity,
+) -> Genesis {
+    let mut genesis = genesis(params);
+    let role_of = |account_id: &str| {
+        let (_, _, _, _, role) = PARTIES
+            .iter()
+            .find(|(id, ..)| *id == account_id)
+            .expect("a harness account");
+        vchain_contracts::genesis::parse_role(role).expect("role")
+    };
+    let certify = |account: &mut GenesisAccount| {
+        let seed = PARTIES
+            .iter()
+            .find(|(id, ..)| *id == account.account_id)
+            .map(|(_, seed, ..)| *seed)
+            .expect("a harness account");
+        let pem = account_certificate_valid(
+            ca,
+            &account.account_id,
+            role_of(&account.account_id),
+            &key(seed).verifying_key().to_bytes(),
+            validity(&account.account_id),
+        );
+        account.certificate = String::from_utf8(pem).expect("PEM is text");
+    };
+    for org in genesis
+        .organisations
+        .iter_mut()
+        .filter(|o| o.org_id == "bank-a")
+    {
+        org.root_ca_certificate = ca.certificate().to_pem();
+        org.admins.iter_mut().for_each(certify);
+    }
+    for identity in genesis
+        .identities
+        .iter_mut()
+        .filter(|i| i.org_id == "bank-a")
+    {
+        identity.accounts.iter_mut().for_each(certify);
+    }
+    genesis
+}
+
+/// [`certified_genesis_with`] every certificate valid as long as the CA.
+pub(crate) fn certified_genesis(ca: &vchain_pki::RootCa, params: Params) -> Genesis {
+    certified_genesis_with(ca, params, |_| ca.validity())
 }
 
 /// A raft consensus node of the test genesis: `node_id`, run by `org_id`, with [`node_key`]`(n)`.
@@ -742,6 +840,37 @@ pub(crate) mod ops {
             legal_representative: "Zhang San".into(),
             account_id: account_id.into(),
             public_key: public_key.to_vec(),
+            certificate: Vec::new(),
+        })
+    }
+
+    /// [`register_identity`] with the first account's certificate (PEM or DER) instead of a
+    /// bare key.
+    pub(crate) fn register_certified_identity(
+        uscc: &str,
+        role: Role,
+        account_id: &str,
+        certificate: &[u8],
+    ) -> Operation {
+        let Operation::RegisterIdentity(mut op) = register_identity(uscc, role, account_id, &[])
+        else {
+            unreachable!("register_identity builds a RegisterIdentity");
+        };
+        op.certificate = certificate.to_vec();
+        Operation::RegisterIdentity(op)
+    }
+
+    pub(crate) fn rotate_key(account_id: &str, certificate: &[u8]) -> Operation {
+        Operation::RotateAccountKey(vchain_proto::v1::RotateAccountKey {
+            account_id: account_id.into(),
+            certificate: certificate.to_vec(),
+        })
+    }
+
+    pub(crate) fn revoke_certificate(serial: &[u8], reason: &str) -> Operation {
+        Operation::RevokeCertificate(vchain_proto::v1::RevokeCertificate {
+            serial: serial.to_vec(),
+            reason: reason.into(),
         })
     }
 
@@ -750,6 +879,7 @@ pub(crate) mod ops {
             uscc: uscc.into(),
             account_id: account_id.into(),
             public_key: public_key.to_vec(),
+            certificate: Vec::new(),
         })
     }
 

@@ -1,0 +1,589 @@
+//! Certificates on chain: accounts certified by their organisation's root CA, key rotation, and
+//! the revocation list.
+//!
+//! Rules:
+//! - An organisation with a root CA on chain (genesis or a passed `RotateOrganisationCa`) is a
+//!   *certified* organisation: every account it registers must carry an X.509 certificate that
+//!   its CA issued, valid at the block time, for O = the organisation, OU = the identity's role
+//!   and CN = the account id ([`check_account_certificate`]). An organisation without a CA
+//!   registers bare keys (development chains); accounts registered before their organisation's
+//!   first CA stay bare until an administrator rotates a certificate in.
+//! - Every transaction of a certified account is authenticated against its current certificate:
+//!   valid at the block time, not revoked (`execute::authenticate`, reading only the account).
+//! - A certificate stays valid after its organisation rotates its CA: the chain verified it when
+//!   it was bound, and rotating a CA must not stop a network. The new CA is what later
+//!   certificates must chain to.
+//! - Key rotation ([`rotate_account_key`]) binds a new certificate and key to the same account:
+//!   same id, vouchers, nonce. The old certificate is superseded; the old key keeps its binding
+//!   so no other account can ever take it.
+//! - Revocation ([`revoke_certificate`]) by an administrator of the issuing organisation puts the
+//!   serial on the revocation list (`cr/` record with status REVOKED); the account can do nothing
+//!   from that block on until an administrator rotates a new certificate in.
+
+use sha2::{Digest, Sha256};
+use vchain_pki::{AccountRole, CertError, CertRole, Certified};
+use vchain_proto::v1::{
+    Account, CertificateRecord, CertificateStatus, ErrorCode, EventKind, Organisation,
+    RevokeCertificate, Role, RotateAccountKey,
+};
+
+use vchain_ledger::StateReader;
+
+use crate::error::{reject, ExecError, Failure, Rejection};
+use crate::keys;
+use crate::ops::TxContext;
+use crate::state::{decode, read_message, Overlay};
+use crate::validate::{self, TEXT_LEN_MAX};
+
+/// Largest certificate (DER or PEM) a transaction may carry.
+pub const CERTIFICATE_BYTES_MAX: usize = vchain_pki::PEM_BYTES_MAX;
+
+/// Most certificate records one query returns.
+pub const CERTIFICATES_PAGE_MAX: usize = 1_000;
+
+/// The certificate record of organisation `org_id` with `serial`, from committed state.
+pub fn certificate_record(
+    state: &dyn StateReader,
+    org_id: &str,
+    serial: &[u8],
+) -> Result<Option<CertificateRecord>, ExecError> {
+    read_message(
+        state,
+        &keys::certificate(org_id, serial),
+        "CertificateRecord",
+    )
+}
+
+/// Active certificates whose notAfter is before `before_ms` (already expired included), soonest
+/// first, at most `limit` (capped at [`CERTIFICATES_PAGE_MAX`]).
+pub fn certificates_expiring(
+    state: &dyn StateReader,
+    before_ms: u64,
+    limit: usize,
+) -> Result<Vec<CertificateRecord>, ExecError> {
+    let mut records = Vec::new();
+    let entries = state.scan_prefix(
+        keys::CERTIFICATE_EXPIRY_PREFIX,
+        None,
+        limit.min(CERTIFICATES_PAGE_MAX),
+    )?;
+    for (key, _) in entries {
+        let Some((not_after_ms, org_id, serial_hex)) = keys::parse_certificate_expiry(&key) else {
+            return Err(ExecError::CorruptState {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                what: "certificate expiry key",
+                why: "does not parse".into(),
+            });
+        };
+        if not_after_ms >= before_ms {
+            break;
+        }
+        let record_key = [keys::certificates_prefix(&org_id), serial_hex.into_bytes()].concat();
+        let value = state
+            .get(&record_key)?
+            .ok_or_else(|| ExecError::CorruptState {
+                key: String::from_utf8_lossy(&record_key).into_owned(),
+                what: "CertificateRecord",
+                why: "named by the expiry queue but missing".into(),
+            })?;
+        records.push(decode(&record_key, &value, "CertificateRecord")?);
+    }
+    Ok(records)
+}
+
+/// The revocation list of organisation `org_id`: its revoked certificates in serial order, at
+/// most `limit` (capped at [`CERTIFICATES_PAGE_MAX`]) out of the first records scanned.
+pub fn revoked_certificates(
+    state: &dyn StateReader,
+    org_id: &str,
+    limit: usize,
+) -> Result<Vec<CertificateRecord>, ExecError> {
+    let limit = limit.min(CERTIFICATES_PAGE_MAX);
+    let prefix = keys::certificates_prefix(org_id);
+    let mut revoked = Vec::new();
+    let mut after: Option<Vec<u8>> = None;
+    // Chunked: revoked records are a minority among the organisation's certificates.
+    loop {
+        let chunk = state.scan_prefix(&prefix, after.as_deref(), CERTIFICATES_PAGE_MAX)?;
+        let exhausted = chunk.len() < CERTIFICATES_PAGE_MAX;
+        for (key, value) in chunk {
+            let record: CertificateRecord = decode(&key, &value, "CertificateRecord")?;
+            after = Some(key);
+            if record.status() == CertificateStatus::Revoked {
+                revoked.push(record);
+                if revoked.len() == limit {
+                    return Ok(revoked);
+                }
+            }
+        }
+        if exhausted {
+            return Ok(revoked);
+        }
+    }
+}
+
+/// `subject_kind` of an account's certificate record.
+pub(crate) const SUBJECT_ACCOUNT: &str = "account";
+
+/// The certificate role that certifies an account of `role`.
+pub fn cert_role(role: Role) -> Option<CertRole> {
+    let role = match role {
+        Role::Administrator => AccountRole::Administrator,
+        Role::Financier => AccountRole::Financier,
+        Role::CoreEnterprise => AccountRole::CoreEnterprise,
+        Role::Supplier => AccountRole::Supplier,
+        Role::Regulator => AccountRole::Regulator,
+        Role::WarehouseOperator => AccountRole::WarehouseOperator,
+        Role::Unspecified => return None,
+    };
+    Some(CertRole::Account(role))
+}
+
+/// DER bytes of a certificate given as DER or as a PEM `CERTIFICATE` block.
+pub fn certificate_der(bytes: &[u8]) -> Result<Vec<u8>, CertError> {
+    if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+        let text = std::str::from_utf8(bytes).map_err(|_| CertError::Malformed {
+            what: "certificate",
+            reason: "PEM text is not UTF-8".into(),
+        })?;
+        Ok(vchain_pki::Certificate::from_pem(text)?.into_der())
+    } else {
+        Ok(vchain_pki::Certificate::from_der(bytes.to_vec())?.into_der())
+    }
+}
+
+/// The rejection for a certificate the PKI refused, with the code naming what failed.
+pub(crate) fn certificate_rejection(what: &str, error: &CertError) -> Rejection {
+    let code = match error {
+        CertError::Expired { .. } => ErrorCode::CertificateExpired,
+        CertError::NotYetValid { .. } => ErrorCode::CertificateNotYetValid,
+        _ => ErrorCode::CertificateInvalid,
+    };
+    Rejection::new(code, format!("{what}: {error}"))
+}
+
+/// A root CA certificate (DER or PEM) for organisation `org_id`, verified at `at_ms`: its DER.
+pub fn check_root_ca(org_id: &str, bytes: &[u8], at_ms: u64) -> Result<Vec<u8>, Rejection> {
+    let what = format!("root CA certificate of {org_id}");
+    if bytes.len() > CERTIFICATE_BYTES_MAX {
+        return Err(Rejection::new(
+            ErrorCode::CertificateInvalid,
+            format!(
+                "{what} is {} bytes, more than the {CERTIFICATE_BYTES_MAX} allowed",
+                bytes.len()
+            ),
+        ));
+    }
+    let der = certificate_der(bytes).map_err(|e| certificate_rejection(&what, &e))?;
+    let root =
+        vchain_pki::verify_root(&der, at_ms).map_err(|e| certificate_rejection(&what, &e))?;
+    if root.organisation != org_id {
+        return Err(Rejection::new(
+            ErrorCode::CertificateMismatch,
+            format!(
+                "{what} is for organisation {:?}, not {org_id:?}",
+                root.organisation
+            ),
+        ));
+    }
+    Ok(der)
+}
+
+/// A leaf certificate the chain accepted for an account: what it binds and its DER bytes.
+#[derive(Debug, Clone)]
+pub struct AccountCertificate {
+    /// What the certificate binds.
+    pub certified: Certified,
+    /// Its DER bytes.
+    pub der: Vec<u8>,
+}
+
+impl AccountCertificate {
+    /// Writes the certificate's fields into `account` (key, certificate, validity, not revoked).
+    pub fn bind(&self, account: &mut Account) {
+        account.public_key = self.certified.public_key.to_vec();
+        account.certificate = self.der.clone();
+        account.certificate_serial = self.certified.serial.clone();
+        account.certificate_not_before_ms = self.certified.not_before_ms;
+        account.certificate_not_after_ms = self.certified.not_after_ms;
+        account.certificate_revoked = false;
+    }
+
+    /// The registry record of this certificate, active from `height`.
+    pub fn record(&self, org_id: &str, height: u64) -> CertificateRecord {
+        CertificateRecord {
+            org_id: org_id.to_owned(),
+            serial: self.certified.serial.clone(),
+            subject_kind: SUBJECT_ACCOUNT.to_owned(),
+            subject_id: self.certified.common_name.clone(),
+            role: self.certified.role.name().to_owned(),
+            public_key: self.certified.public_key.to_vec(),
+            not_before_ms: self.certified.not_before_ms,
+            not_after_ms: self.certified.not_after_ms,
+            status: CertificateStatus::Active.into(),
+            registered_height: height,
+            ended_height: 0,
+            ended_reason: String::new(),
+            fingerprint: Sha256::digest(&self.der).to_vec(),
+        }
+    }
+}
+
+/// Checks the certificate an account is registered (or rotated) with, as a pure function of its
+/// inputs: `ca_der` is the organisation's root CA (None: the organisation has none), `role` the
+/// identity's role, `public_key` the key the request names (empty: take the certificate's).
+/// Returns `None` for a bare-key account of an organisation without a CA.
+pub fn check_account_certificate(
+    ca_der: Option<&[u8]>,
+    org_id: &str,
+    account_id: &str,
+    role: Role,
+    certificate: &[u8],
+    public_key: &[u8],
+    at_ms: u64,
+) -> Result<Option<AccountCertificate>, Rejection> {
+    let what = format!("certificate of account {account_id}");
+    let Some(ca_der) = ca_der else {
+        if certificate.is_empty() {
+            return Ok(None);
+        }
+        return Err(Rejection::new(
+            ErrorCode::CertificateInvalid,
+            format!("{what}: organisation {org_id} has no root CA on chain to verify it against"),
+        ));
+    };
+    if certificate.is_empty() {
+        return Err(Rejection::new(
+            ErrorCode::CertificateRequired,
+            format!(
+                "organisation {org_id} has a root CA, so account {account_id} needs a certificate it issued"
+            ),
+        ));
+    }
+    if certificate.len() > CERTIFICATE_BYTES_MAX {
+        return Err(Rejection::new(
+            ErrorCode::CertificateInvalid,
+            format!(
+                "{what} is {} bytes, more than the {CERTIFICATE_BYTES_MAX} allowed",
+                certificate.len()
+            ),
+        ));
+    }
+    let der = certificate_der(certificate).map_err(|e| certificate_rejection(&what, &e))?;
+    let certified =
+        vchain_pki::verify(&der, ca_der, at_ms).map_err(|e| certificate_rejection(&what, &e))?;
+    // pki::verify checked O against the CA's; the CA is this organisation's, so O is too.
+    debug_assert_eq!(certified.organisation, org_id);
+    let mismatch =
+        |why: String| Rejection::new(ErrorCode::CertificateMismatch, format!("{what}: {why}"));
+    if certified.common_name != account_id {
+        return Err(mismatch(format!(
+            "it certifies {:?} (CN), not {account_id:?}",
+            certified.common_name
+        )));
+    }
+    let expected = cert_role(role)
+        .ok_or_else(|| mismatch(format!("role {} cannot be certified", role.as_str_name())))?;
+    if certified.role != expected {
+        return Err(mismatch(format!(
+            "it grants role {} (OU), the identity is {}",
+            certified.role,
+            expected.name()
+        )));
+    }
+    if !public_key.is_empty() && public_key != certified.public_key {
+        return Err(mismatch(format!(
+            "it certifies key {}, the request names {}",
+            hex::encode(certified.public_key),
+            hex::encode(public_key)
+        )));
+    }
+    Ok(Some(AccountCertificate { certified, der }))
+}
+
+/// The root CA (DER) of organisation `org_id` as this transaction sees it; `None` if the
+/// organisation has none or does not exist.
+pub(crate) fn organisation_ca(
+    overlay: &Overlay<'_>,
+    org_id: &str,
+) -> Result<Option<Vec<u8>>, Failure> {
+    let organisation: Option<Organisation> =
+        overlay.get_message(&keys::organisation(org_id), "Organisation")?;
+    Ok(organisation
+        .map(|o| o.root_ca_certificate)
+        .filter(|ca| !ca.is_empty()))
+}
+
+/// Checks an account's certificate against its organisation's CA in state and that its serial is
+/// new; see [`check_account_certificate`].
+pub(crate) fn certify_account(
+    tx: &TxContext<'_, '_>,
+    org_id: &str,
+    account_id: &str,
+    role: Role,
+    certificate: &[u8],
+    public_key: &[u8],
+) -> Result<Option<AccountCertificate>, Failure> {
+    let ca = organisation_ca(tx.overlay, org_id)?;
+    let Some(checked) = check_account_certificate(
+        ca.as_deref(),
+        org_id,
+        account_id,
+        role,
+        certificate,
+        public_key,
+        tx.context.timestamp_ms,
+    )?
+    else {
+        return Ok(None);
+    };
+    let serial = &checked.certified.serial;
+    if tx
+        .overlay
+        .get(&keys::certificate(org_id, serial))?
+        .is_some()
+    {
+        return reject(
+            ErrorCode::CertificateExists,
+            format!(
+                "a certificate with serial {} of {org_id} is already registered",
+                hex::encode(serial)
+            ),
+        );
+    }
+    Ok(Some(checked))
+}
+
+/// Records an accepted certificate in the registry and the expiry queue.
+pub(crate) fn put_record(overlay: &mut Overlay<'_>, record: &CertificateRecord) {
+    overlay.put_message(keys::certificate(&record.org_id, &record.serial), record);
+    overlay.put(
+        keys::certificate_expiry(record.not_after_ms, &record.org_id, &record.serial),
+        Vec::new(),
+    );
+}
+
+/// Ends a certificate record (revoked or superseded) at `height`, taking it off the expiry queue.
+fn end_record(
+    overlay: &mut Overlay<'_>,
+    mut record: CertificateRecord,
+    status: CertificateStatus,
+    height: u64,
+    reason: &str,
+) {
+    debug_assert_eq!(record.status(), CertificateStatus::Active);
+    overlay.delete(keys::certificate_expiry(
+        record.not_after_ms,
+        &record.org_id,
+        &record.serial,
+    ));
+    record.set_status(status);
+    record.ended_height = height;
+    record.ended_reason = reason.to_owned();
+    overlay.put_message(keys::certificate(&record.org_id, &record.serial), &record);
+}
+
+/// Rejects a signer whose certificate is revoked, expired or not yet valid at `at_ms`. Reads only
+/// the account; a bare-key account (no certificate) passes.
+pub(crate) fn check_signer_certificate(account: &Account, at_ms: u64) -> Result<(), Rejection> {
+    if account.certificate_serial.is_empty() {
+        return Ok(());
+    }
+    let serial = hex::encode(&account.certificate_serial);
+    if account.certificate_revoked {
+        return Err(Rejection::new(
+            ErrorCode::CertificateRevoked,
+            format!(
+                "the certificate (serial {serial}) of account {} is revoked",
+                account.account_id
+            ),
+        ));
+    }
+    if at_ms > account.certificate_not_after_ms {
+        return Err(Rejection::new(
+            ErrorCode::CertificateExpired,
+            format!(
+                "the certificate (serial {serial}) of account {} expired at {} ms; the block time is {at_ms} ms",
+                account.account_id, account.certificate_not_after_ms
+            ),
+        ));
+    }
+    if at_ms < account.certificate_not_before_ms {
+        return Err(Rejection::new(
+            ErrorCode::CertificateNotYetValid,
+            format!(
+                "the certificate (serial {serial}) of account {} is valid from {} ms; the block time is {at_ms} ms",
+                account.account_id, account.certificate_not_before_ms
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `RotateAccountKey`: the account itself or an administrator of its organisation binds a new
+/// certificate and key.
+pub(crate) fn rotate_account_key(
+    tx: &mut TxContext<'_, '_>,
+    op: RotateAccountKey,
+) -> Result<(), Failure> {
+    let mut account = tx.load_account(&op.account_id)?;
+    let own = account.account_id == tx.signer.account_id;
+    if !own {
+        tx.require_role(
+            &[Role::Administrator],
+            &format!("rotating the key of account {}", op.account_id),
+        )?;
+        if account.org_id != tx.signer.org_id {
+            return reject(
+                ErrorCode::NotSameOrganisation,
+                format!(
+                    "account {} belongs to {}, not to {}",
+                    account.account_id, account.org_id, tx.signer.org_id
+                ),
+            );
+        }
+    }
+    let role = account.role();
+    let org_id = account.org_id.clone();
+    let Some(new) = certify_account(tx, &org_id, &account.account_id, role, &op.certificate, &[])?
+    else {
+        return reject(
+            ErrorCode::CertificateInvalid,
+            format!(
+                "organisation {org_id} has no root CA on chain, so there is nothing to rotate to"
+            ),
+        );
+    };
+    let new_key = new.certified.public_key;
+    if new_key.as_slice() == account.public_key.as_slice() {
+        return reject(
+            ErrorCode::InvalidPublicKey,
+            format!(
+                "the new certificate certifies the key account {} already has; a rotation needs a new key",
+                account.account_id
+            ),
+        );
+    }
+    validate::public_key(&new_key)?;
+    let binding = keys::key_binding(&new_key);
+    if let Some(owner) = tx.overlay.get(&binding)? {
+        return reject(
+            ErrorCode::InvalidPublicKey,
+            format!(
+                "public key {} is already bound to account {}",
+                hex::encode(new_key),
+                String::from_utf8_lossy(&owner)
+            ),
+        );
+    }
+    // The old key keeps its binding: no other account may ever take a key that signed for this one.
+    tx.overlay
+        .put(binding, account.account_id.as_bytes().to_vec());
+    let old_serial = account.certificate_serial.clone();
+    if !old_serial.is_empty() {
+        let old: Option<CertificateRecord> = tx.overlay.get_message(
+            &keys::certificate(&org_id, &old_serial),
+            "CertificateRecord",
+        )?;
+        if let Some(old) = old.filter(|r| r.status() == CertificateStatus::Active) {
+            end_record(
+                tx.overlay,
+                old,
+                CertificateStatus::Superseded,
+                tx.context.height,
+                &format!(
+                    "superseded by serial {}",
+                    hex::encode(&new.certified.serial)
+                ),
+            );
+        }
+    }
+    new.bind(&mut account);
+    put_record(tx.overlay, &new.record(&org_id, tx.context.height));
+    tx.overlay
+        .put_message(keys::account(&account.account_id), &account);
+    if own {
+        // The signer's record in the context is this account; keep it current for later reads.
+        tx.signer = account.clone();
+    }
+
+    let mut event = tx.event(EventKind::AccountKeyRotated);
+    event.counterparty = account.account_id.clone();
+    event.accounts = vec![account.account_id.clone()];
+    event.org_id = org_id;
+    event.detail = format!(
+        "key {} with certificate serial {} (was {})",
+        hex::encode(new_key),
+        hex::encode(&new.certified.serial),
+        if old_serial.is_empty() {
+            "a bare key".to_owned()
+        } else {
+            format!("serial {}", hex::encode(&old_serial))
+        }
+    );
+    tx.audit_event(event)
+}
+
+/// `RevokeCertificate`: an administrator puts a certificate its organisation's CA issued on the
+/// revocation list.
+pub(crate) fn revoke_certificate(
+    tx: &mut TxContext<'_, '_>,
+    op: RevokeCertificate,
+) -> Result<(), Failure> {
+    tx.require_role(&[Role::Administrator], "revoking a certificate")?;
+    validate::text("revocation reason", &op.reason, true, TEXT_LEN_MAX)?;
+    let org_id = tx.signer.org_id.clone();
+    let serial_hex = hex::encode(&op.serial);
+    if op.serial.is_empty() || op.serial.len() > 20 {
+        return reject(
+            ErrorCode::InvalidArgument,
+            format!("serial {serial_hex:?} must be 1 to 20 bytes (RFC 5280 §4.1.2.2)"),
+        );
+    }
+    let record: Option<CertificateRecord> = tx
+        .overlay
+        .get_message(&keys::certificate(&org_id, &op.serial), "CertificateRecord")?;
+    let Some(record) = record else {
+        return reject(
+            ErrorCode::CertificateNotFound,
+            format!("organisation {org_id} registered no certificate with serial {serial_hex}"),
+        );
+    };
+    if record.status() != CertificateStatus::Active {
+        return reject(
+            ErrorCode::CertificateRevoked,
+            format!(
+                "certificate {serial_hex} of {org_id} already ended at height {}: {}",
+                record.ended_height,
+                record.status().as_str_name()
+            ),
+        );
+    }
+    let subject = record.subject_id.clone();
+    debug_assert_eq!(record.subject_kind, SUBJECT_ACCOUNT);
+    end_record(
+        tx.overlay,
+        record,
+        CertificateStatus::Revoked,
+        tx.context.height,
+        &op.reason,
+    );
+    let mut account = tx.load_account(&subject)?;
+    // The record is active, so it is the account's current certificate.
+    assert_eq!(
+        account.certificate_serial, op.serial,
+        "an active certificate record is its account's current certificate"
+    );
+    account.certificate_revoked = true;
+    tx.overlay.put_message(keys::account(&subject), &account);
+    if subject == tx.signer.account_id {
+        tx.signer = account;
+    }
+
+    let mut event = tx.event(EventKind::CertificateRevoked);
+    event.counterparty = subject.clone();
+    event.accounts = vec![subject];
+    event.org_id = org_id;
+    event.detail = format!("serial {serial_hex}: {}", op.reason);
+    tx.audit_event(event)
+}
