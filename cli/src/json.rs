@@ -484,6 +484,37 @@ pub(crate) fn status(s: &GetStatusResponse) -> Value {
         "version": s.version,
         "params": opt(s.params.as_ref(), chain_params),
         "members": s.members.iter().map(organisation).collect::<Vec<_>>(),
+        "certificate_warning_days": s.certificate_warning_days,
+        "certificates_expiring": s
+            .certificates_expiring
+            .iter()
+            .map(certificate_record)
+            .collect::<Vec<_>>(),
+    })
+}
+
+enum_name!(
+    /// Proto name of a [`vchain_proto::v1::CertificateStatus`] value.
+    certificate_status_name,
+    vchain_proto::v1::CertificateStatus
+);
+
+/// A certificate record of the chain's registry.
+pub(crate) fn certificate_record(c: &vchain_proto::v1::CertificateRecord) -> Value {
+    json!({
+        "org_id": c.org_id,
+        "serial": hex(&c.serial),
+        "subject_kind": c.subject_kind,
+        "subject_id": c.subject_id,
+        "role": c.role,
+        "public_key": hex(&c.public_key),
+        "not_before_ms": c.not_before_ms,
+        "not_after_ms": c.not_after_ms,
+        "status": certificate_status_name(c.status),
+        "registered_height": c.registered_height,
+        "ended_height": c.ended_height,
+        "ended_reason": c.ended_reason,
+        "fingerprint": hex(&c.fingerprint),
     })
 }
 

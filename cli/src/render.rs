@@ -396,6 +396,20 @@ pub(crate) fn status(s: &GetStatusResponse) -> String {
             },
         );
     }
+    for c in &s.certificates_expiring {
+        kv(
+            &mut o,
+            "certificate expiring",
+            format!(
+                "{} {} {} (serial {}) on {}",
+                c.org_id,
+                c.role,
+                c.subject_id,
+                hex::encode(&c.serial),
+                format_utc_ms(c.not_after_ms)
+            ),
+        );
+    }
     for m in &s.members {
         let removed = if m.removed { " removed" } else { "" };
         kv(

@@ -169,6 +169,48 @@ impl DevChain {
         self.dir.path().join("keystore.json")
     }
 
+    /// Bank A's dev root CA certificate.
+    fn dev_ca(&self) -> String {
+        vchain_node::dev::ca_certificate_path(self.dir.path(), "bank-a")
+            .to_str()
+            .expect("utf8")
+            .to_owned()
+    }
+
+    /// A certificate from bank A's dev CA for `account` with `role` and `public_key` (hex);
+    /// returns the file's path.
+    async fn dev_certificate(&self, account: &str, role: &str, public_key: &str) -> String {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let out = self
+            .scratch
+            .path()
+            .join(format!(
+                "{account}-{}.pem",
+                N.fetch_add(1, Ordering::Relaxed)
+            ))
+            .to_str()
+            .expect("utf8")
+            .to_owned();
+        let ca = self.dev_ca();
+        self.run(&[
+            "ca",
+            "issue",
+            "--ca-cert",
+            &ca,
+            "--role",
+            role,
+            "--name",
+            account,
+            "--public-key",
+            public_key,
+            "--out",
+            &out,
+        ])
+        .await
+        .expect_code(0);
+        out
+    }
+
     /// A file in the test's scratch directory.
     fn file(&self, name: &str, contents: &[u8]) -> String {
         let path = self.scratch.path().join(name);
@@ -417,10 +459,11 @@ async fn fresh_keystore_keys_sign_for_a_registered_account() {
         assert!(names.contains(&name), "{list:#}");
     }
 
-    // Bank A's administrator registers the new key as a second account of the gearbox maker.
+    // Bank A's administrator certifies the new key with the bank's CA and registers it as a
+    // second account of the gearbox maker (a bare key is refused: bank A has a root CA).
     let gearbox = chain.uscc("gearbox").await;
-    let out = chain
-        .tx(&[
+    let register = |extra: &[&str]| {
+        let mut args = vec![
             "account",
             "register",
             "--as",
@@ -431,8 +474,22 @@ async fn fresh_keystore_keys_sign_for_a_registered_account() {
             "gearbox-2",
             "--public-key",
             &public,
-        ])
+        ];
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_owned).collect::<Vec<String>>()
+    };
+    let bare = register(&[]);
+    let bare: Vec<&str> = bare.iter().map(String::as_str).collect();
+    chain
+        .run(&bare)
+        .await
+        .expect_rejected("CERTIFICATE_REQUIRED");
+    let certificate = chain
+        .dev_certificate("gearbox-2", "supplier", &public)
         .await;
+    let certified = register(&["--certificate", &certificate]);
+    let certified: Vec<&str> = certified.iter().map(String::as_str).collect();
+    let out = chain.tx(&certified).await;
     assert_eq!(
         out["result"]["events"][0]["kind"],
         EventKind::AccountRegistered.as_str_name()
@@ -1520,7 +1577,17 @@ async fn proposals_are_submitted_and_voted_on_the_dev_chain() {
         .expect("utf8")
         .to_owned();
     let init = chain
-        .run(&["--json", "ca", "init", "--org", "bank-a", "--out", &cert])
+        .run(&[
+            "--json",
+            "ca",
+            "init",
+            "--org",
+            "bank-a",
+            "--key-name",
+            "bank-a-ca-2",
+            "--out",
+            &cert,
+        ])
         .await;
     init.expect_code(0);
     assert_eq!(init.json()["role"], "root-ca", "{}", init.stdout);
@@ -1574,10 +1641,10 @@ async fn proposals_are_submitted_and_voted_on_the_dev_chain() {
     chain.stop().await;
 }
 
-/// The certificate workflow with the CLI on the dev chain: bank A creates its CA and the
-/// members vote it onto the chain; bank A certifies a new supplier's key and registers it (a
-/// bare key is refused now); the supplier acts; bank A revokes the certificate and the supplier
-/// is refused; bank A rotates a new certificate in and the supplier acts again.
+/// The certificate workflow with the CLI on the dev chain, whose banks have root CAs: bank A
+/// certifies a new supplier's key and registers it (a bare key is refused); the supplier acts;
+/// bank A revokes the certificate and the supplier is refused; bank A rotates a new
+/// certificate in and the supplier acts again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificates_are_issued_registered_revoked_and_rotated_with_the_cli() {
     let chain = DevChain::start().await;
@@ -1590,45 +1657,30 @@ async fn certificates_are_issued_registered_revoked_and_rotated_with_the_cli() {
             .expect("utf8")
             .to_owned()
     };
-    let ca = path("bank-a-ca.pem");
+    let ca = chain.dev_ca();
+    // `ca init` never overwrites a CA file or reuses a key name.
+    let other = path("bank-x-ca.pem");
     chain
-        .run(&["ca", "init", "--org", "bank-a", "--out", &ca])
+        .run(&["ca", "init", "--org", "bank-x", "--out", &other])
         .await
         .expect_code(0);
-    // The CA file is never overwritten.
     chain
         .run(&[
             "ca",
             "init",
             "--org",
-            "bank-a",
+            "bank-x",
             "--key-name",
-            "other",
+            "another",
             "--out",
-            &ca,
+            &other,
         ])
         .await
         .expect_code(2);
-    let out = chain
-        .tx(&[
-            "proposal",
-            "submit",
-            "rotate-ca",
-            "--as",
-            "bank-a-admin",
-            "--org",
-            "bank-a",
-            "--ca-cert",
-            &ca,
-        ])
-        .await;
-    let id = out["result"]["events"][0]["proposal_id"]
-        .as_str()
-        .expect("proposal id")
-        .to_owned();
     chain
-        .tx(&["proposal", "vote", &id, "--as", "bank-b-admin", "--approve"])
-        .await;
+        .run(&["ca", "init", "--org", "bank-x", "--out", &path("fresh.pem")])
+        .await
+        .expect_code(6);
 
     // A new supplier: its key in the keystore, certified by bank A's CA.
     let key_json = chain
@@ -1844,5 +1896,71 @@ async fn certificates_are_issued_registered_revoked_and_rotated_with_the_cli() {
             &acme_4,
         ])
         .await;
+
+    // Nearly five years on, the dev accounts' certificates expire within 30 days: the node's
+    // status reports them, by organisation, role, account and date.
+    chain
+        .run(&["dev", "advance-clock", "--days", "1800"])
+        .await
+        .expect_code(0);
+    let status = chain.json(&["status"]).await;
+    assert_eq!(status["certificate_warning_days"], 30);
+    let expiring: Vec<&str> = status["certificates_expiring"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|c| c["subject_id"].as_str())
+        .collect();
+    assert!(expiring.contains(&"bank-a-admin"), "{status:#}");
+    assert!(
+        expiring.contains(&"acme"),
+        "acme's one-year certificate expired: {status:#}"
+    );
+    let text = chain.run(&["status"]).await;
+    assert!(
+        text.stdout
+            .contains("certificate expiring: bank-a administrator bank-a-admin"),
+        "{}",
+        text.stdout
+    );
+    // An expired certificate authenticates nothing.
+    let acme_5 = path("acme-5.pem");
+    chain
+        .json(&["key", "new", "acme-5", "--account", "acme"])
+        .await;
+    chain
+        .run(&[
+            "ca",
+            "issue",
+            "--ca-cert",
+            &ca,
+            "--role",
+            "supplier",
+            "--name",
+            "acme",
+            "--key",
+            "acme-5",
+            "--out",
+            &acme_5,
+        ])
+        .await
+        .expect_code(0);
+    let expired = chain
+        .run(&[
+            "account",
+            "rotate-key",
+            "acme",
+            "--as",
+            "acme-4",
+            "--certificate",
+            &acme_5,
+        ])
+        .await;
+    expired.expect_code(3);
+    assert!(
+        expired.stderr.contains("CERTIFICATE_EXPIRED"),
+        "{}",
+        expired.stderr
+    );
     chain.stop().await;
 }

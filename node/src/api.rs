@@ -690,6 +690,12 @@ impl VchainApi for ApiService {
             voters: self.chain.voters(),
             syncing: self.chain.is_syncing(),
             snapshots_installed: self.chain.snapshots_installed(),
+            certificates_expiring: if self.chain.is_syncing() {
+                Vec::new()
+            } else {
+                self.chain.certificates_expiring()?
+            },
+            certificate_warning_days: crate::chain::CERTIFICATE_WARNING_DAYS,
         }))
     }
 

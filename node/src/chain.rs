@@ -119,6 +119,13 @@ pub enum SubmitError {
     ShuttingDown,
 }
 
+/// Certificates expiring within this many days are reported in status and logged.
+pub const CERTIFICATE_WARNING_DAYS: u32 = 30;
+/// Most expiring certificates one report lists.
+pub const CERTIFICATES_REPORTED_MAX: usize = 100;
+/// How often (wall time) the producer logs the certificates expiring soon.
+const CERTIFICATE_WARNING_INTERVAL: Duration = Duration::from_secs(3600);
+
 /// Shared state of a running node, used by the producer and the API.
 pub struct Chain {
     /// The ledger.
@@ -712,6 +719,45 @@ impl Chain {
         self.config.block_tx_target.min(self.params().block_tx_max) as usize
     }
 
+    /// Active certificates on chain that expire within [`CERTIFICATE_WARNING_DAYS`] of the
+    /// node's chain time (or already have), soonest first, at most [`CERTIFICATES_REPORTED_MAX`].
+    pub fn certificates_expiring(
+        &self,
+    ) -> Result<Vec<vchain_proto::v1::CertificateRecord>, ChainError> {
+        let before_ms = self
+            .clock
+            .now_ms()
+            .saturating_add(u64::from(CERTIFICATE_WARNING_DAYS) * 86_400_000);
+        Ok(vchain_contracts::certificates_expiring(
+            &*self.ledger,
+            before_ms,
+            CERTIFICATES_REPORTED_MAX,
+        )?)
+    }
+
+    /// Logs a warning for every certificate expiring soon (see [`Chain::certificates_expiring`]).
+    pub fn warn_expiring_certificates(&self) {
+        match self.certificates_expiring() {
+            Ok(expiring) => {
+                let now_ms = self.clock.now_ms();
+                for record in expiring {
+                    let expired = record.not_after_ms < now_ms;
+                    warn!(
+                        org = %record.org_id,
+                        subject = %record.subject_id,
+                        role = %record.role,
+                        serial = %hex::encode(&record.serial),
+                        not_after_ms = record.not_after_ms,
+                        days_left = record.not_after_ms.saturating_sub(now_ms) / 86_400_000,
+                        expired,
+                        "certificate expires soon: issue a new one and rotate it in (vchain ca issue, vchain account rotate-key)"
+                    );
+                }
+            }
+            Err(error) => warn!(%error, "could not read the certificates expiring soon"),
+        }
+    }
+
     /// The chain parameters in force for the next block.
     pub fn params(&self) -> ChainParams {
         *lock(&self.params)
@@ -850,7 +896,14 @@ impl Producer {
         self.membership.dirty = true;
         let mut last_block = Instant::now();
         let mut next_tick = Instant::now() + tick;
+        // Expired certificates stopping whole networks is what operators of other consortium
+        // chains complain of most: say so at start and every hour, long before.
+        let mut next_certificate_warning = Instant::now();
         loop {
+            if Instant::now() >= next_certificate_warning && !self.chain.is_syncing() {
+                self.chain.warn_expiring_certificates();
+                next_certificate_warning = Instant::now() + CERTIFICATE_WARNING_INTERVAL;
+            }
             let deadline = next_tick.min(last_block + interval);
             let message = match self
                 .wake

@@ -3,6 +3,11 @@
 //!
 //! The keystore uses the passphrase [`DEV_PASSPHRASE`] and fast KDF parameters: dev keys guard
 //! nothing. Never use a dev data directory for a real chain.
+//!
+//! Dev chains are certified like real ones: each demo bank gets a root CA (its key in the
+//! keystore as `<bank>-ca`, its certificate in `<dir>/<bank>-ca.pem` and in genesis), and every
+//! demo account a certificate from its bank's CA, so `vchain ca issue --ca-cert
+//! <dir>/bank-a-ca.pem ...` certifies new accounts for the demo chain.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,6 +26,17 @@ use crate::NodeError;
 pub const DEV_PASSPHRASE: &str = "dev";
 /// File (in the data dir) remembering how far the dev clock was advanced.
 const CLOCK_OFFSET_FILE: &str = "dev-clock-offset";
+/// Validity of a dev bank's root CA, from a day before genesis.
+const DEV_CA_DAYS: u64 = 3650;
+/// Validity of a dev account's certificate, from a day before genesis: long enough for demos
+/// that advance the clock past maturities and grace periods.
+const DEV_ACCOUNT_CERTIFICATE_DAYS: u64 = 5 * 365;
+const DAY_MS: u64 = 86_400_000;
+
+/// Where a dev bank's root CA certificate is written in a dev directory.
+pub fn ca_certificate_path(dir: &Path, org_id: &str) -> PathBuf {
+    dir.join(format!("{org_id}-ca.pem"))
+}
 
 /// A demo account: (org, USCC suffix, enterprise name, role, account id).
 const DEMO_IDENTITIES: &[(&str, &str, &str, &str, &str)] = &[
@@ -106,7 +122,7 @@ pub fn prepare(
     }
     std::fs::create_dir_all(data_dir)
         .map_err(|e| setup(&format!("creating {}", data_dir.display()), &e))?;
-    let (organisations, identities) = demo_parties(data_dir)?;
+    let (organisations, identities) = demo_parties(data_dir, now_ms)?;
     let genesis = Genesis {
         chain_id: "vchain-dev".into(),
         genesis_time_ms: now_ms,
@@ -145,38 +161,82 @@ pub fn prepare(
     NodeConfig::load(&config_file).map_err(NodeError::from)
 }
 
-/// Makes the demo parties' keys in `<dir>/keystore.json` and returns the genesis organisations
-/// and identities they sign for.
-fn demo_parties(dir: &Path) -> Result<(Vec<GenesisOrganisation>, Vec<GenesisIdentity>), NodeError> {
+/// Makes the demo banks' root CAs and the demo parties' keys and certificates (keystore
+/// `<dir>/keystore.json`, CA certificates `<dir>/<bank>-ca.pem`) and returns the genesis
+/// organisations and identities they sign for.
+fn demo_parties(
+    dir: &Path,
+    now_ms: u64,
+) -> Result<(Vec<GenesisOrganisation>, Vec<GenesisIdentity>), NodeError> {
     let setup = |what: &str, e: &dyn std::fmt::Display| NodeError::Setup(format!("{what}: {e}"));
     let data_dir = dir;
     let mut keystore = Keystore::load_or_create(&data_dir.join("keystore.json"))
         .map_err(|e| setup("keystore", &e))?
         .with_kdf_params(KdfParams::insecure_fast());
-    let mut new_account = |account_id: &str| -> Result<GenesisAccount, NodeError> {
-        let key = keystore
-            .generate(account_id, Some(account_id), DEV_PASSPHRASE)
-            .map_err(|e| setup("generating a key", &e))?;
-        Ok(GenesisAccount {
-            account_id: account_id.to_owned(),
-            public_key: hex::encode(key.as_bytes()),
-            certificate: String::new(),
-        })
+    let since_ms = now_ms.saturating_sub(DAY_MS);
+    let mut cas = std::collections::BTreeMap::new();
+    for org_id in ["bank-a", "bank-b"] {
+        let validity = vchain_pki::Validity {
+            not_before_ms: since_ms,
+            not_after_ms: since_ms + DEV_CA_DAYS * DAY_MS,
+        };
+        let ca = vchain_pki::RootCa::generate(org_id, validity)
+            .map_err(|e| setup("making a dev root CA", &e))?;
+        keystore
+            .import(
+                &format!("{org_id}-ca"),
+                None,
+                ca.signing_key(),
+                DEV_PASSPHRASE,
+            )
+            .map_err(|e| setup("storing a dev CA key", &e))?;
+        std::fs::write(ca_certificate_path(dir, org_id), ca.certificate().to_pem())
+            .map_err(|e| setup("writing a dev CA certificate", &e))?;
+        cas.insert(org_id, ca);
+    }
+    let account_validity = vchain_pki::Validity {
+        not_before_ms: since_ms,
+        not_after_ms: since_ms + DEV_ACCOUNT_CERTIFICATE_DAYS * DAY_MS,
     };
+    let mut new_account =
+        |org_id: &str, account_id: &str, role: &str| -> Result<GenesisAccount, NodeError> {
+            let key = keystore
+                .generate(account_id, Some(account_id), DEV_PASSPHRASE)
+                .map_err(|e| setup("generating a key", &e))?;
+            let role = vchain_contracts::genesis::parse_role(role)
+                .and_then(vchain_contracts::cert_role)
+                .ok_or_else(|| NodeError::Setup(format!("demo role {role:?}")))?;
+            let ca = cas
+                .get(org_id)
+                .ok_or_else(|| NodeError::Setup(format!("no dev CA for {org_id}")))?;
+            let subject = vchain_pki::Subject {
+                organisation: org_id.to_owned(),
+                common_name: account_id.to_owned(),
+                role,
+            };
+            let certificate = ca
+                .issue(&subject, key.as_bytes(), account_validity)
+                .map_err(|e| setup("certifying a dev account", &e))?;
+            Ok(GenesisAccount {
+                account_id: account_id.to_owned(),
+                public_key: hex::encode(key.as_bytes()),
+                certificate: certificate.to_pem(),
+            })
+        };
     let organisations = vec![
         GenesisOrganisation {
             org_id: "bank-a".into(),
             name: "Bank A".into(),
             uscc: uscc("0001")?,
-            admins: vec![new_account("bank-a-admin")?],
-            root_ca_certificate: String::new(),
+            admins: vec![new_account("bank-a", "bank-a-admin", "administrator")?],
+            root_ca_certificate: cas["bank-a"].certificate().to_pem(),
         },
         GenesisOrganisation {
             org_id: "bank-b".into(),
             name: "Bank B".into(),
             uscc: uscc("0002")?,
-            admins: vec![new_account("bank-b-admin")?],
-            root_ca_certificate: String::new(),
+            admins: vec![new_account("bank-b", "bank-b-admin", "administrator")?],
+            root_ca_certificate: cas["bank-b"].certificate().to_pem(),
         },
     ];
     let mut identities = Vec::new();
@@ -187,7 +247,7 @@ fn demo_parties(dir: &Path) -> Result<(Vec<GenesisOrganisation>, Vec<GenesisIden
             name: (*name).into(),
             role: (*role).into(),
             legal_representative: String::new(),
-            accounts: vec![new_account(account)?],
+            accounts: vec![new_account(org, account, role)?],
         });
     }
     keystore
@@ -219,7 +279,7 @@ pub fn prepare_cluster(
         )));
     }
     std::fs::create_dir_all(dir).map_err(|e| setup(&format!("creating {}", dir.display()), &e))?;
-    let (organisations, identities) = demo_parties(dir)?;
+    let (organisations, identities) = demo_parties(dir, now_ms)?;
     let mut members = Vec::new();
     for i in 1..=nodes {
         let node_dir = dir.join(format!("node-{i}"));

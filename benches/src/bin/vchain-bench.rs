@@ -11,7 +11,10 @@
 //! `--duration-secs` or `--max-txs`, whichever comes first.
 //!
 //! The administrator, financier and core enterprise keys come from a keystore with the dev
-//! account names (`bank-a-admin`, `bank-a-finance`, `carmaker`), e.g. a dev node's.
+//! account names (`bank-a-admin`, `bank-a-finance`, `carmaker`), e.g. a dev node's. When bank A
+//! has a root CA (dev chains and testnets do), the load suppliers are certified with it: the CA
+//! key is the keystore's `bank-a-ca`, its certificate `--ca-cert` (default: `bank-a-ca.pem` next
+//! to the keystore).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,6 +53,10 @@ struct Args {
     /// Its passphrase.
     #[arg(long, default_value = "dev")]
     passphrase: String,
+    /// Bank A's root CA certificate (PEM) [default: bank-a-ca.pem next to the keystore; bare
+    /// keys when there is none].
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
     /// Supplier accounts generating load (each has one transaction in flight at a time).
     #[arg(long, default_value_t = 200)]
     accounts: usize,
@@ -238,6 +245,23 @@ async fn main() -> anyhow::Result<()> {
         unlock("bank-a-finance")?,
         unlock("carmaker")?,
     );
+    let ca_cert = args.ca_cert.clone().unwrap_or_else(|| {
+        args.keystore
+            .parent()
+            .unwrap_or_else(|| std::path::Path::new("."))
+            .join("bank-a-ca.pem")
+    });
+    let ca = if ca_cert.exists() {
+        let pem = std::fs::read_to_string(&ca_cert)
+            .with_context(|| format!("reading {}", ca_cert.display()))?;
+        let certificate = vchain_pki::Certificate::from_pem(&pem)?;
+        Some(vchain_pki::RootCa::from_parts(
+            certificate,
+            unlock("bank-a-ca")?,
+        )?)
+    } else {
+        None
+    };
     let shared = Arc::new(Shared {
         chain_id: status.chain_id.clone(),
         clients,
@@ -281,14 +305,29 @@ async fn main() -> anyhow::Result<()> {
         .enumerate()
         .map(|(i, account)| {
             let uscc = uscc_with_check(&format!("9131{run:06}{i:07}")).context("uscc")?;
+            let public_key = key_for(run, i).verifying_key().to_bytes();
+            let certificate = match &ca {
+                Some(ca) => ca
+                    .issue(
+                        &vchain_pki::Subject {
+                            organisation: ca.organisation().to_owned(),
+                            common_name: account.clone(),
+                            role: vchain_pki::CertRole::Account(vchain_pki::AccountRole::Supplier),
+                        },
+                        &public_key,
+                        ca.validity(),
+                    )?
+                    .into_der(),
+                None => Vec::new(),
+            };
             Ok(Operation::RegisterIdentity(RegisterIdentity {
                 uscc,
                 name: format!("Load supplier {i}"),
                 role: Role::Supplier.into(),
                 legal_representative: String::new(),
                 account_id: account.clone(),
-                public_key: key_for(run, i).verifying_key().to_bytes().to_vec(),
-                certificate: Vec::new(),
+                public_key: public_key.to_vec(),
+                certificate,
             }))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
