@@ -126,6 +126,7 @@ impl BenchChain {
                     node_id: "n1".into(),
                     org_id: "bank".into(),
                     public_key: String::new(),
+                    certificate: String::new(),
                 }],
             },
             organisations: vec![GenesisOrganisation {

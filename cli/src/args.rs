@@ -542,6 +542,10 @@ pub(crate) enum ConsensusCmd {
         /// The node's 32-byte ed25519 network public key (its libp2p identity) as hex.
         #[arg(long, value_parser = parse_hex32, value_name = "HEX")]
         public_key: Hex32,
+        /// The node's certificate (PEM or DER) from your organisation's CA (`vchain ca issue
+        /// --role node`); required when the organisation has a root CA on chain.
+        #[arg(long, value_name = "PATH")]
+        certificate: Option<PathBuf>,
     },
     /// Propose removing a node run by your organisation from the voting membership, for good
     /// (administrator).
@@ -711,6 +715,10 @@ pub(crate) enum ProposalAction {
         /// The node's 32-byte ed25519 network public key (its libp2p identity) as hex.
         #[arg(long, value_parser = parse_hex32, value_name = "HEX")]
         public_key: Hex32,
+        /// The node's certificate (PEM or DER) from your organisation's CA (`vchain ca issue
+        /// --role node`); required when the organisation has a root CA on chain.
+        #[arg(long, value_name = "PATH")]
+        certificate: Option<PathBuf>,
     },
     /// Remove a consensus node run by your organisation.
     RemoveNode {

@@ -647,12 +647,14 @@ impl Ctx {
                 node_id,
                 org_id,
                 public_key,
+                certificate,
             } => ProposalAction::AddNode {
                 tx,
                 text: no_text(),
                 node_id,
                 org_id,
                 public_key,
+                certificate,
             },
             ConsensusCmd::RemoveNode { tx, node_id } => ProposalAction::RemoveNode {
                 tx,
@@ -866,6 +868,7 @@ impl Ctx {
                 node_id,
                 org_id,
                 public_key,
+                certificate,
             }) => (
                 tx,
                 text,
@@ -873,6 +876,10 @@ impl Ctx {
                     node_id,
                     org_id,
                     public_key: hex32(&public_key),
+                    certificate: match certificate {
+                        Some(path) => read_certificate(&path)?,
+                        None => Vec::new(),
+                    },
                 }),
             ),
             ProposalCmd::Submit(ProposalAction::RemoveNode { tx, text, node_id }) => (

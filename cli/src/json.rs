@@ -579,6 +579,7 @@ mod tests {
             node_id: "node-2".into(),
             org_id: "bank-a".into(),
             public_key: vec![0xcd; 32],
+            certificate: Vec::new(),
         });
         assert_eq!(
             operation_fields(&op),

@@ -232,6 +232,11 @@ pub struct GenesisNode {
     /// Required by networked engines (`raft`); empty for `solo`.
     #[serde(default)]
     pub public_key: String,
+    /// The node's certificate, PEM, from its organisation's root CA (OU node, CN the node id,
+    /// the network key). Required when the organisation has a root CA and the engine is
+    /// networked.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub certificate: String,
 }
 
 /// A genesis file.
@@ -288,6 +293,13 @@ impl Genesis {
                     node_id: n.node_id.clone(),
                     org_id: n.org_id.clone(),
                     public_key: hex::decode(&n.public_key).unwrap_or_default(),
+                    // Read, not verified, here: `state` verifies it against the CA.
+                    certificate_serial: certificate::certificate_der(n.certificate.as_bytes())
+                        .ok()
+                        .filter(|_| !n.certificate.is_empty())
+                        .and_then(|der| vchain_pki::inspect(&der).ok())
+                        .map(|c| c.serial)
+                        .unwrap_or_default(),
                 })
                 .collect(),
             removed_node_ids: Vec::new(),
@@ -427,6 +439,30 @@ impl Genesis {
                 "",
                 org.admins.as_slice(),
             ));
+        }
+        if self.consensus.engine != "solo" {
+            for node in &self.consensus.nodes {
+                let certified = certificate::check_node_certificate(
+                    root_cas.get(node.org_id.as_str()).map(Vec::as_slice),
+                    &node.org_id,
+                    &node.node_id,
+                    node.certificate.as_bytes(),
+                    &hex::decode(&node.public_key).unwrap_or_default(),
+                    self.genesis_time_ms,
+                )
+                .map_err(|e| invalid(e.message))?;
+                if let Some(certified) = certified {
+                    let record = certified.record(&node.org_id, 0);
+                    put(
+                        keys::certificate(&node.org_id, &record.serial),
+                        record.encode_to_vec(),
+                    )?;
+                    put(
+                        keys::certificate_expiry(record.not_after_ms, &node.org_id, &record.serial),
+                        Vec::new(),
+                    )?;
+                }
+            }
         }
         for identity in &self.identities {
             if !org_ids.contains(&identity.org_id.as_str()) {

@@ -23,7 +23,7 @@
 //! #     let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key();
 //! #     Genesis {
 //! #         chain_id: "doc".into(), genesis_time_ms: 1_700_000_000_000, params: Params::default(),
-//! #         consensus: GenesisConsensus { engine: "solo".into(), nodes: vec![GenesisNode { node_id: "n1".into(), org_id: "bank-a".into(), public_key: String::new() }] },
+//! #         consensus: GenesisConsensus { engine: "solo".into(), nodes: vec![GenesisNode { node_id: "n1".into(), org_id: "bank-a".into(), public_key: String::new(), certificate: String::new() }] },
 //! #         organisations: vec![GenesisOrganisation { org_id: "bank-a".into(), name: "Bank A".into(),
 //! #             uscc: vchain_contracts::validate::uscc_with_check("91310000MA1FL0001").unwrap(),
 //! #             admins: vec![GenesisAccount { account_id: "bank-a-admin".into(), public_key: hex::encode(key.as_bytes()), certificate: String::new() }],
@@ -50,8 +50,9 @@ pub use execute::{
 };
 pub use ops::certificate::{
     cert_role, certificate_der, certificate_record, certificates_expiring,
-    check_account_certificate, check_root_ca, revoked_certificates, AccountCertificate,
-    CERTIFICATES_PAGE_MAX, CERTIFICATE_BYTES_MAX,
+    check_account_certificate, check_node_certificate, check_root_ca, revoked_certificates,
+    CheckedCertificate, CERTIFICATES_PAGE_MAX, CERTIFICATE_BYTES_MAX, SUBJECT_ACCOUNT,
+    SUBJECT_NODE,
 };
 pub use ops::consensus::{consensus_config, CONSENSUS_NODES_MAX};
 pub use ops::governance::{

@@ -171,7 +171,7 @@ fn registration_checks_the_certificate_against_the_organisations_ca() {
             &cert("sup-new", Role::Financier),
         ),
         ErrorCode::CertificateMismatch,
-        &["grants role financier", "identity is supplier"],
+        &["grants role financier", "account is supplier"],
     );
     let Operation::RegisterIdentity(mut other_key) = register_certified_identity(
         &uscc_new,
@@ -578,4 +578,198 @@ fn certificates_expiring_soon_are_listed_soonest_first() {
             .is_empty(),
         "strictly before"
     );
+}
+
+/// A node certificate (PEM) from `ca` for `node_id` with network key `key`.
+fn node_certificate(ca: &vchain_pki::RootCa, node_id: &str, key: &[u8; 32]) -> Vec<u8> {
+    let subject = vchain_pki::Subject {
+        organisation: ca.organisation().to_owned(),
+        common_name: node_id.to_owned(),
+        role: vchain_pki::CertRole::Node,
+    };
+    ca.issue(&subject, key, ca.validity())
+        .expect("certificate")
+        .to_pem()
+        .into_bytes()
+}
+
+/// A certified raft chain: bank A (certified) runs node-a and node-c, bank B (bare) node-b.
+fn certified_raft_chain() -> (TestChain, vchain_pki::RootCa) {
+    let ca = bank_a_ca();
+    let mut genesis = certified_genesis(&ca, Params::default());
+    let mut node_a = raft_node("node-a", "bank-a", 1);
+    node_a.certificate =
+        String::from_utf8(node_certificate(&ca, "node-a", &node_key(1))).expect("PEM");
+    let mut node_c = raft_node("node-c", "bank-a", 3);
+    node_c.certificate =
+        String::from_utf8(node_certificate(&ca, "node-c", &node_key(3))).expect("PEM");
+    genesis.consensus = vchain_contracts::genesis::GenesisConsensus {
+        engine: "raft".into(),
+        nodes: vec![node_a, raft_node("node-b", "bank-b", 2), node_c],
+    };
+    (TestChain::from_genesis(genesis), ca)
+}
+
+fn voters(chain: &TestChain) -> Vec<String> {
+    vchain_contracts::consensus_config(&chain.ledger)
+        .expect("config")
+        .nodes
+        .into_iter()
+        .map(|n| n.node_id)
+        .collect()
+}
+
+#[test]
+fn genesis_nodes_of_a_certified_organisation_need_a_node_certificate_for_their_key() {
+    let (chain, _ca) = certified_raft_chain();
+    let config = vchain_contracts::consensus_config(&chain.ledger).expect("config");
+    let node_a = &config.nodes[0];
+    assert!(!node_a.certificate_serial.is_empty());
+    let record = certificate_record(&chain.ledger, "bank-a", &node_a.certificate_serial)
+        .expect("read")
+        .expect("registered");
+    assert_eq!(record.subject_kind, vchain_contracts::SUBJECT_NODE);
+    assert_eq!(record.subject_id, "node-a");
+    assert!(
+        config.nodes[1].certificate_serial.is_empty(),
+        "bank B is bare"
+    );
+
+    let ca = bank_a_ca();
+    let base = {
+        let mut genesis = certified_genesis(&ca, Params::default());
+        genesis.consensus = vchain_contracts::genesis::GenesisConsensus {
+            engine: "raft".into(),
+            nodes: vec![raft_node("node-a", "bank-a", 1)],
+        };
+        genesis
+    };
+    assert!(genesis_error(&base).contains("node node-a needs a certificate"));
+    let mut wrong_key = base.clone();
+    wrong_key.consensus.nodes[0].certificate =
+        String::from_utf8(node_certificate(&ca, "node-a", &node_key(9))).expect("PEM");
+    assert!(genesis_error(&wrong_key).contains("it certifies key"));
+    let mut account_cert = base;
+    account_cert.consensus.nodes[0].certificate = String::from_utf8(account_certificate(
+        &ca,
+        "node-a",
+        Role::Supplier,
+        &node_key(1),
+    ))
+    .expect("PEM");
+    assert!(genesis_error(&account_cert).contains("grants role supplier"));
+}
+
+#[test]
+fn a_certified_organisation_adds_nodes_only_with_a_node_certificate() {
+    let (mut chain, ca) = certified_raft_chain();
+    chain.reject(
+        ADMIN_A,
+        add_consensus_node("node-d", "bank-a", &node_key(4)),
+        ErrorCode::CertificateRequired,
+        &["node node-d needs a certificate"],
+    );
+    let Operation::SubmitProposal(mut proposal) = add_consensus_node("node-d", "bank-a", &[])
+    else {
+        unreachable!()
+    };
+    let Some(vchain_proto::v1::submit_proposal::Action::AddConsensusNode(add)) =
+        proposal.action.as_mut()
+    else {
+        unreachable!()
+    };
+    add.certificate = node_certificate(&ca, "node-d", &node_key(4));
+    let events = chain.govern(ADMIN_A, Operation::SubmitProposal(proposal));
+    assert!(events
+        .iter()
+        .any(|e| e.kind() == EventKind::ConsensusNodeAdded));
+    let config = vchain_contracts::consensus_config(&chain.ledger).expect("config");
+    let node_d = config.nodes.last().expect("node-d");
+    assert_eq!(node_d.node_id, "node-d");
+    assert_eq!(
+        node_d.public_key,
+        node_key(4),
+        "the key is the certificate's"
+    );
+    let record = certificate_record(&chain.ledger, "bank-a", &node_d.certificate_serial)
+        .expect("read")
+        .expect("registered");
+    assert_eq!(record.subject_id, "node-d");
+}
+
+#[test]
+fn revoking_a_node_certificate_removes_the_node_from_the_membership_at_once() {
+    let (mut chain, _ca) = certified_raft_chain();
+    let serial = vchain_contracts::consensus_config(&chain.ledger)
+        .expect("config")
+        .nodes[2]
+        .certificate_serial
+        .clone();
+    let events = chain.ok(ADMIN_A, revoke_certificate(&serial, "server compromised"));
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::ConsensusNodeRemoved,
+            EventKind::CertificateRevoked
+        ]
+    );
+    assert_eq!(events[1].node_id, "node-c");
+    assert_eq!(voters(&chain), ["node-a", "node-b"]);
+    let config = vchain_contracts::consensus_config(&chain.ledger).expect("config");
+    assert!(config.removed_node_ids.contains(&"node-c".to_owned()));
+    let revoked = revoked_certificates(&chain.ledger, "bank-a", 10).expect("read");
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0].subject_id, "node-c");
+}
+
+#[test]
+fn a_node_removed_by_proposal_has_its_certificate_revoked() {
+    let (mut chain, _ca) = certified_raft_chain();
+    let serial = vchain_contracts::consensus_config(&chain.ledger)
+        .expect("config")
+        .nodes[0]
+        .certificate_serial
+        .clone();
+    chain.govern(ADMIN_A, remove_consensus_node("node-a"));
+    assert_eq!(voters(&chain), ["node-b", "node-c"]);
+    let record = certificate_record(&chain.ledger, "bank-a", &serial)
+        .expect("read")
+        .expect("kept");
+    assert_eq!(record.status(), CertificateStatus::Revoked);
+    assert!(record.ended_reason.contains("removed from the consensus"));
+    // Revoking bank A's other node leaves bank B's node-b running the chain.
+    let serial_c = vchain_contracts::consensus_config(&chain.ledger)
+        .expect("config")
+        .nodes[1]
+        .certificate_serial
+        .clone();
+    chain.ok(ADMIN_A, revoke_certificate(&serial_c, "retired"));
+    assert_eq!(voters(&chain), ["node-b"]);
+}
+
+#[test]
+fn the_last_consensus_node_certificate_cannot_be_revoked() {
+    let ca = bank_a_ca();
+    let mut genesis = certified_genesis(&ca, Params::default());
+    let mut node_a = raft_node("node-a", "bank-a", 1);
+    node_a.certificate =
+        String::from_utf8(node_certificate(&ca, "node-a", &node_key(1))).expect("PEM");
+    genesis.consensus = vchain_contracts::genesis::GenesisConsensus {
+        engine: "raft".into(),
+        nodes: vec![node_a],
+    };
+    let mut chain = TestChain::from_genesis(genesis);
+    let serial = vchain_contracts::consensus_config(&chain.ledger)
+        .expect("config")
+        .nodes[0]
+        .certificate_serial
+        .clone();
+    chain.reject(
+        ADMIN_A,
+        revoke_certificate(&serial, "oops"),
+        ErrorCode::ConsensusNodeLast,
+        &["last consensus node", "add another node first"],
+    );
+    assert_eq!(voters(&chain), ["node-a"]);
 }

@@ -79,11 +79,13 @@ fn the_reader_returns_the_genesis_membership() {
                     node_id: "node-a".into(),
                     org_id: "bank-a".into(),
                     public_key: node_key(1).to_vec(),
+                    certificate_serial: Vec::new(),
                 },
                 ConsensusNode {
                     node_id: "node-b".into(),
                     org_id: "bank-b".into(),
                     public_key: node_key(2).to_vec(),
+                    certificate_serial: Vec::new(),
                 },
             ],
             removed_node_ids: vec![],
@@ -173,6 +175,7 @@ fn an_administrator_adds_a_node_of_its_own_organisation_at_the_end() {
             node_id: "node-c".into(),
             org_id: "bank-b".into(),
             public_key: node_key(3).to_vec(),
+            certificate_serial: Vec::new(),
         }
     );
     assert!(config(&chain).removed_node_ids.is_empty());

@@ -122,7 +122,7 @@ pub fn prepare(
     }
     std::fs::create_dir_all(data_dir)
         .map_err(|e| setup(&format!("creating {}", data_dir.display()), &e))?;
-    let (organisations, identities) = demo_parties(data_dir, now_ms)?;
+    let (organisations, identities, _) = demo_parties(data_dir, now_ms)?;
     let genesis = Genesis {
         chain_id: "vchain-dev".into(),
         genesis_time_ms: now_ms,
@@ -133,6 +133,7 @@ pub fn prepare(
                 node_id: "node-1".into(),
                 org_id: "bank-a".into(),
                 public_key: String::new(),
+                certificate: String::new(),
             }],
         },
         organisations,
@@ -164,17 +165,20 @@ pub fn prepare(
 /// Makes the demo banks' root CAs and the demo parties' keys and certificates (keystore
 /// `<dir>/keystore.json`, CA certificates `<dir>/<bank>-ca.pem`) and returns the genesis
 /// organisations and identities they sign for.
+/// The demo banks' root CAs by organisation id.
+type DevCas = std::collections::BTreeMap<&'static str, vchain_pki::RootCa>;
+
 fn demo_parties(
     dir: &Path,
     now_ms: u64,
-) -> Result<(Vec<GenesisOrganisation>, Vec<GenesisIdentity>), NodeError> {
+) -> Result<(Vec<GenesisOrganisation>, Vec<GenesisIdentity>, DevCas), NodeError> {
     let setup = |what: &str, e: &dyn std::fmt::Display| NodeError::Setup(format!("{what}: {e}"));
     let data_dir = dir;
     let mut keystore = Keystore::load_or_create(&data_dir.join("keystore.json"))
         .map_err(|e| setup("keystore", &e))?
         .with_kdf_params(KdfParams::insecure_fast());
     let since_ms = now_ms.saturating_sub(DAY_MS);
-    let mut cas = std::collections::BTreeMap::new();
+    let mut cas = DevCas::new();
     for org_id in ["bank-a", "bank-b"] {
         let validity = vchain_pki::Validity {
             not_before_ms: since_ms,
@@ -253,7 +257,35 @@ fn demo_parties(
     keystore
         .save()
         .map_err(|e| setup("saving the keystore", &e))?;
-    Ok((organisations, identities))
+    Ok((organisations, identities, cas))
+}
+
+/// A dev node certificate (PEM) from `ca` for `node_id` and its network key (hex).
+fn node_certificate(
+    ca: &vchain_pki::RootCa,
+    node_id: &str,
+    public_key_hex: &str,
+    now_ms: u64,
+) -> Result<String, NodeError> {
+    let setup = |what: &str, e: &dyn std::fmt::Display| NodeError::Setup(format!("{what}: {e}"));
+    let key: [u8; 32] = hex::decode(public_key_hex)
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| NodeError::Setup(format!("node key of {node_id} is not 32 bytes")))?;
+    let since_ms = now_ms.saturating_sub(DAY_MS);
+    let validity = vchain_pki::Validity {
+        not_before_ms: since_ms,
+        not_after_ms: (since_ms + DEV_ACCOUNT_CERTIFICATE_DAYS * DAY_MS)
+            .min(ca.validity().not_after_ms),
+    };
+    let subject = vchain_pki::Subject {
+        organisation: ca.organisation().to_owned(),
+        common_name: node_id.to_owned(),
+        role: vchain_pki::CertRole::Node,
+    };
+    ca.issue(&subject, &key, validity)
+        .map(|c| c.to_pem())
+        .map_err(|e| setup("certifying a dev node", &e))
 }
 
 /// A loopback port that was free a moment ago (the kernel's pick for port 0).
@@ -279,7 +311,7 @@ pub fn prepare_cluster(
         )));
     }
     std::fs::create_dir_all(dir).map_err(|e| setup(&format!("creating {}", dir.display()), &e))?;
-    let (organisations, identities) = demo_parties(dir, now_ms)?;
+    let (organisations, identities, cas) = demo_parties(dir, now_ms)?;
     let mut members = Vec::new();
     for i in 1..=nodes {
         let node_dir = dir.join(format!("node-{i}"));
@@ -304,12 +336,18 @@ pub fn prepare_cluster(
             engine: "raft".into(),
             nodes: members
                 .iter()
-                .map(|(node_id, org, public_key, ..)| GenesisNode {
-                    node_id: node_id.clone(),
-                    org_id: (*org).into(),
-                    public_key: public_key.clone(),
+                .map(|(node_id, org, public_key, ..)| {
+                    let ca = cas
+                        .get(org)
+                        .ok_or_else(|| NodeError::Setup(format!("no dev CA for {org}")))?;
+                    Ok(GenesisNode {
+                        node_id: node_id.clone(),
+                        org_id: (*org).into(),
+                        public_key: public_key.clone(),
+                        certificate: node_certificate(ca, node_id, public_key, now_ms)?,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, NodeError>>()?,
         },
         organisations,
         identities,
@@ -351,11 +389,28 @@ pub fn prepare_cluster(
     Ok(configs)
 }
 
-/// Prepares a node that is not in genesis to join the dev cluster under `dir` (made by
-/// [`prepare_cluster`]): its directory, network key and config, dialling every genesis node.
-/// It only takes part once the members pass an `AddConsensusNode` proposal naming it with the
-/// returned network public key (hex).
-pub fn prepare_joining_node(dir: &Path, node_id: &str) -> Result<(NodeConfig, String), NodeError> {
+/// A node prepared to join a dev cluster: its config, network public key (hex) and
+/// certificate (PEM) from its bank's dev CA.
+#[derive(Debug, Clone)]
+pub struct JoiningNode {
+    /// The node's config.
+    pub config: NodeConfig,
+    /// Its network public key, hex.
+    pub public_key: String,
+    /// Its certificate, PEM, for the `AddConsensusNode` proposal.
+    pub certificate: String,
+}
+
+/// Prepares a node of `org_id` that is not in genesis to join the dev cluster under `dir` (made
+/// by [`prepare_cluster`]): its directory, network key, certificate (from the bank's dev CA in
+/// the keystore) and config, dialling every genesis node. It only takes part once the members
+/// pass an `AddConsensusNode` proposal naming it with the returned key and certificate.
+pub fn prepare_joining_node(
+    dir: &Path,
+    node_id: &str,
+    org_id: &str,
+    now_ms: u64,
+) -> Result<JoiningNode, NodeError> {
     let setup = |what: &str, e: &dyn std::fmt::Display| NodeError::Setup(format!("{what}: {e}"));
     let genesis = crate::load_genesis(&dir.join("genesis.toml"))?;
     let mut peers = Vec::new();
@@ -393,7 +448,22 @@ pub fn prepare_joining_node(dir: &Path, node_id: &str) -> Result<(NodeConfig, St
     let path = node_dir.join("config.toml");
     let text = toml::to_string_pretty(&config).map_err(|e| setup("writing config", &e))?;
     std::fs::write(&path, text).map_err(|e| setup("writing config.toml", &e))?;
-    Ok((NodeConfig::load(&path)?, key.public_key_hex()))
+    let ca_pem = std::fs::read_to_string(ca_certificate_path(dir, org_id))
+        .map_err(|e| setup(&format!("reading the dev CA of {org_id}"), &e))?;
+    let ca_certificate =
+        vchain_pki::Certificate::from_pem(&ca_pem).map_err(|e| setup("dev CA certificate", &e))?;
+    let ca_key = Keystore::load_or_create(&dir.join("keystore.json"))
+        .and_then(|ks| ks.unlock(&format!("{org_id}-ca"), DEV_PASSPHRASE))
+        .map_err(|e| setup(&format!("unlocking the dev CA key of {org_id}"), &e))?;
+    let ca =
+        vchain_pki::RootCa::from_parts(ca_certificate, ca_key).map_err(|e| setup("dev CA", &e))?;
+    let public_key = key.public_key_hex();
+    let certificate = node_certificate(&ca, node_id, &public_key, now_ms)?;
+    Ok(JoiningNode {
+        config: NodeConfig::load(&path)?,
+        public_key,
+        certificate,
+    })
 }
 
 /// A summary of the dev chain's accounts for the terminal.

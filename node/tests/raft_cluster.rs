@@ -754,9 +754,12 @@ async fn members_vote_consensus_nodes_in_and_out_and_strangers_stay_out() {
 
     // A node whose key is not in the membership starts, dials everyone, and is refused: it
     // gets no connection and no block.
-    let (config, public_key) =
-        vchain_node::dev::prepare_joining_node(dir.path(), "node-4").expect("node-4");
-    let stranger = vchain_node::start(config.clone()).await.expect("starts");
+    let now = vchain_node::clock::ChainClock::default().now_ms();
+    let joining = vchain_node::dev::prepare_joining_node(dir.path(), "node-4", "bank-b", now)
+        .expect("node-4");
+    let stranger = vchain_node::start(joining.config.clone())
+        .await
+        .expect("starts");
     let stranger_peer = stranger.chain.network().expect("network").local_peer_id();
     tokio::time::sleep(Duration::from_secs(2)).await;
     for node in nodes.iter().flatten() {
@@ -785,7 +788,8 @@ async fn members_vote_consensus_nodes_in_and_out_and_strangers_stay_out() {
             AddConsensusNode {
                 node_id: "node-4".into(),
                 org_id: "bank-b".into(),
-                public_key: hex::decode(&public_key).expect("hex"),
+                public_key: hex::decode(&joining.public_key).expect("hex"),
+                certificate: joining.certificate.clone().into_bytes(),
             },
         )),
         title: "bank-b runs a fourth node".into(),
@@ -1138,6 +1142,93 @@ async fn five_nodes_survive_a_minority_partition_and_a_killed_leader() {
             "every node has every majority write"
         );
     }
+    for node in nodes.into_iter().flatten() {
+        node.shutdown().await.expect("clean stop");
+    }
+}
+
+/// The serial of consensus node `node_id`'s certificate in the dev cluster's genesis.
+fn node_certificate_serial(genesis: &vchain_contracts::genesis::Genesis, node_id: &str) -> Vec<u8> {
+    let node = genesis
+        .consensus
+        .nodes
+        .iter()
+        .find(|n| n.node_id == node_id)
+        .expect("a genesis node");
+    let der = vchain_contracts::certificate_der(node.certificate.as_bytes()).expect("PEM");
+    vchain_pki::inspect(&der).expect("certificate").serial
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_whose_certificate_is_revoked_is_cut_off_and_the_others_carry_on() {
+    let (dir, _configs, mut nodes) = start_cluster(3).await;
+    let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
+    let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
+    let finance = dev_key(&keystore, "bank-a-finance");
+    let carmaker = uscc_of(&genesis, "carmaker");
+    let leader = agreed_leader(&nodes, None).await;
+    voters_are(&nodes, &["node-1", "node-2", "node-3"]).await;
+
+    // Bank B revokes the certificate of its node-2 (say its server was compromised).
+    let serial = node_certificate_serial(&genesis, "node-2");
+    let admin_b = dev_key(&keystore, "bank-b-admin");
+    let entry = if leader == 1 { 0 } else { leader };
+    let revoked = submit(
+        nodes[entry].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-b-admin",
+        &admin_b,
+        Operation::RevokeCertificate(RevokeCertificate {
+            serial,
+            reason: "server compromised".into(),
+        }),
+    )
+    .await;
+    assert!(revoked.committed, "{revoked:?}");
+    let result = revoked.result.as_ref().expect("result");
+    assert_eq!(result.code(), ErrorCode::Ok, "{result:?}");
+
+    // The others drop it from the voters and from the network; it gets nothing more.
+    let cut = nodes[1].take().expect("node-2");
+    let cut_peer = cut.chain.network().expect("network").local_peer_id();
+    voters_are(&nodes, &["node-1", "node-3"]).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let still = nodes.iter().flatten().any(|node| {
+            node.chain
+                .network()
+                .expect("network")
+                .connected_peers()
+                .contains(&cut_peer)
+        });
+        if !still {
+            break;
+        }
+        assert!(Instant::now() < deadline, "node-2 is still connected");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cut_height = status(&cut).await.height;
+    let survivor = nodes.iter().flatten().next().expect("a survivor");
+    let grant = submit(
+        survivor,
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        Operation::GrantCreditLine(GrantCreditLine {
+            core_enterprise: carmaker,
+            currency: "CNY".into(),
+            limit: 1_000,
+        }),
+    )
+    .await;
+    assert!(grant.committed, "the two remaining nodes commit");
+    converged(&nodes, grant.height).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        status(&cut).await.height <= cut_height.max(revoked.height),
+        "the revoked node received no block after it was cut off"
+    );
+    cut.shutdown().await.expect("clean stop");
     for node in nodes.into_iter().flatten() {
         node.shutdown().await.expect("clean stop");
     }

@@ -31,7 +31,7 @@ use vchain_ledger::StateReader;
 
 use crate::error::{reject, ExecError, Failure, Rejection};
 use crate::keys;
-use crate::ops::TxContext;
+use crate::ops::{consensus, TxContext};
 use crate::state::{decode, read_message, Overlay};
 use crate::validate::{self, TEXT_LEN_MAX};
 
@@ -123,7 +123,9 @@ pub fn revoked_certificates(
 }
 
 /// `subject_kind` of an account's certificate record.
-pub(crate) const SUBJECT_ACCOUNT: &str = "account";
+pub const SUBJECT_ACCOUNT: &str = "account";
+/// `subject_kind` of a consensus node's certificate record.
+pub const SUBJECT_NODE: &str = "node";
 
 /// The certificate role that certifies an account of `role`.
 pub fn cert_role(role: Role) -> Option<CertRole> {
@@ -189,16 +191,19 @@ pub fn check_root_ca(org_id: &str, bytes: &[u8], at_ms: u64) -> Result<Vec<u8>, 
     Ok(der)
 }
 
-/// A leaf certificate the chain accepted for an account: what it binds and its DER bytes.
+/// A leaf certificate the chain accepted for an account or a consensus node: what it binds and
+/// its DER bytes.
 #[derive(Debug, Clone)]
-pub struct AccountCertificate {
+pub struct CheckedCertificate {
     /// What the certificate binds.
     pub certified: Certified,
     /// Its DER bytes.
     pub der: Vec<u8>,
+    /// [`SUBJECT_ACCOUNT`] or [`SUBJECT_NODE`].
+    pub subject_kind: &'static str,
 }
 
-impl AccountCertificate {
+impl CheckedCertificate {
     /// Writes the certificate's fields into `account` (key, certificate, validity, not revoked).
     pub fn bind(&self, account: &mut Account) {
         account.public_key = self.certified.public_key.to_vec();
@@ -214,7 +219,7 @@ impl AccountCertificate {
         CertificateRecord {
             org_id: org_id.to_owned(),
             serial: self.certified.serial.clone(),
-            subject_kind: SUBJECT_ACCOUNT.to_owned(),
+            subject_kind: self.subject_kind.to_owned(),
             subject_id: self.certified.common_name.clone(),
             role: self.certified.role.name().to_owned(),
             public_key: self.certified.public_key.to_vec(),
@@ -241,8 +246,57 @@ pub fn check_account_certificate(
     certificate: &[u8],
     public_key: &[u8],
     at_ms: u64,
-) -> Result<Option<AccountCertificate>, Rejection> {
-    let what = format!("certificate of account {account_id}");
+) -> Result<Option<CheckedCertificate>, Rejection> {
+    let expected = cert_role(role).ok_or_else(|| {
+        Rejection::new(
+            ErrorCode::CertificateMismatch,
+            format!("role {} cannot be certified", role.as_str_name()),
+        )
+    })?;
+    let subject = Subject {
+        kind: SUBJECT_ACCOUNT,
+        id: account_id,
+        role: expected,
+    };
+    check_certificate(ca_der, org_id, &subject, certificate, public_key, at_ms)
+}
+
+/// Checks a consensus node's certificate: OU node, CN = `node_id`, the network key
+/// `public_key` (empty: take the certificate's). See [`check_account_certificate`].
+pub fn check_node_certificate(
+    ca_der: Option<&[u8]>,
+    org_id: &str,
+    node_id: &str,
+    certificate: &[u8],
+    public_key: &[u8],
+    at_ms: u64,
+) -> Result<Option<CheckedCertificate>, Rejection> {
+    let subject = Subject {
+        kind: SUBJECT_NODE,
+        id: node_id,
+        role: CertRole::Node,
+    };
+    check_certificate(ca_der, org_id, &subject, certificate, public_key, at_ms)
+}
+
+/// Who a certificate must certify.
+struct Subject<'a> {
+    kind: &'static str,
+    id: &'a str,
+    role: CertRole,
+}
+
+fn check_certificate(
+    ca_der: Option<&[u8]>,
+    org_id: &str,
+    subject: &Subject<'_>,
+    certificate: &[u8],
+    public_key: &[u8],
+    at_ms: u64,
+) -> Result<Option<CheckedCertificate>, Rejection> {
+    let account_id = subject.id;
+    let kind = subject.kind;
+    let what = format!("certificate of {kind} {account_id}");
     let Some(ca_der) = ca_der else {
         if certificate.is_empty() {
             return Ok(None);
@@ -256,7 +310,7 @@ pub fn check_account_certificate(
         return Err(Rejection::new(
             ErrorCode::CertificateRequired,
             format!(
-                "organisation {org_id} has a root CA, so account {account_id} needs a certificate it issued"
+                "organisation {org_id} has a root CA, so {kind} {account_id} needs a certificate it issued"
             ),
         ));
     }
@@ -282,13 +336,11 @@ pub fn check_account_certificate(
             certified.common_name
         )));
     }
-    let expected = cert_role(role)
-        .ok_or_else(|| mismatch(format!("role {} cannot be certified", role.as_str_name())))?;
-    if certified.role != expected {
+    if certified.role != subject.role {
         return Err(mismatch(format!(
-            "it grants role {} (OU), the identity is {}",
+            "it grants role {} (OU), the {kind} is {}",
             certified.role,
-            expected.name()
+            subject.role.name()
         )));
     }
     if !public_key.is_empty() && public_key != certified.public_key {
@@ -298,7 +350,11 @@ pub fn check_account_certificate(
             hex::encode(public_key)
         )));
     }
-    Ok(Some(AccountCertificate { certified, der }))
+    Ok(Some(CheckedCertificate {
+        certified,
+        der,
+        subject_kind: kind,
+    }))
 }
 
 /// The root CA (DER) of organisation `org_id` as this transaction sees it; `None` if the
@@ -323,9 +379,9 @@ pub(crate) fn certify_account(
     role: Role,
     certificate: &[u8],
     public_key: &[u8],
-) -> Result<Option<AccountCertificate>, Failure> {
+) -> Result<Option<CheckedCertificate>, Failure> {
     let ca = organisation_ca(tx.overlay, org_id)?;
-    let Some(checked) = check_account_certificate(
+    let checked = check_account_certificate(
         ca.as_deref(),
         org_id,
         account_id,
@@ -333,8 +389,37 @@ pub(crate) fn certify_account(
         certificate,
         public_key,
         tx.context.timestamp_ms,
-    )?
-    else {
+    )?;
+    require_new_serial(tx, org_id, checked)
+}
+
+/// Checks a consensus node's certificate against its organisation's CA in state and that its
+/// serial is new; see [`check_node_certificate`].
+pub(crate) fn certify_node(
+    tx: &TxContext<'_, '_>,
+    org_id: &str,
+    node_id: &str,
+    certificate: &[u8],
+    public_key: &[u8],
+) -> Result<Option<CheckedCertificate>, Failure> {
+    let ca = organisation_ca(tx.overlay, org_id)?;
+    let checked = check_node_certificate(
+        ca.as_deref(),
+        org_id,
+        node_id,
+        certificate,
+        public_key,
+        tx.context.timestamp_ms,
+    )?;
+    require_new_serial(tx, org_id, checked)
+}
+
+fn require_new_serial(
+    tx: &TxContext<'_, '_>,
+    org_id: &str,
+    checked: Option<CheckedCertificate>,
+) -> Result<Option<CheckedCertificate>, Failure> {
+    let Some(checked) = checked else {
         return Ok(None);
     };
     let serial = &checked.certified.serial;
@@ -364,7 +449,7 @@ pub(crate) fn put_record(overlay: &mut Overlay<'_>, record: &CertificateRecord) 
 }
 
 /// Ends a certificate record (revoked or superseded) at `height`, taking it off the expiry queue.
-fn end_record(
+pub(crate) fn end_record(
     overlay: &mut Overlay<'_>,
     mut record: CertificateRecord,
     status: CertificateStatus,
@@ -560,6 +645,24 @@ pub(crate) fn revoke_certificate(
         );
     }
     let subject = record.subject_id.clone();
+    if record.subject_kind == SUBJECT_NODE {
+        // A revoked node leaves the voting membership in this block; the network drops it.
+        let (config, node) = consensus::check_revoked_node(tx, &subject)?;
+        end_record(
+            tx.overlay,
+            record,
+            CertificateStatus::Revoked,
+            tx.context.height,
+            &op.reason,
+        );
+        let removed = consensus::apply_remove_node(tx, config, node)?;
+        tx.audit_event(removed)?;
+        let mut event = tx.event(EventKind::CertificateRevoked);
+        event.node_id = subject;
+        event.org_id = org_id;
+        event.detail = format!("serial {serial_hex}: {}", op.reason);
+        return tx.audit_event(event);
+    }
     debug_assert_eq!(record.subject_kind, SUBJECT_ACCOUNT);
     end_record(
         tx.overlay,

@@ -15,6 +15,7 @@ use vchain_proto::v1::{
 
 use crate::error::{reject, ExecError, Failure};
 use crate::keys;
+use crate::ops::certificate::{self, CheckedCertificate};
 use crate::ops::TxContext;
 use crate::state::read_message;
 use crate::validate;
@@ -78,11 +79,10 @@ pub(crate) fn check_add_node(
     tx: &TxContext<'_, '_>,
     op: &AddConsensusNode,
     proposer_org: &str,
-) -> Result<(ConsensusConfig, ConsensusNode), Failure> {
+) -> Result<(ConsensusConfig, ConsensusNode, Option<CheckedCertificate>), Failure> {
     let mut config = load_config(tx)?;
     require_dynamic(&config)?;
     validate::account_id(&op.node_id)?;
-    validate::public_key(&op.public_key)?;
     let organisation: Option<Organisation> = tx
         .overlay
         .get_message(&keys::organisation(&op.org_id), "Organisation")?;
@@ -93,6 +93,12 @@ pub(crate) fn check_add_node(
         );
     }
     require_own_organisation(proposer_org, &op.org_id, &format!("node {}", op.node_id))?;
+    let certified =
+        certificate::certify_node(tx, &op.org_id, &op.node_id, &op.certificate, &op.public_key)?;
+    let public_key = certified
+        .as_ref()
+        .map_or(op.public_key.clone(), |c| c.certified.public_key.to_vec());
+    validate::public_key(&public_key)?;
     if config.nodes.iter().any(|n| n.node_id == op.node_id) {
         return reject(
             ErrorCode::ConsensusNodeExists,
@@ -108,12 +114,12 @@ pub(crate) fn check_add_node(
             ),
         );
     }
-    if let Some(holder) = config.nodes.iter().find(|n| n.public_key == op.public_key) {
+    if let Some(holder) = config.nodes.iter().find(|n| n.public_key == public_key) {
         return reject(
             ErrorCode::ConsensusNodeExists,
             format!(
                 "network key {} is already the key of consensus node {}",
-                hex::encode(&op.public_key),
+                hex::encode(&public_key),
                 holder.node_id
             ),
         );
@@ -129,10 +135,14 @@ pub(crate) fn check_add_node(
     let added = ConsensusNode {
         node_id: op.node_id.clone(),
         org_id: op.org_id.clone(),
-        public_key: op.public_key.clone(),
+        public_key,
+        certificate_serial: certified
+            .as_ref()
+            .map(|c| c.certified.serial.clone())
+            .unwrap_or_default(),
     };
     config.nodes.push(added.clone());
-    Ok((config, added))
+    Ok((config, added, certified))
 }
 
 /// Writes the configuration [`check_add_node`] built and returns the event saying so (the
@@ -141,9 +151,16 @@ pub(crate) fn apply_add_node(
     tx: &mut TxContext<'_, '_>,
     config: ConsensusConfig,
     added: ConsensusNode,
+    certified: Option<CheckedCertificate>,
 ) -> Event {
     debug_assert!(config.nodes.last() == Some(&added));
     tx.overlay.put_message(keys::CONSENSUS.to_vec(), &config);
+    if let Some(certified) = certified {
+        certificate::put_record(
+            tx.overlay,
+            &certified.record(&added.org_id, tx.context.height),
+        );
+    }
     let mut event = tx.event(EventKind::ConsensusNodeAdded);
     event.detail = format!(
         "node {} of {} with network key {}",
@@ -191,15 +208,67 @@ pub(crate) fn check_remove_node(
     Ok((config, removed))
 }
 
+/// Checks that the node whose certificate is being revoked can leave the membership (it is a
+/// current node of a networked engine and not the last one); returns the configuration without
+/// it. Writes nothing.
+pub(crate) fn check_revoked_node(
+    tx: &TxContext<'_, '_>,
+    node_id: &str,
+) -> Result<(ConsensusConfig, ConsensusNode), Failure> {
+    let mut config = load_config(tx)?;
+    require_dynamic(&config)?;
+    let Some(position) = config.nodes.iter().position(|n| n.node_id == node_id) else {
+        // An active node certificate always names a current node (removal ends the record).
+        return Err(ExecError::CorruptState {
+            key: "p/consensus".into(),
+            what: "the node of an active node certificate",
+            why: format!("{node_id} is not a current consensus node"),
+        }
+        .into());
+    };
+    if config.nodes.len() == 1 {
+        return reject(
+            ErrorCode::ConsensusNodeLast,
+            format!(
+                "node {node_id} is the last consensus node; revoking its certificate would stop the chain (add another node first)"
+            ),
+        );
+    }
+    let removed = config.nodes.remove(position);
+    config.removed_node_ids.push(removed.node_id.clone());
+    Ok((config, removed))
+}
+
 /// Writes the configuration [`check_remove_node`] built, retiring the node's id, and returns the
 /// event saying so (the caller records it).
 pub(crate) fn apply_remove_node(
     tx: &mut TxContext<'_, '_>,
     config: ConsensusConfig,
     removed: ConsensusNode,
-) -> Event {
+) -> Result<Event, Failure> {
     debug_assert!(config.removed_node_ids.last() == Some(&removed.node_id));
     tx.overlay.put_message(keys::CONSENSUS.to_vec(), &config);
+    // A removed node's certificate certifies nothing any more: it goes on the revocation list.
+    if !removed.certificate_serial.is_empty() {
+        let record: Option<vchain_proto::v1::CertificateRecord> = tx.overlay.get_message(
+            &keys::certificate(&removed.org_id, &removed.certificate_serial),
+            "CertificateRecord",
+        )?;
+        if let Some(record) =
+            record.filter(|r| r.status() == vchain_proto::v1::CertificateStatus::Active)
+        {
+            certificate::end_record(
+                tx.overlay,
+                record,
+                vchain_proto::v1::CertificateStatus::Revoked,
+                tx.context.height,
+                &format!(
+                    "node {} removed from the consensus membership",
+                    removed.node_id
+                ),
+            );
+        }
+    }
     let mut event = tx.event(EventKind::ConsensusNodeRemoved);
     event.detail = format!(
         "node {} of {} with network key {}",
@@ -208,7 +277,7 @@ pub(crate) fn apply_remove_node(
         hex::encode(&removed.public_key)
     );
     event.node_id = removed.node_id;
-    event
+    Ok(event)
 }
 
 /// The nodes `org_id` runs, in membership order.

@@ -33,7 +33,7 @@ use crate::genesis::{
     validate_chain_params, GenesisError, PROPOSAL_APPROVAL_PERCENT_DEFAULT, PROPOSAL_TTL_MS_DEFAULT,
 };
 use crate::keys::{self, EventPosition};
-use crate::ops::certificate::{self, AccountCertificate};
+use crate::ops::certificate::{self, CheckedCertificate};
 use crate::ops::consensus;
 use crate::ops::identity::ACCOUNTS_PER_IDENTITY_MAX;
 use crate::ops::TxContext;
@@ -207,12 +207,13 @@ enum Plan {
     AddOrganisation(
         AddOrganisation,
         Vec<u8>,
-        Vec<(Vec<u8>, Option<AccountCertificate>)>,
+        Vec<(Vec<u8>, Option<CheckedCertificate>)>,
     ),
     RemoveOrganisation(Organisation),
     AddConsensusNode(
         vchain_proto::v1::ConsensusConfig,
         vchain_proto::v1::ConsensusNode,
+        Option<CheckedCertificate>,
     ),
     RemoveConsensusNode(
         vchain_proto::v1::ConsensusConfig,
@@ -234,8 +235,8 @@ fn check_action(
         Action::AddOrganisation(op) => check_add_organisation(tx, op),
         Action::RemoveOrganisation(op) => check_remove_organisation(tx, op),
         Action::AddConsensusNode(op) => {
-            let (config, node) = consensus::check_add_node(tx, op, proposer_org)?;
-            Ok(Plan::AddConsensusNode(config, node))
+            let (config, node, certified) = consensus::check_add_node(tx, op, proposer_org)?;
+            Ok(Plan::AddConsensusNode(config, node, certified))
         }
         Action::RemoveConsensusNode(op) => {
             let (config, node) = consensus::check_remove_node(tx, op, proposer_org)?;
@@ -292,7 +293,7 @@ fn check_add_organisation(tx: &TxContext<'_, '_>, op: &AddOrganisation) -> Resul
             format!("identity {} is already registered", op.uscc),
         );
     }
-    let mut admins: Vec<(Vec<u8>, Option<AccountCertificate>)> = Vec::new();
+    let mut admins: Vec<(Vec<u8>, Option<CheckedCertificate>)> = Vec::new();
     for (index, admin) in op.admins.iter().enumerate() {
         validate::account_id(&admin.account_id)?;
         let certified = certificate::check_account_certificate(
@@ -455,9 +456,10 @@ fn check_set_params(tx: &TxContext<'_, '_>, op: &SetChainParams) -> Result<Plan,
     Ok(Plan::SetChainParams(current, *params))
 }
 
-/// Writes what a checked action does and returns its events (the caller records them).
-fn apply(tx: &mut TxContext<'_, '_>, plan: Plan) -> Vec<Event> {
-    match plan {
+/// Writes what a checked action does and returns its events (the caller records them). Only
+/// storage can fail here, never a rule.
+fn apply(tx: &mut TxContext<'_, '_>, plan: Plan) -> Result<Vec<Event>, Failure> {
+    Ok(match plan {
         Plan::AddOrganisation(op, ca, admins) => vec![apply_add_organisation(tx, op, ca, admins)],
         Plan::RemoveOrganisation(mut organisation) => {
             organisation.removed = true;
@@ -472,9 +474,11 @@ fn apply(tx: &mut TxContext<'_, '_>, plan: Plan) -> Vec<Event> {
             );
             vec![event]
         }
-        Plan::AddConsensusNode(config, node) => vec![consensus::apply_add_node(tx, config, node)],
+        Plan::AddConsensusNode(config, node, certified) => {
+            vec![consensus::apply_add_node(tx, config, node, certified)]
+        }
         Plan::RemoveConsensusNode(config, node) => {
-            vec![consensus::apply_remove_node(tx, config, node)]
+            vec![consensus::apply_remove_node(tx, config, node)?]
         }
         Plan::RotateOrganisationCa(mut organisation, certificate) => {
             let digest = hex::encode(Sha256::digest(&certificate));
@@ -492,14 +496,14 @@ fn apply(tx: &mut TxContext<'_, '_>, plan: Plan) -> Vec<Event> {
             event.detail = params_diff(&before, &params);
             vec![event]
         }
-    }
+    })
 }
 
 fn apply_add_organisation(
     tx: &mut TxContext<'_, '_>,
     op: AddOrganisation,
     root_ca_certificate: Vec<u8>,
-    keys_and_certificates: Vec<(Vec<u8>, Option<AccountCertificate>)>,
+    keys_and_certificates: Vec<(Vec<u8>, Option<CheckedCertificate>)>,
 ) -> Event {
     let AddOrganisation {
         org_id,
@@ -822,7 +826,7 @@ fn decide(tx: &mut TxContext<'_, '_>, mut proposal: Proposal) -> Result<(), Fail
             })?;
         match check_action(tx, &action, &proposal.proposer_org) {
             Ok(plan) => {
-                let events = apply(tx, plan);
+                let events = apply(tx, plan)?;
                 proposal.set_status(ProposalStatus::Passed);
                 proposal.outcome = format!(
                     "passed: {tally}; {}",

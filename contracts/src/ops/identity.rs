@@ -8,7 +8,7 @@ use vchain_proto::v1::{
 
 use crate::error::{reject, Failure};
 use crate::keys;
-use crate::ops::certificate::{self, AccountCertificate};
+use crate::ops::certificate::{self, CheckedCertificate};
 use crate::ops::TxContext;
 use crate::validate::{self, TEXT_LEN_MAX};
 
@@ -117,7 +117,7 @@ pub(crate) fn register_identity(
 }
 
 /// The key an account is bound to: its certificate's, or the request's for a bare-key account.
-fn key_of(certified: Option<&AccountCertificate>, requested: Vec<u8>) -> Vec<u8> {
+fn key_of(certified: Option<&CheckedCertificate>, requested: Vec<u8>) -> Vec<u8> {
     certified.map_or(requested, |c| c.certified.public_key.to_vec())
 }
 
@@ -125,7 +125,7 @@ fn new_account(
     account_id: &str,
     identity: &Identity,
     public_key: Vec<u8>,
-    certified: Option<&AccountCertificate>,
+    certified: Option<&CheckedCertificate>,
 ) -> Account {
     let mut account = Account {
         account_id: account_id.to_owned(),

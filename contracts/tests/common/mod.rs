@@ -126,6 +126,7 @@ pub(crate) fn genesis(params: Params) -> Genesis {
                 node_id: "node-a".into(),
                 org_id: "bank-a".into(),
                 public_key: String::new(),
+                certificate: String::new(),
             }],
         },
         organisations: vec![
@@ -246,6 +247,7 @@ pub(crate) fn raft_node(node_id: &str, org_id: &str, n: u8) -> GenesisNode {
         node_id: node_id.into(),
         org_id: org_id.into(),
         public_key: hex::encode(node_key(n)),
+        certificate: String::new(),
     }
 }
 
@@ -797,6 +799,7 @@ pub(crate) mod ops {
             node_id: node_id.into(),
             org_id: org_id.into(),
             public_key: public_key.to_vec(),
+            certificate: Vec::new(),
         }))
     }
 
@@ -817,6 +820,7 @@ pub(crate) mod ops {
             node_id: node_id.into(),
             org_id: org_id.into(),
             public_key: public_key.to_vec(),
+            certificate: Vec::new(),
         })
     }
 
