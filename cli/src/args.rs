@@ -232,6 +232,17 @@ pub(crate) enum AccountCmd {
         /// Account id.
         account: String,
     },
+    /// Cancel an account of your organisation for good (administrator): it can never act or
+    /// receive vouchers again and its certificate is revoked. Refused while it holds vouchers.
+    Cancel {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Account id.
+        account: String,
+        /// Why (recorded on chain).
+        #[arg(long)]
+        reason: String,
+    },
     /// Bind an account to a new key and certificate, keeping its vouchers (the account itself,
     /// or an administrator of its organisation, e.g. after a revocation).
     RotateKey {

@@ -18,8 +18,9 @@ use vchain_proto::v1::list_vouchers_request::Owner;
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::vchain_api_client::VchainApiClient;
 use vchain_proto::v1::{
-    submit_proposal::Action, AddOrganisation, AdminAccount, RemoveOrganisation, RevokeCertificate,
-    RotateAccountKey, RotateOrganisationCa, SetChainParams, SubmitProposal, VoteOnProposal,
+    submit_proposal::Action, AddOrganisation, AdminAccount, CancelAccount, RemoveOrganisation,
+    RevokeCertificate, RotateAccountKey, RotateOrganisationCa, SetChainParams, SubmitProposal,
+    VoteOnProposal,
 };
 use vchain_proto::v1::{
     AddConsensusNode, AdvanceClockRequest, ConfirmRedemption, Consideration, ErrorCode,
@@ -566,6 +567,20 @@ impl Ctx {
                         account_id: account,
                         public_key,
                         certificate,
+                    }),
+                )
+                .await
+            }
+            AccountCmd::Cancel {
+                tx,
+                account,
+                reason,
+            } => {
+                self.submit(
+                    &tx,
+                    Operation::CancelAccount(CancelAccount {
+                        account_id: account,
+                        reason,
                     }),
                 )
                 .await

@@ -156,6 +156,7 @@ pub(crate) fn operation_name(op: &Operation) -> &'static str {
         Operation::RegisterAccount(_) => "register_account",
         Operation::FreezeAccount(_) => "freeze_account",
         Operation::UnfreezeAccount(_) => "unfreeze_account",
+        Operation::CancelAccount(_) => "cancel_account",
         Operation::RotateAccountKey(_) => "rotate_account_key",
         Operation::RevokeCertificate(_) => "revoke_certificate",
         Operation::GrantCreditLine(_) => "grant_credit_line",
@@ -227,6 +228,7 @@ pub(crate) fn operation_fields(op: &Operation) -> Value {
             "uscc": o.uscc, "account_id": o.account_id, "public_key": hex(&o.public_key),
             "certificate": certificate_digest(&o.certificate),
         }),
+        Operation::CancelAccount(o) => json!({ "account_id": o.account_id, "reason": o.reason }),
         Operation::RotateAccountKey(o) => json!({
             "account_id": o.account_id, "certificate": certificate_digest(&o.certificate),
         }),
@@ -408,6 +410,7 @@ pub(crate) fn account(a: &Account) -> Value {
         "next_nonce": a.next_nonce,
         "org_id": a.org_id,
         "role": role_name(a.role),
+        "live_vouchers": a.live_vouchers,
         "certificate": if a.certificate_serial.is_empty() {
             Value::Null
         } else {

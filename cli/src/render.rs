@@ -317,6 +317,24 @@ pub(crate) fn account(a: &Account) -> String {
     kv(&mut o, "public key", hex::encode(&a.public_key));
     kv(&mut o, "next nonce", a.next_nonce);
     kv(&mut o, "organisation", &a.org_id);
+    kv(&mut o, "live vouchers", a.live_vouchers);
+    if !a.certificate_serial.is_empty() {
+        kv(
+            &mut o,
+            "certificate",
+            format!(
+                "serial {} valid {} .. {}{}",
+                hex::encode(&a.certificate_serial),
+                format_utc_ms(a.certificate_not_before_ms),
+                format_utc_ms(a.certificate_not_after_ms),
+                if a.certificate_revoked {
+                    " REVOKED"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
     o
 }
 

@@ -1962,5 +1962,23 @@ async fn certificates_are_issued_registered_revoked_and_rotated_with_the_cli() {
         "{}",
         expired.stderr
     );
+
+    // The supplier holds no voucher, so its bank cancels the account for good.
+    chain
+        .tx(&[
+            "account",
+            "cancel",
+            "acme",
+            "--as",
+            "bank-a-admin",
+            "--reason",
+            "supplier closed its account",
+        ])
+        .await;
+    let cancelled = chain.json(&["account", "get", "acme"]).await;
+    assert_eq!(
+        cancelled["account"]["status"], "ACCOUNT_STATUS_CANCELLED",
+        "{cancelled:#}"
+    );
     chain.stop().await;
 }

@@ -215,13 +215,7 @@ fn run_transaction(
     overlay.put_message(keys::account(&signer.account_id), &signer);
     overlay.commit_tx();
 
-    if signer.status() != AccountStatus::Active {
-        return Err(Rejection::new(
-            ErrorCode::AccountFrozen,
-            format!("account {} is frozen", signer.account_id),
-        )
-        .into());
-    }
+    inactive_account(&signer)?;
     let identity: Identity = overlay
         .get_message(&keys::identity(&signer.uscc), "Identity")?
         .ok_or_else(|| {
@@ -256,6 +250,21 @@ fn run_transaction(
     };
     ops::run(&mut tx, operation)?;
     Ok(tx.events)
+}
+
+/// Rejects a frozen or cancelled signer.
+fn inactive_account(account: &Account) -> Result<(), Rejection> {
+    match account.status() {
+        AccountStatus::Active => Ok(()),
+        AccountStatus::Cancelled => Err(Rejection::new(
+            ErrorCode::AccountCancelled,
+            format!("account {} was cancelled", account.account_id),
+        )),
+        _ => Err(Rejection::new(
+            ErrorCode::AccountFrozen,
+            format!("account {} is frozen", account.account_id),
+        )),
+    }
 }
 
 /// Rejects an administrator whose organisation is no longer a consortium member: a proposal
@@ -403,6 +412,7 @@ fn destroy_expired(
         ops::release_credit_line(overlay, &voucher)?;
         overlay.delete(key.clone());
         overlay.put_message(keys::voucher(&voucher_id), &voucher);
+        ops::adjust_live_vouchers(overlay, &voucher.holder, -1)?;
         let event = Event {
             kind: EventKind::VoucherDestroyed.into(),
             height: context.height,
@@ -554,13 +564,7 @@ fn check_one(
         )
         .into());
     }
-    if account.status() != AccountStatus::Active {
-        return Err(Rejection::new(
-            ErrorCode::AccountFrozen,
-            format!("account {} is frozen", account.account_id),
-        )
-        .into());
-    }
+    inactive_account(&account)?;
     let identity = read_message::<Identity>(state, &keys::identity(&account.uscc), "Identity")?;
     if identity.map(|i| i.status()) != Some(IdentityStatus::Active) {
         return Err(Rejection::new(

@@ -773,3 +773,81 @@ fn the_last_consensus_node_certificate_cannot_be_revoked() {
     );
     assert_eq!(voters(&chain), ["node-a"]);
 }
+
+#[test]
+fn an_account_is_cancelled_only_once_it_holds_no_live_voucher_and_then_does_nothing() {
+    let (mut chain, _ca) = certified_chain();
+    chain.grant_line(10_000_000);
+    let voucher = chain.issue(SUP1, 1_000, 60);
+    assert_eq!(chain.account(SUP1).live_vouchers, 1);
+    let cancel = |account: &str| {
+        Operation::CancelAccount(vchain_proto::v1::CancelAccount {
+            account_id: account.into(),
+            reason: "supplier closed its account".into(),
+        })
+    };
+    chain.reject(
+        ADMIN_A,
+        cancel(SUP1),
+        ErrorCode::AccountHoldsVouchers,
+        &[
+            "sup-1 still holds 1 voucher",
+            "transfer or redeem them first",
+        ],
+    );
+    chain.reject(
+        FINANCIER,
+        cancel(SUP1),
+        ErrorCode::WrongRole,
+        &["cancelling an account"],
+    );
+    chain.reject(
+        ADMIN_B,
+        cancel(SUP1),
+        ErrorCode::NotSameOrganisation,
+        &["belongs to bank-a"],
+    );
+    chain.reject(
+        ADMIN_A,
+        cancel(ADMIN_A),
+        ErrorCode::InvalidArgument,
+        &["its own account"],
+    );
+    chain.ok(SUP1, transfer(&voucher, SUP2));
+    assert_eq!(chain.account(SUP1).live_vouchers, 0);
+    assert_eq!(chain.account(SUP2).live_vouchers, 1);
+
+    let serial = chain.account(SUP1).certificate_serial;
+    let events = chain.ok(ADMIN_A, cancel(SUP1));
+    assert_eq!(events[0].kind(), EventKind::AccountCancelled);
+    let account = chain.account(SUP1);
+    assert_eq!(account.status(), vchain_proto::v1::AccountStatus::Cancelled);
+    let record = certificate_record(&chain.ledger, "bank-a", &serial)
+        .expect("read")
+        .expect("kept");
+    assert_eq!(record.status(), CertificateStatus::Revoked);
+    assert!(record.ended_reason.starts_with("account cancelled"));
+
+    // It can do nothing and receive nothing; cancelling again or unfreezing is refused.
+    chain.reject(
+        ADMIN_A,
+        cancel(SUP1),
+        ErrorCode::AccountCancelled,
+        &["already cancelled"],
+    );
+    chain.reject(
+        ADMIN_A,
+        unfreeze_account(SUP1),
+        ErrorCode::AccountCancelled,
+        &["sup-1 was cancelled"],
+    );
+    chain.reject(
+        SUP2,
+        transfer(&voucher, SUP1),
+        ErrorCode::InvalidRecipient,
+        &["recipient account sup-1 is cancelled"],
+    );
+    let tx = chain.tx(SUP1, rotate_key(SUP1, b""));
+    let refused = check_tx(&chain.ledger, &tx).expect_err("admission refuses");
+    assert!(refused.to_string().contains("revoked"), "{refused}");
+}

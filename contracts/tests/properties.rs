@@ -512,6 +512,20 @@ fn check_block(chain: &TestChain, before: &Snapshot, outcome: &vchain_contracts:
         after.vouchers.len(),
         "no index entry for a voucher that does not exist"
     );
+    // Every account's count of live vouchers is the number it holds.
+    let mut live_held: BTreeMap<String, u32> = BTreeMap::new();
+    for voucher in after.vouchers.values().filter(|v| is_live(v)) {
+        *live_held.entry(voucher.holder.clone()).or_default() += 1;
+    }
+    for (key, value) in chain.scan(b"a/") {
+        let account = vchain_proto::v1::Account::decode(value.as_slice()).expect("account");
+        assert_eq!(
+            account.live_vouchers,
+            live_held.get(&account.account_id).copied().unwrap_or(0),
+            "live voucher count of {}",
+            String::from_utf8_lossy(&key)
+        );
+    }
 
     // The expiry queue holds exactly the active, unfrozen vouchers, each at its destruction day.
     let queue: BTreeSet<Vec<u8>> = chain

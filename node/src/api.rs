@@ -55,6 +55,7 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::NotHolder
         | E::NotIssuer
         | E::AccountFrozen
+        | E::AccountCancelled
         | E::IdentityInactive => Code::PermissionDenied,
         E::IdentityNotFound
         | E::AccountNotFound
@@ -111,7 +112,8 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::AccountNotFrozen
         | E::RedemptionNotRequested
         | E::LineageTooDeep
-        | E::GracePeriodEnded => Code::FailedPrecondition,
+        | E::GracePeriodEnded
+        | E::AccountHoldsVouchers => Code::FailedPrecondition,
     }
 }
 

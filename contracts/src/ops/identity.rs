@@ -2,8 +2,8 @@
 //! organisation, and freeze or unfreeze them. Every change is written to the audit log.
 
 use vchain_proto::v1::{
-    Account, AccountStatus, ErrorCode, EventKind, Identity, IdentityStatus, RegisterAccount,
-    RegisterIdentity, Role,
+    Account, AccountStatus, CancelAccount, CertificateRecord, CertificateStatus, ErrorCode,
+    EventKind, Identity, IdentityStatus, RegisterAccount, RegisterIdentity, Role,
 };
 
 use crate::error::{reject, Failure};
@@ -232,6 +232,12 @@ pub(crate) fn set_account_frozen(
             "an administrator cannot freeze or unfreeze its own account",
         );
     }
+    if account.status() == AccountStatus::Cancelled {
+        return reject(
+            ErrorCode::AccountCancelled,
+            format!("account {account_id} was cancelled"),
+        );
+    }
     let is_frozen = account.status() == AccountStatus::Frozen;
     match (frozen, is_frozen) {
         (true, true) => {
@@ -262,5 +268,69 @@ pub(crate) fn set_account_frozen(
     event.counterparty = account_id.to_owned();
     event.accounts = vec![account_id.to_owned()];
     event.detail = reason.to_owned();
+    tx.audit_event(event)
+}
+
+/// `CancelAccount`: an administrator of the account's organisation cancels it for good.
+pub(crate) fn cancel_account(tx: &mut TxContext<'_, '_>, op: CancelAccount) -> Result<(), Failure> {
+    tx.require_role(&[Role::Administrator], "cancelling an account")?;
+    validate::text("reason", &op.reason, true, TEXT_LEN_MAX)?;
+    let mut account = tx.load_account(&op.account_id)?;
+    if account.org_id != tx.signer.org_id {
+        return reject(
+            ErrorCode::NotSameOrganisation,
+            format!(
+                "account {} belongs to {}, not to {}",
+                account.account_id, account.org_id, tx.signer.org_id
+            ),
+        );
+    }
+    if account.account_id == tx.signer.account_id {
+        return reject(
+            ErrorCode::InvalidArgument,
+            "an administrator cannot cancel its own account",
+        );
+    }
+    if account.status() == AccountStatus::Cancelled {
+        return reject(
+            ErrorCode::AccountCancelled,
+            format!("account {} was already cancelled", account.account_id),
+        );
+    }
+    // Its vouchers would be stranded: nobody could split, transfer or redeem them.
+    if account.live_vouchers > 0 {
+        return reject(
+            ErrorCode::AccountHoldsVouchers,
+            format!(
+                "account {} still holds {} voucher(s) that have not ended; transfer or redeem them first",
+                account.account_id, account.live_vouchers
+            ),
+        );
+    }
+    account.set_status(AccountStatus::Cancelled);
+    if !account.certificate_serial.is_empty() && !account.certificate_revoked {
+        let record: Option<CertificateRecord> = tx.overlay.get_message(
+            &keys::certificate(&account.org_id, &account.certificate_serial),
+            "CertificateRecord",
+        )?;
+        if let Some(record) = record.filter(|r| r.status() == CertificateStatus::Active) {
+            certificate::end_record(
+                tx.overlay,
+                record,
+                CertificateStatus::Revoked,
+                tx.context.height,
+                &format!("account cancelled: {}", op.reason),
+            );
+        }
+        account.certificate_revoked = true;
+    }
+    // The key binding stays: a key that signed for this account never signs for another.
+    tx.overlay
+        .put_message(keys::account(&account.account_id), &account);
+    let mut event = tx.event(EventKind::AccountCancelled);
+    event.counterparty = account.account_id.clone();
+    event.accounts = vec![account.account_id.clone()];
+    event.org_id = account.org_id.clone();
+    event.detail = op.reason;
     tx.audit_event(event)
 }

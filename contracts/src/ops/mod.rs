@@ -19,7 +19,7 @@ use crate::keys::{self, EventPosition};
 use crate::state::Overlay;
 use crate::tx::Hash;
 
-pub(crate) use voucher::{release_credit_line, LINEAGE_DEPTH_MAX};
+pub(crate) use voucher::{adjust_live_vouchers, release_credit_line, LINEAGE_DEPTH_MAX};
 
 /// One authenticated transaction being executed.
 pub(crate) struct TxContext<'o, 'a> {
@@ -46,6 +46,7 @@ pub(crate) fn run(tx: &mut TxContext<'_, '_>, operation: Operation) -> Result<()
         Operation::UnfreezeAccount(op) => {
             identity::set_account_frozen(tx, &op.account_id, &op.reason, false)
         }
+        Operation::CancelAccount(op) => identity::cancel_account(tx, op),
         Operation::RotateAccountKey(op) => certificate::rotate_account_key(tx, op),
         Operation::RevokeCertificate(op) => certificate::revoke_certificate(tx, op),
         Operation::GrantCreditLine(op) => credit::grant(tx, op),

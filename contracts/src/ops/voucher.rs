@@ -227,11 +227,15 @@ pub(crate) fn issue(tx: &mut TxContext<'_, '_>, op: IssueVoucher) -> Result<(), 
             ),
         );
     }
-    // As for a transfer: a frozen account cannot be given a voucher.
+    // As for a transfer: a frozen or cancelled account cannot be given a voucher.
     if holder.status() != vchain_proto::v1::AccountStatus::Active {
         return reject(
             ErrorCode::InvalidRecipient,
-            format!("holder account {} is frozen", holder.account_id),
+            format!(
+                "holder account {} is {}",
+                holder.account_id,
+                inactive_status(&holder)
+            ),
         );
     }
     let issuer = tx.signer.uscc.clone();
@@ -303,6 +307,7 @@ pub(crate) fn issue(tx: &mut TxContext<'_, '_>, op: IssueVoucher) -> Result<(), 
         .index_put(keys::holder_index(&voucher.holder, &id));
     tx.overlay.index_put(keys::issuer_index(&issuer, &id));
     enqueue_expiry(tx, &voucher)?;
+    adjust_live_vouchers(tx.overlay, &voucher.holder, 1)?;
 
     let mut event = tx.event(EventKind::VoucherIssued);
     event.voucher_id = id;
@@ -315,6 +320,45 @@ pub(crate) fn issue(tx: &mut TxContext<'_, '_>, op: IssueVoucher) -> Result<(), 
         document.kind, document.number, voucher.maturity_date
     );
     tx.voucher_event(event)
+}
+
+/// How an account that is not active is described: "frozen" or "cancelled".
+fn inactive_status(account: &vchain_proto::v1::Account) -> &'static str {
+    match account.status() {
+        vchain_proto::v1::AccountStatus::Cancelled => "cancelled",
+        _ => "frozen",
+    }
+}
+
+/// Changes the count of live vouchers `account_id` holds by `delta` (see `Account.live_vouchers`).
+pub(crate) fn adjust_live_vouchers(
+    overlay: &mut crate::state::Overlay<'_>,
+    account_id: &str,
+    delta: i64,
+) -> Result<(), ExecError> {
+    let key = keys::account(account_id);
+    let mut account: vchain_proto::v1::Account =
+        overlay
+            .get_message(&key, "Account")?
+            .ok_or_else(|| ExecError::CorruptState {
+                key: format!("a/{account_id}"),
+                what: "Account of a voucher holder",
+                why: "missing".into(),
+            })?;
+    let count = i64::from(account.live_vouchers) + delta;
+    // Every voucher that ends was counted when it began, so the count never goes below zero;
+    // a u32 of vouchers is far beyond any account's holdings (each needs a transaction).
+    assert!(
+        count >= 0,
+        "live voucher count of {account_id} would go negative"
+    );
+    account.live_vouchers = u32::try_from(count).map_err(|_| ExecError::CorruptState {
+        key: format!("a/{account_id}"),
+        what: "live voucher count within u32",
+        why: format!("{count}"),
+    })?;
+    overlay.put_message(key, &account);
+    Ok(())
 }
 
 pub(crate) fn split(tx: &mut TxContext<'_, '_>, op: SplitVoucher) -> Result<(), Failure> {
@@ -394,6 +438,9 @@ pub(crate) fn split(tx: &mut TxContext<'_, '_>, op: SplitVoucher) -> Result<(), 
     parent.set_status(VoucherStatus::Split);
     parent.children = children.iter().map(|c| c.id.clone()).collect();
     tx.overlay.put_message(keys::voucher(&parent.id), &parent);
+    // The parent ends and its children, all the splitter's, begin.
+    let gained = i64::try_from(children.len()).unwrap_or(i64::MAX) - 1;
+    adjust_live_vouchers(tx.overlay, &parent.holder, gained)?;
 
     let mut event = tx.event(EventKind::VoucherSplit);
     event.voucher_id = parent.id.clone();
@@ -447,7 +494,11 @@ pub(crate) fn transfer(tx: &mut TxContext<'_, '_>, op: TransferVoucher) -> Resul
     if recipient.status() != vchain_proto::v1::AccountStatus::Active {
         return reject(
             ErrorCode::InvalidRecipient,
-            format!("recipient account {} is frozen", recipient.account_id),
+            format!(
+                "recipient account {} is {}",
+                recipient.account_id,
+                inactive_status(&recipient)
+            ),
         );
     }
     let consideration = match &op.consideration {
@@ -481,6 +532,8 @@ pub(crate) fn transfer(tx: &mut TxContext<'_, '_>, op: TransferVoucher) -> Resul
         .index_delete(keys::holder_index(&previous, &voucher.id));
     tx.overlay
         .index_put(keys::holder_index(&op.to, &voucher.id));
+    adjust_live_vouchers(tx.overlay, &previous, -1)?;
+    adjust_live_vouchers(tx.overlay, &op.to, 1)?;
 
     let financing = recipient.role() == Role::Financier && consideration > 0;
     let mut event = tx.event(if financing {
@@ -582,6 +635,7 @@ pub(crate) fn confirm_redemption(
     voucher.set_status(VoucherStatus::Redeemed);
     release_credit_line(tx.overlay, &voucher)?;
     tx.overlay.put_message(keys::voucher(&voucher.id), &voucher);
+    adjust_live_vouchers(tx.overlay, &voucher.holder, -1)?;
     let mut event = tx.event(EventKind::VoucherRedeemed);
     event.voucher_id = voucher.id.clone();
     event.accounts = vec![voucher.holder.clone(), tx.signer.account_id.clone()];
