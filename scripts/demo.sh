@@ -28,7 +28,8 @@ step "vchain-testnet up --nodes 4"
 net up --nodes 4
 endpoint() { net status | awk -v n="node-$1" '$1 == n {print $3}'; }
 leader() { net status | awk '$1 ~ /^node-/ && $5 ~ /^node-/ {print $5; exit}' | sed 's/node-//'; }
-export VCHAIN_KEYSTORE="$dir/keystore.json" VCHAIN_PASSPHRASE=dev
+# Reads are signed: the demo reads as the regulator, an auditor who may see everything.
+export VCHAIN_KEYSTORE="$dir/keystore.json" VCHAIN_PASSPHRASE=dev VCHAIN_READER=regulator
 v() { local node=$1; shift; printf '$ vchain --endpoint %s %s\n' "$(endpoint "$node")" "$*"; "$bin/vchain" --endpoint "$(endpoint "$node")" "$@"; }
 created() {
   local node=$1; shift

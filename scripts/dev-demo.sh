@@ -29,7 +29,7 @@ node_pid=$!
 stop_node() { if ! $keep; then kill "$node_pid" 2>/dev/null || true; wait "$node_pid" 2>/dev/null || true; fi; }
 trap stop_node EXIT
 
-export VCHAIN_ENDPOINT="http://127.0.0.1:$port" VCHAIN_KEYSTORE="$data/keystore.json" VCHAIN_PASSPHRASE=dev
+export VCHAIN_ENDPOINT="http://127.0.0.1:$port" VCHAIN_KEYSTORE="$data/keystore.json" VCHAIN_PASSPHRASE=dev VCHAIN_READER=regulator
 for _ in $(seq 1 100); do
   "$bin/vchain" status >/dev/null 2>&1 && break
   kill -0 "$node_pid" 2>/dev/null || { echo "node failed to start; log: $log" >&2; cat "$log" >&2; exit 1; }

@@ -32,6 +32,10 @@ pub(crate) struct Cli {
         value_name = "PATH"
     )]
     pub(crate) passphrase_file: Option<PathBuf>,
+    /// Keystore key that signs reads (every query but `status` is a signed read; the node
+    /// answers only what the key's identity may see). Transactions read with their `--as` key.
+    #[arg(long, global = true, env = "VCHAIN_READER", value_name = "KEY")]
+    pub(crate) reader: Option<String>,
     /// Print one machine-readable JSON document on stdout.
     #[arg(long, global = true)]
     pub(crate) json: bool,

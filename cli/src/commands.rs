@@ -67,6 +67,7 @@ struct Ctx {
     endpoint: String,
     keystore: Option<PathBuf>,
     passphrase_file: Option<PathBuf>,
+    reader: Option<String>,
     json: bool,
     rpc_timeout: Duration,
 }
@@ -77,6 +78,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<Out> {
         endpoint: cli.endpoint,
         keystore: cli.keystore,
         passphrase_file: cli.passphrase_file,
+        reader: cli.reader,
         json: cli.json,
         rpc_timeout: Duration::from_secs(cli.rpc_timeout_secs.max(1)),
     };
@@ -320,6 +322,33 @@ impl Ctx {
         }
     }
 
+    /// `message` as a signed read of `method` by the `--reader` key.
+    async fn read<T: prost::Message>(
+        &self,
+        message: T,
+        method: &str,
+    ) -> anyhow::Result<tonic::Request<T>> {
+        let name = self.reader.as_deref().ok_or_else(|| {
+            UsageError(
+                "reads are signed: give --reader KEY (or set VCHAIN_READER) naming a keystore key of a registered account".into(),
+            )
+        })?;
+        let (key, account) = self.signer(name)?;
+        let chain_id = self.chain_id().await?;
+        Ok(vchain_cli::read::request_now(
+            message, &chain_id, method, &account, &key,
+        ))
+    }
+
+    /// The chain id, from the node's (public) status.
+    async fn chain_id(&self) -> anyhow::Result<String> {
+        let mut c = self.client().await?;
+        Ok(self
+            .call("reading the node status", c.get_status(GetStatusRequest {}))
+            .await?
+            .chain_id)
+    }
+
     /// The key of `signer` and the account it signs for.
     fn signer(&self, signer: &str) -> anyhow::Result<(SigningKey, String)> {
         let ks = self.open_keystore()?;
@@ -351,14 +380,35 @@ impl Ctx {
                 client.get_status(GetStatusRequest {}),
             )
             .await?;
+        let nonce_read = vchain_cli::read::request_now(
+            GetAccountRequest {
+                account_id: account.clone(),
+            },
+            &status.chain_id,
+            "GetAccount",
+            &account,
+            &key,
+        );
+        // The nonce read is signed with the transaction's key, so a key the chain does not
+        // bind to the account is found here, before anything is sent.
         let on_chain = self
             .call(
                 format!("reading account {account}"),
-                client.get_account(GetAccountRequest {
-                    account_id: account.clone(),
-                }),
+                client.get_account(nonce_read),
             )
-            .await?
+            .await
+            .map_err(|error| match error.downcast_ref::<RpcError>() {
+                Some(rpc)
+                    if rpc.code == tonic::Code::Unauthenticated
+                        && rpc.message.contains("does not verify") =>
+                {
+                    anyhow::Error::new(KeyProblem(format!(
+                        "key {:?} is not the key bound to account {account} on chain: {}",
+                        opts.signer, rpc.message
+                    )))
+                }
+                _ => error,
+            })?
             .account
             .ok_or_else(|| anyhow!("reading account {account}: the node returned no account"))?;
         if on_chain.public_key != key.verifying_key().as_bytes() {
@@ -537,7 +587,10 @@ impl Ctx {
                 let r = self
                     .call(
                         format!("getting identity {uscc}"),
-                        c.get_identity(GetIdentityRequest { uscc: uscc.clone() }),
+                        c.get_identity(
+                            self.read(GetIdentityRequest { uscc: uscc.clone() }, "GetIdentity")
+                                .await?,
+                        ),
                     )
                     .await?;
                 let i = r
@@ -605,9 +658,15 @@ impl Ctx {
                 let r = self
                     .call(
                         format!("getting account {account}"),
-                        c.get_account(GetAccountRequest {
-                            account_id: account.clone(),
-                        }),
+                        c.get_account(
+                            self.read(
+                                GetAccountRequest {
+                                    account_id: account.clone(),
+                                },
+                                "GetAccount",
+                            )
+                            .await?,
+                        ),
                     )
                     .await?;
                 let a = r
@@ -1045,10 +1104,16 @@ impl Ctx {
                 let r = self
                     .call(
                         what.clone(),
-                        c.get_credit_line(GetCreditLineRequest {
-                            financier,
-                            core_enterprise: core,
-                        }),
+                        c.get_credit_line(
+                            self.read(
+                                GetCreditLineRequest {
+                                    financier,
+                                    core_enterprise: core,
+                                },
+                                "GetCreditLine",
+                            )
+                            .await?,
+                        ),
                     )
                     .await?;
                 let l = r
@@ -1202,9 +1267,15 @@ impl Ctx {
                 let t = self
                     .call(
                         format!("tracing voucher {voucher}"),
-                        c.trace_voucher(TraceVoucherRequest {
-                            voucher_id: voucher.clone(),
-                        }),
+                        c.trace_voucher(
+                            self.read(
+                                TraceVoucherRequest {
+                                    voucher_id: voucher.clone(),
+                                },
+                                "TraceVoucher",
+                            )
+                            .await?,
+                        ),
                     )
                     .await?;
                 let mut text = render::trace_tree(&t).join("\n");
@@ -1219,9 +1290,15 @@ impl Ctx {
         let r = self
             .call(
                 format!("getting voucher {id}"),
-                c.get_voucher(GetVoucherRequest {
-                    voucher_id: id.to_owned(),
-                }),
+                c.get_voucher(
+                    self.read(
+                        GetVoucherRequest {
+                            voucher_id: id.to_owned(),
+                        },
+                        "GetVoucher",
+                    )
+                    .await?,
+                ),
             )
             .await?;
         r.voucher
@@ -1233,9 +1310,15 @@ impl Ctx {
         let r = self
             .call(
                 format!("getting proposal {id}"),
-                c.get_proposal(GetProposalRequest {
-                    proposal_id: id.to_owned(),
-                }),
+                c.get_proposal(
+                    self.read(
+                        GetProposalRequest {
+                            proposal_id: id.to_owned(),
+                        },
+                        "GetProposal",
+                    )
+                    .await?,
+                ),
             )
             .await?;
         let p = r
@@ -1264,7 +1347,12 @@ impl Ctx {
                 page_token: token.clone(),
                 page_size: 0,
             };
-            let page = self.call(what.clone(), c.list_proposals(req)).await?;
+            let page = self
+                .call(
+                    what.clone(),
+                    c.list_proposals(self.read(req.clone(), "ListProposals").await?),
+                )
+                .await?;
             proposals.extend(page.proposals);
             if page.next_page_token.is_empty() {
                 break;
@@ -1312,7 +1400,12 @@ impl Ctx {
                 page_token: token.clone(),
                 page_size: page_size.unwrap_or(0),
             };
-            let page = self.call(what.clone(), c.list_vouchers(req)).await?;
+            let page = self
+                .call(
+                    what.clone(),
+                    c.list_vouchers(self.read(req.clone(), "ListVouchers").await?),
+                )
+                .await?;
             vouchers.extend(page.vouchers);
             if page.next_page_token.is_empty() {
                 break;
@@ -1348,7 +1441,10 @@ impl Ctx {
         };
         let mut c = self.client().await?;
         let r = self
-            .call(what.clone(), c.get_block(GetBlockRequest { selector }))
+            .call(
+                what.clone(),
+                c.get_block(self.read(GetBlockRequest { selector }, "GetBlock").await?),
+            )
             .await?;
         let b = r
             .block
@@ -1365,9 +1461,15 @@ impl Ctx {
         let r = self
             .call(
                 format!("getting transaction {}", hex::encode(hash.0)),
-                c.get_transaction(GetTransactionRequest {
-                    tx_hash: hex32(&hash),
-                }),
+                c.get_transaction(
+                    self.read(
+                        GetTransactionRequest {
+                            tx_hash: hex32(&hash),
+                        },
+                        "GetTransaction",
+                    )
+                    .await?,
+                ),
             )
             .await?;
         Ok(Out::new(json::get_transaction(&r), render::transaction(&r)))
@@ -1410,6 +1512,7 @@ impl Ctx {
                 _ = &mut sleep => break 'run "timeout",
                 _ = &mut ctrl_c => break 'run "interrupted",
             };
+            let request = self.read(request, "SubscribeEvents").await?;
             let mut stream = tokio::select! {
                 r = client.subscribe_events(request) => {
                     r.map_err(|s| anyhow::Error::new(RpcError::from(s)).context(what))?.into_inner()

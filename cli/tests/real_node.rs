@@ -234,6 +234,8 @@ impl DevChain {
                 keystore.to_str().expect("utf8 path").to_owned(),
             ),
             ("VCHAIN_PASSPHRASE", passphrase.to_owned()),
+            // Reads are signed; the dev regulator (an auditor) may read everything.
+            ("VCHAIN_READER", "regulator".to_owned()),
         ];
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         let scratch = self.scratch.path().to_owned();
@@ -1072,6 +1074,32 @@ async fn reads_paging_trace_events_and_exit_codes() {
         .await;
     r.expect_code(4);
     assert_eq!(r.json()["error"]["grpc_code"], "NotFound");
+
+    // Reads are signed and answered by what the reader may see: castings reads the piece it
+    // holds, not gearbox's; without a reader key nothing is read.
+    chain
+        .run(&["--reader", "castings", "voucher", "get", &level1[2]])
+        .await
+        .expect_code(0);
+    let r = chain
+        .run(&["--reader", "castings", "--json", "voucher", "get", &other])
+        .await;
+    r.expect_code(3);
+    assert_eq!(
+        r.json()["error"]["grpc_code"],
+        "PermissionDenied",
+        "{}",
+        r.stdout
+    );
+    let r = chain
+        .run_at(
+            &chain.endpoint,
+            &chain.dev_keystore(),
+            vchain_node::dev::DEV_PASSPHRASE,
+            &["--reader", "", "voucher", "get", &other],
+        )
+        .await;
+    assert_ne!(r.code, 0, "an empty reader reads nothing: {}", r.stderr);
 
     // Paging: one voucher per page still returns every voucher gearbox holds.
     let held = |out: &Value| -> Vec<String> {

@@ -39,6 +39,7 @@ pub mod execute;
 pub mod genesis;
 pub mod keys;
 mod ops;
+pub mod read;
 mod state;
 pub mod trace;
 pub mod tx;

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use prost::Message as _;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
@@ -23,6 +24,7 @@ use vchain_proto::v1::*;
 
 use crate::chain::{Chain, ChainError, SubmitError};
 use crate::mempool::MempoolError;
+use crate::read_access::{self, Reader};
 
 /// Largest page of `ListVouchers` and `ListProposals`.
 pub const PAGE_SIZE_MAX: u32 = 1_000;
@@ -216,6 +218,16 @@ impl ApiService {
         Self { chain }
     }
 
+    /// Serving, and the signed read `request` of `method` authenticates.
+    fn reader<T: prost::Message>(
+        &self,
+        request: &Request<T>,
+        method: &str,
+    ) -> Result<Reader, Status> {
+        self.serving()?;
+        read_access::authenticate(&self.chain, request, method)
+    }
+
     fn read<M: prost::Message + Default>(
         &self,
         key: &[u8],
@@ -347,11 +359,14 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetVoucherRequest>,
     ) -> Result<Response<GetVoucherResponse>, Status> {
-        self.serving()?;
+        let reader = self.reader(&request, "GetVoucher")?;
         let id = request.into_inner().voucher_id;
         let voucher = self
             .read::<Voucher>(&keys::voucher(&id), "Voucher")?
             .ok_or_else(|| not_found("voucher", &id))?;
+        if !read_access::may_read_voucher(&*self.chain.ledger, &reader, &voucher)? {
+            return Err(reader.denied(&format!("voucher {id}")));
+        }
         Ok(Response::new(GetVoucherResponse {
             voucher: Some(voucher),
         }))
@@ -361,13 +376,19 @@ impl VchainApi for ApiService {
         &self,
         request: Request<ListVouchersRequest>,
     ) -> Result<Response<ListVouchersResponse>, Status> {
-        self.serving()?;
+        let reader = self.reader(&request, "ListVouchers")?;
         let request = request.into_inner();
         let prefix = match &request.owner {
             Some(list_vouchers_request::Owner::Holder(holder)) if !holder.is_empty() => {
+                if !reader.privileged() && !reader.owns(holder) {
+                    return Err(reader.denied(&format!("the vouchers of account {holder}")));
+                }
                 keys::holder_index_prefix(holder)
             }
             Some(list_vouchers_request::Owner::Issuer(issuer)) if !issuer.is_empty() => {
+                if !reader.privileged() && *issuer != reader.identity.uscc {
+                    return Err(reader.denied(&format!("the vouchers issued by {issuer}")));
+                }
                 keys::issuer_index_prefix(issuer)
             }
             _ => {
@@ -441,7 +462,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<TraceVoucherRequest>,
     ) -> Result<Response<TraceVoucherResponse>, Status> {
-        self.serving()?;
+        let reader = self.reader(&request, "TraceVoucher")?;
         let id = request.into_inner().voucher_id;
         let chain = self.chain.clone();
         let response =
@@ -456,6 +477,16 @@ impl VchainApi for ApiService {
                     .map_err(internal)?
                     .ok_or_else(|| not_found("voucher", &id))?;
                 trace.height = height;
+                if !reader.privileged() {
+                    filter_trace(&snapshot, &reader, &mut trace)?;
+                    if !trace
+                        .vouchers
+                        .iter()
+                        .any(|t| t.voucher.as_ref().is_some_and(|v| v.id == trace.voucher_id))
+                    {
+                        return Err(reader.denied(&format!("the lineage of voucher {id}")));
+                    }
+                }
                 Ok(trace)
             })
             .await
@@ -467,8 +498,11 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetAccountRequest>,
     ) -> Result<Response<GetAccountResponse>, Status> {
-        self.serving()?;
+        let reader = self.reader(&request, "GetAccount")?;
         let id = request.into_inner().account_id;
+        if !reader.privileged() && !reader.owns(&id) {
+            return Err(reader.denied(&format!("account {id}")));
+        }
         let account = self
             .read::<Account>(&keys::account(&id), "Account")?
             .ok_or_else(|| not_found("account", &id))?;
@@ -481,8 +515,11 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetIdentityRequest>,
     ) -> Result<Response<GetIdentityResponse>, Status> {
-        self.serving()?;
+        let reader = self.reader(&request, "GetIdentity")?;
         let uscc = request.into_inner().uscc;
+        if !reader.privileged() && uscc != reader.identity.uscc {
+            return Err(reader.denied(&format!("identity {uscc}")));
+        }
         let identity = self
             .read::<Identity>(&keys::identity(&uscc), "Identity")?
             .ok_or_else(|| not_found("identity", &uscc))?;
@@ -495,8 +532,17 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetCreditLineRequest>,
     ) -> Result<Response<GetCreditLineResponse>, Status> {
-        self.serving()?;
+        let reader = self.reader(&request, "GetCreditLine")?;
         let request = request.into_inner();
+        let own = [&request.financier, &request.core_enterprise]
+            .iter()
+            .any(|party| **party == reader.identity.uscc);
+        if !reader.privileged() && !own {
+            return Err(reader.denied(&format!(
+                "the credit line of {} to {}",
+                request.financier, request.core_enterprise
+            )));
+        }
         let line = self
             .read::<CreditLine>(
                 &keys::credit_line(&request.financier, &request.core_enterprise),
@@ -517,7 +563,8 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetProposalRequest>,
     ) -> Result<Response<GetProposalResponse>, Status> {
-        self.serving()?;
+        // Governance is open to every member of the consortium, authenticated.
+        self.reader(&request, "GetProposal")?;
         let id = request.into_inner().proposal_id;
         let chain = self.chain.clone();
         let response =
@@ -542,7 +589,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<ListProposalsRequest>,
     ) -> Result<Response<ListProposalsResponse>, Status> {
-        self.serving()?;
+        self.reader(&request, "ListProposals")?;
         let request = request.into_inner();
         let page_size = match request.page_size {
             0 => PAGE_SIZE_DEFAULT,
@@ -594,7 +641,11 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetBlockRequest>,
     ) -> Result<Response<GetBlockResponse>, Status> {
-        self.serving()?;
+        // A block holds every party's transactions: for auditors and administrators.
+        let reader = self.reader(&request, "GetBlock")?;
+        if !reader.privileged() {
+            return Err(reader.denied("whole blocks"));
+        }
         let height = match request.into_inner().selector {
             Some(get_block_request::Selector::Height(height)) => height,
             Some(get_block_request::Selector::Hash(hash)) => {
@@ -625,7 +676,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetTransactionRequest>,
     ) -> Result<Response<GetTransactionResponse>, Status> {
-        self.serving()?;
+        let reader = self.reader(&request, "GetTransaction")?;
         let hash = hash_arg(&request.into_inner().tx_hash, "transaction hash")?;
         let location = self
             .chain
@@ -641,6 +692,21 @@ impl VchainApi for ApiService {
         })?;
         let index = location.index as usize;
         let header = block.header.clone().unwrap_or_default();
+        if !reader.privileged() {
+            let signer = block
+                .transactions
+                .get(index)
+                .and_then(|tx| TransactionBody::decode(tx.body.as_slice()).ok())
+                .map(|body| body.signer)
+                .unwrap_or_default();
+            let named = block
+                .results
+                .get(index)
+                .is_some_and(|r| r.events.iter().any(|e| reader.named_in(e)));
+            if !reader.owns(&signer) && !named {
+                return Err(reader.denied(&format!("transaction {}", hex::encode(hash))));
+            }
+        }
         Ok(Response::new(GetTransactionResponse {
             transaction: block.transactions.get(index).cloned(),
             result: block.results.get(index).cloned(),
@@ -705,7 +771,11 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetStateProofRequest>,
     ) -> Result<Response<GetStateProofResponse>, Status> {
-        self.serving()?;
+        // Proofs of arbitrary state are for auditors (and administrators).
+        let reader = self.reader(&request, "GetStateProof")?;
+        if !reader.privileged() {
+            return Err(reader.denied("state proofs"));
+        }
         let key = request.into_inner().key;
         // The proof and the root must come from the same state: retry if a block lands between.
         for _ in 0..8 {
@@ -734,8 +804,10 @@ impl VchainApi for ApiService {
         &self,
         request: Request<SubscribeEventsRequest>,
     ) -> Result<Response<Self::SubscribeEventsStream>, Status> {
-        self.serving()?;
+        let reader = self.reader(&request, "SubscribeEvents")?;
         let request = request.into_inner();
+        // Everyone but auditors and administrators sees only events naming its own accounts.
+        let visible = move |event: &Event| reader.privileged() || reader.named_in(event);
         // Subscribe before reading the head, so no block falls between replay and live.
         let mut live = self.chain.subscribe();
         let mut stop = self.chain.stop_signal();
@@ -773,9 +845,9 @@ impl VchainApi for ApiService {
                         .system_events
                         .into_iter()
                         .chain(block.results.into_iter().flat_map(|r| r.events));
-                    for event in events
-                        .filter(|e| event_matches(e, &request.account_id, &request.voucher_id))
-                    {
+                    for event in events.filter(|e| {
+                        visible(e) && event_matches(e, &request.account_id, &request.voucher_id)
+                    }) {
                         if !send(event).await {
                             return;
                         }
@@ -793,11 +865,9 @@ impl VchainApi for ApiService {
                 };
                 match received {
                     Ok(block) if block.height > replayed_to => {
-                        for event in block
-                            .events
-                            .iter()
-                            .filter(|e| event_matches(e, &request.account_id, &request.voucher_id))
-                        {
+                        for event in block.events.iter().filter(|e| {
+                            visible(e) && event_matches(e, &request.account_id, &request.voucher_id)
+                        }) {
                             if !send(event.clone()).await {
                                 return;
                             }
@@ -816,6 +886,39 @@ impl VchainApi for ApiService {
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
     }
+}
+
+/// Keeps the vouchers of `trace` the reader may read, and the lineage above them (their
+/// ancestors up to the issued voucher): an enterprise sees its own vouchers and where they came
+/// from, not its counterparties' other pieces.
+fn filter_trace(
+    state: &dyn StateReader,
+    reader: &Reader,
+    trace: &mut TraceVoucherResponse,
+) -> Result<(), Status> {
+    let by_id: std::collections::BTreeMap<String, Voucher> = trace
+        .vouchers
+        .iter()
+        .filter_map(|t| t.voucher.clone())
+        .map(|v| (v.id.clone(), v))
+        .collect();
+    let mut keep = std::collections::BTreeSet::new();
+    for voucher in by_id.values() {
+        if read_access::may_read_voucher(state, reader, voucher)? {
+            let mut next = Some(voucher);
+            // Bounded by the lineage depth: each step goes one parent up.
+            while let Some(v) = next {
+                if !keep.insert(v.id.clone()) {
+                    break;
+                }
+                next = by_id.get(&v.parent_id);
+            }
+        }
+    }
+    trace
+        .vouchers
+        .retain(|t| t.voucher.as_ref().is_some_and(|v| keep.contains(&v.id)));
+    Ok(())
 }
 
 /// Resolves once the node's stop signal is raised (or its sender is gone).

@@ -22,6 +22,7 @@ pub mod config;
 pub mod dev;
 pub mod mempool;
 pub mod network;
+pub mod read_access;
 pub mod sync;
 
 use std::net::SocketAddr;

@@ -133,19 +133,27 @@ async fn kill_9_loses_nothing_committed_and_leaves_nothing_half_applied() {
     let mut child = spawn_node(dir.path(), addr);
     let mut api = connect(addr).await;
     let line = api
-        .get_credit_line(GetCreditLineRequest {
-            financier: keystore_uscc(dir.path(), "bank-a-finance"),
-            core_enterprise: carmaker.clone(),
-        })
+        .get_credit_line(audit_in(
+            dir.path(),
+            GetCreditLineRequest {
+                financier: keystore_uscc(dir.path(), "bank-a-finance"),
+                core_enterprise: carmaker.clone(),
+            },
+            "GetCreditLine",
+        ))
         .await
         .expect("line")
         .into_inner()
         .credit_line
         .expect("line");
     let account = api
-        .get_account(GetAccountRequest {
-            account_id: "bank-a-finance".into(),
-        })
+        .get_account(audit_in(
+            dir.path(),
+            GetAccountRequest {
+                account_id: "bank-a-finance".into(),
+            },
+            "GetAccount",
+        ))
         .await
         .expect("account")
         .into_inner()
@@ -168,7 +176,11 @@ async fn kill_9_loses_nothing_committed_and_leaves_nothing_half_applied() {
         .expect("status")
         .into_inner();
     let block = api
-        .get_block(GetBlockRequest { selector: None })
+        .get_block(audit_in(
+            dir.path(),
+            GetBlockRequest { selector: None },
+            "GetBlock",
+        ))
         .await
         .expect("head block")
         .into_inner();
@@ -195,4 +207,17 @@ fn keystore_uscc(dir: &std::path::Path, account: &str) -> String {
         .expect("identity")
         .uscc
         .clone()
+}
+
+/// A read of `method` signed by the dev regulator (an auditor) of the dev chain in `dir`.
+fn audit_in<T: prost::Message>(
+    dir: &std::path::Path,
+    message: T,
+    method: &str,
+) -> tonic::Request<T> {
+    let key = Keystore::load_or_create(&dir.join("keystore.json"))
+        .expect("keystore")
+        .unlock("regulator", vchain_node::dev::DEV_PASSPHRASE)
+        .expect("regulator key");
+    vchain_cli::read::request_now(message, "vchain-dev", method, "regulator", &key)
 }

@@ -141,7 +141,7 @@ async fn hostile_transactions_are_refused_without_harm() {
     .expect("hex");
     let recorded = node
         .api
-        .get_transaction(GetTransactionRequest { tx_hash })
+        .get_transaction(node.audited(GetTransactionRequest { tx_hash }, "GetTransaction"))
         .await
         .expect("recorded")
         .into_inner();
@@ -196,39 +196,51 @@ async fn queries_for_missing_things_are_not_found() {
     let mut node = TestNode::start().await;
     let status = node
         .api
-        .get_voucher(GetVoucherRequest {
-            voucher_id: "V999999999999".into(),
-        })
+        .get_voucher(node.audited(
+            GetVoucherRequest {
+                voucher_id: "V999999999999".into(),
+            },
+            "GetVoucher",
+        ))
         .await
         .expect_err("missing");
     assert_eq!(status.code(), tonic::Code::NotFound);
     let status = node
         .api
-        .get_transaction(GetTransactionRequest {
-            tx_hash: vec![1; 31],
-        })
+        .get_transaction(node.audited(
+            GetTransactionRequest {
+                tx_hash: vec![1; 31],
+            },
+            "GetTransaction",
+        ))
         .await
         .expect_err("bad hash");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     let status = node
         .api
-        .get_block(GetBlockRequest {
-            selector: Some(get_block_request::Selector::Height(1_000_000)),
-        })
+        .get_block(node.audited(
+            GetBlockRequest {
+                selector: Some(get_block_request::Selector::Height(1_000_000)),
+            },
+            "GetBlock",
+        ))
         .await
         .expect_err("future block");
     assert_eq!(status.code(), tonic::Code::NotFound);
     let status = node
         .api
-        .list_vouchers(ListVouchersRequest::default())
+        .list_vouchers(node.audited(ListVouchersRequest::default(), "ListVouchers"))
         .await
         .expect_err("no owner");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     let genesis = node
         .api
-        .get_block(GetBlockRequest {
-            selector: Some(get_block_request::Selector::Height(0)),
-        })
+        .get_block(node.audited(
+            GetBlockRequest {
+                selector: Some(get_block_request::Selector::Height(0)),
+            },
+            "GetBlock",
+        ))
         .await
         .expect("genesis")
         .into_inner();

@@ -129,9 +129,12 @@ async fn whole_lifecycle_over_grpc_survives_a_restart() {
     // Trace from a leaf: the whole lineage, root first, with every event.
     let trace = node
         .api
-        .trace_voucher(TraceVoucherRequest {
-            voucher_id: level3[1].clone(),
-        })
+        .trace_voucher(node.audited(
+            TraceVoucherRequest {
+                voucher_id: level3[1].clone(),
+            },
+            "TraceVoucher",
+        ))
         .await
         .expect("trace")
         .into_inner();
@@ -174,11 +177,14 @@ async fn whole_lifecycle_over_grpc_survives_a_restart() {
     // The event stream replays the voucher's history from the first block.
     let mut stream = node
         .api
-        .subscribe_events(SubscribeEventsRequest {
-            from_height: 1,
-            account_id: String::new(),
-            voucher_id: level3[1].clone(),
-        })
+        .subscribe_events(node.audited(
+            SubscribeEventsRequest {
+                from_height: 1,
+                account_id: String::new(),
+                voucher_id: level3[1].clone(),
+            },
+            "SubscribeEvents",
+        ))
         .await
         .expect("subscribe")
         .into_inner();
@@ -209,9 +215,12 @@ async fn whole_lifecycle_over_grpc_survives_a_restart() {
     // A state entry proves against the state root.
     let proof = node
         .api
-        .get_state_proof(GetStateProofRequest {
-            key: format!("v/{}", level3[1]).into_bytes(),
-        })
+        .get_state_proof(node.audited(
+            GetStateProofRequest {
+                key: format!("v/{}", level3[1]).into_bytes(),
+            },
+            "GetStateProof",
+        ))
         .await
         .expect("proof")
         .into_inner();

@@ -2,6 +2,8 @@
 //! transaction submitted to a follower committing everywhere with identical state roots, the
 //! leader stopped and a new one taking over, and the old leader restarting and catching up.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use tonic::transport::Channel;
@@ -94,9 +96,13 @@ async fn submit(
 ) -> SubmitTransactionResponse {
     let mut api = client(node).await;
     let nonce = api
-        .get_account(GetAccountRequest {
-            account_id: signer.into(),
-        })
+        .get_account(common::audited(
+            node,
+            GetAccountRequest {
+                account_id: signer.into(),
+            },
+            "GetAccount",
+        ))
         .await
         .expect("account")
         .into_inner()
@@ -158,10 +164,14 @@ async fn carmaker_limit(
 ) -> u64 {
     client(node)
         .await
-        .get_credit_line(GetCreditLineRequest {
-            financier: uscc_of(genesis, financier),
-            core_enterprise: uscc_of(genesis, "carmaker"),
-        })
+        .get_credit_line(common::audited(
+            node,
+            GetCreditLineRequest {
+                financier: uscc_of(genesis, financier),
+                core_enterprise: uscc_of(genesis, "carmaker"),
+            },
+            "GetCreditLine",
+        ))
         .await
         .expect("line")
         .into_inner()
@@ -217,9 +227,13 @@ async fn three_nodes_elect_commit_everywhere_survive_the_leader_and_catch_up() {
     );
     let block = client(nodes[follower].as_ref().expect("running"))
         .await
-        .get_block(GetBlockRequest {
-            selector: Some(get_block_request::Selector::Height(committed.height)),
-        })
+        .get_block(common::audited(
+            nodes[follower].as_ref().expect("running"),
+            GetBlockRequest {
+                selector: Some(get_block_request::Selector::Height(committed.height)),
+            },
+            "GetBlock",
+        ))
         .await
         .expect("block")
         .into_inner();
@@ -322,9 +336,13 @@ async fn three_nodes_elect_commit_everywhere_survive_the_leader_and_catch_up() {
     for node in nodes.iter().flatten() {
         let held = client(node)
             .await
-            .get_voucher(GetVoucherRequest {
-                voucher_id: voucher.clone(),
-            })
+            .get_voucher(common::audited(
+                node,
+                GetVoucherRequest {
+                    voucher_id: voucher.clone(),
+                },
+                "GetVoucher",
+            ))
             .await
             .expect("voucher")
             .into_inner()
@@ -415,9 +433,13 @@ async fn an_isolated_leader_cannot_commit_and_rejoins_without_divergence() {
     // The minority cannot commit: its transaction times out uncommitted.
     let mut isolated = client(nodes[leader].as_ref().expect("running")).await;
     let nonce = isolated
-        .get_account(GetAccountRequest {
-            account_id: "bank-b-admin".into(),
-        })
+        .get_account(common::audited(
+            nodes[leader].as_ref().expect("running"),
+            GetAccountRequest {
+                account_id: "bank-b-admin".into(),
+            },
+            "GetAccount",
+        ))
         .await
         .expect("account")
         .into_inner()
@@ -519,9 +541,13 @@ async fn an_isolated_leader_cannot_commit_and_rejoins_without_divergence() {
         for node in nodes.iter().flatten() {
             let account = client(node)
                 .await
-                .get_account(GetAccountRequest {
-                    account_id: "foundry".into(),
-                })
+                .get_account(common::audited(
+                    node,
+                    GetAccountRequest {
+                        account_id: "foundry".into(),
+                    },
+                    "GetAccount",
+                ))
                 .await
                 .expect("account")
                 .into_inner()
@@ -645,9 +671,13 @@ async fn a_node_too_far_behind_installs_a_snapshot_and_matches_the_others() {
     }
     let found = client(restarted)
         .await
-        .get_transaction(GetTransactionRequest {
-            tx_hash: first.tx_hash.clone(),
-        })
+        .get_transaction(common::audited(
+            restarted,
+            GetTransactionRequest {
+                tx_hash: first.tx_hash.clone(),
+            },
+            "GetTransaction",
+        ))
         .await
         .expect("the first grant is found on the snapshot-installed node")
         .into_inner();
@@ -715,9 +745,13 @@ fn proposal_id_of(response: &SubmitTransactionResponse) -> String {
 async fn get_proposal(node: &NodeHandle, proposal_id: &str) -> GetProposalResponse {
     client(node)
         .await
-        .get_proposal(GetProposalRequest {
-            proposal_id: proposal_id.into(),
-        })
+        .get_proposal(common::audited(
+            node,
+            GetProposalRequest {
+                proposal_id: proposal_id.into(),
+            },
+            "GetProposal",
+        ))
         .await
         .expect("proposal")
         .into_inner()
@@ -1028,9 +1062,13 @@ async fn five_nodes_survive_a_minority_partition_and_a_killed_leader() {
         .height;
     let mut api = client(nodes[leader].as_ref().expect("running")).await;
     let nonce = api
-        .get_account(GetAccountRequest {
-            account_id: "bank-a-finance".into(),
-        })
+        .get_account(common::audited(
+            nodes[leader].as_ref().expect("running"),
+            GetAccountRequest {
+                account_id: "bank-a-finance".into(),
+            },
+            "GetAccount",
+        ))
         .await
         .expect("account")
         .into_inner()

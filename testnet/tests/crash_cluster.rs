@@ -164,6 +164,17 @@ async fn get_status(endpoint: &str) -> Result<GetStatusResponse, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The key that signs this test's reads: the testnet's regulator (an auditor), set once the
+/// testnet exists.
+static AUDITOR: std::sync::OnceLock<(String, ed25519_dalek::SigningKey)> =
+    std::sync::OnceLock::new();
+
+/// `message` as a read of `method` signed by [`AUDITOR`].
+fn audited<T: prost::Message>(message: T, method: &str) -> tonic::Request<T> {
+    let (chain_id, key) = AUDITOR.get().expect("the auditor is set up first");
+    vchain_cli::read::request_now(message, chain_id, method, "regulator", key)
+}
+
 /// `Ok(None)` only for a definite "not committed here"; transport trouble is an `Err`.
 async fn get_transaction(
     endpoint: &str,
@@ -171,9 +182,12 @@ async fn get_transaction(
 ) -> Result<Option<GetTransactionResponse>, String> {
     let mut api = connect(endpoint).await?;
     match api
-        .get_transaction(GetTransactionRequest {
-            tx_hash: hash.to_vec(),
-        })
+        .get_transaction(audited(
+            GetTransactionRequest {
+                tx_hash: hash.to_vec(),
+            },
+            "GetTransaction",
+        ))
         .await
     {
         Ok(response) => Ok(Some(response.into_inner())),
@@ -539,7 +553,13 @@ async fn acknowledged_transactions_survive_sigkill_of_leader_and_follower() {
         })
         .collect();
     let keystore = Keystore::load_or_create(&net.join("keystore.json")).expect("keystore");
+    let regulator = keystore
+        .unlock("regulator", vchain_node::dev::DEV_PASSPHRASE)
+        .expect("regulator key");
     let genesis = vchain_node::load_genesis(&net.join("genesis.toml")).expect("genesis");
+    AUDITOR
+        .set((genesis.chain_id.clone(), regulator))
+        .expect("one cluster per test binary");
     let core = uscc_of(&genesis, CORE_ENTERPRISE);
     let cluster = Arc::new(Cluster {
         net: net.clone(),
@@ -561,9 +581,12 @@ async fn acknowledged_transactions_survive_sigkill_of_leader_and_follower() {
             .await
             .expect("connect");
         let nonce = api
-            .get_account(GetAccountRequest {
-                account_id: signer.into(),
-            })
+            .get_account(audited(
+                GetAccountRequest {
+                    account_id: signer.into(),
+                },
+                "GetAccount",
+            ))
             .await
             .expect("account")
             .into_inner()
@@ -678,7 +701,10 @@ async fn acknowledged_transactions_survive_sigkill_of_leader_and_follower() {
                 for hash in hashes {
                     answers.push(
                         match api
-                            .get_transaction(GetTransactionRequest { tx_hash: hash })
+                            .get_transaction(audited(
+                                GetTransactionRequest { tx_hash: hash },
+                                "GetTransaction",
+                            ))
                             .await
                         {
                             Ok(response) => Ok(Some(response.into_inner())),
@@ -778,10 +804,13 @@ async fn acknowledged_transactions_survive_sigkill_of_leader_and_follower() {
         for (node, endpoint) in cluster.endpoints.iter().enumerate() {
             let mut api = connect(endpoint).await.expect("connect");
             let line = api
-                .get_credit_line(GetCreditLineRequest {
-                    financier: uscc_of(&genesis, signer),
-                    core_enterprise: core.clone(),
-                })
+                .get_credit_line(audited(
+                    GetCreditLineRequest {
+                        financier: uscc_of(&genesis, signer),
+                        core_enterprise: core.clone(),
+                    },
+                    "GetCreditLine",
+                ))
                 .await
                 .expect("credit line")
                 .into_inner()
@@ -796,9 +825,12 @@ async fn acknowledged_transactions_survive_sigkill_of_leader_and_follower() {
                 ));
             }
             let account = api
-                .get_account(GetAccountRequest {
-                    account_id: signer.into(),
-                })
+                .get_account(audited(
+                    GetAccountRequest {
+                        account_id: signer.into(),
+                    },
+                    "GetAccount",
+                ))
                 .await
                 .expect("account")
                 .into_inner()

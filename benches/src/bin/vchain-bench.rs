@@ -73,6 +73,8 @@ struct Args {
 
 struct Shared {
     chain_id: String,
+    /// Signs the bench's reads: bank A's administrator, who may read everything.
+    auditor: SigningKey,
     clients: Vec<VchainApiClient<Channel>>,
     latencies_us: Mutex<Vec<u64>>,
     committed: AtomicU64,
@@ -104,11 +106,28 @@ async fn submit_wait(
         .map(|r| r.into_inner())
 }
 
-async fn next_nonce(client: &mut VchainApiClient<Channel>, account: &str) -> anyhow::Result<u64> {
+impl Shared {
+    /// `message` as a read of `method` signed by the bench's auditor.
+    fn read<T: prost::Message>(&self, message: T, method: &str) -> tonic::Request<T> {
+        vchain_cli::read::request_now(message, &self.chain_id, method, AUDITOR, &self.auditor)
+    }
+}
+
+/// The account whose key signs the bench's reads.
+const AUDITOR: &str = "bank-a-admin";
+
+async fn next_nonce(
+    shared: &Shared,
+    client: &mut VchainApiClient<Channel>,
+    account: &str,
+) -> anyhow::Result<u64> {
     let account = client
-        .get_account(GetAccountRequest {
-            account_id: account.into(),
-        })
+        .get_account(shared.read(
+            GetAccountRequest {
+                account_id: account.into(),
+            },
+            "GetAccount",
+        ))
         .await?
         .into_inner()
         .account;
@@ -127,7 +146,7 @@ async fn run_batched(
     let mut results = Vec::with_capacity(operations.len());
     let mut operations = operations.into_iter().peekable();
     while operations.peek().is_some() {
-        let nonce = next_nonce(&mut client, signer).await?;
+        let nonce = next_nonce(shared, &mut client, signer).await?;
         let window: Vec<SignedTransaction> = operations
             .by_ref()
             .take(NONCE_WINDOW)
@@ -166,9 +185,12 @@ async fn run_batched(
         let mut window_results = Vec::new();
         while found < count && h > 0 {
             let block = client
-                .get_block(GetBlockRequest {
-                    selector: Some(get_block_request::Selector::Height(h)),
-                })
+                .get_block(shared.read(
+                    GetBlockRequest {
+                        selector: Some(get_block_request::Selector::Height(h)),
+                    },
+                    "GetBlock",
+                ))
                 .await?
                 .into_inner()
                 .block
@@ -264,6 +286,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let shared = Arc::new(Shared {
         chain_id: status.chain_id.clone(),
+        auditor: admin.clone(),
         clients,
         latencies_us: Mutex::new(Vec::new()),
         committed: AtomicU64::new(0),
@@ -277,10 +300,15 @@ async fn main() -> anyhow::Result<()> {
     let mut client = shared.clients[0].clone();
     let account_of = |name: &str| {
         let mut client = shared.clients[0].clone();
-        let name = name.to_owned();
+        let request = shared.read(
+            GetAccountRequest {
+                account_id: name.to_owned(),
+            },
+            "GetAccount",
+        );
         async move {
             client
-                .get_account(GetAccountRequest { account_id: name })
+                .get_account(request)
                 .await
                 .map(|r| r.into_inner().account.unwrap_or_default())
         }
@@ -334,10 +362,13 @@ async fn main() -> anyhow::Result<()> {
     run_batched(&shared, "bank-a-admin", &admin, registrations).await?;
     let face: u64 = 1 << 40;
     let grant = match client
-        .get_credit_line(GetCreditLineRequest {
-            financier: financier_uscc.clone(),
-            core_enterprise: core_uscc.clone(),
-        })
+        .get_credit_line(shared.read(
+            GetCreditLineRequest {
+                financier: financier_uscc.clone(),
+                core_enterprise: core_uscc.clone(),
+            },
+            "GetCreditLine",
+        ))
         .await
     {
         Ok(_) => Operation::RaiseCreditLine(RaiseCreditLine {

@@ -20,6 +20,39 @@ use vchain_proto::v1::*;
 
 pub const DAY_MS: u64 = 86_400_000;
 
+/// A read of `method` signed by the dev regulator (an auditor, who may read everything) of the
+/// dev chain `chain_id` whose keystore is in `dir` (a dev data directory or a dev cluster's).
+pub fn audited_in<T: prost::Message>(
+    dir: &Path,
+    chain_id: &str,
+    message: T,
+    method: &str,
+) -> tonic::Request<T> {
+    let keystore = [dir.join("keystore.json"), dir.join("../keystore.json")]
+        .into_iter()
+        .find(|p| p.exists())
+        .expect("a dev keystore");
+    let key = Keystore::load_or_create(&keystore)
+        .expect("keystore")
+        .unlock("regulator", dev::DEV_PASSPHRASE)
+        .expect("regulator key");
+    vchain_cli::read::request_now(message, chain_id, method, "regulator", &key)
+}
+
+/// [`audited_in`] for the dev chain `node` runs.
+pub fn audited<T: prost::Message>(
+    node: &NodeHandle,
+    message: T,
+    method: &str,
+) -> tonic::Request<T> {
+    audited_in(
+        &node.chain.config.data_dir,
+        &node.chain.chain_id,
+        message,
+        method,
+    )
+}
+
 pub struct TestNode {
     pub dir: TempDir,
     pub config: NodeConfig,
@@ -30,6 +63,11 @@ pub struct TestNode {
 }
 
 impl TestNode {
+    /// `message` as a read of `method` signed by the dev regulator (who may read everything).
+    pub fn audited<T: prost::Message>(&self, message: T, method: &str) -> tonic::Request<T> {
+        audited_in(self.dir.path(), &self.genesis.chain_id, message, method)
+    }
+
     /// A fresh dev chain on an ephemeral loopback port.
     pub async fn start() -> TestNode {
         Self::start_with(|_| {}).await
@@ -129,9 +167,12 @@ impl TestNode {
     pub async fn next_nonce(&mut self, account: &str) -> u64 {
         let response = self
             .api
-            .get_account(GetAccountRequest {
-                account_id: account.into(),
-            })
+            .get_account(self.audited(
+                GetAccountRequest {
+                    account_id: account.into(),
+                },
+                "GetAccount",
+            ))
             .await
             .expect("account");
         response.into_inner().account.expect("account").next_nonce
@@ -191,9 +232,12 @@ impl TestNode {
 
     pub async fn voucher(&mut self, id: &str) -> Voucher {
         self.api
-            .get_voucher(GetVoucherRequest {
-                voucher_id: id.into(),
-            })
+            .get_voucher(self.audited(
+                GetVoucherRequest {
+                    voucher_id: id.into(),
+                },
+                "GetVoucher",
+            ))
             .await
             .expect("voucher")
             .into_inner()
@@ -207,7 +251,7 @@ impl TestNode {
             core_enterprise: core.into(),
         };
         self.api
-            .get_credit_line(request)
+            .get_credit_line(self.audited(request, "GetCreditLine"))
             .await
             .expect("credit line")
             .into_inner()

@@ -1,0 +1,374 @@
+//! Who may read what, over real gRPC: reads are signed; a supplier reads its own vouchers and
+//! their lineage, never another supplier's; auditors read everything; forged, stale, replayed
+//! onto another request and revoked reads are refused.
+
+mod common;
+
+use common::*;
+use tokio_stream::StreamExt;
+use vchain_proto::v1::transaction_body::Operation;
+use vchain_proto::v1::*;
+
+/// `message` as a read of `method` signed by dev account `reader`.
+fn read_as<T: prost::Message>(
+    node: &TestNode,
+    reader: &str,
+    message: T,
+    method: &str,
+) -> tonic::Request<T> {
+    vchain_cli::read::request_now(
+        message,
+        &node.genesis.chain_id,
+        method,
+        reader,
+        &node.key(reader),
+    )
+}
+
+fn voucher_request(id: &str) -> GetVoucherRequest {
+    GetVoucherRequest {
+        voucher_id: id.into(),
+    }
+}
+
+/// A dev chain where gearbox was issued a voucher, split it and passed one piece to castings.
+/// Returns the node, the root, castings' piece and gearbox's own piece.
+async fn supply_chain() -> (TestNode, String, String, String) {
+    let mut node = TestNode::start().await;
+    let bank = node.uscc_of("bank-a-finance");
+    let carmaker = node.uscc_of("carmaker");
+    node.ok(
+        "bank-a-finance",
+        Operation::GrantCreditLine(GrantCreditLine {
+            core_enterprise: carmaker,
+            currency: "CNY".into(),
+            limit: 5_000_000,
+        }),
+    )
+    .await;
+    let maturity = node.date_in(30).await;
+    let events = node
+        .ok(
+            "carmaker",
+            issue("gearbox", &bank, 1_000_000, &maturity, "INV-READ-1"),
+        )
+        .await;
+    let root = created_vouchers(&events).pop().expect("issued");
+    let pieces = created_vouchers(&node.ok("gearbox", split(&root, &[600_000, 400_000])).await);
+    node.ok("gearbox", transfer(&pieces[0], "castings", None))
+        .await;
+    (node, root, pieces[0].clone(), pieces[1].clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supplier_reads_its_own_vouchers_and_their_lineage_but_no_one_elses() {
+    let (mut node, root, castings_piece, gearbox_piece) = supply_chain().await;
+
+    // Castings reads its piece and the lineage it came from, not gearbox's other piece.
+    let request = read_as(
+        &node,
+        "castings",
+        voucher_request(&castings_piece),
+        "GetVoucher",
+    );
+    let voucher = node.api.get_voucher(request).await.expect("own voucher");
+    assert_eq!(
+        voucher.into_inner().voucher.expect("voucher").holder,
+        "castings"
+    );
+    let request = read_as(
+        &node,
+        "castings",
+        TraceVoucherRequest {
+            voucher_id: castings_piece.clone(),
+        },
+        "TraceVoucher",
+    );
+    let trace = node
+        .api
+        .trace_voucher(request)
+        .await
+        .expect("trace")
+        .into_inner();
+    let ids: Vec<String> = trace
+        .vouchers
+        .iter()
+        .filter_map(|t| t.voucher.as_ref().map(|v| v.id.clone()))
+        .collect();
+    assert_eq!(
+        ids,
+        [root.clone(), castings_piece.clone()],
+        "lineage, not siblings"
+    );
+    let request = read_as(
+        &node,
+        "castings",
+        voucher_request(&gearbox_piece),
+        "GetVoucher",
+    );
+    let denied = node
+        .api
+        .get_voucher(request)
+        .await
+        .expect_err("not castings'");
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied, "{denied:?}");
+    assert!(
+        denied.message().contains("may not read voucher"),
+        "{denied:?}"
+    );
+    let request = read_as(
+        &node,
+        "castings",
+        TraceVoucherRequest {
+            voucher_id: gearbox_piece.clone(),
+        },
+        "TraceVoucher",
+    );
+    let denied = node
+        .api
+        .trace_voucher(request)
+        .await
+        .expect_err("not castings'");
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+
+    // Foundry, a supplier of the other bank with no part in it, reads none of it.
+    for id in [&root, &castings_piece, &gearbox_piece] {
+        let request = read_as(&node, "foundry", voucher_request(id), "GetVoucher");
+        let denied = node
+            .api
+            .get_voucher(request)
+            .await
+            .expect_err("not foundry's");
+        assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    }
+    let list = ListVouchersRequest {
+        owner: Some(list_vouchers_request::Owner::Holder("gearbox".into())),
+        ..Default::default()
+    };
+    let denied = node
+        .api
+        .list_vouchers(read_as(&node, "foundry", list.clone(), "ListVouchers"))
+        .await
+        .expect_err("not foundry's list");
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    let own = node
+        .api
+        .list_vouchers(read_as(&node, "gearbox", list, "ListVouchers"))
+        .await
+        .expect("own list")
+        .into_inner();
+    assert!(own.vouchers.iter().any(|v| v.id == gearbox_piece));
+    let denied = node
+        .api
+        .get_account(read_as(
+            &node,
+            "foundry",
+            GetAccountRequest {
+                account_id: "gearbox".into(),
+            },
+            "GetAccount",
+        ))
+        .await
+        .expect_err("not foundry's account");
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    let denied = node
+        .api
+        .get_block(read_as(
+            &node,
+            "gearbox",
+            GetBlockRequest { selector: None },
+            "GetBlock",
+        ))
+        .await
+        .expect_err("blocks are for auditors");
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+
+    // The issuer and the financier read the root; the regulator reads everything.
+    for reader in ["carmaker", "bank-a-finance", "regulator"] {
+        let request = read_as(&node, reader, voucher_request(&gearbox_piece), "GetVoucher");
+        node.api
+            .get_voucher(request)
+            .await
+            .unwrap_or_else(|e| panic!("{reader} reads it: {e:?}"));
+    }
+    let request = read_as(
+        &node,
+        "regulator",
+        TraceVoucherRequest {
+            voucher_id: root.clone(),
+        },
+        "TraceVoucher",
+    );
+    let trace = node
+        .api
+        .trace_voucher(request)
+        .await
+        .expect("trace")
+        .into_inner();
+    assert_eq!(
+        trace.vouchers.len(),
+        3,
+        "the auditor sees the whole lineage"
+    );
+    node.api
+        .get_block(read_as(
+            &node,
+            "regulator",
+            GetBlockRequest { selector: None },
+            "GetBlock",
+        ))
+        .await
+        .expect("the auditor reads blocks");
+
+    // Foundry's event stream carries nothing of gearbox's and castings' business.
+    let request = read_as(
+        &node,
+        "foundry",
+        SubscribeEventsRequest {
+            from_height: 1,
+            ..Default::default()
+        },
+        "SubscribeEvents",
+    );
+    let mut stream = node
+        .api
+        .subscribe_events(request)
+        .await
+        .expect("stream")
+        .into_inner();
+    let next = tokio::time::timeout(std::time::Duration::from_millis(500), stream.next()).await;
+    assert!(next.is_err(), "foundry got an event: {next:?}");
+    let request = read_as(
+        &node,
+        "castings",
+        SubscribeEventsRequest {
+            from_height: 1,
+            ..Default::default()
+        },
+        "SubscribeEvents",
+    );
+    let mut stream = node
+        .api
+        .subscribe_events(request)
+        .await
+        .expect("stream")
+        .into_inner();
+    let first = stream.next().await.expect("an event").expect("ok");
+    let event = first.event.expect("event");
+    assert!(
+        event.accounts.iter().any(|a| a == "castings") || event.counterparty == "castings",
+        "{event:?}"
+    );
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_forged_stale_replayed_and_revoked_reads_are_refused() {
+    let (mut node, _root, castings_piece, _gearbox_piece) = supply_chain().await;
+    let unauthenticated = |result: Result<tonic::Response<GetVoucherResponse>, tonic::Status>,
+                           fragment: &str| {
+        let status = result.expect_err("refused");
+        assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+        assert!(
+            status.message().contains(fragment),
+            "{fragment}: {status:?}"
+        );
+    };
+
+    // Unsigned.
+    unauthenticated(
+        node.api.get_voucher(voucher_request(&castings_piece)).await,
+        "x-vchain-reader is missing",
+    );
+    // Signed by another key than the account's.
+    let forged = vchain_cli::read::request_now(
+        voucher_request(&castings_piece),
+        &node.genesis.chain_id,
+        "GetVoucher",
+        "castings",
+        &node.key("gearbox"),
+    );
+    unauthenticated(node.api.get_voucher(forged).await, "does not verify");
+    // Too old.
+    let stale = vchain_cli::read::request(
+        voucher_request(&castings_piece),
+        &node.genesis.chain_id,
+        "GetVoucher",
+        "castings",
+        &node.key("castings"),
+        vchain_cli::time::now_ms() - 10 * 60 * 1000,
+    );
+    unauthenticated(node.api.get_voucher(stale).await, "apart");
+    // A signature taken from one request and put on another.
+    let signed = read_as(
+        &node,
+        "castings",
+        voucher_request("V000000000001"),
+        "GetVoucher",
+    );
+    let mut replayed = tonic::Request::new(voucher_request(&castings_piece));
+    *replayed.metadata_mut() = signed.metadata().clone();
+    unauthenticated(node.api.get_voucher(replayed).await, "does not verify");
+    // For another method.
+    let signed = read_as(
+        &node,
+        "castings",
+        voucher_request(&castings_piece),
+        "GetAccount",
+    );
+    unauthenticated(node.api.get_voucher(signed).await, "does not verify");
+    // An unknown reader.
+    let unknown = vchain_cli::read::request_now(
+        voucher_request(&castings_piece),
+        &node.genesis.chain_id,
+        "GetVoucher",
+        "nobody",
+        &node.key("castings"),
+    );
+    unauthenticated(node.api.get_voucher(unknown).await, "does not exist");
+
+    // Castings reads its voucher until bank A revokes its certificate.
+    let request = read_as(
+        &node,
+        "castings",
+        voucher_request(&castings_piece),
+        "GetVoucher",
+    );
+    node.api.get_voucher(request).await.expect("reads");
+    let serial = node
+        .api
+        .get_account(node.audited(
+            GetAccountRequest {
+                account_id: "castings".into(),
+            },
+            "GetAccount",
+        ))
+        .await
+        .expect("account")
+        .into_inner()
+        .account
+        .expect("account")
+        .certificate_serial;
+    node.ok(
+        "bank-a-admin",
+        Operation::RevokeCertificate(RevokeCertificate {
+            serial,
+            reason: "laptop stolen".into(),
+        }),
+    )
+    .await;
+    let request = read_as(
+        &node,
+        "castings",
+        voucher_request(&castings_piece),
+        "GetVoucher",
+    );
+    unauthenticated(node.api.get_voucher(request).await, "revoked");
+
+    // Status stays public, for health checks.
+    node.api
+        .get_status(GetStatusRequest {})
+        .await
+        .expect("status needs no signature");
+    node.stop().await;
+}
