@@ -1477,8 +1477,14 @@ impl Ctx {
 
     async fn status(&self) -> anyhow::Result<Out> {
         let mut c = self.client().await?;
+        // Public; signed when a reader is given, so the expiring certificates of the reader's
+        // accounts (or, for an auditor, of everyone) are listed too.
+        let request = match self.reader {
+            Some(_) => self.read(GetStatusRequest {}, "GetStatus").await?,
+            None => tonic::Request::new(GetStatusRequest {}),
+        };
         let s = self
-            .call("reading the node status", c.get_status(GetStatusRequest {}))
+            .call("reading the node status", c.get_status(request))
             .await?;
         Ok(Out::new(json::status(&s), render::status(&s)))
     }

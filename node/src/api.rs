@@ -719,7 +719,7 @@ impl VchainApi for ApiService {
 
     async fn get_status(
         &self,
-        _request: Request<GetStatusRequest>,
+        request: Request<GetStatusRequest>,
     ) -> Result<Response<GetStatusResponse>, Status> {
         // While a snapshot installs there is no head yet: report that, not an error.
         let head = match self.chain.head() {
@@ -761,7 +761,24 @@ impl VchainApi for ApiService {
             certificates_expiring: if self.chain.is_syncing() {
                 Vec::new()
             } else {
-                self.chain.certificates_expiring()?
+                // Status is public; which certificates it names depends on who asks: consensus
+                // nodes to anyone, accounts to a signed reader of their identity, everything
+                // to auditors and administrators.
+                let reader = request
+                    .metadata()
+                    .contains_key(vchain_contracts::read::READER_HEADER)
+                    .then(|| read_access::authenticate(&self.chain, &request, "GetStatus"))
+                    .transpose()?;
+                self.chain
+                    .certificates_expiring()?
+                    .into_iter()
+                    .filter(|c| {
+                        c.subject_kind == vchain_contracts::SUBJECT_NODE
+                            || reader
+                                .as_ref()
+                                .is_some_and(|r| r.privileged() || r.owns(&c.subject_id))
+                    })
+                    .collect()
             },
             certificate_warning_days: crate::chain::CERTIFICATE_WARNING_DAYS,
         }))

@@ -365,10 +365,42 @@ async fn unsigned_forged_stale_replayed_and_revoked_reads_are_refused() {
     );
     unauthenticated(node.api.get_voucher(request).await, "revoked");
 
-    // Status stays public, for health checks.
-    node.api
+    // Status stays public, for health checks. Near the end of the dev certificates' five
+    // years, it names expiring account certificates only to who may see them.
+    node.advance_days(1800).await;
+    let public = node
+        .api
         .get_status(GetStatusRequest {})
         .await
-        .expect("status needs no signature");
+        .expect("status needs no signature")
+        .into_inner();
+    assert!(
+        public.certificates_expiring.is_empty(),
+        "no account is named to an anonymous caller: {:?}",
+        public.certificates_expiring
+    );
+    let own = node
+        .api
+        .get_status(read_as(&node, "gearbox", GetStatusRequest {}, "GetStatus"))
+        .await
+        .expect("signed status")
+        .into_inner();
+    let subjects: Vec<&str> = own
+        .certificates_expiring
+        .iter()
+        .map(|c| c.subject_id.as_str())
+        .collect();
+    assert_eq!(subjects, ["gearbox"], "a supplier sees its own");
+    let audited = node
+        .api
+        .get_status(node.audited(GetStatusRequest {}, "GetStatus"))
+        .await
+        .expect("signed status")
+        .into_inner();
+    assert!(
+        audited.certificates_expiring.len() > 5,
+        "the auditor sees every account's: {:?}",
+        audited.certificates_expiring
+    );
     node.stop().await;
 }
