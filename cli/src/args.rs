@@ -135,6 +135,19 @@ pub(crate) enum KeyCmd {
         #[arg(long)]
         account: Option<String>,
     },
+    /// Write a certificate signing request (PEM, RFC 2986) for a key, to hand to the
+    /// organisation's CA (`vchain ca issue --csr`); the secret key never leaves the keystore.
+    Csr {
+        /// Name of the key.
+        name: String,
+        /// The id to certify (the CN): the account, node or device id [default: the key's
+        /// account].
+        #[arg(long = "id", value_name = "ID")]
+        common_name: Option<String>,
+        /// Where to write the CSR.
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+    },
 }
 
 /// An account's key: given directly, taken from a keystore entry, or certified by a certificate

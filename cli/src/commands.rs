@@ -504,6 +504,40 @@ impl Ctx {
                     text,
                 ))
             }
+            KeyCmd::Csr {
+                name,
+                common_name,
+                out,
+            } => {
+                let entry = ks
+                    .entry(&name)
+                    .ok_or_else(|| KeystoreError::NotFound(name.clone()))?;
+                let common_name =
+                    match common_name.or_else(|| entry.account_id().map(str::to_owned)) {
+                        Some(cn) => cn,
+                        None => {
+                            return Err(UsageError(format!(
+                                "key {name:?} has no account: give --id (the id to certify)"
+                            ))
+                            .into())
+                        }
+                    };
+                if out.exists() {
+                    return Err(UsageError(format!("{} already exists", out.display())).into());
+                }
+                let pass = passphrase::obtain(self.passphrase_file.as_deref(), &name, false)?;
+                let key = ks
+                    .unlock(&name, &pass)
+                    .with_context(|| format!("unlocking key {name:?}"))?;
+                let csr = vchain_pki::make_csr(&key, &common_name)
+                    .with_context(|| format!("making a CSR for {common_name:?}"))?;
+                write_new_file(&out, &csr)?;
+                Ok(Out::new(
+                    json!({ "name": name, "common_name": common_name, "csr_file": out,
+                            "public_key": hex::encode(key.verifying_key().as_bytes()) }),
+                    format!("CSR for {common_name} written to {}\n", out.display()),
+                ))
+            }
             KeyCmd::Import {
                 name,
                 secret_hex,

@@ -1845,23 +1845,27 @@ async fn certificates_are_issued_registered_revoked_and_rotated_with_the_cli() {
         .json(&["key", "new", "acme-3", "--account", "acme"])
         .await;
     let acme_3 = path("acme-3.pem");
+    // This time from a certificate signing request: the key holder makes it, the CA certifies.
+    let csr = path("acme-3.csr");
     chain
-        .run(&[
+        .run(&["key", "csr", "acme-3", "--out", &csr])
+        .await
+        .expect_code(0);
+    let from_csr = chain
+        .json(&[
             "ca",
             "issue",
             "--ca-cert",
             &ca,
             "--role",
             "supplier",
-            "--name",
-            "acme",
-            "--key",
-            "acme-3",
+            "--csr",
+            &csr,
             "--out",
             &acme_3,
         ])
-        .await
-        .expect_code(0);
+        .await;
+    assert_eq!(from_csr["common_name"], "acme", "{from_csr:#}");
     let refused = chain
         .run(&[
             "account",
