@@ -164,9 +164,8 @@ pub(crate) fn certificate_rejection(what: &str, error: &CertError) -> Rejection 
     Rejection::new(code, format!("{what}: {error}"))
 }
 
-/// A root CA certificate (DER or PEM) for organisation `org_id`, verified at `at_ms`: its DER.
-pub fn check_root_ca(org_id: &str, bytes: &[u8], at_ms: u64) -> Result<Vec<u8>, Rejection> {
-    let what = format!("root CA certificate of {org_id}");
+/// The DER of certificate `what` given as DER or PEM, refused above [`CERTIFICATE_BYTES_MAX`].
+fn bounded_der(what: &str, bytes: &[u8]) -> Result<Vec<u8>, Rejection> {
     if bytes.len() > CERTIFICATE_BYTES_MAX {
         return Err(Rejection::new(
             ErrorCode::CertificateInvalid,
@@ -176,7 +175,13 @@ pub fn check_root_ca(org_id: &str, bytes: &[u8], at_ms: u64) -> Result<Vec<u8>, 
             ),
         ));
     }
-    let der = certificate_der(bytes).map_err(|e| certificate_rejection(&what, &e))?;
+    certificate_der(bytes).map_err(|e| certificate_rejection(what, &e))
+}
+
+/// A root CA certificate (DER or PEM) for organisation `org_id`, verified at `at_ms`: its DER.
+pub fn check_root_ca(org_id: &str, bytes: &[u8], at_ms: u64) -> Result<Vec<u8>, Rejection> {
+    let what = format!("root CA certificate of {org_id}");
+    let der = bounded_der(&what, bytes)?;
     let root =
         vchain_pki::verify_root(&der, at_ms).map_err(|e| certificate_rejection(&what, &e))?;
     if root.organisation != org_id {
@@ -314,16 +319,7 @@ fn check_certificate(
             ),
         ));
     }
-    if certificate.len() > CERTIFICATE_BYTES_MAX {
-        return Err(Rejection::new(
-            ErrorCode::CertificateInvalid,
-            format!(
-                "{what} is {} bytes, more than the {CERTIFICATE_BYTES_MAX} allowed",
-                certificate.len()
-            ),
-        ));
-    }
-    let der = certificate_der(certificate).map_err(|e| certificate_rejection(&what, &e))?;
+    let der = bounded_der(&what, certificate)?;
     let certified =
         vchain_pki::verify(&der, ca_der, at_ms).map_err(|e| certificate_rejection(&what, &e))?;
     // pki::verify checked O against the CA's; the CA is this organisation's, so O is too.
@@ -550,20 +546,8 @@ pub(crate) fn rotate_account_key(
         );
     }
     validate::public_key(&new_key)?;
-    let binding = keys::key_binding(&new_key);
-    if let Some(owner) = tx.overlay.get(&binding)? {
-        return reject(
-            ErrorCode::InvalidPublicKey,
-            format!(
-                "public key {} is already bound to account {}",
-                hex::encode(new_key),
-                String::from_utf8_lossy(&owner)
-            ),
-        );
-    }
     // The old key keeps its binding: no other account may ever take a key that signed for this one.
-    tx.overlay
-        .put(binding, account.account_id.as_bytes().to_vec());
+    super::identity::bind_key(tx, &account.account_id, &new_key)?;
     let old_serial = account.certificate_serial.clone();
     if !old_serial.is_empty() {
         let old: Option<CertificateRecord> = tx.overlay.get_message(

@@ -29,6 +29,16 @@ pub(crate) fn claim_account(
             format!("account {account_id} already exists"),
         );
     }
+    bind_key(tx, account_id, public_key)
+}
+
+/// Binds `public_key` to `account_id` for good, unless some account already has it (a key
+/// serves one account, ever).
+pub(crate) fn bind_key(
+    tx: &mut TxContext<'_, '_>,
+    account_id: &str,
+    public_key: &[u8],
+) -> Result<(), Failure> {
     let binding = keys::key_binding(public_key);
     if let Some(owner) = tx.overlay.get(&binding)? {
         return reject(
