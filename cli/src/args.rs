@@ -64,6 +64,9 @@ pub(crate) enum Command {
     /// Issue, split, transfer, redeem, freeze, read and trace vouchers.
     #[command(subcommand)]
     Voucher(VoucherCmd),
+    /// Register, amend, release, enforce and look up pledges of vouchers (质押登记).
+    #[command(subcommand)]
+    Pledge(PledgeCmd),
     /// Propose adding or removing consensus nodes (administrator; raft chains only).
     #[command(subcommand)]
     Consensus(ConsensusCmd),
@@ -506,6 +509,79 @@ pub(crate) enum VoucherCmd {
     Trace {
         /// Voucher id.
         voucher: String,
+    },
+}
+
+/// `pledge ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum PledgeCmd {
+    /// Pledge a voucher you hold to a financier; prints the registration number and the
+    /// modification code (keep it: only its hash goes on chain).
+    Register {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Voucher id.
+        voucher: String,
+        /// Account of the pledgee (a financier).
+        #[arg(long)]
+        pledgee: String,
+        /// Secured amount, minor units.
+        #[arg(long)]
+        amount: u64,
+        /// ISO 4217 currency (the voucher's).
+        #[arg(long, default_value = "CNY")]
+        currency: String,
+        /// Last day of the registration period, YYYY-MM-DD (at most the voucher's maturity).
+        #[arg(long, value_name = "DATE")]
+        until: String,
+        /// What is pledged under which loan contract.
+        #[arg(long)]
+        collateral: String,
+    },
+    /// Amend a registration (pledgee), with the modification code the pledgor gave.
+    Amend {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Registration number, e.g. R000000000001.
+        number: String,
+        /// The modification code.
+        #[arg(long)]
+        code: String,
+        /// New last day of the period, YYYY-MM-DD.
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// New secured amount, minor units.
+        #[arg(long)]
+        amount: Option<u64>,
+    },
+    /// Release a pledge (pledgee): the loan is repaid, the voucher is unlocked.
+    Release {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Registration number.
+        number: String,
+        /// Why (recorded on chain).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Enforce a pledge on default (pledgee): the voucher passes to you.
+    Enforce {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Registration number.
+        number: String,
+        /// Why (recorded on chain).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Show a registration by number, or a voucher's active pledge (public notice).
+    Get {
+        /// Registration number.
+        #[arg(required_unless_present = "voucher")]
+        number: Option<String>,
+        /// The voucher whose active pledge to show.
+        #[arg(long, conflicts_with = "number")]
+        voucher: Option<String>,
     },
 }
 

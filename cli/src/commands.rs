@@ -35,7 +35,7 @@ use vchain_proto::v1::{
 
 use crate::args::{
     AccountCmd, BlockCmd, CaCmd, CertRoleArg, Cli, Command, ConsensusCmd, CreditLineCmd, DevCmd,
-    EventsArgs, Hex32, IdentityCmd, KeyCmd, ParamChanges, ProposalAction, ProposalCmd,
+    EventsArgs, Hex32, IdentityCmd, KeyCmd, ParamChanges, PledgeCmd, ProposalAction, ProposalCmd,
     ProposalText, PublicKeySource, TxCmd, TxOpts, VoucherCmd, VoucherOwner,
 };
 use crate::exit::{KeyProblem, RpcError, TxRejected, UsageError};
@@ -88,6 +88,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<Out> {
         Command::Account(c) => ctx.account(c).await,
         Command::CreditLine(c) => ctx.credit_line(c).await,
         Command::Voucher(c) => ctx.voucher(c).await,
+        Command::Pledge(c) => ctx.pledge(c).await,
         Command::Consensus(c) => ctx.consensus(c).await,
         Command::Proposal(c) => ctx.proposal(c).await,
         Command::Ca(c) => ctx.ca(c).await,
@@ -771,6 +772,121 @@ impl Ctx {
             },
         };
         self.proposal(ProposalCmd::Submit(action)).await
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // pledge
+    // -----------------------------------------------------------------------------------------
+
+    async fn pledge(&self, cmd: PledgeCmd) -> anyhow::Result<Out> {
+        use vchain_proto::v1::{
+            get_pledge_request, AmendPledge, EnforcePledge, GetPledgeRequest, RegisterPledge,
+            ReleasePledge,
+        };
+        match cmd {
+            PledgeCmd::Register {
+                tx,
+                voucher,
+                pledgee,
+                amount,
+                currency,
+                until,
+                collateral,
+            } => {
+                // 16 random bytes as hex: the pledgor's proof of consent to later amendments.
+                let mut code = [0u8; 16];
+                rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut code);
+                let code = hex::encode(code);
+                let op = Operation::RegisterPledge(RegisterPledge {
+                    voucher_id: voucher,
+                    pledgee,
+                    secured_amount: amount,
+                    currency,
+                    period_end_date: until,
+                    collateral_description: collateral,
+                    modification_code_hash: Sha256::digest(code.as_bytes()).to_vec(),
+                });
+                let mut out = self.submit(&tx, op).await?;
+                out.json["modification_code"] = json!(code);
+                out.text.push_str(&format!(
+                    "modification code: {code} (keep it secret; the pledgee needs it to amend)\n"
+                ));
+                Ok(out)
+            }
+            PledgeCmd::Amend {
+                tx,
+                number,
+                code,
+                until,
+                amount,
+            } => {
+                let op = Operation::AmendPledge(AmendPledge {
+                    registration_number: number,
+                    modification_code: code.into_bytes(),
+                    period_end_date: until.unwrap_or_default(),
+                    secured_amount: amount.unwrap_or(0),
+                });
+                self.submit(&tx, op).await
+            }
+            PledgeCmd::Release { tx, number, reason } => {
+                let op = Operation::ReleasePledge(ReleasePledge {
+                    registration_number: number,
+                    reason,
+                });
+                self.submit(&tx, op).await
+            }
+            PledgeCmd::Enforce { tx, number, reason } => {
+                let op = Operation::EnforcePledge(EnforcePledge {
+                    registration_number: number,
+                    reason,
+                });
+                self.submit(&tx, op).await
+            }
+            PledgeCmd::Get { number, voucher } => {
+                let (selector, what) = match (number, voucher) {
+                    (Some(n), _) => (
+                        get_pledge_request::Selector::RegistrationNumber(n.clone()),
+                        format!("getting pledge {n}"),
+                    ),
+                    (None, Some(v)) => (
+                        get_pledge_request::Selector::VoucherId(v.clone()),
+                        format!("getting the pledge of voucher {v}"),
+                    ),
+                    (None, None) => {
+                        return Err(
+                            UsageError("give a registration number or --voucher".into()).into()
+                        )
+                    }
+                };
+                let mut c = self.client().await?;
+                let request = self
+                    .read(
+                        GetPledgeRequest {
+                            selector: Some(selector),
+                        },
+                        "GetPledge",
+                    )
+                    .await?;
+                let r = self.call(what.clone(), c.get_pledge(request)).await?;
+                let p = r
+                    .pledge
+                    .ok_or_else(|| anyhow!("{what}: the node returned none"))?;
+                let text = format!(
+                    "registration: {}\nasset: {} {}\npledgor: {}\npledgee: {}\nsecured: {} {}\nuntil: {}\nstatus: {}\ncollateral: {}\n",
+                    p.registration_number,
+                    p.asset_kind,
+                    p.asset_id,
+                    p.pledgor,
+                    p.pledgee,
+                    p.secured_amount,
+                    p.currency,
+                    p.period_end_date,
+                    json::pledge_status_name(p.status).trim_start_matches("PLEDGE_STATUS_"),
+                    p.collateral_description,
+                );
+                Ok(Out::new(json!({ "pledge": json::pledge(&p) }), text))
+            }
+        }
     }
 
     // -----------------------------------------------------------------------------------------

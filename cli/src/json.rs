@@ -92,6 +92,34 @@ pub(crate) fn voucher(v: &Voucher) -> Value {
         "trade_document": opt(v.trade_document.as_ref(), trade_document),
         "issued_height": v.issued_height,
         "issued_time_ms": v.issued_time_ms,
+        "pledge": v.pledge,
+    })
+}
+
+enum_name!(
+    /// Proto name of a [`vchain_proto::v1::PledgeStatus`] value.
+    pledge_status_name,
+    vchain_proto::v1::PledgeStatus
+);
+
+/// A pledge registration (the modification code's hash, never a code).
+pub(crate) fn pledge(p: &vchain_proto::v1::Pledge) -> Value {
+    json!({
+        "registration_number": p.registration_number,
+        "asset_kind": p.asset_kind,
+        "asset_id": p.asset_id,
+        "pledgor": p.pledgor,
+        "pledgee": p.pledgee,
+        "secured_amount": p.secured_amount,
+        "currency": p.currency,
+        "collateral_description": p.collateral_description,
+        "period_end_date": p.period_end_date,
+        "status": pledge_status_name(p.status),
+        "registered_height": p.registered_height,
+        "registered_ms": p.registered_ms,
+        "ended_height": p.ended_height,
+        "ended_reason": p.ended_reason,
+        "modification_code_hash": hex(&p.modification_code_hash),
     })
 }
 
@@ -112,6 +140,7 @@ pub(crate) fn event(e: &Event) -> Value {
         "detail": e.detail,
         "consideration": e.consideration,
         "node_id": e.node_id,
+        "pledge": e.pledge,
         "proposal_id": e.proposal_id,
         "org_id": e.org_id,
     })
@@ -172,6 +201,10 @@ pub(crate) fn operation_name(op: &Operation) -> &'static str {
         Operation::UnfreezeVoucher(_) => "unfreeze_voucher",
         Operation::AddConsensusNode(_) => "add_consensus_node",
         Operation::RemoveConsensusNode(_) => "remove_consensus_node",
+        Operation::RegisterPledge(_) => "register_pledge",
+        Operation::AmendPledge(_) => "amend_pledge",
+        Operation::ReleasePledge(_) => "release_pledge",
+        Operation::EnforcePledge(_) => "enforce_pledge",
         Operation::SubmitProposal(_) => "submit_proposal",
         Operation::VoteOnProposal(_) => "vote_on_proposal",
     }
@@ -268,6 +301,24 @@ pub(crate) fn operation_fields(op: &Operation) -> Value {
             "node_id": o.node_id, "org_id": o.org_id, "public_key": hex(&o.public_key),
         }),
         Operation::RemoveConsensusNode(o) => json!({ "node_id": o.node_id }),
+        Operation::RegisterPledge(o) => json!({
+            "voucher_id": o.voucher_id, "pledgee": o.pledgee, "secured_amount": o.secured_amount,
+            "currency": o.currency, "period_end_date": o.period_end_date,
+            "collateral_description": o.collateral_description,
+            "modification_code_hash": hex(&o.modification_code_hash),
+        }),
+        // The code itself is a secret between pledgor and pledgee: shown as its hash.
+        Operation::AmendPledge(o) => json!({
+            "registration_number": o.registration_number,
+            "modification_code_sha256": hex(&Sha256::digest(&o.modification_code)),
+            "period_end_date": o.period_end_date, "secured_amount": o.secured_amount,
+        }),
+        Operation::ReleasePledge(o) => {
+            json!({ "registration_number": o.registration_number, "reason": o.reason })
+        }
+        Operation::EnforcePledge(o) => {
+            json!({ "registration_number": o.registration_number, "reason": o.reason })
+        }
         Operation::SubmitProposal(o) => {
             let mut fields = json!({ "title": o.title, "reason": o.reason });
             if let Some((name, action)) = o.action.as_ref().map(proposal_action) {

@@ -2014,3 +2014,123 @@ async fn certificates_are_issued_registered_revoked_and_rotated_with_the_cli() {
     );
     chain.stop().await;
 }
+
+/// Pledge registration with the CLI: gearbox pledges a voucher to bank A's finance arm, the
+/// voucher is locked and the pledge is public notice; the pledgee amends it with the code and
+/// releases it; the voucher moves again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_voucher_is_pledged_locked_amended_and_released_with_the_cli() {
+    let chain = DevChain::start().await;
+    let (bank, _) = chain.credit_line(10_000_000).await;
+    let voucher = chain.issue(&bank, "gearbox", 1_000_000, "INV-P-1").await;
+    let until = chain.date_in(10).await;
+    let out = chain
+        .tx(&[
+            "pledge",
+            "register",
+            &voucher,
+            "--as",
+            "gearbox",
+            "--pledgee",
+            "bank-a-finance",
+            "--amount",
+            "800000",
+            "--until",
+            &until,
+            "--collateral",
+            "working capital loan LC-2026-7",
+        ])
+        .await;
+    let number = out["result"]["events"][0]["pledge"]
+        .as_str()
+        .expect("registration number")
+        .to_owned();
+    let code = out["modification_code"].as_str().expect("code").to_owned();
+    assert_eq!(code.len(), 32, "{out:#}");
+
+    let agreement = hash_arg("P-1 castings");
+    chain
+        .run(&[
+            "voucher",
+            "transfer",
+            "--as",
+            "gearbox",
+            &voucher,
+            "--to",
+            "castings",
+            "--agreement-hash",
+            &agreement,
+        ])
+        .await
+        .expect_rejected("VOUCHER_PLEDGED");
+    let notice = chain.json(&["pledge", "get", "--voucher", &voucher]).await;
+    assert_eq!(notice["pledge"]["registration_number"], number.as_str());
+    assert_eq!(notice["pledge"]["status"], "PLEDGE_STATUS_ACTIVE");
+    assert_eq!(notice["pledge"]["pledgee"], "bank-a-finance");
+
+    let later = chain.date_in(20).await;
+    chain
+        .run(&[
+            "pledge",
+            "amend",
+            &number,
+            "--as",
+            "bank-a-finance",
+            "--code",
+            "not-the-code",
+            "--until",
+            &later,
+        ])
+        .await
+        .expect_rejected("BAD_MODIFICATION_CODE");
+    chain
+        .tx(&[
+            "pledge",
+            "amend",
+            &number,
+            "--as",
+            "bank-a-finance",
+            "--code",
+            &code,
+            "--until",
+            &later,
+        ])
+        .await;
+    let amended = chain.json(&["pledge", "get", &number]).await;
+    assert_eq!(amended["pledge"]["period_end_date"], later.as_str());
+    chain
+        .run(&[
+            "pledge", "release", &number, "--as", "gearbox", "--reason", "mine",
+        ])
+        .await
+        .expect_rejected("NOT_PLEDGEE");
+    chain
+        .tx(&[
+            "pledge",
+            "release",
+            &number,
+            "--as",
+            "bank-a-finance",
+            "--reason",
+            "loan repaid",
+        ])
+        .await;
+    chain
+        .tx(&[
+            "voucher",
+            "transfer",
+            "--as",
+            "gearbox",
+            &voucher,
+            "--to",
+            "castings",
+            "--agreement-hash",
+            &agreement,
+        ])
+        .await;
+    chain
+        .run(&["pledge", "get", "--voucher", &voucher])
+        .await
+        .expect_code(4);
+    chain.stop().await;
+}

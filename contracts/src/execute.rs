@@ -3,7 +3,8 @@
 //! Order of work for a block, the same on every node:
 //! 1. read the chain id and parameters from state;
 //! 2. the chain's own step: destroy vouchers whose grace period ended before this block's day,
-//!    then expire open proposals whose deadline has come;
+//!    lapse pledge registrations whose period ended, then expire open proposals whose deadline
+//!    has come;
 //! 3. verify every signature (one batch, falling back to one by one if the batch fails);
 //! 4. run the transactions in order; each authenticates (account, key, signature, nonce), spends
 //!    its nonce, then runs its operation in a buffer that a rejection throws away.
@@ -94,7 +95,9 @@ pub fn execute_block(
     let today = validate::local_day(context.timestamp_ms, params.utc_offset_minutes);
     let mut overlay = Overlay::new(state);
 
-    let mut system_events = destroy_expired(&mut overlay, context, &params, today)?;
+    let mut system_events = destroy_expired(&mut overlay, context, &params, today, 0)?;
+    let lapsed = ops::pledge::lapse_pledges(&mut overlay, context, today, system_events.len())?;
+    system_events.extend(lapsed);
     let expired =
         ops::governance::expire_proposals(&mut overlay, context, &params, system_events.len())?;
     system_events.extend(expired);
@@ -383,6 +386,7 @@ fn destroy_expired(
     context: &BlockContext,
     params: &ChainParams,
     today: u32,
+    first_event_index: usize,
 ) -> Result<Vec<Event>, ExecError> {
     let due = overlay.base().scan_prefix(
         keys::EXPIRY_PREFIX,
@@ -430,7 +434,7 @@ fn destroy_expired(
         let position = EventPosition {
             height: context.height,
             tx_index: u32::MAX,
-            event_index: u16::try_from(events.len())
+            event_index: u16::try_from(first_event_index + events.len())
                 .map_err(|_| corrupt("too many destructions"))?,
         };
         overlay.put_message(keys::voucher_event(&voucher_id, position), &event);

@@ -23,6 +23,10 @@
 //! | `ge/{proposal_id}/{height:8}{tx:4}{n:2}` | [`Event`](vchain_proto::v1::Event) in the proposal's history (submission, votes, decision, what the passed action did) |
 //! | `gx/{deadline_ms:8}/{proposal_id}` | empty: the open proposal expires at the first block at or after `deadline_ms` |
 //! | `m/proposal_seq` | next proposal number, u64 big-endian |
+//! | `pl/{registration_number}` | [`Pledge`](vchain_proto::v1::Pledge): a pledge registration, active or ended |
+//! | `pa/{asset_kind}/{asset_id}` | registration number of the asset's active pledge (one at most) |
+//! | `px/{day:4}/{registration_number}` | empty: the active pledge lapses at the start of `day` |
+//! | `m/pledge_seq` | next pledge registration number, u64 big-endian |
 //! | `cr/{org_id}/{serial hex}` | [`CertificateRecord`](vchain_proto::v1::CertificateRecord): a certificate the chain accepted; status REVOKED entries are the revocation list |
 //! | `cx/{not_after_ms:8}/{org_id}/{serial hex}` | empty: an active certificate, by expiry (for "expiring soon" reports) |
 //!
@@ -53,6 +57,10 @@ pub const PROPOSAL_PREFIX: &[u8] = b"g/";
 pub const PROPOSAL_DEADLINE_PREFIX: &[u8] = b"gx/";
 /// Key of the next proposal number.
 pub const PROPOSAL_SEQ: &[u8] = b"m/proposal_seq";
+/// Key of the next pledge registration number.
+pub const PLEDGE_SEQ: &[u8] = b"m/pledge_seq";
+/// Prefix of the pledge lapse queue.
+pub const PLEDGE_LAPSE_PREFIX: &[u8] = b"px/";
 /// Prefix of the certificate registry.
 pub const CERTIFICATE_PREFIX: &[u8] = b"cr/";
 /// Prefix of the active certificates by expiry.
@@ -102,6 +110,34 @@ pub fn parse_proposal_deadline(key: &[u8]) -> Option<(u64, String)> {
     let deadline_ms = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
     let id = rest.get(8..)?.strip_prefix(b"/")?;
     Some((deadline_ms, String::from_utf8(id.to_vec()).ok()?))
+}
+
+/// Key of a pledge registration.
+pub fn pledge(registration_number: &str) -> Vec<u8> {
+    join(&[b"pl/", registration_number.as_bytes()])
+}
+
+/// Key of an asset's active pledge.
+pub fn asset_pledge(asset_kind: &str, asset_id: &str) -> Vec<u8> {
+    join(&[b"pa/", asset_kind.as_bytes(), b"/", asset_id.as_bytes()])
+}
+
+/// Key of an active pledge's place in the lapse queue: it lapses at the start of `day`.
+pub fn pledge_lapse(day: u32, registration_number: &str) -> Vec<u8> {
+    join(&[
+        PLEDGE_LAPSE_PREFIX,
+        &day.to_be_bytes(),
+        b"/",
+        registration_number.as_bytes(),
+    ])
+}
+
+/// Splits a lapse queue key into its day and registration number; `None` if it is not one.
+pub fn parse_pledge_lapse(key: &[u8]) -> Option<(u32, String)> {
+    let rest = key.strip_prefix(PLEDGE_LAPSE_PREFIX)?;
+    let day = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
+    let number = rest.get(4..)?.strip_prefix(b"/")?;
+    Some((day, String::from_utf8(number.to_vec()).ok()?))
 }
 
 /// Prefix of the certificates organisation `org_id` registered.

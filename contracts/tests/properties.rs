@@ -84,6 +84,13 @@ enum Action {
         kind: u8,
         amount: u64,
     },
+    /// 0-2 the holder pledges a voucher to the financier for `days`; 3-4 the financier
+    /// releases a pledge; 5 it enforces one.
+    Pledge {
+        voucher: usize,
+        kind: u8,
+        days: i64,
+    },
     AdvanceDays(u64),
 }
 
@@ -112,6 +119,8 @@ fn action() -> impl Strategy<Value = Action> {
         1 => (any::<usize>(), 0..VOUCHER_FREEZERS.len()).prop_map(|(voucher, by)| Action::UnfreezeVoucher { voucher, by }),
         2 => (0..FREEZABLE.len(), prop::bool::weighted(0.8)).prop_map(|(account, right)| Action::ToggleAccount { account, right }),
         1 => (0u8..8, 1u64..=10_000_000).prop_map(|(kind, amount)| Action::Line { kind, amount }),
+        3 => (any::<usize>(), 0u8..6, 0i64..=12)
+            .prop_map(|(voucher, kind, days)| Action::Pledge { voucher, kind, days }),
         3 => (0u64..=8).prop_map(Action::AdvanceDays),
     ]
 }
@@ -258,6 +267,45 @@ fn build(
                 _ => grant(&core, "CNY", LINE_LIMIT),
             };
             (FINANCIER.to_owned(), op)
+        }
+        Action::Pledge {
+            voucher,
+            kind,
+            days,
+        } => {
+            if *kind <= 2 {
+                let id = pick(&vouchers, *voucher, |v| {
+                    v.status() == VoucherStatus::Active && v.pledge.is_empty()
+                });
+                let end = chain.date_in(*days);
+                let op = Operation::RegisterPledge(vchain_proto::v1::RegisterPledge {
+                    voucher_id: id.clone(),
+                    pledgee: FINANCIER.into(),
+                    secured_amount: 1_000,
+                    currency: "CNY".into(),
+                    period_end_date: end,
+                    collateral_description: "property test loan".into(),
+                    modification_code_hash: vec![7; 32],
+                });
+                (holder_or(&id, None), op)
+            } else {
+                let id = pick(&vouchers, *voucher, |v| !v.pledge.is_empty());
+                let number = vouchers
+                    .get(&id)
+                    .map_or_else(|| "R000000000001".to_owned(), |v| v.pledge.clone());
+                let op = if *kind <= 4 {
+                    Operation::ReleasePledge(vchain_proto::v1::ReleasePledge {
+                        registration_number: number,
+                        reason: "repaid".into(),
+                    })
+                } else {
+                    Operation::EnforcePledge(vchain_proto::v1::EnforcePledge {
+                        registration_number: number,
+                        reason: "default".into(),
+                    })
+                };
+                (FINANCIER.to_owned(), op)
+            }
         }
         Action::AdvanceDays(_) => return None,
     };
@@ -512,6 +560,28 @@ fn check_block(chain: &TestChain, before: &Snapshot, outcome: &vchain_contracts:
         after.vouchers.len(),
         "no index entry for a voucher that does not exist"
     );
+    // A pledge lock, its asset key and its active registration agree, both ways.
+    let mut locked = 0;
+    for voucher in after.vouchers.values().filter(|v| !v.pledge.is_empty()) {
+        locked += 1;
+        let notice = vchain_contracts::active_pledge(&chain.ledger, "voucher", &voucher.id)
+            .expect("read")
+            .unwrap_or_else(|| panic!("{} is locked without a notice", voucher.id));
+        assert_eq!(notice.registration_number, voucher.pledge);
+        assert_eq!(notice.status(), vchain_proto::v1::PledgeStatus::Active);
+        assert_eq!(notice.asset_id, voucher.id);
+    }
+    assert_eq!(
+        chain.scan(b"pa/").len(),
+        locked,
+        "one notice per locked voucher"
+    );
+    assert_eq!(
+        chain.scan(b"px/").len(),
+        locked,
+        "one lapse entry per active pledge"
+    );
+
     // Every account's count of live vouchers is the number it holds.
     let mut live_held: BTreeMap<String, u32> = BTreeMap::new();
     for voucher in after.vouchers.values().filter(|v| is_live(v)) {
@@ -544,6 +614,11 @@ fn check_block(chain: &TestChain, before: &Snapshot, outcome: &vchain_contracts:
     // Destruction: exactly the vouchers whose day had come before this block's transactions (the
     // default cap of 256 per block is never reached here).
     for event in &outcome.system_events {
+        if event.kind() == EventKind::PledgeLapsed {
+            // A lapse unlocks its voucher; the lock invariants above cover the rest.
+            assert!(after.vouchers[&event.voucher_id].pledge.is_empty());
+            continue;
+        }
         assert_eq!(event.kind(), EventKind::VoucherDestroyed);
         let voucher = &after.vouchers[&event.voucher_id];
         assert_eq!(voucher.status(), VoucherStatus::Destroyed);
@@ -686,6 +761,11 @@ fn lifecycle_invariants_hold_for_random_sequences() {
         "EVENT_KIND_VOUCHER_DESTROYED",
         "EVENT_KIND_VOUCHER_FROZEN",
         "EVENT_KIND_VOUCHER_UNFROZEN",
+        "EVENT_KIND_PLEDGE_REGISTERED",
+        "EVENT_KIND_PLEDGE_RELEASED",
+        "EVENT_KIND_PLEDGE_ENFORCED",
+        "EVENT_KIND_PLEDGE_LAPSED",
+        "VOUCHER_PLEDGED",
         "NOT_HOLDER",
         "VOUCHER_NOT_ACTIVE",
         "SPLIT_SUM_MISMATCH",

@@ -58,6 +58,8 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::NotIssuer
         | E::AccountFrozen
         | E::AccountCancelled
+        | E::NotPledgee
+        | E::BadModificationCode
         | E::IdentityInactive => Code::PermissionDenied,
         E::IdentityNotFound
         | E::AccountNotFound
@@ -65,6 +67,7 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::CreditLineNotFound
         | E::ConsensusNodeNotFound
         | E::ProposalNotFound
+        | E::PledgeNotFound
         | E::OrganisationNotFound => Code::NotFound,
         E::IdentityExists
         | E::AccountExists
@@ -115,7 +118,9 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::RedemptionNotRequested
         | E::LineageTooDeep
         | E::GracePeriodEnded
-        | E::AccountHoldsVouchers => Code::FailedPrecondition,
+        | E::AccountHoldsVouchers
+        | E::VoucherPledged
+        | E::PledgeNotActive => Code::FailedPrecondition,
     }
 }
 
@@ -635,6 +640,36 @@ impl VchainApi for ApiService {
             .await
             .map_err(internal)??;
         Ok(Response::new(response))
+    }
+
+    async fn get_pledge(
+        &self,
+        request: Request<GetPledgeRequest>,
+    ) -> Result<Response<GetPledgeResponse>, Status> {
+        // Public notice: any authenticated reader, whatever its role.
+        self.reader(&request, "GetPledge")?;
+        let pledge = match request.into_inner().selector {
+            Some(get_pledge_request::Selector::RegistrationNumber(number)) => {
+                vchain_contracts::pledge(&*self.chain.ledger, &number)
+                    .map_err(internal)?
+                    .ok_or_else(|| not_found("pledge registration", &number))?
+            }
+            Some(get_pledge_request::Selector::VoucherId(id)) => vchain_contracts::active_pledge(
+                &*self.chain.ledger,
+                vchain_contracts::ASSET_VOUCHER,
+                &id,
+            )
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found(format!("voucher {id} has no active pledge")))?,
+            None => {
+                return Err(Status::invalid_argument(
+                    "give a registration number or a voucher id",
+                ))
+            }
+        };
+        Ok(Response::new(GetPledgeResponse {
+            pledge: Some(pledge),
+        }))
     }
 
     async fn get_block(

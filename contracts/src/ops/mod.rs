@@ -6,6 +6,7 @@ pub(crate) mod consensus;
 mod credit;
 pub(crate) mod governance;
 mod identity;
+pub(crate) mod pledge;
 mod voucher;
 
 use vchain_proto::v1::{
@@ -79,6 +80,10 @@ pub(crate) fn run(tx: &mut TxContext<'_, '_>, operation: Operation) -> Result<()
                 op.node_id
             ),
         ),
+        Operation::RegisterPledge(op) => pledge::register(tx, op),
+        Operation::AmendPledge(op) => pledge::amend(tx, op),
+        Operation::ReleasePledge(op) => pledge::release(tx, op),
+        Operation::EnforcePledge(op) => pledge::enforce(tx, op),
         Operation::SubmitProposal(op) => governance::submit(tx, op),
         Operation::VoteOnProposal(op) => governance::vote(tx, op),
     }

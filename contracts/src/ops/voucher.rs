@@ -79,8 +79,8 @@ fn next_voucher_id(tx: &mut TxContext<'_, '_>) -> Result<String, Failure> {
     Ok(format!("V{next:012}"))
 }
 
-/// Loads a voucher the signer holds and may still use: active, not frozen, not matured.
-fn usable_voucher(
+/// Loads a voucher the signer holds and may still use: active, not frozen, not pledged.
+pub(crate) fn usable_voucher(
     tx: &TxContext<'_, '_>,
     voucher_id: &str,
     action: &str,
@@ -108,6 +108,15 @@ fn usable_voucher(
         return reject(
             ErrorCode::VoucherFrozen,
             format!("{action}: voucher {voucher_id} is frozen"),
+        );
+    }
+    if !voucher.pledge.is_empty() {
+        return reject(
+            ErrorCode::VoucherPledged,
+            format!(
+                "{action}: voucher {voucher_id} is pledged (registration {}) until its pledgee releases it",
+                voucher.pledge
+            ),
         );
     }
     Ok(voucher)
@@ -291,6 +300,7 @@ pub(crate) fn issue(tx: &mut TxContext<'_, '_>, op: IssueVoucher) -> Result<(), 
         issued_height: tx.context.height,
         issued_time_ms: tx.context.timestamp_ms,
         depth: 0,
+        pledge: String::new(),
     };
     tx.overlay.put(
         keys::trade_document(&document.kind, &document.number),
