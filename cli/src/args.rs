@@ -67,6 +67,9 @@ pub(crate) enum Command {
     /// Register, amend, release, enforce and look up pledges of vouchers (质押登记).
     #[command(subcommand)]
     Pledge(PledgeCmd),
+    /// Issue, transfer, release goods from and read warehouse receipts (仓单).
+    #[command(subcommand)]
+    Receipt(ReceiptCmd),
     /// Propose adding or removing consensus nodes (administrator; raft chains only).
     #[command(subcommand)]
     Consensus(ConsensusCmd),
@@ -515,13 +518,17 @@ pub(crate) enum VoucherCmd {
 /// `pledge ...`
 #[derive(Debug, Subcommand)]
 pub(crate) enum PledgeCmd {
-    /// Pledge a voucher you hold to a financier; prints the registration number and the
-    /// modification code (keep it: only its hash goes on chain).
+    /// Pledge a voucher or warehouse receipt you hold to a financier; prints the registration
+    /// number and the modification code (keep it: only its hash goes on chain).
     Register {
         #[command(flatten)]
         tx: TxOpts,
-        /// Voucher id.
-        voucher: String,
+        /// Voucher id (V...) or warehouse receipt id (W...).
+        asset: String,
+        /// Warehouse receipts: a dynamic pledge with this floor (minor units): goods may leave
+        /// while the value left stays at or above it. Without it the pledge is static.
+        #[arg(long, value_name = "VALUE")]
+        dynamic_floor: Option<u64>,
         /// Account of the pledgee (a financier).
         #[arg(long)]
         pledgee: String,
@@ -553,6 +560,9 @@ pub(crate) enum PledgeCmd {
         /// New secured amount, minor units.
         #[arg(long)]
         amount: Option<u64>,
+        /// New floor of a dynamic pledge, minor units.
+        #[arg(long)]
+        floor: Option<u64>,
     },
     /// Release a pledge (pledgee): the loan is repaid, the voucher is unlocked.
     Release {
@@ -577,11 +587,73 @@ pub(crate) enum PledgeCmd {
     /// Show a registration by number, or a voucher's active pledge (public notice).
     Get {
         /// Registration number.
-        #[arg(required_unless_present = "voucher")]
+        #[arg(required_unless_present_any = ["voucher", "receipt"])]
         number: Option<String>,
         /// The voucher whose active pledge to show.
         #[arg(long, conflicts_with = "number")]
         voucher: Option<String>,
+        /// The warehouse receipt whose active pledge to show.
+        #[arg(long, conflicts_with_all = ["number", "voucher"])]
+        receipt: Option<String>,
+    },
+}
+
+/// `receipt ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReceiptCmd {
+    /// Issue a warehouse receipt for goods you hold (warehouse operator).
+    Issue {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Account of the goods' owner.
+        #[arg(long)]
+        holder: String,
+        /// Stock-keeping unit.
+        #[arg(long)]
+        sku: String,
+        /// Units in the lot.
+        #[arg(long)]
+        quantity: u64,
+        /// Value of one unit, minor units.
+        #[arg(long)]
+        unit_value: u64,
+        /// ISO 4217 currency.
+        #[arg(long, default_value = "CNY")]
+        currency: String,
+        /// Where the goods are.
+        #[arg(long)]
+        location: String,
+        /// Description.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Transfer a receipt you hold.
+    Transfer {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Receipt id.
+        receipt: String,
+        /// Recipient account.
+        #[arg(long)]
+        to: String,
+    },
+    /// Record goods leaving a lot (the issuing warehouse operator).
+    ReleaseGoods {
+        #[command(flatten)]
+        tx: TxOpts,
+        /// Receipt id.
+        receipt: String,
+        /// Units leaving.
+        #[arg(long)]
+        quantity: u64,
+        /// Why (recorded on chain).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Show a receipt.
+    Get {
+        /// Receipt id.
+        receipt: String,
     },
 }
 

@@ -36,7 +36,7 @@ use vchain_proto::v1::{
 use crate::args::{
     AccountCmd, BlockCmd, CaCmd, CertRoleArg, Cli, Command, ConsensusCmd, CreditLineCmd, DevCmd,
     EventsArgs, Hex32, IdentityCmd, KeyCmd, ParamChanges, PledgeCmd, ProposalAction, ProposalCmd,
-    ProposalText, PublicKeySource, TxCmd, TxOpts, VoucherCmd, VoucherOwner,
+    ProposalText, PublicKeySource, ReceiptCmd, TxCmd, TxOpts, VoucherCmd, VoucherOwner,
 };
 use crate::exit::{KeyProblem, RpcError, TxRejected, UsageError};
 use crate::{json, passphrase, render};
@@ -89,6 +89,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<Out> {
         Command::CreditLine(c) => ctx.credit_line(c).await,
         Command::Voucher(c) => ctx.voucher(c).await,
         Command::Pledge(c) => ctx.pledge(c).await,
+        Command::Receipt(c) => ctx.receipt(c).await,
         Command::Consensus(c) => ctx.consensus(c).await,
         Command::Proposal(c) => ctx.proposal(c).await,
         Command::Ca(c) => ctx.ca(c).await,
@@ -775,6 +776,97 @@ impl Ctx {
     }
 
     // -----------------------------------------------------------------------------------------
+    // receipt
+    // -----------------------------------------------------------------------------------------
+
+    async fn receipt(&self, cmd: ReceiptCmd) -> anyhow::Result<Out> {
+        use vchain_proto::v1::{
+            GetWarehouseReceiptRequest, IssueWarehouseReceipt, ReleaseGoods,
+            TransferWarehouseReceipt,
+        };
+        match cmd {
+            ReceiptCmd::Issue {
+                tx,
+                holder,
+                sku,
+                quantity,
+                unit_value,
+                currency,
+                location,
+                description,
+            } => {
+                let op = Operation::IssueWarehouseReceipt(IssueWarehouseReceipt {
+                    holder,
+                    sku,
+                    quantity,
+                    unit_value,
+                    currency,
+                    location,
+                    description,
+                });
+                self.submit(&tx, op).await
+            }
+            ReceiptCmd::Transfer { tx, receipt, to } => {
+                let op = Operation::TransferWarehouseReceipt(TransferWarehouseReceipt {
+                    receipt_id: receipt,
+                    to,
+                });
+                self.submit(&tx, op).await
+            }
+            ReceiptCmd::ReleaseGoods {
+                tx,
+                receipt,
+                quantity,
+                reason,
+            } => {
+                let op = Operation::ReleaseGoods(ReleaseGoods {
+                    receipt_id: receipt,
+                    quantity,
+                    reason,
+                });
+                self.submit(&tx, op).await
+            }
+            ReceiptCmd::Get { receipt } => {
+                let what = format!("getting warehouse receipt {receipt}");
+                let mut c = self.client().await?;
+                let request = self
+                    .read(
+                        GetWarehouseReceiptRequest {
+                            receipt_id: receipt.clone(),
+                        },
+                        "GetWarehouseReceipt",
+                    )
+                    .await?;
+                let r = self
+                    .call(what.clone(), c.get_warehouse_receipt(request))
+                    .await?;
+                let w = r
+                    .receipt
+                    .ok_or_else(|| anyhow!("{what}: the node returned none"))?;
+                let value = w.quantity.saturating_mul(w.unit_value);
+                let pledge = if w.pledge.is_empty() {
+                    "-"
+                } else {
+                    w.pledge.as_str()
+                };
+                let text = format!(
+                    "receipt: {}\nholder: {}\noperator: {}\ngoods: {} x {} at {} {} (value {value})\nlocation: {}\npledge: {pledge}\n",
+                    w.id, w.holder, w.operator, w.quantity, w.sku, w.unit_value, w.currency, w.location,
+                );
+                Ok(Out::new(
+                    json!({ "receipt": {
+                        "id": w.id, "holder": w.holder, "operator": w.operator, "sku": w.sku,
+                        "quantity": w.quantity, "unit_value": w.unit_value, "currency": w.currency,
+                        "location": w.location, "description": w.description,
+                        "status": w.status, "pledge": w.pledge, "value": value,
+                    }}),
+                    text,
+                ))
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
     // pledge
     // -----------------------------------------------------------------------------------------
 
@@ -786,7 +878,8 @@ impl Ctx {
         match cmd {
             PledgeCmd::Register {
                 tx,
-                voucher,
+                asset,
+                dynamic_floor,
                 pledgee,
                 amount,
                 currency,
@@ -797,14 +890,27 @@ impl Ctx {
                 let mut code = [0u8; 16];
                 rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut code);
                 let code = hex::encode(code);
+                // Chain-assigned ids say what they are: V... vouchers, W... warehouse receipts.
+                let (voucher_id, receipt_id) = if asset.starts_with('W') {
+                    (String::new(), asset)
+                } else {
+                    (asset, String::new())
+                };
+                let mode = match dynamic_floor {
+                    Some(_) => vchain_proto::v1::PledgeMode::Dynamic,
+                    None => vchain_proto::v1::PledgeMode::Static,
+                };
                 let op = Operation::RegisterPledge(RegisterPledge {
-                    voucher_id: voucher,
+                    voucher_id,
+                    receipt_id,
                     pledgee,
                     secured_amount: amount,
                     currency,
                     period_end_date: until,
                     collateral_description: collateral,
                     modification_code_hash: Sha256::digest(code.as_bytes()).to_vec(),
+                    mode: mode.into(),
+                    floor_value: dynamic_floor.unwrap_or(0),
                 });
                 let mut out = self.submit(&tx, op).await?;
                 out.json["modification_code"] = json!(code);
@@ -819,12 +925,14 @@ impl Ctx {
                 code,
                 until,
                 amount,
+                floor,
             } => {
                 let op = Operation::AmendPledge(AmendPledge {
                     registration_number: number,
                     modification_code: code.into_bytes(),
                     period_end_date: until.unwrap_or_default(),
                     secured_amount: amount.unwrap_or(0),
+                    floor_value: floor.unwrap_or(0),
                 });
                 self.submit(&tx, op).await
             }
@@ -842,17 +950,25 @@ impl Ctx {
                 });
                 self.submit(&tx, op).await
             }
-            PledgeCmd::Get { number, voucher } => {
-                let (selector, what) = match (number, voucher) {
-                    (Some(n), _) => (
+            PledgeCmd::Get {
+                number,
+                voucher,
+                receipt,
+            } => {
+                let (selector, what) = match (number, voucher, receipt) {
+                    (Some(n), _, _) => (
                         get_pledge_request::Selector::RegistrationNumber(n.clone()),
                         format!("getting pledge {n}"),
                     ),
-                    (None, Some(v)) => (
+                    (None, Some(v), _) => (
                         get_pledge_request::Selector::VoucherId(v.clone()),
                         format!("getting the pledge of voucher {v}"),
                     ),
-                    (None, None) => {
+                    (None, None, Some(r)) => (
+                        get_pledge_request::Selector::ReceiptId(r.clone()),
+                        format!("getting the pledge of receipt {r}"),
+                    ),
+                    (None, None, None) => {
                         return Err(
                             UsageError("give a registration number or --voucher".into()).into()
                         )

@@ -120,6 +120,8 @@ pub(crate) fn pledge(p: &vchain_proto::v1::Pledge) -> Value {
         "ended_height": p.ended_height,
         "ended_reason": p.ended_reason,
         "modification_code_hash": hex(&p.modification_code_hash),
+        "mode": p.mode,
+        "floor_value": p.floor_value,
     })
 }
 
@@ -141,6 +143,7 @@ pub(crate) fn event(e: &Event) -> Value {
         "consideration": e.consideration,
         "node_id": e.node_id,
         "pledge": e.pledge,
+        "receipt_id": e.receipt_id,
         "proposal_id": e.proposal_id,
         "org_id": e.org_id,
     })
@@ -201,6 +204,9 @@ pub(crate) fn operation_name(op: &Operation) -> &'static str {
         Operation::UnfreezeVoucher(_) => "unfreeze_voucher",
         Operation::AddConsensusNode(_) => "add_consensus_node",
         Operation::RemoveConsensusNode(_) => "remove_consensus_node",
+        Operation::IssueWarehouseReceipt(_) => "issue_warehouse_receipt",
+        Operation::TransferWarehouseReceipt(_) => "transfer_warehouse_receipt",
+        Operation::ReleaseGoods(_) => "release_goods",
         Operation::RegisterPledge(_) => "register_pledge",
         Operation::AmendPledge(_) => "amend_pledge",
         Operation::ReleasePledge(_) => "release_pledge",
@@ -301,7 +307,18 @@ pub(crate) fn operation_fields(op: &Operation) -> Value {
             "node_id": o.node_id, "org_id": o.org_id, "public_key": hex(&o.public_key),
         }),
         Operation::RemoveConsensusNode(o) => json!({ "node_id": o.node_id }),
+        Operation::IssueWarehouseReceipt(o) => json!({
+            "holder": o.holder, "sku": o.sku, "quantity": o.quantity, "unit_value": o.unit_value,
+            "currency": o.currency, "location": o.location, "description": o.description,
+        }),
+        Operation::TransferWarehouseReceipt(o) => {
+            json!({ "receipt_id": o.receipt_id, "to": o.to })
+        }
+        Operation::ReleaseGoods(o) => {
+            json!({ "receipt_id": o.receipt_id, "quantity": o.quantity, "reason": o.reason })
+        }
         Operation::RegisterPledge(o) => json!({
+            "receipt_id": o.receipt_id, "mode": o.mode, "floor_value": o.floor_value,
             "voucher_id": o.voucher_id, "pledgee": o.pledgee, "secured_amount": o.secured_amount,
             "currency": o.currency, "period_end_date": o.period_end_date,
             "collateral_description": o.collateral_description,

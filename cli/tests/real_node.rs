@@ -2134,3 +2134,117 @@ async fn a_voucher_is_pledged_locked_amended_and_released_with_the_cli() {
         .expect_code(4);
     chain.stop().await;
 }
+
+/// Warehouse receipts and a dynamic pledge with the CLI: bank A certifies and registers a
+/// warehouse operator, which issues gearbox a receipt; gearbox pledges it dynamically; goods
+/// leave down to the floor and no further; the receipt and its pledge are readable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warehouse_receipt_is_issued_and_pledged_dynamically_with_the_cli() {
+    let chain = DevChain::start().await;
+    let key = chain
+        .json(&["key", "new", "depot", "--account", "depot"])
+        .await;
+    let public_key = key["public_key"].as_str().expect("key").to_owned();
+    let certificate = chain
+        .dev_certificate("depot", "warehouse-operator", &public_key)
+        .await;
+    let uscc = vchain_contracts::validate::uscc_with_check("91310000MA1FL5001").expect("uscc");
+    chain
+        .tx(&[
+            "identity",
+            "register",
+            "--as",
+            "bank-a-admin",
+            "--uscc",
+            &uscc,
+            "--name",
+            "Depot Logistics",
+            "--role",
+            "warehouse-operator",
+            "--account",
+            "depot",
+            "--certificate",
+            &certificate,
+        ])
+        .await;
+    let out = chain
+        .tx(&[
+            "receipt",
+            "issue",
+            "--as",
+            "depot",
+            "--holder",
+            "gearbox",
+            "--sku",
+            "gear blank GB-40",
+            "--quantity",
+            "100",
+            "--unit-value",
+            "1000",
+            "--location",
+            "Depot 1, bay 4",
+        ])
+        .await;
+    let receipt = out["result"]["events"][0]["receipt_id"]
+        .as_str()
+        .expect("receipt id")
+        .to_owned();
+    let until = chain.date_in(30).await;
+    let out = chain
+        .tx(&[
+            "pledge",
+            "register",
+            &receipt,
+            "--as",
+            "gearbox",
+            "--pledgee",
+            "bank-a-finance",
+            "--amount",
+            "50000",
+            "--until",
+            &until,
+            "--collateral",
+            "inventory loan IL-1",
+            "--dynamic-floor",
+            "60000",
+        ])
+        .await;
+    let number = out["result"]["events"][0]["pledge"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+    chain
+        .tx(&[
+            "receipt",
+            "release-goods",
+            &receipt,
+            "--as",
+            "depot",
+            "--quantity",
+            "40",
+            "--reason",
+            "delivery",
+        ])
+        .await;
+    chain
+        .run(&[
+            "receipt",
+            "release-goods",
+            &receipt,
+            "--as",
+            "depot",
+            "--quantity",
+            "1",
+            "--reason",
+            "one more",
+        ])
+        .await
+        .expect_rejected("GOODS_LOCKED");
+    let shown = chain.json(&["receipt", "get", &receipt]).await;
+    assert_eq!(shown["receipt"]["quantity"], 60, "{shown:#}");
+    assert_eq!(shown["receipt"]["pledge"], number.as_str());
+    let notice = chain.json(&["pledge", "get", "--receipt", &receipt]).await;
+    assert_eq!(notice["pledge"]["asset_kind"], "receipt");
+    assert_eq!(notice["pledge"]["floor_value"], 60000);
+    chain.stop().await;
+}

@@ -27,6 +27,8 @@
 //! | `pa/{asset_kind}/{asset_id}` | registration number of the asset's active pledge (one at most) |
 //! | `px/{day:4}/{registration_number}` | empty: the active pledge lapses at the start of `day` |
 //! | `m/pledge_seq` | next pledge registration number, u64 big-endian |
+//! | `w/{receipt_id}` | [`WarehouseReceipt`](vchain_proto::v1::WarehouseReceipt); its history is under `e/{receipt_id}/` like a voucher's |
+//! | `m/receipt_seq` | next warehouse receipt serial, u64 big-endian |
 //! | `cr/{org_id}/{serial hex}` | [`CertificateRecord`](vchain_proto::v1::CertificateRecord): a certificate the chain accepted; status REVOKED entries are the revocation list |
 //! | `cx/{not_after_ms:8}/{org_id}/{serial hex}` | empty: an active certificate, by expiry (for "expiring soon" reports) |
 //!
@@ -57,6 +59,8 @@ pub const PROPOSAL_PREFIX: &[u8] = b"g/";
 pub const PROPOSAL_DEADLINE_PREFIX: &[u8] = b"gx/";
 /// Key of the next proposal number.
 pub const PROPOSAL_SEQ: &[u8] = b"m/proposal_seq";
+/// Key of the next warehouse receipt serial.
+pub const RECEIPT_SEQ: &[u8] = b"m/receipt_seq";
 /// Key of the next pledge registration number.
 pub const PLEDGE_SEQ: &[u8] = b"m/pledge_seq";
 /// Prefix of the pledge lapse queue.
@@ -110,6 +114,11 @@ pub fn parse_proposal_deadline(key: &[u8]) -> Option<(u64, String)> {
     let deadline_ms = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
     let id = rest.get(8..)?.strip_prefix(b"/")?;
     Some((deadline_ms, String::from_utf8(id.to_vec()).ok()?))
+}
+
+/// Key of a warehouse receipt.
+pub fn receipt(receipt_id: &str) -> Vec<u8> {
+    join(&[b"w/", receipt_id.as_bytes()])
 }
 
 /// Key of a pledge registration.

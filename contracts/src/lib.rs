@@ -61,5 +61,7 @@ pub use ops::governance::{
     EVENTS_PER_PROPOSAL_MAX, ORGANISATIONS_MAX, PROPOSALS_PAGE_MAX, PROPOSAL_EXPIRY_PER_BLOCK_MAX,
     ROOT_CA_CERTIFICATE_BYTES_MAX,
 };
-pub use ops::pledge::{active_pledge, pledge, ASSET_VOUCHER, PLEDGE_LAPSES_PER_BLOCK_MAX};
+pub use ops::pledge::{
+    active_pledge, pledge, ASSET_RECEIPT, ASSET_VOUCHER, PLEDGE_LAPSES_PER_BLOCK_MAX,
+};
 pub use state::read_message;

@@ -24,6 +24,7 @@ fn register(voucher: &str, pledgee: &str, end_date: &str) -> Operation {
         period_end_date: end_date.into(),
         collateral_description: "loan contract LC-2024-001".into(),
         modification_code_hash: Sha256::digest(CODE).to_vec(),
+        ..RegisterPledge::default()
     })
 }
 
@@ -46,7 +47,7 @@ fn amend(number: &str, code: &[u8], end_date: &str) -> Operation {
         registration_number: number.into(),
         modification_code: code.to_vec(),
         period_end_date: end_date.into(),
-        secured_amount: 0,
+        ..AmendPledge::default()
     })
 }
 
@@ -286,4 +287,227 @@ fn a_registration_lapses_after_its_period_and_amendment_needs_the_code() {
             EventKind::VoucherTransferred,
         ]
     );
+}
+
+fn issue_receipt(holder: &str, quantity: u64, unit_value: u64) -> Operation {
+    Operation::IssueWarehouseReceipt(vchain_proto::v1::IssueWarehouseReceipt {
+        holder: holder.into(),
+        sku: "steel coil HRC-2.0".into(),
+        quantity,
+        unit_value,
+        currency: "CNY".into(),
+        location: "Warehouse 3, bay 12".into(),
+        description: "hot-rolled coil".into(),
+    })
+}
+
+fn release_goods(receipt: &str, quantity: u64) -> Operation {
+    Operation::ReleaseGoods(vchain_proto::v1::ReleaseGoods {
+        receipt_id: receipt.into(),
+        quantity,
+        reason: "delivery to customer".into(),
+    })
+}
+
+fn pledge_receipt(
+    receipt: &str,
+    end_date: &str,
+    mode: vchain_proto::v1::PledgeMode,
+    floor: u64,
+) -> Operation {
+    Operation::RegisterPledge(RegisterPledge {
+        receipt_id: receipt.into(),
+        pledgee: FINANCIER.into(),
+        secured_amount: 50_000,
+        currency: "CNY".into(),
+        period_end_date: end_date.into(),
+        collateral_description: "inventory loan IL-9".into(),
+        modification_code_hash: Sha256::digest(CODE).to_vec(),
+        mode: mode.into(),
+        floor_value: floor,
+        ..RegisterPledge::default()
+    })
+}
+
+/// A chain where the warehouse issued SUP1 a receipt for 100 units at 1,000; returns it.
+fn chain_with_receipt() -> (TestChain, String) {
+    let mut chain = TestChain::new();
+    let events = chain.ok(WAREHOUSE, issue_receipt(SUP1, 100, 1_000));
+    assert_eq!(events[0].kind(), EventKind::ReceiptIssued);
+    let id = events[0].receipt_id.clone();
+    assert_eq!(id, "W000000000001");
+    (chain, id)
+}
+
+fn receipt(chain: &TestChain, id: &str) -> vchain_proto::v1::WarehouseReceipt {
+    chain
+        .try_get(&vchain_contracts::keys::receipt(id))
+        .expect("receipt")
+}
+
+#[test]
+fn warehouse_receipts_are_issued_by_operators_and_transferred_by_holders() {
+    let (mut chain, id) = chain_with_receipt();
+    chain.reject(
+        SUP1,
+        issue_receipt(SUP1, 1, 1),
+        ErrorCode::WrongRole,
+        &["warehouse"],
+    );
+    chain.reject(
+        WAREHOUSE,
+        issue_receipt(SUP1, 0, 1_000),
+        ErrorCode::InvalidAmount,
+        &["quantity"],
+    );
+    chain.reject(
+        WAREHOUSE,
+        issue_receipt(CORE, 1, 1_000),
+        ErrorCode::InvalidRecipient,
+        &["cannot hold"],
+    );
+    chain.reject(
+        WAREHOUSE,
+        issue_receipt(SUP1, u64::MAX, 2),
+        ErrorCode::ArithmeticOverflow,
+        &["overflow"],
+    );
+    let transfer = |to: &str| {
+        Operation::TransferWarehouseReceipt(vchain_proto::v1::TransferWarehouseReceipt {
+            receipt_id: id.clone(),
+            to: to.into(),
+        })
+    };
+    chain.reject(
+        SUP2,
+        transfer(SUP3),
+        ErrorCode::NotHolder,
+        &["sup-2 does not hold"],
+    );
+    chain.reject(
+        SUP1,
+        transfer(WAREHOUSE),
+        ErrorCode::InvalidRecipient,
+        &["issuing warehouse operator"],
+    );
+    chain.ok(SUP1, transfer(SUP2));
+    assert_eq!(receipt(&chain, &id).holder, SUP2);
+    // Only the issuing operator releases goods, never more than the lot holds.
+    chain.reject(
+        SUP2,
+        release_goods(&id, 1),
+        ErrorCode::WrongRole,
+        &["releasing goods"],
+    );
+    chain.reject(
+        WAREHOUSE,
+        release_goods(&id, 101),
+        ErrorCode::InsufficientGoods,
+        &["holds 100 units"],
+    );
+    chain.ok(WAREHOUSE, release_goods(&id, 100));
+    assert_eq!(
+        receipt(&chain, &id).status(),
+        vchain_proto::v1::WarehouseReceiptStatus::Emptied
+    );
+}
+
+#[test]
+fn under_a_static_pledge_no_goods_leave_and_the_receipt_stays() {
+    let (mut chain, id) = chain_with_receipt();
+    let end = chain.date_in(30);
+    let events = chain.ok(
+        SUP1,
+        pledge_receipt(&id, &end, vchain_proto::v1::PledgeMode::Static, 0),
+    );
+    let number = events[0].pledge.clone();
+    assert_eq!(events[0].receipt_id, id);
+    assert_eq!(receipt(&chain, &id).pledge, number);
+    chain.reject(
+        WAREHOUSE,
+        release_goods(&id, 1),
+        ErrorCode::GoodsLocked,
+        &["static pledge"],
+    );
+    chain.reject(
+        SUP1,
+        Operation::TransferWarehouseReceipt(vchain_proto::v1::TransferWarehouseReceipt {
+            receipt_id: id.clone(),
+            to: SUP2.into(),
+        }),
+        ErrorCode::VoucherPledged,
+        &["pledged"],
+    );
+    assert!(
+        active_pledge(&chain.ledger, vchain_contracts::ASSET_RECEIPT, &id)
+            .expect("read")
+            .is_some()
+    );
+    chain.ok(FINANCIER, release(&number));
+    chain.ok(WAREHOUSE, release_goods(&id, 10));
+    assert_eq!(receipt(&chain, &id).quantity, 90);
+}
+
+#[test]
+fn under_a_dynamic_pledge_goods_leave_down_to_the_floor_and_enforcement_takes_the_receipt() {
+    let (mut chain, id) = chain_with_receipt();
+    let end = chain.date_in(30);
+    // Floors out of range, and dynamic vouchers, are refused.
+    chain.reject(
+        SUP1,
+        pledge_receipt(&id, &end, vchain_proto::v1::PledgeMode::Dynamic, 100_001),
+        ErrorCode::InvalidAmount,
+        &["collateral's value 100000"],
+    );
+    chain.reject(
+        SUP1,
+        pledge_receipt(&id, &end, vchain_proto::v1::PledgeMode::Static, 5),
+        ErrorCode::InvalidArgument,
+        &["static pledge has no floor"],
+    );
+    let events = chain.ok(
+        SUP1,
+        pledge_receipt(&id, &end, vchain_proto::v1::PledgeMode::Dynamic, 60_000),
+    );
+    let number = events[0].pledge.clone();
+    // 100 units × 1,000 = 100,000; the floor is 60,000: 40 units may go, not 41.
+    chain.ok(WAREHOUSE, release_goods(&id, 30));
+    chain.reject(
+        WAREHOUSE,
+        release_goods(&id, 11),
+        ErrorCode::GoodsLocked,
+        &["below its floor 60000"],
+    );
+    chain.ok(WAREHOUSE, release_goods(&id, 10));
+    // The pledgee lowers the floor (with the pledgor's code): more may go.
+    let Operation::AmendPledge(mut lower) = amend(&number, CODE, "") else {
+        unreachable!()
+    };
+    lower.floor_value = 30_000;
+    chain.ok(FINANCIER, Operation::AmendPledge(lower));
+    chain.ok(WAREHOUSE, release_goods(&id, 30));
+    assert_eq!(receipt(&chain, &id).quantity, 30);
+    // On default the receipt passes to the pledgee.
+    chain.ok(FINANCIER, enforce(&number));
+    let after = receipt(&chain, &id);
+    assert_eq!(after.holder, FINANCIER);
+    assert!(after.pledge.is_empty());
+    let voucher_pledge = {
+        let mut chain = TestChain::new();
+        chain.grant_line(10_000_000);
+        let voucher = chain.issue(SUP1, 1_000, 60);
+        let end = chain.date_in(10);
+        let Operation::RegisterPledge(mut op) = register(&voucher, FINANCIER, &end) else {
+            unreachable!()
+        };
+        op.mode = vchain_proto::v1::PledgeMode::Dynamic.into();
+        op.floor_value = 10;
+        chain.reject(
+            SUP1,
+            Operation::RegisterPledge(op),
+            ErrorCode::InvalidArgument,
+            &["only warehouse receipts"],
+        )
+    };
+    assert!(voucher_pledge.contains("pledged whole"));
 }

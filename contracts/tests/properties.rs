@@ -84,8 +84,8 @@ enum Action {
         kind: u8,
         amount: u64,
     },
-    /// 0-2 the holder pledges a voucher to the financier for `days`; 3-4 the financier
-    /// releases a pledge; 5 it enforces one.
+    /// 0-1 the holder pledges a voucher to the financier for `days`; 2-3 the financier
+    /// releases a pledge; 4-5 it enforces one.
     Pledge {
         voucher: usize,
         kind: u8,
@@ -119,7 +119,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => (any::<usize>(), 0..VOUCHER_FREEZERS.len()).prop_map(|(voucher, by)| Action::UnfreezeVoucher { voucher, by }),
         2 => (0..FREEZABLE.len(), prop::bool::weighted(0.8)).prop_map(|(account, right)| Action::ToggleAccount { account, right }),
         1 => (0u8..8, 1u64..=10_000_000).prop_map(|(kind, amount)| Action::Line { kind, amount }),
-        3 => (any::<usize>(), 0u8..6, 0i64..=12)
+        5 => (any::<usize>(), 0u8..6, 0i64..=12)
             .prop_map(|(voucher, kind, days)| Action::Pledge { voucher, kind, days }),
         3 => (0u64..=8).prop_map(Action::AdvanceDays),
     ]
@@ -273,7 +273,7 @@ fn build(
             kind,
             days,
         } => {
-            if *kind <= 2 {
+            if *kind <= 1 {
                 let id = pick(&vouchers, *voucher, |v| {
                     v.status() == VoucherStatus::Active && v.pledge.is_empty()
                 });
@@ -286,6 +286,7 @@ fn build(
                     period_end_date: end,
                     collateral_description: "property test loan".into(),
                     modification_code_hash: vec![7; 32],
+                    ..Default::default()
                 });
                 (holder_or(&id, None), op)
             } else {
@@ -293,7 +294,7 @@ fn build(
                 let number = vouchers
                     .get(&id)
                     .map_or_else(|| "R000000000001".to_owned(), |v| v.pledge.clone());
-                let op = if *kind <= 4 {
+                let op = if *kind <= 3 {
                     Operation::ReleasePledge(vchain_proto::v1::ReleasePledge {
                         registration_number: number,
                         reason: "repaid".into(),

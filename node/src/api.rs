@@ -68,6 +68,7 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::ConsensusNodeNotFound
         | E::ProposalNotFound
         | E::PledgeNotFound
+        | E::ReceiptNotFound
         | E::OrganisationNotFound => Code::NotFound,
         E::IdentityExists
         | E::AccountExists
@@ -120,7 +121,9 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::GracePeriodEnded
         | E::AccountHoldsVouchers
         | E::VoucherPledged
-        | E::PledgeNotActive => Code::FailedPrecondition,
+        | E::PledgeNotActive
+        | E::GoodsLocked
+        | E::InsufficientGoods => Code::FailedPrecondition,
     }
 }
 
@@ -642,6 +645,36 @@ impl VchainApi for ApiService {
         Ok(Response::new(response))
     }
 
+    async fn get_warehouse_receipt(
+        &self,
+        request: Request<GetWarehouseReceiptRequest>,
+    ) -> Result<Response<GetWarehouseReceiptResponse>, Status> {
+        let reader = self.reader(&request, "GetWarehouseReceipt")?;
+        let id = request.into_inner().receipt_id;
+        let receipt = self
+            .read::<WarehouseReceipt>(&keys::receipt(&id), "WarehouseReceipt")?
+            .ok_or_else(|| not_found("warehouse receipt", &id))?;
+        // Its holder, its operator, a pledgee of it (named in its history), auditors.
+        let party = reader.owns(&receipt.holder) || reader.owns(&receipt.operator);
+        let named = party || {
+            let history = self
+                .chain
+                .ledger
+                .scan_prefix(&keys::voucher_events_prefix(&id), None, 4_096)
+                .map_err(internal)?;
+            history.iter().any(|(_, value)| {
+                <Event as prost::Message>::decode(value.as_slice())
+                    .is_ok_and(|e| reader.named_in(&e))
+            })
+        };
+        if !reader.privileged() && !named {
+            return Err(reader.denied(&format!("warehouse receipt {id}")));
+        }
+        Ok(Response::new(GetWarehouseReceiptResponse {
+            receipt: Some(receipt),
+        }))
+    }
+
     async fn get_pledge(
         &self,
         request: Request<GetPledgeRequest>,
@@ -661,6 +694,13 @@ impl VchainApi for ApiService {
             )
             .map_err(internal)?
             .ok_or_else(|| Status::not_found(format!("voucher {id} has no active pledge")))?,
+            Some(get_pledge_request::Selector::ReceiptId(id)) => vchain_contracts::active_pledge(
+                &*self.chain.ledger,
+                vchain_contracts::ASSET_RECEIPT,
+                &id,
+            )
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found(format!("receipt {id} has no active pledge")))?,
             None => {
                 return Err(Status::invalid_argument(
                     "give a registration number or a voucher id",

@@ -7,6 +7,7 @@ mod credit;
 pub(crate) mod governance;
 mod identity;
 pub(crate) mod pledge;
+pub(crate) mod receipt;
 mod voucher;
 
 use vchain_proto::v1::{
@@ -80,6 +81,9 @@ pub(crate) fn run(tx: &mut TxContext<'_, '_>, operation: Operation) -> Result<()
                 op.node_id
             ),
         ),
+        Operation::IssueWarehouseReceipt(op) => receipt::issue(tx, op),
+        Operation::TransferWarehouseReceipt(op) => receipt::transfer(tx, op),
+        Operation::ReleaseGoods(op) => receipt::release_goods(tx, op),
         Operation::RegisterPledge(op) => pledge::register(tx, op),
         Operation::AmendPledge(op) => pledge::amend(tx, op),
         Operation::ReleasePledge(op) => pledge::release(tx, op),
@@ -198,6 +202,16 @@ impl TxContext<'_, '_> {
         let position = self.next_position()?;
         self.overlay
             .put_message(keys::voucher_event(&event.voucher_id, position), &event);
+        self.events.push(event);
+        Ok(())
+    }
+
+    /// Records `event` in the history of asset `asset_id` (a voucher or a warehouse receipt)
+    /// and in the transaction's result.
+    pub(crate) fn asset_event(&mut self, asset_id: &str, event: Event) -> Result<(), Failure> {
+        let position = self.next_position()?;
+        self.overlay
+            .put_message(keys::voucher_event(asset_id, position), &event);
         self.events.push(event);
         Ok(())
     }
