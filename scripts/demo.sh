@@ -2,7 +2,8 @@
 # The main demo: starts a consortium of four Raft nodes on loopback (`vchain-testnet up`, one
 # process per bank node) and walks a digital debt voucher through its life across the nodes:
 # a credit line and the issuance through node 1, a split and payments down the supply chain
-# through node 2, a double spend refused, the leader killed -9 mid-story and the chain carrying
+# through node 2, a double spend refused, a piece pledged to a bank and locked, a supplier's
+# signed read of another's voucher refused, the leader killed -9 mid-story and the chain carrying
 # on, the killed node restarted and catching up, redemption at maturity, and the auditor's
 # trace from node 3, every node ending at the same height and state root.
 #
@@ -61,6 +62,21 @@ v 2 voucher transfer "$d" --as castings --to foundry --agreement-hash "$(hash_of
 step "node 4: a double spend — castings no longer holds $d (exit code 3: rejected by the chain)"
 set +e
 "$bin/vchain" --endpoint "$(endpoint 4)" voucher transfer "$d" --as castings --to gearbox --agreement-hash "$(hash_of "again $d")"
+echo "exit code $?"
+set -e
+
+step "node 1: tier 2 pledges its other piece $c to Bank A for a loan; pledged, it cannot move"
+v 1 pledge register "$c" --as castings --pledgee bank-a-finance --amount 40000000 \
+  --until "$(date -u -d '+20 days' +%F)" --collateral "working capital loan LC-TN-1"
+set +e
+"$bin/vchain" --endpoint "$(endpoint 1)" voucher transfer "$c" --as castings --to foundry --agreement-hash "$(hash_of "pledged $c")"
+echo "exit code $?"
+set -e
+v 3 pledge get --voucher "$c"
+
+step "node 2: reads are signed and answered by what the reader may see: castings cannot read gearbox's piece $b"
+set +e
+"$bin/vchain" --endpoint "$(endpoint 2)" --reader castings voucher get "$b"
 echo "exit code $?"
 set -e
 
