@@ -122,6 +122,8 @@ pub(crate) fn pledge(p: &vchain_proto::v1::Pledge) -> Value {
         "modification_code_hash": hex(&p.modification_code_hash),
         "mode": p.mode,
         "floor_value": p.floor_value,
+        "health": p.health,
+        "health_reason": p.health_reason,
     })
 }
 
@@ -144,6 +146,7 @@ pub(crate) fn event(e: &Event) -> Value {
         "node_id": e.node_id,
         "pledge": e.pledge,
         "receipt_id": e.receipt_id,
+        "device_id": e.device_id,
         "proposal_id": e.proposal_id,
         "org_id": e.org_id,
     })
@@ -204,6 +207,9 @@ pub(crate) fn operation_name(op: &Operation) -> &'static str {
         Operation::UnfreezeVoucher(_) => "unfreeze_voucher",
         Operation::AddConsensusNode(_) => "add_consensus_node",
         Operation::RemoveConsensusNode(_) => "remove_consensus_node",
+        Operation::RegisterDevice(_) => "register_device",
+        Operation::RevokeDevice(_) => "revoke_device",
+        Operation::SubmitReading(_) => "submit_reading",
         Operation::IssueWarehouseReceipt(_) => "issue_warehouse_receipt",
         Operation::TransferWarehouseReceipt(_) => "transfer_warehouse_receipt",
         Operation::ReleaseGoods(_) => "release_goods",
@@ -307,6 +313,14 @@ pub(crate) fn operation_fields(op: &Operation) -> Value {
             "node_id": o.node_id, "org_id": o.org_id, "public_key": hex(&o.public_key),
         }),
         Operation::RemoveConsensusNode(o) => json!({ "node_id": o.node_id }),
+        Operation::RegisterDevice(o) => json!({
+            "device_id": o.device_id, "public_key": hex(&o.public_key), "kind": o.kind,
+            "receipt_id": o.receipt_id,
+        }),
+        Operation::RevokeDevice(o) => json!({ "device_id": o.device_id, "reason": o.reason }),
+        Operation::SubmitReading(o) => json!({
+            "reading": hex(&o.reading), "device_signature": hex(&o.device_signature),
+        }),
         Operation::IssueWarehouseReceipt(o) => json!({
             "holder": o.holder, "sku": o.sku, "quantity": o.quantity, "unit_value": o.unit_value,
             "currency": o.currency, "location": o.location, "description": o.description,

@@ -67,6 +67,15 @@ pub(crate) fn event_line(e: &Event, with_voucher: bool) -> String {
     if !e.org_id.is_empty() {
         let _ = write!(s, " org={}", e.org_id);
     }
+    for (label, value) in [
+        ("receipt", &e.receipt_id),
+        ("pledge", &e.pledge),
+        ("device", &e.device_id),
+    ] {
+        if !value.is_empty() {
+            let _ = write!(s, " {label}={value}");
+        }
+    }
     if !e.related_vouchers.is_empty() {
         let label = if e.kind == EventKind::VoucherSplit as i32 {
             "children"

@@ -29,6 +29,7 @@
 //! | `m/pledge_seq` | next pledge registration number, u64 big-endian |
 //! | `w/{receipt_id}` | [`WarehouseReceipt`](vchain_proto::v1::WarehouseReceipt); its history is under `e/{receipt_id}/` like a voucher's |
 //! | `m/receipt_seq` | next warehouse receipt serial, u64 big-endian |
+//! | `dv/{device_id}` | [`Device`](vchain_proto::v1::Device): an IoT device, its key, lot and last reading counter |
 //! | `cr/{org_id}/{serial hex}` | [`CertificateRecord`](vchain_proto::v1::CertificateRecord): a certificate the chain accepted; status REVOKED entries are the revocation list |
 //! | `cx/{not_after_ms:8}/{org_id}/{serial hex}` | empty: an active certificate, by expiry (for "expiring soon" reports) |
 //!
@@ -114,6 +115,11 @@ pub fn parse_proposal_deadline(key: &[u8]) -> Option<(u64, String)> {
     let deadline_ms = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
     let id = rest.get(8..)?.strip_prefix(b"/")?;
     Some((deadline_ms, String::from_utf8(id.to_vec()).ok()?))
+}
+
+/// Key of an IoT device.
+pub fn device(device_id: &str) -> Vec<u8> {
+    join(&[b"dv/", device_id.as_bytes()])
 }
 
 /// Key of a warehouse receipt.

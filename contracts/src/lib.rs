@@ -56,6 +56,7 @@ pub use ops::certificate::{
     SUBJECT_NODE,
 };
 pub use ops::consensus::{consensus_config, CONSENSUS_NODES_MAX};
+pub use ops::device::{READING_BYTES_MAX, READING_SKEW_MS_MAX};
 pub use ops::governance::{
     approval_percent, passes, proposal, proposal_events, proposal_ttl_ms, proposals,
     EVENTS_PER_PROPOSAL_MAX, ORGANISATIONS_MAX, PROPOSALS_PAGE_MAX, PROPOSAL_EXPIRY_PER_BLOCK_MAX,

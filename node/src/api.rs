@@ -69,6 +69,7 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::ProposalNotFound
         | E::PledgeNotFound
         | E::ReceiptNotFound
+        | E::DeviceNotFound
         | E::OrganisationNotFound => Code::NotFound,
         E::IdentityExists
         | E::AccountExists
@@ -123,7 +124,13 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::VoucherPledged
         | E::PledgeNotActive
         | E::GoodsLocked
-        | E::InsufficientGoods => Code::FailedPrecondition,
+        | E::InsufficientGoods
+        | E::DeviceRevoked
+        | E::ReadingReplayed
+        | E::ReadingStale => Code::FailedPrecondition,
+        E::DeviceExists => Code::AlreadyExists,
+        E::ReadingSignatureInvalid => Code::Unauthenticated,
+        E::ReadingMismatch => Code::InvalidArgument,
     }
 }
 

@@ -4,6 +4,7 @@
 pub(crate) mod certificate;
 pub(crate) mod consensus;
 mod credit;
+pub(crate) mod device;
 pub(crate) mod governance;
 mod identity;
 pub(crate) mod pledge;
@@ -81,6 +82,9 @@ pub(crate) fn run(tx: &mut TxContext<'_, '_>, operation: Operation) -> Result<()
                 op.node_id
             ),
         ),
+        Operation::RegisterDevice(op) => device::register(tx, op),
+        Operation::RevokeDevice(op) => device::revoke(tx, op),
+        Operation::SubmitReading(op) => device::submit(tx, op),
         Operation::IssueWarehouseReceipt(op) => receipt::issue(tx, op),
         Operation::TransferWarehouseReceipt(op) => receipt::transfer(tx, op),
         Operation::ReleaseGoods(op) => receipt::release_goods(tx, op),

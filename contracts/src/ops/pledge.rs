@@ -334,6 +334,8 @@ pub(crate) fn register(tx: &mut TxContext<'_, '_>, op: RegisterPledge) -> Result
         ended_reason: String::new(),
         mode: mode.into(),
         floor_value: op.floor_value,
+        health: vchain_proto::v1::PledgeHealth::Ok.into(),
+        health_reason: String::new(),
     };
     asset.set_lock(&number);
     asset.store(tx.overlay);
