@@ -1,0 +1,165 @@
+//! Sensor-attested collateral over real gRPC: a certified warehouse operator issues a receipt,
+//! its owner pledges it dynamically, and a device's reading that takes the lot below the floor
+//! reaches the pledgee as a PLEDGE_ALERT on its event stream.
+
+mod common;
+
+use common::*;
+use ed25519_dalek::{Signer, SigningKey};
+use prost::Message;
+use sha2::{Digest, Sha256};
+use tokio_stream::StreamExt;
+use vchain_cli::keystore::Keystore;
+use vchain_proto::v1::transaction_body::Operation;
+use vchain_proto::v1::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breach_reading_reaches_the_subscribed_pledgee() {
+    let mut node = TestNode::start().await;
+    // Bank A certifies and registers a warehouse operator; its key joins the dev keystore.
+    let operator_key = SigningKey::from_bytes(&[42; 32]);
+    let keystore_path = node.data_dir().join("keystore.json");
+    let mut keystore = Keystore::load_or_create(&keystore_path).expect("keystore");
+    keystore
+        .import(
+            "depot",
+            Some("depot"),
+            &operator_key,
+            vchain_node::dev::DEV_PASSPHRASE,
+        )
+        .expect("import");
+    keystore.save().expect("save");
+    let ca_pem = std::fs::read_to_string(vchain_node::dev::ca_certificate_path(
+        node.data_dir(),
+        "bank-a",
+    ))
+    .expect("dev CA");
+    let ca = vchain_pki::RootCa::from_parts(
+        vchain_pki::Certificate::from_pem(&ca_pem).expect("PEM"),
+        keystore
+            .unlock("bank-a-ca", vchain_node::dev::DEV_PASSPHRASE)
+            .expect("CA key"),
+    )
+    .expect("CA");
+    let certificate = ca
+        .issue(
+            &vchain_pki::Subject {
+                organisation: "bank-a".into(),
+                common_name: "depot".into(),
+                role: vchain_pki::CertRole::Account(vchain_pki::AccountRole::WarehouseOperator),
+            },
+            &operator_key.verifying_key().to_bytes(),
+            ca.validity(),
+        )
+        .expect("certificate");
+    node.ok(
+        "bank-a-admin",
+        Operation::RegisterIdentity(RegisterIdentity {
+            uscc: vchain_contracts::validate::uscc_with_check("91310000MA1FL5002").expect("uscc"),
+            name: "Depot Logistics".into(),
+            role: Role::WarehouseOperator.into(),
+            legal_representative: String::new(),
+            account_id: "depot".into(),
+            public_key: Vec::new(),
+            certificate: certificate.to_pem().into_bytes(),
+        }),
+    )
+    .await;
+
+    // A lot of 100 units at 1,000, pledged dynamically with a 60,000 floor.
+    let events = node
+        .ok(
+            "depot",
+            Operation::IssueWarehouseReceipt(IssueWarehouseReceipt {
+                holder: "gearbox".into(),
+                sku: "gear blank".into(),
+                quantity: 100,
+                unit_value: 1_000,
+                currency: "CNY".into(),
+                location: "Depot 1".into(),
+                description: String::new(),
+            }),
+        )
+        .await;
+    let receipt = events[0].receipt_id.clone();
+    let until = node.date_in(30).await;
+    node.ok(
+        "gearbox",
+        Operation::RegisterPledge(RegisterPledge {
+            receipt_id: receipt.clone(),
+            pledgee: "bank-a-finance".into(),
+            secured_amount: 50_000,
+            currency: "CNY".into(),
+            period_end_date: until,
+            collateral_description: "inventory loan".into(),
+            modification_code_hash: Sha256::digest(b"code").to_vec(),
+            mode: PledgeMode::Dynamic.into(),
+            floor_value: 60_000,
+            ..RegisterPledge::default()
+        }),
+    )
+    .await;
+    let device_key = SigningKey::from_bytes(&[43; 32]);
+    node.ok(
+        "depot",
+        Operation::RegisterDevice(RegisterDevice {
+            device_id: "gate-1".into(),
+            public_key: device_key.verifying_key().to_bytes().to_vec(),
+            kind: DeviceKind::Gate.into(),
+            receipt_id: receipt.clone(),
+            ..RegisterDevice::default()
+        }),
+    )
+    .await;
+
+    // The pledgee follows its events; 41 units leave at the gate.
+    let height = node.status().await.height;
+    let request = vchain_cli::read::request_now(
+        SubscribeEventsRequest {
+            from_height: height + 1,
+            ..Default::default()
+        },
+        &node.genesis.chain_id,
+        "SubscribeEvents",
+        "bank-a-finance",
+        &node.key("bank-a-finance"),
+    );
+    let mut stream = node
+        .api
+        .subscribe_events(request)
+        .await
+        .expect("subscribe")
+        .into_inner();
+    let time_ms = vchain_cli::time::now_ms();
+    let bytes = SensorReading {
+        device_id: "gate-1".into(),
+        counter: 1,
+        device_time_ms: time_ms,
+        measurement: Some(sensor_reading::Measurement::UnitsOut(41)),
+    }
+    .encode_to_vec();
+    let signature = device_key.sign(&bytes).to_bytes().to_vec();
+    node.ok(
+        "depot",
+        Operation::SubmitReading(SubmitReading {
+            reading: bytes,
+            device_signature: signature,
+        }),
+    )
+    .await;
+    let alert = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(envelope) = stream.next().await {
+            let event = envelope.expect("event").event.expect("event");
+            if event.kind() == EventKind::PledgeAlert {
+                return event;
+            }
+        }
+        panic!("the stream ended without an alert");
+    })
+    .await
+    .expect("the alert arrives");
+    assert_eq!(alert.receipt_id, receipt);
+    assert!(alert.detail.contains("PLEDGE_HEALTH_BREACHED"), "{alert:?}");
+    assert!(alert.detail.contains("below the floor"), "{alert:?}");
+    node.stop().await;
+}
