@@ -35,8 +35,9 @@ use vchain_proto::v1::{
 
 use crate::args::{
     AccountCmd, BlockCmd, CaCmd, CertRoleArg, Cli, Command, ConsensusCmd, CreditLineCmd, DevCmd,
-    EventsArgs, Hex32, IdentityCmd, KeyCmd, ParamChanges, PledgeCmd, ProposalAction, ProposalCmd,
-    ProposalText, PublicKeySource, ReceiptCmd, TxCmd, TxOpts, VoucherCmd, VoucherOwner,
+    DeviceCmd, DeviceKindArg, EventsArgs, Hex32, IdentityCmd, KeyCmd, ParamChanges, PledgeCmd,
+    ProposalAction, ProposalCmd, ProposalText, PublicKeySource, ReceiptCmd, TxCmd, TxOpts,
+    VoucherCmd, VoucherOwner,
 };
 use crate::exit::{KeyProblem, RpcError, TxRejected, UsageError};
 use crate::{json, passphrase, render};
@@ -90,6 +91,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<Out> {
         Command::Voucher(c) => ctx.voucher(c).await,
         Command::Pledge(c) => ctx.pledge(c).await,
         Command::Receipt(c) => ctx.receipt(c).await,
+        Command::Device(c) => ctx.device(c).await,
         Command::Consensus(c) => ctx.consensus(c).await,
         Command::Proposal(c) => ctx.proposal(c).await,
         Command::Ca(c) => ctx.ca(c).await,
@@ -773,6 +775,121 @@ impl Ctx {
             },
         };
         self.proposal(ProposalCmd::Submit(action)).await
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // device
+    // -----------------------------------------------------------------------------------------
+
+    async fn device(&self, cmd: DeviceCmd) -> anyhow::Result<Out> {
+        use vchain_proto::v1::sensor_reading::Measurement;
+        use vchain_proto::v1::{
+            Climate, DeviceKind, Position, RegisterDevice, RevokeDevice, SensorReading,
+            SubmitReading,
+        };
+        match cmd {
+            DeviceCmd::Register {
+                tx,
+                device,
+                kind,
+                receipt,
+                device_key,
+                fence,
+                temperature,
+            } => {
+                let public_key = self.public_key(None, Some(&device_key))?;
+                let kind = match kind {
+                    DeviceKindArg::Scale => DeviceKind::Scale,
+                    DeviceKindArg::Gate => DeviceKind::Gate,
+                    DeviceKindArg::Climate => DeviceKind::Climate,
+                    DeviceKindArg::Gps => DeviceKind::Gps,
+                    DeviceKindArg::Lock => DeviceKind::Lock,
+                    DeviceKindArg::Rfid => DeviceKind::Rfid,
+                };
+                let fence = if fence.is_empty() { vec![0; 4] } else { fence };
+                let temperature = if temperature.is_empty() {
+                    vec![0; 2]
+                } else {
+                    temperature
+                };
+                let op = Operation::RegisterDevice(RegisterDevice {
+                    device_id: device,
+                    public_key,
+                    kind: kind.into(),
+                    receipt_id: receipt,
+                    min_lat_e7: fence[0],
+                    max_lat_e7: fence[1],
+                    min_lon_e7: fence[2],
+                    max_lon_e7: fence[3],
+                    min_centi_celsius: temperature[0],
+                    max_centi_celsius: temperature[1],
+                });
+                self.submit(&tx, op).await
+            }
+            DeviceCmd::Revoke { tx, device, reason } => {
+                let op = Operation::RevokeDevice(RevokeDevice {
+                    device_id: device,
+                    reason,
+                });
+                self.submit(&tx, op).await
+            }
+            DeviceCmd::Read {
+                tx,
+                device,
+                device_key,
+                counter,
+                quantity,
+                units_out,
+                centi_celsius,
+                position,
+                lock_open,
+                rfid,
+            } => {
+                let measurement = if let Some(q) = quantity {
+                    Measurement::Quantity(q)
+                } else if let Some(out) = units_out {
+                    Measurement::UnitsOut(out)
+                } else if let Some(c) = centi_celsius {
+                    Measurement::Climate(Climate {
+                        centi_celsius: c,
+                        humidity_permille: 0,
+                    })
+                } else if let Some(p) = position {
+                    Measurement::Position(Position {
+                        lat_e7: p[0],
+                        lon_e7: p[1],
+                    })
+                } else if let Some(open) = lock_open {
+                    Measurement::LockOpen(open)
+                } else if let Some(tag) = rfid {
+                    Measurement::RfidTag(tag)
+                } else {
+                    return Err(UsageError(
+                        "give one measurement: --quantity, --units-out, --centi-celsius, --position, --lock-open or --rfid".into(),
+                    )
+                    .into());
+                };
+                let ks = self.open_keystore()?;
+                let pass = passphrase::obtain(self.passphrase_file.as_deref(), &device_key, false)?;
+                let key = ks
+                    .unlock(&device_key, &pass)
+                    .with_context(|| format!("unlocking device key {device_key:?}"))?;
+                let reading = prost::Message::encode_to_vec(&SensorReading {
+                    device_id: device,
+                    counter,
+                    device_time_ms: vchain_cli::time::now_ms(),
+                    measurement: Some(measurement),
+                });
+                let signature = ed25519_dalek::Signer::sign(&key, &reading)
+                    .to_bytes()
+                    .to_vec();
+                let op = Operation::SubmitReading(SubmitReading {
+                    reading,
+                    device_signature: signature,
+                });
+                self.submit(&tx, op).await
+            }
+        }
     }
 
     // -----------------------------------------------------------------------------------------

@@ -2246,5 +2246,74 @@ async fn a_warehouse_receipt_is_issued_and_pledged_dynamically_with_the_cli() {
     let notice = chain.json(&["pledge", "get", "--receipt", &receipt]).await;
     assert_eq!(notice["pledge"]["asset_kind"], "receipt");
     assert_eq!(notice["pledge"]["floor_value"], 60000);
+
+    // A gate device on the lot reports one more unit leaving: the pledge is breached and the
+    // alert names the pledgee; the same reading again is a replay.
+    chain
+        .json(&["key", "new", "gate-key", "--account", "depot"])
+        .await;
+    chain
+        .tx(&[
+            "device",
+            "register",
+            "gate-1",
+            "--as",
+            "depot",
+            "--kind",
+            "gate",
+            "--receipt",
+            &receipt,
+            "--device-key",
+            "gate-key",
+        ])
+        .await;
+    let out = chain
+        .tx(&[
+            "device",
+            "read",
+            "gate-1",
+            "--as",
+            "depot",
+            "--device-key",
+            "gate-key",
+            "--counter",
+            "1",
+            "--units-out",
+            "1",
+        ])
+        .await;
+    let kinds: Vec<&str> = out["result"]["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["EVENT_KIND_READING_RECORDED", "EVENT_KIND_PLEDGE_ALERT"],
+        "{out:#}"
+    );
+    assert_eq!(out["result"]["events"][1]["counterparty"], "bank-a-finance");
+    let notice = chain.json(&["pledge", "get", "--receipt", &receipt]).await;
+    assert_eq!(
+        notice["pledge"]["health"], 3,
+        "PLEDGE_HEALTH_BREACHED: {notice:#}"
+    );
+    chain
+        .run(&[
+            "device",
+            "read",
+            "gate-1",
+            "--as",
+            "depot",
+            "--device-key",
+            "gate-key",
+            "--counter",
+            "1",
+            "--units-out",
+            "1",
+        ])
+        .await
+        .expect_rejected("READING_REPLAYED");
     chain.stop().await;
 }
