@@ -3,7 +3,8 @@
 # process per bank node) and walks a digital debt voucher through its life across the nodes:
 # a credit line and the issuance through node 1, a split and payments down the supply chain
 # through node 2, a double spend refused, a piece pledged to a bank and locked, a supplier's
-# signed read of another's voucher refused, the leader killed -9 mid-story and the chain carrying
+# signed read of another's voucher refused, a sensor fleet's scripted breach alerting the pledgee,
+# the leader killed -9 mid-story and the chain carrying
 # on, the killed node restarted and catching up, redemption at maturity, and the auditor's
 # trace from node 3, every node ending at the same height and state root.
 #
@@ -73,6 +74,9 @@ set +e
 echo "exit code $?"
 set -e
 v 3 pledge get --voucher "$c"
+
+step "node 1: a warehouse's IoT fleet watches a lot pledged to Bank A; a gate reports goods leaving below the floor and the bank is alerted"
+"$bin/vchain-sensors" --dir "$dir" --endpoint "$(endpoint 1)" --devices 3 --readings 2 --breach-at 1 --run 1
 
 step "node 2: reads are signed and answered by what the reader may see: castings cannot read gearbox's piece $b"
 set +e

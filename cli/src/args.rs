@@ -659,6 +659,11 @@ pub(crate) enum DeviceCmd {
         #[arg(long)]
         reason: String,
     },
+    /// Show a device: key, kind, lot, last reading counter, status.
+    Get {
+        /// Device id.
+        device: String,
+    },
     /// Sign a reading with the device's key and submit it through your gateway account.
     Read {
         #[command(flatten)]

@@ -826,6 +826,42 @@ impl Ctx {
                 });
                 self.submit(&tx, op).await
             }
+            DeviceCmd::Get { device } => {
+                let what = format!("getting device {device}");
+                let mut c = self.client().await?;
+                let request = self
+                    .read(
+                        vchain_proto::v1::GetDeviceRequest {
+                            device_id: device.clone(),
+                        },
+                        "GetDevice",
+                    )
+                    .await?;
+                let d = self
+                    .call(what.clone(), c.get_device(request))
+                    .await?
+                    .device
+                    .ok_or_else(|| anyhow!("{what}: the node returned none"))?;
+                let text = format!(
+                    "device: {}\noperator: {}\nkind: {}\nlot: {}\nkey: {}\nlast counter: {}\nstatus: {}\n",
+                    d.device_id,
+                    d.operator,
+                    d.kind().as_str_name().trim_start_matches("DEVICE_KIND_"),
+                    d.receipt_id,
+                    hex::encode(&d.public_key),
+                    d.last_counter,
+                    d.status().as_str_name().trim_start_matches("DEVICE_STATUS_"),
+                );
+                Ok(Out::new(
+                    json!({ "device": {
+                        "device_id": d.device_id, "operator": d.operator,
+                        "kind": d.kind().as_str_name(), "receipt_id": d.receipt_id,
+                        "public_key": hex::encode(&d.public_key), "last_counter": d.last_counter,
+                        "status": d.status().as_str_name(),
+                    }}),
+                    text,
+                ))
+            }
             DeviceCmd::Revoke { tx, device, reason } => {
                 let op = Operation::RevokeDevice(RevokeDevice {
                     device_id: device,

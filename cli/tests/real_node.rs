@@ -2315,5 +2315,8 @@ async fn a_warehouse_receipt_is_issued_and_pledged_dynamically_with_the_cli() {
         ])
         .await
         .expect_rejected("READING_REPLAYED");
+    let device = chain.json(&["device", "get", "gate-1"]).await;
+    assert_eq!(device["device"]["last_counter"], 1, "{device:#}");
+    assert_eq!(device["device"]["kind"], "DEVICE_KIND_GATE");
     chain.stop().await;
 }

@@ -652,6 +652,35 @@ impl VchainApi for ApiService {
         Ok(Response::new(response))
     }
 
+    async fn get_device(
+        &self,
+        request: Request<GetDeviceRequest>,
+    ) -> Result<Response<GetDeviceResponse>, Status> {
+        let reader = self.reader(&request, "GetDevice")?;
+        let id = request.into_inner().device_id;
+        let device = self
+            .read::<Device>(&keys::device(&id), "Device")?
+            .ok_or_else(|| not_found("device", &id))?;
+        let receipt =
+            self.read::<WarehouseReceipt>(&keys::receipt(&device.receipt_id), "WarehouseReceipt")?;
+        let pledgee = vchain_contracts::active_pledge(
+            &*self.chain.ledger,
+            vchain_contracts::ASSET_RECEIPT,
+            &device.receipt_id,
+        )
+        .map_err(internal)?
+        .is_some_and(|p| reader.owns(&p.pledgee));
+        let party = pledgee
+            || reader.owns(&device.operator)
+            || receipt.is_some_and(|r| reader.owns(&r.holder) || reader.owns(&r.operator));
+        if !reader.privileged() && !party {
+            return Err(reader.denied(&format!("device {id}")));
+        }
+        Ok(Response::new(GetDeviceResponse {
+            device: Some(device),
+        }))
+    }
+
     async fn get_warehouse_receipt(
         &self,
         request: Request<GetWarehouseReceiptRequest>,

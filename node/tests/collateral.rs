@@ -159,7 +159,38 @@ async fn a_breach_reading_reaches_the_subscribed_pledgee() {
     .await
     .expect("the alert arrives");
     assert_eq!(alert.receipt_id, receipt);
+    // The pledgee reads the device that raised it; a stranger to the lot may not.
+    let request = device_read(&node, "bank-a-finance");
+    let device = node
+        .api
+        .get_device(request)
+        .await
+        .expect("the pledgee reads the device")
+        .into_inner()
+        .device
+        .expect("device");
+    assert_eq!(device.last_counter, 1);
+    let request = device_read(&node, "foundry");
+    let denied = node
+        .api
+        .get_device(request)
+        .await
+        .expect_err("not foundry's");
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
     assert!(alert.detail.contains("PLEDGE_HEALTH_BREACHED"), "{alert:?}");
     assert!(alert.detail.contains("below the floor"), "{alert:?}");
     node.stop().await;
+}
+
+/// A signed `GetDevice` read of gate-1 by dev account `reader`.
+fn device_read(node: &TestNode, reader: &str) -> tonic::Request<GetDeviceRequest> {
+    vchain_cli::read::request_now(
+        GetDeviceRequest {
+            device_id: "gate-1".into(),
+        },
+        &node.genesis.chain_id,
+        "GetDevice",
+        reader,
+        &node.key(reader),
+    )
 }
