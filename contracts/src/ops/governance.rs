@@ -638,25 +638,6 @@ fn params_diff(before: &ChainParams, after: &ChainParams) -> String {
     changed.join(", ")
 }
 
-fn next_proposal_id(tx: &mut TxContext<'_, '_>) -> Result<String, Failure> {
-    let next = match tx.overlay.get(keys::PROPOSAL_SEQ)? {
-        None => 1,
-        Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
-            ExecError::CorruptState {
-                key: "m/proposal_seq".into(),
-                what: "u64",
-                why: format!("{} bytes", bytes.len()),
-            }
-        })?),
-    };
-    let Some(after) = next.checked_add(1) else {
-        return reject(ErrorCode::ArithmeticOverflow, "proposal numbers exhausted");
-    };
-    tx.overlay
-        .put(keys::PROPOSAL_SEQ.to_vec(), after.to_be_bytes().to_vec());
-    Ok(format!("P{next:012}"))
-}
-
 /// `SubmitProposal`: checks the action, opens the proposal with the proposer's organisation's
 /// approval and decides it at once if that is already enough (a one-member consortium).
 pub(crate) fn submit(tx: &mut TxContext<'_, '_>, op: SubmitProposal) -> Result<(), Failure> {
@@ -674,7 +655,7 @@ pub(crate) fn submit(tx: &mut TxContext<'_, '_>, op: SubmitProposal) -> Result<(
     check_action(tx, action, &proposer_org)?;
     let name = action_name(action);
 
-    let id = next_proposal_id(tx)?;
+    let id = tx.next_serial(keys::PROPOSAL_SEQ, 'P', "proposal numbers")?;
     let ttl_ms = proposal_ttl_ms(tx.params);
     let deadline_ms = tx.context.timestamp_ms.checked_add(ttl_ms).ok_or_else(|| {
         Rejection::new(ErrorCode::ArithmeticOverflow, "proposal deadline overflows")

@@ -210,6 +210,31 @@ impl TxContext<'_, '_> {
         Ok(())
     }
 
+    /// The next chain-assigned id of a family: `letter` and 12 digits from the counter under
+    /// `key` (u64 big-endian, starting at 1), which it advances.
+    pub(crate) fn next_serial(
+        &mut self,
+        key: &'static [u8],
+        letter: char,
+        what: &str,
+    ) -> Result<String, Failure> {
+        let next = match self.overlay.get(key)? {
+            None => 1,
+            Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
+                ExecError::CorruptState {
+                    key: String::from_utf8_lossy(key).into_owned(),
+                    what: "u64",
+                    why: format!("{} bytes", bytes.len()),
+                }
+            })?),
+        };
+        let Some(after) = next.checked_add(1) else {
+            return reject(ErrorCode::ArithmeticOverflow, format!("{what} exhausted"));
+        };
+        self.overlay.put(key.to_vec(), after.to_be_bytes().to_vec());
+        Ok(format!("{letter}{next:012}"))
+    }
+
     /// Records `event` in the history of asset `asset_id` (a voucher or a warehouse receipt)
     /// and in the transaction's result.
     pub(crate) fn asset_event(&mut self, asset_id: &str, event: Event) -> Result<(), Failure> {

@@ -142,28 +142,6 @@ impl Asset {
     }
 }
 
-fn next_registration_number(tx: &mut TxContext<'_, '_>) -> Result<String, Failure> {
-    let next = match tx.overlay.get(keys::PLEDGE_SEQ)? {
-        None => 1,
-        Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
-            ExecError::CorruptState {
-                key: "m/pledge_seq".into(),
-                what: "u64",
-                why: format!("{} bytes", bytes.len()),
-            }
-        })?),
-    };
-    let after = next.checked_add(1).ok_or_else(|| {
-        Rejection::new(
-            ErrorCode::ArithmeticOverflow,
-            "registration numbers exhausted",
-        )
-    })?;
-    tx.overlay
-        .put(keys::PLEDGE_SEQ.to_vec(), after.to_be_bytes().to_vec());
-    Ok(format!("R{next:012}"))
-}
-
 /// The period's last day: a valid date from today to the voucher's maturity (for a receipt,
 /// within the chain's maximum tenor).
 fn period_end(tx: &TxContext<'_, '_>, date: &str, asset: &Asset) -> Result<u32, Failure> {
@@ -314,7 +292,7 @@ pub(crate) fn register(tx: &mut TxContext<'_, '_>, op: RegisterPledge) -> Result
     )?;
     validate::digest("modification code hash", &op.modification_code_hash)?;
 
-    let number = next_registration_number(tx)?;
+    let number = tx.next_serial(keys::PLEDGE_SEQ, 'R', "registration numbers")?;
     let pledge = Pledge {
         registration_number: number.clone(),
         asset_kind: asset.kind().to_owned(),

@@ -31,25 +31,6 @@ pub(crate) fn value_of(quantity: u64, unit_value: u64) -> Result<u64, Rejection>
     })
 }
 
-fn next_receipt_id(tx: &mut TxContext<'_, '_>) -> Result<String, Failure> {
-    let next = match tx.overlay.get(keys::RECEIPT_SEQ)? {
-        None => 1,
-        Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
-            ExecError::CorruptState {
-                key: "m/receipt_seq".into(),
-                what: "u64",
-                why: format!("{} bytes", bytes.len()),
-            }
-        })?),
-    };
-    let after = next
-        .checked_add(1)
-        .ok_or_else(|| Rejection::new(ErrorCode::ArithmeticOverflow, "receipt ids exhausted"))?;
-    tx.overlay
-        .put(keys::RECEIPT_SEQ.to_vec(), after.to_be_bytes().to_vec());
-    Ok(format!("W{next:012}"))
-}
-
 /// The receipt `receipt_id` as this transaction sees it, or RECEIPT_NOT_FOUND.
 pub(crate) fn load_receipt(
     tx: &TxContext<'_, '_>,
@@ -149,7 +130,7 @@ pub(crate) fn issue(tx: &mut TxContext<'_, '_>, op: IssueWarehouseReceipt) -> Re
     validate::currency(&op.currency)?;
     value_of(op.quantity, op.unit_value)?;
     check_holder(tx, &op.holder)?;
-    let id = next_receipt_id(tx)?;
+    let id = tx.next_serial(keys::RECEIPT_SEQ, 'W', "warehouse receipt ids")?;
     let receipt = WarehouseReceipt {
         id: id.clone(),
         operator: tx.signer.account_id.clone(),

@@ -54,31 +54,6 @@ fn dequeue_expiry(tx: &mut TxContext<'_, '_>, voucher: &Voucher) -> Result<(), F
     Ok(())
 }
 
-fn next_voucher_id(tx: &mut TxContext<'_, '_>) -> Result<String, Failure> {
-    let next = match tx.overlay.get(keys::VOUCHER_SEQ)? {
-        None => 1,
-        Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
-            ExecError::CorruptState {
-                key: "m/voucher_seq".into(),
-                what: "u64",
-                why: format!("{} bytes", bytes.len()),
-            }
-        })?),
-    };
-    let after = match next.checked_add(1) {
-        Some(after) => after,
-        None => {
-            return reject(
-                ErrorCode::ArithmeticOverflow,
-                "voucher serial numbers exhausted",
-            )
-        }
-    };
-    tx.overlay
-        .put(keys::VOUCHER_SEQ.to_vec(), after.to_be_bytes().to_vec());
-    Ok(format!("V{next:012}"))
-}
-
 /// Loads a voucher the signer holds and may still use: active, not frozen, not pledged.
 pub(crate) fn usable_voucher(
     tx: &TxContext<'_, '_>,
@@ -281,7 +256,7 @@ pub(crate) fn issue(tx: &mut TxContext<'_, '_>, op: IssueVoucher) -> Result<(), 
         }
     };
 
-    let id = next_voucher_id(tx)?;
+    let id = tx.next_serial(keys::VOUCHER_SEQ, 'V', "voucher serial numbers")?;
     let voucher = Voucher {
         id: id.clone(),
         issuer: issuer.clone(),
@@ -422,7 +397,7 @@ pub(crate) fn split(tx: &mut TxContext<'_, '_>, op: SplitVoucher) -> Result<(), 
     dequeue_expiry(tx, &parent)?;
     let mut children = Vec::with_capacity(fanout);
     for &amount in &op.amounts {
-        let id = next_voucher_id(tx)?;
+        let id = tx.next_serial(keys::VOUCHER_SEQ, 'V', "voucher serial numbers")?;
         let child = Voucher {
             id: id.clone(),
             amount,
