@@ -69,6 +69,9 @@ struct Ctx {
     keystore: Option<PathBuf>,
     passphrase_file: Option<PathBuf>,
     reader: Option<String>,
+    /// The `--reader` key, its account and the chain id, unlocked and fetched once per run
+    /// (a paged listing signs every page).
+    signed_reader: tokio::sync::OnceCell<(SigningKey, String, String)>,
     json: bool,
     rpc_timeout: Duration,
 }
@@ -80,6 +83,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<Out> {
         keystore: cli.keystore,
         passphrase_file: cli.passphrase_file,
         reader: cli.reader,
+        signed_reader: tokio::sync::OnceCell::new(),
         json: cli.json,
         rpc_timeout: Duration::from_secs(cli.rpc_timeout_secs.max(1)),
     };
@@ -332,15 +336,20 @@ impl Ctx {
         message: T,
         method: &str,
     ) -> anyhow::Result<tonic::Request<T>> {
-        let name = self.reader.as_deref().ok_or_else(|| {
-            UsageError(
-                "reads are signed: give --reader KEY (or set VCHAIN_READER) naming a keystore key of a registered account".into(),
-            )
-        })?;
-        let (key, account) = self.signer(name)?;
-        let chain_id = self.chain_id().await?;
+        let (key, account, chain_id) = self
+            .signed_reader
+            .get_or_try_init(|| async {
+                let name = self.reader.as_deref().ok_or_else(|| {
+                    UsageError(
+                        "reads are signed: give --reader KEY (or set VCHAIN_READER) naming a keystore key of a registered account".into(),
+                    )
+                })?;
+                let (key, account) = self.signer(name)?;
+                anyhow::Ok((key, account, self.chain_id().await?))
+            })
+            .await?;
         Ok(vchain_cli::read::request_now(
-            message, &chain_id, method, &account, &key,
+            message, chain_id, method, account, key,
         ))
     }
 

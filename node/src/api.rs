@@ -692,17 +692,7 @@ impl VchainApi for ApiService {
             .ok_or_else(|| not_found("warehouse receipt", &id))?;
         // Its holder, its operator, a pledgee of it (named in its history), auditors.
         let party = reader.owns(&receipt.holder) || reader.owns(&receipt.operator);
-        let named = party || {
-            let history = self
-                .chain
-                .ledger
-                .scan_prefix(&keys::voucher_events_prefix(&id), None, 4_096)
-                .map_err(internal)?;
-            history.iter().any(|(_, value)| {
-                <Event as prost::Message>::decode(value.as_slice())
-                    .is_ok_and(|e| reader.named_in(&e))
-            })
-        };
+        let named = party || read_access::named_in_history(&*self.chain.ledger, &reader, &id)?;
         if !reader.privileged() && !named {
             return Err(reader.denied(&format!("warehouse receipt {id}")));
         }

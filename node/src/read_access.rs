@@ -168,9 +168,19 @@ pub fn may_read_voucher(
     {
         return Ok(true);
     }
+    named_in_history(state, reader, &voucher.id)
+}
+
+/// Whether `reader` is named in the history of asset `asset_id` (a voucher or a warehouse
+/// receipt): a past holder, a recipient, a pledgee ...
+pub fn named_in_history(
+    state: &dyn StateReader,
+    reader: &Reader,
+    asset_id: &str,
+) -> Result<bool, Status> {
     let history = state
         .scan_prefix(
-            &keys::voucher_events_prefix(&voucher.id),
+            &keys::voucher_events_prefix(asset_id),
             None,
             PARTY_EVENTS_MAX,
         )
