@@ -14,3 +14,5 @@ for crate in vchain-contracts vchain-consensus; do
   fi
 done
 cargo test --workspace --locked "$@"
+# Lints are part of the build: a warning fails CI.
+cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -137,6 +137,7 @@ impl BenchChain {
                 root_ca_certificate: String::new(),
             }],
             identities,
+            development: false,
         };
         let mut chain = BenchChain {
             ledger,

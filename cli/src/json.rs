@@ -40,6 +40,36 @@ enum_name!(
     ErrorCode
 );
 enum_name!(
+    /// Proto name of a [`DeviceKind`](vchain_proto::v1::DeviceKind) value.
+    device_kind_name,
+    vchain_proto::v1::DeviceKind
+);
+enum_name!(
+    /// Proto name of a [`PledgeHealth`](vchain_proto::v1::PledgeHealth) value.
+    pledge_health_name,
+    vchain_proto::v1::PledgeHealth
+);
+enum_name!(
+    /// Proto name of a [`HealthCause`](vchain_proto::v1::HealthCause) value.
+    health_cause_name,
+    vchain_proto::v1::HealthCause
+);
+
+/// A sensor reading's measurement as text, e.g. `quantity=40` or `climate=-150c/100`.
+pub(crate) fn measurement_text(reading: &vchain_proto::v1::SensorReading) -> String {
+    use vchain_proto::v1::sensor_reading::Measurement;
+    match &reading.measurement {
+        Some(Measurement::Quantity(n)) => format!("quantity={n}"),
+        Some(Measurement::UnitsOut(n)) => format!("units_out={n}"),
+        Some(Measurement::Climate(c)) => format!("climate={}c/100", c.centi_celsius),
+        Some(Measurement::Position(p)) => format!("position={},{}e-7", p.lat_e7, p.lon_e7),
+        Some(Measurement::LockOpen(open)) => format!("lock_open={open}"),
+        Some(Measurement::RfidTag(tag)) => format!("rfid={tag}"),
+        None => "none".to_owned(),
+    }
+}
+
+enum_name!(
     /// Proto name of a [`VoucherStatus`] value.
     voucher_status_name,
     VoucherStatus
@@ -123,7 +153,7 @@ pub(crate) fn pledge(p: &vchain_proto::v1::Pledge) -> Value {
         "mode": p.mode,
         "floor_value": p.floor_value,
         "health": p.health,
-        "health_reason": p.health_reason,
+        "health_cause": health_cause_name(p.health_cause),
     })
 }
 
@@ -148,6 +178,27 @@ pub(crate) fn event(e: &Event) -> Value {
         "receipt_id": e.receipt_id,
         "device_id": e.device_id,
         "proposal_id": e.proposal_id,
+        "public_key": hex(&e.public_key),
+        "role": if e.role == 0 { String::new() } else { role_name(e.role) },
+        "uscc": e.uscc,
+        "amounts": e.amounts,
+        "digest": hex(&e.digest),
+        "previous_holder": e.previous_holder,
+        "quantity": e.quantity,
+        "limit": e.limit,
+        "certificate_serial": hex(&e.certificate_serial),
+        "previous_certificate_serial": hex(&e.previous_certificate_serial),
+        "params": e.params.as_ref().map(chain_params),
+        "approve": e.approve,
+        "code": if e.code == 0 { String::new() } else { error_code_name(e.code) },
+        "device_kind": if e.device_kind == 0 { String::new() } else { device_kind_name(e.device_kind) },
+        "reading": e.reading.as_ref().map(|r| json!({
+            "device_id": r.device_id, "counter": r.counter, "device_time_ms": r.device_time_ms,
+            "measurement": measurement_text(r),
+        })),
+        "health": if e.health == 0 { String::new() } else { pledge_health_name(e.health) },
+        "health_cause": if e.health_cause == 0 { String::new() } else { health_cause_name(e.health_cause) },
+        "registration": e.registration.as_ref().map(pledge),
         "org_id": e.org_id,
     })
 }
@@ -464,7 +515,11 @@ pub(crate) fn proposal(p: &Proposal) -> Value {
         "deadline_ms": p.deadline_ms,
         "votes": votes,
         "decided_height": p.decided_height,
-        "outcome": p.outcome,
+        "approvals": p.approvals,
+        "disapprovals": p.disapprovals,
+        "member_count": p.member_count,
+        "approval_percent": p.approval_percent,
+        "rejected_by": if p.rejected_by == 0 { String::new() } else { error_code_name(p.rejected_by) },
     })
 }
 
@@ -519,7 +574,7 @@ pub(crate) fn credit_line(c: &CreditLine) -> Value {
     })
 }
 
-fn chain_params(p: &ChainParams) -> Value {
+pub(crate) fn chain_params(p: &ChainParams) -> Value {
     json!({
         "max_tenor_days": p.max_tenor_days,
         "min_split_amount": p.min_split_amount,

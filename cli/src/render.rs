@@ -89,6 +89,71 @@ pub(crate) fn event_line(e: &Event, with_voucher: bool) -> String {
     if e.consideration > 0 {
         let _ = write!(s, " consideration={}", e.consideration);
     }
+    if !e.previous_holder.is_empty() {
+        let _ = write!(s, " from={}", e.previous_holder);
+    }
+    if !e.uscc.is_empty() {
+        let _ = write!(s, " uscc={}", e.uscc);
+    }
+    if e.role != 0 {
+        let _ = write!(s, " role={}", short(&json::role_name(e.role), "ROLE_"));
+    }
+    if !e.amounts.is_empty() {
+        let amounts: Vec<String> = e.amounts.iter().map(u64::to_string).collect();
+        let _ = write!(s, " amounts={}", amounts.join("+"));
+    }
+    if e.quantity > 0 {
+        let _ = write!(s, " quantity={}", e.quantity);
+    }
+    if e.limit > 0 {
+        let _ = write!(s, " limit={}", e.limit);
+    }
+    for (label, bytes) in [
+        ("digest", &e.digest),
+        ("key", &e.public_key),
+        ("serial", &e.certificate_serial),
+        ("was_serial", &e.previous_certificate_serial),
+    ] {
+        if !bytes.is_empty() {
+            let _ = write!(s, " {label}={}", hex::encode(bytes));
+        }
+    }
+    if e.kind == EventKind::ProposalVoted as i32 {
+        let _ = write!(s, " approve={}", e.approve);
+    }
+    if e.code != 0 {
+        let _ = write!(s, " rule={}", result_code(e.code));
+    }
+    if e.device_kind != 0 {
+        let _ = write!(s, " device_kind={}", json::device_kind_name(e.device_kind));
+    }
+    if let Some(reading) = &e.reading {
+        let _ = write!(
+            s,
+            " reading=#{}@{}ms:{}",
+            reading.counter,
+            reading.device_time_ms,
+            json::measurement_text(reading)
+        );
+    }
+    if e.health != 0 {
+        let _ = write!(
+            s,
+            " health={} cause={}",
+            json::pledge_health_name(e.health),
+            json::health_cause_name(e.health_cause)
+        );
+    }
+    if let Some(params) = &e.params {
+        let _ = write!(s, " params={}", json::chain_params(params));
+    }
+    if let Some(registration) = &e.registration {
+        let _ = write!(
+            s,
+            " secured={} until={} floor={}",
+            registration.secured_amount, registration.period_end_date, registration.floor_value
+        );
+    }
     if !e.detail.is_empty() {
         let _ = write!(s, " detail={:?}", e.detail);
     }
@@ -306,8 +371,25 @@ pub(crate) fn proposal(p: &Proposal) -> String {
     if p.decided_height != 0 {
         kv(&mut o, "decided at height", p.decided_height);
     }
-    if !p.outcome.is_empty() {
-        kv(&mut o, "outcome", &p.outcome);
+    if p.decided_height != 0 {
+        kv(
+            &mut o,
+            "tally",
+            format!(
+                "{} of {} member organisations approve, {} disapprove; more than {}% needed",
+                p.approvals, p.member_count, p.disapprovals, p.approval_percent
+            ),
+        );
+    }
+    if p.rejected_by != 0 {
+        kv(
+            &mut o,
+            "outcome",
+            format!(
+                "approved, but the action no longer applied: {}",
+                result_code(p.rejected_by)
+            ),
+        );
     }
     o
 }

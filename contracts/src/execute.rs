@@ -42,8 +42,13 @@ pub struct BlockContext {
 /// Everything executing a block produced.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct BlockOutcome {
-    /// One result per transaction, in block order.
+    /// One result per transaction, in block order, as the block carries them: code and events,
+    /// no human message.
     pub results: Vec<TxResult>,
+    /// Why each rejected transaction was rejected, in words, as this node's build renders it
+    /// (empty for accepted ones); parallel to `results`. Never hashed or put in a block: the
+    /// node hands it to clients and keeps it in its index (`keys::rejection_message`).
+    pub messages: Vec<String>,
     /// What the chain did by itself (destructions), before the transactions.
     pub system_events: Vec<Event>,
     /// State writes, to be applied atomically with the block.
@@ -104,6 +109,7 @@ pub fn execute_block(
     let signatures_valid = verify_signatures(transactions);
 
     let mut results = Vec::with_capacity(transactions.len());
+    let mut messages = Vec::with_capacity(transactions.len());
     for (index, (transaction, signature_valid)) in
         transactions.iter().zip(signatures_valid).enumerate()
     {
@@ -123,6 +129,7 @@ pub fn execute_block(
         ) {
             Ok(events) => {
                 overlay.commit_tx();
+                messages.push(String::new());
                 TxResult {
                     tx_hash: hash.to_vec(),
                     code: ErrorCode::Ok.into(),
@@ -133,10 +140,17 @@ pub fn execute_block(
             Err(Failure::Rejected(rejection)) => {
                 overlay.rollback_tx();
                 debug!(tx = %hex::encode(hash), code = rejection.code.as_str_name(), message = %rejection.message, "transaction rejected");
+                // The words go to the index only: derived, per node, never hashed.
+                overlay.index_put_value(
+                    keys::rejection_message(&hash),
+                    rejection.message.clone().into_bytes(),
+                );
+                overlay.commit_tx();
+                messages.push(rejection.message);
                 TxResult {
                     tx_hash: hash.to_vec(),
                     code: rejection.code.into(),
-                    message: rejection.message,
+                    message: String::new(),
                     events: Vec::new(),
                 }
             }
@@ -147,6 +161,7 @@ pub fn execute_block(
     let (state_writes, index_writes) = overlay.into_writes();
     Ok(BlockOutcome {
         results,
+        messages,
         system_events,
         state_writes,
         index_writes,
@@ -425,10 +440,6 @@ fn destroy_expired(
             accounts: vec![voucher.holder.clone()],
             amount: voucher.amount,
             currency: voucher.currency.clone(),
-            detail: format!(
-                "matured {} and not redeemed within {} days",
-                voucher.maturity_date, params.redemption_grace_days
-            ),
             ..Event::default()
         };
         let position = EventPosition {

@@ -257,6 +257,11 @@ pub struct Genesis {
     /// Identities that exist from the start.
     #[serde(default)]
     pub identities: Vec<GenesisIdentity>,
+    /// A development chain (dev mode, demos, tests): only such a chain's nodes may serve the
+    /// DevApi that moves their clock. Part of the genesis state (`p/development`), so a
+    /// production chain's genesis hash says it is not one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub development: bool,
 }
 
 /// A genesis that cannot start a chain.
@@ -379,6 +384,9 @@ impl Genesis {
             }
         };
         put(keys::CHAIN_ID.to_vec(), self.chain_id.as_bytes().to_vec())?;
+        if self.development {
+            put(keys::DEVELOPMENT.to_vec(), vec![1])?;
+        }
         put(
             keys::PARAMS.to_vec(),
             self.params.to_proto().encode_to_vec(),

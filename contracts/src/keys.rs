@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `p/chain_id` | chain id, UTF-8 |
 //! | `p/params` | [`ChainParams`](vchain_proto::v1::ChainParams) |
+//! | `p/development` | `[1]` on a development chain (genesis `development = true`); absent otherwise |
 //! | `p/consensus` | [`ConsensusConfig`](vchain_proto::v1::ConsensusConfig): engine, current voting nodes, removed node ids |
 //! | `o/{org_id}` | [`Organisation`](vchain_proto::v1::Organisation) |
 //! | `i/{uscc}` | [`Identity`](vchain_proto::v1::Identity) |
@@ -37,10 +38,14 @@
 //! `/` (see [`crate::validate`]), so no key is a prefix of another's family by accident.
 //!
 //! Index keys (the node's `index` column family, not in the state root, rebuilt from blocks):
-//! `h/{holder}/{voucher_id}` and `s/{issuer}/{voucher_id}`, both with empty values.
+//! `h/{holder}/{voucher_id}` and `s/{issuer}/{voucher_id}`, both with empty values, and
+//! `tm/{tx hash:32}`: why a rejected transaction was rejected, in words, as the node that
+//! executed it renders them (never hashed: blocks carry only the code).
 
 /// Key of the chain id.
 pub const CHAIN_ID: &[u8] = b"p/chain_id";
+/// Key of the development-chain mark (present only on development chains).
+pub const DEVELOPMENT: &[u8] = b"p/development";
 /// Key of the chain parameters.
 pub const PARAMS: &[u8] = b"p/params";
 /// Key of the consensus configuration: the engine and the current voting membership, which the
@@ -70,6 +75,11 @@ pub const PLEDGE_LAPSE_PREFIX: &[u8] = b"px/";
 pub const CERTIFICATE_PREFIX: &[u8] = b"cr/";
 /// Prefix of the active certificates by expiry.
 pub const CERTIFICATE_EXPIRY_PREFIX: &[u8] = b"cx/";
+
+/// Index key of a rejected transaction's message.
+pub fn rejection_message(tx_hash: &[u8; 32]) -> Vec<u8> {
+    join(&[b"tm/", tx_hash])
+}
 
 fn join(parts: &[&[u8]]) -> Vec<u8> {
     let mut key = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());

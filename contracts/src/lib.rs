@@ -29,6 +29,7 @@
 //! #             admins: vec![GenesisAccount { account_id: "bank-a-admin".into(), public_key: hex::encode(key.as_bytes()), certificate: String::new() }],
 //! #             root_ca_certificate: String::new() }],
 //! #         identities: vec![],
+//! #         development: false,
 //! #     }
 //! # }
 //! ```

@@ -61,6 +61,11 @@ impl<'a> Overlay<'a> {
         self.tx_index.insert(key, Some(Vec::new()));
     }
 
+    /// An index entry with a value (derived data, e.g. a rejection's words).
+    pub(crate) fn index_put_value(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.tx_index.insert(key, Some(value));
+    }
+
     pub(crate) fn index_delete(&mut self, key: Vec<u8>) {
         self.tx_index.insert(key, None);
     }

@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use vchain_proto::v1::sensor_reading::Measurement;
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::{
-    Climate, DeviceKind, ErrorCode, EventKind, PledgeHealth, PledgeMode, Position, RegisterDevice,
-    RegisterPledge, RevokeDevice, SensorReading, SubmitReading,
+    Climate, DeviceKind, ErrorCode, EventKind, HealthCause, PledgeHealth, PledgeMode, Position,
+    RegisterDevice, RegisterPledge, RevokeDevice, SensorReading, SubmitReading,
 };
 
 fn device_key(n: u8) -> SigningKey {
@@ -113,12 +113,12 @@ fn signed_reading(
     })
 }
 
-fn health(chain: &TestChain, receipt: &str) -> (PledgeHealth, String) {
+fn health(chain: &TestChain, receipt: &str) -> (PledgeHealth, HealthCause) {
     let pledge =
         vchain_contracts::active_pledge(&chain.ledger, vchain_contracts::ASSET_RECEIPT, receipt)
             .expect("read")
             .expect("pledged");
-    (pledge.health(), pledge.health_reason)
+    (pledge.health(), pledge.health_cause())
 }
 
 fn alert_of(events: &[vchain_proto::v1::Event]) -> &vchain_proto::v1::Event {
@@ -267,7 +267,7 @@ fn each_kind_of_breach_flags_the_pledge_and_alerts_the_pledgee() {
         "it reaches the pledgee's stream"
     );
     assert_eq!(health(&chain, &receipt).0, PledgeHealth::Breached);
-    assert!(health(&chain, &receipt).1.contains("below the floor"));
+    assert_eq!(health(&chain, &receipt).1, HealthCause::BelowFloor);
 
     // Goods leaving a static pledge: BREACHED at once.
     let (mut chain, receipt) = pledged_lot(PledgeMode::Static);
@@ -279,7 +279,13 @@ fn each_kind_of_breach_flags_the_pledge_and_alerts_the_pledgee() {
         WAREHOUSE,
         reading(&chain, "gate-1", 1, 1, Measurement::UnitsOut(1)),
     );
-    assert!(alert_of(&events).detail.contains("PLEDGE_HEALTH_BREACHED"));
+    let alert = alert_of(&events);
+    assert_eq!(
+        (alert.health(), alert.health_cause()),
+        (PledgeHealth::Breached, HealthCause::StaticGoodsMoved)
+    );
+    assert!(alert.detail.is_empty(), "the chain writes no words");
+    assert_eq!(alert.reading, None, "the reading is on its own event");
 
     // Temperature out of range: AT_RISK; then the lock opened: BREACHED (health only worsens).
     let (mut chain, receipt) = pledged_lot(PledgeMode::Static);
@@ -341,7 +347,7 @@ fn each_kind_of_breach_flags_the_pledge_and_alerts_the_pledgee() {
         lon_e7: 1_164_000_000,
     });
     let events = chain.ok(WAREHOUSE, reading(&chain, "gps-1", 1, 2, away));
-    assert!(alert_of(&events).detail.contains("geofence"));
+    assert_eq!(alert_of(&events).health_cause(), HealthCause::OutOfFence);
     assert_eq!(health(&chain, &receipt).0, PledgeHealth::Breached);
 
     // A short count on a dynamic pledge above the floor: AT_RISK; below it: BREACHED.

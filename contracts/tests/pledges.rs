@@ -246,10 +246,13 @@ fn a_registration_lapses_after_its_period_and_amendment_needs_the_code() {
     );
     let events = chain.ok(FINANCIER, amend(&number, CODE, &later));
     assert_eq!(events[0].kind(), EventKind::PledgeAmended);
-    assert!(
-        events[0].detail.contains("period end"),
-        "{}",
-        events[0].detail
+    // The event carries the registration as amended.
+    assert_eq!(
+        events[0]
+            .registration
+            .as_ref()
+            .map(|r| r.period_end_date.clone()),
+        Some(later.clone())
     );
 
     // Past the first period, still active; past the amended one, lapsed by the chain.

@@ -251,6 +251,32 @@ impl ApiService {
         read_message(&*self.chain.ledger, key, what).map_err(internal)
     }
 
+    /// A committed result with its words filled in: blocks carry only the code, so the words
+    /// are this node's own (its index keeps what its execution said), or the rule's name when
+    /// this node did not execute the block (history fetched from peers).
+    fn with_message(&self, mut result: TxResult) -> Result<TxResult, Status> {
+        if result.code == ErrorCode::Ok as i32 {
+            return Ok(result);
+        }
+        if let Ok(hash) = <[u8; 32]>::try_from(result.tx_hash.as_slice()) {
+            let key = keys::rejection_message(&hash);
+            let found = self
+                .chain
+                .ledger
+                .index_scan(&key, None, 1)
+                .map_err(internal)?;
+            if let Some((_, words)) = found.into_iter().find(|(k, _)| *k == key) {
+                result.message = String::from_utf8_lossy(&words).into_owned();
+                return Ok(result);
+            }
+        }
+        result.message = format!(
+            "rejected by rule {}",
+            ErrorCode::try_from(result.code).map_or("UNKNOWN", |code| code.as_str_name())
+        );
+        Ok(result)
+    }
+
     fn block_at(&self, height: u64) -> Result<Option<Block>, Status> {
         self.chain.ledger.block(height).map_err(internal)
     }
@@ -808,9 +834,15 @@ impl VchainApi for ApiService {
                 return Err(reader.denied(&format!("transaction {}", hex::encode(hash))));
             }
         }
+        let result = block
+            .results
+            .get(index)
+            .cloned()
+            .map(|result| self.with_message(result))
+            .transpose()?;
         Ok(Response::new(GetTransactionResponse {
             transaction: block.transactions.get(index).cloned(),
-            result: block.results.get(index).cloned(),
+            result,
             height: location.height,
             index: location.index,
             block_hash: vchain_contracts::block::block_hash(&header).to_vec(),
@@ -882,6 +914,7 @@ impl VchainApi for ApiService {
                     .collect()
             },
             certificate_warning_days: crate::chain::CERTIFICATE_WARNING_DAYS,
+            blocks_ahead_of_clock: self.chain.blocks_ahead_of_clock(),
         }))
     }
 

@@ -23,7 +23,10 @@ use vchain_consensus::{
     solo::Solo, CommittedEntry, Durable, Engine, LogEntry, MembershipChange, NodeId, Outgoing,
     Persist, SnapshotRecord,
 };
-use vchain_contracts::block::{block_hash, merkle_root, result_hash, seal, BlockDraft};
+use vchain_contracts::block::{
+    block_hash, check_body, check_execution, check_header, seal, BlockDraft, BlockField,
+    BlockMismatch, Parent,
+};
 use vchain_contracts::execute::chain_config;
 use vchain_contracts::genesis::Genesis;
 use vchain_contracts::tx::{tx_hash, Hash};
@@ -37,6 +40,7 @@ use vchain_proto::v1::{
     TransactionBody, TxResult,
 };
 
+use crate::block_time::{block_time, PeerClocks, CLOCK_SHARE_INTERVAL};
 use crate::clock::ChainClock;
 use crate::config::NodeConfig;
 use crate::mempool::{Mempool, MempoolError};
@@ -79,11 +83,15 @@ pub enum ChainError {
     #[error("genesis: {0}")]
     Genesis(String),
     /// A committed block does not match what this node computes: the node must stop.
-    #[error("divergence at height {height}: {why}")]
+    #[error("divergence at height {height} in {field}: {why}")]
     Divergence {
         /// Height.
         height: u64,
-        /// What differed.
+        /// The block field that differs (`tx_root`, `state_root` ...; see
+        /// [`BlockField`](vchain_contracts::block::BlockField)), or `block` when the block
+        /// itself is unreadable.
+        field: &'static str,
+        /// What differed: expected and found.
         why: String,
     },
     /// The consensus engine refused.
@@ -165,6 +173,13 @@ pub struct Chain {
     snapshots_installed: std::sync::atomic::AtomicU64,
     /// True while a thread fills in blocks a snapshot install skipped.
     backfilling: AtomicBool,
+    /// The consensus members' clocks as they last told them (see [`crate::block_time`]).
+    pub peer_clocks: PeerClocks,
+    /// When (real time) this node applied its head block, or started.
+    head_applied_at: Mutex<Instant>,
+    /// Committed blocks whose time was ahead of this node's clock by more than the
+    /// configured skew, since start.
+    blocks_ahead_of_clock: std::sync::atomic::AtomicU64,
 }
 
 /// A message to the producer thread.
@@ -452,6 +467,9 @@ impl Chain {
             syncing: AtomicBool::new(false),
             snapshots_installed: Default::default(),
             backfilling: AtomicBool::new(false),
+            peer_clocks: PeerClocks::default(),
+            head_applied_at: Mutex::new(Instant::now()),
+            blocks_ahead_of_clock: Default::default(),
         });
         let producer = Producer {
             chain: chain.clone(),
@@ -463,6 +481,8 @@ impl Chain {
             pending_install,
             membership: MembershipSync::default(),
             reforward: (Instant::now(), 0),
+            last_clock_share: Instant::now(),
+            last_clock_warning: None,
         };
         let handle = std::thread::Builder::new()
             .name("block-producer".into())
@@ -765,6 +785,19 @@ impl Chain {
 
     /// Re-reads the chain parameters from committed state (after a block that changed them,
     /// or a snapshot install).
+    /// How far ahead of this node's clock a block's time may be before it is flagged.
+    pub fn clock_skew_ms_max(&self) -> u64 {
+        self.config
+            .network
+            .as_ref()
+            .map_or(30_000, |n| n.clock_skew_ms_max)
+    }
+
+    /// Committed blocks flagged since start for a time ahead of this node's clock.
+    pub fn blocks_ahead_of_clock(&self) -> u64 {
+        self.blocks_ahead_of_clock.load(Ordering::Relaxed)
+    }
+
     fn refresh_params(&self) -> Result<(), ChainError> {
         let (_, params) = chain_config(&*self.ledger)?;
         *lock(&self.params) = params;
@@ -850,7 +883,14 @@ struct Producer {
     /// When transactions were last handed to the leader again, and the mempool's arrival mark
     /// then.
     reforward: (Instant, u64),
+    /// When this node last told its peers its clock.
+    last_clock_share: Instant,
+    /// When this node last warned that its clock is off.
+    last_clock_warning: Option<Instant>,
 }
+
+/// Most often a node warns that its own clock differs from the consortium's.
+const CLOCK_WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How often the producer compares the chain's membership with Raft's and the network's even
 /// when nothing says it changed (a leader that crashed mid-change leaves work for the next).
@@ -953,6 +993,29 @@ impl Producer {
             error!(%error, "block production failed; stopping the node");
             self.chain.failed.store(true, Ordering::SeqCst);
         }
+        if let ChainError::Divergence { height, field, why } = &error {
+            // For the operator and the consortium: which block, which field, what each side
+            // says. The node does not start serving again on its own (restart re-applies and
+            // stops at the same block).
+            let report = serde_json::json!({
+                "height": height,
+                "field": field,
+                "why": why,
+                "node_id": self.chain.config.node_id,
+                "chain_id": self.chain.chain_id,
+            });
+            let path = self
+                .chain
+                .config
+                .data_dir
+                .join(format!("divergence-{height}.json"));
+            match std::fs::write(&path, report.to_string()) {
+                Ok(()) => {
+                    error!(path = %path.display(), %field, height, "divergence report written")
+                }
+                Err(write) => warn!(%write, "could not write the divergence report"),
+            }
+        }
         self.chain.stopping.store(true, Ordering::SeqCst);
         self.chain.stopped.send_replace(true);
         // Dropping the senders tells every waiting client now, not at its timeout.
@@ -992,7 +1055,13 @@ impl Producer {
         }
         let full = chain.mempool_len() >= chain.block_tx_target();
         let due = full || shutdown || last_block.elapsed() >= interval;
-        let now = chain.clock.now_ms();
+        if self.last_clock_share.elapsed() >= CLOCK_SHARE_INTERVAL {
+            self.last_clock_share = Instant::now();
+            if let Some(peers) = &chain.peers {
+                let _ = peers.network.broadcast_clock(chain.clock.now_ms());
+            }
+        }
+        let now = self.next_block_time(&head);
         if due
             && self.in_flight.is_none()
             && self.engine.is_leader()
@@ -1052,9 +1121,42 @@ impl Producer {
         Ok(())
     }
 
+    /// The time this node, leading, gives its next block: bounded by the members' clocks,
+    /// never before the head (see [`crate::block_time`]). Warns (once a minute at most) when its
+    /// own clock is off.
+    fn next_block_time(&mut self, head: &ChainHead) -> u64 {
+        let chain = self.chain.clone();
+        let own_ms = chain.clock.now_ms();
+        let voters = self.engine.voters();
+        let peer_ms = chain.peer_clocks.now_by(&voters, &chain.config.node_id);
+        let since_head = lock(&chain.head_applied_at).elapsed();
+        let timestamp_ms = block_time(
+            head.timestamp_ms,
+            own_ms,
+            &peer_ms,
+            voters.len(),
+            since_head,
+        );
+        if timestamp_ms.abs_diff(own_ms) > chain.clock_skew_ms_max()
+            && self
+                .last_clock_warning
+                .is_none_or(|at| at.elapsed() >= CLOCK_WARNING_INTERVAL)
+        {
+            self.last_clock_warning = Some(Instant::now());
+            warn!(
+                own_clock_ms = own_ms,
+                block_time_ms = timestamp_ms,
+                peers = peer_ms.len(),
+                "this node's clock differs from the consortium's block time; check its clock"
+            );
+        }
+        timestamp_ms
+    }
+
     fn cut_block(&mut self, now_ms: u64, head: &ChainHead) -> Result<Prepared, ChainError> {
         let chain = &self.chain;
         let height = head.height + 1;
+        // `now_ms` is already the block time `next_block_time` chose; never before the head.
         let timestamp_ms = now_ms.max(head.timestamp_ms + 1);
         let span = info_span!("cut_block", height);
         let _entered = span.enter();
@@ -1196,6 +1298,7 @@ impl Producer {
             if stored.is_some_and(|hash| hash != wanted_head.block_hash) {
                 return Err(ChainError::Divergence {
                     height: wanted.height,
+                    field: "block_hash",
                     why: "the leader's snapshot names a block this node does not hold there".into(),
                 });
             }
@@ -1314,10 +1417,12 @@ impl Producer {
         let started = Instant::now();
         let block = Block::decode(payload).map_err(|e| ChainError::Divergence {
             height: 0,
+            field: "block",
             why: format!("committed block does not decode: {e}"),
         })?;
         let header = block.header.clone().ok_or(ChainError::Divergence {
             height: 0,
+            field: BlockField::Header.as_str(),
             why: "committed block has no header".into(),
         })?;
         let hash = block_hash(&header);
@@ -1372,6 +1477,7 @@ impl Producer {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "block committed"
         );
+        *lock(&chain.head_applied_at) = Instant::now();
         let signers: Vec<String> = block
             .transactions
             .iter()
@@ -1509,19 +1615,61 @@ impl Producer {
         self.drain_ready()
     }
 
-    /// Executes a block someone else proposed and checks it matches its header.
+    /// Checks a block someone else proposed, field by field, executes it and checks the
+    /// outcome against the header: the body against its own roots and count
+    /// (`block::check_body`), the header against the parent and the membership
+    /// (`block::check_header`), then results, system events and every root against this
+    /// node's execution (`block::check_execution`). Any mismatch is a divergence naming the
+    /// field: the node stops rather than store a block it cannot vouch for.
     fn reexecute(&self, block: &Block, header: &BlockHeader) -> Result<Prepared, ChainError> {
         let chain = &self.chain;
-        let diverge = |why: String| ChainError::Divergence {
+        let diverge = |mismatch: BlockMismatch| ChainError::Divergence {
             height: header.height,
-            why,
+            field: mismatch.field.as_str(),
+            why: mismatch.to_string(),
         };
         if block.transactions.len() > chain.params().block_tx_max as usize {
-            return Err(diverge(format!(
-                "{} transactions exceed block_tx_max",
-                block.transactions.len()
-            )));
+            return Err(ChainError::Divergence {
+                height: header.height,
+                field: BlockField::TxCount.as_str(),
+                why: format!(
+                    "{} transactions exceed block_tx_max {}",
+                    block.transactions.len(),
+                    chain.params().block_tx_max
+                ),
+            });
         }
+        check_body(block).map_err(diverge)?;
+        let own_ms = chain.clock.now_ms();
+        if header.timestamp_ms > own_ms.saturating_add(chain.clock_skew_ms_max()) {
+            let flagged = chain.blocks_ahead_of_clock.fetch_add(1, Ordering::Relaxed) + 1;
+            // The 1st, 2nd, 4th, 8th ... such block: loud enough, never a flood.
+            if flagged.is_power_of_two() {
+                warn!(
+                    flagged,
+                height = header.height,
+                proposer = %header.proposer,
+                block_time_ms = header.timestamp_ms,
+                own_clock_ms = own_ms,
+                skew_ms_max = chain.clock_skew_ms_max(),
+                    "committed block's time is ahead of this node's clock: a member's clock is wrong"
+                );
+            }
+        }
+        let head = chain.head()?;
+        let (chain_id, _) = chain_config(&*chain.ledger)?;
+        let membership = vchain_contracts::consensus_config(&*chain.ledger)?;
+        check_header(
+            header,
+            &Parent {
+                chain_id: &chain_id,
+                height: head.height,
+                hash: &head.block_hash,
+                timestamp_ms: head.timestamp_ms,
+            },
+            &membership,
+        )
+        .map_err(diverge)?;
         let outcome = execute_block(
             &*chain.ledger,
             &BlockContext {
@@ -1531,19 +1679,7 @@ impl Producer {
             &block.transactions,
         )?;
         let tree = chain.ledger.prepare_state(&outcome.state_writes)?;
-        if tree.root.as_slice() != header.state_root.as_slice() {
-            return Err(diverge(format!(
-                "state root {} computed, header says {}",
-                hex::encode(tree.root),
-                hex::encode(&header.state_root)
-            )));
-        }
-        let result_hashes: Vec<Hash> = outcome.results.iter().map(result_hash).collect();
-        if merkle_root(&result_hashes).as_slice() != header.result_root.as_slice() {
-            return Err(diverge(
-                "transaction results differ from the header's result root".into(),
-            ));
-        }
+        check_execution(block, header, &outcome, &tree.root).map_err(diverge)?;
         Ok(Prepared {
             hash: block_hash(header),
             outcome,
@@ -1557,11 +1693,19 @@ impl Producer {
             lock(&chain.mempool).remove_committed(tx_hashes, signers, |a| chain.next_nonce(a));
         {
             let mut waiters = lock(&chain.waiters);
-            for (hash, result) in tx_hashes.iter().zip(&outcome.results) {
+            for ((hash, result), message) in tx_hashes
+                .iter()
+                .zip(&outcome.results)
+                .zip(&outcome.messages)
+            {
                 for sender in waiters.remove(hash).unwrap_or_default() {
+                    // The block carries the code; the words are this node's own.
                     let _ = sender.send(CommitNotice {
                         height,
-                        result: result.clone(),
+                        result: TxResult {
+                            message: message.clone(),
+                            ..result.clone()
+                        },
                     });
                 }
             }

@@ -59,10 +59,17 @@ pub struct NetworkSection {
     /// leader heartbeats every 2.
     #[serde(default = "default_tick_ms")]
     pub tick_ms: u64,
+    /// A follower flags (logs a warning and counts in status) a committed block whose time is
+    /// more than this many milliseconds ahead of its own clock: some member's clock is wrong.
+    #[serde(default = "default_clock_skew_ms_max")]
+    pub clock_skew_ms_max: u64,
 }
 
 fn default_tick_ms() -> u64 {
     100
+}
+fn default_clock_skew_ms_max() -> u64 {
+    30_000
 }
 
 fn default_grpc_listen() -> SocketAddr {
@@ -164,6 +171,9 @@ impl NodeConfig {
         if let Some(network) = &self.network {
             if !(10..=10_000).contains(&network.tick_ms) {
                 return invalid("network.tick_ms", "must be 10..=10000");
+            }
+            if !(1_000..=3_600_000).contains(&network.clock_skew_ms_max) {
+                return invalid("network.clock_skew_ms_max", "must be 1000..=3600000");
             }
         }
         Ok(())

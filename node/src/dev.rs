@@ -138,6 +138,7 @@ pub fn prepare(
         },
         organisations,
         identities,
+        development: true,
     };
     genesis.state().map_err(|e| setup("demo genesis", &e))?;
     let genesis_text =
@@ -351,6 +352,7 @@ pub fn prepare_cluster(
         },
         organisations,
         identities,
+        development: true,
     };
     genesis.state().map_err(|e| setup("cluster genesis", &e))?;
     let genesis_text =
@@ -379,6 +381,7 @@ pub fn prepare_cluster(
                 listen: format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
                 peers,
                 tick_ms: 100,
+                clock_skew_ms_max: 30_000,
             }),
         };
         let path = dir.join(node_id).join("config.toml");
@@ -443,6 +446,7 @@ pub fn prepare_joining_node(
             listen: format!("/ip4/127.0.0.1/tcp/{}", free_loopback_port()?),
             peers,
             tick_ms: 100,
+            clock_skew_ms_max: 30_000,
         }),
     };
     let path = node_dir.join("config.toml");

@@ -16,6 +16,7 @@
 //! ```
 
 pub mod api;
+pub mod block_time;
 pub mod chain;
 pub mod clock;
 pub mod config;
@@ -55,6 +56,17 @@ pub enum NodeError {
     /// Setting up files failed.
     #[error("setup failed: {0}")]
     Setup(String),
+    /// The configuration asks for the DevApi (which moves the node's clock, and so block time)
+    /// on a chain whose genesis is not a development chain.
+    #[error(
+        "dev_api = true, but chain {chain_id} is not a development chain (its genesis has no \
+         `development = true`): the DevApi moves block time and is refused on production chains; \
+         remove dev_api from the node's configuration"
+    )]
+    DevApiOnProductionChain {
+        /// The chain's id.
+        chain_id: String,
+    },
     /// The gRPC server failed.
     #[error("gRPC server on {addr}: {why}")]
     Server {
@@ -133,6 +145,11 @@ async fn bridge_network(chain: Arc<Chain>, mut events: tokio::sync::mpsc::Receiv
                     tracing::warn!(%from, "consensus message from a peer that is not a consensus node")
                 }
             },
+            NetworkEvent::Clock { from, wall_ms } => {
+                if let Some(node) = chain.node_of(&from) {
+                    chain.peer_clocks.record(&node, wall_ms);
+                }
+            }
             NetworkEvent::Transactions { from, txs } => {
                 let decoded: Vec<_> = txs
                     .iter()
@@ -186,7 +203,12 @@ pub struct NodeHandle {
     stop_server: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
     producer: std::thread::JoinHandle<()>,
+    /// Carries network events into the chain; ends when the network stops.
+    bridge: Option<tokio::task::JoinHandle<()>>,
 }
+
+/// Longest shutdown waits for the network bridge to let go of the chain.
+const BRIDGE_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl NodeHandle {
     /// Stops accepting requests, lets the producer finish its block, and closes the ledger.
@@ -194,6 +216,16 @@ impl NodeHandle {
         info!("shutting down");
         self.chain.shutdown();
         self.chain.stop_network().await;
+        // The bridge holds the chain (and so the ledger) until its event channel closes: wait
+        // for it, so a stopped node has let go of its data directory.
+        if let Some(bridge) = self.bridge {
+            if tokio::time::timeout(BRIDGE_STOP_WAIT, bridge)
+                .await
+                .is_err()
+            {
+                tracing::warn!("the network bridge did not stop in time");
+            }
+        }
         let _ = self.stop_server.send(());
         let served = self.server.await.map_err(|e| NodeError::Server {
             addr: self.grpc_addr,
@@ -217,6 +249,11 @@ impl NodeHandle {
 pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
     config.validate()?;
     let genesis = load_genesis(&config.genesis)?;
+    if config.dev_api && !genesis.development {
+        return Err(NodeError::DevApiOnProductionChain {
+            chain_id: genesis.chain_id.clone(),
+        });
+    }
     let clock = Arc::new(ChainClock::default());
     if config.dev_api {
         clock.advance(dev::load_clock_offset(&config.data_dir));
@@ -238,9 +275,7 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
     };
     let (chain, producer) =
         tokio::task::block_in_place(|| Chain::start(config, &genesis, clock, peers))?;
-    if let Some(events) = network_events {
-        tokio::spawn(bridge_network(chain.clone(), events));
-    }
+    let bridge = network_events.map(|events| tokio::spawn(bridge_network(chain.clone(), events)));
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(vchain_proto::FILE_DESCRIPTOR_SET)
         .build_v1()
@@ -276,5 +311,6 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
         stop_server,
         server,
         producer,
+        bridge,
     })
 }

@@ -393,11 +393,10 @@ pub fn chunk_from(part: SnapshotPart, data: SnapshotChunkData) -> SnapshotChunk 
 pub fn check_head_block(block_bytes: &[u8], head: &ChainHead) -> Result<(), SyncError> {
     let block = Block::decode(block_bytes)
         .map_err(|e| SyncError::Invalid(format!("head block does not decode: {e}")))?;
-    let header = block
-        .header
-        .ok_or_else(|| SyncError::Invalid("head block has no header".into()))?;
+    let header = vchain_contracts::block::check_body(&block)
+        .map_err(|mismatch| SyncError::Invalid(format!("head block: {mismatch}")))?;
     if header.height != head.height
-        || block_hash(&header) != head.block_hash
+        || block_hash(header) != head.block_hash
         || header.state_root.as_slice() != head.state_root.as_slice()
     {
         return Err(SyncError::Invalid(format!(
@@ -610,6 +609,12 @@ fn fetch_past_block(
             warn!(height, %peer, "a peer served a past block that does not fit the chain");
             continue;
         }
+        // The hash chain vouches for the header only: the transactions, results and system
+        // events must be the ones its roots commit to.
+        if let Err(mismatch) = vchain_contracts::block::check_body(&block) {
+            warn!(height, %peer, field = mismatch.field.as_str(), %mismatch, "a peer served a past block whose body does not match its header");
+            continue;
+        }
         let tx_hashes = block
             .transactions
             .iter()
@@ -652,15 +657,20 @@ mod tests {
             writes.insert(format!("k/{i:06}").into_bytes(), Some(vec![i as u8; 100]));
         }
         let tree = ledger.prepare_state(&writes).expect("prepare");
-        let header = vchain_proto::v1::BlockHeader {
-            height: 0,
-            state_root: tree.root.to_vec(),
-            ..Default::default()
-        };
-        let block = Block {
-            header: Some(header.clone()),
-            ..Default::default()
-        };
+        // A sealed empty block, so the head block passes every body check.
+        let (block, _) = vchain_contracts::block::seal(
+            vchain_contracts::block::BlockDraft {
+                chain_id: "sync-test".into(),
+                height: 0,
+                prev_hash: [0; 32],
+                timestamp_ms: 1,
+                proposer: "genesis".into(),
+            },
+            Vec::new(),
+            &vchain_contracts::BlockOutcome::default(),
+            tree.root,
+        );
+        let header = block.header.clone().expect("header");
         ledger
             .commit_block(&BlockCommit {
                 height: 0,

@@ -177,8 +177,14 @@ async fn a_breach_reading_reaches_the_subscribed_pledgee() {
         .await
         .expect_err("not foundry's");
     assert_eq!(denied.code(), tonic::Code::PermissionDenied);
-    assert!(alert.detail.contains("PLEDGE_HEALTH_BREACHED"), "{alert:?}");
-    assert!(alert.detail.contains("below the floor"), "{alert:?}");
+    assert_eq!(
+        (alert.health(), alert.health_cause()),
+        (
+            vchain_proto::v1::PledgeHealth::Breached,
+            vchain_proto::v1::HealthCause::BelowFloor
+        ),
+        "{alert:?}"
+    );
     node.stop().await;
 }
 

@@ -373,3 +373,43 @@ async fn a_resent_transaction_does_not_cut_off_the_first_caller() {
         .expect("the first caller is still waiting and hears the commit");
     assert_eq!(notice.result.code, 0, "{:?}", notice.result);
 }
+
+/// The DevApi moves block time: a node refuses to serve it unless genesis declares a
+/// development chain, and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_production_genesis_refuses_the_dev_api() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let now = vchain_node::clock::ChainClock::default().now_ms();
+    let mut config = vchain_node::dev::prepare(
+        dir.path(),
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        false,
+        now,
+    )
+    .expect("dev data dir");
+    // The same genesis, but not a development chain.
+    let mut genesis = vchain_node::load_genesis(&config.genesis).expect("genesis");
+    assert!(genesis.development, "dev mode writes a development genesis");
+    genesis.development = false;
+    std::fs::write(
+        &config.genesis,
+        toml::to_string_pretty(&genesis).expect("genesis as TOML"),
+    )
+    .expect("write genesis");
+    config.dev_api = true;
+    let refused = vchain_node::start(config.clone()).await;
+    match refused {
+        Err(error @ vchain_node::NodeError::DevApiOnProductionChain { .. }) => {
+            assert!(
+                error.to_string().contains("not a development chain"),
+                "{error}"
+            );
+        }
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(_) => panic!("a production chain served the DevApi"),
+    }
+    // Without the DevApi the same chain starts.
+    config.dev_api = false;
+    let node = vchain_node::start(config).await.expect("node starts");
+    node.shutdown().await.expect("stops");
+}

@@ -118,6 +118,7 @@ fn from_of(event: &NetworkEvent) -> Option<PeerId> {
     match event {
         NetworkEvent::Consensus { from, .. }
         | NetworkEvent::Transactions { from, .. }
+        | NetworkEvent::Clock { from, .. }
         | NetworkEvent::SyncRequest { from, .. } => Some(*from),
         NetworkEvent::PeerConnected { peer, .. } => Some(*peer),
         NetworkEvent::PeerDisconnected { .. } | NetworkEvent::ConnectionRefused { .. } => None,

@@ -1271,3 +1271,134 @@ async fn a_node_whose_certificate_is_revoked_is_cut_off_and_the_others_carry_on(
         node.shutdown().await.expect("clean stop");
     }
 }
+
+/// Issue 10 §4: block time follows the lower median of the members' clocks. A leader whose
+/// clock jumps ten years ahead keeps leading, but the blocks it proposes carry the consortium's
+/// time: a voucher maturing in a month is not destroyed, and block time stays near real time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_leader_whose_clock_is_ten_years_ahead_destroys_nothing_early() {
+    const TEN_YEARS_MS: u64 = 10 * 365 * 86_400_000;
+    let (dir, _configs, nodes) = start_cluster(3).await;
+    let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
+    let finance = dev_key(&keystore, "bank-a-finance");
+    let core_key = dev_key(&keystore, "carmaker");
+    let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
+    let carmaker = uscc_of(&genesis, "carmaker");
+    let leader = agreed_leader(&nodes, None).await;
+    let leading = nodes[leader].as_ref().expect("running");
+
+    let grant = Operation::GrantCreditLine(GrantCreditLine {
+        core_enterprise: carmaker.clone(),
+        currency: "CNY".into(),
+        limit: 10_000,
+    });
+    submit(
+        leading,
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        grant,
+    )
+    .await;
+    let head_time = status(leading).await.head_time_ms;
+    let issue = Operation::IssueVoucher(IssueVoucher {
+        holder: "gearbox".into(),
+        financier: uscc_of(&genesis, "bank-a-finance"),
+        amount: 500,
+        currency: "CNY".into(),
+        maturity_date: vchain_contracts::validate::format_date(
+            vchain_contracts::validate::local_day(head_time, 480) + 30,
+        ),
+        trade_document: Some(TradeDocument {
+            kind: "invoice".into(),
+            number: "INV-CLOCK".into(),
+            hash: vec![4; 32],
+        }),
+    });
+    let issued = submit(leading, &genesis.chain_id, "carmaker", &core_key, issue).await;
+    let voucher = issued.result.expect("result").events[0].voucher_id.clone();
+
+    // The leader's clock jumps ten years ahead; its peers hear of it within a second.
+    leading.chain.clock.advance(TEN_YEARS_MS);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let raise = Operation::RaiseCreditLine(RaiseCreditLine {
+        core_enterprise: carmaker.clone(),
+        amount: 1,
+    });
+    // Through a follower: the leader itself, judging certificates by its own clock, would
+    // refuse the signed nonce read (every certificate looks expired from ten years ahead).
+    let follower = nodes[(leader + 1) % 3].as_ref().expect("running");
+    let raised = submit(
+        follower,
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        raise,
+    )
+    .await;
+    assert!(raised.committed);
+    converged(&nodes, raised.height).await;
+    assert_eq!(
+        agreed_leader(&nodes, None).await,
+        leader,
+        "the node with the wrong clock still leads"
+    );
+    let real_now = vchain_node::clock::ChainClock::default().now_ms();
+    for (index, node) in nodes.iter().enumerate() {
+        let node = node.as_ref().expect("running");
+        let status = status(node).await;
+        assert!(
+            status.head_time_ms.abs_diff(real_now) < 60_000,
+            "block time {} is not the consortium's time {real_now}",
+            status.head_time_ms
+        );
+        assert_eq!(
+            status.blocks_ahead_of_clock, 0,
+            "no block was stamped ahead"
+        );
+        if index == leader {
+            continue;
+        }
+        let found = client(node)
+            .await
+            .get_voucher(common::audited(
+                node,
+                GetVoucherRequest {
+                    voucher_id: voucher.clone(),
+                },
+                "GetVoucher",
+            ))
+            .await
+            .expect("voucher")
+            .into_inner()
+            .voucher
+            .expect("voucher");
+        assert_eq!(
+            found.status(),
+            VoucherStatus::Active,
+            "a clock ten years ahead destroyed a voucher"
+        );
+    }
+    // The block the wrong clock's node proposed is its own, stamped with the consortium's time.
+    let block = client(follower)
+        .await
+        .get_block(common::audited(
+            follower,
+            GetBlockRequest {
+                selector: Some(get_block_request::Selector::Height(raised.height)),
+            },
+            "GetBlock",
+        ))
+        .await
+        .expect("block")
+        .into_inner()
+        .block
+        .expect("block")
+        .header
+        .expect("header");
+    assert_eq!(block.proposer, format!("node-{}", leader + 1));
+    assert!(block.timestamp_ms.abs_diff(real_now) < 60_000);
+    for node in nodes.into_iter().flatten() {
+        node.shutdown().await.expect("stops");
+    }
+}

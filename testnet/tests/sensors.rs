@@ -38,7 +38,13 @@ async fn a_fleet_reports_and_the_scripted_breach_alerts_the_pledgee() {
     let alert = &report.alerts[0];
     assert_eq!(alert.counterparty, "bank-a-finance");
     assert_eq!(alert.receipt_id, report.receipt_id);
-    assert!(alert.detail.contains("PLEDGE_HEALTH_BREACHED"), "{alert:?}");
-    assert!(alert.detail.contains("below the floor"), "{alert:?}");
+    assert_eq!(
+        (alert.health(), alert.health_cause()),
+        (
+            vchain_proto::v1::PledgeHealth::Breached,
+            vchain_proto::v1::HealthCause::BelowFloor
+        ),
+        "{alert:?}"
+    );
     node.shutdown().await.expect("clean stop");
 }

@@ -560,10 +560,9 @@ pub(crate) fn rotate_account_key(
                 old,
                 CertificateStatus::Superseded,
                 tx.context.height,
-                &format!(
-                    "superseded by serial {}",
-                    hex::encode(&new.certified.serial)
-                ),
+                // The chain ended it (a rotation): no words; the rotation's audit event names
+                // both serials.
+                "",
             );
         }
     }
@@ -580,16 +579,9 @@ pub(crate) fn rotate_account_key(
     event.counterparty = account.account_id.clone();
     event.accounts = vec![account.account_id.clone()];
     event.org_id = org_id;
-    event.detail = format!(
-        "key {} with certificate serial {} (was {})",
-        hex::encode(new_key),
-        hex::encode(&new.certified.serial),
-        if old_serial.is_empty() {
-            "a bare key".to_owned()
-        } else {
-            format!("serial {}", hex::encode(&old_serial))
-        }
-    );
+    event.public_key = new_key.to_vec();
+    event.certificate_serial = new.certified.serial.clone();
+    event.previous_certificate_serial = old_serial;
     tx.audit_event(event)
 }
 
@@ -644,7 +636,8 @@ pub(crate) fn revoke_certificate(
         let mut event = tx.event(EventKind::CertificateRevoked);
         event.node_id = subject;
         event.org_id = org_id;
-        event.detail = format!("serial {serial_hex}: {}", op.reason);
+        event.certificate_serial = op.serial.clone();
+        event.detail = op.reason;
         return tx.audit_event(event);
     }
     debug_assert_eq!(record.subject_kind, SUBJECT_ACCOUNT);
@@ -671,6 +664,7 @@ pub(crate) fn revoke_certificate(
     event.counterparty = subject.clone();
     event.accounts = vec![subject];
     event.org_id = org_id;
-    event.detail = format!("serial {serial_hex}: {}", op.reason);
+    event.certificate_serial = op.serial;
+    event.detail = op.reason;
     tx.audit_event(event)
 }

@@ -162,12 +162,8 @@ pub(crate) fn apply_add_node(
         );
     }
     let mut event = tx.event(EventKind::ConsensusNodeAdded);
-    event.detail = format!(
-        "node {} of {} with network key {}",
-        added.node_id,
-        added.org_id,
-        hex::encode(&added.public_key)
-    );
+    event.org_id = added.org_id;
+    event.public_key = added.public_key;
     event.node_id = added.node_id;
     event
 }
@@ -262,20 +258,14 @@ pub(crate) fn apply_remove_node(
                 record,
                 vchain_proto::v1::CertificateStatus::Revoked,
                 tx.context.height,
-                &format!(
-                    "node {} removed from the consensus membership",
-                    removed.node_id
-                ),
+                // The chain ended it (the node left): no words, the audit log says why.
+                "",
             );
         }
     }
     let mut event = tx.event(EventKind::ConsensusNodeRemoved);
-    event.detail = format!(
-        "node {} of {} with network key {}",
-        removed.node_id,
-        removed.org_id,
-        hex::encode(&removed.public_key)
-    );
+    event.org_id = removed.org_id;
+    event.public_key = removed.public_key;
     event.node_id = removed.node_id;
     Ok(event)
 }

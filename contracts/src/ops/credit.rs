@@ -42,6 +42,7 @@ fn record(
     event.counterparty = line.core_enterprise.clone();
     event.amount = amount;
     event.currency = line.currency.clone();
+    event.limit = line.limit;
     event.detail = detail;
     tx.audit_event(event)
 }
@@ -132,8 +133,13 @@ pub(crate) fn raise(tx: &mut TxContext<'_, '_>, op: RaiseCreditLine) -> Result<(
             )
         }
     };
-    let detail = format!("limit now {}", line.limit);
-    record(tx, EventKind::CreditLineRaised, &line, op.amount, detail)
+    record(
+        tx,
+        EventKind::CreditLineRaised,
+        &line,
+        op.amount,
+        String::new(),
+    )
 }
 
 pub(crate) fn lower(tx: &mut TxContext<'_, '_>, op: LowerCreditLine) -> Result<(), Failure> {
@@ -156,8 +162,13 @@ pub(crate) fn lower(tx: &mut TxContext<'_, '_>, op: LowerCreditLine) -> Result<(
             )
         }
     };
-    let detail = format!("limit now {}", line.limit);
-    record(tx, EventKind::CreditLineLowered, &line, op.amount, detail)
+    record(
+        tx,
+        EventKind::CreditLineLowered,
+        &line,
+        op.amount,
+        String::new(),
+    )
 }
 
 pub(crate) fn revoke(tx: &mut TxContext<'_, '_>, op: RevokeCreditLine) -> Result<(), Failure> {

@@ -21,8 +21,9 @@
 use ed25519_dalek::{Signature, VerifyingKey};
 use prost::Message;
 use vchain_proto::v1::{
-    sensor_reading::Measurement, Device, DeviceKind, DeviceStatus, ErrorCode, EventKind, Pledge,
-    PledgeHealth, PledgeMode, RegisterDevice, RevokeDevice, Role, SensorReading, SubmitReading,
+    sensor_reading::Measurement, Device, DeviceKind, DeviceStatus, ErrorCode, EventKind,
+    HealthCause, Pledge, PledgeHealth, PledgeMode, RegisterDevice, RevokeDevice, Role,
+    SensorReading, SubmitReading,
 };
 
 use crate::error::{reject, ExecError, Failure};
@@ -106,12 +107,8 @@ pub(crate) fn register(tx: &mut TxContext<'_, '_>, op: RegisterDevice) -> Result
     let mut event = tx.event(EventKind::DeviceRegistered);
     event.device_id = device.device_id.clone();
     event.receipt_id = device.receipt_id.clone();
-    event.detail = format!(
-        "{} watching receipt {} with key {}",
-        kind.as_str_name(),
-        device.receipt_id,
-        hex::encode(&device.public_key)
-    );
+    event.device_kind = kind.into();
+    event.public_key = device.public_key.clone();
     tx.asset_event(&op.receipt_id, event)
 }
 
@@ -143,15 +140,15 @@ pub(crate) fn revoke(tx: &mut TxContext<'_, '_>, op: RevokeDevice) -> Result<(),
     tx.asset_event(&receipt_id, event)
 }
 
-/// What a reading says about a pledge: the health it implies and why, or `None` if nothing
-/// is wrong.
+/// What a reading says about a pledge: the health it implies and its cause, or `None` if
+/// nothing is wrong.
 fn assess(
     device: &Device,
     measurement: &Measurement,
     pledge: &Pledge,
     quantity: u64,
     unit_value: u64,
-) -> Result<Option<(PledgeHealth, String)>, Failure> {
+) -> Result<Option<(PledgeHealth, HealthCause)>, Failure> {
     let dynamic = pledge.mode() == PledgeMode::Dynamic;
     let below_floor = |units: u64| -> Result<bool, Failure> {
         Ok(value_of(units, unit_value)? < pledge.floor_value)
@@ -159,42 +156,19 @@ fn assess(
     Ok(match measurement {
         Measurement::Quantity(counted) if *counted < quantity => {
             if !dynamic {
-                Some((
-                    PledgeHealth::Breached,
-                    format!("{counted} units counted, the statically pledged lot holds {quantity}"),
-                ))
+                Some((PledgeHealth::Breached, HealthCause::StaticGoodsMoved))
             } else if below_floor(*counted)? {
-                Some((
-                    PledgeHealth::Breached,
-                    format!(
-                        "{counted} units counted: value {} below the floor {}",
-                        value_of(*counted, unit_value)?,
-                        pledge.floor_value
-                    ),
-                ))
+                Some((PledgeHealth::Breached, HealthCause::BelowFloor))
             } else {
-                Some((
-                    PledgeHealth::AtRisk,
-                    format!("{counted} units counted, the receipt says {quantity}"),
-                ))
+                Some((PledgeHealth::AtRisk, HealthCause::GoodsShort))
             }
         }
         Measurement::UnitsOut(out) if *out > 0 => {
             let left = quantity.saturating_sub(*out);
             if !dynamic {
-                Some((
-                    PledgeHealth::Breached,
-                    format!("{out} units left a statically pledged lot"),
-                ))
+                Some((PledgeHealth::Breached, HealthCause::StaticGoodsMoved))
             } else if below_floor(left)? {
-                Some((
-                    PledgeHealth::Breached,
-                    format!(
-                        "{out} units left: value {} below the floor {}",
-                        value_of(left, unit_value)?,
-                        pledge.floor_value
-                    ),
-                ))
+                Some((PledgeHealth::Breached, HealthCause::BelowFloor))
             } else {
                 None
             }
@@ -203,13 +177,7 @@ fn assess(
             if climate.centi_celsius < device.min_centi_celsius
                 || climate.centi_celsius > device.max_centi_celsius =>
         {
-            Some((
-                PledgeHealth::AtRisk,
-                format!(
-                    "temperature {} c°/100 outside {}..{}",
-                    climate.centi_celsius, device.min_centi_celsius, device.max_centi_celsius
-                ),
-            ))
+            Some((PledgeHealth::AtRisk, HealthCause::Temperature))
         }
         Measurement::Position(position)
             if position.lat_e7 < device.min_lat_e7
@@ -217,18 +185,9 @@ fn assess(
                 || position.lon_e7 < device.min_lon_e7
                 || position.lon_e7 > device.max_lon_e7 =>
         {
-            Some((
-                PledgeHealth::Breached,
-                format!(
-                    "goods at ({}, {}) e-7°, outside their geofence",
-                    position.lat_e7, position.lon_e7
-                ),
-            ))
+            Some((PledgeHealth::Breached, HealthCause::OutOfFence))
         }
-        Measurement::LockOpen(true) => Some((
-            PledgeHealth::Breached,
-            "the lock was opened while the goods are pledged".to_owned(),
-        )),
+        Measurement::LockOpen(true) => Some((PledgeHealth::Breached, HealthCause::LockOpened)),
         _ => None,
     })
 }
@@ -347,10 +306,9 @@ pub(crate) fn submit(tx: &mut TxContext<'_, '_>, op: SubmitReading) -> Result<()
     let mut event = tx.event(EventKind::ReadingRecorded);
     event.device_id = device.device_id.clone();
     event.receipt_id = receipt.id.clone();
-    event.detail = format!(
-        "#{} at {} ms: {measurement:?}",
-        reading.counter, reading.device_time_ms
-    );
+    // The reading as decoded (prost re-encodes it canonically): counter, device time and
+    // measurement as data, never as text.
+    event.reading = Some(reading.clone());
     tx.asset_event(&receipt.id, event)?;
 
     if receipt.pledge.is_empty() {
@@ -364,7 +322,7 @@ pub(crate) fn submit(tx: &mut TxContext<'_, '_>, op: SubmitReading) -> Result<()
             what: "Pledge locking a receipt",
             why: "missing".into(),
         })?;
-    let Some((health, why)) = assess(
+    let Some((health, cause)) = assess(
         &device,
         &measurement,
         &pledge,
@@ -378,7 +336,7 @@ pub(crate) fn submit(tx: &mut TxContext<'_, '_>, op: SubmitReading) -> Result<()
         return Ok(());
     }
     pledge.set_health(health);
-    pledge.health_reason = why.clone();
+    pledge.set_health_cause(cause);
     tx.overlay
         .put_message(keys::pledge(&pledge.registration_number), &pledge);
     let mut alert = tx.event(EventKind::PledgeAlert);
@@ -387,6 +345,7 @@ pub(crate) fn submit(tx: &mut TxContext<'_, '_>, op: SubmitReading) -> Result<()
     alert.pledge = pledge.registration_number.clone();
     alert.accounts = vec![pledge.pledgee.clone(), pledge.pledgor.clone()];
     alert.counterparty = pledge.pledgee.clone();
-    alert.detail = format!("{}: {why}", health.as_str_name());
+    alert.health = health.into();
+    alert.health_cause = cause.into();
     tx.asset_event(&receipt.id, alert)
 }

@@ -221,7 +221,7 @@ enum Plan {
     ),
     RotateOrganisationCa(Organisation, Vec<u8>),
     /// The parameters now and as proposed.
-    SetChainParams(ChainParams, ChainParams),
+    SetChainParams(ChainParams),
 }
 
 /// Checks that `action`, proposed by an administrator of `proposer_org`, applies to the state as
@@ -453,7 +453,7 @@ fn check_set_params(tx: &TxContext<'_, '_>, op: &SetChainParams) -> Result<Plan,
             "the proposed parameters equal the current ones",
         );
     }
-    Ok(Plan::SetChainParams(current, *params))
+    Ok(Plan::SetChainParams(*params))
 }
 
 /// Writes what a checked action does and returns its events (the caller records them). Only
@@ -468,10 +468,6 @@ fn apply(tx: &mut TxContext<'_, '_>, plan: Plan) -> Result<Vec<Event>, Failure> 
                 .put_message(keys::organisation(&organisation.org_id), &organisation);
             let mut event = tx.event(EventKind::OrganisationRemoved);
             event.org_id = organisation.org_id.clone();
-            event.detail = format!(
-                "{} ({}) is no longer a consortium member",
-                organisation.org_id, organisation.name
-            );
             vec![event]
         }
         Plan::AddConsensusNode(config, node, certified) => {
@@ -481,19 +477,21 @@ fn apply(tx: &mut TxContext<'_, '_>, plan: Plan) -> Result<Vec<Event>, Failure> 
             vec![consensus::apply_remove_node(tx, config, node)?]
         }
         Plan::RotateOrganisationCa(mut organisation, certificate) => {
-            let digest = hex::encode(Sha256::digest(&certificate));
+            let digest = Sha256::digest(&certificate).to_vec();
             organisation.root_ca_certificate = certificate;
             tx.overlay
                 .put_message(keys::organisation(&organisation.org_id), &organisation);
             let mut event = tx.event(EventKind::OrganisationCaRotated);
             event.org_id = organisation.org_id;
-            event.detail = format!("root CA certificate SHA-256 {digest}");
+            event.digest = digest;
             vec![event]
         }
-        Plan::SetChainParams(before, params) => {
+        Plan::SetChainParams(params) => {
             tx.overlay.put_message(keys::PARAMS.to_vec(), &params);
             let mut event = tx.event(EventKind::ChainParamsChanged);
-            event.detail = params_diff(&before, &params);
+            // The new parameters in full; the previous ones are in the previous such event
+            // (or genesis), so a reader diffs them without words from the chain.
+            event.params = Some(params);
             vec![event]
         }
     })
@@ -564,78 +562,7 @@ fn apply_add_organisation(
     event.org_id = org_id.clone();
     event.counterparty = uscc;
     event.accounts = identity.accounts.clone();
-    event.detail = format!(
-        "{org_id} ({name}) joined with administrator accounts {}",
-        identity.accounts.join(", ")
-    );
     event
-}
-
-/// "name: old -> new" for each parameter that changes, for the audit log.
-fn params_diff(before: &ChainParams, after: &ChainParams) -> String {
-    let fields: [(&str, String, String); 11] = [
-        (
-            "max_tenor_days",
-            before.max_tenor_days.to_string(),
-            after.max_tenor_days.to_string(),
-        ),
-        (
-            "min_split_amount",
-            before.min_split_amount.to_string(),
-            after.min_split_amount.to_string(),
-        ),
-        (
-            "split_fanout_max",
-            before.split_fanout_max.to_string(),
-            after.split_fanout_max.to_string(),
-        ),
-        (
-            "redemption_grace_days",
-            before.redemption_grace_days.to_string(),
-            after.redemption_grace_days.to_string(),
-        ),
-        (
-            "utc_offset_minutes",
-            before.utc_offset_minutes.to_string(),
-            after.utc_offset_minutes.to_string(),
-        ),
-        (
-            "block_tx_max",
-            before.block_tx_max.to_string(),
-            after.block_tx_max.to_string(),
-        ),
-        (
-            "block_bytes_max",
-            before.block_bytes_max.to_string(),
-            after.block_bytes_max.to_string(),
-        ),
-        (
-            "tx_bytes_max",
-            before.tx_bytes_max.to_string(),
-            after.tx_bytes_max.to_string(),
-        ),
-        (
-            "destroy_per_block_max",
-            before.destroy_per_block_max.to_string(),
-            after.destroy_per_block_max.to_string(),
-        ),
-        (
-            "proposal_approval_percent",
-            before.proposal_approval_percent.to_string(),
-            after.proposal_approval_percent.to_string(),
-        ),
-        (
-            "proposal_ttl_ms",
-            before.proposal_ttl_ms.to_string(),
-            after.proposal_ttl_ms.to_string(),
-        ),
-    ];
-    let changed: Vec<String> = fields
-        .iter()
-        .filter(|(_, old, new)| old != new)
-        .map(|(name, old, new)| format!("{name}: {old} -> {new}"))
-        .collect();
-    changed.join(", ")
 }
 
 /// `SubmitProposal`: checks the action, opens the proposal with the proposer's organisation's
@@ -653,7 +580,6 @@ pub(crate) fn submit(tx: &mut TxContext<'_, '_>, op: SubmitProposal) -> Result<(
     };
     let proposer_org = tx.signer.org_id.clone();
     check_action(tx, action, &proposer_org)?;
-    let name = action_name(action);
 
     let id = tx.next_serial(keys::PROPOSAL_SEQ, 'P', "proposal numbers")?;
     let ttl_ms = proposal_ttl_ms(tx.params);
@@ -671,8 +597,8 @@ pub(crate) fn submit(tx: &mut TxContext<'_, '_>, op: SubmitProposal) -> Result<(
         status: ProposalStatus::Open.into(),
         votes: Vec::new(),
         decided_height: 0,
-        outcome: String::new(),
         submitted_tx_hash: tx.tx_hash.to_vec(),
+        ..Proposal::default()
     };
     tx.overlay
         .put(keys::proposal_deadline(deadline_ms, &id), Vec::new());
@@ -680,7 +606,7 @@ pub(crate) fn submit(tx: &mut TxContext<'_, '_>, op: SubmitProposal) -> Result<(
     let mut event = tx.event(EventKind::ProposalSubmitted);
     event.proposal_id = id.clone();
     event.org_id = proposer_org.clone();
-    event.detail = format!("{name}: {}", op.title);
+    event.detail = op.title.clone();
     tx.proposal_event(event, false)?;
     cast(tx, &mut proposal, true)?;
     decide(tx, proposal)
@@ -763,11 +689,23 @@ fn cast(tx: &mut TxContext<'_, '_>, proposal: &mut Proposal, approve: bool) -> R
     let mut event = tx.event(EventKind::ProposalVoted);
     event.proposal_id = proposal.id.clone();
     event.org_id = org_id.clone();
-    event.detail = format!(
-        "{org_id} {}",
-        if approve { "approves" } else { "disapproves" }
-    );
+    event.approve = approve;
     tx.proposal_event(event, false)
+}
+
+/// Records the tally a proposal was decided with (integers only; words are the reader's).
+fn record_tally(
+    proposal: &mut Proposal,
+    approvals: u64,
+    disapprovals: u64,
+    member_count: u64,
+    percent: u32,
+) {
+    let narrow = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    proposal.approvals = narrow(approvals);
+    proposal.disapprovals = narrow(disapprovals);
+    proposal.member_count = narrow(member_count);
+    proposal.approval_percent = percent;
 }
 
 /// Tallies `proposal` against the current members and writes it: passed (with its action's
@@ -786,9 +724,6 @@ fn decide(tx: &mut TxContext<'_, '_>, mut proposal: Proposal) -> Result<(), Fail
     let member_count = members.len() as u64;
     let undecided = member_count.saturating_sub(approvals + disapprovals);
     let percent = approval_percent(tx.params);
-    let tally = format!(
-        "{approvals} of {member_count} member organisations approve, {disapprovals} disapprove; more than {percent}% needed"
-    );
     assert!(
         approvals + disapprovals <= member_count,
         "proposal {} counts more votes than members",
@@ -809,14 +744,6 @@ fn decide(tx: &mut TxContext<'_, '_>, mut proposal: Proposal) -> Result<(), Fail
             Ok(plan) => {
                 let events = apply(tx, plan)?;
                 proposal.set_status(ProposalStatus::Passed);
-                proposal.outcome = format!(
-                    "passed: {tally}; {}",
-                    events
-                        .iter()
-                        .map(|e| e.detail.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                );
                 for mut event in events {
                     event.proposal_id = proposal.id.clone();
                     tx.proposal_event(event, true)?;
@@ -824,22 +751,23 @@ fn decide(tx: &mut TxContext<'_, '_>, mut proposal: Proposal) -> Result<(), Fail
             }
             Err(Failure::Rejected(why)) => {
                 proposal.set_status(ProposalStatus::Rejected);
-                proposal.outcome = format!(
-                    "approved ({tally}) but {} no longer applies: {}: {}",
-                    action_name(&action),
-                    why.code.as_str_name(),
-                    why.message
-                );
+                proposal.rejected_by = why.code.into();
             }
             Err(fatal @ Failure::Fatal(_)) => return Err(fatal),
         }
     } else if !passes(approvals + undecided, member_count, percent) {
         proposal.set_status(ProposalStatus::Rejected);
-        proposal.outcome = format!("cannot pass: {tally}");
     }
 
     if proposal.status() != ProposalStatus::Open {
         proposal.decided_height = tx.context.height;
+        record_tally(
+            &mut proposal,
+            approvals,
+            disapprovals,
+            member_count,
+            percent,
+        );
         tx.overlay
             .delete(keys::proposal_deadline(proposal.deadline_ms, &proposal.id));
         let kind = if proposal.status() == ProposalStatus::Passed {
@@ -850,7 +778,7 @@ fn decide(tx: &mut TxContext<'_, '_>, mut proposal: Proposal) -> Result<(), Fail
         let mut event = tx.event(kind);
         event.proposal_id = proposal.id.clone();
         event.org_id = proposal.proposer_org.clone();
-        event.detail = proposal.outcome.clone();
+        event.code = proposal.rejected_by;
         tx.proposal_event(event, false)?;
     }
     tx.overlay
@@ -892,13 +820,17 @@ pub(crate) fn expire_proposals(
             proposal.status() == ProposalStatus::Open && proposal.deadline_ms == deadline_ms,
             "deadline queue holds proposal {proposal_id} that is not open with this deadline"
         );
-        let approvals = proposal.votes.iter().filter(|v| v.approve).count();
+        let approvals = proposal.votes.iter().filter(|v| v.approve).count() as u64;
+        let disapprovals = proposal.votes.len() as u64 - approvals;
         proposal.set_status(ProposalStatus::Expired);
         proposal.decided_height = context.height;
-        proposal.outcome = format!(
-            "expired undecided with {approvals} approving of {} votes; more than {}% of members needed",
-            proposal.votes.len(),
-            approval_percent(params)
+        let member_count = member_ids(overlay)?.len() as u64;
+        record_tally(
+            &mut proposal,
+            approvals,
+            disapprovals,
+            member_count,
+            approval_percent(params),
         );
         overlay.delete(key.clone());
         overlay.put_message(keys::proposal(&proposal_id), &proposal);
@@ -908,7 +840,6 @@ pub(crate) fn expire_proposals(
             time_ms: context.timestamp_ms,
             proposal_id: proposal_id.clone(),
             org_id: proposal.proposer_org.clone(),
-            detail: proposal.outcome.clone(),
             ..Event::default()
         };
         let index = first_event_index + events.len();

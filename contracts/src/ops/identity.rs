@@ -113,16 +113,13 @@ pub(crate) fn register_identity(
     let mut event = tx.event(EventKind::IdentityRegistered);
     event.counterparty = op.uscc.clone();
     event.accounts = vec![op.account_id.clone()];
-    event.detail = format!(
-        "{} registered as {} under {org_id}",
-        op.name,
-        role.as_str_name()
-    );
+    event.role = role.into();
+    event.org_id = org_id.to_owned();
     tx.audit_event(event)?;
     let mut event = tx.event(EventKind::AccountRegistered);
     event.counterparty = op.account_id.clone();
     event.accounts = vec![op.account_id.clone()];
-    event.detail = format!("account of {}", op.uscc);
+    event.uscc = op.uscc.clone();
     tx.audit_event(event)
 }
 
@@ -209,7 +206,7 @@ pub(crate) fn register_account(
     let mut event = tx.event(EventKind::AccountRegistered);
     event.counterparty = op.account_id.clone();
     event.accounts = vec![op.account_id];
-    event.detail = format!("account of {}", identity.uscc);
+    event.uscc = identity.uscc.clone();
     tx.audit_event(event)
 }
 
@@ -329,7 +326,7 @@ pub(crate) fn cancel_account(tx: &mut TxContext<'_, '_>, op: CancelAccount) -> R
                 record,
                 CertificateStatus::Revoked,
                 tx.context.height,
-                &format!("account cancelled: {}", op.reason),
+                &op.reason,
             );
         }
         account.certificate_revoked = true;

@@ -313,7 +313,7 @@ pub(crate) fn register(tx: &mut TxContext<'_, '_>, op: RegisterPledge) -> Result
         mode: mode.into(),
         floor_value: op.floor_value,
         health: vchain_proto::v1::PledgeHealth::Ok.into(),
-        health_reason: String::new(),
+        health_cause: 0,
     };
     asset.set_lock(&number);
     asset.store(tx.overlay);
@@ -325,15 +325,7 @@ pub(crate) fn register(tx: &mut TxContext<'_, '_>, op: RegisterPledge) -> Result
         .put(keys::pledge_lapse(lapse_day(end_day)?, &number), Vec::new());
     tx.overlay.put_message(keys::pledge(&number), &pledge);
     let mut event = pledge_event(tx, EventKind::PledgeRegistered, &pledge, &asset);
-    event.detail = format!(
-        "registration {number} ({}) to {} securing {} {} until {}: {}",
-        mode.as_str_name(),
-        pledge.pledgee,
-        pledge.secured_amount,
-        pledge.currency,
-        pledge.period_end_date,
-        pledge.collateral_description
-    );
+    event.registration = Some(pledge);
     tx.asset_event(asset.id(), event)
 }
 
@@ -426,7 +418,7 @@ pub(crate) fn release(tx: &mut TxContext<'_, '_>, op: ReleasePledge) -> Result<(
         &op.reason,
     )?;
     let mut event = pledge_event(tx, EventKind::PledgeReleased, &pledge, &asset);
-    event.detail = format!("registration {}: {}", pledge.registration_number, op.reason);
+    event.detail = op.reason;
     tx.asset_event(asset.id(), event)
 }
 
@@ -485,14 +477,8 @@ pub(crate) fn enforce(tx: &mut TxContext<'_, '_>, op: EnforcePledge) -> Result<(
         &op.reason,
     )?;
     let mut event = pledge_event(tx, EventKind::PledgeEnforced, &pledge, &asset);
-    event.detail = format!(
-        "registration {}: {} {} passes from {previous} to {}: {}",
-        pledge.registration_number,
-        asset.kind(),
-        asset.id(),
-        asset.holder(),
-        op.reason
-    );
+    event.previous_holder = previous;
+    event.detail = op.reason;
     tx.asset_event(asset.id(), event)
 }
 
@@ -525,12 +511,7 @@ pub(crate) fn amend(tx: &mut TxContext<'_, '_>, op: AmendPledge) -> Result<(), F
             ),
         );
     }
-    let mut changes = Vec::new();
     if op.floor_value != 0 {
-        changes.push(format!(
-            "floor {} -> {}",
-            pledge.floor_value, op.floor_value
-        ));
         pledge.floor_value = op.floor_value;
     }
     if !op.period_end_date.is_empty() {
@@ -543,29 +524,17 @@ pub(crate) fn amend(tx: &mut TxContext<'_, '_>, op: AmendPledge) -> Result<(), F
             keys::pledge_lapse(lapse_day(end_day)?, &pledge.registration_number),
             Vec::new(),
         );
-        changes.push(format!(
-            "period end {} -> {}",
-            pledge.period_end_date,
-            validate::format_date(end_day)
-        ));
         pledge.period_end_day = end_day;
         pledge.period_end_date = validate::format_date(end_day);
     }
     if op.secured_amount != 0 {
-        changes.push(format!(
-            "secured amount {} -> {}",
-            pledge.secured_amount, op.secured_amount
-        ));
         pledge.secured_amount = op.secured_amount;
     }
     tx.overlay
         .put_message(keys::pledge(&pledge.registration_number), &pledge);
     let mut event = pledge_event(tx, EventKind::PledgeAmended, &pledge, &asset);
-    event.detail = format!(
-        "registration {}: {}",
-        pledge.registration_number,
-        changes.join(", ")
-    );
+    // The registration as amended; the one before is in the previous event of its history.
+    event.registration = Some(pledge);
     tx.asset_event(asset.id(), event)
 }
 
@@ -601,14 +570,14 @@ pub(crate) fn lapse_pledges(
             pledge.status() == PledgeStatus::Active && asset.lock() == number,
             "lapse queue holds registration {number} that is not an active lock"
         );
-        let reason = format!("the period ended on {}", pledge.period_end_date);
+        // The chain ends it: status LAPSED says why, no words.
         match end(
             overlay,
             &mut pledge,
             &mut asset,
             PledgeStatus::Lapsed,
             context.height,
-            &reason,
+            "",
         ) {
             Ok(()) => {}
             Err(Failure::Fatal(error)) => return Err(error),
@@ -623,7 +592,6 @@ pub(crate) fn lapse_pledges(
             counterparty: pledge.pledgee.clone(),
             amount: pledge.secured_amount,
             currency: pledge.currency.clone(),
-            detail: format!("registration {number} lapsed: {reason}"),
             ..Event::default()
         };
         asset.stamp(&mut event);

@@ -150,10 +150,7 @@ pub(crate) fn issue(tx: &mut TxContext<'_, '_>, op: IssueWarehouseReceipt) -> Re
     let mut event = receipt_event(tx, EventKind::ReceiptIssued, &receipt);
     event.counterparty = receipt.holder.clone();
     event.amount = receipt.quantity;
-    event.detail = format!(
-        "{} × {} at {} {} each, at {}",
-        receipt.quantity, receipt.sku, receipt.unit_value, receipt.currency, receipt.location
-    );
+    event.quantity = receipt.quantity;
     tx.asset_event(&id, event)
 }
 
@@ -187,7 +184,8 @@ pub(crate) fn transfer(
     event.accounts = vec![previous.clone(), op.to.clone()];
     event.counterparty = op.to;
     event.amount = receipt.quantity;
-    event.detail = format!("from {previous}");
+    event.quantity = receipt.quantity;
+    event.previous_holder = previous;
     let id = receipt.id.clone();
     tx.asset_event(&id, event)
 }
@@ -252,7 +250,8 @@ pub(crate) fn release_goods(tx: &mut TxContext<'_, '_>, op: ReleaseGoods) -> Res
     tx.overlay.put_message(keys::receipt(&receipt.id), &receipt);
     let mut event = receipt_event(tx, EventKind::GoodsReleased, &receipt);
     event.amount = op.quantity;
-    event.detail = format!("{} units left: {}", left, op.reason);
+    event.quantity = left;
+    event.detail = op.reason;
     let id = receipt.id.clone();
     tx.asset_event(&id, event)
 }

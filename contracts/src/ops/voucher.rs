@@ -300,10 +300,6 @@ pub(crate) fn issue(tx: &mut TxContext<'_, '_>, op: IssueVoucher) -> Result<(), 
     event.amount = voucher.amount;
     event.currency = voucher.currency.clone();
     event.counterparty = voucher.holder.clone();
-    event.detail = format!(
-        "{} {} maturing {}",
-        document.kind, document.number, voucher.maturity_date
-    );
     tx.voucher_event(event)
 }
 
@@ -433,14 +429,7 @@ pub(crate) fn split(tx: &mut TxContext<'_, '_>, op: SplitVoucher) -> Result<(), 
     event.amount = parent.amount;
     event.currency = parent.currency.clone();
     event.related_vouchers = parent.children.clone();
-    event.detail = format!(
-        "into {}",
-        op.amounts
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(" + ")
-    );
+    event.amounts = op.amounts.clone();
     tx.voucher_event(event)?;
     for child in &children {
         let mut event = tx.event(EventKind::VoucherCreatedBySplit);
@@ -527,12 +516,13 @@ pub(crate) fn transfer(tx: &mut TxContext<'_, '_>, op: TransferVoucher) -> Resul
         EventKind::VoucherTransferred
     });
     event.voucher_id = voucher.id.clone();
-    event.accounts = vec![previous, op.to.clone()];
+    event.accounts = vec![previous.clone(), op.to.clone()];
+    event.previous_holder = previous;
     event.amount = voucher.amount;
     event.currency = voucher.currency.clone();
     event.counterparty = op.to;
     event.consideration = consideration;
-    event.detail = format!("agreement {}", hex::encode(&op.agreement_hash));
+    event.digest = op.agreement_hash;
     tx.voucher_event(event)
 }
 
@@ -627,7 +617,7 @@ pub(crate) fn confirm_redemption(
     event.amount = voucher.amount;
     event.currency = voucher.currency.clone();
     event.counterparty = voucher.holder.clone();
-    event.detail = format!("payment {}", op.payment_reference);
+    event.detail = op.payment_reference;
     tx.voucher_event(event)
 }
 

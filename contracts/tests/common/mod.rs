@@ -134,6 +134,7 @@ pub(crate) fn genesis(params: Params) -> Genesis {
             org("bank-b", "Bank B", 2, ADMIN_B, 2),
         ],
         identities,
+        development: false,
     }
 }
 
@@ -368,18 +369,38 @@ impl TestChain {
     /// Executes `transactions` as the next block, applies its writes and advances height and time.
     pub(crate) fn block(&mut self, transactions: Vec<SignedTransaction>) -> BlockOutcome {
         let context = self.next_context();
-        let outcome = execute_block(&self.ledger, &context, &transactions)
+        let mut outcome = execute_block(&self.ledger, &context, &transactions)
             .expect("execution must not fail on a sound ledger");
         assert_eq!(
             outcome.results.len(),
             transactions.len(),
             "one result per transaction"
         );
+        assert_eq!(outcome.messages.len(), transactions.len());
+        // History keeps the outcome exactly as execution returned it, for replays.
+        let executed = outcome.clone();
+        // Results are consensus data: never words. Each rejection's words go to the index only;
+        // the tests read them back into the result to assert on them.
+        for (result, message) in outcome.results.iter_mut().zip(&outcome.messages) {
+            assert!(result.message.is_empty(), "a result carries words");
+            let key = keys::rejection_message(&result.tx_hash.clone().try_into().expect("hash"));
+            if result.code() == ErrorCode::Ok {
+                assert!(message.is_empty());
+            } else {
+                assert_eq!(
+                    outcome.index_writes.get(&key),
+                    Some(&Some(message.clone().into_bytes())),
+                    "a rejection's words are in the index"
+                );
+            }
+            result.message = message.clone();
+        }
         let root = self
             .ledger
             .apply(&outcome.state_writes)
             .expect("apply block");
-        for (key, value) in &outcome.index_writes {
+        // The mirror holds the holder and issuer keys; rejection words (`tm/`) are not kept.
+        for (key, value) in &without_messages(&outcome.index_writes) {
             match value {
                 Some(_) => {
                     self.index.insert(key.clone());
@@ -394,7 +415,7 @@ impl TestChain {
         self.history.push(BlockRecord {
             context,
             transactions,
-            outcome: outcome.clone(),
+            outcome: executed,
             root,
         });
         outcome
@@ -452,7 +473,7 @@ impl TestChain {
             outcome.system_events
         );
         assert!(
-            outcome.index_writes.is_empty(),
+            without_messages(&outcome.index_writes).is_empty(),
             "a rejected transaction wrote index keys: {:?}",
             printable(&outcome.index_writes)
         );
@@ -502,7 +523,7 @@ impl TestChain {
             printable(&outcome.state_writes)
         );
         assert!(
-            outcome.index_writes.is_empty(),
+            without_messages(&outcome.index_writes).is_empty(),
             "a refused transaction wrote index keys"
         );
         assert!(outcome.system_events.is_empty());
@@ -706,8 +727,7 @@ impl TestChain {
         assert_eq!(
             proposal.status(),
             vchain_proto::v1::ProposalStatus::Passed,
-            "proposal {id}: {}",
-            proposal.outcome
+            "proposal {id}: {proposal:?}"
         );
         events
     }
@@ -717,6 +737,15 @@ impl TestChain {
         self.ok(holder, ops::split(id, amounts));
         self.voucher(id).children
     }
+}
+
+/// Index writes other than rejection messages (`tm/`).
+pub(crate) fn without_messages(index_writes: &WriteSet) -> WriteSet {
+    index_writes
+        .iter()
+        .filter(|(key, _)| !key.starts_with(b"tm/"))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
 }
 
 /// Asserts a result succeeded.

@@ -19,6 +19,7 @@ pub(crate) const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/vchain/sy
 
 const KIND_CONSENSUS: u8 = 0;
 const KIND_TRANSACTIONS: u8 = 1;
+const KIND_CLOCK: u8 = 2;
 /// Kind byte plus transaction count.
 const TRANSACTIONS_HEADER_BYTES: usize = 1 + 4;
 
@@ -29,6 +30,8 @@ pub(crate) enum Frame {
     Consensus(Vec<u8>),
     /// Transactions forwarded or broadcast.
     Transactions(Vec<Vec<u8>>),
+    /// The sender's wall clock, milliseconds since the Unix epoch (see `block_time`).
+    Clock(u64),
 }
 
 impl Frame {
@@ -65,6 +68,12 @@ impl Frame {
                     body.extend_from_slice(&length_prefix(tx.len())?);
                     body.extend_from_slice(tx);
                 }
+                body
+            }
+            Frame::Clock(wall_ms) => {
+                let mut body = Vec::with_capacity(9);
+                body.push(KIND_CLOCK);
+                body.extend_from_slice(&wall_ms.to_be_bytes());
                 body
             }
         };
@@ -110,6 +119,12 @@ impl Frame {
                     )));
                 }
                 Ok(Frame::Transactions(txs))
+            }
+            KIND_CLOCK => {
+                let wall_ms: [u8; 8] = rest
+                    .try_into()
+                    .map_err(|_| invalid_data(format!("a clock frame of {} bytes", rest.len())))?;
+                Ok(Frame::Clock(u64::from_be_bytes(wall_ms)))
             }
             other => Err(invalid_data(format!("unknown frame kind {other}"))),
         }

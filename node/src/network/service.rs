@@ -45,6 +45,13 @@ pub enum NetworkEvent {
         /// The message, opaque to the network.
         bytes: Vec<u8>,
     },
+    /// A member's wall clock reading.
+    Clock {
+        /// Sender.
+        from: PeerId,
+        /// Its clock, milliseconds since the Unix epoch.
+        wall_ms: u64,
+    },
     /// Transactions a member forwarded or broadcast (validate before use).
     Transactions {
         /// Sender.
@@ -312,6 +319,18 @@ impl NetworkHandle {
         txs: Vec<Vec<u8>>,
     ) -> Result<(), NetworkError> {
         self.queue(peer, Frame::Transactions(txs).encode()?)
+    }
+
+    /// Tells every connected member this node's clock; returns how many peers took it.
+    pub fn broadcast_clock(&self, wall_ms: u64) -> Result<usize, NetworkError> {
+        let body = Frame::Clock(wall_ms).encode()?;
+        let mut sent = 0;
+        for peer in self.connected_peers() {
+            if self.queue(peer, body.clone()).is_ok() {
+                sent += 1;
+            }
+        }
+        Ok(sent)
     }
 
     /// Sends transactions to every connected member; returns how many peers took them.
@@ -941,6 +960,10 @@ async fn read_loop(
         let event = match Frame::decode(&body) {
             Ok(Frame::Consensus(bytes)) => NetworkEvent::Consensus { from: peer, bytes },
             Ok(Frame::Transactions(txs)) => NetworkEvent::Transactions { from: peer, txs },
+            Ok(Frame::Clock(wall_ms)) => NetworkEvent::Clock {
+                from: peer,
+                wall_ms,
+            },
             Err(e) => {
                 warn!(%peer, "malformed message, closing its stream: {e}");
                 break;
