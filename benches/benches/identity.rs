@@ -1,14 +1,14 @@
 //! The identity hot paths: verifying an account's certificate against its organisation's root CA
 //! (once per registration or key rotation, and for every genesis account), and authenticating a
-//! signed read (once per query: the read statement and one strict ed25519 verification; the
-//! account lookup is a single state read on top).
+//! signed read (once per query: the read statement and one ed25519 verification under the
+//! chain's rule; the account lookup is a single state read on top).
 //!
 //! `cargo bench --profile dev -p vchain-benches --bench identity` (env: BENCH_ITERATIONS,
 //! default 2,000). Bounded: BENCH_ITERATIONS of each.
 
 use std::time::Instant;
 
-use ed25519_dalek::{Signature, SigningKey};
+use ed25519_dalek::SigningKey;
 use vchain_pki::{AccountRole, CertRole, RootCa, Subject, Validity};
 
 fn iterations() -> usize {
@@ -116,14 +116,16 @@ fn main() {
             .expect("hex")
             .try_into()
             .expect("64 bytes");
-        verifying
-            .verify_strict(&text, &Signature::from_bytes(&raw))
-            .expect("verifies");
+        assert!(vchain_contracts::signature::verify(
+            verifying.as_bytes(),
+            &text,
+            &raw
+        ));
     }
     report("signed read authentication", n, started);
 
-    // A device reading as the contract checks it: decode, then one strict verification of the
-    // device's signature over the exact bytes.
+    // A device reading as the contract checks it: decode, then one verification of the device's
+    // signature over the exact bytes (the chain's rule, `vchain_contracts::signature`).
     let device_key = SigningKey::from_bytes(&[9; 32]);
     let reading = prost::Message::encode_to_vec(&vchain_proto::v1::SensorReading {
         device_id: "gate-1".into(),
@@ -137,9 +139,11 @@ fn main() {
     for _ in 0..n {
         let decoded: vchain_proto::v1::SensorReading =
             prost::Message::decode(reading.as_slice()).expect("decodes");
-        device_verifying
-            .verify_strict(&reading, &device_signature)
-            .expect("verifies");
+        assert!(vchain_contracts::signature::verify(
+            device_verifying.as_bytes(),
+            &reading,
+            &device_signature.to_bytes()
+        ));
         std::hint::black_box(decoded);
     }
     report("sensor reading check (decode, verify)", n, started);

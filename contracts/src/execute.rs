@@ -5,13 +5,13 @@
 //! 2. the chain's own step: destroy vouchers whose grace period ended before this block's day,
 //!    lapse pledge registrations whose period ended, then expire open proposals whose deadline
 //!    has come;
-//! 3. verify every signature (one batch, falling back to one by one if the batch fails);
+//! 3. verify every signature (one batch, falling back to one by one if the batch fails; the
+//!    verdicts are those of [`crate::signature::verify`] alone, see there);
 //! 4. run the transactions in order; each authenticates (account, key, signature, nonce), spends
 //!    its nonce, then runs its operation in a buffer that a rejection throws away.
 //!
 //! Nothing here reads a clock, randomness or a hash map: time is the block timestamp.
 
-use ed25519_dalek::{Signature, VerifyingKey};
 use prost::Message;
 use tracing::{debug, trace_span};
 use vchain_ledger::{StateReader, WriteSet};
@@ -23,6 +23,7 @@ use vchain_proto::v1::{
 use crate::error::{ExecError, Failure, Rejection};
 use crate::keys::{self, EventPosition};
 use crate::ops::{self, TxContext};
+use crate::signature;
 use crate::state::{read_message, Overlay};
 use crate::tx::{tx_hash, Hash};
 use crate::validate;
@@ -168,43 +169,20 @@ pub fn execute_block(
     })
 }
 
-/// Verifies every transaction's signature over its body. One batch for all well-formed strong
-/// keys; if the batch fails, each is checked with `verify_strict` so exactly the bad ones fail.
-/// Deterministic: dalek derives the batch coefficients from a transcript of the inputs.
+/// Verifies every transaction's signature over its body under the chain's one rule
+/// ([`crate::signature`]: ZIP-215, small-order keys refused), in one batch. Each verdict is the
+/// one [`crate::signature::verify`] gives that transaction alone, so admission ([`check_tx`],
+/// [`check_txs`]), execution and replay agree whatever a transaction's neighbours.
 pub fn verify_signatures(transactions: &[SignedTransaction]) -> Vec<bool> {
-    let parsed: Vec<Option<(VerifyingKey, Signature)>> = transactions
+    let items: Vec<signature::SignedMessage<'_>> = transactions
         .iter()
-        .map(|tx| {
-            let key = VerifyingKey::from_bytes(tx.public_key.as_slice().try_into().ok()?).ok()?;
-            let signature = Signature::from_slice(&tx.signature).ok()?;
-            (!key.is_weak()).then_some((key, signature))
+        .map(|tx| signature::SignedMessage {
+            public_key: &tx.public_key,
+            message: &tx.body,
+            signature: &tx.signature,
         })
         .collect();
-    let candidates: Vec<usize> = (0..transactions.len())
-        .filter(|&i| parsed[i].is_some())
-        .collect();
-    let mut valid = vec![false; transactions.len()];
-    let messages: Vec<&[u8]> = candidates
-        .iter()
-        .map(|&i| transactions[i].body.as_slice())
-        .collect();
-    let (signatures, keys): (Vec<Signature>, Vec<VerifyingKey>) = candidates
-        .iter()
-        .filter_map(|&i| parsed[i].map(|(key, signature)| (signature, key)))
-        .unzip();
-    if !candidates.is_empty() && ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
-    {
-        for &i in &candidates {
-            valid[i] = true;
-        }
-    } else {
-        for (slot, &i) in candidates.iter().enumerate() {
-            valid[i] = keys[slot]
-                .verify_strict(messages[slot], &signatures[slot])
-                .is_ok();
-        }
-    }
-    valid
+    signature::verify_all(&items)
 }
 
 /// Authenticates one transaction, spends its nonce and runs its operation.

@@ -41,6 +41,7 @@ pub mod genesis;
 pub mod keys;
 mod ops;
 pub mod read;
+pub mod signature;
 mod state;
 pub mod trace;
 pub mod tx;

@@ -88,7 +88,8 @@ pub fn account_id(id: &str) -> Result<(), Rejection> {
 }
 
 /// Checks a key offered for registration: 32 bytes, a valid curve point, and not of small
-/// order. Weak keys are refused here because batch verification does not check for them.
+/// order. A small-order key satisfies the signature equation for every message, so it would
+/// authenticate anyone; the signature rule ([`crate::signature`]) refuses it too.
 pub fn public_key(bytes: &[u8]) -> Result<VerifyingKey, Rejection> {
     let bad = |why: &str| {
         Rejection::new(

@@ -390,3 +390,56 @@ fn each_kind_of_breach_flags_the_pledge_and_alerts_the_pledgee() {
         }),
     );
 }
+
+#[test]
+fn a_reading_signature_is_judged_by_the_chains_one_rule() {
+    // The device's key is honest; the reading is signed with a small-order R (a point of order
+    // 8) and s = k·a, which the cofactored rule (ZIP-215) accepts and `verify_strict` refused:
+    // readings now follow the same rule as transactions (`vchain_contracts::signature`).
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::Sha512;
+    let (mut chain, receipt) = pledged_lot(PledgeMode::Dynamic);
+    chain.ok(
+        WAREHOUSE,
+        register_device("scale-1", 1, DeviceKind::Scale, &receipt),
+    );
+    let bytes = SensorReading {
+        device_id: "scale-1".into(),
+        counter: 1,
+        device_time_ms: chain.time_ms,
+        measurement: Some(Measurement::Quantity(100)),
+    }
+    .encode_to_vec();
+    let key = device_key(1);
+    let public = key.verifying_key().to_bytes();
+    let r_bytes = EIGHT_TORSION[1].compress().to_bytes();
+    let k = Scalar::from_bytes_mod_order_wide(
+        &Sha512::new()
+            .chain_update(r_bytes)
+            .chain_update(public)
+            .chain_update(&bytes)
+            .finalize()
+            .into(),
+    );
+    let mut signature = r_bytes.to_vec();
+    signature.extend_from_slice(&(k * key.to_scalar()).to_bytes());
+    assert!(key
+        .verifying_key()
+        .verify_strict(
+            &bytes,
+            &ed25519_dalek::Signature::from_slice(&signature).expect("64 bytes")
+        )
+        .is_err());
+    assert!(vchain_contracts::signature::verify(
+        &public, &bytes, &signature
+    ));
+    let events = chain.ok(
+        WAREHOUSE,
+        Operation::SubmitReading(SubmitReading {
+            reading: bytes,
+            device_signature: signature,
+        }),
+    );
+    assert_eq!(events[0].kind(), EventKind::ReadingRecorded);
+}

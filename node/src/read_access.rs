@@ -13,7 +13,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ed25519_dalek::{Signature, VerifyingKey};
 use tonic::{Request, Status};
 use vchain_contracts::read::{
     statement, READER_HEADER, READ_SIGNATURE_HEADER, READ_TIME_HEADER, READ_TIME_SKEW_MS_MAX,
@@ -103,25 +102,18 @@ pub fn authenticate<T: prost::Message>(
     let account: Account = read_message(&*chain.ledger, &keys::account(reader), "Account")
         .map_err(|e| Status::internal(e.to_string()))?
         .ok_or_else(|| unauthenticated(format!("reader account {reader:?} does not exist")))?;
-    let key_bytes: [u8; 32] = account
-        .public_key
-        .as_slice()
-        .try_into()
-        .map_err(|_| Status::internal(format!("account {reader} has no 32-byte key")))?;
-    let key = VerifyingKey::from_bytes(&key_bytes)
-        .map_err(|_| Status::internal(format!("account {reader} has an invalid key")))?;
-    let signature: [u8; 64] = hex::decode(signature_hex)
+    let signature = hex::decode(signature_hex)
         .ok()
-        .and_then(|s| s.try_into().ok())
+        .filter(|s| s.len() == vchain_contracts::signature::SIGNATURE_BYTES)
         .ok_or_else(|| unauthenticated("the signature is not 64 bytes of hex"))?;
     let digest = vchain_contracts::read::request_digest(&request.get_ref().encode_to_vec());
     let text = statement(&chain.chain_id, method, reader, time_ms, &digest);
-    key.verify_strict(&text, &Signature::from_bytes(&signature))
-        .map_err(|_| {
-            unauthenticated(format!(
-                "the signature does not verify with account {reader}'s key over this {method} request"
-            ))
-        })?;
+    // The chain's one signature rule, the same as for the account's transactions.
+    if !vchain_contracts::signature::verify(&account.public_key, &text, &signature) {
+        return Err(unauthenticated(format!(
+            "the signature does not verify with account {reader}'s key over this {method} request"
+        )));
+    }
     if account.status() == AccountStatus::Cancelled {
         return Err(unauthenticated(format!(
             "ACCOUNT_CANCELLED: account {reader} was cancelled"

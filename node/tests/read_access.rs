@@ -404,3 +404,64 @@ async fn unsigned_forged_stale_replayed_and_revoked_reads_are_refused() {
     );
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_signature_is_judged_by_the_chains_one_rule() {
+    // The reader's own key signs the read statement with a small-order R (a point of order 8)
+    // and s = k·a: valid under the chain's rule (ZIP-215, `vchain_contracts::signature`), as it
+    // would be for the same account's transactions; `verify_strict` refused it.
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::{Digest, Sha512};
+    let mut node = TestNode::start().await;
+    let reader = "gearbox";
+    let key = node.key(reader);
+    let message = GetAccountRequest {
+        account_id: reader.into(),
+    };
+    let time_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as u64;
+    let text = vchain_contracts::read::statement(
+        &node.genesis.chain_id,
+        "GetAccount",
+        reader,
+        time_ms,
+        &vchain_contracts::read::request_digest(&prost::Message::encode_to_vec(&message)),
+    );
+    let public = key.verifying_key().to_bytes();
+    let r_bytes = EIGHT_TORSION[1].compress().to_bytes();
+    let k = Scalar::from_bytes_mod_order_wide(
+        &Sha512::new()
+            .chain_update(r_bytes)
+            .chain_update(public)
+            .chain_update(&text)
+            .finalize()
+            .into(),
+    );
+    let mut signature = r_bytes.to_vec();
+    signature.extend_from_slice(&(k * key.to_scalar()).to_bytes());
+    assert!(vchain_contracts::signature::verify(
+        &public, &text, &signature
+    ));
+    let mut request = vchain_cli::read::request(
+        message,
+        &node.genesis.chain_id,
+        "GetAccount",
+        reader,
+        &key,
+        time_ms,
+    );
+    request.metadata_mut().insert(
+        vchain_contracts::read::READ_SIGNATURE_HEADER,
+        hex::encode(&signature).parse().expect("ASCII"),
+    );
+    let account = node
+        .api
+        .get_account(request)
+        .await
+        .expect("the rule accepts it")
+        .into_inner();
+    assert_eq!(account.account.expect("account").account_id, reader);
+}

@@ -44,6 +44,7 @@
 //! [`Engine::compact`] once it holds a durable snapshot of its state at an applied index.
 
 mod storage;
+mod wire;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -51,7 +52,6 @@ use ::raft::eraftpb::{
     ConfChange, ConfChangeType, ConfState, Entry, EntryType, HardState, Message, Snapshot,
 };
 use ::raft::{RawNode, StateRole};
-use protobuf::Message as _;
 use tracing::warn;
 
 use self::storage::LogStore;
@@ -212,8 +212,8 @@ fn invalid_state(why: impl Into<String>) -> ConsensusError {
 /// Decodes a snapshot record the node stored (its [`SnapshotRecord::bytes`]), e.g. to learn at
 /// restart which state the stored snapshot stands for.
 pub fn decode_snapshot_record(bytes: &[u8]) -> Result<SnapshotRecord, ConsensusError> {
-    let snapshot = Snapshot::parse_from_bytes(bytes)
-        .map_err(|e| invalid_state(format!("stored snapshot: {e}")))?;
+    let snapshot =
+        wire::snapshot(bytes).map_err(|e| invalid_state(format!("stored snapshot: {e}")))?;
     Ok(RaftEngine::snapshot_record(&snapshot))
 }
 
@@ -258,7 +258,7 @@ fn decode_snapshot_data(data: &[u8]) -> Result<(Vec<NodeId>, Vec<u8>), Consensus
 }
 
 fn parse_conf_change(entry: &Entry) -> Result<ConfChange, ConsensusError> {
-    ConfChange::parse_from_bytes(entry.get_data())
+    wire::conf_change(entry.get_data())
         .map_err(|e| invalid_state(format!("conf change at {}: {e}", entry.index)))
 }
 
@@ -314,7 +314,7 @@ impl RaftEngine {
         store.conf_state = genesis.clone();
         store.snapshot.mut_metadata().set_conf_state(genesis);
         if let Some(bytes) = &durable.snapshot {
-            let snapshot = Snapshot::parse_from_bytes(bytes)
+            let snapshot = wire::snapshot(bytes)
                 .map_err(|e| invalid_state(format!("stored snapshot: {e}")))?;
             let (voters, _) = decode_snapshot_data(snapshot.get_data())?;
             for name in voters {
@@ -330,7 +330,7 @@ impl RaftEngine {
             if stored.index <= snapshot_index {
                 continue;
             }
-            let entry = Entry::parse_from_bytes(&stored.bytes)
+            let entry = wire::entry(&stored.bytes)
                 .map_err(|e| invalid_state(format!("stored entry {}: {e}", stored.index)))?;
             if entry.index != stored.index {
                 return Err(invalid_state(format!(
@@ -342,7 +342,7 @@ impl RaftEngine {
         }
         store.append(&entries).map_err(invalid_state)?;
         if let Some(bytes) = &durable.hard_state {
-            let hard_state = HardState::parse_from_bytes(bytes)
+            let hard_state = wire::hard_state(bytes)
                 .map_err(|e| invalid_state(format!("stored hard state: {e}")))?;
             store.hard_state.term = store.hard_state.term.max(hard_state.term);
             store.hard_state.vote = hard_state.vote;
@@ -733,7 +733,8 @@ impl Engine for RaftEngine {
             from: from.clone(),
             why,
         };
-        let message = Message::parse_from_bytes(bytes).map_err(|e| invalid(e.to_string()))?;
+        // prost, never rust-protobuf's parser, reads peer bytes (see `wire`).
+        let message = wire::message(bytes).map_err(|e| invalid(e.to_string()))?;
         if message.from != raft_id(from) {
             return Err(invalid(format!(
                 "message claims raft id {}, the sender's is {}",
@@ -1073,6 +1074,145 @@ mod tests {
         assert!(matches!(error, ConsensusError::InvalidMessage { .. }));
         assert!(b.step(&"a".to_owned(), &to_b.bytes).is_ok());
         assert!(b.step(&"a".to_owned(), b"not protobuf \xff\xff").is_err());
+    }
+
+    /// Appends `value` as a protobuf varint.
+    fn push_varint(out: &mut Vec<u8>, mut value: u64) {
+        while value >= 0x80 {
+            out.push((value as u8) | 0x80);
+            value >>= 7;
+        }
+        out.push(value as u8);
+    }
+
+    /// `depth` unknown fields (number 20) nested inside each other as groups.
+    fn nested_groups(depth: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4 * depth);
+        for _ in 0..depth {
+            push_varint(&mut out, (20 << 3) | 3); // start group
+        }
+        for _ in 0..depth {
+            push_varint(&mut out, (20 << 3) | 4); // end group
+        }
+        out
+    }
+
+    /// `depth` unknown length-delimited fields (number 20), each holding the next.
+    fn nested_length_delimited(depth: usize) -> Vec<u8> {
+        let varint_len = |v: usize| (usize::BITS - v.max(1).leading_zeros()).div_ceil(7) as usize;
+        // lengths[i]: encoded size of the field at nesting level i from the inside.
+        let mut lengths = vec![0usize; depth + 1];
+        for i in 1..=depth {
+            lengths[i] = 2 + varint_len(lengths[i - 1]) + lengths[i - 1];
+        }
+        let mut out = Vec::with_capacity(lengths[depth]);
+        for i in (1..=depth).rev() {
+            push_varint(&mut out, (20 << 3) | 2);
+            push_varint(&mut out, lengths[i - 1] as u64);
+        }
+        assert_eq!(out.len(), lengths[depth]);
+        out
+    }
+
+    #[test]
+    fn a_deeply_nested_message_is_refused_and_the_engine_keeps_working() {
+        const DEPTH: usize = 100_000;
+        let config = RaftConfig::new("a".into(), vec!["a".into(), "b".into(), "c".into()]);
+        let mut a = RaftEngine::new(config.clone()).expect("engine");
+        a.campaign().expect("campaign");
+        let ready = a.ready();
+        let to_b = ready
+            .messages
+            .iter()
+            .chain(&ready.persisted_messages)
+            .find(|m| m.to == "b")
+            .expect("a asks b for a vote")
+            .clone();
+        let mut b = RaftEngine::new(RaftConfig {
+            id: "b".into(),
+            ..config
+        })
+        .expect("engine");
+
+        // A valid vote request followed by 100k nested groups: refused at prost's recursion
+        // limit, an error for this message only (RUSTSEC-2024-0437 is this input).
+        let mut groups = to_b.bytes.clone();
+        groups.extend(nested_groups(DEPTH));
+        let error = b.step(&"a".to_owned(), &groups).expect_err("too deep");
+        assert!(
+            matches!(&error, ConsensusError::InvalidMessage { why, .. } if why.contains("recursion")),
+            "{error:?}"
+        );
+        // The same nesting inside an entry of an append.
+        let mut append = Message::default();
+        append.set_msg_type(::raft::eraftpb::MessageType::MsgAppend);
+        append.from = raft_id("a");
+        append.to = raft_id("b");
+        let inner = Entry {
+            index: 1,
+            ..Entry::default()
+        };
+        let mut entry_bytes = encode(&inner);
+        entry_bytes.extend(nested_groups(DEPTH));
+        let mut nested_append = encode(&append);
+        push_varint(&mut nested_append, (7 << 3) | 2);
+        push_varint(&mut nested_append, entry_bytes.len() as u64);
+        nested_append.extend(entry_bytes);
+        assert!(matches!(
+            b.step(&"a".to_owned(), &nested_append),
+            Err(ConsensusError::InvalidMessage { .. })
+        ));
+        // 100k nested length-delimited unknown fields are skipped whole, never recursed into.
+        let mut delimited = to_b.bytes.clone();
+        delimited.extend(nested_length_delimited(DEPTH));
+        let _ = b.step(&"a".to_owned(), &delimited);
+
+        // The engine still works: the plain request gets b's vote.
+        b.step(&"a".to_owned(), &to_b.bytes)
+            .expect("a valid message");
+        let ready = b.ready();
+        assert!(ready
+            .messages
+            .iter()
+            .chain(&ready.persisted_messages)
+            .any(|m| m.to == "a"));
+    }
+
+    #[test]
+    fn fields_a_peer_adds_to_an_entry_do_not_reach_the_log() {
+        let config = RaftConfig::new("b".into(), vec!["a".into(), "b".into(), "c".into()]);
+        let mut b = RaftEngine::new(config).expect("engine");
+        let clean = Entry {
+            term: 1,
+            index: 1,
+            data: b"block".to_vec().into(),
+            ..Entry::default()
+        };
+        // The same entry with 4 KiB of an unknown field (number 20) appended.
+        let mut padded = encode(&clean);
+        push_varint(&mut padded, (20 << 3) | 2);
+        push_varint(&mut padded, 4096);
+        padded.extend(std::iter::repeat_n(0xab, 4096));
+        let mut append = Message::default();
+        append.set_msg_type(::raft::eraftpb::MessageType::MsgAppend);
+        append.from = raft_id("a");
+        append.to = raft_id("b");
+        append.term = 1;
+        let mut bytes = encode(&append);
+        push_varint(&mut bytes, (7 << 3) | 2);
+        push_varint(&mut bytes, padded.len() as u64);
+        bytes.extend(padded);
+        b.step(&"a".to_owned(), &bytes).expect("a valid append");
+        let ready = b.ready();
+        let stored: Vec<&LogEntry> = ready.persist.entries.iter().collect();
+        assert_eq!(stored.len(), 1);
+        let expected = encode(&clean);
+        assert!(
+            stored[0].bytes == expected,
+            "only eraftpb's fields are kept: {} bytes stored, {} expected",
+            stored[0].bytes.len(),
+            expected.len()
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //!   AT_RISK. Every change raises a PLEDGE_ALERT event naming the pledgee, so it reaches the
 //!   pledgee's event stream.
 
-use ed25519_dalek::{Signature, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 use prost::Message;
 use vchain_proto::v1::{
     sensor_reading::Measurement, Device, DeviceKind, DeviceStatus, ErrorCode, EventKind,
@@ -240,16 +240,13 @@ pub(crate) fn submit(tx: &mut TxContext<'_, '_>, op: SubmitReading) -> Result<()
                 what: "a 32-byte device key",
                 why: format!("{} bytes", device.public_key.len()),
             })?;
-    let key = VerifyingKey::from_bytes(&key_bytes).map_err(|_| ExecError::CorruptState {
+    VerifyingKey::from_bytes(&key_bytes).map_err(|_| ExecError::CorruptState {
         key: format!("dv/{}", device.device_id),
         what: "a valid device key",
         why: "not a curve point".into(),
     })?;
-    let signature: Option<[u8; 64]> = op.device_signature.as_slice().try_into().ok();
-    let signed = signature.is_some_and(|s| {
-        key.verify_strict(&op.reading, &Signature::from_bytes(&s))
-            .is_ok()
-    });
+    // The chain's one signature rule (`crate::signature`), as for transactions.
+    let signed = crate::signature::verify(&key_bytes, &op.reading, &op.device_signature);
     if !signed {
         return reject(
             ErrorCode::ReadingSignatureInvalid,

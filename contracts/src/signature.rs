@@ -1,0 +1,258 @@
+//! The chain's one definition of a valid ed25519 signature, used for transactions (admission,
+//! execution, replay), device readings and signed reads.
+//!
+//! Owns: the verification rule and its batched form. Must not depend on: anything but the curve
+//! arithmetic and SHA-512 (no I/O, no clock, no OS randomness).
+//!
+//! # The rule
+//! A signature `(R, s)` by key `A` over message `M` is valid when:
+//! 1. `A` is 32 bytes and `(R, s)` 64 bytes;
+//! 2. ZIP-215 (<https://zips.z.cash/zip-0215>) accepts it: `A` and `R` decode to curve points,
+//!    non-canonical encodings included; `s < ℓ`; `k = SHA-512(R ‖ A ‖ M)` over the bytes as
+//!    given; and the cofactored equation `[8][s]B = [8]R + [8][k]A` holds;
+//! 3. `A` is not of small order: such a key satisfies the equation for every message with
+//!    `R = [s]B`, so it authenticates nobody. Registration refuses these keys too
+//!    ([`crate::validate::public_key`]); the rule refuses them again for keys that reached
+//!    state another way.
+//!
+//! # Why this rule
+//! The cofactored equation is the one a batch checks, so checking a signature alone and in a
+//! batch of any neighbours gives the same verdict (ADR 0006). Cofactorless (`verify_strict`)
+//! single checks and a cofactorless batch disagree on small-order `R` and mixed-order keys, which
+//! made a transaction's validity depend on the block it landed in.
+//!
+//! ```
+//! use ed25519_dalek::{Signer, SigningKey};
+//! let key = SigningKey::from_bytes(&[7; 32]);
+//! let signature = key.sign(b"reading 42").to_bytes();
+//! let public = key.verifying_key().to_bytes();
+//! assert!(vchain_contracts::signature::verify(&public, b"reading 42", &signature));
+//! assert!(!vchain_contracts::signature::verify(&public, b"reading 43", &signature));
+//! ```
+
+use std::convert::Infallible;
+
+use ed25519_zebra::batch;
+use ed25519_zebra::{Signature, VerificationKey, VerificationKeyBytes};
+use sha2::{Digest, Sha512};
+
+/// Bytes of an ed25519 public key.
+pub const PUBLIC_KEY_BYTES: usize = 32;
+/// Bytes of an ed25519 signature (`R ‖ s`).
+pub const SIGNATURE_BYTES: usize = 64;
+
+/// One signature to check: `signature` by `public_key` over `message`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedMessage<'a> {
+    /// The signer's key, as it is bound in state (32 bytes).
+    pub public_key: &'a [u8],
+    /// The exact bytes that were signed.
+    pub message: &'a [u8],
+    /// The signature (64 bytes).
+    pub signature: &'a [u8],
+}
+
+/// A signature's parts, once their lengths and the key's order are checked.
+struct Parsed<'a> {
+    key: VerificationKeyBytes,
+    signature: Signature,
+    message: &'a [u8],
+}
+
+fn parse<'a>(item: &SignedMessage<'a>) -> Option<Parsed<'a>> {
+    let key: [u8; PUBLIC_KEY_BYTES] = item.public_key.try_into().ok()?;
+    let signature: [u8; SIGNATURE_BYTES] = item.signature.try_into().ok()?;
+    // A key that does not decode fails rule 2 anyway; one that decodes to a small-order point
+    // fails rule 3. dalek decodes exactly as ZIP-215 does (non-canonical encodings accepted).
+    let point = ed25519_dalek::VerifyingKey::from_bytes(&key).ok()?;
+    if point.is_weak() {
+        return None;
+    }
+    Some(Parsed {
+        key: VerificationKeyBytes::from(key),
+        signature: Signature::from_bytes(&signature),
+        message: item.message,
+    })
+}
+
+fn verify_parsed(parsed: &Parsed<'_>) -> bool {
+    VerificationKey::try_from(parsed.key)
+        .and_then(|key| key.verify(&parsed.signature, parsed.message))
+        .is_ok()
+}
+
+/// Whether `signature` is a valid signature by `public_key` over `message` under the chain's rule
+/// (see the module docs).
+pub fn verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    let item = SignedMessage {
+        public_key,
+        message,
+        signature,
+    };
+    parse(&item).is_some_and(|parsed| verify_parsed(&parsed))
+}
+
+/// [`verify`] for each of `items`, in order, checking them in one batch (about twice as fast per
+/// signature as one by one) and one by one only if the batch fails.
+///
+/// Each verdict is exactly [`verify`]'s for that item, whatever its neighbours: when every item
+/// is valid, every term of the cofactored batch equation is zero, so the batch passes for any
+/// coefficients; when one is not, the batch fails (but with probability below 2⁻¹²⁰ over the
+/// coefficients) and each item is then checked alone. The coefficients are derived from the
+/// items themselves (SHA-512), never from a clock or the OS, and no one can choose items to make
+/// a batch with an invalid signature pass without breaking SHA-512.
+pub fn verify_all(items: &[SignedMessage<'_>]) -> Vec<bool> {
+    let parsed: Vec<Option<Parsed<'_>>> = items.iter().map(parse).collect();
+    let candidates: Vec<&Parsed<'_>> = parsed.iter().flatten().collect();
+    let batch_passes = candidates.len() > 1 && {
+        let mut verifier = batch::Verifier::new();
+        for candidate in &candidates {
+            verifier.queue((candidate.key, candidate.signature, candidate.message));
+        }
+        verifier.verify(CoefficientRng::new(&candidates)).is_ok()
+    };
+    parsed
+        .iter()
+        .map(|p| p.as_ref().is_some_and(|p| batch_passes || verify_parsed(p)))
+        .collect()
+}
+
+/// The batch's coefficient source: SHA-512 in counter mode over a digest of every item (key,
+/// signature, message). Deterministic, so a node's verdicts never depend on OS randomness, and
+/// unpredictable before the items are fixed, which is all the batch equation needs.
+struct CoefficientRng {
+    seed: [u8; 64],
+    counter: u64,
+    block: [u8; 64],
+    used: usize,
+}
+
+impl CoefficientRng {
+    fn new(items: &[&Parsed<'_>]) -> Self {
+        let mut transcript = Sha512::new();
+        transcript.update(b"vchain ed25519 batch coefficients v1");
+        transcript.update((items.len() as u64).to_be_bytes());
+        for item in items {
+            transcript.update(item.key.as_ref());
+            transcript.update(item.signature.to_bytes());
+            transcript.update(Sha512::digest(item.message));
+        }
+        Self {
+            seed: transcript.finalize().into(),
+            counter: 0,
+            block: [0; 64],
+            used: 64,
+        }
+    }
+}
+
+impl rand_core_batch::TryRng for CoefficientRng {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        let mut bytes = [0; 4];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u32::from_le_bytes(bytes))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let mut bytes = [0; 8];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        for byte in dst {
+            if self.used == self.block.len() {
+                let mut next = Sha512::new();
+                next.update(self.seed);
+                next.update(self.counter.to_be_bytes());
+                self.block = next.finalize().into();
+                self.counter += 1;
+                self.used = 0;
+            }
+            *byte = self.block[self.used];
+            self.used += 1;
+        }
+        Ok(())
+    }
+}
+
+impl rand_core_batch::TryCryptoRng for CoefficientRng {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::{Signer, SigningKey};
+
+    fn signed(seed: u8, message: &[u8]) -> ([u8; 32], Vec<u8>, [u8; 64]) {
+        let key = SigningKey::from_bytes(&[seed; 32]);
+        (
+            key.verifying_key().to_bytes(),
+            message.to_vec(),
+            key.sign(message).to_bytes(),
+        )
+    }
+
+    #[test]
+    fn batch_verdicts_are_the_single_verdicts() {
+        let mut items: Vec<([u8; 32], Vec<u8>, [u8; 64])> =
+            (1..=6).map(|seed| signed(seed, &[seed; 40])).collect();
+        items[2].2[0] ^= 1; // R no longer matches
+        items[4].1.push(0); // another message
+        let refs: Vec<SignedMessage<'_>> = items
+            .iter()
+            .map(|(key, message, signature)| SignedMessage {
+                public_key: key,
+                message,
+                signature,
+            })
+            .collect();
+        let single: Vec<bool> = refs
+            .iter()
+            .map(|i| verify(i.public_key, i.message, i.signature))
+            .collect();
+        assert_eq!(single, vec![true, true, false, true, false, true]);
+        assert_eq!(verify_all(&refs), single);
+        assert_eq!(verify_all(&refs[..2]), vec![true, true]);
+        assert!(verify_all(&[]).is_empty());
+    }
+
+    #[test]
+    fn wrong_lengths_and_small_order_keys_are_invalid() {
+        let (key, message, signature) = signed(9, b"m");
+        assert!(verify(&key, &message, &signature));
+        assert!(!verify(&key[..31], &message, &signature));
+        assert!(!verify(&key, &message, &signature[..63]));
+        // The identity point: small order, it would "verify" s = r over R = [r]B for any message.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let r = SigningKey::from_bytes(&[5; 32]);
+        let mut forged = [0u8; 64];
+        forged[..32].copy_from_slice(r.verifying_key().as_bytes());
+        forged[32..].copy_from_slice(&r.to_scalar().to_bytes());
+        let zip215 = VerificationKey::try_from(identity)
+            .and_then(|key| key.verify(&Signature::from_bytes(&forged), b"anything"));
+        assert!(zip215.is_ok(), "ZIP-215 alone accepts it");
+        assert!(!verify(&identity, b"anything", &forged));
+    }
+
+    #[test]
+    fn coefficients_are_a_function_of_the_items() {
+        use rand_core_batch::Rng;
+        let (key, message, signature) = signed(3, b"m");
+        let parsed = parse(&SignedMessage {
+            public_key: &key,
+            message: &message,
+            signature: &signature,
+        })
+        .expect("parses");
+        let mut a = CoefficientRng::new(&[&parsed]);
+        let mut b = CoefficientRng::new(&[&parsed]);
+        let (x, y) = (a.next_u64(), b.next_u64());
+        assert_eq!(x, y);
+        assert_ne!(a.next_u64(), x);
+        let mut c = CoefficientRng::new(&[&parsed, &parsed]);
+        assert_ne!(c.next_u64(), x);
+    }
+}
