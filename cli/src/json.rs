@@ -149,6 +149,17 @@ pub(crate) fn event(e: &Event) -> Value {
         "device_id": e.device_id,
         "proposal_id": e.proposal_id,
         "org_id": e.org_id,
+        "certificate_serial": hex(&e.certificate_serial),
+    })
+}
+
+/// An audit log entry with its place in the chain.
+pub(crate) fn audit_entry(e: &AuditEntry) -> Value {
+    json!({
+        "height": e.height,
+        "tx_index": e.tx_index,
+        "event_index": e.event_index,
+        "event": opt(e.event.as_ref(), event),
     })
 }
 
@@ -600,6 +611,7 @@ pub(crate) fn certificate_record(c: &vchain_proto::v1::CertificateRecord) -> Val
         "ended_height": c.ended_height,
         "ended_reason": c.ended_reason,
         "fingerprint": hex(&c.fingerprint),
+        "superseded_height": c.superseded_height,
     })
 }
 

@@ -329,8 +329,8 @@ fn a_revoked_certificate_stops_its_account_from_the_revoking_block_on() {
     chain.reject(
         ADMIN_A,
         revoke_certificate(&serial, "again"),
-        ErrorCode::CertificateRevoked,
-        &["already ended"],
+        ErrorCode::CertificateAlreadyRevoked,
+        &["already on the revocation list"],
     );
     chain.reject(
         ADMIN_A,
@@ -356,6 +356,53 @@ fn a_revoked_certificate_stops_its_account_from_the_revoking_block_on() {
         revoke_certificate(&[], "empty"),
         ErrorCode::InvalidArgument,
         &["1 to 20 bytes"],
+    );
+}
+
+#[test]
+fn a_superseded_certificate_can_still_be_revoked_and_only_once() {
+    let (mut chain, ca) = certified_chain();
+    chain.grant_line(10_000_000);
+    let voucher = chain.issue(SUP1, 1_000, 60);
+    let old_serial = chain.account(SUP1).certificate_serial;
+    let new_key = key(64);
+    let new_cert = account_certificate(
+        &ca,
+        SUP1,
+        Role::Supplier,
+        &new_key.verifying_key().to_bytes(),
+    );
+    chain.ok(SUP1, rotate_key(SUP1, &new_cert));
+    let rotated_at = chain.height;
+    chain.add_key(SUP1, new_key);
+
+    // The old key is found compromised later: the administrator lists its certificate.
+    let events = chain.ok(ADMIN_A, revoke_certificate(&old_serial, "old key leaked"));
+    assert_eq!(events[0].kind(), EventKind::CertificateRevoked);
+    assert_eq!(events[0].accounts, vec![SUP1.to_owned()]);
+    assert_eq!(events[0].certificate_serial, old_serial);
+    assert_eq!(events[0].detail, "old key leaked");
+    let record = certificate_record(&chain.ledger, "bank-a", &old_serial)
+        .expect("read")
+        .expect("kept");
+    assert_eq!(record.status(), CertificateStatus::Revoked);
+    assert_eq!(record.ended_height, chain.height);
+    assert_eq!(record.superseded_height, rotated_at);
+    assert_eq!(record.ended_reason, "old key leaked");
+    let list = revoked_certificates(&chain.ledger, "bank-a", 10).expect("read");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].serial, old_serial);
+
+    // The account keeps working with its current certificate.
+    assert!(!chain.account(SUP1).certificate_revoked);
+    chain.ok(SUP1, transfer(&voucher, SUP2));
+
+    // Listing it a second time is a precondition failure of an authenticated administrator.
+    chain.reject(
+        ADMIN_A,
+        revoke_certificate(&old_serial, "again"),
+        ErrorCode::CertificateAlreadyRevoked,
+        &["already on the revocation list"],
     );
 }
 

@@ -127,7 +127,8 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::InsufficientGoods
         | E::DeviceRevoked
         | E::ReadingReplayed
-        | E::ReadingStale => Code::FailedPrecondition,
+        | E::ReadingStale
+        | E::CertificateAlreadyRevoked => Code::FailedPrecondition,
         E::DeviceExists => Code::AlreadyExists,
         E::ReadingSignatureInvalid => Code::Unauthenticated,
         E::ReadingMismatch => Code::InvalidArgument,
