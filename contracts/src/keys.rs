@@ -30,6 +30,7 @@
 //! | `w/{receipt_id}` | [`WarehouseReceipt`](vchain_proto::v1::WarehouseReceipt); its history is under `e/{receipt_id}/` like a voucher's |
 //! | `m/receipt_seq` | next warehouse receipt serial, u64 big-endian |
 //! | `dv/{device_id}` | [`Device`](vchain_proto::v1::Device): an IoT device, its key, lot and last reading counter |
+//! | `dk/{public key hex}` | id of the device registered with this key (a key serves one device, never reused) |
 //! | `cr/{org_id}/{serial hex}` | [`CertificateRecord`](vchain_proto::v1::CertificateRecord): a certificate the chain accepted; status REVOKED entries are the revocation list |
 //! | `cx/{not_after_ms:8}/{org_id}/{serial hex}` | empty: an active certificate, by expiry (for "expiring soon" reports) |
 //!
@@ -120,6 +121,11 @@ pub fn parse_proposal_deadline(key: &[u8]) -> Option<(u64, String)> {
 /// Key of an IoT device.
 pub fn device(device_id: &str) -> Vec<u8> {
     join(&[b"dv/", device_id.as_bytes()])
+}
+
+/// Key of a device public key's binding to its device.
+pub fn device_key_binding(public_key: &[u8]) -> Vec<u8> {
+    join(&[b"dk/", hex::encode(public_key).as_bytes()])
 }
 
 /// Key of a warehouse receipt.
