@@ -406,6 +406,144 @@ fn a_superseded_certificate_can_still_be_revoked_and_only_once() {
     );
 }
 
+/// A live asset (voucher, warehouse receipt, pledge) is never given to an account that could
+/// not act on it: revoked or expired certificate, frozen or cancelled (INVALID_RECIPIENT).
+#[test]
+fn no_live_asset_goes_to_an_account_that_cannot_act() {
+    let ca = bank_a_ca();
+    let short = GENESIS_TIME_MS + 10 * DAY_MS;
+    let genesis = certified_genesis_with(&ca, Params::default(), |account| match account {
+        SUP3 => validity(GENESIS_TIME_MS - DAY_MS, short),
+        _ => ca.validity(),
+    });
+    let mut chain = TestChain::from_genesis(genesis);
+    chain.grant_line(10_000_000);
+    let voucher = chain.issue(SUP1, 1_000, 60);
+    let events = chain.ok(
+        WAREHOUSE,
+        Operation::IssueWarehouseReceipt(vchain_proto::v1::IssueWarehouseReceipt {
+            holder: SUP1.into(),
+            sku: "copper cathode".into(),
+            quantity: 10,
+            unit_value: 1_000,
+            currency: "CNY".into(),
+            location: "Bonded warehouse 2".into(),
+            description: String::new(),
+        }),
+    );
+    let receipt = events[0].receipt_id.clone();
+    let issue_receipt_to = |holder: &str| {
+        Operation::IssueWarehouseReceipt(vchain_proto::v1::IssueWarehouseReceipt {
+            holder: holder.into(),
+            sku: "copper cathode".into(),
+            quantity: 10,
+            unit_value: 1_000,
+            currency: "CNY".into(),
+            location: "Bonded warehouse 2".into(),
+            description: String::new(),
+        })
+    };
+    let transfer_receipt_to = |to: &str| {
+        Operation::TransferWarehouseReceipt(vchain_proto::v1::TransferWarehouseReceipt {
+            receipt_id: receipt.clone(),
+            to: to.into(),
+        })
+    };
+
+    // SUP2's certificate is revoked: it receives nothing.
+    let serial = chain.account(SUP2).certificate_serial;
+    chain.ok(ADMIN_A, revoke_certificate(&serial, "key compromise"));
+    let op = chain.issue_op(SUP2, 1_000, 60);
+    chain.reject(
+        CORE,
+        op,
+        ErrorCode::InvalidRecipient,
+        &["holder account sup-2", "revoked"],
+    );
+    chain.reject(
+        SUP1,
+        transfer(&voucher, SUP2),
+        ErrorCode::InvalidRecipient,
+        &["recipient account sup-2", "revoked"],
+    );
+    chain.reject(
+        WAREHOUSE,
+        issue_receipt_to(SUP2),
+        ErrorCode::InvalidRecipient,
+        &["holder account sup-2", "revoked"],
+    );
+    chain.reject(
+        SUP1,
+        transfer_receipt_to(SUP2),
+        ErrorCode::InvalidRecipient,
+        &["holder account sup-2", "revoked"],
+    );
+
+    // SUP3's certificate has expired at the block time.
+    chain.time_ms = short + 1;
+    let op = chain.issue_op(SUP3, 1_000, 60);
+    chain.reject(
+        CORE,
+        op,
+        ErrorCode::InvalidRecipient,
+        &["holder account sup-3", "expired"],
+    );
+    chain.reject(
+        SUP1,
+        transfer(&voucher, SUP3),
+        ErrorCode::InvalidRecipient,
+        &["recipient account sup-3", "expired"],
+    );
+
+    // A frozen warehouse-receipt holder and a revoked pledgee are refused too.
+    chain.ok(ADMIN_A, freeze_account(SUP2));
+    chain.reject(
+        WAREHOUSE,
+        issue_receipt_to(SUP2),
+        ErrorCode::InvalidRecipient,
+        &["holder account sup-2 is frozen"],
+    );
+    let serial = chain.account(FINANCIER).certificate_serial;
+    chain.ok(ADMIN_A, revoke_certificate(&serial, "key compromise"));
+    let end = chain.date_in(30);
+    chain.reject(
+        SUP1,
+        Operation::RegisterPledge(vchain_proto::v1::RegisterPledge {
+            voucher_id: voucher.clone(),
+            pledgee: FINANCIER.into(),
+            secured_amount: 800,
+            currency: "CNY".into(),
+            period_end_date: end,
+            collateral_description: "loan contract LC-2024-001".into(),
+            modification_code_hash: vec![7; 32],
+            ..vchain_proto::v1::RegisterPledge::default()
+        }),
+        ErrorCode::InvalidRecipient,
+        &["pledgee account fin", "revoked"],
+    );
+    assert_eq!(chain.voucher(&voucher).holder, SUP1, "nothing moved");
+}
+
+/// An account whose identity is no longer active cannot be given a voucher either. No operation
+/// revokes an identity yet, so the state is written directly.
+#[test]
+fn no_voucher_goes_to_an_account_of_an_inactive_identity() {
+    let (mut chain, _ca) = certified_chain();
+    chain.grant_line(10_000_000);
+    let voucher = chain.issue(SUP1, 1_000, 60);
+    let identity = vchain_proto::v1::Identity {
+        status: vchain_proto::v1::IdentityStatus::Revoked.into(),
+        ..chain.identity(&sup_uscc(2))
+    };
+    chain.patch(vchain_contracts::keys::identity(&sup_uscc(2)), &identity);
+    chain.reject(
+        SUP1,
+        transfer(&voucher, SUP2),
+        ErrorCode::InvalidRecipient,
+        &["recipient account sup-2 cannot act", "is not active"],
+    );
+}
+
 fn spend_nonce(tx: &vchain_proto::v1::SignedTransaction) -> u64 {
     use prost::Message;
     vchain_proto::v1::TransactionBody::decode(tx.body.as_slice())

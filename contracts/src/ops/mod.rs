@@ -13,7 +13,7 @@ mod voucher;
 
 use vchain_proto::v1::{
     transaction_body::Operation, Account, ChainParams, CreditLine, ErrorCode, Event, EventKind,
-    Identity, Role, Voucher,
+    Identity, IdentityStatus, Role, Voucher,
 };
 
 use crate::error::{reject, ExecError, Failure};
@@ -112,6 +112,41 @@ impl TxContext<'_, '_> {
                 self.signer.account_id,
                 self.signer.role().as_str_name()
             ),
+        )
+    }
+
+    /// Rejects giving a live asset (a voucher, a warehouse receipt, a pledge) to `account`, the
+    /// `party` of the operation ("holder", "recipient", "pledgee"), unless it could act on the
+    /// asset at this block: not frozen or cancelled, (for a certified account) its certificate
+    /// not revoked and valid at the block time, and its identity active. An asset must never land where
+    /// nobody can move, redeem or release it. The code is INVALID_RECIPIENT: the request names
+    /// a wrong party; ACCOUNT_FROZEN, ACCOUNT_CANCELLED and CERTIFICATE_REVOKED speak of the
+    /// signer (and map to PERMISSION_DENIED and UNAUTHENTICATED).
+    pub(crate) fn require_recipient(&self, account: &Account, party: &str) -> Result<(), Failure> {
+        let status = match account.status() {
+            vchain_proto::v1::AccountStatus::Active => None,
+            vchain_proto::v1::AccountStatus::Cancelled => Some("is cancelled".to_owned()),
+            _ => Some("is frozen".to_owned()),
+        };
+        let why = match status {
+            Some(why) => why,
+            None => match certificate::check_signer_certificate(account, self.context.timestamp_ms)
+            {
+                Err(rejection) => format!("cannot act: {}", rejection.message),
+                Ok(()) => {
+                    let identity: Option<Identity> = self
+                        .overlay
+                        .get_message(&keys::identity(&account.uscc), "Identity")?;
+                    if identity.is_some_and(|i| i.status() == IdentityStatus::Active) {
+                        return Ok(());
+                    }
+                    format!("cannot act: its identity {} is not active", account.uscc)
+                }
+            },
+        };
+        reject(
+            ErrorCode::InvalidRecipient,
+            format!("{party} account {} {why}", account.account_id),
         )
     }
 
