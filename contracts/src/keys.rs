@@ -38,7 +38,9 @@
 //! `/` (see [`crate::validate`]), so no key is a prefix of another's family by accident.
 //!
 //! Index keys (the node's `index` column family, not in the state root, rebuilt from blocks):
-//! `h/{holder}/{voucher_id}` and `s/{issuer}/{voucher_id}`, both with empty values.
+//! `h/{holder}/{voucher_id}` and `s/{issuer}/{voucher_id}`; `la/{account_id}/{height:8}{tx:4}{n:2}`
+//! and `lo/{org_id}/{height:8}{tx:4}{n:2}`, the audit log entries (`l/`) that name the account
+//! or concern the organisation (see [`crate::audit`]). All with empty values.
 
 /// Key of the chain id.
 pub const CHAIN_ID: &[u8] = b"p/chain_id";
@@ -235,12 +237,31 @@ pub struct EventPosition {
 }
 
 impl EventPosition {
-    fn bytes(&self) -> [u8; 14] {
+    /// Length of [`Self::bytes`].
+    pub const LEN: usize = 14;
+
+    /// The position as it ends an event key: big-endian height, transaction and event index,
+    /// so that keys sort in chain order.
+    pub fn bytes(&self) -> [u8; 14] {
         let mut out = [0u8; 14];
         out[..8].copy_from_slice(&self.height.to_be_bytes());
         out[8..12].copy_from_slice(&self.tx_index.to_be_bytes());
         out[12..].copy_from_slice(&self.event_index.to_be_bytes());
         out
+    }
+}
+
+impl EventPosition {
+    /// Reads back [`Self::bytes`]; `None` unless `bytes` is exactly [`Self::LEN`] long.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != Self::LEN {
+            return None;
+        }
+        Some(Self {
+            height: u64::from_be_bytes(bytes[..8].try_into().ok()?),
+            tx_index: u32::from_be_bytes(bytes[8..12].try_into().ok()?),
+            event_index: u16::from_be_bytes(bytes[12..].try_into().ok()?),
+        })
     }
 }
 
@@ -252,6 +273,26 @@ pub fn voucher_event(voucher_id: &str, position: EventPosition) -> Vec<u8> {
 /// Key of one audit log entry.
 pub fn audit_event(position: EventPosition) -> Vec<u8> {
     join(&[AUDIT_PREFIX, &position.bytes()])
+}
+
+/// Index prefix of the audit log entries that name account `account_id`.
+pub fn audit_account_index_prefix(account_id: &str) -> Vec<u8> {
+    join(&[b"la/", account_id.as_bytes(), b"/"])
+}
+
+/// Index key of the audit log entry at `position` under account `account_id`.
+pub fn audit_account_index(account_id: &str, position: EventPosition) -> Vec<u8> {
+    join(&[&audit_account_index_prefix(account_id), &position.bytes()])
+}
+
+/// Index prefix of the audit log entries that concern organisation `org_id`.
+pub fn audit_org_index_prefix(org_id: &str) -> Vec<u8> {
+    join(&[b"lo/", org_id.as_bytes(), b"/"])
+}
+
+/// Index key of the audit log entry at `position` under organisation `org_id`.
+pub fn audit_org_index(org_id: &str, position: EventPosition) -> Vec<u8> {
+    join(&[&audit_org_index_prefix(org_id), &position.bytes()])
 }
 
 /// Key of a trade document by kind and number.

@@ -33,6 +33,7 @@
 //! # }
 //! ```
 
+pub mod audit;
 pub mod block;
 pub mod error;
 pub mod execute;

@@ -293,6 +293,7 @@ impl TxContext<'_, '_> {
         if audit {
             self.overlay
                 .put_message(keys::audit_event(position), &event);
+            self.index_audit_entry(&event, position)?;
         }
         self.events.push(event);
         Ok(())
@@ -303,7 +304,42 @@ impl TxContext<'_, '_> {
         let position = self.next_position()?;
         self.overlay
             .put_message(keys::audit_event(position), &event);
+        self.index_audit_entry(&event, position)?;
         self.events.push(event);
+        Ok(())
+    }
+
+    /// Index entries (not state) that let auditors page the audit log by account and by
+    /// organisation without scanning all of it. An entry names the accounts it changed and the
+    /// one that acted; it concerns the signer's organisation, the organisation it names, and the
+    /// organisation of each account it changed (a regulator of one bank freezing an account of
+    /// another shows under both).
+    fn index_audit_entry(&mut self, event: &Event, position: EventPosition) -> Result<(), Failure> {
+        let accounts: std::collections::BTreeSet<&str> = std::iter::once(event.actor.as_str())
+            .chain(event.accounts.iter().map(String::as_str))
+            .filter(|a| !a.is_empty())
+            .collect();
+        let mut organisations: std::collections::BTreeSet<String> = [&self.signer.org_id, &event.org_id]
+            .into_iter()
+            .filter(|o| !o.is_empty())
+            .cloned()
+            .collect();
+        for account_id in event.accounts.iter() {
+            let account: Option<Account> = self
+                .overlay
+                .get_message(&keys::account(account_id), "Account")?;
+            if let Some(account) = account {
+                organisations.insert(account.org_id);
+            }
+        }
+        for account_id in accounts {
+            self.overlay
+                .index_put(keys::audit_account_index(account_id, position));
+        }
+        for org_id in &organisations {
+            self.overlay
+                .index_put(keys::audit_org_index(org_id, position));
+        }
         Ok(())
     }
 }
