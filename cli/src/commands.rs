@@ -150,6 +150,17 @@ fn cert_role(role: CertRoleArg) -> vchain_pki::CertRole {
     }
 }
 
+/// Refuses to certify a name the chain would refuse as an account, node or device id (all
+/// follow [`vchain_contracts::validate::account_id`]): such a certificate could never be bound.
+fn chain_accepts_id(name: &str) -> Result<(), UsageError> {
+    vchain_contracts::validate::account_id(name).map_err(|rejection| {
+        UsageError(format!(
+            "not issuing a certificate the chain would refuse: {}",
+            rejection.message
+        ))
+    })
+}
+
 /// What a certificate says, for `ca` output.
 fn certified_json(c: &vchain_pki::Certified, der: &[u8]) -> Value {
     json!({
@@ -1264,12 +1275,14 @@ impl Ctx {
                             ))
                             .into());
                         }
+                        chain_accepts_id(&cn)?;
                         certificate
                     }
                     None => {
                         let name = name.ok_or_else(|| {
                             UsageError("give --name (the node, account or device id)".into())
                         })?;
+                        chain_accepts_id(&name)?;
                         let key = self.public_key(public_key.as_ref(), key.as_deref())?;
                         let key: [u8; 32] = key
                             .try_into()

@@ -2322,6 +2322,41 @@ async fn a_warehouse_receipt_is_issued_and_pledged_dynamically_with_the_cli() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ca_issue_refuses_an_id_the_chain_would_refuse() {
+    let chain = DevChain::start().await;
+    let ca = chain.dev_ca();
+    chain
+        .json(&["key", "new", "acme-key", "--account", "acme"])
+        .await;
+    let out = chain.scratch.path().join("bad.pem");
+    let out_arg = out.to_str().expect("utf8").to_owned();
+    for bad in ["Acme Corp", "ab", "_acme", "acme/1"] {
+        let run = chain
+            .run(&[
+                "ca", "issue", "--ca-cert", &ca, "--role", "supplier", "--name", bad, "--key",
+                "acme-key", "--out", &out_arg,
+            ])
+            .await;
+        run.expect_code(2);
+        assert!(
+            run.stderr.contains("the chain would refuse") && run.stderr.contains("account id"),
+            "{bad}: {}",
+            run.stderr
+        );
+        assert!(!out.exists(), "no certificate file for {bad:?}");
+    }
+    // A name the chain takes is certified.
+    chain
+        .run(&[
+            "ca", "issue", "--ca-cert", &ca, "--role", "supplier", "--name", "acme", "--key",
+            "acme-key", "--out", &out_arg,
+        ])
+        .await
+        .expect_code(0);
+    chain.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auditors_page_the_audit_log_by_account_organisation_and_height() {
     let chain = DevChain::start().await;
     for account in ["castings", "foundry"] {
