@@ -579,7 +579,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetProposalRequest>,
     ) -> Result<Response<GetProposalResponse>, Status> {
-        // Governance is open to every member of the consortium, authenticated.
+        // Governance is open to every authenticated reader, whatever its role or organisation.
         self.reader(&request, "GetProposal")?;
         let id = request.into_inner().proposal_id;
         let chain = self.chain.clone();
