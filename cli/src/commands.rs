@@ -13,7 +13,6 @@ use tonic::transport::{Channel, Endpoint};
 use vchain_cli::keystore::{KeyEntry, Keystore, KeystoreError};
 use vchain_contracts::tx;
 use vchain_proto::v1::dev_api_client::DevApiClient;
-use vchain_proto::v1::{AuditEntry, ListAuditLogRequest};
 use vchain_proto::v1::get_block_request::Selector;
 use vchain_proto::v1::list_vouchers_request::Owner;
 use vchain_proto::v1::transaction_body::Operation;
@@ -33,14 +32,15 @@ use vchain_proto::v1::{
     SubscribeEventsRequest, TraceVoucherRequest, TradeDocument, TransferVoucher, UnfreezeAccount,
     UnfreezeVoucher,
 };
+use vchain_proto::v1::{AuditEntry, ListAuditLogRequest};
 
+use crate::args::AuditArgs;
 use crate::args::{
     AccountCmd, BlockCmd, CaCmd, CertRoleArg, Cli, Command, ConsensusCmd, CreditLineCmd, DevCmd,
     DeviceCmd, DeviceKindArg, EventsArgs, Hex32, IdentityCmd, KeyCmd, ParamChanges, PledgeCmd,
     ProposalAction, ProposalCmd, ProposalText, PublicKeySource, ReceiptCmd, TxCmd, TxOpts,
     VoucherCmd, VoucherOwner,
 };
-use crate::args::AuditArgs;
 use crate::exit::{KeyProblem, RpcError, TxRejected, UsageError};
 use crate::{json, passphrase, render};
 

@@ -6,8 +6,8 @@ use prost::Message;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use vchain_proto::v1::submit_proposal::Action;
-use vchain_proto::v1::AuditEntry;
 use vchain_proto::v1::transaction_body::Operation;
+use vchain_proto::v1::AuditEntry;
 use vchain_proto::v1::{
     Account, AccountStatus, Block, BlockHeader, ChainParams, Consideration, CreditLine,
     CreditLineStatus, ErrorCode, Event, EventKind, GetStatusResponse, GetTransactionResponse,

@@ -2333,8 +2333,18 @@ async fn ca_issue_refuses_an_id_the_chain_would_refuse() {
     for bad in ["Acme Corp", "ab", "_acme", "acme/1"] {
         let run = chain
             .run(&[
-                "ca", "issue", "--ca-cert", &ca, "--role", "supplier", "--name", bad, "--key",
-                "acme-key", "--out", &out_arg,
+                "ca",
+                "issue",
+                "--ca-cert",
+                &ca,
+                "--role",
+                "supplier",
+                "--name",
+                bad,
+                "--key",
+                "acme-key",
+                "--out",
+                &out_arg,
             ])
             .await;
         run.expect_code(2);
@@ -2348,8 +2358,18 @@ async fn ca_issue_refuses_an_id_the_chain_would_refuse() {
     // A name the chain takes is certified.
     chain
         .run(&[
-            "ca", "issue", "--ca-cert", &ca, "--role", "supplier", "--name", "acme", "--key",
-            "acme-key", "--out", &out_arg,
+            "ca",
+            "issue",
+            "--ca-cert",
+            &ca,
+            "--role",
+            "supplier",
+            "--name",
+            "acme",
+            "--key",
+            "acme-key",
+            "--out",
+            &out_arg,
         ])
         .await
         .expect_code(0);
@@ -2398,24 +2418,40 @@ async fn auditors_page_the_audit_log_by_account_organisation_and_height() {
             )
         })
         .collect();
-    assert_eq!(kinds, vec![("EVENT_KIND_ACCOUNT_FROZEN", "foundry")], "{out:#}");
+    assert_eq!(
+        kinds,
+        vec![("EVENT_KIND_ACCOUNT_FROZEN", "foundry")],
+        "{out:#}"
+    );
 
     // By height, a page at a time.
     let from = castings_height.to_string();
     let first = chain
         .json(&["audit", "--from-height", &from, "--limit", "1"])
         .await;
-    assert_eq!(first["entries"].as_array().map(Vec::len), Some(1), "{first:#}");
+    assert_eq!(
+        first["entries"].as_array().map(Vec::len),
+        Some(1),
+        "{first:#}"
+    );
     assert_eq!(first["entries"][0]["event"]["accounts"][0], "castings");
     let token = first["next_page_token"].as_str().expect("token").to_owned();
     assert!(!token.is_empty(), "{first:#}");
     let second = chain.json(&["audit", "--after", &token]).await;
-    assert_eq!(second["entries"].as_array().map(Vec::len), Some(1), "{second:#}");
+    assert_eq!(
+        second["entries"].as_array().map(Vec::len),
+        Some(1),
+        "{second:#}"
+    );
     assert_eq!(second["entries"][0]["event"]["accounts"][0], "foundry");
     let text = chain.run(&["audit", "--account", "castings"]).await;
     text.expect_code(0);
     assert!(text.stdout.contains("ACCOUNT_FROZEN"), "{}", text.stdout);
-    assert!(text.stdout.contains("1 audit log entr(ies)"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("1 audit log entr(ies)"),
+        "{}",
+        text.stdout
+    );
 
     // A supplier may not read it.
     let denied = chain

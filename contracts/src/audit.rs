@@ -23,6 +23,11 @@ pub const AUDIT_PAGE_MAX: usize = 1_000;
 pub const AUDIT_SCAN_MAX: usize = 10_000;
 const _: () = assert!(AUDIT_PAGE_MAX < AUDIT_SCAN_MAX);
 
+/// Reads the index column family as [`StateReader::scan_prefix`] reads state: entries under a
+/// prefix, strictly after a key, at most a number of them.
+pub type IndexScan<'a> =
+    dyn Fn(&[u8], Option<&[u8]>, usize) -> Result<Vec<Entry>, LedgerError> + 'a;
+
 /// Which entries to return. Empty strings and zero heights mean "any".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditQuery {
@@ -54,7 +59,7 @@ pub struct AuditPage {
 /// index column family as [`StateReader::scan_prefix`] reads state.
 pub fn audit_log(
     state: &dyn StateReader,
-    index_scan: &dyn Fn(&[u8], Option<&[u8]>, usize) -> Result<Vec<Entry>, LedgerError>,
+    index_scan: &IndexScan<'_>,
     query: &AuditQuery,
 ) -> Result<AuditPage, ExecError> {
     let page_size = query.page_size.clamp(1, AUDIT_PAGE_MAX);
@@ -79,9 +84,9 @@ pub fn audit_log(
     loop {
         let chunk = (page_size + 1).min(AUDIT_SCAN_MAX - scanned);
         let entries = if from_index {
-            index_scan(&prefix, Some(&after), chunk)?
+            index_scan(&prefix, Some(after.as_slice()), chunk)?
         } else {
-            state.scan_prefix(&prefix, Some(&after), chunk)?
+            state.scan_prefix(&prefix, Some(after.as_slice()), chunk)?
         };
         let exhausted = entries.len() < chunk;
         for (key, value) in entries {
@@ -100,12 +105,7 @@ pub fn audit_log(
             }
             after = key;
             if check_org
-                && index_scan(
-                    &keys::audit_org_index(&query.org_id, position),
-                    None,
-                    1,
-                )?
-                .is_empty()
+                && index_scan(&keys::audit_org_index(&query.org_id, position), None, 1)?.is_empty()
             {
                 continue;
             }
@@ -116,15 +116,18 @@ pub fn audit_log(
             }
             let log_key = keys::audit_event(position);
             let value = if from_index {
-                state.get(&log_key)?.ok_or_else(|| ExecError::CorruptState {
-                    key: String::from_utf8_lossy(&log_key).into_owned(),
-                    what: "audit log entry",
-                    why: "an index entry names it but it is missing".into(),
-                })?
+                state
+                    .get(&log_key)?
+                    .ok_or_else(|| ExecError::CorruptState {
+                        key: String::from_utf8_lossy(&log_key).into_owned(),
+                        what: "audit log entry",
+                        why: "an index entry names it but it is missing".into(),
+                    })?
             } else {
                 value
             };
-            page.entries.push((position, decode(&log_key, &value, "Event")?));
+            page.entries
+                .push((position, decode(&log_key, &value, "Event")?));
         }
         if exhausted {
             return Ok(page);

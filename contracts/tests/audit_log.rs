@@ -113,11 +113,9 @@ fn the_audit_log_pages_by_account_organisation_and_height() {
         },
     );
     assert_eq!(summary(&bank_a), summary(&all));
-    for (org_id, account_id, expected) in [
-        ("bank-b", "", 0),
-        ("bank-b", SUP1, 0),
-        ("bank-a", SUP1, 2),
-    ] {
+    for (org_id, account_id, expected) in
+        [("bank-b", "", 0), ("bank-b", SUP1, 0), ("bank-a", SUP1, 2)]
+    {
         let page = query(
             &chain,
             &AuditQuery {

@@ -255,10 +255,11 @@ fn an_expired_or_not_yet_valid_certificate_authenticates_nothing() {
     let mut chain = TestChain::from_genesis(genesis);
     chain.grant_line(10_000_000);
     let voucher = chain.issue(SUP1, 1_000, 60);
+    // Issued while SUP1 can still act: an account past its notAfter receives nothing.
+    let back = chain.issue(SUP1, 1_000, 60);
     // Valid until the last second of its notAfter.
     chain.time_ms = end;
     chain.ok(SUP1, transfer(&voucher, SUP2));
-    let back = chain.issue(SUP1, 1_000, 60);
     chain.time_ms = end + 1;
     let tx = chain.tx(SUP1, transfer(&back, SUP2));
     chain.refuse(tx, ErrorCode::CertificateExpired, &[SUP1, "expired at"]);

@@ -30,7 +30,7 @@ use vchain_contracts::tx::{tx_hash, Hash};
 use vchain_contracts::{
     check_tx, execute_block, keys, read_message, BlockContext, BlockOutcome, CheckError,
 };
-use vchain_ledger::{BlockCommit, ChainHead, ConsensusWrite, RocksLedger, StateReader, TreeUpdate};
+use vchain_ledger::{BlockCommit, ChainHead, ConsensusWrite, RocksLedger, TreeUpdate};
 
 use vchain_proto::v1::{
     Account, Block, BlockHeader, ChainParams, ErrorCode, Event, EventKind, SignedTransaction,

@@ -92,7 +92,7 @@ async fn lapse_expiry_and_destruction_happen_without_transactions() {
                 action: Some(submit_proposal::Action::SetChainParams(SetChainParams {
                     params: Some(ChainParams {
                         redemption_grace_days: params.redemption_grace_days + 1,
-                        ..params.clone()
+                        ..params
                     }),
                 })),
                 title: "longer grace".into(),

@@ -698,10 +698,8 @@ fn revoke_superseded(
     record.set_status(CertificateStatus::Revoked);
     record.ended_height = tx.context.height;
     record.ended_reason = reason.to_owned();
-    tx.overlay.put_message(
-        keys::certificate(&record.org_id, &record.serial),
-        &record,
-    );
+    tx.overlay
+        .put_message(keys::certificate(&record.org_id, &record.serial), &record);
     let mut event = tx.event(EventKind::CertificateRevoked);
     if record.subject_kind == SUBJECT_NODE {
         event.node_id = record.subject_id.clone();

@@ -319,11 +319,12 @@ impl TxContext<'_, '_> {
             .chain(event.accounts.iter().map(String::as_str))
             .filter(|a| !a.is_empty())
             .collect();
-        let mut organisations: std::collections::BTreeSet<String> = [&self.signer.org_id, &event.org_id]
-            .into_iter()
-            .filter(|o| !o.is_empty())
-            .cloned()
-            .collect();
+        let mut organisations: std::collections::BTreeSet<String> =
+            [&self.signer.org_id, &event.org_id]
+                .into_iter()
+                .filter(|o| !o.is_empty())
+                .cloned()
+                .collect();
         for account_id in event.accounts.iter() {
             let account: Option<Account> = self
                 .overlay

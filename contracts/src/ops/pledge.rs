@@ -20,8 +20,8 @@
 use sha2::{Digest, Sha256};
 use vchain_ledger::StateReader;
 use vchain_proto::v1::{
-    AmendPledge, EnforcePledge, ErrorCode, Event, EventKind, Pledge, PledgeMode,
-    PledgeStatus, RegisterPledge, ReleasePledge, Role, Voucher, VoucherStatus, WarehouseReceipt,
+    AmendPledge, EnforcePledge, ErrorCode, Event, EventKind, Pledge, PledgeMode, PledgeStatus,
+    RegisterPledge, ReleasePledge, Role, Voucher, VoucherStatus, WarehouseReceipt,
     WarehouseReceiptStatus,
 };
 

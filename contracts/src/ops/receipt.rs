@@ -9,8 +9,8 @@
 //! history (`e/{receipt_id}/`, the asset history family vouchers use too).
 
 use vchain_proto::v1::{
-    ErrorCode, EventKind, IssueWarehouseReceipt, Pledge, PledgeMode, ReleaseGoods,
-    Role, TransferWarehouseReceipt, WarehouseReceipt, WarehouseReceiptStatus,
+    ErrorCode, EventKind, IssueWarehouseReceipt, Pledge, PledgeMode, ReleaseGoods, Role,
+    TransferWarehouseReceipt, WarehouseReceipt, WarehouseReceiptStatus,
 };
 
 use crate::error::{reject, ExecError, Failure, Rejection};
