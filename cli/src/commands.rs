@@ -32,7 +32,9 @@ use vchain_proto::v1::{
     SubscribeEventsRequest, TraceVoucherRequest, TradeDocument, TransferVoucher, UnfreezeAccount,
     UnfreezeVoucher,
 };
+use vchain_proto::v1::{AuditEntry, ListAuditLogRequest};
 
+use crate::args::AuditArgs;
 use crate::args::{
     AccountCmd, BlockCmd, CaCmd, CertRoleArg, Cli, Command, ConsensusCmd, CreditLineCmd, DevCmd,
     DeviceCmd, DeviceKindArg, EventsArgs, Hex32, IdentityCmd, KeyCmd, ParamChanges, PledgeCmd,
@@ -103,6 +105,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<Out> {
         Command::Tx(TxCmd::Get { hash }) => ctx.tx_get(hash).await,
         Command::Status => ctx.status().await,
         Command::Events(a) => ctx.events(a).await,
+        Command::Audit(a) => ctx.audit(a).await,
         Command::Dev(DevCmd::AdvanceClock(a)) => ctx.advance_clock(a.days, a.ms).await,
     }
 }
@@ -145,6 +148,17 @@ fn cert_role(role: CertRoleArg) -> vchain_pki::CertRole {
         CertRoleArg::Regulator => C::Account(A::Regulator),
         CertRoleArg::WarehouseOperator => C::Account(A::WarehouseOperator),
     }
+}
+
+/// Refuses to certify a name the chain would refuse as an account, node or device id (all
+/// follow [`vchain_contracts::validate::account_id`]): such a certificate could never be bound.
+fn chain_accepts_id(name: &str) -> Result<(), UsageError> {
+    vchain_contracts::validate::account_id(name).map_err(|rejection| {
+        UsageError(format!(
+            "not issuing a certificate the chain would refuse: {}",
+            rejection.message
+        ))
+    })
 }
 
 /// What a certificate says, for `ca` output.
@@ -1261,12 +1275,14 @@ impl Ctx {
                             ))
                             .into());
                         }
+                        chain_accepts_id(&cn)?;
                         certificate
                     }
                     None => {
                         let name = name.ok_or_else(|| {
                             UsageError("give --name (the node, account or device id)".into())
                         })?;
+                        chain_accepts_id(&name)?;
                         let key = self.public_key(public_key.as_ref(), key.as_deref())?;
                         let key: [u8; 32] = key
                             .try_into()
@@ -1852,6 +1868,59 @@ impl Ctx {
         text.push_str(&format!("{} voucher(s)\n", vouchers.len()));
         let list: Vec<Value> = vouchers.iter().map(json::voucher).collect();
         Ok(Out::new(json!({ "vouchers": list }), text))
+    }
+
+    /// `audit`: pages of the audit log until `--limit` entries or the end.
+    async fn audit(&self, args: AuditArgs) -> anyhow::Result<Out> {
+        let what = "reading the audit log".to_owned();
+        let mut c = self.client().await?;
+        let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
+        let mut entries: Vec<AuditEntry> = Vec::new();
+        let mut token = args.after.unwrap_or_default();
+        let next = loop {
+            let wanted = (limit - entries.len()).min(vchain_contracts::audit::AUDIT_PAGE_MAX);
+            let req = ListAuditLogRequest {
+                org_id: args.org_id.clone().unwrap_or_default(),
+                account_id: args.account.clone().unwrap_or_default(),
+                from_height: args.from_height.unwrap_or(0),
+                to_height: args.to_height.unwrap_or(0),
+                page_token: token.clone(),
+                page_size: u32::try_from(wanted).unwrap_or(u32::MAX),
+            };
+            let page = self
+                .call(
+                    what.clone(),
+                    c.list_audit_log(self.read(req, "ListAuditLog").await?),
+                )
+                .await?;
+            entries.extend(page.entries);
+            if page.next_page_token.is_empty() {
+                break String::new();
+            }
+            if page.next_page_token == token {
+                return Err(anyhow!(
+                    "{what}: the node returned the same page token twice"
+                ));
+            }
+            token = page.next_page_token;
+            if entries.len() >= limit {
+                break token;
+            }
+        };
+        let mut text: String = entries
+            .iter()
+            .filter_map(|e| e.event.as_ref())
+            .map(|e| render::event_line(e, true) + "\n")
+            .collect();
+        text.push_str(&format!("{} audit log entr(ies)\n", entries.len()));
+        if !next.is_empty() {
+            text.push_str(&format!("more: --after {next}\n"));
+        }
+        let list: Vec<Value> = entries.iter().map(json::audit_entry).collect();
+        Ok(Out::new(
+            json!({ "entries": list, "next_page_token": next }),
+            text,
+        ))
     }
 
     // -----------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use vchain_proto::v1::submit_proposal::Action;
 use vchain_proto::v1::transaction_body::Operation;
+use vchain_proto::v1::AuditEntry;
 use vchain_proto::v1::{
     Account, AccountStatus, Block, BlockHeader, ChainParams, Consideration, CreditLine,
     CreditLineStatus, ErrorCode, Event, EventKind, GetStatusResponse, GetTransactionResponse,
@@ -200,6 +201,17 @@ pub(crate) fn event(e: &Event) -> Value {
         "health_cause": if e.health_cause == 0 { String::new() } else { health_cause_name(e.health_cause) },
         "registration": e.registration.as_ref().map(pledge),
         "org_id": e.org_id,
+        "certificate_serial": hex(&e.certificate_serial),
+    })
+}
+
+/// An audit log entry with its place in the chain.
+pub(crate) fn audit_entry(e: &AuditEntry) -> Value {
+    json!({
+        "height": e.height,
+        "tx_index": e.tx_index,
+        "event_index": e.event_index,
+        "event": opt(e.event.as_ref(), event),
     })
 }
 
@@ -655,6 +667,7 @@ pub(crate) fn certificate_record(c: &vchain_proto::v1::CertificateRecord) -> Val
         "ended_height": c.ended_height,
         "ended_reason": c.ended_reason,
         "fingerprint": hex(&c.fingerprint),
+        "superseded_height": c.superseded_height,
     })
 }
 

@@ -2318,3 +2318,144 @@ async fn a_warehouse_receipt_is_issued_and_pledged_dynamically_with_the_cli() {
     assert_eq!(device["device"]["kind"], "DEVICE_KIND_GATE");
     chain.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ca_issue_refuses_an_id_the_chain_would_refuse() {
+    let chain = DevChain::start().await;
+    let ca = chain.dev_ca();
+    chain
+        .json(&["key", "new", "acme-key", "--account", "acme"])
+        .await;
+    let out = chain.scratch.path().join("bad.pem");
+    let out_arg = out.to_str().expect("utf8").to_owned();
+    for bad in ["Acme Corp", "ab", "_acme", "acme/1"] {
+        let run = chain
+            .run(&[
+                "ca",
+                "issue",
+                "--ca-cert",
+                &ca,
+                "--role",
+                "supplier",
+                "--name",
+                bad,
+                "--key",
+                "acme-key",
+                "--out",
+                &out_arg,
+            ])
+            .await;
+        run.expect_code(2);
+        assert!(
+            run.stderr.contains("the chain would refuse") && run.stderr.contains("account id"),
+            "{bad}: {}",
+            run.stderr
+        );
+        assert!(!out.exists(), "no certificate file for {bad:?}");
+    }
+    // A name the chain takes is certified.
+    chain
+        .run(&[
+            "ca",
+            "issue",
+            "--ca-cert",
+            &ca,
+            "--role",
+            "supplier",
+            "--name",
+            "acme",
+            "--key",
+            "acme-key",
+            "--out",
+            &out_arg,
+        ])
+        .await
+        .expect_code(0);
+    chain.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auditors_page_the_audit_log_by_account_organisation_and_height() {
+    let chain = DevChain::start().await;
+    for account in ["castings", "foundry"] {
+        chain
+            .tx(&[
+                "account",
+                "freeze",
+                account,
+                "--as",
+                if account == "castings" {
+                    "bank-a-admin"
+                } else {
+                    "bank-b-admin"
+                },
+                "--reason",
+                "court order",
+            ])
+            .await;
+    }
+    // By account: the one freeze of castings, after genesis.
+    let out = chain.json(&["audit", "--account", "castings"]).await;
+    let entries = out["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 1, "{out:#}");
+    assert_eq!(entries[0]["event"]["kind"], "EVENT_KIND_ACCOUNT_FROZEN");
+    assert_eq!(entries[0]["event"]["accounts"][0], "castings");
+    let castings_height = entries[0]["height"].as_u64().expect("height");
+    assert_eq!(out["next_page_token"], "");
+
+    // By organisation: bank B's freeze of foundry, not bank A's of castings.
+    let out = chain.json(&["audit", "--org", "bank-b"]).await;
+    let kinds: Vec<(&str, &str)> = out["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["event"]["kind"].as_str().expect("kind"),
+                e["event"]["accounts"][0].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![("EVENT_KIND_ACCOUNT_FROZEN", "foundry")],
+        "{out:#}"
+    );
+
+    // By height, a page at a time.
+    let from = castings_height.to_string();
+    let first = chain
+        .json(&["audit", "--from-height", &from, "--limit", "1"])
+        .await;
+    assert_eq!(
+        first["entries"].as_array().map(Vec::len),
+        Some(1),
+        "{first:#}"
+    );
+    assert_eq!(first["entries"][0]["event"]["accounts"][0], "castings");
+    let token = first["next_page_token"].as_str().expect("token").to_owned();
+    assert!(!token.is_empty(), "{first:#}");
+    let second = chain.json(&["audit", "--after", &token]).await;
+    assert_eq!(
+        second["entries"].as_array().map(Vec::len),
+        Some(1),
+        "{second:#}"
+    );
+    assert_eq!(second["entries"][0]["event"]["accounts"][0], "foundry");
+    let text = chain.run(&["audit", "--account", "castings"]).await;
+    text.expect_code(0);
+    assert!(text.stdout.contains("ACCOUNT_FROZEN"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("1 audit log entr(ies)"),
+        "{}",
+        text.stdout
+    );
+
+    // A supplier may not read it.
+    let denied = chain
+        .run(&["--reader", "gearbox", "audit", "--account", "gearbox"])
+        .await;
+    denied.expect_code(3);
+    assert!(denied.stderr.contains("audit log"), "{}", denied.stderr);
+    chain.stop().await;
+}

@@ -169,6 +169,33 @@ pub fn execute_block(
     })
 }
 
+/// True if the chain's own step (destruction, pledge lapse, proposal expiry: the first work of
+/// [`execute_block`]) has anything to do in a block at chain time `timestamp_ms`. The producer
+/// cuts a block for it even when no transaction waits, so time-driven changes happen on a quiet
+/// chain too. Reads the head of each queue only; kept next to the step so the two cannot
+/// disagree about what is due.
+pub fn chain_step_due(state: &dyn StateReader, timestamp_ms: u64) -> Result<bool, ExecError> {
+    let (_, params) = chain_config(state)?;
+    let today = validate::local_day(timestamp_ms, params.utc_offset_minutes);
+    let first = |prefix: &[u8]| -> Result<Option<Vec<u8>>, ExecError> {
+        Ok(state
+            .scan_prefix(prefix, None, 1)?
+            .into_iter()
+            .next()
+            .map(|(key, _)| key))
+    };
+    let destruction = first(keys::EXPIRY_PREFIX)?
+        .and_then(|key| keys::parse_expiry(&key))
+        .is_some_and(|(day, _)| day <= today);
+    let lapse = first(keys::PLEDGE_LAPSE_PREFIX)?
+        .and_then(|key| keys::parse_pledge_lapse(&key))
+        .is_some_and(|(day, _)| day <= today);
+    let expiry = first(keys::PROPOSAL_DEADLINE_PREFIX)?
+        .and_then(|key| keys::parse_proposal_deadline(&key))
+        .is_some_and(|(deadline_ms, _)| deadline_ms <= timestamp_ms);
+    Ok(destruction || lapse || expiry)
+}
+
 /// Verifies every transaction's signature over its body under the chain's one rule
 /// ([`crate::signature`]: ZIP-215, small-order keys refused), in one batch. Each verdict is the
 /// one [`crate::signature::verify`] gives that transaction alone, so admission ([`check_tx`],

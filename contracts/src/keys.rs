@@ -31,6 +31,7 @@
 //! | `w/{receipt_id}` | [`WarehouseReceipt`](vchain_proto::v1::WarehouseReceipt); its history is under `e/{receipt_id}/` like a voucher's |
 //! | `m/receipt_seq` | next warehouse receipt serial, u64 big-endian |
 //! | `dv/{device_id}` | [`Device`](vchain_proto::v1::Device): an IoT device, its key, lot and last reading counter |
+//! | `dk/{public key hex}` | id of the device registered with this key (a key serves one device, never reused) |
 //! | `cr/{org_id}/{serial hex}` | [`CertificateRecord`](vchain_proto::v1::CertificateRecord): a certificate the chain accepted; status REVOKED entries are the revocation list |
 //! | `cx/{not_after_ms:8}/{org_id}/{serial hex}` | empty: an active certificate, by expiry (for "expiring soon" reports) |
 //!
@@ -38,7 +39,9 @@
 //! `/` (see [`crate::validate`]), so no key is a prefix of another's family by accident.
 //!
 //! Index keys (the node's `index` column family, not in the state root, rebuilt from blocks):
-//! `h/{holder}/{voucher_id}` and `s/{issuer}/{voucher_id}`, both with empty values, and
+//! `h/{holder}/{voucher_id}` and `s/{issuer}/{voucher_id}`; `la/{account_id}/{height:8}{tx:4}{n:2}`
+//! and `lo/{org_id}/{height:8}{tx:4}{n:2}`, the audit log entries (`l/`) that name the account
+//! or concern the organisation (see [`crate::audit`]), all with empty values; and
 //! `tm/{tx hash:32}`: why a rejected transaction was rejected, in words, as the node that
 //! executed it renders them (never hashed: blocks carry only the code).
 
@@ -130,6 +133,11 @@ pub fn parse_proposal_deadline(key: &[u8]) -> Option<(u64, String)> {
 /// Key of an IoT device.
 pub fn device(device_id: &str) -> Vec<u8> {
     join(&[b"dv/", device_id.as_bytes()])
+}
+
+/// Key of a device public key's binding to its device.
+pub fn device_key_binding(public_key: &[u8]) -> Vec<u8> {
+    join(&[b"dk/", hex::encode(public_key).as_bytes()])
 }
 
 /// Key of a warehouse receipt.
@@ -239,12 +247,31 @@ pub struct EventPosition {
 }
 
 impl EventPosition {
-    fn bytes(&self) -> [u8; 14] {
+    /// Length of [`Self::bytes`].
+    pub const LEN: usize = 14;
+
+    /// The position as it ends an event key: big-endian height, transaction and event index,
+    /// so that keys sort in chain order.
+    pub fn bytes(&self) -> [u8; 14] {
         let mut out = [0u8; 14];
         out[..8].copy_from_slice(&self.height.to_be_bytes());
         out[8..12].copy_from_slice(&self.tx_index.to_be_bytes());
         out[12..].copy_from_slice(&self.event_index.to_be_bytes());
         out
+    }
+}
+
+impl EventPosition {
+    /// Reads back [`Self::bytes`]; `None` unless `bytes` is exactly [`Self::LEN`] long.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != Self::LEN {
+            return None;
+        }
+        Some(Self {
+            height: u64::from_be_bytes(bytes[..8].try_into().ok()?),
+            tx_index: u32::from_be_bytes(bytes[8..12].try_into().ok()?),
+            event_index: u16::from_be_bytes(bytes[12..].try_into().ok()?),
+        })
     }
 }
 
@@ -256,6 +283,26 @@ pub fn voucher_event(voucher_id: &str, position: EventPosition) -> Vec<u8> {
 /// Key of one audit log entry.
 pub fn audit_event(position: EventPosition) -> Vec<u8> {
     join(&[AUDIT_PREFIX, &position.bytes()])
+}
+
+/// Index prefix of the audit log entries that name account `account_id`.
+pub fn audit_account_index_prefix(account_id: &str) -> Vec<u8> {
+    join(&[b"la/", account_id.as_bytes(), b"/"])
+}
+
+/// Index key of the audit log entry at `position` under account `account_id`.
+pub fn audit_account_index(account_id: &str, position: EventPosition) -> Vec<u8> {
+    join(&[&audit_account_index_prefix(account_id), &position.bytes()])
+}
+
+/// Index prefix of the audit log entries that concern organisation `org_id`.
+pub fn audit_org_index_prefix(org_id: &str) -> Vec<u8> {
+    join(&[b"lo/", org_id.as_bytes(), b"/"])
+}
+
+/// Index key of the audit log entry at `position` under organisation `org_id`.
+pub fn audit_org_index(org_id: &str, position: EventPosition) -> Vec<u8> {
+    join(&[&audit_org_index_prefix(org_id), &position.bytes()])
 }
 
 /// Key of a trade document by kind and number.

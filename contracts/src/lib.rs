@@ -34,6 +34,7 @@
 //! # }
 //! ```
 
+pub mod audit;
 pub mod block;
 pub mod error;
 pub mod execute;
@@ -49,7 +50,8 @@ pub mod validate;
 
 pub use error::{ExecError, Rejection};
 pub use execute::{
-    check_tx, check_txs, execute_block, BlockContext, BlockOutcome, CheckError, CheckedTx,
+    chain_step_due, check_tx, check_txs, execute_block, BlockContext, BlockOutcome, CheckError,
+    CheckedTx,
 };
 pub use ops::certificate::{
     cert_role, certificate_der, certificate_record, certificates_expiring,

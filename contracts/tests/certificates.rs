@@ -255,10 +255,11 @@ fn an_expired_or_not_yet_valid_certificate_authenticates_nothing() {
     let mut chain = TestChain::from_genesis(genesis);
     chain.grant_line(10_000_000);
     let voucher = chain.issue(SUP1, 1_000, 60);
+    // Issued while SUP1 can still act: an account past its notAfter receives nothing.
+    let back = chain.issue(SUP1, 1_000, 60);
     // Valid until the last second of its notAfter.
     chain.time_ms = end;
     chain.ok(SUP1, transfer(&voucher, SUP2));
-    let back = chain.issue(SUP1, 1_000, 60);
     chain.time_ms = end + 1;
     let tx = chain.tx(SUP1, transfer(&back, SUP2));
     chain.refuse(tx, ErrorCode::CertificateExpired, &[SUP1, "expired at"]);
@@ -329,8 +330,8 @@ fn a_revoked_certificate_stops_its_account_from_the_revoking_block_on() {
     chain.reject(
         ADMIN_A,
         revoke_certificate(&serial, "again"),
-        ErrorCode::CertificateRevoked,
-        &["already ended"],
+        ErrorCode::CertificateAlreadyRevoked,
+        &["already on the revocation list"],
     );
     chain.reject(
         ADMIN_A,
@@ -356,6 +357,191 @@ fn a_revoked_certificate_stops_its_account_from_the_revoking_block_on() {
         revoke_certificate(&[], "empty"),
         ErrorCode::InvalidArgument,
         &["1 to 20 bytes"],
+    );
+}
+
+#[test]
+fn a_superseded_certificate_can_still_be_revoked_and_only_once() {
+    let (mut chain, ca) = certified_chain();
+    chain.grant_line(10_000_000);
+    let voucher = chain.issue(SUP1, 1_000, 60);
+    let old_serial = chain.account(SUP1).certificate_serial;
+    let new_key = key(64);
+    let new_cert = account_certificate(
+        &ca,
+        SUP1,
+        Role::Supplier,
+        &new_key.verifying_key().to_bytes(),
+    );
+    chain.ok(SUP1, rotate_key(SUP1, &new_cert));
+    let rotated_at = chain.height;
+    chain.add_key(SUP1, new_key);
+
+    // The old key is found compromised later: the administrator lists its certificate.
+    let events = chain.ok(ADMIN_A, revoke_certificate(&old_serial, "old key leaked"));
+    assert_eq!(events[0].kind(), EventKind::CertificateRevoked);
+    assert_eq!(events[0].accounts, vec![SUP1.to_owned()]);
+    assert_eq!(events[0].certificate_serial, old_serial);
+    assert_eq!(events[0].detail, "old key leaked");
+    let record = certificate_record(&chain.ledger, "bank-a", &old_serial)
+        .expect("read")
+        .expect("kept");
+    assert_eq!(record.status(), CertificateStatus::Revoked);
+    assert_eq!(record.ended_height, chain.height);
+    assert_eq!(record.superseded_height, rotated_at);
+    assert_eq!(record.ended_reason, "old key leaked");
+    let list = revoked_certificates(&chain.ledger, "bank-a", 10).expect("read");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].serial, old_serial);
+
+    // The account keeps working with its current certificate.
+    assert!(!chain.account(SUP1).certificate_revoked);
+    chain.ok(SUP1, transfer(&voucher, SUP2));
+
+    // Listing it a second time is a precondition failure of an authenticated administrator.
+    chain.reject(
+        ADMIN_A,
+        revoke_certificate(&old_serial, "again"),
+        ErrorCode::CertificateAlreadyRevoked,
+        &["already on the revocation list"],
+    );
+}
+
+/// A live asset (voucher, warehouse receipt, pledge) is never given to an account that could
+/// not act on it: revoked or expired certificate, frozen or cancelled (INVALID_RECIPIENT).
+#[test]
+fn no_live_asset_goes_to_an_account_that_cannot_act() {
+    let ca = bank_a_ca();
+    let short = GENESIS_TIME_MS + 10 * DAY_MS;
+    let genesis = certified_genesis_with(&ca, Params::default(), |account| match account {
+        SUP3 => validity(GENESIS_TIME_MS - DAY_MS, short),
+        _ => ca.validity(),
+    });
+    let mut chain = TestChain::from_genesis(genesis);
+    chain.grant_line(10_000_000);
+    let voucher = chain.issue(SUP1, 1_000, 60);
+    let events = chain.ok(
+        WAREHOUSE,
+        Operation::IssueWarehouseReceipt(vchain_proto::v1::IssueWarehouseReceipt {
+            holder: SUP1.into(),
+            sku: "copper cathode".into(),
+            quantity: 10,
+            unit_value: 1_000,
+            currency: "CNY".into(),
+            location: "Bonded warehouse 2".into(),
+            description: String::new(),
+        }),
+    );
+    let receipt = events[0].receipt_id.clone();
+    let issue_receipt_to = |holder: &str| {
+        Operation::IssueWarehouseReceipt(vchain_proto::v1::IssueWarehouseReceipt {
+            holder: holder.into(),
+            sku: "copper cathode".into(),
+            quantity: 10,
+            unit_value: 1_000,
+            currency: "CNY".into(),
+            location: "Bonded warehouse 2".into(),
+            description: String::new(),
+        })
+    };
+    let transfer_receipt_to = |to: &str| {
+        Operation::TransferWarehouseReceipt(vchain_proto::v1::TransferWarehouseReceipt {
+            receipt_id: receipt.clone(),
+            to: to.into(),
+        })
+    };
+
+    // SUP2's certificate is revoked: it receives nothing.
+    let serial = chain.account(SUP2).certificate_serial;
+    chain.ok(ADMIN_A, revoke_certificate(&serial, "key compromise"));
+    let op = chain.issue_op(SUP2, 1_000, 60);
+    chain.reject(
+        CORE,
+        op,
+        ErrorCode::InvalidRecipient,
+        &["holder account sup-2", "revoked"],
+    );
+    chain.reject(
+        SUP1,
+        transfer(&voucher, SUP2),
+        ErrorCode::InvalidRecipient,
+        &["recipient account sup-2", "revoked"],
+    );
+    chain.reject(
+        WAREHOUSE,
+        issue_receipt_to(SUP2),
+        ErrorCode::InvalidRecipient,
+        &["holder account sup-2", "revoked"],
+    );
+    chain.reject(
+        SUP1,
+        transfer_receipt_to(SUP2),
+        ErrorCode::InvalidRecipient,
+        &["holder account sup-2", "revoked"],
+    );
+
+    // SUP3's certificate has expired at the block time.
+    chain.time_ms = short + 1;
+    let op = chain.issue_op(SUP3, 1_000, 60);
+    chain.reject(
+        CORE,
+        op,
+        ErrorCode::InvalidRecipient,
+        &["holder account sup-3", "expired"],
+    );
+    chain.reject(
+        SUP1,
+        transfer(&voucher, SUP3),
+        ErrorCode::InvalidRecipient,
+        &["recipient account sup-3", "expired"],
+    );
+
+    // A frozen warehouse-receipt holder and a revoked pledgee are refused too.
+    chain.ok(ADMIN_A, freeze_account(SUP2));
+    chain.reject(
+        WAREHOUSE,
+        issue_receipt_to(SUP2),
+        ErrorCode::InvalidRecipient,
+        &["holder account sup-2 is frozen"],
+    );
+    let serial = chain.account(FINANCIER).certificate_serial;
+    chain.ok(ADMIN_A, revoke_certificate(&serial, "key compromise"));
+    let end = chain.date_in(30);
+    chain.reject(
+        SUP1,
+        Operation::RegisterPledge(vchain_proto::v1::RegisterPledge {
+            voucher_id: voucher.clone(),
+            pledgee: FINANCIER.into(),
+            secured_amount: 800,
+            currency: "CNY".into(),
+            period_end_date: end,
+            collateral_description: "loan contract LC-2024-001".into(),
+            modification_code_hash: vec![7; 32],
+            ..vchain_proto::v1::RegisterPledge::default()
+        }),
+        ErrorCode::InvalidRecipient,
+        &["pledgee account fin", "revoked"],
+    );
+    assert_eq!(chain.voucher(&voucher).holder, SUP1, "nothing moved");
+}
+
+/// An account whose identity is no longer active cannot be given a voucher either. No operation
+/// revokes an identity yet, so the state is written directly.
+#[test]
+fn no_voucher_goes_to_an_account_of_an_inactive_identity() {
+    let (mut chain, _ca) = certified_chain();
+    chain.grant_line(10_000_000);
+    let voucher = chain.issue(SUP1, 1_000, 60);
+    let identity = vchain_proto::v1::Identity {
+        status: vchain_proto::v1::IdentityStatus::Revoked.into(),
+        ..chain.identity(&sup_uscc(2))
+    };
+    chain.patch(vchain_contracts::keys::identity(&sup_uscc(2)), &identity);
+    chain.reject(
+        SUP1,
+        transfer(&voucher, SUP2),
+        ErrorCode::InvalidRecipient,
+        &["recipient account sup-2 cannot act", "is not active"],
     );
 }
 

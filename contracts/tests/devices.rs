@@ -129,6 +129,40 @@ fn alert_of(events: &[vchain_proto::v1::Event]) -> &vchain_proto::v1::Event {
 }
 
 #[test]
+fn a_device_key_serves_one_device_for_good() {
+    let (mut chain, receipt) = pledged_lot(PledgeMode::Dynamic);
+    chain.ok(
+        WAREHOUSE,
+        register_device("scale-1", 1, DeviceKind::Scale, &receipt),
+    );
+    // The same key for another device, of another kind, is refused...
+    chain.reject(
+        WAREHOUSE,
+        register_device("gate-9", 1, DeviceKind::Gate, &receipt),
+        ErrorCode::DeviceExists,
+        &["already registered for device scale-1"],
+    );
+    // ...and stays refused once the first device is revoked: its past readings stay its own.
+    chain.ok(
+        WAREHOUSE,
+        Operation::RevokeDevice(RevokeDevice {
+            device_id: "scale-1".into(),
+            reason: "replaced".into(),
+        }),
+    );
+    chain.reject(
+        WAREHOUSE,
+        register_device("scale-2", 1, DeviceKind::Scale, &receipt),
+        ErrorCode::DeviceExists,
+        &["scale-1"],
+    );
+    chain.ok(
+        WAREHOUSE,
+        register_device("scale-2", 2, DeviceKind::Scale, &receipt),
+    );
+}
+
+#[test]
 fn bad_readings_are_refused_and_change_nothing() {
     let (mut chain, receipt) = pledged_lot(PledgeMode::Dynamic);
     chain.ok(

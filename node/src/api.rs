@@ -127,7 +127,8 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::InsufficientGoods
         | E::DeviceRevoked
         | E::ReadingReplayed
-        | E::ReadingStale => Code::FailedPrecondition,
+        | E::ReadingStale
+        | E::CertificateAlreadyRevoked => Code::FailedPrecondition,
         E::DeviceExists => Code::AlreadyExists,
         E::ReadingSignatureInvalid => Code::Unauthenticated,
         E::ReadingMismatch => Code::InvalidArgument,
@@ -604,7 +605,7 @@ impl VchainApi for ApiService {
         &self,
         request: Request<GetProposalRequest>,
     ) -> Result<Response<GetProposalResponse>, Status> {
-        // Governance is open to every member of the consortium, authenticated.
+        // Governance is open to every authenticated reader, whatever its role or organisation.
         self.reader(&request, "GetProposal")?;
         let id = request.into_inner().proposal_id;
         let chain = self.chain.clone();
@@ -676,6 +677,73 @@ impl VchainApi for ApiService {
             .await
             .map_err(internal)??;
         Ok(Response::new(response))
+    }
+
+    async fn list_audit_log(
+        &self,
+        request: Request<ListAuditLogRequest>,
+    ) -> Result<Response<ListAuditLogResponse>, Status> {
+        let reader = self.reader(&request, "ListAuditLog")?;
+        if !reader.privileged() {
+            return Err(reader.denied("the audit log (regulators and administrators only)"));
+        }
+        let request = request.into_inner();
+        let after = match request.page_token.as_str() {
+            "" => None,
+            token => Some(
+                hex::decode(token)
+                    .ok()
+                    .and_then(|bytes| keys::EventPosition::from_bytes(&bytes))
+                    .ok_or_else(|| {
+                        Status::invalid_argument(format!(
+                            "page token {token:?} is not one this node handed out"
+                        ))
+                    })?,
+            ),
+        };
+        if request.to_height != 0 && request.from_height > request.to_height {
+            return Err(Status::invalid_argument(format!(
+                "from_height {} is above to_height {}",
+                request.from_height, request.to_height
+            )));
+        }
+        let query = vchain_contracts::audit::AuditQuery {
+            org_id: request.org_id,
+            account_id: request.account_id,
+            from_height: request.from_height,
+            to_height: request.to_height,
+            after,
+            page_size: match request.page_size {
+                0 => PAGE_SIZE_DEFAULT,
+                n => n.min(PAGE_SIZE_MAX),
+            } as usize,
+        };
+        let chain = self.chain.clone();
+        let page = tokio::task::spawn_blocking(move || {
+            let snapshot = chain.ledger.snapshot();
+            let index = |prefix: &[u8], start_after: Option<&[u8]>, limit: usize| {
+                snapshot.index_scan(prefix, start_after, limit)
+            };
+            vchain_contracts::audit::audit_log(&snapshot, &index, &query).map_err(internal)
+        })
+        .await
+        .map_err(internal)??;
+        Ok(Response::new(ListAuditLogResponse {
+            entries: page
+                .entries
+                .into_iter()
+                .map(|(position, event)| AuditEntry {
+                    height: position.height,
+                    tx_index: position.tx_index,
+                    event_index: u32::from(position.event_index),
+                    event: Some(event),
+                })
+                .collect(),
+            next_page_token: page
+                .next
+                .map(|position| hex::encode(position.bytes()))
+                .unwrap_or_default(),
+        }))
     }
 
     async fn get_device(

@@ -33,7 +33,7 @@ use vchain_contracts::tx::{tx_hash, Hash};
 use vchain_contracts::{
     check_tx, execute_block, keys, read_message, BlockContext, BlockOutcome, CheckError,
 };
-use vchain_ledger::{BlockCommit, ChainHead, ConsensusWrite, RocksLedger, StateReader, TreeUpdate};
+use vchain_ledger::{BlockCommit, ChainHead, ConsensusWrite, RocksLedger, TreeUpdate};
 
 use vchain_proto::v1::{
     Account, Block, BlockHeader, ChainParams, ErrorCode, Event, EventKind, SignedTransaction,
@@ -833,16 +833,11 @@ impl Chain {
         }
     }
 
-    /// True if the first voucher in the expiry queue is due at chain time `now_ms`.
-    fn destruction_due(&self, now_ms: u64) -> bool {
-        let today = vchain_contracts::validate::local_day(now_ms, self.params().utc_offset_minutes);
-        match self.ledger.scan_prefix(keys::EXPIRY_PREFIX, None, 1) {
-            Ok(first) => first
-                .first()
-                .and_then(|(key, _)| keys::parse_expiry(key))
-                .is_some_and(|(day, _)| day <= today),
-            Err(_) => false,
-        }
+    /// True if the chain's own step (a destruction, a pledge lapse or a proposal expiry) is due
+    /// at chain time `now_ms`, so that a quiet chain still cuts the block that does it. A read
+    /// failure counts as not due: the next block's execution reports it.
+    fn chain_step_due(&self, now_ms: u64) -> bool {
+        vchain_contracts::chain_step_due(&*self.ledger, now_ms).unwrap_or(false)
     }
 }
 
@@ -1065,7 +1060,7 @@ impl Producer {
         if due
             && self.in_flight.is_none()
             && self.engine.is_leader()
-            && (chain.mempool_len() > 0 || chain.destruction_due(now))
+            && (chain.mempool_len() > 0 || chain.chain_step_due(now))
         {
             let prepared = self.cut_block(now, &head)?;
             self.in_flight = Some((head.height + 1, Instant::now()));

@@ -6,7 +6,10 @@
 //! - Any other reader reads what its own identity (all accounts of its USCC) is a party to: a
 //!   voucher it holds, held, issued, financed or was named in, with the lineage above it; its
 //!   own accounts and identity; credit lines it granted or received; transactions it signed;
-//!   events naming one of its accounts. Proposals are readable by every authenticated member.
+//!   events naming one of its accounts.
+//! - Proposals and pledge notices are readable by every authenticated reader, whatever its role
+//!   or organisation (governance sets the rules every account lives under).
+//! - The audit log is for regulators and administrators only.
 //!
 //! A read that cannot be authenticated is UNAUTHENTICATED; an authenticated reader asking for
 //! what it may not see gets PERMISSION_DENIED, naming the rule.

@@ -235,6 +235,7 @@ impl CheckedCertificate {
             ended_height: 0,
             ended_reason: String::new(),
             fingerprint: Sha256::digest(&self.der).to_vec(),
+            superseded_height: 0,
         }
     }
 }
@@ -610,15 +611,24 @@ pub(crate) fn revoke_certificate(
             format!("organisation {org_id} registered no certificate with serial {serial_hex}"),
         );
     };
-    if record.status() != CertificateStatus::Active {
-        return reject(
-            ErrorCode::CertificateRevoked,
-            format!(
-                "certificate {serial_hex} of {org_id} already ended at height {}: {}",
-                record.ended_height,
-                record.status().as_str_name()
-            ),
-        );
+    match record.status() {
+        CertificateStatus::Active => {}
+        // A rotated-out key found compromised later must still be listed: wallets and auditors
+        // check signatures made with it against the revocation list. Nothing else changes: the
+        // account already uses another certificate.
+        CertificateStatus::Superseded => {
+            return revoke_superseded(tx, record, &op.reason);
+        }
+        status => {
+            return reject(
+                ErrorCode::CertificateAlreadyRevoked,
+                format!(
+                    "certificate {serial_hex} of {org_id} is already on the revocation list since height {} ({})",
+                    record.ended_height,
+                    status.as_str_name()
+                ),
+            );
+        }
     }
     let subject = record.subject_id.clone();
     if record.subject_kind == SUBJECT_NODE {
@@ -666,5 +676,34 @@ pub(crate) fn revoke_certificate(
     event.org_id = org_id;
     event.certificate_serial = op.serial;
     event.detail = op.reason;
+    tx.audit_event(event)
+}
+
+/// Puts a certificate that a key rotation superseded on the revocation list. The record keeps the
+/// height of the supersession in `superseded_height`; `ended_height` and `ended_reason` become
+/// the revocation's. The account is untouched (it authenticates with its current certificate).
+fn revoke_superseded(
+    tx: &mut TxContext<'_, '_>,
+    mut record: CertificateRecord,
+    reason: &str,
+) -> Result<(), Failure> {
+    debug_assert_eq!(record.status(), CertificateStatus::Superseded);
+    record.superseded_height = record.ended_height;
+    record.set_status(CertificateStatus::Revoked);
+    record.ended_height = tx.context.height;
+    record.ended_reason = reason.to_owned();
+    tx.overlay
+        .put_message(keys::certificate(&record.org_id, &record.serial), &record);
+    let mut event = tx.event(EventKind::CertificateRevoked);
+    if record.subject_kind == SUBJECT_NODE {
+        event.node_id = record.subject_id.clone();
+    } else {
+        event.counterparty = record.subject_id.clone();
+        event.accounts = vec![record.subject_id.clone()];
+    }
+    event.org_id = record.org_id.clone();
+    event.certificate_serial = record.serial.clone();
+    // The administrator's words, as given; nothing the node writes.
+    event.detail = reason.to_owned();
     tx.audit_event(event)
 }

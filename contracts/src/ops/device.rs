@@ -1,9 +1,9 @@
 //! IoT devices and sensor-attested collateral (§4.2.8, §4.9).
 //!
 //! Rules:
-//! - A warehouse operator registers a device (id, strong ed25519 key, kind, the lot it watches:
-//!   a receipt the operator issued, a geofence or temperature range where the kind needs one)
-//!   and may revoke it.
+//! - A warehouse operator registers a device (id, strong ed25519 key that no other device was
+//!   ever registered with, kind, the lot it watches: a receipt the operator issued, a geofence
+//!   or temperature range where the kind needs one) and may revoke it.
 //! - A reading enters only as a `SubmitReading` transaction from an account of the device's
 //!   operator (its gateway), carrying the device's signature over the exact reading bytes. It is
 //!   refused (changing nothing) when unsigned or signed by another key, from an unknown or
@@ -58,6 +58,19 @@ pub(crate) fn register(tx: &mut TxContext<'_, '_>, op: RegisterDevice) -> Result
             format!("device {} is already registered", op.device_id),
         );
     }
+    // One key, one device, for good (like an account's key): a reading signed by a key cannot
+    // be claimed by a second device, even after the first was revoked.
+    let key_binding = keys::device_key_binding(&op.public_key);
+    if let Some(owner) = tx.overlay.get(&key_binding)? {
+        return reject(
+            ErrorCode::DeviceExists,
+            format!(
+                "public key {} is already registered for device {}",
+                hex::encode(&op.public_key),
+                String::from_utf8_lossy(&owner)
+            ),
+        );
+    }
     let kind = op.kind();
     if kind == DeviceKind::Unspecified {
         return reject(ErrorCode::InvalidArgument, "a device needs a kind");
@@ -104,6 +117,8 @@ pub(crate) fn register(tx: &mut TxContext<'_, '_>, op: RegisterDevice) -> Result
     };
     tx.overlay
         .put_message(keys::device(&device.device_id), &device);
+    tx.overlay
+        .put(key_binding, device.device_id.as_bytes().to_vec());
     let mut event = tx.event(EventKind::DeviceRegistered);
     event.device_id = device.device_id.clone();
     event.receipt_id = device.receipt_id.clone();

@@ -13,7 +13,7 @@ mod voucher;
 
 use vchain_proto::v1::{
     transaction_body::Operation, Account, ChainParams, CreditLine, ErrorCode, Event, EventKind,
-    Identity, Role, Voucher,
+    Identity, IdentityStatus, Role, Voucher,
 };
 
 use crate::error::{reject, ExecError, Failure};
@@ -112,6 +112,41 @@ impl TxContext<'_, '_> {
                 self.signer.account_id,
                 self.signer.role().as_str_name()
             ),
+        )
+    }
+
+    /// Rejects giving a live asset (a voucher, a warehouse receipt, a pledge) to `account`, the
+    /// `party` of the operation ("holder", "recipient", "pledgee"), unless it could act on the
+    /// asset at this block: not frozen or cancelled, (for a certified account) its certificate
+    /// not revoked and valid at the block time, and its identity active. An asset must never land where
+    /// nobody can move, redeem or release it. The code is INVALID_RECIPIENT: the request names
+    /// a wrong party; ACCOUNT_FROZEN, ACCOUNT_CANCELLED and CERTIFICATE_REVOKED speak of the
+    /// signer (and map to PERMISSION_DENIED and UNAUTHENTICATED).
+    pub(crate) fn require_recipient(&self, account: &Account, party: &str) -> Result<(), Failure> {
+        let status = match account.status() {
+            vchain_proto::v1::AccountStatus::Active => None,
+            vchain_proto::v1::AccountStatus::Cancelled => Some("is cancelled".to_owned()),
+            _ => Some("is frozen".to_owned()),
+        };
+        let why = match status {
+            Some(why) => why,
+            None => match certificate::check_signer_certificate(account, self.context.timestamp_ms)
+            {
+                Err(rejection) => format!("cannot act: {}", rejection.message),
+                Ok(()) => {
+                    let identity: Option<Identity> = self
+                        .overlay
+                        .get_message(&keys::identity(&account.uscc), "Identity")?;
+                    if identity.is_some_and(|i| i.status() == IdentityStatus::Active) {
+                        return Ok(());
+                    }
+                    format!("cannot act: its identity {} is not active", account.uscc)
+                }
+            },
+        };
+        reject(
+            ErrorCode::InvalidRecipient,
+            format!("{party} account {} {why}", account.account_id),
         )
     }
 
@@ -258,6 +293,7 @@ impl TxContext<'_, '_> {
         if audit {
             self.overlay
                 .put_message(keys::audit_event(position), &event);
+            self.index_audit_entry(&event, position)?;
         }
         self.events.push(event);
         Ok(())
@@ -268,7 +304,43 @@ impl TxContext<'_, '_> {
         let position = self.next_position()?;
         self.overlay
             .put_message(keys::audit_event(position), &event);
+        self.index_audit_entry(&event, position)?;
         self.events.push(event);
+        Ok(())
+    }
+
+    /// Index entries (not state) that let auditors page the audit log by account and by
+    /// organisation without scanning all of it. An entry names the accounts it changed and the
+    /// one that acted; it concerns the signer's organisation, the organisation it names, and the
+    /// organisation of each account it changed (a regulator of one bank freezing an account of
+    /// another shows under both).
+    fn index_audit_entry(&mut self, event: &Event, position: EventPosition) -> Result<(), Failure> {
+        let accounts: std::collections::BTreeSet<&str> = std::iter::once(event.actor.as_str())
+            .chain(event.accounts.iter().map(String::as_str))
+            .filter(|a| !a.is_empty())
+            .collect();
+        let mut organisations: std::collections::BTreeSet<String> =
+            [&self.signer.org_id, &event.org_id]
+                .into_iter()
+                .filter(|o| !o.is_empty())
+                .cloned()
+                .collect();
+        for account_id in event.accounts.iter() {
+            let account: Option<Account> = self
+                .overlay
+                .get_message(&keys::account(account_id), "Account")?;
+            if let Some(account) = account {
+                organisations.insert(account.org_id);
+            }
+        }
+        for account_id in accounts {
+            self.overlay
+                .index_put(keys::audit_account_index(account_id, position));
+        }
+        for org_id in &organisations {
+            self.overlay
+                .index_put(keys::audit_org_index(org_id, position));
+        }
         Ok(())
     }
 }

@@ -20,8 +20,8 @@
 use sha2::{Digest, Sha256};
 use vchain_ledger::StateReader;
 use vchain_proto::v1::{
-    AccountStatus, AmendPledge, EnforcePledge, ErrorCode, Event, EventKind, Pledge, PledgeMode,
-    PledgeStatus, RegisterPledge, ReleasePledge, Role, Voucher, VoucherStatus, WarehouseReceipt,
+    AmendPledge, EnforcePledge, ErrorCode, Event, EventKind, Pledge, PledgeMode, PledgeStatus,
+    RegisterPledge, ReleasePledge, Role, Voucher, VoucherStatus, WarehouseReceipt,
     WarehouseReceiptStatus,
 };
 
@@ -266,12 +266,7 @@ pub(crate) fn register(tx: &mut TxContext<'_, '_>, op: RegisterPledge) -> Result
             ),
         );
     }
-    if pledgee.status() != AccountStatus::Active {
-        return reject(
-            ErrorCode::InvalidRecipient,
-            format!("pledgee account {} is not active", pledgee.account_id),
-        );
-    }
+    tx.require_recipient(&pledgee, "pledgee")?;
     validate::amount("secured amount", op.secured_amount)?;
     if op.currency != currency {
         return reject(

@@ -9,8 +9,8 @@
 //! history (`e/{receipt_id}/`, the asset history family vouchers use too).
 
 use vchain_proto::v1::{
-    AccountStatus, ErrorCode, EventKind, IssueWarehouseReceipt, Pledge, PledgeMode, ReleaseGoods,
-    Role, TransferWarehouseReceipt, WarehouseReceipt, WarehouseReceiptStatus,
+    ErrorCode, EventKind, IssueWarehouseReceipt, Pledge, PledgeMode, ReleaseGoods, Role,
+    TransferWarehouseReceipt, WarehouseReceipt, WarehouseReceiptStatus,
 };
 
 use crate::error::{reject, ExecError, Failure, Rejection};
@@ -98,13 +98,7 @@ fn check_holder(tx: &TxContext<'_, '_>, account_id: &str) -> Result<(), Failure>
             ),
         );
     }
-    if holder.status() != AccountStatus::Active {
-        return reject(
-            ErrorCode::InvalidRecipient,
-            format!("account {} is not active", holder.account_id),
-        );
-    }
-    Ok(())
+    tx.require_recipient(&holder, "holder")
 }
 
 fn receipt_event(

@@ -211,17 +211,8 @@ pub(crate) fn issue(tx: &mut TxContext<'_, '_>, op: IssueVoucher) -> Result<(), 
             ),
         );
     }
-    // As for a transfer: a frozen or cancelled account cannot be given a voucher.
-    if holder.status() != vchain_proto::v1::AccountStatus::Active {
-        return reject(
-            ErrorCode::InvalidRecipient,
-            format!(
-                "holder account {} is {}",
-                holder.account_id,
-                inactive_status(&holder)
-            ),
-        );
-    }
+    // As for a transfer: a frozen, cancelled or revoked account cannot be given a voucher.
+    tx.require_recipient(&holder, "holder")?;
     let issuer = tx.signer.uscc.clone();
     let mut line = tx.load_credit_line(&op.financier, &issuer)?;
     if line.status() != CreditLineStatus::Active {
@@ -301,14 +292,6 @@ pub(crate) fn issue(tx: &mut TxContext<'_, '_>, op: IssueVoucher) -> Result<(), 
     event.currency = voucher.currency.clone();
     event.counterparty = voucher.holder.clone();
     tx.voucher_event(event)
-}
-
-/// How an account that is not active is described: "frozen" or "cancelled".
-fn inactive_status(account: &vchain_proto::v1::Account) -> &'static str {
-    match account.status() {
-        vchain_proto::v1::AccountStatus::Cancelled => "cancelled",
-        _ => "frozen",
-    }
 }
 
 /// Changes the count of live vouchers `account_id` holds by `delta` (see `Account.live_vouchers`).
@@ -465,16 +448,7 @@ pub(crate) fn transfer(tx: &mut TxContext<'_, '_>, op: TransferVoucher) -> Resul
             ),
         );
     }
-    if recipient.status() != vchain_proto::v1::AccountStatus::Active {
-        return reject(
-            ErrorCode::InvalidRecipient,
-            format!(
-                "recipient account {} is {}",
-                recipient.account_id,
-                inactive_status(&recipient)
-            ),
-        );
-    }
+    tx.require_recipient(&recipient, "recipient")?;
     let consideration = match &op.consideration {
         None => 0,
         Some(consideration) => {
