@@ -38,6 +38,7 @@ pub mod error;
 pub mod execute;
 pub mod genesis;
 pub mod keys;
+pub mod limits;
 mod ops;
 pub mod read;
 mod state;

@@ -2778,6 +2778,28 @@ fn genesis_validation_errors() {
     );
     let message = genesis_error(|g| g.params.tx_bytes_max = 100);
     assert_eq!(message, "params: tx_bytes_max must be at least 512");
+    // Above the hard limits, so a block the chain allows always fits the nodes' proposal,
+    // frame, sync and gRPC limits.
+    let message = genesis_error(|g| g.params.tx_bytes_max = 65_537);
+    assert_eq!(
+        message,
+        "params: tx_bytes_max must be at most 65536 (TX_BYTES_LIMIT)"
+    );
+    let message = genesis_error(|g| g.params.block_bytes_max = 8 * 1024 * 1024 + 1);
+    assert_eq!(
+        message,
+        "params: block_bytes_max must be at most 8388608 (BLOCK_BYTES_LIMIT)"
+    );
+    let message = genesis_error(|g| g.params.block_tx_max = 10_001);
+    assert_eq!(
+        message,
+        "params: block_tx_max must be at most 10000 (BLOCK_TX_LIMIT)"
+    );
+    let message = genesis_error(|g| g.params.destroy_per_block_max = 1_025);
+    assert_eq!(
+        message,
+        "params: destroy_per_block_max must be at most 1024 (DESTROY_PER_BLOCK_LIMIT)"
+    );
     let message = genesis_error(|g| g.params.max_tenor_days = 0);
     assert_eq!(message, "params: max_tenor_days must be at least 1");
     let message = genesis_error(|g| g.consensus.engine = "pbft".into());

@@ -859,6 +859,7 @@ impl VchainApi for ApiService {
             voters: self.chain.voters(),
             syncing: self.chain.is_syncing(),
             snapshots_installed: self.chain.snapshots_installed(),
+            proposals_refused: self.chain.proposals_refused(),
             certificates_expiring: if self.chain.is_syncing() {
                 Vec::new()
             } else {
