@@ -48,7 +48,8 @@ pub mod validate;
 
 pub use error::{ExecError, Rejection};
 pub use execute::{
-    check_tx, check_txs, execute_block, BlockContext, BlockOutcome, CheckError, CheckedTx,
+    check_tx, check_txs, execute_block, BatchCheck, BlockContext, BlockOutcome, CheckError,
+    CheckedTx,
 };
 pub use ops::certificate::{
     cert_role, certificate_der, certificate_record, certificates_expiring,

@@ -2655,6 +2655,43 @@ fn check_tx_admission() {
 }
 
 #[test]
+fn unknown_signers_are_refused_before_any_signature_is_verified() {
+    let (mut chain, id) = chain_with_voucher();
+    // A flood from accounts the chain does not know, and from a known account with a key that
+    // is not its own: each refused with its rule's code, none costing a verification.
+    let mut batch = Vec::new();
+    for i in 0..64u8 {
+        let ghost = format!("ghost-{i}");
+        chain.add_key(&ghost, key(100 + i));
+        batch.push(chain.sign(&ghost, 0, request(&id)));
+    }
+    chain.add_key("impostor", key(250));
+    let impostor = chain.sign_body("impostor", &body(SUP1, 0, Some(request(&id))));
+    batch.push(impostor);
+    let good = chain.tx(SUP2, request(&id));
+    batch.push(good.clone());
+    let checked = vchain_contracts::check_txs(&chain.ledger, &batch).expect("storage works");
+    let codes: Vec<ErrorCode> = checked
+        .results
+        .iter()
+        .map(|result| match result {
+            Ok(_) => ErrorCode::Ok,
+            Err(CheckError::Rejected(rejection)) => rejection.code,
+            Err(CheckError::Fatal(error)) => panic!("check_txs failed: {error}"),
+        })
+        .collect();
+    assert_eq!(&codes[..64], [ErrorCode::UnknownAccount; 64]);
+    assert_eq!(codes[64], ErrorCode::KeyMismatch);
+    assert_eq!(codes[65], ErrorCode::Ok);
+    assert_eq!(
+        checked.signatures_verified, 1,
+        "only the known signer's signature is verified"
+    );
+    // The single admission path refuses them the same way.
+    assert_eq!(check_code(&chain, &batch[0]).0, ErrorCode::UnknownAccount);
+}
+
+#[test]
 fn verify_signatures_marks_exactly_the_bad_ones() {
     let chain = TestChain::new();
     let mut txs: Vec<_> = [SUP1, SUP2, SUP3, FINANCIER, CORE]

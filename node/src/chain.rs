@@ -704,6 +704,7 @@ impl Chain {
             .collect();
         let mut checks = vchain_contracts::check_txs(&*self.ledger, &fresh)
             .map_err(|e| SubmitError::Check(CheckError::Fatal(e)))?
+            .results
             .into_iter();
         let mut results = Vec::with_capacity(transactions.len());
         let mut forwards = Vec::new();
