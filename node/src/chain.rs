@@ -869,6 +869,49 @@ fn encoded_block_len_max(transactions: &[SignedTransaction], outcome: &BlockOutc
         + encoded_len_repeated(4, &outcome.system_events)
 }
 
+/// What [`fit_block`] found.
+enum Fitted {
+    /// Transactions and their outcome whose encoded block fits.
+    Block(Vec<SignedTransaction>, BlockOutcome),
+    /// A transaction whose block does not fit even alone.
+    Unfit(SignedTransaction),
+}
+
+/// Selects (`select(tx_max)`) and executes (`execute`) the next block's transactions, halving
+/// their number until the encoded block fits `bytes_limit`. Execution adds results and events,
+/// so the size is known only afterwards; the state root does not change it.
+fn fit_block(
+    mut tx_max: usize,
+    bytes_limit: usize,
+    select: impl Fn(usize) -> Vec<SignedTransaction>,
+    mut execute: impl FnMut(&[SignedTransaction]) -> Result<BlockOutcome, ChainError>,
+) -> Result<Fitted, ChainError> {
+    loop {
+        let mut transactions = select(tx_max);
+        let outcome = execute(&transactions)?;
+        let size = encoded_block_len_max(&transactions, &outcome);
+        if size <= bytes_limit {
+            return Ok(Fitted::Block(transactions, outcome));
+        }
+        if transactions.len() <= 1 {
+            if let Some(transaction) = transactions.pop() {
+                return Ok(Fitted::Unfit(transaction));
+            }
+            // The chain's own step alone: bounded far below the limit (contracts::limits).
+            return Err(ChainError::Invariant(format!(
+                "a block without transactions is {size} bytes, above {bytes_limit}"
+            )));
+        }
+        warn!(
+            size,
+            limit = bytes_limit,
+            transactions = transactions.len(),
+            "the executed block exceeds the encoded block limit; cutting fewer transactions"
+        );
+        tx_max = transactions.len() / 2;
+    }
+}
+
 /// A block this node executed and proposed, kept so that committing it needs no re-execution.
 struct Prepared {
     hash: Hash,
@@ -1122,45 +1165,35 @@ impl Producer {
             proposer: chain.config.node_id.clone(),
         };
         // Parameters stored before the limits existed may exceed them: the limits win.
-        let mut tx_max = params.block_tx_max.min(BLOCK_TX_LIMIT) as usize;
+        let tx_max = params.block_tx_max.min(BLOCK_TX_LIMIT) as usize;
         let bytes_max = params.block_bytes_max.min(BLOCK_BYTES_LIMIT) as usize;
-        // Execution adds results and events; the sealed block must stay within the limit every
-        // proposal, frame and sync transfer is built for, so measure it and cut fewer
-        // transactions until it fits (the state root does not change the size).
-        let (transactions, outcome) = loop {
-            let transactions =
-                lock(&chain.mempool).select(tx_max, bytes_max, |a| chain.next_nonce(a));
-            let outcome = execute_block(
-                &*chain.ledger,
-                &BlockContext {
-                    height,
-                    timestamp_ms,
-                },
-                &transactions,
-            )?;
-            let size = encoded_block_len_max(&transactions, &outcome);
-            if size <= ENCODED_BLOCK_BYTES_LIMIT as usize {
-                break (transactions, outcome);
-            }
-            if transactions.len() <= 1 {
+        let fitted = fit_block(
+            tx_max,
+            ENCODED_BLOCK_BYTES_LIMIT as usize,
+            |tx_max| lock(&chain.mempool).select(tx_max, bytes_max, |a| chain.next_nonce(a)),
+            |transactions| {
+                Ok(execute_block(
+                    &*chain.ledger,
+                    &BlockContext {
+                        height,
+                        timestamp_ms,
+                    },
+                    transactions,
+                )?)
+            },
+        )?;
+        let (transactions, outcome) = match fitted {
+            Fitted::Block(transactions, outcome) => (transactions, outcome),
+            Fitted::Unfit(transaction) => {
                 // Cannot happen within the limits (see `vchain_contracts::limits`); never let
                 // one transaction hold the chain up.
                 warn!(
-                    size,
                     limit = ENCODED_BLOCK_BYTES_LIMIT,
                     "a block of one transaction exceeds the encoded block limit; dropping it"
                 );
-                let hashes: Vec<Hash> = transactions.iter().map(|tx| tx_hash(&tx.body)).collect();
-                lock(&chain.mempool).remove_committed(&hashes, &[], |_| 0);
+                lock(&chain.mempool).remove_committed(&[tx_hash(&transaction.body)], &[], |_| 0);
                 return Ok(None);
             }
-            warn!(
-                size,
-                limit = ENCODED_BLOCK_BYTES_LIMIT,
-                transactions = transactions.len(),
-                "the executed block exceeds the encoded block limit; cutting fewer transactions"
-            );
-            tx_max = transactions.len() / 2;
         };
         let tree = chain.ledger.prepare_state(&outcome.state_writes)?;
         let (block, hash) = seal(draft, transactions, &outcome, tree.root);
@@ -1771,6 +1804,57 @@ mod tests {
         let (block, _) = seal(draft, vec![tx], &outcome, [7; 32]);
         assert!(block.encoded_len() <= bound);
         assert!(bound - block.encoded_len() < BLOCK_HEADER_BYTES_MAX);
+    }
+
+    #[test]
+    fn a_block_over_the_encoded_limit_is_cut_to_fewer_transactions() {
+        let pool: Vec<SignedTransaction> = (0..10u8)
+            .map(|i| SignedTransaction {
+                body: vec![i; 100],
+                public_key: vec![i; 32],
+                signature: vec![i; 64],
+            })
+            .collect();
+        // Execution adds a 1 000-byte result per transaction: 10 of them are far over a
+        // 4 KiB + 3.5 KB limit, 2 fit.
+        let execute = |transactions: &[SignedTransaction]| {
+            Ok(BlockOutcome {
+                results: transactions
+                    .iter()
+                    .map(|_| TxResult {
+                        message: "m".repeat(1_000),
+                        ..TxResult::default()
+                    })
+                    .collect(),
+                ..BlockOutcome::default()
+            })
+        };
+        let mut executed = Vec::new();
+        let fitted = fit_block(
+            10,
+            BLOCK_HEADER_BYTES_MAX + 3_500,
+            |n| pool[..n.min(pool.len())].to_vec(),
+            |transactions| {
+                executed.push(transactions.len());
+                execute(transactions)
+            },
+        )
+        .expect("no storage error");
+        let Fitted::Block(transactions, outcome) = fitted else {
+            panic!("two transactions fit");
+        };
+        assert_eq!(executed, [10, 5, 2], "halved until it fits");
+        assert_eq!(transactions, pool[..2]);
+        assert!(encoded_block_len_max(&transactions, &outcome) <= BLOCK_HEADER_BYTES_MAX + 3_500);
+        // One transaction that cannot fit at all is handed back to be dropped.
+        let fitted = fit_block(
+            10,
+            BLOCK_HEADER_BYTES_MAX + 500,
+            |n| pool[..n].to_vec(),
+            execute,
+        )
+        .expect("no storage error");
+        assert!(matches!(fitted, Fitted::Unfit(tx) if tx == pool[0]));
     }
 
     #[test]
