@@ -632,6 +632,7 @@ pub(crate) fn status(s: &GetStatusResponse) -> Value {
         "voters": s.voters,
         "syncing": s.syncing,
         "snapshots_installed": s.snapshots_installed,
+        "proposals_refused": s.proposals_refused,
         "genesis_hash": hex(&s.genesis_hash),
         "version": s.version,
         "params": opt(s.params.as_ref(), chain_params),

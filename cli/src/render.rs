@@ -481,6 +481,9 @@ pub(crate) fn status(s: &GetStatusResponse) -> String {
     if s.snapshots_installed > 0 {
         kv(&mut o, "snapshots installed", s.snapshots_installed);
     }
+    if s.proposals_refused > 0 {
+        kv(&mut o, "proposals refused", s.proposals_refused);
+    }
     if let Some(p) = &s.params {
         kv(&mut o, "max tenor days", p.max_tenor_days);
         kv(&mut o, "min split amount", p.min_split_amount);

@@ -332,6 +332,37 @@ fn authenticate(
     transaction: &SignedTransaction,
     signature_valid: bool,
 ) -> Result<(TransactionBody, Account), Failure> {
+    let (body, account) = identify(overlay, chain_id, params, transaction)?;
+    if !signature_valid {
+        return Err(Rejection::new(
+            ErrorCode::BadSignature,
+            "signature does not verify over the transaction body",
+        )
+        .into());
+    }
+    if body.nonce != account.next_nonce {
+        return Err(Rejection::new(
+            ErrorCode::BadNonce,
+            format!(
+                "nonce {} is not account {}'s next nonce {}",
+                body.nonce, account.account_id, account.next_nonce
+            ),
+        )
+        .into());
+    }
+    Ok((body, account))
+}
+
+/// The checks of [`authenticate`] that need no signature verification: size, encoding, chain,
+/// the signer account exists and the key is its bound key. Admission runs them before it
+/// verifies anything, so transactions from unknown signers cost a state read, not an ed25519
+/// verification.
+fn identify(
+    overlay: &Overlay<'_>,
+    chain_id: &str,
+    params: &ChainParams,
+    transaction: &SignedTransaction,
+) -> Result<(TransactionBody, Account), Failure> {
     let size = transaction.encoded_len();
     if size > params.tx_bytes_max as usize {
         return Err(Rejection::new(
@@ -374,23 +405,6 @@ fn authenticate(
                 "public key {} is not the key bound to account {}",
                 hex::encode(&transaction.public_key),
                 account.account_id
-            ),
-        )
-        .into());
-    }
-    if !signature_valid {
-        return Err(Rejection::new(
-            ErrorCode::BadSignature,
-            "signature does not verify over the transaction body",
-        )
-        .into());
-    }
-    if body.nonce != account.next_nonce {
-        return Err(Rejection::new(
-            ErrorCode::BadNonce,
-            format!(
-                "nonce {} is not account {}'s next nonce {}",
-                body.nonce, account.account_id, account.next_nonce
             ),
         )
         .into());
@@ -490,6 +504,7 @@ pub fn check_tx(
     transaction: &SignedTransaction,
 ) -> Result<CheckedTx, CheckError> {
     let (chain_id, params) = chain_config(state)?;
+    refuse_unidentified(state, &chain_id, &params, transaction)?;
     let signature_valid = verify_signatures(std::slice::from_ref(transaction))[0];
     check_one(state, &chain_id, &params, transaction, signature_valid)
 }
@@ -497,25 +512,56 @@ pub fn check_tx(
 /// Most transactions [`check_txs`] takes at once.
 pub const CHECK_BATCH_MAX: usize = 4_096;
 
+/// What [`check_txs`] found.
+#[derive(Debug)]
+pub struct BatchCheck {
+    /// One result per transaction, in order.
+    pub results: Vec<Result<CheckedTx, CheckError>>,
+    /// Signatures verified: only those of transactions whose signer exists with that key.
+    pub signatures_verified: usize,
+}
+
 /// [`check_tx`] for many transactions, verifying their signatures in one ed25519 batch (about
 /// twice as fast per signature as one by one). One result per transaction, in order; at most
-/// [`CHECK_BATCH_MAX`] (the rest are refused as too large a batch).
+/// [`CHECK_BATCH_MAX`] (the rest are refused as too large a batch). Transactions that fail a
+/// check needing no signature (size, encoding, chain, unknown signer, a key that is not the
+/// account's) are refused before any signature is verified, so a flood from unknown signers
+/// costs state reads only.
 pub fn check_txs(
     state: &dyn StateReader,
     transactions: &[SignedTransaction],
-) -> Result<Vec<Result<CheckedTx, CheckError>>, ExecError> {
+) -> Result<BatchCheck, ExecError> {
     let (chain_id, params) = chain_config(state)?;
     let checked = transactions.len().min(CHECK_BATCH_MAX);
-    let signatures_valid = verify_signatures(&transactions[..checked]);
+    let mut early = Vec::with_capacity(checked);
+    for transaction in &transactions[..checked] {
+        early.push(
+            match refuse_unidentified(state, &chain_id, &params, transaction) {
+                Ok(()) => None,
+                Err(CheckError::Fatal(error)) => return Err(error),
+                Err(refused) => Some(refused),
+            },
+        );
+    }
+    let identified: Vec<SignedTransaction> = transactions[..checked]
+        .iter()
+        .zip(&early)
+        .filter(|(_, refused)| refused.is_none())
+        .map(|(transaction, _)| transaction.clone())
+        .collect();
+    let mut signatures_valid = verify_signatures(&identified).into_iter();
     let mut results = Vec::with_capacity(transactions.len());
-    for (transaction, signature_valid) in transactions[..checked].iter().zip(signatures_valid) {
-        results.push(check_one(
-            state,
-            &chain_id,
-            &params,
-            transaction,
-            signature_valid,
-        ));
+    for (transaction, refused) in transactions[..checked].iter().zip(early) {
+        results.push(match refused {
+            Some(refused) => Err(refused),
+            None => check_one(
+                state,
+                &chain_id,
+                &params,
+                transaction,
+                signatures_valid.next().unwrap_or(false),
+            ),
+        });
     }
     for _ in checked..transactions.len() {
         results.push(Err(Rejection::new(
@@ -524,7 +570,24 @@ pub fn check_txs(
         )
         .into()));
     }
-    Ok(results)
+    Ok(BatchCheck {
+        results,
+        signatures_verified: identified.len(),
+    })
+}
+
+/// Refuses, without verifying a signature, a transaction [`identify`] refuses.
+fn refuse_unidentified(
+    state: &dyn StateReader,
+    chain_id: &str,
+    params: &ChainParams,
+    transaction: &SignedTransaction,
+) -> Result<(), CheckError> {
+    match identify(&Overlay::new(state), chain_id, params, transaction) {
+        Ok(_) => Ok(()),
+        Err(Failure::Rejected(rejection)) => Err(rejection.into()),
+        Err(Failure::Fatal(error)) => Err(error.into()),
+    }
 }
 
 fn check_one(

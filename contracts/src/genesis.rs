@@ -11,6 +11,9 @@ use vchain_proto::v1::{
 };
 
 use crate::keys;
+use crate::limits::{
+    BLOCK_BYTES_LIMIT, BLOCK_TX_LIMIT, DESTROY_PER_BLOCK_LIMIT, TX_BYTES_LIMIT, TX_BYTES_MIN,
+};
 use crate::ops::certificate;
 use crate::validate;
 
@@ -103,12 +106,22 @@ impl Params {
     }
 }
 
+// The messages of `validate_chain_params` name these values.
+const _: () = assert!(
+    BLOCK_TX_LIMIT == 10_000
+        && TX_BYTES_LIMIT == 65_536
+        && TX_BYTES_MIN == 512
+        && BLOCK_BYTES_LIMIT == 8_388_608
+        && DESTROY_PER_BLOCK_LIMIT == 1_024
+);
+
 /// Checks chain parameters: the rules genesis applies, and that a `SetChainParams` proposal
-/// must meet too. The error names the first parameter out of range.
+/// must meet too. The error names the first parameter out of range. The size parameters are
+/// bounded by [`crate::limits`], so a block the chain allows fits every node's limits.
 pub fn validate_chain_params(params: &ChainParams) -> Result<(), GenesisError> {
     let percent = params.proposal_approval_percent;
     let ttl_ms = params.proposal_ttl_ms;
-    let checks: [(bool, &str); 10] = [
+    let checks: [(bool, &str); 14] = [
         (
             params.max_tenor_days >= 1,
             "max_tenor_days must be at least 1",
@@ -127,16 +140,32 @@ pub fn validate_chain_params(params: &ChainParams) -> Result<(), GenesisError> {
         ),
         (params.block_tx_max >= 1, "block_tx_max must be at least 1"),
         (
-            params.tx_bytes_max >= 512,
+            params.block_tx_max <= BLOCK_TX_LIMIT,
+            "block_tx_max must be at most 10000 (BLOCK_TX_LIMIT)",
+        ),
+        (
+            params.tx_bytes_max >= TX_BYTES_MIN,
             "tx_bytes_max must be at least 512",
+        ),
+        (
+            params.tx_bytes_max <= TX_BYTES_LIMIT,
+            "tx_bytes_max must be at most 65536 (TX_BYTES_LIMIT)",
         ),
         (
             params.block_bytes_max >= params.tx_bytes_max,
             "block_bytes_max must hold at least one transaction",
         ),
         (
+            params.block_bytes_max <= BLOCK_BYTES_LIMIT,
+            "block_bytes_max must be at most 8388608 (BLOCK_BYTES_LIMIT)",
+        ),
+        (
             params.destroy_per_block_max >= 1,
             "destroy_per_block_max must be at least 1",
+        ),
+        (
+            params.destroy_per_block_max <= DESTROY_PER_BLOCK_LIMIT,
+            "destroy_per_block_max must be at most 1024 (DESTROY_PER_BLOCK_LIMIT)",
         ),
         (
             percent == 0

@@ -40,6 +40,7 @@ pub mod error;
 pub mod execute;
 pub mod genesis;
 pub mod keys;
+pub mod limits;
 mod ops;
 pub mod read;
 pub mod signature;
@@ -50,8 +51,8 @@ pub mod validate;
 
 pub use error::{ExecError, Rejection};
 pub use execute::{
-    chain_step_due, check_tx, check_txs, execute_block, BlockContext, BlockOutcome, CheckError,
-    CheckedTx,
+    chain_step_due, check_tx, check_txs, execute_block, BatchCheck, BlockContext, BlockOutcome,
+    CheckError, CheckedTx,
 };
 pub use ops::certificate::{
     cert_role, certificate_der, certificate_record, certificates_expiring,

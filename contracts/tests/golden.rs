@@ -23,8 +23,7 @@ use vchain_contracts::tx::{tx_hash, Hash};
 use vchain_proto::v1::{Block, ErrorCode};
 
 /// The expected values: genesis state root, then for each block its roots, header and hash.
-const GENESIS_STATE_ROOT: &str =
-    "5116f91a4a67875e38f86da46877c3c9a6869a2c6fe6530e1d7ac8993ab99d4c";
+const GENESIS_STATE_ROOT: &str = "5116f91a4a67875e38f86da46877c3c9a6869a2c6fe6530e1d7ac8993ab99d4c";
 const EXPECTED: [Expected; 3] = [
     Expected {
         tx_root: "248a27ba1cd3270724a62a6812973973ad50bad461089819fee702633a0d09f5",

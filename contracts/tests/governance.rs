@@ -757,6 +757,34 @@ fn params_are_checked_like_genesis_and_the_time_zone_is_fixed() {
             },
             "utc_offset_minutes cannot change",
         ),
+        (
+            ChainParams {
+                tx_bytes_max: vchain_contracts::limits::TX_BYTES_LIMIT + 1,
+                ..current
+            },
+            "tx_bytes_max must be at most 65536 (TX_BYTES_LIMIT)",
+        ),
+        (
+            ChainParams {
+                block_bytes_max: vchain_contracts::limits::BLOCK_BYTES_LIMIT + 1,
+                ..current
+            },
+            "block_bytes_max must be at most 8388608 (BLOCK_BYTES_LIMIT)",
+        ),
+        (
+            ChainParams {
+                block_tx_max: vchain_contracts::limits::BLOCK_TX_LIMIT + 1,
+                ..current
+            },
+            "block_tx_max must be at most 10000 (BLOCK_TX_LIMIT)",
+        ),
+        (
+            ChainParams {
+                destroy_per_block_max: vchain_contracts::limits::DESTROY_PER_BLOCK_LIMIT + 1,
+                ..current
+            },
+            "destroy_per_block_max must be at most 1024",
+        ),
         (current, "equal the current ones"),
     ] {
         chain.reject(

@@ -2651,6 +2651,43 @@ fn check_tx_admission() {
 }
 
 #[test]
+fn unknown_signers_are_refused_before_any_signature_is_verified() {
+    let (mut chain, id) = chain_with_voucher();
+    // A flood from accounts the chain does not know, and from a known account with a key that
+    // is not its own: each refused with its rule's code, none costing a verification.
+    let mut batch = Vec::new();
+    for i in 0..64u8 {
+        let ghost = format!("ghost-{i}");
+        chain.add_key(&ghost, key(100 + i));
+        batch.push(chain.sign(&ghost, 0, request(&id)));
+    }
+    chain.add_key("impostor", key(250));
+    let impostor = chain.sign_body("impostor", &body(SUP1, 0, Some(request(&id))));
+    batch.push(impostor);
+    let good = chain.tx(SUP2, request(&id));
+    batch.push(good.clone());
+    let checked = vchain_contracts::check_txs(&chain.ledger, &batch).expect("storage works");
+    let codes: Vec<ErrorCode> = checked
+        .results
+        .iter()
+        .map(|result| match result {
+            Ok(_) => ErrorCode::Ok,
+            Err(CheckError::Rejected(rejection)) => rejection.code,
+            Err(CheckError::Fatal(error)) => panic!("check_txs failed: {error}"),
+        })
+        .collect();
+    assert_eq!(&codes[..64], [ErrorCode::UnknownAccount; 64]);
+    assert_eq!(codes[64], ErrorCode::KeyMismatch);
+    assert_eq!(codes[65], ErrorCode::Ok);
+    assert_eq!(
+        checked.signatures_verified, 1,
+        "only the known signer's signature is verified"
+    );
+    // The single admission path refuses them the same way.
+    assert_eq!(check_code(&chain, &batch[0]).0, ErrorCode::UnknownAccount);
+}
+
+#[test]
 fn verify_signatures_marks_exactly_the_bad_ones() {
     let chain = TestChain::new();
     let mut txs: Vec<_> = [SUP1, SUP2, SUP3, FINANCIER, CORE]
@@ -2774,6 +2811,28 @@ fn genesis_validation_errors() {
     );
     let message = genesis_error(|g| g.params.tx_bytes_max = 100);
     assert_eq!(message, "params: tx_bytes_max must be at least 512");
+    // Above the hard limits, so a block the chain allows always fits the nodes' proposal,
+    // frame, sync and gRPC limits.
+    let message = genesis_error(|g| g.params.tx_bytes_max = 65_537);
+    assert_eq!(
+        message,
+        "params: tx_bytes_max must be at most 65536 (TX_BYTES_LIMIT)"
+    );
+    let message = genesis_error(|g| g.params.block_bytes_max = 8 * 1024 * 1024 + 1);
+    assert_eq!(
+        message,
+        "params: block_bytes_max must be at most 8388608 (BLOCK_BYTES_LIMIT)"
+    );
+    let message = genesis_error(|g| g.params.block_tx_max = 10_001);
+    assert_eq!(
+        message,
+        "params: block_tx_max must be at most 10000 (BLOCK_TX_LIMIT)"
+    );
+    let message = genesis_error(|g| g.params.destroy_per_block_max = 1_025);
+    assert_eq!(
+        message,
+        "params: destroy_per_block_max must be at most 1024 (DESTROY_PER_BLOCK_LIMIT)"
+    );
     let message = genesis_error(|g| g.params.max_tenor_days = 0);
     assert_eq!(message, "params: max_tenor_days must be at least 1");
     let message = genesis_error(|g| g.consensus.engine = "pbft".into());

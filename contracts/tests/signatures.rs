@@ -135,7 +135,9 @@ fn verdicts(chain: &TestChain, edge: &SignedTransaction) -> Vec<(&'static str, b
     out.push(("check_tx alone", signature_accepted_at_admission(&admitted)));
 
     let batch = |txs: Vec<SignedTransaction>, at: usize| -> bool {
-        let results = check_txs(&chain.ledger, &txs).expect("state readable");
+        let results = check_txs(&chain.ledger, &txs)
+            .expect("state readable")
+            .results;
         for (i, result) in results.iter().enumerate() {
             if i != at {
                 let expected = txs[i] != forged;

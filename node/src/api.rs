@@ -215,6 +215,9 @@ pub fn event_matches(event: &Event, account: &str, voucher: &str) -> bool {
 /// The `VchainApi` service.
 pub struct ApiService {
     chain: Arc<Chain>,
+    /// One permit per running `SubscribeEvents` stream (`event_subscriptions_max` in the node
+    /// config); a stream's task holds its permit until it ends.
+    subscriptions: Arc<tokio::sync::Semaphore>,
 }
 
 impl ApiService {
@@ -231,7 +234,13 @@ impl ApiService {
 
     /// A service over `chain`.
     pub fn new(chain: Arc<Chain>) -> Self {
-        Self { chain }
+        let subscriptions = Arc::new(tokio::sync::Semaphore::new(
+            chain.config.event_subscriptions_max,
+        ));
+        Self {
+            chain,
+            subscriptions,
+        }
     }
 
     /// Serving, and the signed read `request` of `method` authenticates.
@@ -959,6 +968,7 @@ impl VchainApi for ApiService {
             voters: self.chain.voters(),
             syncing: self.chain.is_syncing(),
             snapshots_installed: self.chain.snapshots_installed(),
+            proposals_refused: self.chain.proposals_refused(),
             certificates_expiring: if self.chain.is_syncing() {
                 Vec::new()
             } else {
@@ -1023,16 +1033,29 @@ impl VchainApi for ApiService {
         &self,
         request: Request<SubscribeEventsRequest>,
     ) -> Result<Response<Self::SubscribeEventsStream>, Status> {
-        let reader = self.reader(&request, "SubscribeEvents")?;
+        let mut reader = self.reader(&request, "SubscribeEvents")?;
         let request = request.into_inner();
+        // Held by the stream's task: the slot frees when the stream ends for any reason.
+        let permit = self
+            .subscriptions
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| {
+                Status::resource_exhausted(format!(
+                    "this node serves at most {} event streams at once; retry later or ask another node",
+                    self.chain.config.event_subscriptions_max
+                ))
+            })?;
         // Everyone but auditors and administrators sees only events naming its own accounts.
-        let visible = move |event: &Event| reader.privileged() || reader.named_in(event);
+        let visible =
+            |reader: &Reader, event: &Event| reader.privileged() || reader.named_in(event);
         // Subscribe before reading the head, so no block falls between replay and live.
         let mut live = self.chain.subscribe();
         let mut stop = self.chain.stop_signal();
         let chain = self.chain.clone();
         let (sender, receiver) = mpsc::channel(SUBSCRIBER_BUFFER);
         tokio::spawn(async move {
+            let _permit = permit;
             let send = |event: Event| {
                 let sender = sender.clone();
                 async move {
@@ -1065,7 +1088,8 @@ impl VchainApi for ApiService {
                         .into_iter()
                         .chain(block.results.into_iter().flat_map(|r| r.events));
                     for event in events.filter(|e| {
-                        visible(e) && event_matches(e, &request.account_id, &request.voucher_id)
+                        visible(&reader, e)
+                            && event_matches(e, &request.account_id, &request.voucher_id)
                     }) {
                         if !send(event).await {
                             return;
@@ -1081,11 +1105,24 @@ impl VchainApi for ApiService {
                         let _ = sender.send(Err(Status::unavailable("node is shutting down"))).await;
                         return;
                     }
+                    // A client that went away frees its slot now, not at the next event.
+                    _ = sender.closed() => return,
                 };
                 match received {
                     Ok(block) if block.height > replayed_to => {
+                        // The block may have cancelled or revoked the reader: its rights as of
+                        // the committed state decide whether it sees this block at all.
+                        reader = match read_access::recheck(&chain, &reader) {
+                            Ok(reader) => reader,
+                            Err(status) => {
+                                debug!(reader = %reader.account.account_id, height = block.height, %status, "event stream ended: the reader may no longer read");
+                                let _ = sender.send(Err(status)).await;
+                                return;
+                            }
+                        };
                         for event in block.events.iter().filter(|e| {
-                            visible(e) && event_matches(e, &request.account_id, &request.voucher_id)
+                            visible(&reader, e)
+                                && event_matches(e, &request.account_id, &request.voucher_id)
                         }) {
                             if !send(event.clone()).await {
                                 return;

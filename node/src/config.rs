@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 
 /// Most transactions the mempool holds.
 pub const MEMPOOL_MAX_LIMIT: usize = 1_000_000;
+/// Concurrent `SubscribeEvents` streams a node serves unless its config says otherwise.
+pub const EVENT_SUBSCRIPTIONS_MAX: usize = 256;
+/// Highest `event_subscriptions_max` a config may set (each stream holds a task, a buffer of
+/// `api::SUBSCRIBER_BUFFER` events and a place in the block broadcast).
+pub const EVENT_SUBSCRIPTIONS_LIMIT: usize = 4_096;
 
 /// A node's configuration file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +49,10 @@ pub struct NodeConfig {
     /// Peer-to-peer settings; required when genesis chooses a networked engine (raft).
     #[serde(default)]
     pub network: Option<NetworkSection>,
+    /// Most `SubscribeEvents` streams served at once; past it a subscription is refused with
+    /// RESOURCE_EXHAUSTED. 1..=[`EVENT_SUBSCRIPTIONS_LIMIT`].
+    #[serde(default = "default_event_subscriptions_max")]
+    pub event_subscriptions_max: usize,
 }
 
 /// How a node reaches the other consensus nodes.
@@ -89,6 +98,9 @@ fn default_snapshot_interval() -> u64 {
 }
 fn default_submit_timeout_ms() -> u64 {
     30_000
+}
+fn default_event_subscriptions_max() -> usize {
+    EVENT_SUBSCRIPTIONS_MAX
 }
 
 /// A configuration that cannot run.
@@ -167,6 +179,9 @@ impl NodeConfig {
         }
         if !(4..=10_000_000).contains(&self.snapshot_interval) {
             return invalid("snapshot_interval", "must be 4..=10000000");
+        }
+        if !(1..=EVENT_SUBSCRIPTIONS_LIMIT).contains(&self.event_subscriptions_max) {
+            return invalid("event_subscriptions_max", "must be 1..=4096");
         }
         if let Some(network) = &self.network {
             if !(10..=10_000).contains(&network.tick_ms) {

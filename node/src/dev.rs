@@ -156,6 +156,7 @@ pub fn prepare(
         submit_timeout_ms: 30_000,
         dev_api: true,
         snapshot_interval: 1_000,
+        event_subscriptions_max: crate::config::EVENT_SUBSCRIPTIONS_MAX,
         network: None,
     };
     let config_text = toml::to_string_pretty(&config).map_err(|e| setup("writing config", &e))?;
@@ -377,6 +378,7 @@ pub fn prepare_cluster(
             submit_timeout_ms: 30_000,
             dev_api: true,
             snapshot_interval: 1_000,
+            event_subscriptions_max: crate::config::EVENT_SUBSCRIPTIONS_MAX,
             network: Some(crate::config::NetworkSection {
                 listen: format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
                 peers,
@@ -442,6 +444,7 @@ pub fn prepare_joining_node(
         submit_timeout_ms: 30_000,
         dev_api: true,
         snapshot_interval: 1_000,
+        event_subscriptions_max: crate::config::EVENT_SUBSCRIPTIONS_MAX,
         network: Some(crate::config::NetworkSection {
             listen: format!("/ip4/127.0.0.1/tcp/{}", free_loopback_port()?),
             peers,

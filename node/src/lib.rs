@@ -21,6 +21,7 @@ pub mod chain;
 pub mod clock;
 pub mod config;
 pub mod dev;
+pub mod limits;
 pub mod mempool;
 pub mod network;
 pub mod read_access;

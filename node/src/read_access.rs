@@ -117,6 +117,31 @@ pub fn authenticate<T: prost::Message>(
             "the signature does not verify with account {reader}'s key over this {method} request"
         )));
     }
+    reader_standing(chain, account)
+}
+
+/// `reader` as the chain now knows it, if it may still read: what a running event stream
+/// checks after each block, so a reader cancelled, revoked or whose key was rotated meanwhile
+/// (the key that signed the subscription is no longer its key) stops receiving, with
+/// UNAUTHENTICATED as its next signed read would get.
+pub fn recheck(chain: &Chain, reader: &Reader) -> Result<Reader, Status> {
+    let account_id = &reader.account.account_id;
+    let account: Account = read_message(&*chain.ledger, &keys::account(account_id), "Account")
+        .map_err(|e| Status::internal(e.to_string()))?
+        .ok_or_else(|| unauthenticated(format!("reader account {account_id:?} does not exist")))?;
+    if account.public_key != reader.account.public_key {
+        return Err(unauthenticated(format!(
+            "KEY_MISMATCH: the key of account {account_id} changed since the read was signed"
+        )));
+    }
+    reader_standing(chain, account)
+}
+
+/// Checks that an authenticated `account` may still read (not cancelled; its certificate, if
+/// any, unrevoked and valid at the node's chain time) and reads its identity. A frozen account
+/// still reads: a freeze stops it acting, and its holder needs to see what was frozen.
+fn reader_standing(chain: &Chain, account: Account) -> Result<Reader, Status> {
+    let reader = account.account_id.clone();
     if account.status() == AccountStatus::Cancelled {
         return Err(unauthenticated(format!(
             "ACCOUNT_CANCELLED: account {reader} was cancelled"

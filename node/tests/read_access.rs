@@ -464,4 +464,141 @@ async fn a_read_signature_is_judged_by_the_chains_one_rule() {
         .expect("the rule accepts it")
         .into_inner();
     assert_eq!(account.account.expect("account").account_id, reader);
+    node.stop().await;
+}
+
+/// A live event stream of `reader` (from the next block on).
+async fn live_stream(
+    node: &mut TestNode,
+    reader: &str,
+) -> Result<tonic::Streaming<EventEnvelope>, tonic::Status> {
+    let request = read_as(
+        node,
+        reader,
+        SubscribeEventsRequest::default(),
+        "SubscribeEvents",
+    );
+    node.api
+        .subscribe_events(request)
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Reads `stream` until it ends with an error; fails if it does not within ten seconds.
+async fn ending(stream: &mut tonic::Streaming<EventEnvelope>) -> tonic::Status {
+    let deadline = std::time::Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout(deadline, stream.next()).await {
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(status))) => return status,
+            Ok(None) => panic!("the stream ended without a status"),
+            Err(_) => panic!("the stream is still open"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_streams_are_capped_and_an_ended_stream_frees_its_slot() {
+    let mut node = TestNode::start_with(|config| config.event_subscriptions_max = 2).await;
+    let first = live_stream(&mut node, "regulator").await.expect("first");
+    let _second = live_stream(&mut node, "gearbox").await.expect("second");
+    let refused = live_stream(&mut node, "castings")
+        .await
+        .expect_err("a third stream is refused");
+    assert_eq!(
+        refused.code(),
+        tonic::Code::ResourceExhausted,
+        "{refused:?}"
+    );
+    assert!(
+        refused.message().contains("at most 2 event streams"),
+        "{refused:?}"
+    );
+    // The client hangs up: its slot frees without waiting for an event.
+    drop(first);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match live_stream(&mut node, "castings").await {
+            Ok(_) => break,
+            Err(status) if status.code() == tonic::Code::ResourceExhausted => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the slot was never freed"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(status) => panic!("{status:?}"),
+        }
+    }
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_or_cancelled_reader_s_running_stream_ends() {
+    let (mut node, _root, _castings_piece, _gearbox_piece) = supply_chain().await;
+    let mut castings = live_stream(&mut node, "castings").await.expect("castings");
+    let mut foundry = live_stream(&mut node, "foundry").await.expect("foundry");
+    let mut gearbox = live_stream(&mut node, "gearbox").await.expect("gearbox");
+
+    // Bank A revokes castings' certificate: its stream ends after that block.
+    let serial = node
+        .api
+        .get_account(node.audited(
+            GetAccountRequest {
+                account_id: "castings".into(),
+            },
+            "GetAccount",
+        ))
+        .await
+        .expect("account")
+        .into_inner()
+        .account
+        .expect("account")
+        .certificate_serial;
+    node.ok(
+        "bank-a-admin",
+        Operation::RevokeCertificate(RevokeCertificate {
+            serial,
+            reason: "laptop stolen".into(),
+        }),
+    )
+    .await;
+    let status = ending(&mut castings).await;
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+    assert!(
+        status.message().contains("CERTIFICATE_REVOKED"),
+        "{status:?}"
+    );
+
+    // Bank B cancels foundry (it holds no voucher): its stream ends too.
+    node.ok(
+        "bank-b-admin",
+        Operation::CancelAccount(CancelAccount {
+            account_id: "foundry".into(),
+            reason: "left the programme".into(),
+        }),
+    )
+    .await;
+    let status = ending(&mut foundry).await;
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+    assert!(status.message().contains("ACCOUNT_CANCELLED"), "{status:?}");
+
+    // A frozen reader keeps reading what names it (a freeze stops acting, not reading).
+    node.ok(
+        "bank-a-admin",
+        Operation::FreezeAccount(FreezeAccount {
+            account_id: "gearbox".into(),
+            reason: "court order".into(),
+        }),
+    )
+    .await;
+    let event = tokio::time::timeout(std::time::Duration::from_secs(10), gearbox.next())
+        .await
+        .expect("gearbox hears of its freeze")
+        .expect("an item")
+        .expect("not an error")
+        .event
+        .expect("event");
+    assert_eq!(event.kind(), EventKind::AccountFrozen, "{event:?}");
+    node.stop().await;
 }

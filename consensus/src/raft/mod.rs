@@ -60,15 +60,28 @@ use crate::{
     Outgoing, Persist, Ready, SnapshotRecord,
 };
 
-/// Largest proposal accepted, in bytes (a block is far smaller).
-pub const PROPOSAL_BYTES_MAX: usize = 8 << 20;
-/// Most bytes of entries in one append message (raft-rs `max_size_per_msg`).
+/// Largest proposal accepted, in bytes: the node's largest encoded block
+/// (`vchain_contracts::limits::ENCODED_BLOCK_BYTES_LIMIT`, asserted in the node) fits.
+pub const PROPOSAL_BYTES_MAX: usize = 12 << 20;
+/// Most bytes of entries in one append message (raft-rs `max_size_per_msg`). raft-rs puts at
+/// least one entry in a message, so one entry may exceed it, up to [`PROPOSAL_BYTES_MAX`].
 pub const MESSAGE_ENTRIES_BYTES_MAX: u64 = 1 << 20;
+/// Bytes of an encoded Raft message besides its entries' payloads: the message's own fields,
+/// each entry's term, index and framing, a commit or snapshot descriptor. Generous.
+pub const MESSAGE_OVERHEAD_BYTES_MAX: usize = 64 << 10;
+/// Largest encoded Raft message this engine emits: entries up to the larger of
+/// [`MESSAGE_ENTRIES_BYTES_MAX`] and one [`PROPOSAL_BYTES_MAX`] entry, plus the overhead. The
+/// node's network frame holds it (asserted there).
+pub const MESSAGE_BYTES_MAX: usize = PROPOSAL_BYTES_MAX + MESSAGE_OVERHEAD_BYTES_MAX;
 /// Most append messages in flight to one follower (raft-rs `max_inflight_msgs`).
 pub const INFLIGHT_MESSAGES_MAX: usize = 256;
 /// Most bytes of proposed but uncommitted entries a leader holds (raft-rs
 /// `max_uncommitted_size`); past it proposals are dropped.
 pub const UNCOMMITTED_BYTES_MAX: u64 = 64 << 20;
+// Entries of one message stay within a maximal proposal, so a message is bounded by
+// MESSAGE_BYTES_MAX; a leader holds several largest proposals uncommitted before it drops one.
+const _: () = assert!(MESSAGE_ENTRIES_BYTES_MAX as usize <= PROPOSAL_BYTES_MAX);
+const _: () = assert!(UNCOMMITTED_BYTES_MAX as usize >= 4 * PROPOSAL_BYTES_MAX);
 /// Most voters a membership may have.
 pub const VOTERS_MAX: usize = 64;
 /// Ticks a leader waits for a follower to acknowledge a snapshot before it counts the send as

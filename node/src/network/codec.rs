@@ -131,6 +131,30 @@ impl Frame {
     }
 }
 
+/// Splits `txs` into batches that each fit one transactions frame: at most
+/// [`TRANSACTIONS_PER_BATCH_MAX`] transactions and [`FRAME_BYTES_MAX`] bytes, in order. A
+/// transaction too large for any frame goes alone (its encoding then fails with `TooLarge`).
+pub(crate) fn frame_batches(txs: Vec<Vec<u8>>) -> Vec<Vec<Vec<u8>>> {
+    let mut batches = Vec::new();
+    let mut batch: Vec<Vec<u8>> = Vec::new();
+    let mut bytes = TRANSACTIONS_HEADER_BYTES;
+    for tx in txs {
+        let size = 4 + tx.len();
+        if !batch.is_empty()
+            && (batch.len() == TRANSACTIONS_PER_BATCH_MAX || bytes + size > FRAME_BYTES_MAX)
+        {
+            batches.push(std::mem::take(&mut batch));
+            bytes = TRANSACTIONS_HEADER_BYTES;
+        }
+        bytes += size;
+        batch.push(tx);
+    }
+    if !batch.is_empty() {
+        batches.push(batch);
+    }
+    batches
+}
+
 fn take_u32(cursor: &mut &[u8]) -> io::Result<u32> {
     let Some((head, rest)) = cursor.split_first_chunk::<4>() else {
         return Err(invalid_data("truncated length".to_owned()));
@@ -255,6 +279,24 @@ impl libp2p::request_response::Codec for SyncCodec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_transactions_are_forwarded_in_several_frames() {
+        // 300 transactions of 64 KiB: more than one frame holds.
+        let txs: Vec<Vec<u8>> = (0..300u32).map(|i| vec![i as u8; 64 * 1024]).collect();
+        let batches = frame_batches(txs.clone());
+        assert!(batches.len() > 1);
+        for batch in &batches {
+            let body = Frame::Transactions(batch.clone())
+                .encode()
+                .expect("each batch fits a frame");
+            assert!(body.len() <= FRAME_BYTES_MAX);
+        }
+        assert_eq!(batches.concat(), txs, "every transaction, in order");
+        let many: Vec<Vec<u8>> = vec![vec![1]; TRANSACTIONS_PER_BATCH_MAX + 1];
+        assert_eq!(frame_batches(many).len(), 2);
+        assert!(frame_batches(Vec::new()).is_empty());
+    }
 
     #[test]
     fn frames_round_trip_and_malformed_frames_are_refused() {

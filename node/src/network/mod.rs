@@ -85,8 +85,9 @@ pub use service::{Network, NetworkEvent, NetworkHandle};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Largest consensus message, and largest encoded frame on the message stream.
-pub const FRAME_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Largest consensus message, and largest encoded frame on the message stream: a Raft message
+/// carrying the largest block fits (asserted in [`crate::limits`]).
+pub const FRAME_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Most transactions in one forwarded batch.
 pub const TRANSACTIONS_PER_BATCH_MAX: usize = 4_096;
 /// Largest sync request.

@@ -312,13 +312,17 @@ impl NetworkHandle {
     }
 
     /// Forwards admitted transactions to `peer` (normally the leader), on the same ordered
-    /// stream as consensus messages. At most [`super::TRANSACTIONS_PER_BATCH_MAX`] per call.
+    /// stream as consensus messages, in as many frames as [`super::TRANSACTIONS_PER_BATCH_MAX`]
+    /// and [`FRAME_BYTES_MAX`] need (a batch of large transactions exceeds one frame).
     pub fn forward_transactions(
         &self,
         peer: PeerId,
         txs: Vec<Vec<u8>>,
     ) -> Result<(), NetworkError> {
-        self.queue(peer, Frame::Transactions(txs).encode()?)
+        for batch in super::codec::frame_batches(txs) {
+            self.queue(peer, Frame::Transactions(batch).encode()?)?;
+        }
+        Ok(())
     }
 
     /// Tells every connected member this node's clock; returns how many peers took it.
@@ -333,12 +337,19 @@ impl NetworkHandle {
         Ok(sent)
     }
 
-    /// Sends transactions to every connected member; returns how many peers took them.
+    /// Sends transactions to every connected member (in as many frames as they need);
+    /// returns how many peers took them all.
     pub fn broadcast_transactions(&self, txs: Vec<Vec<u8>>) -> Result<usize, NetworkError> {
-        let body = Frame::Transactions(txs).encode()?;
+        let bodies = super::codec::frame_batches(txs)
+            .into_iter()
+            .map(|batch| Frame::Transactions(batch).encode())
+            .collect::<Result<Vec<_>, _>>()?;
         let mut sent = 0;
         for peer in self.connected_peers() {
-            match self.queue(peer, body.clone()) {
+            match bodies
+                .iter()
+                .try_for_each(|body| self.queue(peer, body.clone()))
+            {
                 Ok(()) => sent += 1,
                 Err(e) => debug!(%peer, "broadcast skipped: {e}"),
             }
