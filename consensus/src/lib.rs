@@ -261,6 +261,18 @@ pub trait Engine: Send {
     }
     /// Handles a message from a peer (`from` as authenticated by the transport).
     fn step(&mut self, from: &NodeId, bytes: &[u8]) -> Result<(), ConsensusError>;
+    /// From now on, votes of `nodes` count for nothing: their vote requests go unanswered and
+    /// their votes are not counted. For nodes whose consensus state was lost or restored from
+    /// an old copy: they may already have voted in the current term, and a second vote could
+    /// elect two leaders in one term. Replaces the previous set. Engines without elections
+    /// ignore it.
+    fn refuse_votes_from(&mut self, nodes: &std::collections::BTreeSet<NodeId>) {
+        let _ = nodes;
+    }
+    /// This node neither votes nor stands for election from now on (its own consensus state
+    /// is missing or older than the chain shows): it still follows, appends and applies.
+    /// Engines without elections ignore it.
+    fn forbid_voting(&mut self) {}
     /// What the node must do next. Calling it again before [`Engine::advance`] returns the
     /// same work again.
     fn ready(&mut self) -> Ready;

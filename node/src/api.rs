@@ -993,6 +993,17 @@ impl VchainApi for ApiService {
             },
             certificate_warning_days: crate::chain::CERTIFICATE_WARNING_DAYS,
             blocks_ahead_of_clock: self.chain.blocks_ahead_of_clock(),
+            votes_refused_from: self
+                .chain
+                .incarnations
+                .as_ref()
+                .map(|i| i.refused().into_iter().collect())
+                .unwrap_or_default(),
+            voting_forbidden: self
+                .chain
+                .incarnations
+                .as_ref()
+                .is_some_and(|i| i.voting_forbidden()),
         }))
     }
 

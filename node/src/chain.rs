@@ -44,6 +44,7 @@ use vchain_proto::v1::{
 use crate::block_time::{block_time, PeerClocks, CLOCK_SHARE_INTERVAL};
 use crate::clock::ChainClock;
 use crate::config::NodeConfig;
+use crate::incarnation::Incarnations;
 use crate::mempool::{Mempool, MempoolError};
 use crate::network::{NetworkHandle, PeerId};
 use crate::sync::{CheckpointStore, Fetcher, SyncError};
@@ -181,6 +182,8 @@ pub struct Chain {
     /// Committed blocks whose time was ahead of this node's clock by more than the
     /// configured skew, since start.
     blocks_ahead_of_clock: std::sync::atomic::AtomicU64,
+    /// This node's consensus incarnation and its verdicts on its peers' (networked engines).
+    pub incarnations: Option<Incarnations>,
     /// Block proposals the consensus engine refused since start (each retried later).
     proposals_refused: std::sync::atomic::AtomicU64,
 }
@@ -393,6 +396,7 @@ impl Chain {
             .head()?
             .ok_or_else(|| ChainError::Genesis("ledger has no head after genesis".into()))?;
         let mut pending_install = None;
+        let mut incarnations = None;
         let engine: Box<dyn Engine> = match genesis.consensus.engine.as_str() {
             "raft" => {
                 let voters = genesis
@@ -409,6 +413,15 @@ impl Chain {
                         .unwrap_or([0; 8]),
                 );
                 let log = ledger.consensus_load()?;
+                // Before the node says anything: its incarnation (see `incarnation`).
+                let state_exists =
+                    log.hard_state.is_some() || log.snapshot.is_some() || !log.entries.is_empty();
+                incarnations = Some(Incarnations::open(
+                    ledger.clone(),
+                    &config.node_id,
+                    state_exists,
+                    head.height > 0,
+                )?);
                 let stored_snapshot = log
                     .snapshot
                     .as_deref()
@@ -454,7 +467,17 @@ impl Chain {
             }
             _ => Box::new(Solo::resume(config.node_id.clone(), head.height)),
         };
-        let engine = wrap(engine);
+        let mut engine = wrap(engine);
+        let incarnation_version = match &incarnations {
+            Some(incarnations) => {
+                engine.refuse_votes_from(&incarnations.refused());
+                if incarnations.voting_forbidden() {
+                    engine.forbid_voting();
+                }
+                incarnations.version()
+            }
+            None => 0,
+        };
         if engine.voters() != [config.node_id.clone()] && peers.is_none() {
             return Err(ChainError::Genesis(
                 "a networked engine needs the [network] config section".into(),
@@ -490,6 +513,7 @@ impl Chain {
             peer_clocks: PeerClocks::default(),
             head_applied_at: Mutex::new(Instant::now()),
             blocks_ahead_of_clock: Default::default(),
+            incarnations,
             proposals_refused: Default::default(),
         });
         let producer = Producer {
@@ -505,7 +529,15 @@ impl Chain {
             reforward: (Instant::now(), 0),
             last_clock_share: Instant::now(),
             last_clock_warning: None,
+            incarnation_version,
         };
+        // The incarnation notice goes out first on every message stream: set it before the
+        // producer (or anyone) sends a frame.
+        if let (Some(peers), Some(incarnations)) = (&chain.peers, &chain.incarnations) {
+            if let Err(error) = peers.network.announce(incarnations.notice()) {
+                warn!(%error, "could not set the incarnation notice");
+            }
+        }
         let handle = std::thread::Builder::new()
             .name("block-producer".into())
             .spawn(move || producer.run())
@@ -971,6 +1003,8 @@ struct Producer {
     last_clock_share: Instant,
     /// When this node last warned that its clock is off.
     last_clock_warning: Option<Instant>,
+    /// The incarnation verdicts the engine has (see [`Incarnations::version`]).
+    incarnation_version: u64,
 }
 
 /// Most often a node warns that its own clock differs from the consortium's.
@@ -1117,6 +1151,17 @@ impl Producer {
         interval: Duration,
         shutdown: bool,
     ) -> Result<(), ChainError> {
+        // Verdicts on peers' incarnations reach the engine before any message is stepped.
+        if let Some(incarnations) = &self.chain.incarnations {
+            let version = incarnations.version();
+            if version != self.incarnation_version {
+                self.incarnation_version = version;
+                self.engine.refuse_votes_from(&incarnations.refused());
+                if incarnations.voting_forbidden() {
+                    self.engine.forbid_voting();
+                }
+            }
+        }
         if let Some(Wake::Consensus { from, bytes }) = message {
             if let Err(error) = self.engine.step(&from, &bytes) {
                 debug!(%error, %from, "consensus message refused");
@@ -1143,6 +1188,9 @@ impl Producer {
             self.last_clock_share = Instant::now();
             if let Some(peers) = &chain.peers {
                 let _ = peers.network.broadcast_clock(chain.clock.now_ms());
+                if let Some(incarnations) = &chain.incarnations {
+                    let _ = peers.network.announce(incarnations.notice());
+                }
             }
         }
         let now = self.next_block_time(&head);

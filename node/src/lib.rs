@@ -21,6 +21,7 @@ pub mod chain;
 pub mod clock;
 pub mod config;
 pub mod dev;
+pub mod incarnation;
 pub mod limits;
 pub mod mempool;
 pub mod network;
@@ -146,6 +147,15 @@ async fn bridge_network(chain: Arc<Chain>, mut events: tokio::sync::mpsc::Receiv
                     tracing::warn!(%from, "consensus message from a peer that is not a consensus node")
                 }
             },
+            NetworkEvent::Incarnations { from, bytes } => {
+                if let (Some(node), Some(incarnations)) =
+                    (chain.node_of(&from), chain.incarnations.as_ref())
+                {
+                    // In order with the peer's consensus messages (its votes are judged by
+                    // what this says); the records it writes are small and rare.
+                    tokio::task::block_in_place(|| incarnations.receive(&node, &bytes));
+                }
+            }
             NetworkEvent::Clock { from, wall_ms } => {
                 if let Some(node) = chain.node_of(&from) {
                     chain.peer_clocks.record(&node, wall_ms);

@@ -119,6 +119,7 @@ fn from_of(event: &NetworkEvent) -> Option<PeerId> {
         NetworkEvent::Consensus { from, .. }
         | NetworkEvent::Transactions { from, .. }
         | NetworkEvent::Clock { from, .. }
+        | NetworkEvent::Incarnations { from, .. }
         | NetworkEvent::SyncRequest { from, .. } => Some(*from),
         NetworkEvent::PeerConnected { peer, .. } => Some(*peer),
         NetworkEvent::PeerDisconnected { .. } | NetworkEvent::ConnectionRefused { .. } => None,

@@ -1402,3 +1402,176 @@ async fn a_leader_whose_clock_is_ten_years_ahead_destroys_nothing_early() {
         node.shutdown().await.expect("stops");
     }
 }
+
+/// Copies directory `from` to `to` (a backup, or its restore) with `cp -a`.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    if to.exists() {
+        std::fs::remove_dir_all(to).expect("remove");
+    }
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp runs");
+    assert!(
+        status.success(),
+        "cp -a {} {}",
+        from.display(),
+        to.display()
+    );
+}
+
+/// Waits (bounded) until `node`'s status satisfies `ok`.
+async fn status_until(node: &NodeHandle, what: &str, ok: impl Fn(&GetStatusResponse) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = status(node).await;
+        if ok(&status) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: {status:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Issue 10 §6: a node never votes twice. A node restarted on a copy of its data directory
+/// from an earlier run (its Raft vote forgotten), and one restarted on an empty ledger, are
+/// recognised by their peers from their consensus incarnation: their votes count for nothing
+/// from then on, they are told so and stop voting, and the consortium carries on committing.
+/// Five nodes, so that the three untouched ones remain a quorum of sound logs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_whose_consensus_state_went_back_never_votes_again() {
+    let (dir, configs, mut nodes) = start_cluster(5).await;
+    let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
+    let finance = dev_key(&keystore, "bank-a-finance");
+    let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
+    let carmaker = uscc_of(&genesis, "carmaker");
+    let grant = Operation::GrantCreditLine(GrantCreditLine {
+        core_enterprise: carmaker.clone(),
+        currency: "CNY".into(),
+        limit: 10_000,
+    });
+    let raise = || {
+        Operation::RaiseCreditLine(RaiseCreditLine {
+            core_enterprise: carmaker.clone(),
+            amount: 1,
+        })
+    };
+    let leader = agreed_leader(&nodes, None).await;
+    let restored = (leader + 1) % 5;
+    let wiped = (leader + 2) % 5;
+    let sound = [leader, (leader + 3) % 5, (leader + 4) % 5];
+    submit(
+        nodes[leader].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        grant,
+    )
+    .await;
+
+    // A backup of `restored` now; it runs on (a new generation the peers see), then its
+    // directory is restored from the backup and it starts again.
+    let backup = dir.path().join("backup-ledger");
+    nodes[restored]
+        .take()
+        .expect("running")
+        .shutdown()
+        .await
+        .expect("stops");
+    copy_dir(&configs[restored].ledger_dir(), &backup);
+    nodes[restored] = Some(
+        vchain_node::start(configs[restored].clone())
+            .await
+            .expect("starts"),
+    );
+    let raised = submit(
+        nodes[leader].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        raise(),
+    )
+    .await;
+    converged(&nodes, raised.height).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    nodes[restored]
+        .take()
+        .expect("running")
+        .shutdown()
+        .await
+        .expect("stops");
+    copy_dir(&backup, &configs[restored].ledger_dir());
+    nodes[restored] = Some(
+        vchain_node::start(configs[restored].clone())
+            .await
+            .expect("starts"),
+    );
+
+    let restored_id = format!("node-{}", restored + 1);
+    for peer in sound {
+        status_until(
+            nodes[peer].as_ref().expect("running"),
+            "the peers refuse the restored node's votes",
+            |s| s.votes_refused_from.contains(&restored_id),
+        )
+        .await;
+    }
+    status_until(
+        nodes[restored].as_ref().expect("running"),
+        "the restored node learns it may not vote",
+        |s| s.voting_forbidden,
+    )
+    .await;
+
+    // A node restarted on an empty ledger (its disk replaced): a new incarnation, refused too.
+    nodes[wiped]
+        .take()
+        .expect("running")
+        .shutdown()
+        .await
+        .expect("stops");
+    std::fs::remove_dir_all(configs[wiped].ledger_dir()).expect("wipe");
+    nodes[wiped] = Some(
+        vchain_node::start(configs[wiped].clone())
+            .await
+            .expect("starts"),
+    );
+    let wiped_id = format!("node-{}", wiped + 1);
+    status_until(
+        nodes[leader].as_ref().expect("running"),
+        "the leader refuses the wiped node's votes",
+        |s| s.votes_refused_from.contains(&wiped_id),
+    )
+    .await;
+
+    // The leader still commits (it needs a quorum of log copies, not of votes), and the
+    // refusals survive the leader's restart.
+    let raised = submit(
+        nodes[leader].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        raise(),
+    )
+    .await;
+    assert!(raised.committed);
+    let leading = nodes[leader].take().expect("running");
+    leading.shutdown().await.expect("stops");
+    nodes[leader] = Some(
+        vchain_node::start(configs[leader].clone())
+            .await
+            .expect("starts"),
+    );
+    let status = status(nodes[leader].as_ref().expect("running")).await;
+    assert!(
+        status.votes_refused_from.contains(&restored_id)
+            && status.votes_refused_from.contains(&wiped_id),
+        "{status:?}"
+    );
+    assert!(!status.voting_forbidden);
+    for node in nodes.into_iter().flatten() {
+        node.shutdown().await.expect("stops");
+    }
+}

@@ -196,6 +196,10 @@ pub struct RaftEngine {
     applied: u64,
     /// Leader only: ticks each follower has been waiting in raft-rs's snapshot state.
     snapshot_waits: BTreeMap<u64, u32>,
+    /// Raft ids whose votes count for nothing (their consensus state was lost or restored).
+    votes_refused: BTreeSet<u64>,
+    /// This node neither votes nor campaigns (its own consensus state is not trustworthy).
+    voting_forbidden: bool,
 }
 
 impl std::fmt::Debug for RaftEngine {
@@ -429,6 +433,8 @@ impl RaftEngine {
             in_flight: None,
             applied,
             snapshot_waits: BTreeMap::new(),
+            votes_refused: BTreeSet::new(),
+            voting_forbidden: false,
         };
         engine.pin_election_timeout(true);
         Ok(engine)
@@ -642,6 +648,11 @@ impl Engine for RaftEngine {
     }
 
     fn tick(&mut self) {
+        // A node that may not vote never times out into an election either.
+        if self.voting_forbidden && self.raw.raft.state != StateRole::Leader {
+            self.retry_lost_snapshots();
+            return;
+        }
         self.raw.tick();
         self.retry_lost_snapshots();
         self.pin_election_timeout(false);
@@ -741,13 +752,21 @@ impl Engine for RaftEngine {
         Ok(())
     }
 
+    fn refuse_votes_from(&mut self, nodes: &BTreeSet<NodeId>) {
+        self.votes_refused = nodes.iter().map(|n| raft_id(n)).collect();
+    }
+
+    fn forbid_voting(&mut self) {
+        self.voting_forbidden = true;
+    }
+
     fn step(&mut self, from: &NodeId, bytes: &[u8]) -> Result<(), ConsensusError> {
         let invalid = |why: String| ConsensusError::InvalidMessage {
             from: from.clone(),
             why,
         };
         // prost, never rust-protobuf's parser, reads peer bytes (see `wire`).
-        let message = wire::message(bytes).map_err(|e| invalid(e.to_string()))?;
+        let mut message = wire::message(bytes).map_err(|e| invalid(e.to_string()))?;
         if message.from != raft_id(from) {
             return Err(invalid(format!(
                 "message claims raft id {}, the sender's is {}",
@@ -757,6 +776,26 @@ impl Engine for RaftEngine {
         }
         if message.to != self.raw.raft.id {
             return Err(invalid(format!("message is for raft id {}", message.to)));
+        }
+        {
+            use ::raft::eraftpb::MessageType::*;
+            let kind = message.get_msg_type();
+            let vote = matches!(
+                kind,
+                MsgRequestVote
+                    | MsgRequestPreVote
+                    | MsgRequestVoteResponse
+                    | MsgRequestPreVoteResponse
+            );
+            // Votes of a node whose state was lost count for nothing (it may have voted in
+            // this term already); a node that may not vote answers no vote request and takes
+            // no leadership handed to it.
+            if (vote && self.votes_refused.contains(&message.from))
+                || (self.voting_forbidden
+                    && matches!(kind, MsgRequestVote | MsgRequestPreVote | MsgTimeoutNow))
+            {
+                return Ok(());
+            }
         }
         if ::raft::raw_node::is_local_msg(message.get_msg_type())
             || message.get_msg_type() == ::raft::eraftpb::MessageType::MsgPropose
@@ -775,6 +814,22 @@ impl Engine for RaftEngine {
             }
         }
         self.names.insert(message.from, from.clone());
+        // A heartbeat commits up to what the leader believes this node holds; raft-rs stops
+        // the process if that is beyond this node's log, which happens exactly when this
+        // node's log went back (wiped or restored) under a leader that remembers more. Clamp:
+        // committing less is always safe, and the node then waits, refused, for the operator.
+        if message.get_msg_type() == ::raft::eraftpb::MessageType::MsgHeartbeat {
+            let last = self.raw.raft.raft_log.last_index();
+            if message.commit > last {
+                warn!(
+                    from = %from,
+                    commit = message.commit,
+                    last_index = last,
+                    "the leader believes this node holds entries it does not: its log went back"
+                );
+                message.commit = last;
+            }
+        }
         let result = self.raw.step(message).map_err(|e| invalid(e.to_string()));
         self.pin_election_timeout(false);
         result
@@ -980,6 +1035,110 @@ mod tests {
 
     fn single(name: &str) -> RaftConfig {
         RaftConfig::new(name.into(), vec![name.into()])
+    }
+
+    /// Three engines on a perfect in-memory network, `rounds` ticks long; returns the engines.
+    fn run_three(
+        setup: impl Fn(&mut BTreeMap<String, (RaftEngine, Durable)>),
+        rounds: usize,
+    ) -> BTreeMap<String, (RaftEngine, Durable)> {
+        let names: Vec<String> = ["a", "b", "c"].iter().map(|n| (*n).to_owned()).collect();
+        let mut nodes: BTreeMap<String, (RaftEngine, Durable)> = names
+            .iter()
+            .map(|name| {
+                let mut config = RaftConfig::new(name.clone(), names.clone());
+                config.seed = raft_id(name);
+                let engine = RaftEngine::new(config).expect("engine");
+                (name.clone(), (engine, Durable::default()))
+            })
+            .collect();
+        setup(&mut nodes);
+        for _ in 0..rounds {
+            let mut mail: Vec<(String, Outgoing)> = Vec::new();
+            for (name, (engine, disk)) in nodes.iter_mut() {
+                engine.tick();
+                for _ in 0..4 {
+                    let ready = engine.ready();
+                    if ready.is_empty() {
+                        engine.advance(&ready);
+                        break;
+                    }
+                    if let Some(hard_state) = &ready.persist.hard_state {
+                        disk.hard_state = Some(hard_state.clone());
+                    }
+                    disk.entries.extend(ready.persist.entries.iter().cloned());
+                    for m in ready.messages.iter().chain(&ready.persisted_messages) {
+                        mail.push((name.clone(), m.clone()));
+                    }
+                    engine.advance(&ready);
+                }
+            }
+            for (from, message) in mail {
+                if let Some((engine, _)) = nodes.get_mut(&message.to) {
+                    let _ = engine.step(&from, &message.bytes);
+                }
+            }
+        }
+        nodes
+    }
+
+    fn leaders(nodes: &BTreeMap<String, (RaftEngine, Durable)>) -> Vec<String> {
+        nodes
+            .iter()
+            .filter(|(_, (engine, _))| engine.is_leader())
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    #[test]
+    fn three_voters_elect_a_leader_on_the_test_network() {
+        let nodes = run_three(|_| {}, 200);
+        assert_eq!(leaders(&nodes).len(), 1, "exactly one leader");
+    }
+
+    #[test]
+    fn a_node_forbidden_to_vote_never_leads_and_its_refused_votes_elect_no_one() {
+        // c may not vote; a refuses b's votes and b refuses a's. The only vote a or b could get
+        // besides its own is c's, which c never gives: no one reaches a quorum of two.
+        let nodes = run_three(
+            |nodes| {
+                nodes.get_mut("c").expect("c").0.forbid_voting();
+                let refuse = |who: &str| BTreeSet::from([who.to_owned()]);
+                nodes
+                    .get_mut("a")
+                    .expect("a")
+                    .0
+                    .refuse_votes_from(&refuse("b"));
+                nodes
+                    .get_mut("b")
+                    .expect("b")
+                    .0
+                    .refuse_votes_from(&refuse("a"));
+            },
+            400,
+        );
+        assert!(
+            leaders(&nodes).is_empty(),
+            "no quorum of trusted votes: no leader"
+        );
+        // c never stood for election and never granted a vote.
+        let (c, _) = &nodes["c"];
+        assert_eq!(c.raw.raft.vote, ::raft::INVALID_ID);
+        assert_ne!(c.raw.raft.state, StateRole::Candidate);
+        assert_ne!(c.raw.raft.state, StateRole::PreCandidate);
+    }
+
+    #[test]
+    fn a_forbidden_node_still_follows_an_elected_leader() {
+        // a and b may vote: one of them leads, and c follows without voting.
+        let nodes = run_three(
+            |nodes| nodes.get_mut("c").expect("c").0.forbid_voting(),
+            300,
+        );
+        let leader = leaders(&nodes);
+        assert_eq!(leader.len(), 1);
+        assert_ne!(leader[0], "c");
+        assert_eq!(nodes["c"].0.leader(), Some(leader[0].clone()));
     }
 
     #[test]

@@ -51,6 +51,14 @@ pub struct ConsensusLog {
     pub applied: u64,
 }
 
+/// Most consensus records one listing returns (one per peer: far more than any membership).
+pub(super) const CONSENSUS_RECORDS_MAX: usize = 4_096;
+
+/// Key of a node-level consensus record: apart from the engine's own keys.
+fn record_key(name: &str) -> Vec<u8> {
+    [b"record/".as_slice(), name.as_bytes()].concat()
+}
+
 /// Upper bound (exclusive) of every 8-byte index key.
 const PAST_LAST_INDEX: [u8; 9] = [0xff; 9];
 
@@ -160,6 +168,43 @@ impl RocksLedger {
             entries,
             applied,
         })
+    }
+
+    /// A node-level consensus record named `name` (the node's incarnation, what it knows of its
+    /// peers'), stored beside the engine's hard state so a wiped or restored consensus state
+    /// loses or rolls back both together.
+    pub fn consensus_record(&self, name: &str) -> Result<Option<Vec<u8>>, LedgerError> {
+        self.db
+            .get_cf(self.cf(CF_CONSENSUS_META)?, record_key(name))
+            .map_err(storage("reading a consensus record"))
+    }
+
+    /// The names of the consensus records starting with `prefix`, without the prefix, in order
+    /// (at most `CONSENSUS_RECORDS_MAX`).
+    pub fn consensus_record_names(&self, prefix: &str) -> Result<Vec<String>, LedgerError> {
+        let start = record_key(prefix);
+        let mut names = Vec::new();
+        for item in self.db.iterator_cf(
+            self.cf(CF_CONSENSUS_META)?,
+            IteratorMode::From(&start, Direction::Forward),
+        ) {
+            let (key, _) = item.map_err(storage("listing consensus records"))?;
+            let Some(name) = key.strip_prefix(start.as_slice()) else {
+                break;
+            };
+            if names.len() >= CONSENSUS_RECORDS_MAX {
+                break;
+            }
+            names.push(String::from_utf8_lossy(name).into_owned());
+        }
+        Ok(names)
+    }
+
+    /// Stores the consensus record `name` (one synced write: it is a promise to peers).
+    pub fn put_consensus_record(&self, name: &str, bytes: &[u8]) -> Result<(), LedgerError> {
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_CONSENSUS_META)?, record_key(name), bytes);
+        self.write_synced(batch, "storing a consensus record")
     }
 
     /// Drops stored entries with an index at or below `up_to` (covered by a durable snapshot).

@@ -20,6 +20,9 @@ pub(crate) const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/vchain/sy
 const KIND_CONSENSUS: u8 = 0;
 const KIND_TRANSACTIONS: u8 = 1;
 const KIND_CLOCK: u8 = 2;
+const KIND_INCARNATIONS: u8 = 3;
+/// Largest incarnation notice (an own record and one per consensus node, ~100 bytes each).
+pub(crate) const INCARNATIONS_BYTES_MAX: usize = 64 * 1024;
 /// Kind byte plus transaction count.
 const TRANSACTIONS_HEADER_BYTES: usize = 1 + 4;
 
@@ -32,6 +35,9 @@ pub(crate) enum Frame {
     Transactions(Vec<Vec<u8>>),
     /// The sender's wall clock, milliseconds since the Unix epoch (see `block_time`).
     Clock(u64),
+    /// The sender's consensus incarnation and those it knows of (see `incarnation`), opaque
+    /// here; also the first frame of every message stream.
+    Incarnations(Vec<u8>),
 }
 
 impl Frame {
@@ -68,6 +74,19 @@ impl Frame {
                     body.extend_from_slice(&length_prefix(tx.len())?);
                     body.extend_from_slice(tx);
                 }
+                body
+            }
+            Frame::Incarnations(bytes) => {
+                if bytes.len() > INCARNATIONS_BYTES_MAX {
+                    return Err(NetworkError::TooLarge {
+                        what: "incarnation notice",
+                        got: bytes.len(),
+                        max: INCARNATIONS_BYTES_MAX,
+                    });
+                }
+                let mut body = Vec::with_capacity(1 + bytes.len());
+                body.push(KIND_INCARNATIONS);
+                body.extend_from_slice(bytes);
                 body
             }
             Frame::Clock(wall_ms) => {
@@ -120,6 +139,13 @@ impl Frame {
                 }
                 Ok(Frame::Transactions(txs))
             }
+            KIND_INCARNATIONS if rest.len() <= INCARNATIONS_BYTES_MAX => {
+                Ok(Frame::Incarnations(rest.to_vec()))
+            }
+            KIND_INCARNATIONS => Err(invalid_data(format!(
+                "an incarnation notice of {} bytes",
+                rest.len()
+            ))),
             KIND_CLOCK => {
                 let wall_ms: [u8; 8] = rest
                     .try_into()

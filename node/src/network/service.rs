@@ -45,6 +45,13 @@ pub enum NetworkEvent {
         /// The message, opaque to the network.
         bytes: Vec<u8>,
     },
+    /// A member's consensus incarnation notice (opaque to the network).
+    Incarnations {
+        /// Sender.
+        from: PeerId,
+        /// The notice.
+        bytes: Vec<u8>,
+    },
     /// A member's wall clock reading.
     Clock {
         /// Sender.
@@ -119,6 +126,9 @@ struct Shared {
     listen_addrs: Mutex<Vec<Multiaddr>>,
     peer_send_queue_max: usize,
     request_timeout: Duration,
+    /// The frame written first on every message stream this node opens (see
+    /// [`NetworkHandle::announce`]); none until the node sets one.
+    hello: RwLock<Option<Vec<u8>>>,
 }
 
 impl Shared {
@@ -241,6 +251,7 @@ impl Network {
             listen_addrs: Mutex::new(vec![first_address]),
             peer_send_queue_max: config.peer_send_queue_max,
             request_timeout: config.request_timeout,
+            hello: RwLock::new(None),
         });
         let (event_tx, event_rx) = mpsc::channel(config.event_queue_max);
         let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE_MAX);
@@ -323,6 +334,24 @@ impl NetworkHandle {
             self.queue(peer, Frame::Transactions(batch).encode()?)?;
         }
         Ok(())
+    }
+
+    /// Sets the frame written first on every message stream this node opens from now on (its
+    /// consensus incarnation notice), and sends it to every connected member now.
+    pub fn announce(&self, notice: Vec<u8>) -> Result<usize, NetworkError> {
+        let body = Frame::Incarnations(notice).encode()?;
+        *self
+            .shared
+            .hello
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(body.clone());
+        let mut sent = 0;
+        for peer in self.connected_peers() {
+            if self.queue(peer, body.clone()).is_ok() {
+                sent += 1;
+            }
+        }
+        Ok(sent)
     }
 
     /// Tells every connected member this node's clock; returns how many peers took it.
@@ -662,7 +691,7 @@ impl Driver {
                 if !self.writers.contains_key(&peer_id) {
                     let (queue, rx) = mpsc::channel(self.shared.peer_send_queue_max);
                     self.shared.outbound().insert(peer_id, queue);
-                    let writer = write_loop(peer_id, self.control.clone(), rx)
+                    let writer = write_loop(peer_id, self.control.clone(), rx, self.shared.clone())
                         .instrument(tracing::Span::current());
                     self.writers.insert(peer_id, tokio::spawn(writer));
                     self.emit(NetworkEvent::PeerConnected {
@@ -852,6 +881,7 @@ async fn write_loop(
     peer: PeerId,
     mut control: libp2p_stream::Control,
     mut queue: mpsc::Receiver<Vec<u8>>,
+    shared: Arc<Shared>,
 ) {
     let mut stream: Option<Stream> = None;
     while let Some(body) = queue.recv().await {
@@ -866,7 +896,27 @@ async fn write_loop(
             )
             .await
             {
-                Ok(Ok(opened)) => stream = Some(opened),
+                Ok(Ok(mut opened)) => {
+                    // The node's incarnation first: the peer judges this stream's consensus
+                    // messages (votes above all) knowing which incarnation sent them.
+                    let hello = shared
+                        .hello
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .clone();
+                    let greeted = match hello {
+                        Some(hello) => write_prefixed(&mut opened, &hello, FRAME_BYTES_MAX)
+                            .await
+                            .is_ok(),
+                        None => true,
+                    };
+                    if greeted {
+                        stream = Some(opened);
+                    } else if attempt >= STREAM_OPEN_ATTEMPTS_MAX {
+                        warn!(%peer, "cannot greet on a new message stream, message dropped");
+                        break;
+                    }
+                }
                 Ok(Err(e)) if attempt < STREAM_OPEN_ATTEMPTS_MAX => {
                     debug!(%peer, attempt, "cannot open message stream yet: {e}");
                 }
@@ -971,6 +1021,7 @@ async fn read_loop(
         let event = match Frame::decode(&body) {
             Ok(Frame::Consensus(bytes)) => NetworkEvent::Consensus { from: peer, bytes },
             Ok(Frame::Transactions(txs)) => NetworkEvent::Transactions { from: peer, txs },
+            Ok(Frame::Incarnations(bytes)) => NetworkEvent::Incarnations { from: peer, bytes },
             Ok(Frame::Clock(wall_ms)) => NetworkEvent::Clock {
                 from: peer,
                 wall_ms,
