@@ -116,6 +116,9 @@ fn tampered(fixture: &Fixture, change: impl FnOnce(&mut Block)) -> Option<BlockF
     first_mismatch(fixture, &block)
 }
 
+/// A change made to a block.
+type Tamper = Box<dyn FnOnce(&mut Block)>;
+
 fn header_of(block: &mut Block) -> &mut vchain_proto::v1::BlockHeader {
     block.header.as_mut().expect("header")
 }
@@ -133,7 +136,7 @@ fn an_honest_block_passes_every_check() {
 #[test]
 fn each_header_field_is_checked_and_named() {
     let f = fixture();
-    let cases: Vec<(BlockField, Box<dyn FnOnce(&mut Block)>)> = vec![
+    let cases: Vec<(BlockField, Tamper)> = vec![
         (BlockField::Header, Box::new(|b| b.header = None)),
         (
             BlockField::ChainId,

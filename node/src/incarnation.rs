@@ -203,23 +203,33 @@ impl Incarnations {
             if own.node_id != from {
                 warn!(%from, claims = %own.node_id, "an incarnation notice for another node id; ignored");
             } else {
-                self.take(own, from);
+                self.take(own, from, false);
             }
         }
         for record in notice.known.into_iter().take(KNOWN_MAX).filter(well_formed) {
             if record.node_id == self.own.node_id {
                 self.about_me(&record, from);
             } else if record.node_id != from {
-                self.take(record, from);
+                self.take(record, from, true);
             }
         }
     }
 
-    /// Judges a record of another node (announced by itself, or gossiped by `via`).
-    fn take(&self, record: Incarnation, via: &str) {
+    /// Judges a record of another node, announced by itself or (`gossip`) relayed by `via`.
+    /// Gossip may be stale: an older generation relayed says nothing (the relaying node has
+    /// not heard of the later run yet); the node itself announcing an older one went back.
+    fn take(&self, record: Incarnation, via: &str, gossip: bool) {
         let node = record.node_id.clone();
         let mut state = self.lock();
         if state.refused.contains_key(&node) {
+            return;
+        }
+        if gossip
+            && state
+                .known
+                .get(&node)
+                .is_some_and(|known| known.id == record.id && record.generation < known.generation)
+        {
             return;
         }
         match judge(state.known.get(&node), &record) {
@@ -329,5 +339,36 @@ mod tests {
             judge(Some(&seen), &incarnation(1, 5, 3)),
             Verdict::WentBack(_)
         ));
+    }
+
+    /// A rolling restart: every node starts a new generation, and gossip still carries the old
+    /// one for a while. Stale gossip must refuse no one; the node itself going back must.
+    #[test]
+    fn stale_gossip_refuses_no_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ledger = std::sync::Arc::new(RocksLedger::open(dir.path()).expect("ledger"));
+        let me = Incarnations::open(ledger, "node-1", false, false).expect("open");
+        let notice = |own: Incarnation, known: Vec<Incarnation>| {
+            IncarnationNotice {
+                own: Some(own),
+                known,
+            }
+            .encode_to_vec()
+        };
+        let mut relay = incarnation(7, 1, 7);
+        relay.node_id = "node-2".into();
+        // node-3 announces its second run, then node-2 relays its first one: stale.
+        me.receive("node-3", &notice(incarnation(1, 2, 2), vec![]));
+        me.receive("node-2", &notice(relay.clone(), vec![incarnation(1, 1, 1)]));
+        assert!(me.refused().is_empty(), "{:?}", me.refused());
+        // node-3 itself announcing its first run again: restored.
+        me.receive("node-3", &notice(incarnation(1, 1, 5), vec![]));
+        assert_eq!(me.refused(), BTreeSet::from(["node-3".to_owned()]));
+        assert!(!me.voting_forbidden());
+        // Gossip showing this node later than it is: it went back itself.
+        let mut later_me = me.own.clone();
+        later_me.generation += 1;
+        me.receive("node-2", &notice(relay, vec![later_me]));
+        assert!(me.voting_forbidden());
     }
 }

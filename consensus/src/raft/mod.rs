@@ -1045,9 +1045,11 @@ mod tests {
         let names: Vec<String> = ["a", "b", "c"].iter().map(|n| (*n).to_owned()).collect();
         let mut nodes: BTreeMap<String, (RaftEngine, Durable)> = names
             .iter()
-            .map(|name| {
+            .enumerate()
+            .map(|(i, name)| {
+                // Distinct election timing per node (the engine mixes the seed with its id).
                 let mut config = RaftConfig::new(name.clone(), names.clone());
-                config.seed = raft_id(name);
+                config.seed = 0x5eed_0000 + i as u64;
                 let engine = RaftEngine::new(config).expect("engine");
                 (name.clone(), (engine, Durable::default()))
             })
@@ -1139,6 +1141,8 @@ mod tests {
         assert_eq!(leader.len(), 1);
         assert_ne!(leader[0], "c");
         assert_eq!(nodes["c"].0.leader(), Some(leader[0].clone()));
+        // It followed without ever granting a vote: a and b elected each other.
+        assert_eq!(nodes["c"].0.raw.raft.vote, ::raft::INVALID_ID);
     }
 
     #[test]
