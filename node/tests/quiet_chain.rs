@@ -44,25 +44,9 @@ fn kinds(block: &Block) -> Vec<EventKind> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lapse_expiry_and_destruction_happen_without_transactions() {
     let mut node = TestNode::start().await;
-    let bank = node.uscc_of("bank-a-finance");
-    let carmaker = node.uscc_of("carmaker");
-    node.ok(
-        "bank-a-finance",
-        Operation::GrantCreditLine(GrantCreditLine {
-            core_enterprise: carmaker,
-            currency: "CNY".into(),
-            limit: 5_000_000,
-        }),
-    )
-    .await;
-    let maturity = node.date_in(30).await;
-    let events = node
-        .ok(
-            "carmaker",
-            issue("gearbox", &bank, 1_000_000, &maturity, "INV-QUIET-1"),
-        )
+    let voucher = node
+        .grant_and_issue(5_000_000, 1_000_000, 30, "INV-QUIET-1")
         .await;
-    let voucher = created_vouchers(&events).pop().expect("issued voucher");
 
     // A pledge whose period ends in 5 days: it lapses at the start of day 6.
     let period_end = node.date_in(5).await;
@@ -85,27 +69,7 @@ async fn lapse_expiry_and_destruction_happen_without_transactions() {
 
     // A proposal one organisation of two approves: open until its 7-day deadline.
     let params = node.status().await.params.expect("params");
-    let events = node
-        .ok(
-            "bank-a-admin",
-            Operation::SubmitProposal(SubmitProposal {
-                action: Some(submit_proposal::Action::SetChainParams(SetChainParams {
-                    params: Some(ChainParams {
-                        redemption_grace_days: params.redemption_grace_days + 1,
-                        ..params
-                    }),
-                })),
-                title: "longer grace".into(),
-                reason: String::new(),
-            }),
-        )
-        .await;
-    let proposal_id = events
-        .iter()
-        .find(|e| e.kind() == EventKind::ProposalSubmitted)
-        .expect("submitted")
-        .proposal_id
-        .clone();
+    let proposal_id = node.propose_longer_grace().await;
 
     // Day 6: only the pledge is due.
     let block = quiet_block_after(&mut node, 6).await;

@@ -9,22 +9,6 @@ use tokio_stream::StreamExt;
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::*;
 
-/// `message` as a read of `method` signed by dev account `reader`.
-fn read_as<T: prost::Message>(
-    node: &TestNode,
-    reader: &str,
-    message: T,
-    method: &str,
-) -> tonic::Request<T> {
-    vchain_cli::read::request_now(
-        message,
-        &node.genesis.chain_id,
-        method,
-        reader,
-        &node.key(reader),
-    )
-}
-
 fn voucher_request(id: &str) -> GetVoucherRequest {
     GetVoucherRequest {
         voucher_id: id.into(),
@@ -35,25 +19,9 @@ fn voucher_request(id: &str) -> GetVoucherRequest {
 /// Returns the node, the root, castings' piece and gearbox's own piece.
 async fn supply_chain() -> (TestNode, String, String, String) {
     let mut node = TestNode::start().await;
-    let bank = node.uscc_of("bank-a-finance");
-    let carmaker = node.uscc_of("carmaker");
-    node.ok(
-        "bank-a-finance",
-        Operation::GrantCreditLine(GrantCreditLine {
-            core_enterprise: carmaker,
-            currency: "CNY".into(),
-            limit: 5_000_000,
-        }),
-    )
-    .await;
-    let maturity = node.date_in(30).await;
-    let events = node
-        .ok(
-            "carmaker",
-            issue("gearbox", &bank, 1_000_000, &maturity, "INV-READ-1"),
-        )
+    let root = node
+        .grant_and_issue(5_000_000, 1_000_000, 30, "INV-READ-1")
         .await;
-    let root = created_vouchers(&events).pop().expect("issued");
     let pieces = created_vouchers(&node.ok("gearbox", split(&root, &[600_000, 400_000])).await);
     node.ok("gearbox", transfer(&pieces[0], "castings", None))
         .await;

@@ -40,47 +40,10 @@ async fn revoking_a_revoked_certificate_is_a_failed_precondition_not_unauthentic
     node.stop().await;
 }
 
-/// `message` as a read of `method` signed by dev account `reader`.
-fn read_as<T: prost::Message>(
-    node: &TestNode,
-    reader: &str,
-    message: T,
-    method: &str,
-) -> tonic::Request<T> {
-    vchain_cli::read::request_now(
-        message,
-        &node.genesis.chain_id,
-        method,
-        reader,
-        &node.key(reader),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proposals_are_readable_by_every_authenticated_reader() {
     let mut node = TestNode::start().await;
-    let params = node.status().await.params.expect("params");
-    let events = node
-        .ok(
-            "bank-a-admin",
-            Operation::SubmitProposal(SubmitProposal {
-                action: Some(submit_proposal::Action::SetChainParams(SetChainParams {
-                    params: Some(ChainParams {
-                        redemption_grace_days: params.redemption_grace_days + 1,
-                        ..params
-                    }),
-                })),
-                title: "longer grace".into(),
-                reason: String::new(),
-            }),
-        )
-        .await;
-    let proposal_id = events
-        .iter()
-        .find(|e| e.kind() == EventKind::ProposalSubmitted)
-        .expect("submitted")
-        .proposal_id
-        .clone();
+    let proposal_id = node.propose_longer_grace().await;
     // Suppliers of either bank, a core enterprise and a financier: none is a party to it.
     for reader in ["gearbox", "foundry", "carmaker", "bank-b-factoring"] {
         let request = read_as(

@@ -53,6 +53,22 @@ pub fn audited<T: prost::Message>(
     )
 }
 
+/// `message` as a read of `method` signed by dev account `reader` of `node`'s chain.
+pub fn read_as<T: prost::Message>(
+    node: &TestNode,
+    reader: &str,
+    message: T,
+    method: &str,
+) -> tonic::Request<T> {
+    vchain_cli::read::request_now(
+        message,
+        &node.genesis.chain_id,
+        method,
+        reader,
+        &node.key(reader),
+    )
+}
+
 pub struct TestNode {
     pub dir: TempDir,
     pub config: NodeConfig,
@@ -140,6 +156,64 @@ impl TestNode {
         keystore
             .unlock(account, dev::DEV_PASSPHRASE)
             .expect("dev key")
+    }
+
+    /// Bank A's financier grants the carmaker a CNY credit line of `limit`, then the carmaker
+    /// issues `amount` to gearbox against invoice `invoice`, maturing in `days`; returns the
+    /// voucher id.
+    pub async fn grant_and_issue(
+        &mut self,
+        limit: u64,
+        amount: u64,
+        days: u32,
+        invoice: &str,
+    ) -> String {
+        let bank = self.uscc_of("bank-a-finance");
+        let carmaker = self.uscc_of("carmaker");
+        self.ok(
+            "bank-a-finance",
+            Operation::GrantCreditLine(GrantCreditLine {
+                core_enterprise: carmaker,
+                currency: "CNY".into(),
+                limit,
+            }),
+        )
+        .await;
+        let maturity = self.date_in(days).await;
+        let events = self
+            .ok(
+                "carmaker",
+                issue("gearbox", &bank, amount, &maturity, invoice),
+            )
+            .await;
+        created_vouchers(&events).pop().expect("issued voucher")
+    }
+
+    /// Bank A's administrator proposes one more day of redemption grace (bank B has not voted:
+    /// it stays open until its deadline); returns the proposal id.
+    pub async fn propose_longer_grace(&mut self) -> String {
+        let params = self.status().await.params.expect("params");
+        let events = self
+            .ok(
+                "bank-a-admin",
+                Operation::SubmitProposal(SubmitProposal {
+                    action: Some(submit_proposal::Action::SetChainParams(SetChainParams {
+                        params: Some(ChainParams {
+                            redemption_grace_days: params.redemption_grace_days + 1,
+                            ..params
+                        }),
+                    })),
+                    title: "longer grace".into(),
+                    reason: String::new(),
+                }),
+            )
+            .await;
+        events
+            .iter()
+            .find(|e| e.kind() == EventKind::ProposalSubmitted)
+            .expect("submitted")
+            .proposal_id
+            .clone()
     }
 
     pub fn uscc_of(&self, account: &str) -> String {
