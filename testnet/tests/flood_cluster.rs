@@ -11,8 +11,10 @@
 //! The default load is one window (1 024 transactions, well under a minute once the cluster is
 //! up); `VCHAIN_FLOOD_WINDOWS=N` floods N windows.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use common::*;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use prost::Message as _;
@@ -44,32 +46,6 @@ const DAY_MS: u64 = 86_400_000;
 const BLOCK_INTERVAL_MS: u64 = 4_000;
 /// The network frame before issue 10: an 8 MiB block did not fit it.
 const OLD_FRAME_BYTES: usize = 4 * 1024 * 1024;
-
-fn testnet(dir: &Path, args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_vchain-testnet"))
-        .arg("--dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("run vchain-testnet");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
-
-async fn testnet_async(dir: &Path, args: &[&str]) -> (bool, String) {
-    let dir = dir.to_owned();
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        testnet(&dir, &args)
-    })
-    .await
-    .expect("testnet task")
-}
 
 /// Takes the cluster down however the test ends; keeps the directory (node logs) on failure
 /// or with `VCHAIN_KEEP_TESTNET`.

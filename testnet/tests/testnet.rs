@@ -1,40 +1,9 @@
 //! The testnet tool as a user drives it: up, status, kill, start, down, on real processes.
 
-use std::process::Command;
+mod common;
+
+use common::*;
 use std::time::{Duration, Instant};
-
-fn testnet(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_vchain-testnet"))
-        .arg("--dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("run vchain-testnet");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
-
-/// Status rows of running nodes: (node, height, leader, state root).
-fn rows(status: &str) -> Vec<(String, u64, String, String)> {
-    status
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            (fields.len() == 6 && fields[0].starts_with("node-")).then(|| {
-                (
-                    fields[0].to_owned(),
-                    fields[3].parse().unwrap_or(0),
-                    fields[4].to_owned(),
-                    fields[5].to_owned(),
-                )
-            })
-        })
-        .collect()
-}
 
 #[test]
 fn up_status_kill_start_down() {
