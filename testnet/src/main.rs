@@ -225,11 +225,13 @@ async fn main() -> anyhow::Result<()> {
     let dir = cli.dir;
     match cli.command {
         Cmd::RunNode { config } => {
+            // The node's log goes to a file: plain text, no terminal colour codes.
             tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
                         .unwrap_or_else(|_| "info".into()),
                 )
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
                 .init();
             let config = NodeConfig::load(&config)?;
             let node = vchain_node::start(config).await?;

@@ -20,6 +20,10 @@ fn up_status_kill_start_down() {
         running.iter().all(|r| r.2 == leader),
         "one leader: {status}"
     );
+    // A node's log is a file: plain text an operator can grep, no terminal colour codes.
+    let log = std::fs::read_to_string(net.join("node-1").join("node.log")).expect("node log");
+    assert!(log.contains("node serving"), "{log}");
+    assert!(!log.contains('\u{1b}'), "colour codes in a log file");
 
     // Kill a node that is not the leader: it shows as stopped, the others go on.
     let victim = (1..=3)
