@@ -389,8 +389,12 @@ pub fn chunk_from(part: SnapshotPart, data: SnapshotChunkData) -> SnapshotChunk 
     }
 }
 
-/// Checks that `block_bytes` is the block a snapshot's head names.
-pub fn check_head_block(block_bytes: &[u8], head: &ChainHead) -> Result<(), SyncError> {
+/// Checks that `block_bytes` is the block a snapshot's head names; returns its transactions'
+/// hashes in block order (the install indexes them, so they are found by hash).
+pub fn check_head_block(
+    block_bytes: &[u8],
+    head: &ChainHead,
+) -> Result<Vec<vchain_contracts::tx::Hash>, SyncError> {
     let block = Block::decode(block_bytes)
         .map_err(|e| SyncError::Invalid(format!("head block does not decode: {e}")))?;
     let header = vchain_contracts::block::check_body(&block)
@@ -404,7 +408,11 @@ pub fn check_head_block(block_bytes: &[u8], head: &ChainHead) -> Result<(), Sync
             head.height
         )));
     }
-    Ok(())
+    Ok(block
+        .transactions
+        .iter()
+        .map(|tx| vchain_contracts::tx::tx_hash(&tx.body))
+        .collect())
 }
 
 /// Largest block a node fetches while syncing.
@@ -474,7 +482,7 @@ impl Fetcher<'_> {
     ) -> Result<ChainHead, SyncError> {
         let head = head_of(descriptor)?;
         let block = self.block(peer, head.height)?;
-        check_head_block(&block, &head)?;
+        let tx_hashes = check_head_block(&block, &head)?;
         let mut install = ledger.begin_snapshot_install(head)?;
         let mut chunks = 0u64;
         for part in [SnapshotPart::State, SnapshotPart::Index] {
@@ -505,7 +513,7 @@ impl Fetcher<'_> {
                 after = chunk.entries.last().map(|(key, _)| key.clone());
             }
         }
-        let installed = install.finish(&block)?;
+        let installed = install.finish(&block, &tx_hashes)?;
         info!(height = installed.height, chunks, %peer, "state snapshot fetched and installed");
         Ok(installed)
     }
@@ -763,8 +771,8 @@ mod tests {
             panic!("a block chunk");
         };
         let block = Chunk::decode(&bytes).expect("chunk").bytes;
-        check_head_block(&block, &head).expect("the head block");
-        assert_eq!(install.finish(&block).expect("finish"), head);
+        let tx_hashes = check_head_block(&block, &head).expect("the head block");
+        assert_eq!(install.finish(&block, &tx_hashes).expect("finish"), head);
     }
 
     #[test]

@@ -682,6 +682,26 @@ async fn a_node_too_far_behind_installs_a_snapshot_and_matches_the_others() {
         .expect("the first grant is found on the snapshot-installed node")
         .into_inner();
     assert_eq!(found.height, first.height);
+    // Every transaction of every block it holds is found by hash, the snapshot's head block's
+    // included (issue 11: that one was stored without its transactions' locations).
+    for height in 1..=last {
+        let block = restarted
+            .chain
+            .ledger
+            .block(height)
+            .expect("read")
+            .expect("held");
+        for tx in &block.transactions {
+            let hash = vchain_contracts::tx::tx_hash(&tx.body);
+            let location = restarted
+                .chain
+                .ledger
+                .tx_location(&hash)
+                .expect("read")
+                .unwrap_or_else(|| panic!("a transaction of block {height} is not found by hash"));
+            assert_eq!(location.height, height);
+        }
+    }
 
     // And it keeps applying new blocks from the log after the snapshot.
     let after = submit(

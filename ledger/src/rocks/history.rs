@@ -4,7 +4,7 @@
 
 use rocksdb::WriteBatch;
 
-use super::{RocksLedger, CF_BLOCKS, CF_BLOCK_HASHES, CF_META, CF_TXS, TX_LOCATION_LEN};
+use super::{RocksLedger, CF_BLOCKS, CF_BLOCK_HASHES, CF_META};
 use crate::error::Hex;
 use crate::{Hash, LedgerError};
 
@@ -57,17 +57,7 @@ impl RocksLedger {
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(CF_BLOCKS)?, height_bytes, block_bytes);
         batch.put_cf(self.cf(CF_BLOCK_HASHES)?, block_hash, height_bytes);
-        let txs = self.cf(CF_TXS)?;
-        for (index, tx_hash) in tx_hashes.iter().enumerate() {
-            let index = u32::try_from(index).map_err(|_| LedgerError::TooManyTransactions {
-                count: tx_hashes.len(),
-                max: super::BLOCK_TX_MAX,
-            })?;
-            let mut location = [0u8; TX_LOCATION_LEN];
-            location[..8].copy_from_slice(&height_bytes);
-            location[8..].copy_from_slice(&index.to_be_bytes());
-            batch.put_cf(txs, tx_hash, location);
-        }
+        self.put_tx_locations(&mut batch, height, tx_hashes)?;
         if self.history_gap()? == Some(height + 1) {
             self.put_history_gap(&mut batch, Some(height))?;
         }

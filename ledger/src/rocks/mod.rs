@@ -442,17 +442,7 @@ impl RocksLedger {
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(CF_BLOCKS)?, height_bytes, commit.block_bytes);
         batch.put_cf(self.cf(CF_BLOCK_HASHES)?, commit.block_hash, height_bytes);
-        let txs = self.cf(CF_TXS)?;
-        for (index, tx_hash) in commit.tx_hashes.iter().enumerate() {
-            let index = u32::try_from(index).map_err(|_| LedgerError::TooManyTransactions {
-                count: commit.tx_hashes.len(),
-                max: BLOCK_TX_MAX,
-            })?;
-            let mut location = [0u8; TX_LOCATION_LEN];
-            location[..8].copy_from_slice(&height_bytes);
-            location[8..].copy_from_slice(&index.to_be_bytes());
-            batch.put_cf(txs, tx_hash, location);
-        }
+        self.put_tx_locations(&mut batch, commit.height, commit.tx_hashes)?;
         write_set_into(&mut batch, self.cf(CF_STATE)?, commit.state_writes);
         let tree_cf = self.cf(CF_TREE)?;
         for (path, node) in &commit.tree.node_writes {
@@ -536,6 +526,29 @@ impl RocksLedger {
             height: u64_at(&bytes, 0),
             index: u32::from_be_bytes(index),
         }))
+    }
+
+    /// Adds to `batch` where each of `tx_hashes` lives: block `height`, its index in the block.
+    /// Every path that stores a block (commit, history backfill, a snapshot's head block) goes
+    /// through here, so every transaction of every block held is found by hash.
+    pub(crate) fn put_tx_locations(
+        &self,
+        batch: &mut WriteBatch,
+        height: u64,
+        tx_hashes: &[Hash],
+    ) -> Result<(), LedgerError> {
+        let txs = self.cf(CF_TXS)?;
+        for (index, tx_hash) in tx_hashes.iter().enumerate() {
+            let index = u32::try_from(index).map_err(|_| LedgerError::TooManyTransactions {
+                count: tx_hashes.len(),
+                max: BLOCK_TX_MAX,
+            })?;
+            let mut location = [0u8; TX_LOCATION_LEN];
+            location[..8].copy_from_slice(&height.to_be_bytes());
+            location[8..].copy_from_slice(&index.to_be_bytes());
+            batch.put_cf(txs, tx_hash, location);
+        }
+        Ok(())
     }
 
     /// Secondary index entries under `prefix`, strictly after `start_after`, at most `limit`.

@@ -249,8 +249,13 @@ impl SnapshotInstall<'_> {
     }
 
     /// Rebuilds the state tree from the received state, checks it reproduces the head's state
-    /// root, then stores `head_block` (the encoded block at the head's height) and the head.
-    pub fn finish(mut self, head_block: &[u8]) -> Result<ChainHead, LedgerError> {
+    /// root, then stores `head_block` (the encoded block at the head's height) with where each
+    /// of its transactions (`tx_hashes`, in block order) lives, and the head.
+    pub fn finish(
+        mut self,
+        head_block: &[u8],
+        tx_hashes: &[crate::Hash],
+    ) -> Result<ChainHead, LedgerError> {
         let ledger = self.ledger;
         let state = ledger.cf(CF_STATE)?;
         let tree_cf = ledger.cf(CF_TREE)?;
@@ -300,6 +305,7 @@ impl SnapshotInstall<'_> {
         let height = self.head.height.to_be_bytes();
         batch.put_cf(ledger.cf(CF_BLOCKS)?, height, head_block);
         batch.put_cf(ledger.cf(CF_BLOCK_HASHES)?, self.head.block_hash, height);
+        ledger.put_tx_locations(&mut batch, self.head.height, tx_hashes)?;
         batch.put_cf(ledger.cf(CF_META)?, HEAD_KEY, self.head.encode());
         batch.delete_cf(ledger.cf(CF_META)?, INSTALL_MARKER_KEY);
         // Blocks before the head may be missing until the node fills them in.

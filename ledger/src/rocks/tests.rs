@@ -676,7 +676,7 @@ fn install_from(target: &RocksLedger, source: &RocksLedger) -> Result<ChainHead,
             install.add_chunk(&chunk)?;
         }
     }
-    install.finish(&block)
+    install.finish(&block, &tx_hashes(head.height, 2))
 }
 
 #[test]
@@ -715,6 +715,18 @@ fn a_checkpoint_served_in_chunks_installs_the_same_state() {
     let target = RocksLedger::open(dirs[2].path()).expect("open");
     assert_eq!(install_from(&target, &served).expect("install"), head);
     assert_eq!(target.head().expect("head"), Some(head));
+    // The head block's transactions are found by hash, as on the node that committed it.
+    for (index, hash) in tx_hashes(head.height, 2).iter().enumerate() {
+        assert_eq!(
+            target.tx_location(hash).expect("read"),
+            served.tx_location(hash).expect("read"),
+        );
+        let location = target.tx_location(hash).expect("read").expect("found");
+        assert_eq!(
+            (location.height, location.index),
+            (head.height, index as u32)
+        );
+    }
     assert_eq!(all_state(&target), all_state(&served));
     assert_eq!(
         target.index_scan(b"", None, usize::MAX).expect("index"),
@@ -835,7 +847,7 @@ fn a_tampered_or_disordered_snapshot_is_refused_and_the_ledger_starts_over() {
         }
         install.add_chunk(&chunk).expect("stored");
     }
-    match install.finish(&block) {
+    match install.finish(&block, &[]) {
         Err(LedgerError::RootMismatch { expected, .. }) => assert_eq!(expected, head.state_root),
         other => panic!("a forged snapshot must fail the root check, got {other:?}"),
     }
