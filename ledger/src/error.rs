@@ -58,6 +58,18 @@ pub enum LedgerError {
         /// The root the update was prepared against.
         got: Hash,
     },
+    /// The write-ahead log (or another file RocksDB replays at open) is damaged before its
+    /// end: opening would continue from a silently shortened history, dropping writes the node
+    /// acknowledged. The node refuses to start and says what the operator can do.
+    #[error(
+        "the ledger at {path} is damaged ({found}); the node will not continue from a shortened history. Restore the data directory from a backup taken while the node was stopped, or remove this node by proposal and add the machine again under a new node id with an empty data directory"
+    )]
+    Damaged {
+        /// The ledger directory.
+        path: String,
+        /// What RocksDB found.
+        found: String,
+    },
     /// A block with the same hash is already committed.
     #[error("block {} is already committed at height {height}", Hex(.block_hash))]
     DuplicateBlock {

@@ -10,8 +10,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use prost::Message;
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Direction,
-    IteratorMode, Options, Snapshot, WriteBatch, WriteOptions, DB,
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType,
+    DBRecoveryMode, Direction, IteratorMode, Options, Snapshot, WriteBatch, WriteOptions, DB,
 };
 use vchain_proto::v1::{Block, StateProof};
 
@@ -255,11 +255,26 @@ impl RocksLedger {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.set_compression_type(DBCompressionType::None);
+        // A record torn by a crash mid-write at the very end of the log was never acknowledged
+        // and is dropped; damage anywhere before the end fails the open instead of replaying up
+        // to it and silently forgetting every acknowledged write after it (RocksDB's default,
+        // point-in-time recovery, does that).
+        options.set_wal_recovery_mode(DBRecoveryMode::TolerateCorruptedTailRecords);
+        options.set_paranoid_checks(true);
         let families = COLUMN_FAMILIES
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, column_family_options(name, &cache)));
-        let db = DB::open_cf_descriptors(&options, path, families)
-            .map_err(storage(format!("opening the ledger at {}", path.display())))?;
+        let db = DB::open_cf_descriptors(&options, path, families).map_err(|error| {
+            if error.kind() == rocksdb::ErrorKind::Corruption {
+                tracing::error!(path = %path.display(), %error, "the ledger is damaged; refusing to start");
+                LedgerError::Damaged {
+                    path: path.display().to_string(),
+                    found: error.to_string(),
+                }
+            } else {
+                storage(format!("opening the ledger at {}", path.display()))(error)
+            }
+        })?;
         let ledger = RocksLedger {
             db,
             writer: Mutex::new(UpperTree::default()),

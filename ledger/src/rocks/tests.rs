@@ -1021,3 +1021,51 @@ fn the_consensus_log_survives_a_reopen_truncates_and_compacts() {
         "the marker is gone once the ledger was emptied"
     );
 }
+
+/// Issue 11: a write-ahead log damaged before its end must not be replayed up to the damage and
+/// silently shortened (the blocks after it were acknowledged): the open fails, saying what was
+/// found and what the operator can do. A record torn at the very end (a crash mid-write, never
+/// acknowledged) is still tolerated.
+#[test]
+fn a_damaged_write_ahead_log_refuses_to_open_instead_of_shortening_history() {
+    let dir = TempDir::new().expect("dir");
+    {
+        let ledger = RocksLedger::open(dir.path()).expect("open");
+        for height in 0..6 {
+            commit(
+                &ledger,
+                height,
+                &writes(&[(&format!("s/{height}"), Some("value"))]),
+                &WriteSet::new(),
+            )
+            .expect("commit");
+        }
+        // Closed without a flush: the six blocks live in the write-ahead log only.
+    }
+    let wal = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "log"))
+        .max_by_key(|path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0))
+        .expect("a write-ahead log");
+    let mut bytes = std::fs::read(&wal).expect("read the log");
+    assert!(bytes.len() > 1_000, "the blocks are in the log: {}", bytes.len());
+    // Damage a third of the way in: records before and after it are intact.
+    let at = bytes.len() / 3;
+    for byte in &mut bytes[at..at + 16] {
+        *byte ^= 0xa5;
+    }
+    std::fs::write(&wal, &bytes).expect("damage the log");
+    match RocksLedger::open(dir.path()) {
+        Err(error @ LedgerError::Damaged { .. }) => {
+            let text = error.to_string();
+            assert!(text.contains("damaged"), "{text}");
+            assert!(text.contains("backup"), "{text}");
+        }
+        Err(other) => panic!("refused, but not as damage: {other}"),
+        Ok(ledger) => panic!(
+            "opened a damaged ledger at height {:?}",
+            ledger.head().expect("head").map(|h| h.height)
+        ),
+    }
+}
