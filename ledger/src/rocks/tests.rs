@@ -1049,7 +1049,11 @@ fn a_damaged_write_ahead_log_refuses_to_open_instead_of_shortening_history() {
         .max_by_key(|path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0))
         .expect("a write-ahead log");
     let mut bytes = std::fs::read(&wal).expect("read the log");
-    assert!(bytes.len() > 1_000, "the blocks are in the log: {}", bytes.len());
+    assert!(
+        bytes.len() > 1_000,
+        "the blocks are in the log: {}",
+        bytes.len()
+    );
     // Damage a third of the way in: records before and after it are intact.
     let at = bytes.len() / 3;
     for byte in &mut bytes[at..at + 16] {
