@@ -41,12 +41,14 @@ use crate::args::{
     ProposalAction, ProposalCmd, ProposalText, PublicKeySource, ReceiptCmd, TxCmd, TxOpts,
     VoucherCmd, VoucherOwner,
 };
-use crate::exit::{KeyProblem, RpcError, TxRejected, UsageError};
+use crate::exit::{KeyProblem, RpcError, TxPending, TxRejected, UsageError};
 use crate::{json, passphrase, render};
 
 /// How long to wait for a TCP/HTTP2 connection to the node.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const MS_PER_DAY: u64 = 86_400_000;
+/// How often `vchain tx wait` asks whether a pending transaction committed.
+const TX_WAIT_POLL: Duration = Duration::from_millis(250);
 
 /// What a command produced: the `--json` document and the human text.
 pub(crate) struct Out {
@@ -103,6 +105,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<Out> {
         Command::Ca(c) => ctx.ca(c).await,
         Command::Block(BlockCmd::Get { height, hash }) => ctx.block(height, hash).await,
         Command::Tx(TxCmd::Get { hash }) => ctx.tx_get(hash).await,
+        Command::Tx(TxCmd::Wait { hash, timeout_secs }) => ctx.tx_wait(hash, timeout_secs).await,
         Command::Status => ctx.status().await,
         Command::Events(a) => ctx.events(a).await,
         Command::Audit(a) => ctx.audit(a).await,
@@ -461,6 +464,10 @@ impl Ctx {
                 client.submit_transaction(request),
             )
             .await?;
+        if resp.pending {
+            return Err(anyhow::Error::new(TxPending { tx_hash: hash })
+                .context(format!("submitting {op_name} transaction")));
+        }
         if let Some(result) = resp
             .result
             .as_ref()
@@ -1951,6 +1958,34 @@ impl Ctx {
             json::block(Some(b), &r.block_hash),
             render::block(b, &r.block_hash),
         ))
+    }
+
+    /// Polls for `hash` until it is committed or `timeout_secs` pass (then exit 7, pending).
+    async fn tx_wait(&self, hash: Hex32, timeout_secs: u64) -> anyhow::Result<Out> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(timeout_secs);
+        loop {
+            match self.tx_get(hash).await {
+                Ok(out) => return Ok(out),
+                Err(error)
+                    if error
+                        .downcast_ref::<RpcError>()
+                        .is_some_and(|rpc| rpc.code == tonic::Code::NotFound)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(TX_WAIT_POLL).await;
+                }
+                Err(error)
+                    if error
+                        .downcast_ref::<RpcError>()
+                        .is_some_and(|rpc| rpc.code == tonic::Code::NotFound) =>
+                {
+                    return Err(anyhow::Error::new(TxPending {
+                        tx_hash: hex::encode(hash.0),
+                    }));
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     async fn tx_get(&self, hash: Hex32) -> anyhow::Result<Out> {

@@ -9,6 +9,7 @@
 //! | 4 | not found (gRPC `NotFound`) |
 //! | 5 | node unreachable, unavailable, busy or too slow (connect error, `Unavailable`, `DeadlineExceeded`, `ResourceExhausted`, `Cancelled`) |
 //! | 6 | keystore error: missing key, wrong passphrase, no passphrase available, key without account, key not bound to its account |
+//! | 7 | pending: admitted but not committed within the wait (not rejected); follow it with `vchain tx wait HASH` |
 
 use std::fmt;
 
@@ -28,6 +29,8 @@ Exit codes:
      DeadlineExceeded, ResourceExhausted, Cancelled)
   6  keystore error: missing key, wrong passphrase, no passphrase available, key without
      account, key not bound to its account on chain
+  7  pending: the transaction was admitted but not committed within the wait; it is not
+     rejected. Follow it with `vchain tx wait HASH` (sending it again is safe too)
 
 Errors are printed to stderr as `error: <what failed>: <why>`. With --json, stdout also gets
 one JSON document {\"error\": {...}} carrying the exit code, gRPC code, message and tx hash.
@@ -48,6 +51,8 @@ pub(crate) enum Exit {
     Unavailable = 5,
     /// 6.
     Keystore = 6,
+    /// 7.
+    Pending = 7,
 }
 
 impl Exit {
@@ -153,6 +158,25 @@ impl fmt::Display for TxRejected {
 
 impl std::error::Error for TxRejected {}
 
+/// A transaction admitted but not committed within the wait (exit code 7): not a rejection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TxPending {
+    /// Transaction hash, hex.
+    pub(crate) tx_hash: String,
+}
+
+impl fmt::Display for TxPending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "transaction {} is pending: admitted, not yet committed (not rejected); follow it with `vchain tx wait {}`",
+            self.tx_hash, self.tx_hash
+        )
+    }
+}
+
+impl std::error::Error for TxPending {}
+
 /// A problem with the local key material that is not a [`KeystoreError`] (exit code 6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct KeyProblem(pub(crate) String);
@@ -189,6 +213,9 @@ pub(crate) fn exit_for_error(err: &anyhow::Error) -> Exit {
         if cause.is::<TxRejected>() {
             return Exit::Rejected;
         }
+        if cause.is::<TxPending>() {
+            return Exit::Pending;
+        }
         if cause.is::<KeystoreError>() || cause.is::<KeyProblem>() {
             return Exit::Keystore;
         }
@@ -219,6 +246,11 @@ pub(crate) fn error_json(err: &anyhow::Error) -> serde_json::Value {
             if let Some(h) = &e.height {
                 doc["height"] = h.clone().into();
             }
+            break;
+        }
+        if let Some(e) = cause.downcast_ref::<TxPending>() {
+            doc["pending"] = true.into();
+            doc["tx_hash"] = e.tx_hash.clone().into();
             break;
         }
         if let Some(e) = cause.downcast_ref::<TxRejected>() {

@@ -230,6 +230,7 @@ pub(crate) fn submit_response(r: &SubmitTransactionResponse) -> Value {
     json!({
         "tx_hash": hex(&r.tx_hash),
         "committed": r.committed,
+        "pending": r.pending,
         "height": r.height,
         "result": opt(r.result.as_ref(), tx_result),
     })

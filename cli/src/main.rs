@@ -17,6 +17,7 @@
 //! | 4 | not found (gRPC `NotFound`) |
 //! | 5 | node unreachable, unavailable, busy or too slow (connect error, `Unavailable`, `DeadlineExceeded`, `ResourceExhausted`, `Cancelled`) |
 //! | 6 | keystore error: missing key, wrong passphrase, no passphrase available, key without account, key not bound to its account |
+//! | 7 | pending: admitted but not committed within the wait (not rejected); follow it with `vchain tx wait HASH` |
 //!
 //! Errors go to stderr as `error: <what failed>: <why>`, with the node's message (which names the
 //! contract rule that failed) and the `x-vchain-tx-hash` / `x-vchain-height` metadata when

@@ -813,17 +813,18 @@ async fn issue_split_finance_and_rejections() {
         .strip_prefix("tx: ")
         .and_then(tx_hash_in)
         .unwrap_or_else(|| panic!("no tx hash: {}", r.stdout));
-    let mut committed = None;
-    for _ in 0..100 {
-        let r = chain.run(&["tx", "get", &hash]).await;
-        if r.code == 0 {
-            committed = Some(r);
-            break;
-        }
-        r.expect_code(4);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let r = committed.expect("the --no-wait transaction committed within 5 s");
+    // `tx wait` follows it to its commit (issue 11: pending is not rejected).
+    let r = chain
+        .run(&["tx", "wait", &hash, "--timeout-secs", "10"])
+        .await;
+    r.expect_code(0);
+    // A transaction that does not commit within the wait is pending (exit 7), not rejected.
+    let unknown = "ab".repeat(32);
+    let waited = chain
+        .run(&["tx", "wait", &unknown, "--timeout-secs", "1"])
+        .await;
+    waited.expect_code(7);
+    assert!(waited.stderr.contains("pending"), "{}", waited.stderr);
     assert!(
         r.stdout.starts_with(&format!("tx: {hash}\n")),
         "{}",

@@ -292,6 +292,31 @@ impl ApiService {
     }
 }
 
+/// A committed transaction's answer: the response for OK, else the rule's status (with the
+/// transaction's hash and height in the metadata).
+fn committed_answer(
+    hash: Hash,
+    height: u64,
+    result: TxResult,
+) -> Result<Response<SubmitTransactionResponse>, Status> {
+    let code = result.code();
+    if code != ErrorCode::Ok {
+        return Err(rule_status(
+            code,
+            &result.message,
+            Some(&hash),
+            Some(height),
+        ));
+    }
+    Ok(Response::new(SubmitTransactionResponse {
+        tx_hash: hash.to_vec(),
+        committed: true,
+        height,
+        result: Some(result),
+        pending: false,
+    }))
+}
+
 type EventStream = Pin<Box<dyn Stream<Item = Result<EventEnvelope, Status>> + Send + 'static>>;
 
 #[tonic::async_trait]
@@ -306,6 +331,18 @@ impl VchainApi for ApiService {
             .transaction
             .ok_or_else(|| Status::invalid_argument("transaction is required"))?;
         let wait = request.wait_for_commit;
+        // Already committed (a wallet sending it again): its outcome, as the waited sending
+        // was answered.
+        let hash = vchain_contracts::tx::tx_hash(&tx.body);
+        if let Some(location) = self.chain.ledger.tx_location(&hash).map_err(internal)? {
+            let result = self
+                .block_at(location.height)?
+                .and_then(|block| block.results.get(location.index as usize).cloned());
+            if let Some(result) = result {
+                let result = self.with_message(result)?;
+                return committed_answer(hash, location.height, result);
+            }
+        }
         let chain = self.chain.clone();
         let (hash, receiver) = tokio::task::spawn_blocking(move || chain.submit(tx, wait))
             .await
@@ -330,30 +367,16 @@ impl VchainApi for ApiService {
                 ))
             }
             Err(_) => {
-                let mut status = Status::deadline_exceeded(format!(
-                    "not committed within {timeout_ms} ms; it stays in the mempool"
-                ));
-                if let Ok(value) = MetadataValue::try_from(hex::encode(hash)) {
-                    status.metadata_mut().insert("x-vchain-tx-hash", value);
-                }
-                return Err(status);
+                // Not a rejection: it was admitted and waits in the mempool.
+                debug!(tx = %hex::encode(hash), timeout_ms, "transaction still pending");
+                return Ok(Response::new(SubmitTransactionResponse {
+                    tx_hash: hash.to_vec(),
+                    pending: true,
+                    ..Default::default()
+                }));
             }
         };
-        let code = notice.result.code();
-        if code != ErrorCode::Ok {
-            return Err(rule_status(
-                code,
-                &notice.result.message,
-                Some(&hash),
-                Some(notice.height),
-            ));
-        }
-        Ok(Response::new(SubmitTransactionResponse {
-            tx_hash: hash.to_vec(),
-            committed: true,
-            height: notice.height,
-            result: Some(notice.result),
-        }))
+        committed_answer(hash, notice.height, notice.result)
     }
 
     async fn submit_transactions(

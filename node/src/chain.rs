@@ -707,6 +707,9 @@ impl Chain {
             (result, mempool.len())
         };
         match admitted {
+            // Sent again while it waits: not a refusal. The caller waits with the others (or
+            // hears it is pending), exactly as if it were the first sending.
+            (Err(MempoolError::Duplicate(_)), _) => Ok((checked.hash, receiver)),
             (Ok(()), len) => {
                 if len >= self.block_tx_target() {
                     let _ = self.wake.try_send(Wake::BlockFull);

@@ -108,15 +108,23 @@ async fn hostile_transactions_are_refused_without_harm() {
     assert_eq!(node.status().await.height, before.height);
     assert_eq!(node.status().await.state_root, before.state_root);
 
-    // The good transaction commits once; the same bytes again are a replay.
-    node.submit_tx(good.clone())
+    // The good transaction commits once; the same bytes again answer with that commit (issue
+    // 11: a resend learns its status) and execute nothing a second time.
+    let committed = node
+        .submit_tx(good.clone())
         .await
         .expect("good transaction");
-    let status = node.submit_tx(good).await.expect_err("replay");
+    let height = node.status().await.height;
+    let again = node
+        .submit_tx(good)
+        .await
+        .expect("its status, not a refusal");
+    assert!(again.committed && !again.pending, "{again:?}");
     assert_eq!(
-        (status.code(), error_code(&status).as_str()),
-        (tonic::Code::FailedPrecondition, "BAD_NONCE")
+        (again.tx_hash, again.height),
+        (committed.tx_hash, committed.height)
     );
+    assert_eq!(node.status().await.height, height, "nothing ran again");
 
     // Wrong role: a supplier cannot issue. The rejection is recorded with its code and tx hash.
     let status = node
@@ -354,24 +362,20 @@ async fn a_resent_transaction_does_not_cut_off_the_first_caller() {
         )
         .await;
     let chain = node.node.as_ref().expect("running").chain.clone();
-    let (_, first) = chain.submit(tx.clone(), true).expect("admitted");
-    let resent = chain.submit(tx, true);
-    assert!(
-        matches!(
-            resent,
-            Err(vchain_node::chain::SubmitError::Mempool(
-                vchain_node::mempool::MempoolError::Duplicate(_)
-            ))
-        ),
-        "the resend is refused as a duplicate"
-    );
-    // Shutdown cuts the last block: the first caller hears its commit.
-    let first = first.expect("a waiter");
+    let (hash, first) = chain.submit(tx.clone(), true).expect("admitted");
+    // The resend is not refused (issue 11): it waits with the first caller.
+    let (resent_hash, second) = chain.submit(tx, true).expect("the resend waits too");
+    assert_eq!(hash, resent_hash);
+    assert_eq!(chain.mempool_len(), 1, "one transaction, not two");
+    // Shutdown cuts the last block: both callers hear the one commit.
+    let (first, second) = (first.expect("a waiter"), second.expect("a waiter"));
     node.stop().await;
-    let notice = first
-        .await
-        .expect("the first caller is still waiting and hears the commit");
-    assert_eq!(notice.result.code, 0, "{:?}", notice.result);
+    for waiter in [first, second] {
+        let notice = waiter
+            .await
+            .expect("each caller is still waiting and hears the commit");
+        assert_eq!(notice.result.code, 0, "{:?}", notice.result);
+    }
 }
 
 /// The DevApi moves block time: a node refuses to serve it unless genesis declares a

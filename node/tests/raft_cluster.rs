@@ -110,14 +110,17 @@ async fn submit(
         .expect("account")
         .next_nonce;
     let signed = tx::sign(&tx::body(chain_id, signer, nonce, operation), key);
-    api.submit_transaction(SubmitTransactionRequest {
-        transaction: Some(signed),
-        wait_for_commit: true,
-        timeout_ms: 20_000,
-    })
-    .await
-    .expect("committed")
-    .into_inner()
+    let response = api
+        .submit_transaction(SubmitTransactionRequest {
+            transaction: Some(signed),
+            wait_for_commit: true,
+            timeout_ms: 20_000,
+        })
+        .await
+        .expect("committed")
+        .into_inner();
+    assert!(!response.pending, "not committed within 20 s: {response:?}");
+    response
 }
 
 /// A fresh dev cluster of `n` raft nodes on loopback, all started.
@@ -457,17 +460,28 @@ async fn an_isolated_leader_cannot_commit_and_rejoins_without_divergence() {
     let minority_height = status(nodes[leader].as_ref().expect("running"))
         .await
         .height;
-    let refused = isolated
+    let pending = isolated
         .submit_transaction(SubmitTransactionRequest {
-            transaction: Some(stuck),
+            transaction: Some(stuck.clone()),
             wait_for_commit: true,
             timeout_ms: 3_000,
         })
-        .await;
-    assert_eq!(
-        refused.expect_err("no quorum").code(),
-        tonic::Code::DeadlineExceeded
-    );
+        .await
+        .expect("admitted, not refused")
+        .into_inner();
+    assert!(pending.pending && !pending.committed, "{pending:?}");
+    // Sent again, it answers with its status (still pending), not a refusal.
+    let again = isolated
+        .submit_transaction(SubmitTransactionRequest {
+            transaction: Some(stuck),
+            wait_for_commit: false,
+            timeout_ms: 0,
+        })
+        .await
+        .expect("its status, not a refusal")
+        .into_inner();
+    assert_eq!(again.tx_hash, pending.tx_hash);
+    assert!(!again.committed);
     assert_eq!(
         status(nodes[leader].as_ref().expect("running"))
             .await
@@ -1099,17 +1113,16 @@ async fn five_nodes_survive_a_minority_partition_and_a_killed_leader() {
         &tx::body(&genesis.chain_id, "bank-a-finance", nonce, raise(100)),
         &finance,
     );
-    let refused = api
+    let pending = api
         .submit_transaction(SubmitTransactionRequest {
             transaction: Some(stranded),
             wait_for_commit: true,
             timeout_ms: 3_000,
         })
-        .await;
-    assert_eq!(
-        refused.expect_err("two of five cannot commit").code(),
-        tonic::Code::DeadlineExceeded
-    );
+        .await
+        .expect("two of five cannot commit: pending, not refused")
+        .into_inner();
+    assert!(pending.pending && !pending.committed, "{pending:?}");
     for i in minority {
         assert_eq!(
             status(nodes[i].as_ref().expect("running")).await.height,

@@ -103,7 +103,15 @@ async fn submit_wait(
             timeout_ms: 60_000,
         })
         .await
-        .map(|r| r.into_inner())
+        .and_then(|r| {
+            let response = r.into_inner();
+            // Admitted but not committed within the wait: for the bench, a failed commit.
+            if response.pending {
+                Err(tonic::Status::deadline_exceeded("still pending after 60 s"))
+            } else {
+                Ok(response)
+            }
+        })
 }
 
 impl Shared {
