@@ -261,6 +261,20 @@ impl ApiService {
         read_message(&*self.chain.ledger, key, what).map_err(internal)
     }
 
+    /// The committed result of transaction `hash` and its height, if it is committed.
+    fn committed_result(&self, hash: &Hash) -> Result<Option<(u64, TxResult)>, Status> {
+        let Some(location) = self.chain.ledger.tx_location(hash).map_err(internal)? else {
+            return Ok(None);
+        };
+        let result = self
+            .block_at(location.height)?
+            .and_then(|block| block.results.get(location.index as usize).cloned());
+        match result {
+            Some(result) => Ok(Some((location.height, self.with_message(result)?))),
+            None => Ok(None),
+        }
+    }
+
     /// A committed result with its words filled in: blocks carry only the code, so the words
     /// are this node's own (its index keeps what its execution said), or the rule's name when
     /// this node did not execute the block (history fetched from peers).
@@ -331,23 +345,26 @@ impl VchainApi for ApiService {
             .transaction
             .ok_or_else(|| Status::invalid_argument("transaction is required"))?;
         let wait = request.wait_for_commit;
-        // Already committed (a wallet sending it again): its outcome, as the waited sending
-        // was answered.
         let hash = vchain_contracts::tx::tx_hash(&tx.body);
-        if let Some(location) = self.chain.ledger.tx_location(&hash).map_err(internal)? {
-            let result = self
-                .block_at(location.height)?
-                .and_then(|block| block.results.get(location.index as usize).cloned());
-            if let Some(result) = result {
-                let result = self.with_message(result)?;
-                return committed_answer(hash, location.height, result);
-            }
-        }
         let chain = self.chain.clone();
-        let (hash, receiver) = tokio::task::spawn_blocking(move || chain.submit(tx, wait))
+        let submitted = tokio::task::spawn_blocking(move || chain.submit(tx, wait))
             .await
-            .map_err(internal)?
-            .map_err(submit_status)?;
+            .map_err(internal)?;
+        let (hash, receiver) = match submitted {
+            Ok(admitted) => admitted,
+            // Its nonce is spent: if by this very transaction (a wallet sending it again), the
+            // answer is its committed outcome, as the waited sending was answered. Looked up
+            // only here, off the admission path.
+            Err(SubmitError::Check(CheckError::Rejected(rejection)))
+                if rejection.code == ErrorCode::BadNonce =>
+            {
+                if let Some((height, result)) = self.committed_result(&hash)? {
+                    return committed_answer(hash, height, result);
+                }
+                return Err(rejection_status(&rejection));
+            }
+            Err(error) => return Err(submit_status(error)),
+        };
         debug!(tx = %hex::encode(hash), wait, "transaction admitted");
         let Some(receiver) = receiver else {
             return Ok(Response::new(SubmitTransactionResponse {

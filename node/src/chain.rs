@@ -854,7 +854,9 @@ impl Chain {
         self.config
             .network
             .as_ref()
-            .map_or(30_000, |n| n.clock_skew_ms_max)
+            .map_or(crate::config::CLOCK_SKEW_MS_MAX_DEFAULT, |n| {
+                n.clock_skew_ms_max
+            })
     }
 
     /// Committed blocks flagged since start for a time ahead of this node's clock.
@@ -1196,13 +1198,15 @@ impl Producer {
                 }
             }
         }
-        let now = self.next_block_time(&head);
-        if due
+        // The block time only when this node may cut a block now (it reads the peers' clocks).
+        let may_cut = due
             && self.in_flight.is_none()
             && self.retry_after.is_none_or(|after| Instant::now() >= after)
-            && self.engine.is_leader()
-            && (chain.mempool_len() > 0 || chain.chain_step_due(now))
-        {
+            && self.engine.is_leader();
+        let block_time = may_cut
+            .then(|| self.next_block_time(&head))
+            .filter(|now| chain.mempool_len() > 0 || chain.chain_step_due(*now));
+        if let Some(now) = block_time {
             match self.cut_block(now, &head)? {
                 Some(prepared) => {
                     self.in_flight = Some((head.height + 1, Instant::now()));
@@ -1842,12 +1846,11 @@ impl Producer {
             }
         }
         let head = chain.head()?;
-        let (chain_id, _) = chain_config(&*chain.ledger)?;
         let membership = vchain_contracts::consensus_config(&*chain.ledger)?;
         check_header(
             header,
             &Parent {
-                chain_id: &chain_id,
+                chain_id: &chain.chain_id,
                 height: head.height,
                 hash: &head.block_hash,
                 timestamp_ms: head.timestamp_ms,

@@ -77,8 +77,11 @@ pub struct NetworkSection {
 fn default_tick_ms() -> u64 {
     100
 }
+/// The default of [`NetworkSection::clock_skew_ms_max`].
+pub const CLOCK_SKEW_MS_MAX_DEFAULT: u64 = 30_000;
+
 fn default_clock_skew_ms_max() -> u64 {
-    30_000
+    CLOCK_SKEW_MS_MAX_DEFAULT
 }
 
 fn default_grpc_listen() -> SocketAddr {

@@ -383,7 +383,7 @@ pub fn prepare_cluster(
                 listen: format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
                 peers,
                 tick_ms: 100,
-                clock_skew_ms_max: 30_000,
+                clock_skew_ms_max: crate::config::CLOCK_SKEW_MS_MAX_DEFAULT,
             }),
         };
         let path = dir.join(node_id).join("config.toml");
@@ -449,7 +449,7 @@ pub fn prepare_joining_node(
             listen: format!("/ip4/127.0.0.1/tcp/{}", free_loopback_port()?),
             peers,
             tick_ms: 100,
-            clock_skew_ms_max: 30_000,
+            clock_skew_ms_max: crate::config::CLOCK_SKEW_MS_MAX_DEFAULT,
         }),
     };
     let path = node_dir.join("config.toml");

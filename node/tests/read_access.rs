@@ -303,28 +303,7 @@ async fn unsigned_forged_stale_replayed_and_revoked_reads_are_refused() {
         "GetVoucher",
     );
     node.api.get_voucher(request).await.expect("reads");
-    let serial = node
-        .api
-        .get_account(node.audited(
-            GetAccountRequest {
-                account_id: "castings".into(),
-            },
-            "GetAccount",
-        ))
-        .await
-        .expect("account")
-        .into_inner()
-        .account
-        .expect("account")
-        .certificate_serial;
-    node.ok(
-        "bank-a-admin",
-        Operation::RevokeCertificate(RevokeCertificate {
-            serial,
-            reason: "laptop stolen".into(),
-        }),
-    )
-    .await;
+    node.revoke_certificate_of("bank-a-admin", "castings").await;
     let request = read_as(
         &node,
         "castings",
@@ -509,28 +488,7 @@ async fn a_revoked_or_cancelled_reader_s_running_stream_ends() {
     let mut gearbox = live_stream(&mut node, "gearbox").await.expect("gearbox");
 
     // Bank A revokes castings' certificate: its stream ends after that block.
-    let serial = node
-        .api
-        .get_account(node.audited(
-            GetAccountRequest {
-                account_id: "castings".into(),
-            },
-            "GetAccount",
-        ))
-        .await
-        .expect("account")
-        .into_inner()
-        .account
-        .expect("account")
-        .certificate_serial;
-    node.ok(
-        "bank-a-admin",
-        Operation::RevokeCertificate(RevokeCertificate {
-            serial,
-            reason: "laptop stolen".into(),
-        }),
-    )
-    .await;
+    node.revoke_certificate_of("bank-a-admin", "castings").await;
     let status = ending(&mut castings).await;
     assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
     assert!(

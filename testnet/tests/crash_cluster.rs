@@ -44,31 +44,6 @@ const CORE_ENTERPRISE: &str = "carmaker";
 /// Concurrent GetTransaction lookups per node in the final check.
 const LOOKUP_TASKS: usize = 8;
 
-/// Owns the testnet directory and takes the cluster down however the test ends. On a failure
-/// (or with `VCHAIN_KEEP_TESTNET` set) the directory is kept, because the node logs in it are
-/// the evidence.
-struct Testnet {
-    dir: Option<tempfile::TempDir>,
-    net: PathBuf,
-}
-
-impl Drop for Testnet {
-    fn drop(&mut self) {
-        let (ok, text) = testnet(&self.net, &["down"]);
-        if !ok {
-            eprintln!("down failed: {text}");
-        }
-        if std::thread::panicking() || std::env::var_os("VCHAIN_KEEP_TESTNET").is_some() {
-            if let Some(dir) = self.dir.take() {
-                eprintln!(
-                    "testnet kept for inspection: {} (node logs in node-N/node.log)",
-                    dir.keep().join("net").display()
-                );
-            }
-        }
-    }
-}
-
 /// What the submitters and the fault injector share: which nodes may be tried, and how many
 /// transactions have been acknowledged (the injector's clock).
 struct Cluster {

@@ -14,7 +14,6 @@
 mod common;
 
 use common::*;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use prost::Message as _;
@@ -46,30 +45,6 @@ const DAY_MS: u64 = 86_400_000;
 const BLOCK_INTERVAL_MS: u64 = 4_000;
 /// The network frame before issue 10: an 8 MiB block did not fit it.
 const OLD_FRAME_BYTES: usize = 4 * 1024 * 1024;
-
-/// Takes the cluster down however the test ends; keeps the directory (node logs) on failure
-/// or with `VCHAIN_KEEP_TESTNET`.
-struct Testnet {
-    dir: Option<tempfile::TempDir>,
-    net: PathBuf,
-}
-
-impl Drop for Testnet {
-    fn drop(&mut self) {
-        let (ok, text) = testnet(&self.net, &["down"]);
-        if !ok {
-            eprintln!("down failed: {text}");
-        }
-        if std::thread::panicking() || std::env::var_os("VCHAIN_KEEP_TESTNET").is_some() {
-            if let Some(dir) = self.dir.take() {
-                eprintln!(
-                    "testnet kept for inspection: {}",
-                    dir.keep().join("net").display()
-                );
-            }
-        }
-    }
-}
 
 /// A client of `endpoint`, waiting (bounded) for a node that is still starting.
 async fn connect(endpoint: &str) -> VchainApiClient<Channel> {

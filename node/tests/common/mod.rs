@@ -189,6 +189,32 @@ impl TestNode {
         created_vouchers(&events).pop().expect("issued voucher")
     }
 
+    /// `admin` puts `account`'s current certificate on the revocation list.
+    pub async fn revoke_certificate_of(&mut self, admin: &str, account: &str) {
+        let serial = self
+            .api
+            .get_account(self.audited(
+                GetAccountRequest {
+                    account_id: account.into(),
+                },
+                "GetAccount",
+            ))
+            .await
+            .expect("account")
+            .into_inner()
+            .account
+            .expect("account")
+            .certificate_serial;
+        self.ok(
+            admin,
+            Operation::RevokeCertificate(RevokeCertificate {
+                serial,
+                reason: "laptop stolen".into(),
+            }),
+        )
+        .await;
+    }
+
     /// Bank A's administrator proposes one more day of redemption grace (bank B has not voted:
     /// it stays open until its deadline); returns the proposal id.
     pub async fn propose_longer_grace(&mut self) -> String {

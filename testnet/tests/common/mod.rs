@@ -1,7 +1,7 @@
 //! What the testnet tests share: running the `vchain-testnet` tool and reading its status.
 #![allow(dead_code, unreachable_pub)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Runs the testnet tool; blocking.
@@ -49,4 +49,29 @@ pub fn rows(status: &str) -> Vec<(String, u64, String, String)> {
             })
         })
         .collect()
+}
+
+/// Owns the testnet directory and takes the cluster down however the test ends. On a failure
+/// (or with `VCHAIN_KEEP_TESTNET` set) the directory is kept, because the node logs in it are
+/// the evidence.
+pub struct Testnet {
+    pub dir: Option<tempfile::TempDir>,
+    pub net: PathBuf,
+}
+
+impl Drop for Testnet {
+    fn drop(&mut self) {
+        let (ok, text) = testnet(&self.net, &["down"]);
+        if !ok {
+            eprintln!("down failed: {text}");
+        }
+        if std::thread::panicking() || std::env::var_os("VCHAIN_KEEP_TESTNET").is_some() {
+            if let Some(dir) = self.dir.take() {
+                eprintln!(
+                    "testnet kept for inspection: {} (node logs in node-N/node.log)",
+                    dir.keep().join("net").display()
+                );
+            }
+        }
+    }
 }
