@@ -634,6 +634,7 @@ pub(crate) fn status(s: &GetStatusResponse) -> Value {
         "syncing": s.syncing,
         "snapshots_installed": s.snapshots_installed,
         "proposals_refused": s.proposals_refused,
+        "resources": opt(s.resources.as_ref(), resources),
         "genesis_hash": hex(&s.genesis_hash),
         "version": s.version,
         "params": opt(s.params.as_ref(), chain_params),
@@ -644,6 +645,21 @@ pub(crate) fn status(s: &GetStatusResponse) -> Value {
             .iter()
             .map(certificate_record)
             .collect::<Vec<_>>(),
+    })
+}
+
+/// A node's memory and disk use, bytes.
+fn resources(r: &vchain_proto::v1::ResourceUsage) -> Value {
+    json!({
+        "resident_bytes": r.resident_bytes,
+        "consensus_log_bytes": r.consensus_log_bytes,
+        "mempool_bytes": r.mempool_bytes,
+        "memtable_bytes": r.memtable_bytes,
+        "block_cache_bytes": r.block_cache_bytes,
+        "wal_bytes": r.wal_bytes,
+        "table_bytes": r.table_bytes,
+        "block_bytes": r.block_bytes,
+        "checkpoint_log_index": r.checkpoint_log_index,
     })
 }
 

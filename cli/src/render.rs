@@ -484,6 +484,32 @@ pub(crate) fn status(s: &GetStatusResponse) -> String {
     if s.proposals_refused > 0 {
         kv(&mut o, "proposals refused", s.proposals_refused);
     }
+    if let Some(r) = &s.resources {
+        let mib = |bytes: u64| format!("{:.1} MiB", bytes as f64 / f64::from(1u32 << 20));
+        kv(
+            &mut o,
+            "memory",
+            format!(
+                "resident {}, consensus log {}, mempool {}, memtables {}, block cache {}",
+                mib(r.resident_bytes),
+                mib(r.consensus_log_bytes),
+                mib(r.mempool_bytes),
+                mib(r.memtable_bytes),
+                mib(r.block_cache_bytes)
+            ),
+        );
+        kv(
+            &mut o,
+            "disk",
+            format!(
+                "write-ahead log {}, tables {} (blocks {}), newest checkpoint at log index {}",
+                mib(r.wal_bytes),
+                mib(r.table_bytes),
+                mib(r.block_bytes),
+                r.checkpoint_log_index
+            ),
+        );
+    }
     if let Some(p) = &s.params {
         kv(&mut o, "max tenor days", p.max_tenor_days);
         kv(&mut o, "min split amount", p.min_split_amount);

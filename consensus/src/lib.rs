@@ -278,6 +278,11 @@ pub trait Engine: Send {
     fn ready(&mut self) -> Ready;
     /// Acknowledges that everything in `ready` was done (persisted, sent, applied).
     fn advance(&mut self, ready: &Ready);
+    /// Bytes of log entries the engine holds in memory (what compaction frees); 0 for an
+    /// engine that keeps no log.
+    fn log_bytes(&self) -> u64 {
+        0
+    }
     /// Compacts the log through `index`, which the node has applied and holds a durable
     /// snapshot of, described by `data`. Returns the record the node must store (replacing
     /// its snapshot record) before deleting its stored entries with index <= `index`; `None`

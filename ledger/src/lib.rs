@@ -55,7 +55,8 @@ pub use memory::MemoryLedger;
 #[cfg(feature = "rocksdb")]
 pub use rocks::{
     BlockCommit, ChainHead, ConsensusLog, ConsensusWrite, LedgerSnapshot, RocksLedger,
-    SnapshotChunk, SnapshotInstall, SnapshotPart, TxLocation, SNAPSHOT_CHUNK_BYTES_MAX,
+    SnapshotChunk, SnapshotInstall, SnapshotPart, StorageBudget, TxLocation,
+    SNAPSHOT_CHUNK_BYTES_MAX,
 };
 pub use tree::{root_of, verify_proof, Node, NodePath, NodeStore, TreeUpdate};
 

@@ -182,7 +182,7 @@ fn submit_status(error: SubmitError) -> Status {
     match error {
         SubmitError::Check(CheckError::Rejected(rejection)) => rejection_status(&rejection),
         SubmitError::Check(CheckError::Fatal(error)) => internal(error),
-        SubmitError::Mempool(error @ MempoolError::Full(_)) => {
+        SubmitError::Mempool(error @ MempoolError::Full { .. }) => {
             Status::resource_exhausted(error.to_string())
         }
         SubmitError::Mempool(error) => Status::already_exists(error.to_string()),
@@ -417,32 +417,46 @@ impl VchainApi for ApiService {
             .await
             .map_err(internal)?
             .map_err(submit_status)?;
-        let outcomes = hashes
-            .into_iter()
-            .zip(results)
-            .map(|(hash, result)| match result {
+        let refused = |hash: Hash, code: ErrorCode, message: String| AdmissionOutcome {
+            tx_hash: hash.to_vec(),
+            admitted: false,
+            code: code.into(),
+            message,
+            ..Default::default()
+        };
+        let mut outcomes = Vec::with_capacity(hashes.len());
+        for (hash, result) in hashes.into_iter().zip(results) {
+            let outcome = match result {
                 Ok(_) => AdmissionOutcome {
                     tx_hash: hash.to_vec(),
                     admitted: true,
                     code: ErrorCode::Ok.into(),
-                    message: String::new(),
+                    ..Default::default()
                 },
-                Err(error) => {
-                    let (code, message) = match error {
-                        SubmitError::Check(CheckError::Rejected(rejection)) => {
-                            (rejection.code, rejection.message)
-                        }
-                        other => (ErrorCode::InvalidArgument, other.to_string()),
-                    };
-                    AdmissionOutcome {
-                        tx_hash: hash.to_vec(),
-                        admitted: false,
-                        code: code.into(),
-                        message,
+                // Its nonce is spent: if by this very transaction (sent again), the answer is
+                // how it ended, as for a single submission.
+                Err(SubmitError::Check(CheckError::Rejected(rejection)))
+                    if rejection.code == ErrorCode::BadNonce =>
+                {
+                    match self.committed_result(&hash)? {
+                        Some((height, result)) => AdmissionOutcome {
+                            tx_hash: hash.to_vec(),
+                            admitted: true,
+                            code: ErrorCode::Ok.into(),
+                            committed_height: height,
+                            result: Some(result),
+                            ..Default::default()
+                        },
+                        None => refused(hash, rejection.code, rejection.message),
                     }
                 }
-            })
-            .collect();
+                Err(SubmitError::Check(CheckError::Rejected(rejection))) => {
+                    refused(hash, rejection.code, rejection.message)
+                }
+                Err(other) => refused(hash, ErrorCode::InvalidArgument, other.to_string()),
+            };
+            outcomes.push(outcome);
+        }
         Ok(Response::new(SubmitTransactionsResponse { outcomes }))
     }
 
@@ -1009,6 +1023,7 @@ impl VchainApi for ApiService {
             syncing: self.chain.is_syncing(),
             snapshots_installed: self.chain.snapshots_installed(),
             proposals_refused: self.chain.proposals_refused(),
+            resources: Some(self.chain.resources().map_err(internal)?),
             certificates_expiring: if self.chain.is_syncing() {
                 Vec::new()
             } else {

@@ -37,8 +37,8 @@ use vchain_contracts::{
 use vchain_ledger::{BlockCommit, ChainHead, ConsensusWrite, RocksLedger, TreeUpdate};
 
 use vchain_proto::v1::{
-    Account, Block, BlockHeader, ChainParams, ErrorCode, Event, EventKind, SignedTransaction,
-    TransactionBody, TxResult,
+    Account, Block, BlockHeader, ChainParams, ErrorCode, Event, EventKind, ResourceUsage,
+    SignedTransaction, TransactionBody, TxResult,
 };
 
 use crate::block_time::{block_time, PeerClocks, CLOCK_SHARE_INTERVAL};
@@ -186,6 +186,16 @@ pub struct Chain {
     pub incarnations: Option<Incarnations>,
     /// Block proposals the consensus engine refused since start (each retried later).
     proposals_refused: std::sync::atomic::AtomicU64,
+    /// Bytes of log entries the consensus engine holds in memory, as it last reported them.
+    consensus_log_bytes: std::sync::atomic::AtomicU64,
+}
+
+/// The process's resident memory: `VmRSS` of `/proc/self/status` (kB), on Linux.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// A message to the producer thread.
@@ -297,7 +307,7 @@ pub fn open_ledger(
     config: &NodeConfig,
     genesis: &Genesis,
 ) -> Result<(Arc<RocksLedger>, Hash), ChainError> {
-    let ledger = RocksLedger::open(&config.ledger_dir())?;
+    let ledger = RocksLedger::open_with(&config.ledger_dir(), &config.storage.budget())?;
     let state = genesis
         .state()
         .map_err(|e| ChainError::Genesis(e.to_string()))?;
@@ -489,7 +499,10 @@ impl Chain {
         };
         let (wake, wake_rx) = std::sync::mpsc::sync_channel(PRODUCER_QUEUE_MAX);
         let chain = Arc::new(Chain {
-            mempool: Mutex::new(Mempool::new(config.mempool_max)),
+            mempool: Mutex::new(Mempool::new(
+                config.mempool_max,
+                crate::config::mib(config.mempool_mib_max) as usize,
+            )),
             waiters: Mutex::new(HashMap::new()),
             events: broadcast::channel(EVENT_CHANNEL_BLOCKS_MAX).0,
             ledger,
@@ -515,6 +528,7 @@ impl Chain {
             blocks_ahead_of_clock: Default::default(),
             incarnations,
             proposals_refused: Default::default(),
+            consensus_log_bytes: Default::default(),
         });
         let producer = Producer {
             chain: chain.clone(),
@@ -530,6 +544,7 @@ impl Chain {
             last_clock_share: Instant::now(),
             last_clock_warning: None,
             incarnation_version,
+            log_bytes_since_checkpoint: 0,
         };
         // The incarnation notice goes out first on every message stream: set it before the
         // producer (or anyone) sends a frame.
@@ -667,6 +682,26 @@ impl Chain {
         self.proposals_refused.load(Ordering::Relaxed)
     }
 
+    /// What this node holds in memory and on disk now, by what holds it.
+    pub fn resources(&self) -> Result<ResourceUsage, ChainError> {
+        let storage = self.ledger.usage()?;
+        Ok(ResourceUsage {
+            resident_bytes: resident_bytes().unwrap_or(0),
+            consensus_log_bytes: self.consensus_log_bytes.load(Ordering::Relaxed),
+            mempool_bytes: lock(&self.mempool).bytes() as u64,
+            memtable_bytes: storage.memtable_bytes,
+            block_cache_bytes: storage.block_cache_bytes,
+            wal_bytes: storage.wal_bytes,
+            table_bytes: storage.table_bytes,
+            block_bytes: storage.block_bytes,
+            checkpoint_log_index: self
+                .checkpoints
+                .as_ref()
+                .and_then(CheckpointStore::newest)
+                .map_or(0, |c| c.descriptor.log_index),
+        })
+    }
+
     /// Number of waiting transactions.
     pub fn mempool_len(&self) -> usize {
         lock(&self.mempool).len()
@@ -736,7 +771,8 @@ impl Chain {
     }
 
     /// Admits many transactions, verifying their signatures in one batch. One result per
-    /// transaction, in order.
+    /// transaction, in order; a transaction already waiting is admitted (sent again, not
+    /// refused).
     pub fn submit_batch(
         &self,
         transactions: Vec<SignedTransaction>,
@@ -767,19 +803,19 @@ impl Chain {
             let mut mempool = lock(&self.mempool);
             for ((transaction, hash), waiting) in transactions.into_iter().zip(hashes).zip(waiting)
             {
+                // Sent again while it waits: not a refusal (as for a single submission).
                 let result = if waiting {
-                    Err(SubmitError::Mempool(MempoolError::Duplicate(hex::encode(
-                        hash,
-                    ))))
+                    Ok(hash)
                 } else {
                     // check_txs answers every transaction it is given, in order.
                     match checks.next().expect("check_txs answers every transaction") {
                         Ok(checked) => {
                             let encoded = self.peers.as_ref().map(|_| transaction.encode_to_vec());
-                            let inserted = mempool
-                                .insert(&checked, transaction)
-                                .map(|()| checked.hash)
-                                .map_err(SubmitError::from);
+                            let inserted = match mempool.insert(&checked, transaction) {
+                                // Twice in this batch: the first admitted it.
+                                Ok(()) | Err(MempoolError::Duplicate(_)) => Ok(checked.hash),
+                                Err(error) => Err(SubmitError::from(error)),
+                            };
                             if let (Ok(_), Some(encoded)) = (&inserted, encoded) {
                                 forwards.push(encoded);
                             }
@@ -1010,6 +1046,9 @@ struct Producer {
     last_clock_warning: Option<Instant>,
     /// The incarnation verdicts the engine has (see [`Incarnations::version`]).
     incarnation_version: u64,
+    /// Bytes of the block entries applied since the newest checkpoint (0 at start): past
+    /// `snapshot_log_mib` a checkpoint is due, so the Raft log, held in memory, stays bounded.
+    log_bytes_since_checkpoint: u64,
 }
 
 /// Most often a node warns that its own clock differs from the consortium's.
@@ -1226,6 +1265,9 @@ impl Producer {
             self.membership.dirty = true;
         }
         self.reconcile_membership()?;
+        chain
+            .consensus_log_bytes
+            .store(self.engine.log_bytes(), Ordering::Relaxed);
         let leader = self.engine.leader();
         let previous = std::mem::replace(&mut *lock(&chain.leader), leader.clone());
         if leader != previous {
@@ -1385,7 +1427,12 @@ impl Producer {
         let mut applied = None;
         for committed in &ready.committed {
             match &committed.entry {
-                CommittedEntry::Payload(payload) => self.apply_committed(payload)?,
+                CommittedEntry::Payload(payload) => {
+                    self.apply_committed(payload)?;
+                    self.log_bytes_since_checkpoint = self
+                        .log_bytes_since_checkpoint
+                        .saturating_add(payload.len() as u64);
+                }
                 CommittedEntry::Membership(change) => {
                     info!(
                         ?change,
@@ -1555,8 +1602,10 @@ impl Producer {
         }
     }
 
-    /// Every `snapshot_interval` applied entries: checkpoint the ledger, and compact the log
-    /// through the previous checkpoint (whose state stays served for followers that need it).
+    /// Every `snapshot_interval` applied entries, or sooner once they total
+    /// `snapshot_log_mib`: checkpoint the ledger, and compact the log through the previous
+    /// checkpoint (whose state stays served for followers that need it). The log between two
+    /// compactions is what the engine holds in memory.
     fn maybe_checkpoint(&mut self, applied: u64) -> Result<(), ChainError> {
         let chain = self.chain.clone();
         let Some(checkpoints) = &chain.checkpoints else {
@@ -1564,10 +1613,20 @@ impl Producer {
         };
         let previous = checkpoints.newest();
         let since = previous.as_ref().map_or(0, |c| c.descriptor.log_index);
-        if applied < since.saturating_add(chain.config.snapshot_interval) {
+        let entries_due = applied >= since.saturating_add(chain.config.snapshot_interval);
+        let bytes_due =
+            self.log_bytes_since_checkpoint >= crate::config::mib(chain.config.snapshot_log_mib);
+        if !(entries_due || bytes_due) || applied <= since {
             return Ok(());
         }
         checkpoints.create(&chain.ledger, applied)?;
+        info!(
+            applied,
+            log_bytes = self.log_bytes_since_checkpoint,
+            by = if entries_due { "entries" } else { "bytes" },
+            "checkpoint taken"
+        );
+        self.log_bytes_since_checkpoint = 0;
         let Some(previous) = previous else {
             return Ok(());
         };

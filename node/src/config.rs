@@ -4,9 +4,21 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use vchain_ledger::rocks::budget;
+use vchain_ledger::StorageBudget;
 
 /// Most transactions the mempool holds.
 pub const MEMPOOL_MAX_LIMIT: usize = 1_000_000;
+/// MiB of waiting transactions the mempool holds unless its config says otherwise.
+pub const MEMPOOL_MIB_MAX_DEFAULT: u64 = 128;
+/// Highest `mempool_mib_max` a config may set.
+pub const MEMPOOL_MIB_LIMIT: u64 = 16 << 10;
+/// MiB of applied log entries between checkpoints unless the config says otherwise.
+pub const SNAPSHOT_LOG_MIB_DEFAULT: u64 = 64;
+/// Highest `snapshot_log_mib` a config may set.
+pub const SNAPSHOT_LOG_MIB_LIMIT: u64 = 16 << 10;
+/// Highest MiB any one RocksDB budget (`[storage]`) may set.
+pub const STORAGE_MIB_LIMIT: u64 = 64 << 10;
 /// Concurrent `SubscribeEvents` streams a node serves unless its config says otherwise.
 pub const EVENT_SUBSCRIPTIONS_MAX: usize = 256;
 /// Highest `event_subscriptions_max` a config may set (each stream holds a task, a buffer of
@@ -35,6 +47,11 @@ pub struct NodeConfig {
     /// Most transactions waiting in the mempool.
     #[serde(default = "default_mempool_max")]
     pub mempool_max: usize,
+    /// Most MiB of transactions (encoded) waiting in the mempool: with transactions up to the
+    /// chain's 64 KiB ceiling, `mempool_max` alone would allow gigabytes.
+    /// 1..=[`MEMPOOL_MIB_LIMIT`].
+    #[serde(default = "default_mempool_mib_max")]
+    pub mempool_mib_max: u64,
     /// Longest a client may wait for its transaction's commit.
     #[serde(default = "default_submit_timeout_ms")]
     pub submit_timeout_ms: u64,
@@ -46,6 +63,15 @@ pub struct NodeConfig {
     /// many entries; a follower further behind installs a snapshot instead).
     #[serde(default = "default_snapshot_interval")]
     pub snapshot_interval: u64,
+    /// ...or sooner, once the log entries applied since the last checkpoint total this many
+    /// MiB. The Raft log is held in memory between compactions, so this bounds it to about twice
+    /// this (under load, a thousand full blocks would be gigabytes).
+    /// 1..=[`SNAPSHOT_LOG_MIB_LIMIT`].
+    #[serde(default = "default_snapshot_log_mib")]
+    pub snapshot_log_mib: u64,
+    /// What RocksDB may use: block cache, memtables, write-ahead log.
+    #[serde(default)]
+    pub storage: StorageSection,
     /// Peer-to-peer settings; required when genesis chooses a networked engine (raft).
     #[serde(default)]
     pub network: Option<NetworkSection>,
@@ -53,6 +79,65 @@ pub struct NodeConfig {
     /// RESOURCE_EXHAUSTED. 1..=[`EVENT_SUBSCRIPTIONS_LIMIT`].
     #[serde(default = "default_event_subscriptions_max")]
     pub event_subscriptions_max: usize,
+}
+
+/// The ledger's RocksDB budget (see `vchain_ledger::rocks::budget`; `docs/operations.md` adds up
+/// a node's memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    /// MiB of the block cache shared by every column family (data, index and filter blocks).
+    #[serde(default = "default_block_cache_mib")]
+    pub block_cache_mib: u64,
+    /// MiB of all memtables together.
+    #[serde(default = "default_write_buffer_mib")]
+    pub write_buffer_mib: u64,
+    /// MiB of write-ahead log before the column families holding its oldest file are flushed
+    /// (and the file deleted).
+    #[serde(default = "default_wal_mib_max")]
+    pub wal_mib_max: u64,
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        StorageSection {
+            block_cache_mib: default_block_cache_mib(),
+            write_buffer_mib: default_write_buffer_mib(),
+            wal_mib_max: default_wal_mib_max(),
+        }
+    }
+}
+
+impl StorageSection {
+    /// The ledger's budget in bytes.
+    pub fn budget(&self) -> StorageBudget {
+        StorageBudget {
+            block_cache_bytes: mib(self.block_cache_mib) as usize,
+            write_buffer_bytes: mib(self.write_buffer_mib) as usize,
+            wal_bytes_max: mib(self.wal_mib_max),
+        }
+    }
+}
+
+/// `value` MiB in bytes, saturating (a value past the limits is refused by `validate`).
+pub fn mib(value: u64) -> u64 {
+    value.saturating_mul(1 << 20)
+}
+
+fn default_block_cache_mib() -> u64 {
+    (budget::BLOCK_CACHE_BYTES_DEFAULT >> 20) as u64
+}
+fn default_write_buffer_mib() -> u64 {
+    (budget::WRITE_BUFFER_BYTES_DEFAULT >> 20) as u64
+}
+fn default_wal_mib_max() -> u64 {
+    budget::WAL_BYTES_MAX_DEFAULT >> 20
+}
+fn default_mempool_mib_max() -> u64 {
+    MEMPOOL_MIB_MAX_DEFAULT
+}
+fn default_snapshot_log_mib() -> u64 {
+    SNAPSHOT_LOG_MIB_DEFAULT
 }
 
 /// How a node reaches the other consensus nodes.
@@ -177,6 +262,30 @@ impl NodeConfig {
         if !(1..=MEMPOOL_MAX_LIMIT).contains(&self.mempool_max) {
             return invalid("mempool_max", "must be 1..=1000000");
         }
+        if !(1..=MEMPOOL_MIB_LIMIT).contains(&self.mempool_mib_max) {
+            return invalid(
+                "mempool_mib_max",
+                &format!("must be 1..={MEMPOOL_MIB_LIMIT}"),
+            );
+        }
+        if !(1..=SNAPSHOT_LOG_MIB_LIMIT).contains(&self.snapshot_log_mib) {
+            return invalid(
+                "snapshot_log_mib",
+                &format!("must be 1..={SNAPSHOT_LOG_MIB_LIMIT}"),
+            );
+        }
+        for (field, value) in [
+            ("storage.block_cache_mib", self.storage.block_cache_mib),
+            ("storage.write_buffer_mib", self.storage.write_buffer_mib),
+            ("storage.wal_mib_max", self.storage.wal_mib_max),
+        ] {
+            if value > STORAGE_MIB_LIMIT {
+                return invalid(field, &format!("must be at most {STORAGE_MIB_LIMIT}"));
+            }
+        }
+        if let Err(why) = self.storage.budget().check() {
+            return invalid("storage", &why);
+        }
         if !(100..=600_000).contains(&self.submit_timeout_ms) {
             return invalid("submit_timeout_ms", "must be 100..=600000");
         }
@@ -225,6 +334,53 @@ mod tests {
                 ..
             })
         ));
+        assert_eq!(config.storage.budget(), StorageBudget::default());
+        for (bad, field) in [
+            (
+                NodeConfig {
+                    mempool_mib_max: 0,
+                    ..config.clone()
+                },
+                "mempool_mib_max",
+            ),
+            (
+                NodeConfig {
+                    snapshot_log_mib: SNAPSHOT_LOG_MIB_LIMIT + 1,
+                    ..config.clone()
+                },
+                "snapshot_log_mib",
+            ),
+            (
+                NodeConfig {
+                    storage: StorageSection {
+                        block_cache_mib: 1,
+                        ..StorageSection::default()
+                    },
+                    ..config.clone()
+                },
+                "storage",
+            ),
+            (
+                NodeConfig {
+                    storage: StorageSection {
+                        wal_mib_max: u64::MAX,
+                        ..StorageSection::default()
+                    },
+                    ..config.clone()
+                },
+                "storage.wal_mib_max",
+            ),
+        ] {
+            match bad.validate() {
+                Err(ConfigError::Invalid { field: got, .. }) => assert_eq!(got, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        let tuned: NodeConfig = toml::from_str(
+            "node_id = \"n1\"\ndata_dir = \"d\"\ngenesis = \"g\"\n[storage]\nblock_cache_mib = 256\n",
+        )
+        .expect("parse");
+        assert_eq!(tuned.storage.budget().block_cache_bytes, 256 << 20);
         assert!(
             toml::from_str::<NodeConfig>(
                 "node_id = \"n1\"\ndata_dir = \"d\"\ngenesis = \"g\"\nsurprise = 1\n"

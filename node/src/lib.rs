@@ -45,6 +45,15 @@ use crate::network::{peer_id_from_public_key_hex, Network, NetworkConfig, Networ
 
 /// Largest gRPC message the node accepts or sends.
 pub const GRPC_MESSAGE_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Calls one client connection may have in flight at once (HTTP/2 concurrent streams).
+pub const GRPC_CONCURRENT_STREAMS_MAX: u32 = 1_024;
+/// Calls a client may open and cancel on one connection before the node reads them, past which
+/// the node closes the connection (HTTP/2's rapid-reset defence). A node that was paused, or
+/// too busy to read, finds every call its clients gave up on meanwhile; with h2's default of
+/// 20 it closed the whole connection, failing the calls still waiting on it (issue 11). The
+/// bound lets every concurrent call be cancelled and retried several times over during a
+/// pause, and still closes a connection that does nothing but open and cancel.
+pub const GRPC_PENDING_RESETS_MAX: usize = 8 * GRPC_CONCURRENT_STREAMS_MAX as usize;
 
 /// Why a node could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]
@@ -308,6 +317,8 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
         })
     });
     let server = tonic::transport::Server::builder()
+        .max_concurrent_streams(GRPC_CONCURRENT_STREAMS_MAX)
+        .http2_max_pending_accept_reset_streams(Some(GRPC_PENDING_RESETS_MAX))
         .add_service(reflection)
         .add_service(api)
         .add_optional_service(dev)

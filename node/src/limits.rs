@@ -13,7 +13,7 @@ use vchain_contracts::limits::{ENCODED_BLOCK_BYTES_LIMIT, TX_BYTES_LIMIT};
 use crate::network::chunk::{CHUNKS_PER_TRANSFER_MAX, CHUNK_BYTES_MAX};
 use crate::network::{FRAME_BYTES_MAX, SYNC_RESPONSE_BYTES_MAX, TRANSACTIONS_PER_BATCH_MAX};
 use crate::sync::{BLOCK_CHUNK_BYTES, SNAPSHOT_CHUNK_BYTES, SYNC_BLOCK_BYTES_MAX};
-use crate::GRPC_MESSAGE_BYTES_MAX;
+use crate::{GRPC_CONCURRENT_STREAMS_MAX, GRPC_MESSAGE_BYTES_MAX, GRPC_PENDING_RESETS_MAX};
 
 /// Bytes a protobuf wrapper adds around one embedded message or byte string (field tag and a
 /// length prefix, with room for a second level and small sibling fields such as a hash).
@@ -45,6 +45,9 @@ const _: () = assert!(2 * SNAPSHOT_CHUNK_BYTES as usize <= SYNC_RESPONSE_BYTES_M
 // `GetBlock` answers the largest block; one largest transaction can be submitted.
 const _: () = assert!(ENCODED_BLOCK + WRAPPER_BYTES_MAX <= GRPC_MESSAGE_BYTES_MAX);
 const _: () = assert!(TX + WRAPPER_BYTES_MAX <= GRPC_MESSAGE_BYTES_MAX);
+// A paused node's clients may cancel every call they had in flight (and more): the reset
+// defence never closes a connection for that alone.
+const _: () = assert!(GRPC_PENDING_RESETS_MAX >= 4 * GRPC_CONCURRENT_STREAMS_MAX as usize);
 // What one `SubmitTransactions` call admits, a follower forwards to the leader by count in
 // one frame's count limit (bytes are split across frames, `network::codec::frame_batches`).
 const _: () = assert!(CHECK_BATCH_MAX <= TRANSACTIONS_PER_BATCH_MAX);

@@ -26,9 +26,14 @@ pub enum MempoolError {
         /// Nonce.
         nonce: u64,
     },
-    /// The mempool is at its bound.
-    #[error("mempool is full ({0} transactions); retry later")]
-    Full(usize),
+    /// The mempool is at one of its bounds.
+    #[error("mempool is full (it holds at most {transactions_max} transactions and {bytes_max} bytes); retry later")]
+    Full {
+        /// Most transactions it holds.
+        transactions_max: usize,
+        /// Most bytes of encoded transactions it holds.
+        bytes_max: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -44,6 +49,9 @@ struct Entry {
 #[derive(Debug)]
 pub struct Mempool {
     max: usize,
+    bytes_max: usize,
+    /// Encoded bytes of every waiting transaction.
+    bytes: usize,
     entries: BTreeMap<Hash, Entry>,
     /// account -> nonce -> hash
     by_account: BTreeMap<String, BTreeMap<u64, Hash>>,
@@ -51,11 +59,14 @@ pub struct Mempool {
 }
 
 impl Mempool {
-    /// An empty mempool holding at most `max` transactions.
-    pub fn new(max: usize) -> Self {
-        assert!(max > 0, "a mempool must hold something");
+    /// An empty mempool holding at most `max` transactions totalling at most `bytes_max`
+    /// encoded bytes.
+    pub fn new(max: usize, bytes_max: usize) -> Self {
+        assert!(max > 0 && bytes_max > 0, "a mempool must hold something");
         Self {
             max,
+            bytes_max,
+            bytes: 0,
             entries: BTreeMap::new(),
             by_account: BTreeMap::new(),
             next_arrival: 0,
@@ -65,6 +76,11 @@ impl Mempool {
     /// Number of waiting transactions.
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// Encoded bytes of the waiting transactions.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// True if nothing waits.
@@ -120,14 +136,18 @@ impl Mempool {
                 nonce: checked.nonce,
             });
         }
-        if self.entries.len() >= self.max {
+        let size = tx.encoded_len();
+        if self.entries.len() >= self.max || self.bytes + size > self.bytes_max {
             if nonces.is_empty() {
                 self.by_account.remove(&checked.signer);
             }
-            return Err(MempoolError::Full(self.max));
+            return Err(MempoolError::Full {
+                transactions_max: self.max,
+                bytes_max: self.bytes_max,
+            });
         }
         nonces.insert(checked.nonce, checked.hash);
-        let size = tx.encoded_len();
+        self.bytes += size;
         self.entries.insert(
             checked.hash,
             Entry {
@@ -200,6 +220,7 @@ impl Mempool {
         let mut touched: Vec<String> = signers.to_vec();
         for hash in hashes {
             if let Some(entry) = self.entries.remove(hash) {
+                self.bytes -= entry.size;
                 if let Some(nonces) = self.by_account.get_mut(&entry.signer) {
                     nonces.remove(&entry.nonce);
                 }
@@ -216,7 +237,9 @@ impl Mempool {
             let stale: Vec<u64> = nonces.range(..next).map(|(n, _)| *n).collect();
             for nonce in stale {
                 if let Some(hash) = nonces.remove(&nonce) {
-                    self.entries.remove(&hash);
+                    if let Some(entry) = self.entries.remove(&hash) {
+                        self.bytes -= entry.size;
+                    }
                     superseded.push(hash);
                 }
             }
@@ -228,6 +251,11 @@ impl Mempool {
             self.entries.len(),
             self.by_account.values().map(BTreeMap::len).sum::<usize>(),
             "mempool indexes disagree"
+        );
+        debug_assert_eq!(
+            self.bytes,
+            self.entries.values().map(|e| e.size).sum::<usize>(),
+            "mempool byte count disagrees with its entries"
         );
         superseded
     }
@@ -262,7 +290,7 @@ mod tests {
 
     #[test]
     fn select_takes_contiguous_runs_in_arrival_order() {
-        let mut pool = Mempool::new(10);
+        let mut pool = Mempool::new(10, usize::MAX);
         for (account, nonce) in [("b", 0), ("a", 1), ("a", 0), ("a", 3), ("b", 1)] {
             let (checked, signed) = tx(account, nonce);
             pool.insert(&checked, signed).expect("insert");
@@ -284,7 +312,7 @@ mod tests {
 
     #[test]
     fn duplicates_taken_nonces_and_the_bound_are_refused() {
-        let mut pool = Mempool::new(2);
+        let mut pool = Mempool::new(2, usize::MAX);
         let (checked, signed) = tx("a", 0);
         pool.insert(&checked, signed.clone()).expect("insert");
         assert!(matches!(
@@ -300,13 +328,47 @@ mod tests {
         let (checked, signed) = tx("b", 0);
         pool.insert(&checked, signed).expect("second fits");
         let (checked, signed) = tx("c", 0);
-        assert_eq!(pool.insert(&checked, signed), Err(MempoolError::Full(2)));
+        assert_eq!(
+            pool.insert(&checked, signed),
+            Err(MempoolError::Full {
+                transactions_max: 2,
+                bytes_max: usize::MAX
+            })
+        );
         assert_eq!(pool.len(), 2);
     }
 
     #[test]
+    fn the_byte_bound_refuses_what_would_pass_it_and_frees_with_commits() {
+        let (first, first_signed) = tx("a", 0);
+        let size = first_signed.encoded_len();
+        let mut pool = Mempool::new(100, 2 * size);
+        pool.insert(&first, first_signed).expect("first fits");
+        let (second, signed) = tx("a", 1);
+        pool.insert(&second, signed).expect("second fits exactly");
+        assert_eq!(pool.bytes(), 2 * size);
+        let (third, signed) = tx("b", 0);
+        assert_eq!(
+            pool.insert(&third, signed.clone()),
+            Err(MempoolError::Full {
+                transactions_max: 100,
+                bytes_max: 2 * size
+            })
+        );
+        assert!(
+            pool.accounts().iter().all(|a| a != "b"),
+            "a refusal leaves no trace"
+        );
+        // A committed block and a spent nonce free their bytes.
+        pool.remove_committed(&[first.hash], &[], |_| 2);
+        assert_eq!((pool.len(), pool.bytes()), (0, 0));
+        pool.insert(&third, signed).expect("room again");
+        assert_eq!(pool.bytes(), size);
+    }
+
+    #[test]
     fn committing_removes_included_and_stale_transactions() {
-        let mut pool = Mempool::new(10);
+        let mut pool = Mempool::new(10, usize::MAX);
         let mut hashes = Vec::new();
         for nonce in 0..4 {
             let (checked, signed) = tx("a", nonce);
@@ -327,7 +389,7 @@ mod tests {
 
     #[test]
     fn a_nonce_spent_elsewhere_supersedes_the_waiting_transaction() {
-        let mut pool = Mempool::new(10);
+        let mut pool = Mempool::new(10, usize::MAX);
         let (checked, signed) = tx("a", 0);
         pool.insert(&checked, signed).expect("insert");
         // A block committed a different transaction of account a with nonce 0, submitted to
@@ -339,7 +401,7 @@ mod tests {
 
     #[test]
     fn arrived_before_names_only_what_waited_since_the_mark() {
-        let mut pool = Mempool::new(10);
+        let mut pool = Mempool::new(10, usize::MAX);
         for (checked, tx) in [tx("a", 0), tx("b", 0)] {
             pool.insert(&checked, tx).expect("admitted");
         }

@@ -24,7 +24,9 @@ use std::sync::{Arc, Mutex};
 use prost::Message;
 use tracing::{info, warn};
 use vchain_contracts::block::block_hash;
-use vchain_ledger::{ChainHead, LedgerError, RocksLedger, SnapshotChunk, SnapshotPart};
+use vchain_ledger::{
+    ChainHead, LedgerError, RocksLedger, SnapshotChunk, SnapshotPart, StorageBudget,
+};
 use vchain_proto::v1::{
     sync_request, sync_response, Block, GetBlockChunk, GetSnapshotChunk, KeyValue, ListSnapshots,
     SnapshotChunkData, SnapshotDescriptor, SnapshotList, SyncRequest, SyncResponse,
@@ -121,7 +123,9 @@ impl Checkpoint {
         if let Some(ledger) = &*slot {
             return Ok(ledger.clone());
         }
-        let ledger = Arc::new(RocksLedger::open(&self.dir)?);
+        // Only read from: the smallest budget, so serving checkpoints stays a small part of
+        // the node's memory.
+        let ledger = Arc::new(RocksLedger::open_with(&self.dir, &StorageBudget::MIN)?);
         *slot = Some(ledger.clone());
         Ok(ledger)
     }

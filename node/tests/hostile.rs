@@ -282,9 +282,18 @@ async fn a_batch_admits_the_good_and_refuses_exactly_the_bad() {
             )
         })
         .collect();
-    // One forged signature, and one replay of a nonce already in the batch.
+    // One forged signature; another transaction on a nonce already in the batch; and the same
+    // transaction twice (sent again: admitted, not refused, and held once).
     batch[7].signature[3] ^= 0x10;
-    batch.push(batch[3].clone());
+    batch.push(node.sign_with_nonce(
+        "bank-a-finance",
+        first + 3,
+        Operation::RaiseCreditLine(RaiseCreditLine {
+            core_enterprise: carmaker.clone(),
+            amount: 2,
+        }),
+    ));
+    batch.push(batch[4].clone());
     let outcomes = node
         .api
         .submit_transactions(SubmitTransactionsRequest {
@@ -294,7 +303,7 @@ async fn a_batch_admits_the_good_and_refuses_exactly_the_bad() {
         .expect("batch")
         .into_inner()
         .outcomes;
-    assert_eq!(outcomes.len(), 21);
+    assert_eq!(outcomes.len(), 22);
     let refused: Vec<(usize, ErrorCode)> = outcomes
         .iter()
         .enumerate()
@@ -310,10 +319,13 @@ async fn a_batch_admits_the_good_and_refuses_exactly_the_bad() {
         "{outcomes:?}"
     );
     assert!(
-        outcomes[20].message.contains("already in the mempool"),
+        outcomes[20]
+            .message
+            .contains("already has a waiting transaction with nonce"),
         "{}",
         outcomes[20].message
     );
+    assert_eq!(outcomes[21].tx_hash, outcomes[4].tx_hash);
     // Nonces 0..=6 commit; 8.. wait behind the gap the forged nonce 7 left.
     let bank = node.uscc_of("bank-a-finance");
     for _ in 0..100 {
@@ -376,6 +388,66 @@ async fn a_resent_transaction_does_not_cut_off_the_first_caller() {
             .expect("each caller is still waiting and hears the commit");
         assert_eq!(notice.result.code, 0, "{:?}", notice.result);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_sent_again_answers_each_transactions_status_instead_of_refusing_it() {
+    let mut node = TestNode::start().await;
+    let freeze = |reason: &str| {
+        Operation::FreezeAccount(FreezeAccount {
+            account_id: "foundry".into(),
+            reason: reason.into(),
+        })
+    };
+    // A: committed before the batch.
+    let committed_tx = node.sign("bank-b-admin", freeze("committed")).await;
+    let committed = node.submit_tx(committed_tx.clone()).await.expect("commits");
+    // B: new, and twice in the same batch. C: another body on A's spent nonce.
+    let nonce = node.next_nonce("bank-b-admin").await;
+    let fresh = node.sign_with_nonce("bank-b-admin", nonce, freeze("fresh"));
+    let spent = node.sign_with_nonce("bank-b-admin", nonce - 1, freeze("another body"));
+    let batch = |transactions: Vec<SignedTransaction>| {
+        let mut api = node.api.clone();
+        async move {
+            api.submit_transactions(SubmitTransactionsRequest { transactions })
+                .await
+                .expect("batch answered")
+                .into_inner()
+                .outcomes
+        }
+    };
+    let outcomes = batch(vec![
+        committed_tx.clone(),
+        fresh.clone(),
+        fresh.clone(),
+        spent,
+    ])
+    .await;
+    assert_eq!(outcomes.len(), 4);
+    // A: its committed status, not a refusal.
+    assert!(outcomes[0].admitted, "{:?}", outcomes[0]);
+    assert_eq!(outcomes[0].committed_height, committed.height);
+    assert_eq!(
+        outcomes[0].result.as_ref().map(|r| r.code),
+        Some(ErrorCode::Ok as i32)
+    );
+    // B twice: admitted both times, one transaction.
+    assert!(outcomes[1].admitted && outcomes[2].admitted, "{outcomes:?}");
+    assert_eq!(outcomes[1].tx_hash, outcomes[2].tx_hash);
+    assert_eq!(outcomes[1].committed_height, 0);
+    // C: refused, naming the rule.
+    assert!(!outcomes[3].admitted);
+    assert_eq!(outcomes[3].code(), ErrorCode::BadNonce);
+    // B sent again, waiting or committed by now: admitted either way.
+    let again = batch(vec![fresh]).await;
+    assert!(again[0].admitted, "{:?}", again[0]);
+    assert_eq!(again[0].tx_hash, outcomes[1].tx_hash);
+    assert_eq!(
+        again[0].committed_height > 0,
+        again[0].result.is_some(),
+        "a committed height comes with its result"
+    );
+    node.stop().await;
 }
 
 /// The DevApi moves block time: a node refuses to serve it unless genesis declares a

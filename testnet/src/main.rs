@@ -1,7 +1,9 @@
 //! `vchain-testnet`: a local consortium on loopback. `up --nodes 4` creates keys, a Raft
 //! genesis, the demo parties and one config per node under a directory, starts each node as its
 //! own process, waits for a leader and prints every node's gRPC endpoint. `status`, `stop N`,
-//! `start N`, `kill N` (SIGKILL) and `down` act on the running network.
+//! `start N`, `kill N` (SIGKILL) and `down` act on the running network; `usage` shows each
+//! node's memory and disk by what holds them, and `soak-report` judges a soak run's samples
+//! (`scripts/soak.sh`).
 //!
 //! Each node process is this same binary in its hidden `run-node` mode, so the testnet needs
 //! nothing but itself. Logs are in `<dir>/node-N/node.log`, process ids in `<dir>/node-N/pid`.
@@ -42,9 +44,28 @@ enum Cmd {
         /// Number of consensus nodes.
         #[arg(long, default_value_t = 4)]
         nodes: usize,
+        /// A TOML file whose keys replace those of every node's config (e.g. a `[storage]`
+        /// budget); the result is validated before any node starts.
+        #[arg(long)]
+        config_overlay: Option<PathBuf>,
     },
     /// Height, leader and state root of every node.
     Status,
+    /// Memory and disk use of every running node, by what holds it.
+    Usage {
+        /// One CSV line per node (no header), for soak runs to append to a file.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Judge a soak run's samples (`usage --csv` lines): every part within its node's
+    /// configured bound, memory levelling off, disk proportional to the stored blocks.
+    SoakReport {
+        /// The samples.
+        samples: PathBuf,
+        /// Largest rise allowed from the middle third of the run to the last, percent.
+        #[arg(long, default_value_t = 10)]
+        growth_percent_max: u64,
+    },
     /// Stop node N gracefully (SIGTERM).
     Stop {
         /// Node number, from 1.
@@ -186,6 +207,114 @@ async fn wait_for_leader(dir: &Path) -> anyhow::Result<String> {
     }
 }
 
+/// Merges `overlay` into `base`: tables recursively, any other value replaced.
+fn merge_toml(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(base)), toml::Value::Table(overlay)) => {
+                merge_toml(base, overlay)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Applies the overlay file to every node's config and validates the result.
+fn overlay_configs(dir: &Path, overlay: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(overlay)
+        .with_context(|| format!("reading {}", overlay.display()))?;
+    let overlay: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{} is not TOML", overlay.display()))?;
+    for node in 1..=node_count(dir) {
+        let path = node_dir(dir, node).join("config.toml");
+        let mut config: toml::Table = toml::from_str(&std::fs::read_to_string(&path)?)?;
+        merge_toml(&mut config, overlay.clone());
+        std::fs::write(&path, toml::to_string_pretty(&config)?)?;
+        NodeConfig::load(&path)
+            .with_context(|| format!("node {node}'s config with the overlay"))?;
+    }
+    Ok(())
+}
+
+async fn print_usage(dir: &Path, csv: bool) -> anyhow::Result<()> {
+    use vchain_testnet::soak::{data_dir_bytes, Sample};
+    let mebi = |bytes: u64| format!("{:.1}", bytes as f64 / (1u64 << 20) as f64);
+    if !csv {
+        println!(
+            "{:<8} {:>8} {:>9} {:>9} {:>8} {:>9} {:>8} {:>7} {:>8} {:>8} {:>9} {:>10}",
+            "node",
+            "height",
+            "resident",
+            "cons.log",
+            "mempool",
+            "memtables",
+            "cache",
+            "wal",
+            "tables",
+            "blocks",
+            "data dir",
+            "checkpoint"
+        );
+    }
+    for node in 1..=node_count(dir) {
+        let config = config_of(dir, node)?;
+        if pid_of(dir, node).is_none() {
+            continue;
+        }
+        let Some(status) = node_status(&config).await else {
+            continue;
+        };
+        let sample = Sample {
+            at_ms: vchain_node::clock::ChainClock::default().now_ms(),
+            node: config.node_id.clone(),
+            height: status.height,
+            usage: status.resources.unwrap_or_default(),
+            data_dir_bytes: data_dir_bytes(&config.data_dir),
+        };
+        if csv {
+            println!("{}", sample.to_csv());
+            continue;
+        }
+        let u = &sample.usage;
+        println!(
+            "{:<8} {:>8} {:>9} {:>9} {:>8} {:>9} {:>8} {:>7} {:>8} {:>8} {:>9} {:>10}",
+            sample.node,
+            sample.height,
+            mebi(u.resident_bytes),
+            mebi(u.consensus_log_bytes),
+            mebi(u.mempool_bytes),
+            mebi(u.memtable_bytes),
+            mebi(u.block_cache_bytes),
+            mebi(u.wal_bytes),
+            mebi(u.table_bytes),
+            mebi(u.block_bytes),
+            mebi(sample.data_dir_bytes),
+            u.checkpoint_log_index
+        );
+    }
+    if !csv {
+        println!("(MiB; checkpoint = log index of the newest checkpoint)");
+    }
+    Ok(())
+}
+
+fn soak_report(dir: &Path, samples: &Path, growth_percent_max: u64) -> anyhow::Result<bool> {
+    use vchain_testnet::soak::{judge, read_samples, Allowed};
+    let text = std::fs::read_to_string(samples)
+        .with_context(|| format!("reading {}", samples.display()))?;
+    let samples = read_samples(&text).map_err(anyhow::Error::msg)?;
+    let mut allowed = std::collections::BTreeMap::new();
+    for node in 1..=node_count(dir) {
+        let config = config_of(dir, node)?;
+        allowed.insert(config.node_id.clone(), Allowed::of(&config));
+    }
+    let report = judge(&samples, &allowed, growth_percent_max);
+    println!("{report}");
+    Ok(report.passed())
+}
+
 async fn print_status(dir: &Path) -> anyhow::Result<()> {
     println!(
         "{:<8} {:<8} {:<22} {:>8} {:<10} state root",
@@ -248,7 +377,10 @@ async fn main() -> anyhow::Result<()> {
                 bail!("node stopped on an error");
             }
         }
-        Cmd::Up { nodes } => {
+        Cmd::Up {
+            nodes,
+            config_overlay,
+        } => {
             if !(1..=NODES_MAX).contains(&nodes) {
                 bail!("--nodes must be 1 to {NODES_MAX}");
             }
@@ -263,6 +395,9 @@ async fn main() -> anyhow::Result<()> {
             }
             let now = vchain_node::clock::ChainClock::default().now_ms();
             vchain_node::dev::prepare_cluster(&dir, nodes, now)?;
+            if let Some(overlay) = &config_overlay {
+                overlay_configs(&dir, overlay)?;
+            }
             for node in 1..=nodes {
                 spawn_node(&dir, node)?;
             }
@@ -278,6 +413,15 @@ async fn main() -> anyhow::Result<()> {
             print_status(&dir).await?;
         }
         Cmd::Status => print_status(&dir).await?,
+        Cmd::Usage { csv } => print_usage(&dir, csv).await?,
+        Cmd::SoakReport {
+            samples,
+            growth_percent_max,
+        } => {
+            if !soak_report(&dir, &samples, growth_percent_max)? {
+                bail!("the soak run failed its judgement (see above)");
+            }
+        }
         Cmd::Stop { node } => signal(&dir, node, "-TERM")?,
         Cmd::Kill { node } => signal(&dir, node, "-KILL")?,
         Cmd::Start { node } => {

@@ -13,11 +13,11 @@
 
 mod common;
 
+use common::load::{connect, largest, next_nonce, Auditor};
 use common::*;
 use std::time::{Duration, Instant};
 
 use prost::Message as _;
-use tonic::transport::Channel;
 use vchain_cli::keystore::Keystore;
 use vchain_contracts::execute::NONCE_WINDOW;
 use vchain_contracts::limits::ENCODED_BLOCK_BYTES_LIMIT;
@@ -25,7 +25,6 @@ use vchain_contracts::tx;
 use vchain_node::config::NodeConfig;
 use vchain_node::network::FRAME_BYTES_MAX;
 use vchain_proto::v1::transaction_body::Operation;
-use vchain_proto::v1::vchain_api_client::VchainApiClient;
 use vchain_proto::v1::*;
 
 const NODES: usize = 4;
@@ -45,88 +44,6 @@ const DAY_MS: u64 = 86_400_000;
 const BLOCK_INTERVAL_MS: u64 = 4_000;
 /// The network frame before issue 10: an 8 MiB block did not fit it.
 const OLD_FRAME_BYTES: usize = 4 * 1024 * 1024;
-
-/// A client of `endpoint`, waiting (bounded) for a node that is still starting.
-async fn connect(endpoint: &str) -> VchainApiClient<Channel> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let channel = loop {
-        match Channel::from_shared(endpoint.to_owned())
-            .expect("endpoint")
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(20))
-            .connect()
-            .await
-        {
-            Ok(channel) => break channel,
-            Err(error) => assert!(Instant::now() < deadline, "{endpoint} is down: {error}"),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    VchainApiClient::new(channel)
-        .max_decoding_message_size(vchain_node::GRPC_MESSAGE_BYTES_MAX)
-        .max_encoding_message_size(vchain_node::GRPC_MESSAGE_BYTES_MAX)
-}
-
-struct Auditor {
-    chain_id: String,
-    key: ed25519_dalek::SigningKey,
-}
-
-impl Auditor {
-    fn read<T: prost::Message>(&self, message: T, method: &str) -> tonic::Request<T> {
-        vchain_cli::read::request_now(message, &self.chain_id, method, "regulator", &self.key)
-    }
-}
-
-async fn next_nonce(api: &mut VchainApiClient<Channel>, auditor: &Auditor, account: &str) -> u64 {
-    api.get_account(auditor.read(
-        GetAccountRequest {
-            account_id: account.into(),
-        },
-        "GetAccount",
-    ))
-    .await
-    .expect("account")
-    .into_inner()
-    .account
-    .expect("account")
-    .next_nonce
-}
-
-/// A transaction of exactly `size` encoded bytes: a freeze whose reason fills it (execution
-/// refuses the over-long reason, which changes nothing but the nonce; admission and blocks
-/// carry the full bytes).
-fn largest(
-    chain_id: &str,
-    signer: &str,
-    key: &ed25519_dalek::SigningKey,
-    nonce: u64,
-    size: usize,
-) -> SignedTransaction {
-    let sign = |reason_len: usize| {
-        let operation = Operation::FreezeAccount(FreezeAccount {
-            account_id: "castings".into(),
-            reason: "x".repeat(reason_len),
-        });
-        tx::sign(&tx::body(chain_id, signer, nonce, operation), key)
-    };
-    // Length prefixes grow with the reason: step down from above until it fits, then up
-    // byte by byte while it still does (a prefix boundary may make `size` itself unreachable).
-    let mut reason_len = size;
-    let mut signed = sign(reason_len);
-    while signed.encoded_len() > size {
-        reason_len -= signed.encoded_len() - size;
-        signed = sign(reason_len);
-    }
-    loop {
-        let bigger = sign(reason_len + 1);
-        if bigger.encoded_len() > size {
-            return signed;
-        }
-        reason_len += 1;
-        signed = bigger;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_flood_of_largest_transactions_stops_no_node_and_every_block_fits_a_frame() {

@@ -969,6 +969,10 @@ impl Engine for RaftEngine {
         self.pin_election_timeout(false);
     }
 
+    fn log_bytes(&self) -> u64 {
+        self.raw.store().entry_bytes()
+    }
+
     fn compact(
         &mut self,
         index: u64,
@@ -1400,6 +1404,11 @@ mod tests {
         engine.propose(b"block-1".to_vec()).expect("leader");
         drain(&mut engine, &mut disk);
         let applied = engine.applied();
+        assert_eq!(
+            engine.log_bytes(),
+            b"block-1".len() as u64,
+            "the log holds the block (and the leader's empty entry)"
+        );
         assert!(engine.compact(applied + 1, Vec::new()).is_err());
         let record = engine
             .compact(applied, b"state".to_vec())
@@ -1410,6 +1419,11 @@ mod tests {
             (applied, &b"state"[..])
         );
         assert_eq!(engine.snapshot_index(), applied);
+        assert_eq!(
+            engine.log_bytes(),
+            0,
+            "compaction frees the entries' memory"
+        );
         assert_eq!(engine.compact(applied, Vec::new()), Ok(None));
         // Restart from the record alone (entries through it deleted).
         let durable = Durable {

@@ -31,6 +31,11 @@ impl LogStore {
             .map_or(self.snapshot_metadata().index, |e| e.index)
     }
 
+    /// Bytes of the entries' payloads held (the log's share of memory).
+    pub(crate) fn entry_bytes(&self) -> u64 {
+        self.entries.iter().map(|e| e.get_data().len() as u64).sum()
+    }
+
     pub(crate) fn snapshot_metadata(&self) -> &SnapshotMetadata {
         self.snapshot.get_metadata()
     }

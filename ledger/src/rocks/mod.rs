@@ -10,8 +10,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use prost::Message;
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType,
-    DBRecoveryMode, Direction, IteratorMode, Options, Snapshot, WriteBatch, WriteOptions, DB,
+    ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode, Snapshot, WriteBatch,
+    WriteOptions, DB,
 };
 use vchain_proto::v1::{Block, StateProof};
 
@@ -39,11 +39,6 @@ const COLUMN_FAMILIES: [&str; 9] = [
 ];
 /// Point-read column families, where a bloom filter saves the disk read for absent keys.
 const BLOOM_FAMILIES: [&str; 3] = [CF_STATE, CF_TREE, CF_TXS];
-
-/// Shared block cache for all column families.
-const BLOCK_CACHE_BYTES_MAX: usize = 64 << 20;
-/// Bloom filter size; 10 bits per key gives about 1% false positives.
-const BLOOM_BITS_PER_KEY: f64 = 10.0;
 
 const HEAD_KEY: &[u8] = b"head";
 /// Version of the head record layout, so a future layout is refused rather than misread.
@@ -229,41 +224,32 @@ fn decode_height(bytes: &[u8], what: impl Fn() -> String) -> Result<u64, LedgerE
     Ok(u64_at(bytes, 0))
 }
 
-fn column_family_options(name: &str, cache: &Cache) -> Options {
-    let mut table = BlockBasedOptions::default();
-    table.set_block_cache(cache);
-    if BLOOM_FAMILIES.contains(&name) {
-        table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
-    }
-    let mut options = Options::default();
-    options.set_block_based_table_factory(&table);
-    // Built without codecs: values are small protobuf records and hashes, which compress poorly.
-    options.set_compression_type(DBCompressionType::None);
-    options.set_bottommost_compression_type(DBCompressionType::None);
-    options
-}
-
 impl RocksLedger {
-    /// Opens (creating if missing) the ledger at `path`, then reconciles: the head's state root
-    /// must equal the stored tree root, and the head's block must be stored; otherwise the open
-    /// is refused with [`LedgerError::Corruption`] naming both.
+    /// Opens (creating if missing) the ledger at `path` with the default [`StorageBudget`]; see
+    /// [`RocksLedger::open_with`].
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
+        Self::open_with(path, &StorageBudget::default())
+    }
+
+    /// Opens (creating if missing) the ledger at `path` within `budget`, then reconciles: the
+    /// head's state root must equal the stored tree root, and the head's block must be stored;
+    /// otherwise the open is refused with [`LedgerError::Corruption`] naming both. A damaged
+    /// write-ahead log is refused with [`LedgerError::Damaged`].
+    pub fn open_with(path: &Path, budget: &StorageBudget) -> Result<Self, LedgerError> {
         let span = tracing::info_span!("ledger_open", path = %path.display());
         let _entered = span.enter();
-        let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES_MAX);
-        let mut options = Options::default();
-        options.create_if_missing(true);
-        options.create_missing_column_families(true);
-        options.set_compression_type(DBCompressionType::None);
-        // A record torn by a crash mid-write at the very end of the log was never acknowledged
-        // and is dropped; damage anywhere before the end fails the open instead of replaying up
-        // to it and silently forgetting every acknowledged write after it (RocksDB's default,
-        // point-in-time recovery, does that).
-        options.set_wal_recovery_mode(DBRecoveryMode::TolerateCorruptedTailRecords);
-        options.set_paranoid_checks(true);
-        let families = COLUMN_FAMILIES
-            .iter()
-            .map(|name| ColumnFamilyDescriptor::new(*name, column_family_options(name, &cache)));
+        budget.check().map_err(|why| LedgerError::Storage {
+            what: "storage budget".into(),
+            source: why.into(),
+        })?;
+        let cache = budget.block_cache();
+        let options = budget.db_options();
+        let families = COLUMN_FAMILIES.iter().map(|name| {
+            ColumnFamilyDescriptor::new(
+                *name,
+                budget.family_options(&cache, BLOOM_FAMILIES.contains(name)),
+            )
+        });
         let db = DB::open_cf_descriptors(&options, path, families).map_err(|error| {
             if error.kind() == rocksdb::ErrorKind::Corruption {
                 tracing::error!(path = %path.display(), %error, "the ledger is damaged; refusing to start");
@@ -777,8 +763,10 @@ impl View<'_> {
     }
 }
 
+pub mod budget;
 mod consensus_log;
 mod history;
+pub use budget::StorageBudget;
 pub use consensus_log::{ConsensusLog, ConsensusWrite};
 mod snapshot;
 pub use snapshot::{SnapshotChunk, SnapshotInstall, SnapshotPart, SNAPSHOT_CHUNK_BYTES_MAX};

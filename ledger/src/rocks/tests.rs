@@ -1073,3 +1073,70 @@ fn a_damaged_write_ahead_log_refuses_to_open_instead_of_shortening_history() {
         ),
     }
 }
+
+/// Writes like a node under load: each round a Raft log entry of `entry_bytes` (synced) and a
+/// block with a few state writes.
+fn load_like_a_node(ledger: &RocksLedger, rounds: u64, entry_bytes: usize) {
+    let head = ledger.head().expect("head").map_or(0, |h| h.height + 1);
+    for round in 0..rounds {
+        let height = head + round;
+        let entry = vec![(height + 1, vec![(round % 251) as u8; entry_bytes])];
+        ledger
+            .consensus_persist(&ConsensusWrite {
+                entries: &entry,
+                hard_state: Some(&height.to_be_bytes()),
+                ..Default::default()
+            })
+            .expect("persist log entry");
+        let state: WriteSet = (0..4)
+            .map(|key| {
+                (
+                    format!("voucher/{height}/{key}").into_bytes(),
+                    Some(vec![key as u8; 16 << 10]),
+                )
+            })
+            .collect();
+        commit(ledger, height, &state, &WriteSet::new()).expect("commit");
+    }
+}
+
+#[test]
+fn the_write_ahead_log_and_memtables_stay_within_the_budget_under_sustained_writes() {
+    let dir = TempDir::new().expect("tempdir");
+    let budget = StorageBudget::MIN;
+    let wal_bound = 2 * budget.wal_bytes_max;
+    {
+        let ledger = RocksLedger::open_with(dir.path(), &budget).expect("open");
+        // About 50 MiB written, six times the WAL bound. The head record and the hard state
+        // take a few bytes per round: without a WAL bound their families never flush and keep
+        // every WAL file alive (RocksDB's default bound is gigabytes for nine families).
+        let mut wal_max_seen = 0;
+        for _ in 0..8 {
+            load_like_a_node(&ledger, 20, 256 << 10);
+            let usage = ledger.usage().expect("usage");
+            wal_max_seen = wal_max_seen.max(usage.wal_bytes);
+            assert!(
+                usage.memtable_bytes
+                    <= budget.write_buffer_bytes as u64 + (budget.write_buffer_bytes as u64 / 2),
+                "memtables hold {} bytes, over the {} budget",
+                usage.memtable_bytes,
+                budget.write_buffer_bytes
+            );
+        }
+        assert!(
+            wal_max_seen <= wal_bound,
+            "the write-ahead log reached {wal_max_seen} bytes, over twice its {} bound",
+            budget.wal_bytes_max
+        );
+        let usage = ledger.usage().expect("usage");
+        assert!(usage.table_bytes > 0, "flushed data lives in tables");
+    }
+    // Reopening replays at most the bounded log and finds everything.
+    let ledger = RocksLedger::open_with(dir.path(), &budget).expect("reopen");
+    assert_eq!(ledger.head().expect("head").map(|h| h.height), Some(159));
+    assert!(ledger.usage().expect("usage").wal_bytes <= wal_bound);
+    assert_eq!(
+        ledger.get(b"voucher/159/3").expect("read").map(|v| v.len()),
+        Some(16 << 10)
+    );
+}

@@ -1,6 +1,8 @@
 //! What the testnet tests share: running the `vchain-testnet` tool and reading its status.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod load;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
