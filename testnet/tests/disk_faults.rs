@@ -554,6 +554,20 @@ fn signal(pid: u32, signal: &str) {
     assert!(status.success(), "kill {signal} {pid}");
 }
 
+/// The newest write-ahead log in a RocksDB directory (`NNNNNN.log`, numbered in order).
+fn newest_wal(ledger: &Path) -> PathBuf {
+    std::fs::read_dir(ledger)
+        .expect("list the ledger")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "log"))
+        .max_by_key(|path| {
+            path.file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.parse::<u64>().ok())
+        })
+        .expect("a write-ahead log")
+}
+
 /// A write-ahead log damaged before its end, as a bad sector or a torn copy leaves it: a
 /// follower is killed after some commits, bytes inside an earlier record of its newest
 /// write-ahead log are flipped, and it is started again. It must refuse to start (exit with an
@@ -573,16 +587,7 @@ async fn a_damaged_write_ahead_log_refuses_to_start_and_the_others_commit_on() {
 
     // The newest write-ahead log: the blocks since the ledger opened (none was flushed yet).
     let ledger = net.ledger_dir(victim);
-    let wal = std::fs::read_dir(&ledger)
-        .expect("list the ledger")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "log"))
-        .max_by_key(|path| {
-            path.file_stem()
-                .and_then(|s| s.to_str())
-                .and_then(|s| s.parse::<u64>().ok())
-        })
-        .expect("a write-ahead log");
+    let wal = newest_wal(&ledger);
     let mut bytes = std::fs::read(&wal).expect("read the log");
     assert!(
         bytes.len() > 8_192,
@@ -894,7 +899,9 @@ async fn load(
 /// while transactions flow through every node. The node must stop cleanly (no panic, an error
 /// in its log that names the full disk, and nothing it acknowledged lost), the others commit
 /// on, and once space is freed and the node is started again it catches up to the same height
-/// and state root, holding every acknowledged transaction.
+/// and state root, holding every acknowledged transaction. It does not resume by itself: the
+/// process exits with an error ("node stopped on an error") and its operator starts it again
+/// (here with `vchain-testnet start`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_full_disk_stops_the_node_cleanly_and_it_resumes_once_space_is_freed() {
     let _serial = SERIAL.lock().await;
@@ -927,6 +934,19 @@ async fn a_full_disk_stops_the_node_cleanly_and_it_resumes_once_space_is_freed()
         TMPFS_BYTES >> 20,
         dir_bytes(&ledger) >> 10
     ));
+
+    // RocksDB preallocates its write-ahead log when there is room: the node would then write
+    // on into that space after the disk is full, and not meet the full disk for a long time.
+    let wal = newest_wal(&ledger);
+    let metadata = std::fs::metadata(&wal).expect("the write-ahead log");
+    let allocated = std::os::unix::fs::MetadataExt::blocks(&metadata) * 512;
+    assert!(
+        allocated <= metadata.len() + (1 << 20),
+        "{} is preallocated ({allocated} bytes for {}): the tmpfs of {TMPFS_BYTES} bytes must \
+         leave less room than RocksDB preallocates (1.1 x the write buffer)",
+        wal.display(),
+        metadata.len()
+    );
 
     // Load through every node; the disk fills up under it.
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
