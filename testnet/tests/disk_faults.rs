@@ -38,6 +38,8 @@ const INITIAL_LIMIT: u64 = 1_000;
 /// less than RocksDB's write-ahead-log preallocation (which would hide the full disk from the
 /// node's writes until the preallocated space is used up).
 const TMPFS_BYTES: u64 = 48 * 1024 * 1024;
+/// Longest the full-disk test's background load runs, whatever happens.
+const LOAD_MAX: Duration = Duration::from_secs(120);
 
 /// One test at a time: each runs four node processes, and the machine running the suite may
 /// have two cores; side by side, elections would time out for want of CPU.
@@ -868,6 +870,7 @@ impl Drop for Tmpfs {
     }
 }
 
+/// Bytes of the files in `dir` (not below it).
 fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .expect("list")
@@ -883,7 +886,7 @@ async fn load(
     stop: Arc<std::sync::atomic::AtomicBool>,
     acked: Arc<std::sync::Mutex<Vec<Acked>>>,
 ) -> Result<u64, String> {
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + LOAD_MAX;
     let mut nonce = first_nonce;
     while !stop.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
         let mut via: Vec<usize> = (1..=NODES).collect();
