@@ -165,16 +165,30 @@ async fn connect(endpoint: &str) -> Result<VchainApiClient<Channel>, String> {
 
 /// A four-node testnet with the financier's credit line granted, and what was acknowledged.
 struct Net {
-    /// Takes the testnet down however the test ends (declared first, so it is dropped before
-    /// anything mounted under the testnet's directory).
+    /// Takes the testnet down however the test ends, and removes its directory.
     _guard: Testnet,
-    /// File systems mounted under the testnet, unmounted after the nodes stopped.
+    /// File systems mounted under the testnet: unmounted when the nodes have stopped and
+    /// before the directory is removed (see `Drop for Net`).
     mounts: Vec<Tmpfs>,
     net: PathBuf,
     client: Client,
     next_nonce: u64,
     acked: Vec<Acked>,
     started: Instant,
+}
+
+impl Drop for Net {
+    /// The nodes stop first (a mounted ledger is busy while its node runs), then the mounts
+    /// go, then the guard removes the directory (a mount point cannot be removed).
+    fn drop(&mut self) {
+        if !self.mounts.is_empty() {
+            let (ok, text) = testnet(&self.net, &["down"]);
+            if !ok {
+                eprintln!("down failed: {text}");
+            }
+            self.mounts.clear();
+        }
+    }
 }
 
 impl Net {
