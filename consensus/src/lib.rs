@@ -273,6 +273,14 @@ pub trait Engine: Send {
     /// is missing or older than the chain shows): it still follows, appends and applies.
     /// Engines without elections ignore it.
     fn forbid_voting(&mut self) {}
+    /// Why this node's own consensus state went back, once the engine found it (a leader
+    /// showed it log entries it had acknowledged and no longer holds: its data directory was
+    /// restored from an older copy or wiped). From then on the engine neither votes nor stands
+    /// for election, as after [`Engine::forbid_voting`]; the node records that, so that a
+    /// restart keeps it. `None` until then, and always for engines without elections.
+    fn went_back(&self) -> Option<&str> {
+        None
+    }
     /// What the node must do next. Calling it again before [`Engine::advance`] returns the
     /// same work again.
     fn ready(&mut self) -> Ready;

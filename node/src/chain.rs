@@ -1210,6 +1210,15 @@ impl Producer {
             if let Err(error) = self.engine.step(&from, &bytes) {
                 debug!(%error, %from, "consensus message refused");
             }
+            // The engine found this node's own log went back (it stopped voting): record it,
+            // so that a restart, after which no leader can show it again, keeps it.
+            if let (Some(why), Some(incarnations)) =
+                (self.engine.went_back(), &self.chain.incarnations)
+            {
+                if !incarnations.voting_forbidden() {
+                    incarnations.forbid_own_voting(why);
+                }
+            }
         }
         if Instant::now() >= *next_tick {
             self.engine.tick();

@@ -287,6 +287,28 @@ impl Incarnations {
         }
     }
 
+    /// This node's own consensus state went back, as the consensus engine found (`why`): a
+    /// leader showed it log entries it had acknowledged and no longer holds. Restored from a
+    /// copy taken during the run it is restored into, a node is simply the next run to its
+    /// peers, so only it can tell. It stops voting for good (recorded, so a restart keeps it),
+    /// and says so. Storage failing is logged: the engine has stopped voting for this run.
+    pub fn forbid_own_voting(&self, why: &str) {
+        let mut state = self.lock();
+        if state.forbidden {
+            return;
+        }
+        state.forbidden = true;
+        state.version += 1;
+        drop(state);
+        error!(
+            why,
+            "this node acknowledged consensus log entries it no longer holds: its data directory went back (restored from an older copy, or wiped), so it will not vote or stand for election; it keeps following the chain; remove it and add it again under a new node id through governance"
+        );
+        if let Err(e) = self.ledger.put_consensus_record(FORBIDDEN_RECORD, &[1]) {
+            warn!(%e, "could not record that this node may not vote");
+        }
+    }
+
     /// The nodes whose votes count for nothing here.
     pub fn refused(&self) -> BTreeSet<String> {
         self.lock().refused.keys().cloned().collect()

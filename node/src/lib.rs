@@ -114,9 +114,17 @@ async fn start_network(
             .map_err(|e| setup(format!("genesis node {}: {e}", node.node_id)))?;
         if node.node_id == config.node_id {
             if peer != key.peer_id() {
+                // Met after a lost or replaced data directory (a new key is made when the file
+                // is missing): say what the operator can do, not only what differs.
                 return Err(setup(format!(
-                    "this node's key ({}) is not the key genesis lists for {} ({})",
+                    "this node's key ({}, in {}) is not the key genesis lists for {} ({}): \
+                     restore this node's key file from its backup, or add the machine under a \
+                     new node id through governance",
                     key.public_key_hex(),
+                    config
+                        .data_dir
+                        .join(crate::network::NODE_KEY_FILE)
+                        .display(),
                     node.node_id,
                     node.public_key
                 )));

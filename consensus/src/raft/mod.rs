@@ -200,6 +200,8 @@ pub struct RaftEngine {
     votes_refused: BTreeSet<u64>,
     /// This node neither votes nor campaigns (its own consensus state is not trustworthy).
     voting_forbidden: bool,
+    /// Why this node's own log went back, once a leader showed it (see [`Engine::went_back`]).
+    went_back: Option<String>,
 }
 
 impl std::fmt::Debug for RaftEngine {
@@ -435,6 +437,7 @@ impl RaftEngine {
             snapshot_waits: BTreeMap::new(),
             votes_refused: BTreeSet::new(),
             voting_forbidden: false,
+            went_back: None,
         };
         engine.pin_election_timeout(true);
         Ok(engine)
@@ -760,6 +763,10 @@ impl Engine for RaftEngine {
         self.voting_forbidden = true;
     }
 
+    fn went_back(&self) -> Option<&str> {
+        self.went_back.as_deref()
+    }
+
     fn step(&mut self, from: &NodeId, bytes: &[u8]) -> Result<(), ConsensusError> {
         let invalid = |why: String| ConsensusError::InvalidMessage {
             from: from.clone(),
@@ -821,12 +828,22 @@ impl Engine for RaftEngine {
         if message.get_msg_type() == ::raft::eraftpb::MessageType::MsgHeartbeat {
             let last = self.raw.raft.raft_log.last_index();
             if message.commit > last {
-                warn!(
-                    from = %from,
-                    commit = message.commit,
-                    last_index = last,
-                    "the leader believes this node holds entries it does not: its log went back"
-                );
+                // The commit a heartbeat carries is at most what this node acknowledged
+                // holding (raft-rs sends min(match, committed)), and a node never loses what
+                // it acknowledged unless its state went back. Restored from a copy of this
+                // very run, it is the next run to its peers (its incarnation cannot tell), so
+                // this is where the node itself finds out: it may have voted in terms it no
+                // longer remembers, and from now on it does not vote (issue 11).
+                if self.went_back.is_none() {
+                    let why = format!(
+                        "the leader {from} commits up to log index {}, which this node \
+                         acknowledged, but its log ends at {last}",
+                        message.commit
+                    );
+                    warn!(%why, "this node's log went back: it stops voting");
+                    self.went_back = Some(why);
+                    self.voting_forbidden = true;
+                }
                 message.commit = last;
             }
         }
@@ -1147,6 +1164,53 @@ mod tests {
         assert_eq!(nodes["c"].0.leader(), Some(leader[0].clone()));
         // It followed without ever granting a vote: a and b elected each other.
         assert_eq!(nodes["c"].0.raw.raft.vote, ::raft::INVALID_ID);
+    }
+
+    /// A heartbeat that commits beyond this node's log means the node lost entries it
+    /// acknowledged (its data directory was restored from an older copy or wiped): raft-rs
+    /// would stop the process; the engine clamps the commit instead, says why its log went
+    /// back, and from then on grants no vote (issue 11).
+    #[test]
+    fn a_heartbeat_beyond_the_log_shows_the_log_went_back_and_the_node_stops_voting() {
+        use ::raft::eraftpb::MessageType;
+        let voters: Vec<NodeId> = ["a", "b", "c"].iter().map(|n| (*n).to_owned()).collect();
+        let mut b = RaftEngine::new(RaftConfig::new("b".into(), voters)).expect("engine");
+        let message = |kind: MessageType, from: &str, term: u64| {
+            let mut message = Message::default();
+            message.set_msg_type(kind);
+            message.from = raft_id(from);
+            message.to = raft_id("b");
+            message.term = term;
+            encode(&message)
+        };
+        // A heartbeat within the log says nothing.
+        b.step(&"a".to_owned(), &message(MessageType::MsgHeartbeat, "a", 2))
+            .expect("heartbeat");
+        assert!(b.went_back().is_none());
+        let mut beyond = wire::message(&message(MessageType::MsgHeartbeat, "a", 2)).expect("wire");
+        beyond.commit = 7;
+        b.step(&"a".to_owned(), &encode(&beyond))
+            .expect("a heartbeat beyond the log is stepped, not a panic");
+        let why = b.went_back().expect("the log went back").to_owned();
+        assert!(
+            why.contains("log index 7") && why.contains("ends at 0"),
+            "{why}"
+        );
+        assert_eq!(b.raw.raft.raft_log.committed, 0);
+        // The leader falls silent: a node that may vote would stand for election by now.
+        for _ in 0..100 {
+            b.tick();
+        }
+        assert_eq!(b.raw.raft.state, StateRole::Follower);
+        let ready = b.ready();
+        assert!(
+            ready
+                .messages
+                .iter()
+                .chain(&ready.persisted_messages)
+                .all(|m| m.to == "a"),
+            "b asked for votes: {ready:?}"
+        );
     }
 
     #[test]
