@@ -1154,6 +1154,16 @@ impl Producer {
         } else {
             error!(%error, "block production failed; stopping the node");
             self.chain.failed.store(true, Ordering::SeqCst);
+            // RocksDB reports a full disk as an I/O error whose text carries the OS's words;
+            // the operator's remedy is simple, so say it (nothing acknowledged is lost: every
+            // block is committed in one synced batch, and the failed one was not acknowledged).
+            if error.to_string().contains("No space left on device") {
+                error!(
+                    ledger = %self.chain.config.ledger_dir().display(),
+                    "the disk holding the ledger is full: free space on it, then start the node \
+                     again; it resumes from its last committed block and catches up"
+                );
+            }
         }
         if let ChainError::Divergence { height, field, why } = &error {
             // For the operator and the consortium: which block, which field, what each side

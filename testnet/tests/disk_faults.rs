@@ -1005,6 +1005,7 @@ async fn a_full_disk_stops_the_node_cleanly_and_it_resumes_once_space_is_freed()
     for needed in [
         "No space left on device",
         "stopping the node",
+        "the disk holding the ledger is full: free space on it, then start the node again",
         "node stopped on an error",
     ] {
         assert!(

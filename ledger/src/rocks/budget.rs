@@ -223,16 +223,25 @@ mod tests {
             block_cache_bytes: BLOCK_CACHE_BYTES_MIN - 1,
             ..StorageBudget::default()
         };
-        assert!(small_cache.check().expect_err("below the minimum").contains("block cache"));
+        assert!(small_cache
+            .check()
+            .expect_err("below the minimum")
+            .contains("block cache"));
         let small_buffers = StorageBudget {
             write_buffer_bytes: WRITE_BUFFER_BYTES_MIN - 1,
             ..StorageBudget::default()
         };
-        assert!(small_buffers.check().expect_err("below the minimum").contains("write buffers"));
+        assert!(small_buffers
+            .check()
+            .expect_err("below the minimum")
+            .contains("write buffers"));
         let small_wal = StorageBudget {
             wal_bytes_max: WAL_BYTES_MAX_MIN - 1,
             ..StorageBudget::default()
         };
-        assert!(small_wal.check().expect_err("below the minimum").contains("write-ahead log"));
+        assert!(small_wal
+            .check()
+            .expect_err("below the minimum")
+            .contains("write-ahead log"));
     }
 }
