@@ -756,7 +756,19 @@ impl Engine for RaftEngine {
     }
 
     fn refuse_votes_from(&mut self, nodes: &BTreeSet<NodeId>) {
-        self.votes_refused = nodes.iter().map(|n| raft_id(n)).collect();
+        let refused: BTreeSet<u64> = nodes.iter().map(|n| raft_id(n)).collect();
+        // A node refused now lost (part of) its log: what this leader recorded as replicated
+        // to it no longer holds. raft-rs takes its rejections of later appends as stale
+        // (below `matched`) and, on a quiet chain, sends it nothing; probing from the start
+        // sends it what it lacks (or a snapshot) at once, so it does not serve an old height.
+        // Lowering `matched` never lowers the commit index, which raft-rs only moves forward.
+        for id in refused.difference(&self.votes_refused) {
+            if let Some(progress) = self.raw.raft.mut_prs().get_mut(*id) {
+                progress.matched = 0;
+                progress.become_probe();
+            }
+        }
+        self.votes_refused = refused;
     }
 
     fn forbid_voting(&mut self) {
@@ -1164,6 +1176,59 @@ mod tests {
         assert_eq!(nodes["c"].0.leader(), Some(leader[0].clone()));
         // It followed without ever granting a vote: a and b elected each other.
         assert_eq!(nodes["c"].0.raw.raft.vote, ::raft::INVALID_ID);
+    }
+
+    #[test]
+    fn a_leader_resends_its_log_at_once_to_a_node_refused_for_a_lost_log() {
+        // a leads and has replicated three entries to b and c; c then loses its log (wiped).
+        let mut nodes = run_three(|_| {}, 200);
+        let leader = leaders(&nodes).pop().expect("a leader");
+        for block in 0..3u8 {
+            nodes
+                .get_mut(&leader)
+                .expect("leader")
+                .0
+                .propose(vec![block])
+                .expect("leader proposes");
+        }
+        let mut nodes = step_rounds(nodes, 50);
+        let follower = ["a", "b", "c"]
+            .into_iter()
+            .find(|n| **n != *leader)
+            .expect("a follower")
+            .to_owned();
+        let last = nodes[&leader].0.last_index();
+        assert_eq!(nodes[&follower].0.last_index(), last);
+        let voters: Vec<NodeId> = ["a", "b", "c"].iter().map(|n| (*n).to_owned()).collect();
+        let mut wiped = RaftEngine::new(RaftConfig::new(follower.clone(), voters)).expect("engine");
+        wiped.forbid_voting();
+        nodes.insert(follower.clone(), (wiped, Durable::default()));
+        // Its peers learn it went back (incarnations); no block is proposed meanwhile.
+        nodes
+            .get_mut(&leader)
+            .expect("leader")
+            .0
+            .refuse_votes_from(&BTreeSet::from([follower.clone()]));
+        let nodes = step_rounds(nodes, 50);
+        assert_eq!(
+            nodes[&follower].0.last_index(),
+            last,
+            "the wiped node got the log back without waiting for new blocks"
+        );
+    }
+
+    /// Runs `rounds` more rounds of the test network over `nodes`.
+    fn step_rounds(
+        nodes: BTreeMap<String, (RaftEngine, Durable)>,
+        rounds: usize,
+    ) -> BTreeMap<String, (RaftEngine, Durable)> {
+        let taken = std::cell::RefCell::new(Some(nodes));
+        run_three(
+            |fresh| {
+                *fresh = taken.borrow_mut().take().expect("nodes");
+            },
+            rounds,
+        )
     }
 
     /// A heartbeat that commits beyond this node's log means the node lost entries it
