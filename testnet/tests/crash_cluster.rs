@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::load::{submit_waiting, try_connect};
+
 use common::*;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -76,14 +78,7 @@ impl Cluster {
 }
 
 async fn connect(endpoint: &str) -> Result<VchainApiClient<Channel>, String> {
-    let channel = Channel::from_shared(endpoint.to_owned())
-        .map_err(|e| e.to_string())?
-        .connect_timeout(Duration::from_millis(500))
-        .timeout(Duration::from_secs(6))
-        .connect()
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    Ok(VchainApiClient::new(channel))
+    try_connect(endpoint, Duration::from_secs(6)).await
 }
 
 async fn get_status(endpoint: &str) -> Result<GetStatusResponse, String> {
@@ -171,19 +166,8 @@ async fn deliver(
         let node = cluster.next_live(rotation);
         let endpoint = &cluster.endpoints[node];
         cluster.in_flight[node].fetch_add(1, Ordering::SeqCst);
-        let submitted = tokio::time::timeout(Duration::from_secs(8), async {
-            let mut api = connect(endpoint).await?;
-            api.submit_transaction(SubmitTransactionRequest {
-                transaction: Some(signed.clone()),
-                wait_for_commit: true,
-                timeout_ms: COMMIT_WAIT_MS,
-            })
-            .await
-            .map(|r| r.into_inner())
-            .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
-        })
-        .await
-        .unwrap_or_else(|_| Err("client timeout".into()));
+        let submitted =
+            submit_waiting(endpoint, signed, COMMIT_WAIT_MS, Duration::from_secs(8)).await;
         cluster.in_flight[node].fetch_sub(1, Ordering::SeqCst);
         match submitted {
             Ok(response) if response.committed => {

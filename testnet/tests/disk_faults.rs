@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::load::{submit_waiting, try_connect};
+
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -101,20 +103,13 @@ impl Client {
         let mut errors = Vec::new();
         for attempt in 0..SUBMIT_ATTEMPTS_MAX {
             let node = via[attempt % via.len()];
-            let answer = tokio::time::timeout(Duration::from_secs(10), async {
-                connect(self.endpoint(node))
-                    .await?
-                    .submit_transaction(SubmitTransactionRequest {
-                        transaction: Some(signed.clone()),
-                        wait_for_commit: true,
-                        timeout_ms: COMMIT_WAIT_MS,
-                    })
-                    .await
-                    .map(|r| r.into_inner())
-                    .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
-            })
-            .await
-            .unwrap_or_else(|_| Err("client timeout".into()));
+            let answer = submit_waiting(
+                self.endpoint(node),
+                &signed,
+                COMMIT_WAIT_MS,
+                Duration::from_secs(10),
+            )
+            .await;
             match answer {
                 Ok(response) if response.committed => {
                     return Ok(Acked {
@@ -153,14 +148,7 @@ impl Client {
 }
 
 async fn connect(endpoint: &str) -> Result<VchainApiClient<Channel>, String> {
-    let channel = Channel::from_shared(endpoint.to_owned())
-        .map_err(|e| e.to_string())?
-        .connect_timeout(Duration::from_millis(500))
-        .timeout(Duration::from_secs(8))
-        .connect()
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    Ok(VchainApiClient::new(channel))
+    try_connect(endpoint, Duration::from_secs(8)).await
 }
 
 /// A four-node testnet with the financier's credit line granted, and what was acknowledged.

@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::load::{connect, largest, next_nonce, Auditor};
+use common::load::{admit_all, connect, largest, next_nonce, Auditor};
 use common::*;
 use std::time::{Duration, Instant};
 
@@ -176,17 +176,7 @@ async fn a_flood_of_largest_transactions_stops_no_node_and_every_block_fits_a_fr
         ));
         accounts.push((account_id, key));
     }
-    let registered = apis[0]
-        .submit_transactions(SubmitTransactionsRequest {
-            transactions: registrations,
-        })
-        .await
-        .expect("registrations")
-        .into_inner();
-    assert!(
-        registered.outcomes.iter().all(|o| o.admitted),
-        "{registered:?}"
-    );
+    admit_all(&mut apis[0], registrations).await;
     let deadline = Instant::now() + WINDOW_DEADLINE;
     while next_nonce(&mut apis[0], &auditor, FLOODER).await < first + FLOOD_ACCOUNTS as u64 - 1 {
         assert!(

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::load::{connect, largest, next_nonce, Auditor};
+use common::load::{admit_all, connect, largest, next_nonce, Auditor};
 use common::*;
 use vchain_cli::keystore::Keystore;
 use vchain_contracts::execute::NONCE_WINDOW;
@@ -163,19 +163,7 @@ async fn memory_and_disk_stay_within_the_configured_budget_under_load() {
             .iter()
             .map(|t| prost::Message::encoded_len(t) as u64)
             .sum::<u64>();
-        let api = &mut apis[window as usize % NODES];
-        let answer = api
-            .submit_transactions(SubmitTransactionsRequest {
-                transactions: batch,
-            })
-            .await
-            .expect("a node answers")
-            .into_inner();
-        assert!(
-            answer.outcomes.iter().all(|o| o.admitted),
-            "the load was refused: {:?}",
-            answer.outcomes.iter().find(|o| !o.admitted)
-        );
+        admit_all(&mut apis[window as usize % NODES], batch).await;
         let deadline = Instant::now() + WINDOW_DEADLINE;
         loop {
             let next = next_nonce(&mut apis[0], &auditor, LOADER).await;

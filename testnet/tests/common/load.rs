@@ -100,3 +100,61 @@ pub fn largest(
         signed = bigger;
     }
 }
+
+/// A client of `endpoint` if it answers now (one attempt), its calls bounded by `call_timeout`.
+pub async fn try_connect(
+    endpoint: &str,
+    call_timeout: Duration,
+) -> Result<VchainApiClient<Channel>, String> {
+    let channel = Channel::from_shared(endpoint.to_owned())
+        .map_err(|e| e.to_string())?
+        .connect_timeout(Duration::from_millis(500))
+        .timeout(call_timeout)
+        .connect()
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    Ok(VchainApiClient::new(channel))
+}
+
+/// Submits `signed` through `endpoint` on a new connection and waits up to `commit_wait_ms`
+/// for its commit, all within `call_timeout`; a failure is the gRPC code and message (or the
+/// timeout), for retry loops to log.
+pub async fn submit_waiting(
+    endpoint: &str,
+    signed: &SignedTransaction,
+    commit_wait_ms: u32,
+    call_timeout: Duration,
+) -> Result<SubmitTransactionResponse, String> {
+    tokio::time::timeout(call_timeout, async {
+        try_connect(endpoint, call_timeout)
+            .await?
+            .submit_transaction(SubmitTransactionRequest {
+                transaction: Some(signed.clone()),
+                wait_for_commit: true,
+                timeout_ms: commit_wait_ms,
+            })
+            .await
+            .map(|r| r.into_inner())
+            .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
+    })
+    .await
+    .unwrap_or_else(|_| Err("client timeout".into()))
+}
+
+/// Submits `transactions` as one batch and asserts every one was admitted.
+pub async fn admit_all(
+    api: &mut VchainApiClient<Channel>,
+    transactions: Vec<SignedTransaction>,
+) -> SubmitTransactionsResponse {
+    let answer = api
+        .submit_transactions(SubmitTransactionsRequest { transactions })
+        .await
+        .expect("a node answers the batch")
+        .into_inner();
+    assert!(
+        answer.outcomes.iter().all(|o| o.admitted),
+        "a transaction of the batch was refused: {:?}",
+        answer.outcomes.iter().find(|o| !o.admitted)
+    );
+    answer
+}
