@@ -191,9 +191,11 @@ impl super::RocksLedger {
                 usage.block_bytes = memtables + tables;
             }
         }
+        // Every family shares one cache; ask one of them (the database-wide property answers
+        // for the `default` family, which has a cache of its own that nothing uses).
         usage.block_cache_bytes = self
             .db
-            .property_int_value("rocksdb.block-cache-usage")
+            .property_int_value_cf(self.cf(super::CF_STATE)?, "rocksdb.block-cache-usage")
             .map_err(super::storage("reading the block cache usage"))?
             .unwrap_or(0);
         let entries =

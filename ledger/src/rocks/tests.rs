@@ -1130,6 +1130,17 @@ fn the_write_ahead_log_and_memtables_stay_within_the_budget_under_sustained_writ
         );
         let usage = ledger.usage().expect("usage");
         assert!(usage.table_bytes > 0, "flushed data lives in tables");
+        // Reads go through the shared cache, which counts them, within its budget.
+        for height in 0..160u64 {
+            ledger
+                .get(format!("voucher/{height}/0").as_bytes())
+                .expect("read");
+        }
+        let cached = ledger.usage().expect("usage").block_cache_bytes;
+        assert!(
+            cached > 0 && cached <= budget.block_cache_bytes as u64,
+            "block cache holds {cached} bytes"
+        );
     }
     // Reopening replays at most the bounded log and finds everything.
     let ledger = RocksLedger::open_with(dir.path(), &budget).expect("reopen");
