@@ -177,7 +177,9 @@ damage_wal() {
   local l n wal size log
   l=$(leader)
   for n in $(members | grep -vx "${l:-0}"); do
-    wal=$(ls -S "$dir/node-$n/ledger/"*.log 2>/dev/null | head -1 || true)
+    # The newest log (numbered in order): it holds the writes not yet flushed, which the node
+    # must replay; an older one may already be obsolete and skipped.
+    wal=$(ls "$dir/node-$n/ledger/"*.log 2>/dev/null | sort | tail -1 || true)
     [ -n "$wal" ] && [ "$(stat -c %s "$wal")" -ge 65536 ] && break
     wal=""
   done
