@@ -342,6 +342,7 @@ impl Ctx {
                 message: format!("no answer within {} s", self.rpc_timeout.as_secs()),
                 tx_hash: None,
                 height: None,
+                broke_off: false,
             })
             .context(what)),
         }

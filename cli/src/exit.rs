@@ -7,7 +7,7 @@
 //! | 2 | usage error (bad arguments; clap's default) |
 //! | 3 | transaction rejected by the chain: admission or contract rule (gRPC `InvalidArgument`, `FailedPrecondition`, `PermissionDenied`, `AlreadyExists`, `OutOfRange`, `Unauthenticated`, `Aborted`), or a committed result other than OK |
 //! | 4 | not found (gRPC `NotFound`) |
-//! | 5 | node unreachable, unavailable, busy or too slow (connect error, `Unavailable`, `DeadlineExceeded`, `ResourceExhausted`, `Cancelled`) |
+//! | 5 | node unreachable, unavailable, busy or too slow (connect error, a call broken off by the node's death or a reset connection, `Unavailable`, `DeadlineExceeded`, `ResourceExhausted`, `Cancelled`) |
 //! | 6 | keystore error: missing key, wrong passphrase, no passphrase available, key without account, key not bound to its account |
 //! | 7 | pending: admitted but not committed within the wait (not rejected); follow it with `vchain tx wait HASH` |
 
@@ -25,8 +25,10 @@ Exit codes:
      FailedPrecondition, PermissionDenied, AlreadyExists, OutOfRange, Unauthenticated, Aborted)
      or a committed result other than OK
   4  not found (gRPC NotFound)
-  5  node unreachable, unavailable, busy or too slow (connect error, Unavailable,
-     DeadlineExceeded, ResourceExhausted, Cancelled)
+  5  node unreachable, unavailable, busy or too slow (connect error, a call broken off by
+     the node's death or a reset connection, Unavailable, DeadlineExceeded,
+     ResourceExhausted, Cancelled); a transaction's outcome is then unknown: sending it
+     again is safe
   6  keystore error: missing key, wrong passphrase, no passphrase available, key without
      account, key not bound to its account on chain
   7  pending: the transaction was admitted but not committed within the wait; it is not
@@ -94,6 +96,10 @@ pub(crate) struct RpcError {
     pub(crate) tx_hash: Option<String>,
     /// `x-vchain-height` metadata.
     pub(crate) height: Option<String>,
+    /// The call broke off on the way (the node died or reset the connection mid-call): no
+    /// answer came, so the outcome is unknown, as with an unreachable node. tonic reports it as
+    /// `Unknown` carrying the local transport error; a node's own answers carry no source.
+    pub(crate) broke_off: bool,
 }
 
 impl From<tonic::Status> for RpcError {
@@ -109,6 +115,7 @@ impl From<tonic::Status> for RpcError {
             message: s.message().to_owned(),
             tx_hash: meta("x-vchain-tx-hash"),
             height: meta("x-vchain-height"),
+            broke_off: s.code() == tonic::Code::Unknown && std::error::Error::source(&s).is_some(),
         }
     }
 }
@@ -205,6 +212,9 @@ impl std::error::Error for UsageError {}
 pub(crate) fn exit_for_error(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<RpcError>() {
+            if e.broke_off {
+                return Exit::Unavailable;
+            }
             return exit_for_grpc(e.code);
         }
         if let Some(s) = cause.downcast_ref::<tonic::Status>() {
@@ -321,6 +331,17 @@ mod tests {
         let err = anyhow::Error::new(RpcError::from(tonic::Status::not_found("no voucher V9")))
             .context("get");
         assert_eq!(exit_for_error(&err), Exit::NotFound);
+        // A call broken off by the node's death: tonic's Unknown with the transport error as
+        // its source. Unreachable (5), not an internal error; a node's own Unknown stays 1.
+        let broken = tonic::Status::from_error(Box::new(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "connection reset by peer",
+        )));
+        assert_eq!(broken.code(), Code::Unknown);
+        let err = anyhow::Error::new(RpcError::from(broken)).context("submitting");
+        assert_eq!(exit_for_error(&err), Exit::Unavailable);
+        let err = anyhow::Error::new(RpcError::from(tonic::Status::unknown("from the node")));
+        assert_eq!(exit_for_error(&err), Exit::Internal);
         let err =
             anyhow::Error::new(KeystoreError::WrongPassphrase("a".into())).context("unlocking");
         assert_eq!(exit_for_error(&err), Exit::Keystore);

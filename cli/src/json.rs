@@ -635,6 +635,9 @@ pub(crate) fn status(s: &GetStatusResponse) -> Value {
         "snapshots_installed": s.snapshots_installed,
         "proposals_refused": s.proposals_refused,
         "resources": opt(s.resources.as_ref(), resources),
+        "voting_forbidden": s.voting_forbidden,
+        "votes_refused_from": s.votes_refused_from,
+        "blocks_ahead_of_clock": s.blocks_ahead_of_clock,
         "genesis_hash": hex(&s.genesis_hash),
         "version": s.version,
         "params": opt(s.params.as_ref(), chain_params),
@@ -711,6 +714,19 @@ pub(crate) fn trace(t: &TraceVoucherResponse) -> Value {
 mod tests {
     use super::*;
     use vchain_proto::v1::SplitVoucher;
+
+    #[test]
+    fn status_carries_the_consensus_health_fields() {
+        let v = status(&GetStatusResponse {
+            voting_forbidden: true,
+            votes_refused_from: vec!["node-3".into()],
+            blocks_ahead_of_clock: 2,
+            ..Default::default()
+        });
+        assert_eq!(v["voting_forbidden"], true);
+        assert_eq!(v["votes_refused_from"], json!(["node-3"]));
+        assert_eq!(v["blocks_ahead_of_clock"], 2);
+    }
 
     #[test]
     fn enums_bytes_and_operations() {

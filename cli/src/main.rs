@@ -15,7 +15,7 @@
 //! | 2 | usage error (bad arguments; clap's default) |
 //! | 3 | transaction rejected by the chain: admission or contract rule (gRPC `InvalidArgument`, `FailedPrecondition`, `PermissionDenied`, `AlreadyExists`, `OutOfRange`, `Unauthenticated`, `Aborted`), or a committed result other than OK |
 //! | 4 | not found (gRPC `NotFound`) |
-//! | 5 | node unreachable, unavailable, busy or too slow (connect error, `Unavailable`, `DeadlineExceeded`, `ResourceExhausted`, `Cancelled`) |
+//! | 5 | node unreachable, unavailable, busy or too slow (connect error, a call broken off by the node's death or a reset connection, `Unavailable`, `DeadlineExceeded`, `ResourceExhausted`, `Cancelled`) |
 //! | 6 | keystore error: missing key, wrong passphrase, no passphrase available, key without account, key not bound to its account |
 //! | 7 | pending: admitted but not committed within the wait (not rejected); follow it with `vchain tx wait HASH` |
 //!

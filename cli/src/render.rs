@@ -510,6 +510,20 @@ pub(crate) fn status(s: &GetStatusResponse) -> String {
             ),
         );
     }
+    // What an operator must act on: see docs/operations.md.
+    if s.voting_forbidden {
+        kv(
+            &mut o,
+            "voting forbidden",
+            "this node's consensus state went back; remove it and add the machine under a new node id",
+        );
+    }
+    if !s.votes_refused_from.is_empty() {
+        kv(&mut o, "votes refused from", s.votes_refused_from.join(","));
+    }
+    if s.blocks_ahead_of_clock > 0 {
+        kv(&mut o, "blocks ahead of clock", s.blocks_ahead_of_clock);
+    }
     if let Some(p) = &s.params {
         kv(&mut o, "max tenor days", p.max_tenor_days);
         kv(&mut o, "min split amount", p.min_split_amount);
@@ -719,6 +733,22 @@ mod tests {
             actor: actor.into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn status_shows_what_an_operator_must_act_on() {
+        let quiet = status(&GetStatusResponse::default());
+        assert!(!quiet.contains("voting forbidden"), "{quiet}");
+        assert!(!quiet.contains("votes refused"), "{quiet}");
+        let troubled = status(&GetStatusResponse {
+            voting_forbidden: true,
+            votes_refused_from: vec!["node-2".into(), "node-4".into()],
+            blocks_ahead_of_clock: 3,
+            ..Default::default()
+        });
+        assert!(troubled.contains("voting forbidden"), "{troubled}");
+        assert!(troubled.contains("node-2,node-4"), "{troubled}");
+        assert!(troubled.contains("blocks ahead of clock"), "{troubled}");
     }
 
     #[test]

@@ -15,6 +15,18 @@
 //! has a root CA (dev chains and testnets do), the load suppliers are certified with it: the CA
 //! key is the keystore's `bank-a-ca`, its certificate `--ca-cert` (default: `bank-a-ca.pem` next
 //! to the keystore).
+//!
+//! Node failures: a submission whose outcome is unknown (the node died, restarted, paused or
+//! reset the connection; or it answered `pending`) is sent again, the same signed bytes, to the
+//! next endpoint after a short bounded backoff (`retry.rs` holds the rule and its bounds); a
+//! rule rejection is never resent. Channels connect lazily and reconnect, so a node down at
+//! start or restarted later takes load again. The summary reports the retries; `failed` counts
+//! the transactions that ran out of attempts or were refused. `--acked-out FILE` records every
+//! acknowledged transaction, and `--verify-acked FILE` (no load) checks that every endpoint
+//! holds them (`acked.rs`).
+
+mod acked;
+mod retry;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,6 +81,19 @@ struct Args {
     /// Stop after this many load transactions.
     #[arg(long, default_value_t = 1_000_000)]
     max_txs: u64,
+    /// How long a node waits for a submission's commit before it answers `pending` (the bench
+    /// then sends it again to the next endpoint); at most the node's `submit_timeout_ms`.
+    #[arg(long, default_value_t = 60_000)]
+    commit_wait_ms: u32,
+    /// Append the hex hash of every transaction the chain acknowledged as committed (OK or
+    /// rejected by a rule) to this file, one per line.
+    #[arg(long, value_name = "FILE")]
+    acked_out: Option<PathBuf>,
+    /// Run no load: check that every endpoint holds every transaction listed in FILE (as
+    /// written by --acked-out) and exit non-zero if any is missing or an endpoint is
+    /// unreachable.
+    #[arg(long, value_name = "FILE")]
+    verify_acked: Option<PathBuf>,
 }
 
 struct Shared {
@@ -76,11 +101,21 @@ struct Shared {
     /// Signs the bench's reads: bank A's administrator, who may read everything.
     auditor: SigningKey,
     clients: Vec<VchainApiClient<Channel>>,
+    endpoints: Vec<String>,
+    /// The endpoint that answered first at start; setup runs through it.
+    setup_endpoint: usize,
+    /// What a waited submission asks the node to wait for its commit.
+    commit_wait: Duration,
+    acked: Option<acked::AckedLog>,
     latencies_us: Mutex<Vec<u64>>,
     committed: AtomicU64,
     rejected: AtomicU64,
     failed: AtomicU64,
     submitted: AtomicU64,
+    /// Retries (sendings after the first), all transactions together.
+    retries: AtomicU64,
+    /// Transactions sent more than once.
+    retried_transactions: AtomicU64,
     /// Pieces each account received and may pass on (transfers do not deepen a lineage).
     inboxes: Vec<Mutex<std::collections::VecDeque<String>>>,
 }
@@ -92,32 +127,146 @@ fn key_for(run: u64, index: usize) -> SigningKey {
     SigningKey::from_bytes(&Sha256::digest(format!("vchain-bench {run} {index}")).into())
 }
 
+/// Setup's waited submission through one node: pending is an error there (setup is not
+/// resent; run it while the nodes are up).
 async fn submit_wait(
     client: &mut VchainApiClient<Channel>,
     transaction: SignedTransaction,
+    wait: Duration,
 ) -> Result<SubmitTransactionResponse, tonic::Status> {
     client
         .submit_transaction(SubmitTransactionRequest {
             transaction: Some(transaction),
             wait_for_commit: true,
-            timeout_ms: 60_000,
+            timeout_ms: wait.as_millis().try_into().unwrap_or(u32::MAX),
         })
         .await
         .and_then(|r| {
             let response = r.into_inner();
-            // Admitted but not committed within the wait: for the bench, a failed commit.
             if response.pending {
-                Err(tonic::Status::deadline_exceeded("still pending after 60 s"))
+                Err(tonic::Status::deadline_exceeded(format!(
+                    "still pending after {} ms",
+                    wait.as_millis()
+                )))
             } else {
                 Ok(response)
             }
         })
 }
 
+/// How one transaction's delivery ended.
+enum Delivery {
+    /// Committed with result OK.
+    Committed(SubmitTransactionResponse),
+    /// Committed, rejected by a rule (the status names it).
+    Rejected(tonic::Status),
+    /// Refused, or out of attempts or time: why.
+    Failed(String),
+}
+
+/// Retry notices printed (the rest are counted in the summary).
+const RETRY_NOTICES_MAX: u64 = 20;
+
 impl Shared {
     /// `message` as a read of `method` signed by the bench's auditor.
     fn read<T: prost::Message>(&self, message: T, method: &str) -> tonic::Request<T> {
         vchain_cli::read::request_now(message, &self.chain_id, method, AUDITOR, &self.auditor)
+    }
+
+    /// Records an acknowledged transaction in `--acked-out`, if given.
+    fn record_acked(&self, hash: &[u8]) -> anyhow::Result<()> {
+        match &self.acked {
+            Some(log) => log.record(hash),
+            None => Ok(()),
+        }
+    }
+
+    /// Delivers `transaction`: submits it through `endpoint` and waits for its commit; when
+    /// the outcome is unknown ([`retry::judge`]), sends the same bytes to the next endpoint
+    /// (`endpoint` follows) after a backoff, at most [`retry::SUBMIT_ATTEMPTS_MAX`] times and
+    /// never after `hard_stop`.
+    async fn deliver(
+        &self,
+        endpoint: &mut usize,
+        transaction: &SignedTransaction,
+        hard_stop: Instant,
+    ) -> Delivery {
+        let mut backoff = retry::Backoff::new();
+        let answer_wait = self.commit_wait + retry::ANSWER_MARGIN;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let remaining = hard_stop.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Delivery::Failed(format!("out of time after {} attempts", attempt - 1));
+            }
+            let mut client = self.clients[*endpoint].clone();
+            let request = SubmitTransactionRequest {
+                transaction: Some(transaction.clone()),
+                wait_for_commit: true,
+                timeout_ms: self.commit_wait.as_millis().try_into().unwrap_or(u32::MAX),
+            };
+            let wait = answer_wait.min(remaining);
+            let answer = tokio::time::timeout(wait, client.submit_transaction(request))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(tonic::Status::deadline_exceeded(format!(
+                        "no answer within {} ms",
+                        wait.as_millis()
+                    )))
+                })
+                .map(|response| response.into_inner());
+            let verdict = retry::judge(&answer);
+            let why = match (verdict, answer) {
+                (retry::Verdict::Committed, Ok(response)) => return Delivery::Committed(response),
+                (retry::Verdict::Rejected, Err(status)) => return Delivery::Rejected(status),
+                (retry::Verdict::Refused, Err(status)) => {
+                    return Delivery::Failed(format!(
+                        "refused by {}: {:?}: {}",
+                        self.endpoints[*endpoint],
+                        status.code(),
+                        status.message()
+                    ))
+                }
+                (retry::Verdict::Resend(retry::ResendCause::Pending), _) => {
+                    format!("pending after {} ms", self.commit_wait.as_millis())
+                }
+                (_, Err(status)) => format!("{:?}: {}", status.code(), status.message()),
+                (verdict, Ok(response)) => {
+                    return Delivery::Failed(format!(
+                        "unexpected answer {response:?} judged {verdict:?}"
+                    ))
+                }
+            };
+            let pause = backoff.next_wait();
+            if attempt >= retry::SUBMIT_ATTEMPTS_MAX {
+                return Delivery::Failed(format!(
+                    "{attempt} attempts, the last through {}: {why}",
+                    self.endpoints[*endpoint]
+                ));
+            }
+            if Instant::now() + pause >= hard_stop {
+                return Delivery::Failed(format!(
+                    "out of time after {attempt} attempts, the last through {}: {why}",
+                    self.endpoints[*endpoint]
+                ));
+            }
+            if attempt == 1 {
+                self.retried_transactions.fetch_add(1, Ordering::Relaxed);
+            }
+            let from = *endpoint;
+            *endpoint = (*endpoint + 1) % self.clients.len();
+            if self.retries.fetch_add(1, Ordering::Relaxed) < RETRY_NOTICES_MAX {
+                eprintln!(
+                    "retry: {} from {}, sending again to {} in {} ms",
+                    why,
+                    self.endpoints[from],
+                    self.endpoints[*endpoint],
+                    pause.as_millis()
+                );
+            }
+            tokio::time::sleep(pause).await;
+        }
     }
 }
 
@@ -150,7 +299,7 @@ async fn run_batched(
     key: &SigningKey,
     operations: Vec<Operation>,
 ) -> anyhow::Result<Vec<TxResult>> {
-    let mut client = shared.clients[0].clone();
+    let mut client = shared.clients[shared.setup_endpoint].clone();
     let mut results = Vec::with_capacity(operations.len());
     let mut operations = operations.into_iter().peekable();
     while operations.peek().is_some() {
@@ -183,7 +332,7 @@ async fn run_batched(
             );
         }
         // The last one waits for its commit, and so for all before it.
-        let response = submit_wait(&mut client, last)
+        let response = submit_wait(&mut client, last, shared.commit_wait)
             .await
             .map_err(|s| anyhow::anyhow!("setup: {}", s.message()))?;
         let height = response.height;
@@ -222,6 +371,7 @@ async fn run_batched(
                     result.message
                 );
             }
+            shared.record_acked(&result.tx_hash)?;
             results.push(result);
         }
     }
@@ -245,24 +395,72 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1_000.0
 }
 
+/// How long connecting to an endpoint may take before the call fails (and is resent).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the first status call at start may take per endpoint.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A lazily connecting client per endpoint: a node down now is connected when it is back, and
+/// a connection that broke is made again on the next call.
+fn clients(endpoints: &[String]) -> anyhow::Result<Vec<VchainApiClient<Channel>>> {
+    endpoints
+        .iter()
+        .map(|endpoint| {
+            let channel = Channel::from_shared(endpoint.clone())
+                .with_context(|| format!("endpoint {endpoint}"))?
+                .connect_timeout(CONNECT_TIMEOUT)
+                .connect_lazy();
+            Ok(VchainApiClient::new(channel).max_decoding_message_size(64 << 20))
+        })
+        .collect()
+}
+
+/// The first endpoint that answers `GetStatus`, and its answer.
+async fn first_status(
+    endpoints: &[String],
+    clients: &[VchainApiClient<Channel>],
+) -> anyhow::Result<(usize, GetStatusResponse)> {
+    let mut errors = Vec::new();
+    for (index, client) in clients.iter().enumerate() {
+        let mut client = client.clone();
+        match tokio::time::timeout(STATUS_TIMEOUT, client.get_status(GetStatusRequest {})).await {
+            Ok(Ok(status)) => return Ok((index, status.into_inner())),
+            Ok(Err(status)) => errors.push(format!("{}: {}", endpoints[index], status.message())),
+            Err(_) => errors.push(format!("{}: no answer", endpoints[index])),
+        }
+    }
+    bail!("no endpoint answers: {}", errors.join("; "))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.endpoints.is_empty() {
+        bail!("--endpoints names no endpoint");
+    }
+    let clients = clients(&args.endpoints)?;
+    let (setup_endpoint, status) = first_status(&args.endpoints, &clients).await?;
+    if let Some(file) = &args.verify_acked {
+        let keystore = Keystore::load_or_create(&args.keystore)?;
+        let key = keystore
+            .unlock(AUDITOR, &args.passphrase)
+            .with_context(|| format!("unlocking {AUDITOR}"))?;
+        let hashes = acked::read_hashes(file)?;
+        return acked::verify(
+            &args.endpoints,
+            &clients,
+            &status.chain_id,
+            acked::Reader {
+                account: AUDITOR.into(),
+                key,
+            },
+            hashes,
+        )
+        .await;
+    }
     if args.accounts < 2 {
         bail!("--accounts must be at least 2");
     }
-    let mut clients = Vec::new();
-    for endpoint in &args.endpoints {
-        let channel = Channel::from_shared(endpoint.clone())?
-            .connect()
-            .await
-            .with_context(|| format!("connecting to {endpoint}"))?;
-        clients.push(VchainApiClient::new(channel).max_decoding_message_size(64 << 20));
-    }
-    let status = clients[0]
-        .get_status(GetStatusRequest {})
-        .await?
-        .into_inner();
     let params = status.params.context("status has no params")?;
     let keystore = Keystore::load_or_create(&args.keystore)?;
     let unlock = |name: &str| {
@@ -292,22 +490,32 @@ async fn main() -> anyhow::Result<()> {
     } else {
         None
     };
+    let acked = match &args.acked_out {
+        Some(path) => Some(acked::AckedLog::open(path)?),
+        None => None,
+    };
     let shared = Arc::new(Shared {
         chain_id: status.chain_id.clone(),
         auditor: admin.clone(),
         clients,
+        endpoints: args.endpoints.clone(),
+        setup_endpoint,
+        commit_wait: Duration::from_millis(args.commit_wait_ms.into()),
+        acked,
         latencies_us: Mutex::new(Vec::new()),
         committed: AtomicU64::new(0),
         rejected: AtomicU64::new(0),
         failed: AtomicU64::new(0),
         submitted: AtomicU64::new(0),
+        retries: AtomicU64::new(0),
+        retried_transactions: AtomicU64::new(0),
         inboxes: (0..args.accounts)
             .map(|_| Mutex::new(Default::default()))
             .collect(),
     });
-    let mut client = shared.clients[0].clone();
+    let mut client = shared.clients[setup_endpoint].clone();
     let account_of = |name: &str| {
-        let mut client = shared.clients[0].clone();
+        let mut client = shared.clients[setup_endpoint].clone();
         let request = shared.read(
             GetAccountRequest {
                 account_id: name.to_owned(),
@@ -437,6 +645,8 @@ async fn main() -> anyhow::Result<()> {
 
     // Load.
     let deadline = Instant::now() + Duration::from_secs(args.duration_secs);
+    // A transaction signed before the deadline is settled, not abandoned mid-failover.
+    let hard_stop = deadline + retry::RETRY_GRACE;
     let interval = (args.rate > 0).then(|| Duration::from_secs_f64(1.0 / args.rate as f64));
     let ticker = Arc::new(Mutex::new(interval.map(tokio::time::interval)));
     let load_started = Instant::now();
@@ -449,7 +659,8 @@ async fn main() -> anyhow::Result<()> {
         let max_txs = args.max_txs;
         let min_split = params.min_split_amount.max(1);
         tasks.push(tokio::spawn(async move {
-            let mut client = shared.clients[worker.index % shared.clients.len()].clone();
+            // Each worker starts on its own endpoint and stays on the one that last answered.
+            let mut endpoint = worker.index % shared.clients.len();
             // Split, pass the small piece on, repeat; once the lineage is deep, only pass on
             // pieces received from the previous account.
             let mut split_next = true;
@@ -493,8 +704,17 @@ async fn main() -> anyhow::Result<()> {
                 );
                 shared.submitted.fetch_add(1, Ordering::Relaxed);
                 let sent = Instant::now();
-                match submit_wait(&mut client, transaction).await {
-                    Ok(response) => {
+                let hash = tx::tx_hash(&transaction.body);
+                let delivered = shared.deliver(&mut endpoint, &transaction, hard_stop).await;
+                if matches!(delivered, Delivery::Committed(_) | Delivery::Rejected(_)) {
+                    if let Err(error) = shared.record_acked(&hash) {
+                        eprintln!("worker {}: {error:#}", worker.account);
+                        shared.failed.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                }
+                match delivered {
+                    Delivery::Committed(response) => {
                         shared
                             .latencies_us
                             .lock()
@@ -514,6 +734,12 @@ async fn main() -> anyhow::Result<()> {
                                 })
                                 .unwrap_or_default();
                             if children.len() != 2 {
+                                eprintln!(
+                                    "worker {}: split {} committed with {} children, not 2",
+                                    worker.account,
+                                    hex::encode(hash),
+                                    children.len()
+                                );
                                 shared.failed.fetch_add(1, Ordering::Relaxed);
                                 return;
                             }
@@ -527,10 +753,7 @@ async fn main() -> anyhow::Result<()> {
                             split_next = true;
                         }
                     }
-                    Err(status)
-                        if status.metadata().get("x-vchain-tx-hash").is_some()
-                            && status.code() != tonic::Code::DeadlineExceeded =>
-                    {
+                    Delivery::Rejected(status) => {
                         // Committed but rejected by a rule: the nonce is spent.
                         if shared.rejected.fetch_add(1, Ordering::Relaxed) == 0 {
                             eprintln!("first rejection: {}", status.message());
@@ -538,7 +761,15 @@ async fn main() -> anyhow::Result<()> {
                         worker.nonce += 1;
                         split_next = true;
                     }
-                    Err(_) => {
+                    Delivery::Failed(why) => {
+                        // Its outcome is unknown, so every later nonce of this account could
+                        // wait on it: the worker stops.
+                        eprintln!(
+                            "worker {}: transaction {} (nonce {}) failed: {why}",
+                            worker.account,
+                            hex::encode(hash),
+                            worker.nonce
+                        );
                         shared.failed.fetch_add(1, Ordering::Relaxed);
                         return;
                     }
@@ -554,10 +785,13 @@ async fn main() -> anyhow::Result<()> {
     latencies.sort_unstable();
     let committed = shared.committed.load(Ordering::Relaxed);
     println!(
-        "load: {} submitted, {committed} committed, {} rejected, {} failed in {elapsed:.1} s",
+        "load: {} submitted, {committed} committed, {} rejected, {} failed, {} retries \
+         ({} transactions retried) in {elapsed:.1} s",
         shared.submitted.load(Ordering::Relaxed),
         shared.rejected.load(Ordering::Relaxed),
-        shared.failed.load(Ordering::Relaxed)
+        shared.failed.load(Ordering::Relaxed),
+        shared.retries.load(Ordering::Relaxed),
+        shared.retried_transactions.load(Ordering::Relaxed)
     );
     println!(
         "committed tx/s {:.0}   commit latency p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
@@ -568,7 +802,10 @@ async fn main() -> anyhow::Result<()> {
         percentile(&latencies, 1.0)
     );
     if shared.failed.load(Ordering::Relaxed) > 0 {
-        bail!("some workers failed (node unavailable or a split without two children)");
+        bail!(
+            "some workers failed (a transaction refused, out of attempts or time, or a split \
+             without two children; see above)"
+        );
     }
     Ok(())
 }
