@@ -62,7 +62,7 @@ pub enum LedgerError {
     /// end: opening would continue from a silently shortened history, dropping writes the node
     /// acknowledged. The node refuses to start and says what the operator can do.
     #[error(
-        "the ledger at {path} is damaged ({found}); the node will not continue from a shortened history. Restore the data directory from a backup taken while the node was stopped, or remove this node by proposal and add the machine again under a new node id with an empty data directory"
+        "the ledger at {path} is damaged ({found}); the node will not continue from a shortened history. Remove this node by proposal and add the machine again under a new node id with an empty data directory (its peers would refuse the votes of a restored copy for good); only a single-node chain may restore a backup taken while it was stopped"
     )]
     Damaged {
         /// The ledger directory.

@@ -619,8 +619,9 @@ async fn a_damaged_write_ahead_log_refuses_to_start_and_the_others_commit_on() {
             "damaged",
             &ledger.display().to_string(),
             "will not continue from a shortened history",
-            "Restore the data directory from a backup",
+            "Remove this node by proposal",
             "new node id",
+            "would refuse the votes of a restored copy",
         ] {
             assert!(
                 output.contains(needed),
