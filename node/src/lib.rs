@@ -304,13 +304,20 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
     let (chain, producer) =
         tokio::task::block_in_place(|| Chain::start(config, &genesis, clock, peers))?;
     let bridge = network_events.map(|events| tokio::spawn(bridge_network(chain.clone(), events)));
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(vchain_proto::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| NodeError::Server {
-            addr: grpc_addr,
-            why: format!("reflection: {e}"),
-        })?;
+    // Server reflection in both versions: many clients (grpcio's among them) still ask
+    // `grpc.reflection.v1alpha` only.
+    let reflection_error = |e: tonic_reflection::server::Error| NodeError::Server {
+        addr: grpc_addr,
+        why: format!("reflection: {e}"),
+    };
+    let reflection_builder = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(vchain_proto::FILE_DESCRIPTOR_SET)
+    };
+    let reflection = reflection_builder().build_v1().map_err(reflection_error)?;
+    let reflection_v1alpha = reflection_builder()
+        .build_v1alpha()
+        .map_err(reflection_error)?;
     let api = VchainApiServer::new(api::ApiService::new(chain.clone()))
         .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
         .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
@@ -328,6 +335,7 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
         .max_concurrent_streams(GRPC_CONCURRENT_STREAMS_MAX)
         .http2_max_pending_accept_reset_streams(Some(GRPC_PENDING_RESETS_MAX))
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(api)
         .add_optional_service(dev)
         .serve_with_incoming_shutdown(incoming, async {

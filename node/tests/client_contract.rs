@@ -1,0 +1,80 @@
+//! The client contract as a third-party wallet meets it from the .proto files alone (issue 12):
+//! what a client written in another language, with its own gRPC stack, finds on the wire.
+
+mod common;
+
+use common::*;
+
+/// The service a wallet looks for by reflection.
+const API_SERVICE: &str = "vchain.v1.VchainApi";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_reflection_answers_both_v1_and_v1alpha() {
+    let node = TestNode::start().await;
+    let endpoint = format!("http://{}", node.node.as_ref().expect("running").grpc_addr);
+    let channel = tonic::transport::Channel::from_shared(endpoint)
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect");
+
+    // grpc.reflection.v1
+    {
+        use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+        use tonic_reflection::pb::v1::ServerReflectionRequest;
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut answers = ServerReflectionClient::new(channel.clone())
+            .server_reflection_info(tokio_stream::iter(vec![request]))
+            .await
+            .expect("v1 reflection is served")
+            .into_inner();
+        let answer = answers
+            .message()
+            .await
+            .expect("answer")
+            .expect("one answer");
+        let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+            panic!("v1 answered {answer:?}");
+        };
+        assert!(
+            list.service.iter().any(|s| s.name == API_SERVICE),
+            "v1 lists {:?}",
+            list.service
+        );
+    }
+    // grpc.reflection.v1alpha, which many clients still ask only
+    {
+        use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+        use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut answers = ServerReflectionClient::new(channel)
+            .server_reflection_info(tokio_stream::iter(vec![request]))
+            .await
+            .expect("v1alpha reflection is served")
+            .into_inner();
+        let answer = answers
+            .message()
+            .await
+            .expect("answer")
+            .expect("one answer");
+        let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+            panic!("v1alpha answered {answer:?}");
+        };
+        assert!(
+            list.service.iter().any(|s| s.name == API_SERVICE),
+            "v1alpha lists {:?}",
+            list.service
+        );
+    }
+    node.stop().await;
+}
