@@ -374,6 +374,11 @@ fn identify(
         )
         .into());
     }
+    if transaction.body.is_empty() {
+        // Empty bytes decode as a body of defaults (chain id "" among them): refused for its
+        // form, before any field is judged.
+        return Err(Rejection::new(ErrorCode::Malformed, "transaction body is empty").into());
+    }
     let body = TransactionBody::decode(transaction.body.as_slice()).map_err(|error| {
         Rejection::new(
             ErrorCode::Malformed,

@@ -119,6 +119,17 @@ fn malformed_body_is_refused_without_spending_a_nonce() {
 }
 
 #[test]
+fn an_empty_body_is_malformed_not_another_chains() {
+    // Empty bytes decode as a body with every field at its default, chain id "" included;
+    // what is wrong with it is its form, and a wallet reading the code must learn that.
+    let mut chain = TestChain::new();
+    let mut tx = chain.tx(SUP1, request("V000000000001"));
+    tx.body = Vec::new();
+    chain.refuse(tx, ErrorCode::Malformed, &["body is empty"]);
+    assert_eq!(chain.nonce(SUP1), 0);
+}
+
+#[test]
 fn body_without_operation_spends_the_nonce_and_does_nothing() {
     let mut chain = TestChain::new();
     let tx = chain.sign_body(SUP1, &body(SUP1, 0, None));

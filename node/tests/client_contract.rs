@@ -78,3 +78,27 @@ async fn server_reflection_answers_both_v1_and_v1alpha() {
     }
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_transaction_body_is_refused_as_malformed() {
+    let mut node = TestNode::start().await;
+    let mut transaction = node
+        .sign(
+            "bank-a-admin",
+            vchain_proto::v1::transaction_body::Operation::FreezeAccount(
+                vchain_proto::v1::FreezeAccount {
+                    account_id: "foundry".into(),
+                    reason: "empty".into(),
+                },
+            ),
+        )
+        .await;
+    transaction.body = Vec::new();
+    let status = node
+        .submit_tx(transaction)
+        .await
+        .expect_err("an empty body is refused");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert_eq!(error_code(&status), "MALFORMED", "{status:?}");
+    node.stop().await;
+}
