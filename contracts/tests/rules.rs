@@ -1288,7 +1288,10 @@ fn issue_requires_a_valid_unused_trade_document() {
         CORE,
         op,
         ErrorCode::DuplicateTradeDocument,
-        &["invoice FP-2024-0002 already backs voucher V000000000001"],
+        &[
+            "content hash",
+            "already backs voucher V000000000001 (under another kind or number than invoice FP-2024-0002)",
+        ],
     );
     let doc = TradeDocument {
         kind: "contract".into(),

@@ -183,21 +183,31 @@ pub(crate) fn issue(tx: &mut TxContext<'_, '_>, op: IssueVoucher) -> Result<(), 
         );
     }
     validate::digest("trade document hash", &document.hash)?;
-    for key in [
-        keys::trade_document(&document.kind, &document.number),
-        keys::trade_document_hash(&document.hash),
-    ] {
-        if let Some(used_by) = tx.overlay.get(&key)? {
-            return reject(
-                ErrorCode::DuplicateTradeDocument,
-                format!(
-                    "{} {} already backs voucher {}",
-                    document.kind,
-                    document.number,
-                    String::from_utf8_lossy(&used_by)
-                ),
-            );
-        }
+    // Either collision is a duplicate; the refusal names the one that happened (the same
+    // content may come back under another number, which does not back the voucher itself).
+    let by_number = keys::trade_document(&document.kind, &document.number);
+    if let Some(used_by) = tx.overlay.get(&by_number)? {
+        return reject(
+            ErrorCode::DuplicateTradeDocument,
+            format!(
+                "{} {} already backs voucher {}",
+                document.kind,
+                document.number,
+                String::from_utf8_lossy(&used_by)
+            ),
+        );
+    }
+    if let Some(used_by) = tx.overlay.get(&keys::trade_document_hash(&document.hash))? {
+        return reject(
+            ErrorCode::DuplicateTradeDocument,
+            format!(
+                "a trade document with content hash {} already backs voucher {} (under another kind or number than {} {})",
+                hex::encode(&document.hash),
+                String::from_utf8_lossy(&used_by),
+                document.kind,
+                document.number
+            ),
+        );
     }
 
     let holder = tx.load_account(&op.holder)?;
