@@ -129,7 +129,8 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::ReadingReplayed
         | E::ReadingStale
         | E::CertificateAlreadyRevoked => Code::FailedPrecondition,
-        E::DeviceExists => Code::AlreadyExists,
+        E::DeviceExists | E::NonceTaken => Code::AlreadyExists,
+        E::MempoolFull => Code::ResourceExhausted,
         E::ReadingSignatureInvalid => Code::Unauthenticated,
         E::ReadingMismatch => Code::InvalidArgument,
     }
@@ -178,14 +179,21 @@ impl From<ChainError> for Status {
     }
 }
 
+/// The rule code of a mempool refusal (a transaction sent again is not refused).
+fn mempool_code(error: &MempoolError) -> ErrorCode {
+    match error {
+        MempoolError::Full { .. } => ErrorCode::MempoolFull,
+        MempoolError::NonceTaken { .. } | MempoolError::Duplicate(_) => ErrorCode::NonceTaken,
+    }
+}
+
 fn submit_status(error: SubmitError) -> Status {
     match error {
         SubmitError::Check(CheckError::Rejected(rejection)) => rejection_status(&rejection),
         SubmitError::Check(CheckError::Fatal(error)) => internal(error),
-        SubmitError::Mempool(error @ MempoolError::Full { .. }) => {
-            Status::resource_exhausted(error.to_string())
+        SubmitError::Mempool(error) => {
+            rule_status(mempool_code(&error), &error.to_string(), None, None)
         }
-        SubmitError::Mempool(error) => Status::already_exists(error.to_string()),
         SubmitError::ShuttingDown => Status::unavailable("node is shutting down"),
     }
 }
@@ -452,6 +460,9 @@ impl VchainApi for ApiService {
                 }
                 Err(SubmitError::Check(CheckError::Rejected(rejection))) => {
                     refused(hash, rejection.code, rejection.message)
+                }
+                Err(SubmitError::Mempool(error)) => {
+                    refused(hash, mempool_code(&error), error.to_string())
                 }
                 Err(other) => refused(hash, ErrorCode::InvalidArgument, other.to_string()),
             };

@@ -102,3 +102,36 @@ async fn an_empty_transaction_body_is_refused_as_malformed() {
     assert_eq!(error_code(&status), "MALFORMED", "{status:?}");
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mempool_nonce_conflict_carries_its_rule_code() {
+    // No block for a minute: both transactions meet in the mempool.
+    let mut node = TestNode::start_with(|c| c.block_interval_ms = 60_000).await;
+    let freeze = |reason: &str| {
+        vchain_proto::v1::transaction_body::Operation::FreezeAccount(
+            vchain_proto::v1::FreezeAccount {
+                account_id: "foundry".into(),
+                reason: reason.into(),
+            },
+        )
+    };
+    let nonce = node.next_nonce("bank-b-admin").await;
+    let first = node.sign_with_nonce("bank-b-admin", nonce, freeze("first"));
+    let second = node.sign_with_nonce("bank-b-admin", nonce, freeze("second"));
+    let send = |transaction| {
+        let mut api = node.api.clone();
+        async move {
+            api.submit_transaction(vchain_proto::v1::SubmitTransactionRequest {
+                transaction: Some(transaction),
+                wait_for_commit: false,
+                timeout_ms: 0,
+            })
+            .await
+        }
+    };
+    send(first).await.expect("the first is admitted");
+    let status = send(second).await.expect_err("the nonce is taken");
+    assert_eq!(status.code(), tonic::Code::AlreadyExists, "{status:?}");
+    assert_eq!(error_code(&status), "NONCE_TAKEN", "{status:?}");
+    node.stop().await;
+}

@@ -312,10 +312,7 @@ async fn a_batch_admits_the_good_and_refuses_exactly_the_bad() {
         .collect();
     assert_eq!(
         refused,
-        [
-            (7, ErrorCode::BadSignature),
-            (20, ErrorCode::InvalidArgument)
-        ],
+        [(7, ErrorCode::BadSignature), (20, ErrorCode::NonceTaken)],
         "{outcomes:?}"
     );
     assert!(
