@@ -45,7 +45,17 @@ impl NodeKey {
     pub fn load_or_create(data_dir: &Path) -> Result<Self, NetworkError> {
         let path = data_dir.join(NODE_KEY_FILE);
         match fs::read_to_string(&path) {
-            Ok(text) => Self::parse(&path, &text),
+            Ok(text) => {
+                if let Some(mode) = exposed_mode(&path) {
+                    // Whoever reads it can speak as this node to the consortium.
+                    tracing::warn!(
+                        path = %path.display(),
+                        mode = format!("{mode:o}"),
+                        "the node key can be read by other users: run chmod 600 on it"
+                    );
+                }
+                Self::parse(&path, &text)
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let key = Self::generate();
                 key.write_new(data_dir, &path)?;
@@ -130,6 +140,19 @@ pub fn peer_id_from_public_key_hex(key: &str) -> Result<PeerId, NetworkError> {
     Ok(PublicKey::from(public).to_peer_id())
 }
 
+/// The file's permission bits if users other than its owner may read or write it.
+#[cfg(unix)]
+fn exposed_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then_some(mode)
+}
+
+#[cfg(not(unix))]
+fn exposed_mode(_path: &Path) -> Option<u32> {
+    None
+}
+
 #[cfg(unix)]
 fn open_private(path: &Path) -> io::Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -165,6 +188,20 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_reported() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        NodeKey::load_or_create(dir.path()).expect("create");
+        let path = dir.path().join(NODE_KEY_FILE);
+        assert_eq!(exposed_mode(&path), None, "created private");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
+        assert_eq!(exposed_mode(&path), Some(0o644));
+        // Still loads (the warning is the operator's to act on).
+        NodeKey::load_or_create(dir.path()).expect("loads");
+    }
 
     #[test]
     fn key_is_created_once_private_and_reloaded() {
