@@ -70,7 +70,9 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::PledgeNotFound
         | E::ReceiptNotFound
         | E::DeviceNotFound
-        | E::OrganisationNotFound => Code::NotFound,
+        | E::OrganisationNotFound
+        | E::TransactionNotFound
+        | E::BlockNotFound => Code::NotFound,
         E::IdentityExists
         | E::AccountExists
         | E::CreditLineExists
@@ -204,8 +206,11 @@ fn hash_arg(bytes: &[u8], what: &str) -> Result<Hash, Status> {
     })
 }
 
-fn not_found(what: &str, id: &str) -> Status {
-    Status::not_found(format!("{what} {id:?} does not exist"))
+/// A query for something this node does not hold: NOT_FOUND with the rule code that says what
+/// was missing, so a client can tell a missing voucher from a missing account.
+fn not_found(code: ErrorCode, what: &str, id: &str) -> Status {
+    debug_assert_eq!(grpc_code(code), tonic::Code::NotFound);
+    rule_status(code, &format!("{what} {id:?} does not exist"), None, None)
 }
 
 /// True if `event` concerns `account` / `voucher` (an empty filter matches everything).
@@ -479,7 +484,7 @@ impl VchainApi for ApiService {
         let id = request.into_inner().voucher_id;
         let voucher = self
             .read::<Voucher>(&keys::voucher(&id), "Voucher")?
-            .ok_or_else(|| not_found("voucher", &id))?;
+            .ok_or_else(|| not_found(ErrorCode::VoucherNotFound, "voucher", &id))?;
         if !read_access::may_read_voucher(&*self.chain.ledger, &reader, &voucher)? {
             return Err(reader.denied(&format!("voucher {id}")));
         }
@@ -591,7 +596,7 @@ impl VchainApi for ApiService {
                     .unwrap_or(0);
                 let mut trace = trace::trace(&snapshot, &id)
                     .map_err(internal)?
-                    .ok_or_else(|| not_found("voucher", &id))?;
+                    .ok_or_else(|| not_found(ErrorCode::VoucherNotFound, "voucher", &id))?;
                 trace.height = height;
                 if !reader.privileged() {
                     filter_trace(&snapshot, &reader, &mut trace)?;
@@ -621,7 +626,7 @@ impl VchainApi for ApiService {
         }
         let account = self
             .read::<Account>(&keys::account(&id), "Account")?
-            .ok_or_else(|| not_found("account", &id))?;
+            .ok_or_else(|| not_found(ErrorCode::AccountNotFound, "account", &id))?;
         Ok(Response::new(GetAccountResponse {
             account: Some(account),
         }))
@@ -638,7 +643,7 @@ impl VchainApi for ApiService {
         }
         let identity = self
             .read::<Identity>(&keys::identity(&uscc), "Identity")?
-            .ok_or_else(|| not_found("identity", &uscc))?;
+            .ok_or_else(|| not_found(ErrorCode::IdentityNotFound, "identity", &uscc))?;
         Ok(Response::new(GetIdentityResponse {
             identity: Some(identity),
         }))
@@ -665,10 +670,15 @@ impl VchainApi for ApiService {
                 "CreditLine",
             )?
             .ok_or_else(|| {
-                Status::not_found(format!(
-                    "{} has granted no credit line to {}",
-                    request.financier, request.core_enterprise
-                ))
+                rule_status(
+                    ErrorCode::CreditLineNotFound,
+                    &format!(
+                        "{} has granted no credit line to {}",
+                        request.financier, request.core_enterprise
+                    ),
+                    None,
+                    None,
+                )
             })?;
         Ok(Response::new(GetCreditLineResponse {
             credit_line: Some(line),
@@ -689,7 +699,7 @@ impl VchainApi for ApiService {
                 let snapshot = chain.ledger.snapshot();
                 let proposal = vchain_contracts::proposal(&snapshot, &id)
                     .map_err(internal)?
-                    .ok_or_else(|| not_found("proposal", &id))?;
+                    .ok_or_else(|| not_found(ErrorCode::ProposalNotFound, "proposal", &id))?;
                 let events = vchain_contracts::proposal_events(&snapshot, &id).map_err(internal)?;
                 Ok(GetProposalResponse {
                     proposal: Some(proposal),
@@ -828,7 +838,7 @@ impl VchainApi for ApiService {
         let id = request.into_inner().device_id;
         let device = self
             .read::<Device>(&keys::device(&id), "Device")?
-            .ok_or_else(|| not_found("device", &id))?;
+            .ok_or_else(|| not_found(ErrorCode::DeviceNotFound, "device", &id))?;
         let receipt =
             self.read::<WarehouseReceipt>(&keys::receipt(&device.receipt_id), "WarehouseReceipt")?;
         let pledgee = vchain_contracts::active_pledge(
@@ -857,7 +867,7 @@ impl VchainApi for ApiService {
         let id = request.into_inner().receipt_id;
         let receipt = self
             .read::<WarehouseReceipt>(&keys::receipt(&id), "WarehouseReceipt")?
-            .ok_or_else(|| not_found("warehouse receipt", &id))?;
+            .ok_or_else(|| not_found(ErrorCode::ReceiptNotFound, "warehouse receipt", &id))?;
         // Its holder, its operator, a pledgee of it (named in its history), auditors.
         let party = reader.owns(&receipt.holder) || reader.owns(&receipt.operator);
         let named = party || read_access::named_in_history(&*self.chain.ledger, &reader, &id)?;
@@ -879,7 +889,9 @@ impl VchainApi for ApiService {
             Some(get_pledge_request::Selector::RegistrationNumber(number)) => {
                 vchain_contracts::pledge(&*self.chain.ledger, &number)
                     .map_err(internal)?
-                    .ok_or_else(|| not_found("pledge registration", &number))?
+                    .ok_or_else(|| {
+                        not_found(ErrorCode::PledgeNotFound, "pledge registration", &number)
+                    })?
             }
             Some(get_pledge_request::Selector::VoucherId(id)) => vchain_contracts::active_pledge(
                 &*self.chain.ledger,
@@ -887,14 +899,28 @@ impl VchainApi for ApiService {
                 &id,
             )
             .map_err(internal)?
-            .ok_or_else(|| Status::not_found(format!("voucher {id} has no active pledge")))?,
+            .ok_or_else(|| {
+                rule_status(
+                    ErrorCode::PledgeNotFound,
+                    &format!("voucher {id} has no active pledge"),
+                    None,
+                    None,
+                )
+            })?,
             Some(get_pledge_request::Selector::ReceiptId(id)) => vchain_contracts::active_pledge(
                 &*self.chain.ledger,
                 vchain_contracts::ASSET_RECEIPT,
                 &id,
             )
             .map_err(internal)?
-            .ok_or_else(|| Status::not_found(format!("receipt {id} has no active pledge")))?,
+            .ok_or_else(|| {
+                rule_status(
+                    ErrorCode::PledgeNotFound,
+                    &format!("receipt {id} has no active pledge"),
+                    None,
+                    None,
+                )
+            })?,
             None => {
                 return Err(Status::invalid_argument(
                     "give a registration number or a voucher id",
@@ -923,13 +949,19 @@ impl VchainApi for ApiService {
                     .ledger
                     .height_of(&hash)
                     .map_err(internal)?
-                    .ok_or_else(|| not_found("block", &hex::encode(hash)))?
+                    .ok_or_else(|| {
+                        not_found(ErrorCode::BlockNotFound, "block", &hex::encode(hash))
+                    })?
             }
             None => self.chain.head()?.height,
         };
-        let block = self
-            .block_at(height)?
-            .ok_or_else(|| not_found("block at height", &height.to_string()))?;
+        let block = self.block_at(height)?.ok_or_else(|| {
+            not_found(
+                ErrorCode::BlockNotFound,
+                "block at height",
+                &height.to_string(),
+            )
+        })?;
         let block_hash = block
             .header
             .as_ref()
@@ -952,7 +984,13 @@ impl VchainApi for ApiService {
             .ledger
             .tx_location(&hash)
             .map_err(internal)?
-            .ok_or_else(|| not_found("committed transaction", &hex::encode(hash)))?;
+            .ok_or_else(|| {
+                not_found(
+                    ErrorCode::TransactionNotFound,
+                    "committed transaction",
+                    &hex::encode(hash),
+                )
+            })?;
         let block = self.block_at(location.height)?.ok_or_else(|| {
             internal(format!(
                 "transaction index points at missing block {}",

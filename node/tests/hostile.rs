@@ -213,6 +213,22 @@ async fn queries_for_missing_things_are_not_found() {
         .await
         .expect_err("missing");
     assert_eq!(status.code(), tonic::Code::NotFound);
+    assert_eq!(error_code(&status), "VOUCHER_NOT_FOUND", "{status:?}");
+    let status = node
+        .api
+        .get_transaction(node.audited(
+            GetTransactionRequest {
+                tx_hash: vec![1; 32],
+            },
+            "GetTransaction",
+        ))
+        .await
+        .expect_err("no such transaction");
+    assert_eq!(
+        (status.code(), error_code(&status).as_str()),
+        (tonic::Code::NotFound, "TRANSACTION_NOT_FOUND"),
+        "{status:?}"
+    );
     let status = node
         .api
         .get_transaction(node.audited(
@@ -235,6 +251,7 @@ async fn queries_for_missing_things_are_not_found() {
         .await
         .expect_err("future block");
     assert_eq!(status.code(), tonic::Code::NotFound);
+    assert_eq!(error_code(&status), "BLOCK_NOT_FOUND", "{status:?}");
     let status = node
         .api
         .list_vouchers(node.audited(ListVouchersRequest::default(), "ListVouchers"))
