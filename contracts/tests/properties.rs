@@ -737,11 +737,18 @@ fn run_scenario(steps: &[Step], stats: &mut Stats) {
 #[test]
 fn lifecycle_invariants_hold_for_random_sequences() {
     let stats = RefCell::new(Stats::new());
-    let mut runner = TestRunner::new(Config {
-        cases: 64,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    // A fixed seed: the coverage asserted below is then the same on every run (with a random
+    // seed an unlucky run missed an event kind), and a failure replays exactly.
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: 64,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
+    );
     let result = runner.run(&scenario(), |steps| {
         run_scenario(&steps, &mut stats.borrow_mut());
         Ok(())

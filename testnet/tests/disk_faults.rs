@@ -1091,20 +1091,18 @@ async fn a_node_caught_up_by_snapshot_finds_every_transaction_by_hash() {
     })
     .await;
     net.converged(&all).await;
-    // Blocks behind the snapshot are filled in from peers in the background: wait (bounded)
-    // until the last acknowledged transaction (the snapshot's head block or after) and the
-    // first (filled in) are found, then check every one.
-    let ends = [
-        net.acked.last().expect("acked").hash.clone(),
-        net.acked.first().expect("acked").hash.clone(),
-    ];
-    for hash in ends {
-        let deadline = Instant::now() + WAIT_MAX;
-        while !net.holds(victim, &hash).await {
+    // Blocks behind the snapshot are filled in from peers in the background (from the top
+    // down): wait (bounded) until the victim finds every acknowledged transaction, then check
+    // every one on every node.
+    let deadline = Instant::now() + WAIT_MAX;
+    for acked in net.acked.clone() {
+        while !net.holds(victim, &acked.hash).await {
             assert!(
                 Instant::now() < deadline,
-                "node-{victim} never found transaction {}\n{}",
-                hex::encode(&hash),
+                "node-{victim} never found transaction {} (nonce {}, height {})\n{}",
+                hex::encode(&acked.hash),
+                acked.nonce,
+                acked.height,
                 net.log_tails()
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
