@@ -18,7 +18,7 @@ keep=false
 scripts/setup.sh
 source scripts/env.sh
 echo "== building vchain-testnet, vchain-node and vchain (first build compiles RocksDB: ~20 min on 2 cores)"
-cargo build --locked -q -p vchain-testnet -p vchain-node -p vchain-cli
+cargo build --workspace --bins --locked -q
 bin="$CARGO_TARGET_DIR/debug"
 dir="${VCHAIN_TESTNET_DIR:-$(mktemp -d)/testnet}"
 net() { "$bin/vchain-testnet" --dir "$dir" "$@"; }

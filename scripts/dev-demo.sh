@@ -13,7 +13,7 @@ keep=false
 scripts/setup.sh
 source scripts/env.sh
 echo "== building vchain-node and vchain (first build compiles RocksDB: ~20 min on 2 cores)"
-cargo build --locked -q -p vchain-node -p vchain-cli
+cargo build --workspace --bins --locked -q
 bin="$CARGO_TARGET_DIR/debug"
 
 data="${VCHAIN_DEMO_DIR:-$(mktemp -d)/vchain-dev}"

@@ -92,7 +92,7 @@ fn main() {
         voucher_id: "V000000000001".into(),
     };
     let bytes = prost::Message::encode_to_vec(&request);
-    let signature_hex = vchain_contracts::read::sign(
+    let signature_hex = vchain_wallet::read::signature(
         "vchain-dev",
         "GetVoucher",
         "acme-parts",

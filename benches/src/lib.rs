@@ -14,12 +14,13 @@ use vchain_contracts::genesis::{
     Genesis, GenesisAccount, GenesisConsensus, GenesisIdentity, GenesisNode, GenesisOrganisation,
     Params,
 };
-use vchain_contracts::tx::{self, tx_hash, Hash};
+use vchain_contracts::tx::{tx_hash, Hash};
 use vchain_contracts::validate::uscc_with_check;
 use vchain_contracts::{execute_block, BlockContext};
 use vchain_ledger::{BlockCommit, RocksLedger};
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::*;
+use vchain_wallet::transaction;
 
 /// Chain time of genesis in the fixtures (2026-01-01T00:00:00Z).
 pub const GENESIS_TIME_MS: u64 = 1_767_225_600_000;
@@ -210,9 +211,9 @@ impl BenchChain {
     /// Signs `operation` as `account` with its next nonce.
     pub fn sign(&mut self, account: &str, operation: Operation) -> SignedTransaction {
         let nonce = self.nonces.entry(account.to_owned()).or_insert(0);
-        let body = tx::body(&self.chain_id, account, *nonce, operation);
+        let body = transaction::body(&self.chain_id, account, *nonce, operation);
         *nonce += 1;
-        tx::sign(&body, &self.keys[account])
+        transaction::sign(&body, &self.keys[account])
     }
 
     /// Runs the node's block pipeline on `transactions` and commits the block; returns timing.

@@ -10,7 +10,6 @@ use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tonic::transport::{Channel, Endpoint};
-use vchain_cli::keystore::{KeyEntry, Keystore, KeystoreError};
 use vchain_contracts::tx;
 use vchain_proto::v1::dev_api_client::DevApiClient;
 use vchain_proto::v1::get_block_request::Selector;
@@ -33,6 +32,8 @@ use vchain_proto::v1::{
     UnfreezeVoucher,
 };
 use vchain_proto::v1::{AuditEntry, ListAuditLogRequest};
+use vchain_wallet::keystore::{KeyEntry, Keystore, KeystoreError};
+use vchain_wallet::transaction;
 
 use crate::args::AuditArgs;
 use crate::args::{
@@ -41,8 +42,9 @@ use crate::args::{
     ProposalAction, ProposalCmd, ProposalText, PublicKeySource, ReceiptCmd, TxCmd, TxOpts,
     VoucherCmd, VoucherOwner,
 };
-use crate::exit::{KeyProblem, RpcError, TxPending, TxRejected, UsageError};
+use crate::exit::{KeyProblem, TxPending, TxRejected, UsageError};
 use crate::{json, passphrase, render};
+use vchain_wallet::Refusal;
 
 /// How long to wait for a TCP/HTTP2 connection to the node.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -174,8 +176,8 @@ fn certified_json(c: &vchain_pki::Certified, der: &[u8]) -> Value {
         "serial": hex::encode(&c.serial),
         "not_before_ms": c.not_before_ms,
         "not_after_ms": c.not_after_ms,
-        "not_before": vchain_cli::time::format_utc_ms(c.not_before_ms),
-        "not_after": vchain_cli::time::format_utc_ms(c.not_after_ms),
+        "not_before": vchain_wallet::time::format_utc_ms(c.not_before_ms),
+        "not_after": vchain_wallet::time::format_utc_ms(c.not_after_ms),
         "sha256": hex::encode(Sha256::digest(der)),
     })
 }
@@ -188,8 +190,8 @@ fn certified_text(c: &vchain_pki::Certified, der: &[u8]) -> String {
         c.role,
         hex::encode(c.public_key),
         hex::encode(&c.serial),
-        vchain_cli::time::format_utc_ms(c.not_before_ms),
-        vchain_cli::time::format_utc_ms(c.not_after_ms),
+        vchain_wallet::time::format_utc_ms(c.not_before_ms),
+        vchain_wallet::time::format_utc_ms(c.not_after_ms),
         hex::encode(Sha256::digest(der)),
     )
 }
@@ -336,9 +338,10 @@ impl Ctx {
         let what = what.into();
         match tokio::time::timeout(self.rpc_timeout, fut).await {
             Ok(Ok(resp)) => Ok(resp.into_inner()),
-            Ok(Err(status)) => Err(anyhow::Error::new(RpcError::from(status)).context(what)),
-            Err(_) => Err(anyhow::Error::new(RpcError {
-                code: tonic::Code::DeadlineExceeded,
+            Ok(Err(status)) => Err(anyhow::Error::new(Refusal::from(status)).context(what)),
+            Err(_) => Err(anyhow::Error::new(Refusal {
+                status: tonic::Code::DeadlineExceeded,
+                code: None,
                 message: format!("no answer within {} s", self.rpc_timeout.as_secs()),
                 tx_hash: None,
                 height: None,
@@ -366,7 +369,7 @@ impl Ctx {
                 anyhow::Ok((key, account, self.chain_id().await?))
             })
             .await?;
-        Ok(vchain_cli::read::request_now(
+        Ok(vchain_wallet::read::request_now(
             message, chain_id, method, account, key,
         ))
     }
@@ -411,7 +414,7 @@ impl Ctx {
                 client.get_status(GetStatusRequest {}),
             )
             .await?;
-        let nonce_read = vchain_cli::read::request_now(
+        let nonce_read = vchain_wallet::read::request_now(
             GetAccountRequest {
                 account_id: account.clone(),
             },
@@ -428,9 +431,9 @@ impl Ctx {
                 client.get_account(nonce_read),
             )
             .await
-            .map_err(|error| match error.downcast_ref::<RpcError>() {
+            .map_err(|error| match error.downcast_ref::<Refusal>() {
                 Some(rpc)
-                    if rpc.code == tonic::Code::Unauthenticated
+                    if rpc.status == tonic::Code::Unauthenticated
                         && rpc.message.contains("does not verify") =>
                 {
                     anyhow::Error::new(KeyProblem(format!(
@@ -451,8 +454,8 @@ impl Ctx {
             .into());
         }
         let op_name = json::operation_name(&op);
-        let body = tx::body(&status.chain_id, &account, on_chain.next_nonce, op);
-        let signed = tx::sign(&body, &key);
+        let body = transaction::body(&status.chain_id, &account, on_chain.next_nonce, op);
+        let signed = transaction::sign(&body, &key);
         let hash = hex::encode(tx::tx_hash(&signed.body));
         let request = SubmitTransactionRequest {
             transaction: Some(signed),
@@ -944,7 +947,7 @@ impl Ctx {
                 let reading = prost::Message::encode_to_vec(&SensorReading {
                     device_id: device,
                     counter,
-                    device_time_ms: vchain_cli::time::now_ms(),
+                    device_time_ms: vchain_wallet::time::now_ms(),
                     measurement: Some(measurement),
                 });
                 let signature = ed25519_dalek::Signer::sign(&key, &reading)
@@ -1209,7 +1212,7 @@ impl Ctx {
                 if out.exists() {
                     return Err(UsageError(format!("{} already exists", out.display())).into());
                 }
-                let now_ms = vchain_cli::time::now_ms();
+                let now_ms = vchain_wallet::time::now_ms();
                 let validity = vchain_pki::Validity {
                     not_before_ms: now_ms,
                     not_after_ms: now_ms.saturating_add(u64::from(valid_days) * DAY_MS),
@@ -1263,7 +1266,7 @@ impl Ctx {
                 if out.exists() {
                     return Err(UsageError(format!("{} already exists", out.display())).into());
                 }
-                let now_ms = vchain_cli::time::now_ms();
+                let now_ms = vchain_wallet::time::now_ms();
                 let validity = vchain_pki::Validity {
                     not_before_ms: now_ms,
                     not_after_ms: now_ms
@@ -1347,7 +1350,7 @@ impl Ctx {
                 let der = vchain_contracts::certificate_der(&bytes)
                     .with_context(|| format!("reading certificate {}", path.display()))?;
                 let certified = vchain_pki::inspect(&der)?;
-                let now_ms = vchain_cli::time::now_ms();
+                let now_ms = vchain_wallet::time::now_ms();
                 let expiring = certified.expires_within(now_ms, u64::from(warn_days) * DAY_MS);
                 let expired = !certified.is_valid_at(now_ms) && now_ms > certified.not_after_ms;
                 let mut fields = certified_json(&certified, &der);
@@ -1969,16 +1972,16 @@ impl Ctx {
                 Ok(out) => return Ok(out),
                 Err(error)
                     if error
-                        .downcast_ref::<RpcError>()
-                        .is_some_and(|rpc| rpc.code == tonic::Code::NotFound)
+                        .downcast_ref::<Refusal>()
+                        .is_some_and(|rpc| rpc.status == tonic::Code::NotFound)
                         && std::time::Instant::now() < deadline =>
                 {
                     tokio::time::sleep(TX_WAIT_POLL).await;
                 }
                 Err(error)
                     if error
-                        .downcast_ref::<RpcError>()
-                        .is_some_and(|rpc| rpc.code == tonic::Code::NotFound) =>
+                        .downcast_ref::<Refusal>()
+                        .is_some_and(|rpc| rpc.status == tonic::Code::NotFound) =>
                 {
                     return Err(anyhow::Error::new(TxPending {
                         tx_hash: hex::encode(hash.0),
@@ -2054,7 +2057,7 @@ impl Ctx {
             let request = self.read(request, "SubscribeEvents").await?;
             let mut stream = tokio::select! {
                 r = client.subscribe_events(request) => {
-                    r.map_err(|s| anyhow::Error::new(RpcError::from(s)).context(what))?.into_inner()
+                    r.map_err(|s| anyhow::Error::new(Refusal::from(s)).context(what))?.into_inner()
                 }
                 _ = &mut sleep => break 'run "timeout",
                 _ = &mut ctrl_c => break 'run "interrupted",
@@ -2064,7 +2067,7 @@ impl Ctx {
                     break 'run "limit";
                 }
                 let next = tokio::select! {
-                    m = stream.message() => m.map_err(|s| anyhow::Error::new(RpcError::from(s)).context(what))?,
+                    m = stream.message() => m.map_err(|s| anyhow::Error::new(Refusal::from(s)).context(what))?,
                     _ = &mut sleep => break 'run "timeout",
                     _ = &mut ctrl_c => break 'run "interrupted",
                 };
@@ -2106,7 +2109,7 @@ impl Ctx {
             .await?;
         let text = format!(
             "chain time: {}\nclock offset: {} ms\n",
-            vchain_cli::time::format_utc_ms(r.chain_time_ms),
+            vchain_wallet::time::format_utc_ms(r.chain_time_ms),
             r.clock_offset_ms
         );
         Ok(Out::new(

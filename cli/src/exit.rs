@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use vchain_cli::KeystoreError;
+use vchain_wallet::{KeystoreError, Refusal};
 
 /// The exit-code table, appended to `vchain --help`.
 pub(crate) const EXIT_CODES_HELP: &str = "\
@@ -84,61 +84,6 @@ pub(crate) fn exit_for_grpc(code: tonic::Code) -> Exit {
         }
     }
 }
-
-/// A failed gRPC call, with the node's message and the transaction metadata if any.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RpcError {
-    /// gRPC status code.
-    pub(crate) code: tonic::Code,
-    /// The node's message (for a rejected transaction: the rule that failed).
-    pub(crate) message: String,
-    /// `x-vchain-tx-hash` metadata.
-    pub(crate) tx_hash: Option<String>,
-    /// `x-vchain-height` metadata.
-    pub(crate) height: Option<String>,
-    /// The call broke off on the way (the node died or reset the connection mid-call): no
-    /// answer came, so the outcome is unknown, as with an unreachable node. tonic reports it as
-    /// `Unknown` carrying the local transport error; a node's own answers carry no source.
-    pub(crate) broke_off: bool,
-}
-
-impl From<tonic::Status> for RpcError {
-    fn from(s: tonic::Status) -> Self {
-        let meta = |k: &str| {
-            s.metadata()
-                .get(k)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        Self {
-            code: s.code(),
-            message: s.message().to_owned(),
-            tx_hash: meta("x-vchain-tx-hash"),
-            height: meta("x-vchain-height"),
-            broke_off: s.code() == tonic::Code::Unknown && std::error::Error::source(&s).is_some(),
-        }
-    }
-}
-
-impl fmt::Display for RpcError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.message.is_empty() {
-            write!(f, "{}", self.code.description())?;
-        } else {
-            write!(f, "{}", self.message)?;
-        }
-        write!(f, " (gRPC {:?}", self.code)?;
-        if let Some(h) = &self.tx_hash {
-            write!(f, ", tx {h}")?;
-        }
-        if let Some(h) = &self.height {
-            write!(f, ", height {h}")?;
-        }
-        write!(f, ")")
-    }
-}
-
-impl std::error::Error for RpcError {}
 
 /// A transaction that was committed with a result other than OK.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,11 +156,11 @@ impl std::error::Error for UsageError {}
 /// The exit code for an error: the first cause in its chain that names one.
 pub(crate) fn exit_for_error(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<RpcError>() {
+        if let Some(e) = cause.downcast_ref::<Refusal>() {
             if e.broke_off {
                 return Exit::Unavailable;
             }
-            return exit_for_grpc(e.code);
+            return exit_for_grpc(e.status);
         }
         if let Some(s) = cause.downcast_ref::<tonic::Status>() {
             return exit_for_grpc(s.code());
@@ -247,14 +192,18 @@ pub(crate) fn error_json(err: &anyhow::Error) -> serde_json::Value {
         "message": format!("{err:#}"),
     });
     for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<RpcError>() {
-            doc["grpc_code"] = format!("{:?}", e.code).into();
+        if let Some(e) = cause.downcast_ref::<Refusal>() {
+            doc["grpc_code"] = format!("{:?}", e.status).into();
+            if let Some(code) = e.code {
+                doc["error_code"] = code.as_str_name().into();
+            }
             doc["grpc_message"] = e.message.clone().into();
             if let Some(h) = &e.tx_hash {
                 doc["tx_hash"] = h.clone().into();
             }
-            if let Some(h) = &e.height {
-                doc["height"] = h.clone().into();
+            if let Some(h) = e.height {
+                // A string, as the node's metadata carries it (scripts read it so).
+                doc["height"] = h.to_string().into();
             }
             break;
         }
@@ -314,7 +263,7 @@ mod tests {
         status
             .metadata_mut()
             .insert("x-vchain-tx-hash", "abcd".parse().expect("ascii"));
-        let err = Err::<(), _>(RpcError::from(status))
+        let err = Err::<(), _>(Refusal::from(status))
             .context("submitting IssueVoucher")
             .expect_err("err");
         assert_eq!(exit_for_error(&err), Exit::Rejected);
@@ -328,7 +277,7 @@ mod tests {
         assert_eq!(doc["error"]["grpc_code"], "FailedPrecondition");
         assert_eq!(doc["error"]["tx_hash"], "abcd");
 
-        let err = anyhow::Error::new(RpcError::from(tonic::Status::not_found("no voucher V9")))
+        let err = anyhow::Error::new(Refusal::from(tonic::Status::not_found("no voucher V9")))
             .context("get");
         assert_eq!(exit_for_error(&err), Exit::NotFound);
         // A call broken off by the node's death: tonic's Unknown with the transport error as
@@ -338,9 +287,9 @@ mod tests {
             "connection reset by peer",
         )));
         assert_eq!(broken.code(), Code::Unknown);
-        let err = anyhow::Error::new(RpcError::from(broken)).context("submitting");
+        let err = anyhow::Error::new(Refusal::from(broken)).context("submitting");
         assert_eq!(exit_for_error(&err), Exit::Unavailable);
-        let err = anyhow::Error::new(RpcError::from(tonic::Status::unknown("from the node")));
+        let err = anyhow::Error::new(Refusal::from(tonic::Status::unknown("from the node")));
         assert_eq!(exit_for_error(&err), Exit::Internal);
         let err =
             anyhow::Error::new(KeystoreError::WrongPassphrase("a".into())).context("unlocking");

@@ -750,7 +750,10 @@ mod tests {
             voucher_id: "V1".into(),
             amounts: vec![1, 2],
         });
-        let tx = vchain_contracts::tx::sign(&vchain_contracts::tx::body("c", "s", 4, op), &key);
+        let tx = vchain_wallet::transaction::sign(
+            &vchain_wallet::transaction::body("c", "s", 4, op),
+            &key,
+        );
         let v = signed_transaction(&tx);
         assert_eq!(v["decoded_body"]["nonce"], 4);
         assert_eq!(

@@ -1,6 +1,6 @@
 //! `vchain`: the command-line wallet and explorer of the digital debt voucher chain.
 //!
-//! Keys live in an encrypted keystore ([`vchain_cli::keystore`]); transactions are built with
+//! Keys live in an encrypted keystore ([`vchain_wallet::keystore`]); transactions are built with
 //! `vchain_contracts::tx`, signed locally and submitted over gRPC, waiting for their block unless
 //! `--no-wait` is given. Every command prints one JSON document on stdout with `--json`.
 //!

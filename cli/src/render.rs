@@ -2,12 +2,12 @@
 
 use std::fmt::Write as _;
 
-use vchain_cli::time::format_utc_ms;
 use vchain_proto::v1::{
     Account, Block, CreditLine, Event, EventKind, GetStatusResponse, GetTransactionResponse,
     Identity, Proposal, SubmitTransactionResponse, TraceVoucherResponse, TransactionBody, TxResult,
     Voucher,
 };
+use vchain_wallet::time::format_utc_ms;
 
 use crate::json;
 

@@ -141,7 +141,7 @@ impl DevChain {
     async fn start() -> DevChain {
         let dir = tempfile::tempdir().expect("tempdir");
         let now = vchain_node::clock::ChainClock::default().now_ms();
-        let config = vchain_node::dev::prepare(
+        let config = vchain_devnet::prepare(
             dir.path(),
             SocketAddr::from(([127, 0, 0, 1], 0)),
             false,
@@ -171,7 +171,7 @@ impl DevChain {
 
     /// Bank A's dev root CA certificate.
     fn dev_ca(&self) -> String {
-        vchain_node::dev::ca_certificate_path(self.dir.path(), "bank-a")
+        vchain_devnet::ca_certificate_path(self.dir.path(), "bank-a")
             .to_str()
             .expect("utf8")
             .to_owned()
@@ -252,7 +252,7 @@ impl DevChain {
     /// Runs with the dev keystore and its passphrase.
     async fn run(&self, args: &[&str]) -> Run {
         let keystore = self.dev_keystore();
-        self.run_with(&keystore, vchain_node::dev::DEV_PASSPHRASE, args)
+        self.run_with(&keystore, vchain_devnet::DEV_PASSPHRASE, args)
             .await
     }
 
@@ -1096,7 +1096,7 @@ async fn reads_paging_trace_events_and_exit_codes() {
         .run_at(
             &chain.endpoint,
             &chain.dev_keystore(),
-            vchain_node::dev::DEV_PASSPHRASE,
+            vchain_devnet::DEV_PASSPHRASE,
             &["--reader", "", "voucher", "get", &other],
         )
         .await;

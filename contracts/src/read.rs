@@ -1,4 +1,5 @@
-//! Signed reads: what a wallet signs to read the ledger, so a node can tell who is asking.
+//! Signed reads: what a wallet signs to read the ledger, so a node can tell who is asking
+//! (wallets sign it with `vchain_wallet::read`; the node checks it).
 //!
 //! Every query (except `GetStatus`) carries three gRPC metadata entries:
 //! [`READER_HEADER`] (the account id), [`READ_TIME_HEADER`] (the wallet's clock, ms since the
@@ -14,7 +15,6 @@
 //! assert!(text.starts_with(b"vchain-read/1\nvchain-dev\nGetVoucher\ngearbox\n1700000000000\n"));
 //! ```
 
-use ed25519_dalek::{Signer, SigningKey};
 use sha2::{Digest, Sha256};
 
 /// Metadata entry naming the reading account.
@@ -45,55 +45,4 @@ pub fn statement(
 /// SHA-256 of a request message's encoding.
 pub fn request_digest(request_bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(request_bytes).into()
-}
-
-/// Signs the read of `request_bytes` by `method` as `reader` at `time_ms`: the hex signature for
-/// [`READ_SIGNATURE_HEADER`].
-pub fn sign(
-    chain_id: &str,
-    method: &str,
-    reader: &str,
-    time_ms: u64,
-    request_bytes: &[u8],
-    key: &SigningKey,
-) -> String {
-    let text = statement(
-        chain_id,
-        method,
-        reader,
-        time_ms,
-        &request_digest(request_bytes),
-    );
-    hex::encode(key.sign(&text).to_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ed25519_dalek::Verifier;
-
-    #[test]
-    fn a_signature_covers_every_field_of_the_statement() {
-        let key = SigningKey::from_bytes(&[5; 32]);
-        let signature = sign("c", "GetVoucher", "r", 7, b"request", &key);
-        let bytes: [u8; 64] = hex::decode(&signature)
-            .expect("hex")
-            .try_into()
-            .expect("64 bytes");
-        let signature = ed25519_dalek::Signature::from_bytes(&bytes);
-        let digest = request_digest(b"request");
-        let verifies = |text: Vec<u8>| key.verifying_key().verify(&text, &signature).is_ok();
-        assert!(verifies(statement("c", "GetVoucher", "r", 7, &digest)));
-        assert!(!verifies(statement("d", "GetVoucher", "r", 7, &digest)));
-        assert!(!verifies(statement("c", "GetAccount", "r", 7, &digest)));
-        assert!(!verifies(statement("c", "GetVoucher", "s", 7, &digest)));
-        assert!(!verifies(statement("c", "GetVoucher", "r", 8, &digest)));
-        assert!(!verifies(statement(
-            "c",
-            "GetVoucher",
-            "r",
-            7,
-            &request_digest(b"other")
-        )));
-    }
 }

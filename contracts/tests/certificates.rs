@@ -584,8 +584,13 @@ fn key_rotation_keeps_the_accounts_vouchers_and_retires_the_old_key() {
     assert_eq!(superseded.status(), CertificateStatus::Superseded);
 
     // The old key signs for nobody.
-    let stale = vchain_contracts::tx::sign(
-        &vchain_contracts::tx::body(CHAIN_ID, SUP1, chain.nonce(SUP1), transfer(&voucher, SUP2)),
+    let stale = vchain_wallet::transaction::sign(
+        &vchain_wallet::transaction::body(
+            CHAIN_ID,
+            SUP1,
+            chain.nonce(SUP1),
+            transfer(&voucher, SUP2),
+        ),
         &old_key,
     );
     chain.refuse(

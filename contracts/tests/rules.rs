@@ -161,7 +161,8 @@ fn unknown_account_is_refused() {
 #[test]
 fn key_not_bound_to_the_account_is_refused() {
     let mut chain = TestChain::new();
-    let tx = vchain_contracts::tx::sign(&body(SUP1, 0, Some(request("V000000000001"))), &key(7));
+    let tx =
+        vchain_wallet::transaction::sign(&body(SUP1, 0, Some(request("V000000000001"))), &key(7));
     chain.refuse(
         tx,
         ErrorCode::KeyMismatch,

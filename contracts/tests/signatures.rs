@@ -20,11 +20,12 @@ use sha2::{Digest, Sha512};
 use vchain_contracts::execute::{
     check_tx, check_txs, execute_block, verify_signatures, CheckError,
 };
-use vchain_contracts::{keys, signature, tx};
+use vchain_contracts::{keys, signature};
 use vchain_ledger::WriteSet;
 use vchain_proto::v1::{
     transaction_body::Operation, Account, ErrorCode, RequestRedemption, SignedTransaction,
 };
+use vchain_wallet::transaction;
 
 /// ℓ, the order of the prime-order subgroup, little-endian.
 const ELL: [u8; 32] = [
@@ -68,7 +69,7 @@ fn body(signer: &str, variant: u32) -> Vec<u8> {
     let op = Operation::RequestRedemption(RequestRedemption {
         voucher_id: format!("V{variant:012}"),
     });
-    prost::Message::encode_to_vec(&tx::body(CHAIN_ID, signer, 0, op))
+    prost::Message::encode_to_vec(&transaction::body(CHAIN_ID, signer, 0, op))
 }
 
 fn transaction(body: Vec<u8>, public_key: [u8; 32], r: [u8; 32], s: [u8; 32]) -> SignedTransaction {

@@ -132,7 +132,11 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::ReadingStale
         | E::CertificateAlreadyRevoked => Code::FailedPrecondition,
         E::DeviceExists | E::NonceTaken => Code::AlreadyExists,
-        E::MempoolFull => Code::ResourceExhausted,
+        E::MempoolFull | E::StreamsFull => Code::ResourceExhausted,
+        E::Unsupported => Code::Unimplemented,
+        E::NodeUnavailable => Code::Unavailable,
+        E::NodeFault => Code::Internal,
+        E::StreamLagged => Code::DataLoss,
         E::ReadingSignatureInvalid => Code::Unauthenticated,
         E::ReadingMismatch => Code::InvalidArgument,
     }
@@ -150,15 +154,15 @@ fn rule_status(
     );
     let metadata = status.metadata_mut();
     if let Ok(value) = MetadataValue::try_from(code.as_str_name()) {
-        metadata.insert("x-vchain-error-code", value);
+        metadata.insert(vchain_proto::ERROR_CODE_METADATA, value);
     }
     if let Some(hash) = tx_hash {
         if let Ok(value) = MetadataValue::try_from(hex::encode(hash)) {
-            metadata.insert("x-vchain-tx-hash", value);
+            metadata.insert(vchain_proto::TX_HASH_METADATA, value);
         }
     }
     if let Some(height) = height {
-        metadata.insert("x-vchain-height", MetadataValue::from(height));
+        metadata.insert(vchain_proto::HEIGHT_METADATA, MetadataValue::from(height));
     }
     status
 }
@@ -169,13 +173,19 @@ fn rejection_status(rejection: &Rejection) -> Status {
 
 fn internal(error: impl std::fmt::Display) -> Status {
     warn!(%error, "request failed inside the node");
-    Status::internal(error.to_string())
+    refusal(ErrorCode::NodeFault, error)
+}
+
+/// A refusal of the call itself (not of a transaction's rule): `code`'s status, the code in
+/// `x-vchain-error-code` and `message`.
+fn refusal(code: ErrorCode, message: impl std::fmt::Display) -> Status {
+    rule_status(code, &message.to_string(), None, None)
 }
 
 impl From<ChainError> for Status {
     fn from(error: ChainError) -> Self {
         match error {
-            ChainError::Syncing(_) => Status::unavailable(error.to_string()),
+            ChainError::Syncing(_) => refusal(ErrorCode::NodeUnavailable, error),
             error => internal(error),
         }
     }
@@ -196,13 +206,16 @@ fn submit_status(error: SubmitError) -> Status {
         SubmitError::Mempool(error) => {
             rule_status(mempool_code(&error), &error.to_string(), None, None)
         }
-        SubmitError::ShuttingDown => Status::unavailable("node is shutting down"),
+        SubmitError::ShuttingDown => refusal(ErrorCode::NodeUnavailable, "node is shutting down"),
     }
 }
 
 fn hash_arg(bytes: &[u8], what: &str) -> Result<Hash, Status> {
     bytes.try_into().map_err(|_| {
-        Status::invalid_argument(format!("{what} must be 32 bytes, got {}", bytes.len()))
+        refusal(
+            ErrorCode::Malformed,
+            format!("{what} must be 32 bytes, got {}", bytes.len()),
+        )
     })
 }
 
@@ -238,7 +251,8 @@ impl ApiService {
     /// install verifies its root, and must not be served.
     fn serving(&self) -> Result<(), Status> {
         if self.chain.is_syncing() {
-            return Err(Status::unavailable(
+            return Err(refusal(
+                ErrorCode::NodeUnavailable,
                 "this node is installing a state snapshot from its peers; ask another node or retry",
             ));
         }
@@ -356,7 +370,7 @@ impl VchainApi for ApiService {
         let request = request.into_inner();
         let tx = request
             .transaction
-            .ok_or_else(|| Status::invalid_argument("transaction is required"))?;
+            .ok_or_else(|| refusal(ErrorCode::Malformed, "transaction is required"))?;
         let wait = request.wait_for_commit;
         let hash = vchain_contracts::tx::tx_hash(&tx.body);
         let chain = self.chain.clone();
@@ -392,7 +406,8 @@ impl VchainApi for ApiService {
         let notice = match tokio::time::timeout(Duration::from_millis(timeout_ms), receiver).await {
             Ok(Ok(notice)) => notice,
             Ok(Err(_)) => {
-                return Err(Status::unavailable(
+                return Err(refusal(
+                    ErrorCode::NodeUnavailable,
                     "node stopped before the transaction committed",
                 ))
             }
@@ -416,10 +431,13 @@ impl VchainApi for ApiService {
         self.serving()?;
         let transactions = request.into_inner().transactions;
         if transactions.len() > vchain_contracts::execute::CHECK_BATCH_MAX {
-            return Err(Status::invalid_argument(format!(
-                "a batch holds at most {} transactions",
-                vchain_contracts::execute::CHECK_BATCH_MAX
-            )));
+            return Err(refusal(
+                ErrorCode::TooLarge,
+                format!(
+                    "a batch holds at most {} transactions",
+                    vchain_contracts::execute::CHECK_BATCH_MAX
+                ),
+            ));
         }
         let hashes: Vec<Hash> = transactions
             .iter()
@@ -513,7 +531,8 @@ impl VchainApi for ApiService {
                 keys::issuer_index_prefix(issuer)
             }
             _ => {
-                return Err(Status::invalid_argument(
+                return Err(refusal(
+                    ErrorCode::InvalidArgument,
                     "give a holder account or an issuer USCC",
                 ))
             }
@@ -779,17 +798,21 @@ impl VchainApi for ApiService {
                     .ok()
                     .and_then(|bytes| keys::EventPosition::from_bytes(&bytes))
                     .ok_or_else(|| {
-                        Status::invalid_argument(format!(
-                            "page token {token:?} is not one this node handed out"
-                        ))
+                        refusal(
+                            ErrorCode::InvalidArgument,
+                            format!("page token {token:?} is not one this node handed out"),
+                        )
                     })?,
             ),
         };
         if request.to_height != 0 && request.from_height > request.to_height {
-            return Err(Status::invalid_argument(format!(
-                "from_height {} is above to_height {}",
-                request.from_height, request.to_height
-            )));
+            return Err(refusal(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "from_height {} is above to_height {}",
+                    request.from_height, request.to_height
+                ),
+            ));
         }
         let query = vchain_contracts::audit::AuditQuery {
             org_id: request.org_id,
@@ -922,7 +945,8 @@ impl VchainApi for ApiService {
                 )
             })?,
             None => {
-                return Err(Status::invalid_argument(
+                return Err(refusal(
+                    ErrorCode::InvalidArgument,
                     "give a registration number or a voucher id",
                 ))
             }
@@ -1137,7 +1161,8 @@ impl VchainApi for ApiService {
                 }));
             }
         }
-        Err(Status::unavailable(
+        Err(refusal(
+            ErrorCode::NodeUnavailable,
             "the chain moved on during every attempt; retry",
         ))
     }
@@ -1156,7 +1181,7 @@ impl VchainApi for ApiService {
             .clone()
             .try_acquire_owned()
             .map_err(|_| {
-                Status::resource_exhausted(format!(
+                refusal(ErrorCode::StreamsFull, format!(
                     "this node serves at most {} event streams at once; retry later or ask another node",
                     self.chain.config.event_subscriptions_max
                 ))
@@ -1217,7 +1242,9 @@ impl VchainApi for ApiService {
                 let received = tokio::select! {
                     received = live.recv() => received,
                     _ = stopped(&mut stop) => {
-                        let _ = sender.send(Err(Status::unavailable("node is shutting down"))).await;
+                        let _ = sender
+                            .send(Err(refusal(ErrorCode::NodeUnavailable, "node is shutting down")))
+                            .await;
                         return;
                     }
                     // A client that went away frees its slot now, not at the next event.
@@ -1247,7 +1274,7 @@ impl VchainApi for ApiService {
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         let _ = sender
-                            .send(Err(Status::data_loss(format!("subscriber fell {missed} blocks behind; resubscribe with from_height"))))
+                            .send(Err(refusal(ErrorCode::StreamLagged, format!("subscriber fell {missed} blocks behind; resubscribe with from_height"))))
                             .await;
                         return;
                     }
@@ -1324,12 +1351,14 @@ impl DevApi for DevService {
     ) -> Result<Response<AdvanceClockResponse>, Status> {
         let ms = request.into_inner().milliseconds;
         if ms > 10 * 365 * 86_400_000 {
-            return Err(Status::invalid_argument(
+            return Err(refusal(
+                ErrorCode::InvalidArgument,
                 "advance at most ten years at a time",
             ));
         }
         let offset = self.chain.clock.advance(ms);
-        crate::dev::save_clock_offset(&self.chain.config.data_dir, offset).map_err(internal)?;
+        crate::dev_clock::save_clock_offset(&self.chain.config.data_dir, offset)
+            .map_err(internal)?;
         Ok(Response::new(AdvanceClockResponse {
             clock_offset_ms: offset,
             chain_time_ms: self.chain.clock.now_ms(),

@@ -2006,8 +2006,6 @@ impl Producer {
 
 #[cfg(test)]
 mod tests {
-    use std::net::SocketAddr;
-
     use vchain_consensus::{ConsensusError, Ready};
     use vchain_proto::v1::transaction_body::Operation;
     use vchain_proto::v1::FreezeAccount;
@@ -2143,15 +2141,8 @@ mod tests {
     fn a_refused_proposal_is_retried_and_never_stops_the_node() {
         let dir = tempfile::tempdir().expect("tempdir");
         let now = ChainClock::default().now_ms();
-        let mut config = crate::dev::prepare(
-            dir.path(),
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            false,
-            now,
-        )
-        .expect("dev data dir");
+        let (mut config, genesis, key) = crate::test_chain::solo(dir.path(), now);
         config.block_interval_ms = 20;
-        let genesis = crate::load_genesis(&config.genesis).expect("genesis");
         let (chain, producer) = Chain::start_with_engine(
             config,
             &genesis,
@@ -2165,18 +2156,11 @@ mod tests {
             },
         )
         .expect("chain starts");
-        let key = vchain_cli::keystore::Keystore::load_or_create(&dir.path().join("keystore.json"))
-            .expect("keystore")
-            .unlock("regulator", crate::dev::DEV_PASSPHRASE)
-            .expect("regulator key");
         let operation = Operation::FreezeAccount(FreezeAccount {
-            account_id: "bank-b-admin".into(),
+            account_id: crate::test_chain::SECOND_ADMIN.into(),
             reason: "test".into(),
         });
-        let tx = vchain_contracts::tx::sign(
-            &vchain_contracts::tx::body(&chain.chain_id, "regulator", 0, operation),
-            &key,
-        );
+        let tx = crate::test_chain::sign(&chain.chain_id, 0, operation, &key);
         let (hash, receiver) = chain.submit(tx, true).expect("admitted");
         let notice = receiver
             .expect("a waiter")

@@ -20,13 +20,16 @@ pub mod block_time;
 pub mod chain;
 pub mod clock;
 pub mod config;
-pub mod dev;
+pub mod dev_clock;
 pub mod incarnation;
 pub mod limits;
 pub mod mempool;
 pub mod network;
 pub mod read_access;
 pub mod sync;
+#[cfg(test)]
+mod test_chain;
+mod transport_refusals;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -284,7 +287,7 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
     }
     let clock = Arc::new(ChainClock::default());
     if config.dev_api {
-        clock.advance(dev::load_clock_offset(&config.data_dir));
+        clock.advance(dev_clock::load_clock_offset(&config.data_dir));
     }
     let listener = tokio::net::TcpListener::bind(config.grpc_listen)
         .await
@@ -334,6 +337,9 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
     let server = tonic::transport::Server::builder()
         .max_concurrent_streams(GRPC_CONCURRENT_STREAMS_MAX)
         .http2_max_pending_accept_reset_streams(Some(GRPC_PENDING_RESETS_MAX))
+        .layer(tower::util::MapResponseLayer::new(
+            transport_refusals::code_transport_refusal::<tonic::body::Body>,
+        ))
         .add_service(reflection)
         .add_service(reflection_v1alpha)
         .add_service(api)

@@ -112,3 +112,80 @@ async fn a_mempool_nonce_conflict_carries_its_rule_code() {
     assert_eq!(error_code(&status), "NONCE_TAKEN", "{status:?}");
     node.stop().await;
 }
+
+/// A request in a shape the node's .proto does not have: field 1 of `SubmitTransactionRequest`
+/// is a message, here a number, as a wallet with a stale or wrong schema would send.
+#[derive(Clone, PartialEq, prost::Message)]
+struct WrongShape {
+    #[prost(uint64, tag = "1")]
+    transaction: u64,
+}
+
+/// A request of any size: field 1 as opaque bytes.
+#[derive(Clone, PartialEq, prost::Message)]
+struct Opaque {
+    #[prost(bytes = "vec", tag = "1")]
+    transaction: Vec<u8>,
+}
+
+/// Sends `request` to `method` of the API as raw protobuf, whatever its shape.
+async fn raw_call<M: prost::Message + Default + Send + Sync + 'static>(
+    node: &TestNode,
+    method: &'static str,
+    request: M,
+) -> tonic::Status {
+    let endpoint = format!("http://{}", node.node.as_ref().expect("running").grpc_addr);
+    let channel = tonic::transport::Channel::from_shared(endpoint)
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect");
+    let mut grpc = tonic::client::Grpc::new(channel).max_encoding_message_size(64 << 20);
+    grpc.ready().await.expect("ready");
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(method);
+    let codec =
+        tonic_prost::ProstCodec::<M, vchain_proto::v1::SubmitTransactionResponse>::default();
+    grpc.unary(tonic::Request::new(request), path, codec)
+        .await
+        .expect_err("the node refuses it")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_request_is_malformed_and_an_oversized_one_too_large() {
+    let node = TestNode::start().await;
+    let submit = "/vchain.v1.VchainApi/SubmitTransaction";
+
+    let undecodable = raw_call(&node, submit, WrongShape { transaction: 7 }).await;
+    // The caller's fault, not the node's: INVALID_ARGUMENT, not tonic's INTERNAL.
+    assert_eq!(
+        undecodable.code(),
+        tonic::Code::InvalidArgument,
+        "{undecodable:?}"
+    );
+    assert_eq!(error_code(&undecodable), "MALFORMED", "{undecodable:?}");
+
+    let oversized = Opaque {
+        transaction: vec![0; vchain_node::GRPC_MESSAGE_BYTES_MAX + 1],
+    };
+    let too_large = raw_call(&node, submit, oversized).await;
+    assert_eq!(too_large.code(), tonic::Code::OutOfRange, "{too_large:?}");
+    assert_eq!(error_code(&too_large), "TOO_LARGE", "{too_large:?}");
+
+    let unknown = raw_call(
+        &node,
+        "/vchain.v1.VchainApi/NoSuchMethod",
+        Opaque::default(),
+    )
+    .await;
+    assert_eq!(unknown.code(), tonic::Code::Unimplemented, "{unknown:?}");
+    assert_eq!(error_code(&unknown), "UNSUPPORTED", "{unknown:?}");
+
+    // The node still serves after all three.
+    let status = node
+        .api
+        .clone()
+        .get_status(vchain_proto::v1::GetStatusRequest {})
+        .await;
+    assert!(status.is_ok(), "{status:?}");
+    node.stop().await;
+}

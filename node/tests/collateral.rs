@@ -9,9 +9,9 @@ use ed25519_dalek::{Signer, SigningKey};
 use prost::Message;
 use sha2::{Digest, Sha256};
 use tokio_stream::StreamExt;
-use vchain_cli::keystore::Keystore;
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::*;
+use vchain_wallet::keystore::Keystore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_breach_reading_reaches_the_subscribed_pledgee() {
@@ -25,11 +25,11 @@ async fn a_breach_reading_reaches_the_subscribed_pledgee() {
             "depot",
             Some("depot"),
             &operator_key,
-            vchain_node::dev::DEV_PASSPHRASE,
+            vchain_devnet::DEV_PASSPHRASE,
         )
         .expect("import");
     keystore.save().expect("save");
-    let ca_pem = std::fs::read_to_string(vchain_node::dev::ca_certificate_path(
+    let ca_pem = std::fs::read_to_string(vchain_devnet::ca_certificate_path(
         node.data_dir(),
         "bank-a",
     ))
@@ -37,7 +37,7 @@ async fn a_breach_reading_reaches_the_subscribed_pledgee() {
     let ca = vchain_pki::RootCa::from_parts(
         vchain_pki::Certificate::from_pem(&ca_pem).expect("PEM"),
         keystore
-            .unlock("bank-a-ca", vchain_node::dev::DEV_PASSPHRASE)
+            .unlock("bank-a-ca", vchain_devnet::DEV_PASSPHRASE)
             .expect("CA key"),
     )
     .expect("CA");
@@ -114,7 +114,7 @@ async fn a_breach_reading_reaches_the_subscribed_pledgee() {
 
     // The pledgee follows its events; 41 units leave at the gate.
     let height = node.status().await.height;
-    let request = vchain_cli::read::request_now(
+    let request = vchain_wallet::read::request_now(
         SubscribeEventsRequest {
             from_height: height + 1,
             ..Default::default()
@@ -130,7 +130,7 @@ async fn a_breach_reading_reaches_the_subscribed_pledgee() {
         .await
         .expect("subscribe")
         .into_inner();
-    let time_ms = vchain_cli::time::now_ms();
+    let time_ms = vchain_wallet::time::now_ms();
     let bytes = SensorReading {
         device_id: "gate-1".into(),
         counter: 1,
@@ -190,7 +190,7 @@ async fn a_breach_reading_reaches_the_subscribed_pledgee() {
 
 /// A signed `GetDevice` read of gate-1 by dev account `reader`.
 fn device_read(node: &TestNode, reader: &str) -> tonic::Request<GetDeviceRequest> {
-    vchain_cli::read::request_now(
+    vchain_wallet::read::request_now(
         GetDeviceRequest {
             device_id: "gate-1".into(),
         },

@@ -75,7 +75,7 @@ async fn hostile_transactions_are_refused_without_harm() {
     let mut body = TransactionBody::decode(good.body.as_slice()).expect("body");
     body.signer = "nobody".into();
     let status = node
-        .submit_tx(vchain_contracts::tx::sign(&body, &intruder))
+        .submit_tx(vchain_wallet::transaction::sign(&body, &intruder))
         .await
         .expect_err("unknown");
     assert_eq!(
@@ -85,7 +85,7 @@ async fn hostile_transactions_are_refused_without_harm() {
     let mut body = TransactionBody::decode(good.body.as_slice()).expect("body");
     body.chain_id = "another-chain".into();
     let status = node
-        .submit_tx(vchain_contracts::tx::sign(
+        .submit_tx(vchain_wallet::transaction::sign(
             &body,
             &node.key("bank-a-finance"),
         ))
@@ -470,7 +470,7 @@ async fn a_batch_sent_again_answers_each_transactions_status_instead_of_refusing
 async fn a_production_genesis_refuses_the_dev_api() {
     let dir = tempfile::tempdir().expect("tempdir");
     let now = vchain_node::clock::ChainClock::default().now_ms();
-    let mut config = vchain_node::dev::prepare(
+    let mut config = vchain_devnet::prepare(
         dir.path(),
         std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         false,

@@ -7,13 +7,13 @@ mod common;
 use std::time::{Duration, Instant};
 
 use tonic::transport::Channel;
-use vchain_cli::keystore::Keystore;
-use vchain_contracts::tx;
 use vchain_node::config::NodeConfig;
 use vchain_node::NodeHandle;
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::vchain_api_client::VchainApiClient;
 use vchain_proto::v1::*;
+use vchain_wallet::keystore::Keystore;
+use vchain_wallet::transaction;
 
 async fn client(node: &NodeHandle) -> VchainApiClient<Channel> {
     let channel = Channel::from_shared(format!("http://{}", node.grpc_addr))
@@ -109,7 +109,7 @@ async fn submit(
         .account
         .expect("account")
         .next_nonce;
-    let signed = tx::sign(&tx::body(chain_id, signer, nonce, operation), key);
+    let signed = transaction::sign(&transaction::body(chain_id, signer, nonce, operation), key);
     let response = api
         .submit_transaction(SubmitTransactionRequest {
             transaction: Some(signed),
@@ -135,7 +135,7 @@ async fn start_cluster_with(
 ) -> (tempfile::TempDir, Vec<NodeConfig>, Vec<Option<NodeHandle>>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let now = vchain_node::clock::ChainClock::default().now_ms();
-    let mut configs = vchain_node::dev::prepare_cluster(dir.path(), n, now).expect("cluster");
+    let mut configs = vchain_devnet::prepare_cluster(dir.path(), n, now).expect("cluster");
     configs.iter_mut().for_each(adjust);
     let mut nodes = Vec::new();
     for config in &configs {
@@ -186,7 +186,7 @@ async fn carmaker_limit(
 /// The signing key of dev account `name`.
 fn dev_key(keystore: &Keystore, name: &str) -> ed25519_dalek::SigningKey {
     keystore
-        .unlock(name, vchain_node::dev::DEV_PASSPHRASE)
+        .unlock(name, vchain_devnet::DEV_PASSPHRASE)
         .expect("dev key")
 }
 
@@ -287,12 +287,12 @@ async fn three_nodes_elect_commit_everywhere_survive_the_leader_and_catch_up() {
             consideration: None,
         })
     };
-    let a = tx::sign(
-        &tx::body(&genesis.chain_id, "gearbox", 0, spend("castings")),
+    let a = transaction::sign(
+        &transaction::body(&genesis.chain_id, "gearbox", 0, spend("castings")),
         &gearbox,
     );
-    let b = tx::sign(
-        &tx::body(&genesis.chain_id, "gearbox", 0, spend("foundry")),
+    let b = transaction::sign(
+        &transaction::body(&genesis.chain_id, "gearbox", 0, spend("foundry")),
         &gearbox,
     );
     let (mut api_a, mut api_b) = (
@@ -453,8 +453,8 @@ async fn an_isolated_leader_cannot_commit_and_rejoins_without_divergence() {
         account_id: "foundry".into(),
         reason: "minority write".into(),
     });
-    let stuck = tx::sign(
-        &tx::body(&genesis.chain_id, "bank-b-admin", nonce, freeze),
+    let stuck = transaction::sign(
+        &transaction::body(&genesis.chain_id, "bank-b-admin", nonce, freeze),
         &admin,
     );
     let minority_height = status(nodes[leader].as_ref().expect("running"))
@@ -823,8 +823,8 @@ async fn members_vote_consensus_nodes_in_and_out_and_strangers_stay_out() {
     // A node whose key is not in the membership starts, dials everyone, and is refused: it
     // gets no connection and no block.
     let now = vchain_node::clock::ChainClock::default().now_ms();
-    let joining = vchain_node::dev::prepare_joining_node(dir.path(), "node-4", "bank-b", now)
-        .expect("node-4");
+    let joining =
+        vchain_devnet::prepare_joining_node(dir.path(), "node-4", "bank-b", now).expect("node-4");
     let stranger = vchain_node::start(joining.config.clone())
         .await
         .expect("starts");
@@ -1109,8 +1109,8 @@ async fn five_nodes_survive_a_minority_partition_and_a_killed_leader() {
         .account
         .expect("account")
         .next_nonce;
-    let stranded = tx::sign(
-        &tx::body(&genesis.chain_id, "bank-a-finance", nonce, raise(100)),
+    let stranded = transaction::sign(
+        &transaction::body(&genesis.chain_id, "bank-a-finance", nonce, raise(100)),
         &finance,
     );
     let pending = api

@@ -249,7 +249,7 @@ async fn unsigned_forged_stale_replayed_and_revoked_reads_are_refused() {
         "x-vchain-reader is missing",
     );
     // Signed by another key than the account's.
-    let forged = vchain_cli::read::request_now(
+    let forged = vchain_wallet::read::request_now(
         voucher_request(&castings_piece),
         &node.genesis.chain_id,
         "GetVoucher",
@@ -258,13 +258,13 @@ async fn unsigned_forged_stale_replayed_and_revoked_reads_are_refused() {
     );
     unauthenticated(node.api.get_voucher(forged).await, "does not verify");
     // Too old.
-    let stale = vchain_cli::read::request(
+    let stale = vchain_wallet::read::request(
         voucher_request(&castings_piece),
         &node.genesis.chain_id,
         "GetVoucher",
         "castings",
         &node.key("castings"),
-        vchain_cli::time::now_ms() - 10 * 60 * 1000,
+        vchain_wallet::time::now_ms() - 10 * 60 * 1000,
     );
     unauthenticated(node.api.get_voucher(stale).await, "apart");
     // A signature taken from one request and put on another.
@@ -286,7 +286,7 @@ async fn unsigned_forged_stale_replayed_and_revoked_reads_are_refused() {
     );
     unauthenticated(node.api.get_voucher(signed).await, "does not verify");
     // An unknown reader.
-    let unknown = vchain_cli::read::request_now(
+    let unknown = vchain_wallet::read::request_now(
         voucher_request(&castings_piece),
         &node.genesis.chain_id,
         "GetVoucher",
@@ -392,7 +392,7 @@ async fn a_read_signature_is_judged_by_the_chains_one_rule() {
     assert!(vchain_contracts::signature::verify(
         &public, &text, &signature
     ));
-    let mut request = vchain_cli::read::request(
+    let mut request = vchain_wallet::read::request(
         message,
         &node.genesis.chain_id,
         "GetAccount",

@@ -18,4 +18,12 @@ pub mod v1 {
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/vchain_descriptor.bin"));
 
+/// gRPC metadata (trailers) of a refusal: the rule code's name (an `ErrorCode` such as
+/// `NONCE_TAKEN`), so a program tells refusals apart without parsing the message.
+pub const ERROR_CODE_METADATA: &str = "x-vchain-error-code";
+/// gRPC metadata of a refusal or answer about one transaction: its hash, lowercase hex.
+pub const TX_HASH_METADATA: &str = "x-vchain-tx-hash";
+/// gRPC metadata of an answer about a committed transaction: the height of its block.
+pub const HEIGHT_METADATA: &str = "x-vchain-height";
+
 pub use prost::Message;

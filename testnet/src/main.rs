@@ -394,7 +394,7 @@ async fn main() -> anyhow::Result<()> {
                     .with_context(|| format!("removing {}", dir.display()))?;
             }
             let now = vchain_node::clock::ChainClock::default().now_ms();
-            vchain_node::dev::prepare_cluster(&dir, nodes, now)?;
+            vchain_devnet::prepare_cluster(&dir, nodes, now)?;
             if let Some(overlay) = &config_overlay {
                 overlay_configs(&dir, overlay)?;
             }

@@ -20,12 +20,12 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
-use vchain_cli::keystore::Keystore;
-use vchain_contracts::tx;
 use vchain_proto::v1::sensor_reading::Measurement;
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::vchain_api_client::VchainApiClient;
 use vchain_proto::v1::*;
+use vchain_wallet::keystore::Keystore;
+use vchain_wallet::transaction;
 
 /// Most devices one run drives.
 pub const DEVICES_MAX: usize = 64;
@@ -77,7 +77,7 @@ struct Client {
 
 impl Client {
     async fn nonce(&mut self, account: &str, key: &SigningKey) -> anyhow::Result<u64> {
-        let request = vchain_cli::read::request_now(
+        let request = vchain_wallet::read::request_now(
             GetAccountRequest {
                 account_id: account.into(),
             },
@@ -105,7 +105,7 @@ impl Client {
         nonce: u64,
         op: Operation,
     ) -> anyhow::Result<TxResult> {
-        let signed = tx::sign(&tx::body(&self.chain_id, account, nonce, op), key);
+        let signed = transaction::sign(&transaction::body(&self.chain_id, account, nonce, op), key);
         let response = self
             .api
             .submit_transaction(SubmitTransactionRequest {
@@ -169,13 +169,12 @@ pub async fn run(config: &Config) -> anyhow::Result<Report> {
     let keystore = Keystore::load_or_create(&config.dir.join("keystore.json"))?;
     let unlock = |name: &str| {
         keystore
-            .unlock(name, vchain_node::dev::DEV_PASSPHRASE)
+            .unlock(name, vchain_devnet::DEV_PASSPHRASE)
             .with_context(|| format!("unlocking {name}"))
     };
     let (admin, owner, pledgee) = (unlock(ADMIN)?, unlock(OWNER)?, unlock(PLEDGEE)?);
-    let ca_pem =
-        std::fs::read_to_string(vchain_node::dev::ca_certificate_path(&config.dir, "bank-a"))
-            .context("reading bank A's CA certificate")?;
+    let ca_pem = std::fs::read_to_string(vchain_devnet::ca_certificate_path(&config.dir, "bank-a"))
+        .context("reading bank A's CA certificate")?;
     let ca = vchain_pki::RootCa::from_parts(
         vchain_pki::Certificate::from_pem(&ca_pem)?,
         unlock("bank-a-ca")?,
@@ -291,7 +290,7 @@ pub async fn run(config: &Config) -> anyhow::Result<Report> {
         .into_inner()
         .height
         + 1;
-    let subscription = vchain_cli::read::request_now(
+    let subscription = vchain_wallet::read::request_now(
         SubscribeEventsRequest {
             from_height,
             account_id: PLEDGEE.into(),
@@ -337,7 +336,7 @@ pub async fn run(config: &Config) -> anyhow::Result<Report> {
             let bytes = SensorReading {
                 device_id: id.clone(),
                 counter: r as u64 + 1,
-                device_time_ms: vchain_cli::time::now_ms(),
+                device_time_ms: vchain_wallet::time::now_ms(),
                 measurement: Some(measurement),
             }
             .encode_to_vec();

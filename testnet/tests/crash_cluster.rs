@@ -17,12 +17,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tonic::transport::Channel;
-use vchain_cli::keystore::Keystore;
 use vchain_contracts::tx;
 use vchain_node::config::NodeConfig;
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::vchain_api_client::VchainApiClient;
 use vchain_proto::v1::*;
+use vchain_wallet::keystore::Keystore;
+use vchain_wallet::transaction;
 
 const NODES: usize = 3;
 /// Raises per financier; with two financiers and their grants the load is 242 transactions,
@@ -97,7 +98,7 @@ static AUDITOR: std::sync::OnceLock<(String, ed25519_dalek::SigningKey)> =
 /// `message` as a read of `method` signed by [`AUDITOR`].
 fn audited<T: prost::Message>(message: T, method: &str) -> tonic::Request<T> {
     let (chain_id, key) = AUDITOR.get().expect("the auditor is set up first");
-    vchain_cli::read::request_now(message, chain_id, method, "regulator", key)
+    vchain_wallet::read::request_now(message, chain_id, method, "regulator", key)
 }
 
 /// `Ok(None)` only for a definite "not committed here"; transport trouble is an `Err`.
@@ -250,7 +251,10 @@ async fn submitter(
                 nonce,
             )
         };
-        let signed = tx::sign(&tx::body(&chain_id, signer, nonce, operation), &key);
+        let signed = transaction::sign(
+            &transaction::body(&chain_id, signer, nonce, operation),
+            &key,
+        );
         let hash = tx::tx_hash(&signed.body).to_vec();
         let label = format!("{signer}#{nonce}");
         let (outcome, attempts) = deliver(&cluster, &signed, &hash, &mut rotation, &label).await;
@@ -468,7 +472,7 @@ async fn acknowledged_transactions_survive_sigkill_of_leader_and_follower() {
         .collect();
     let keystore = Keystore::load_or_create(&net.join("keystore.json")).expect("keystore");
     let regulator = keystore
-        .unlock("regulator", vchain_node::dev::DEV_PASSPHRASE)
+        .unlock("regulator", vchain_devnet::DEV_PASSPHRASE)
         .expect("regulator key");
     let genesis = vchain_node::load_genesis(&net.join("genesis.toml")).expect("genesis");
     AUDITOR
@@ -489,7 +493,7 @@ async fn acknowledged_transactions_survive_sigkill_of_leader_and_follower() {
     let mut records = Vec::new();
     for signer in SUBMITTERS {
         let key = keystore
-            .unlock(signer, vchain_node::dev::DEV_PASSPHRASE)
+            .unlock(signer, vchain_devnet::DEV_PASSPHRASE)
             .expect("dev key");
         let mut api = connect(&cluster.endpoints[first_leader])
             .await

@@ -17,12 +17,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tonic::transport::Channel;
-use vchain_cli::keystore::Keystore;
 use vchain_contracts::tx;
 use vchain_node::config::NodeConfig;
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::vchain_api_client::VchainApiClient;
 use vchain_proto::v1::*;
+use vchain_wallet::keystore::Keystore;
+use vchain_wallet::transaction;
 
 const NODES: usize = 4;
 /// Longest any one wait of these tests lasts (a node starting or stopping, an election, a
@@ -76,7 +77,13 @@ impl Client {
     }
 
     fn audited<T: prost::Message>(&self, message: T, method: &str) -> tonic::Request<T> {
-        vchain_cli::read::request_now(message, &self.chain_id, method, "regulator", &self.auditor)
+        vchain_wallet::read::request_now(
+            message,
+            &self.chain_id,
+            method,
+            "regulator",
+            &self.auditor,
+        )
     }
 
     /// Submits the financier's transaction `nonce` to the nodes of `via` in turn until one
@@ -95,8 +102,8 @@ impl Client {
                 amount: 1,
             })
         };
-        let signed = tx::sign(
-            &tx::body(&self.chain_id, FINANCIER, nonce, operation),
+        let signed = transaction::sign(
+            &transaction::body(&self.chain_id, FINANCIER, nonce, operation),
             &self.financier,
         );
         let hash = tx::tx_hash(&signed.body).to_vec();
@@ -213,7 +220,7 @@ impl Net {
         let keystore = Keystore::load_or_create(&net.join("keystore.json")).expect("keystore");
         let unlock = |account: &str| {
             keystore
-                .unlock(account, vchain_node::dev::DEV_PASSPHRASE)
+                .unlock(account, vchain_devnet::DEV_PASSPHRASE)
                 .expect("dev key")
         };
         let genesis = vchain_node::load_genesis(&net.join("genesis.toml")).expect("genesis");

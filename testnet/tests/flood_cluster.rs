@@ -18,14 +18,14 @@ use common::*;
 use std::time::{Duration, Instant};
 
 use prost::Message as _;
-use vchain_cli::keystore::Keystore;
 use vchain_contracts::execute::NONCE_WINDOW;
 use vchain_contracts::limits::ENCODED_BLOCK_BYTES_LIMIT;
-use vchain_contracts::tx;
 use vchain_node::config::NodeConfig;
 use vchain_node::network::FRAME_BYTES_MAX;
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::*;
+use vchain_wallet::keystore::Keystore;
+use vchain_wallet::transaction;
 
 const NODES: usize = 4;
 /// The flooding identity's first account (an administrator: it may sign any operation).
@@ -93,7 +93,7 @@ async fn a_flood_of_largest_transactions_stops_no_node_and_every_block_fits_a_fr
     let auditor = Auditor {
         chain_id: genesis.chain_id.clone(),
         key: keystore
-            .unlock("regulator", vchain_node::dev::DEV_PASSPHRASE)
+            .unlock("regulator", vchain_devnet::DEV_PASSPHRASE)
             .expect("regulator key"),
     };
     let mut apis = Vec::new();
@@ -125,14 +125,14 @@ async fn a_flood_of_largest_transactions_stops_no_node_and_every_block_fits_a_fr
 
     // The identity's accounts: its administrator account and 15 more, certified by bank A's CA.
     let admin_key = keystore
-        .unlock(FLOODER, vchain_node::dev::DEV_PASSPHRASE)
+        .unlock(FLOODER, vchain_devnet::DEV_PASSPHRASE)
         .expect("flooder key");
-    let ca_pem = std::fs::read_to_string(vchain_node::dev::ca_certificate_path(&net, "bank-a"))
+    let ca_pem = std::fs::read_to_string(vchain_devnet::ca_certificate_path(&net, "bank-a"))
         .expect("bank A's CA certificate");
     let ca = vchain_pki::RootCa::from_parts(
         vchain_pki::Certificate::from_pem(&ca_pem).expect("CA certificate"),
         keystore
-            .unlock("bank-a-ca", vchain_node::dev::DEV_PASSPHRASE)
+            .unlock("bank-a-ca", vchain_devnet::DEV_PASSPHRASE)
             .expect("bank A's CA key"),
     )
     .expect("bank A's CA");
@@ -143,7 +143,7 @@ async fn a_flood_of_largest_transactions_stops_no_node_and_every_block_fits_a_fr
         .expect("bank A")
         .uscc
         .clone();
-    let now_ms = vchain_cli::time::now_ms();
+    let now_ms = vchain_wallet::time::now_ms();
     let mut accounts = vec![(FLOODER.to_owned(), admin_key.clone())];
     let mut registrations = Vec::new();
     let first = next_nonce(&mut apis[0], &auditor, FLOODER).await;
@@ -170,8 +170,8 @@ async fn a_flood_of_largest_transactions_stops_no_node_and_every_block_fits_a_fr
             public_key: key.verifying_key().to_bytes().to_vec(),
             certificate: certificate.as_der().to_vec(),
         });
-        registrations.push(tx::sign(
-            &tx::body(&genesis.chain_id, FLOODER, first + i as u64 - 1, operation),
+        registrations.push(transaction::sign(
+            &transaction::body(&genesis.chain_id, FLOODER, first + i as u64 - 1, operation),
             &admin_key,
         ));
         accounts.push((account_id, key));

@@ -9,7 +9,7 @@ use std::time::Duration;
 async fn a_fleet_reports_and_the_scripted_breach_alerts_the_pledgee() {
     let dir = tempfile::tempdir().expect("tempdir");
     let now = vchain_node::clock::ChainClock::default().now_ms();
-    let config = vchain_node::dev::prepare(
+    let config = vchain_devnet::prepare(
         dir.path(),
         SocketAddr::from(([127, 0, 0, 1], 0)),
         false,

@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 
 use common::load::{admit_all, connect, largest, next_nonce, Auditor};
 use common::*;
-use vchain_cli::keystore::Keystore;
 use vchain_contracts::execute::NONCE_WINDOW;
 use vchain_node::config::NodeConfig;
 use vchain_proto::v1::*;
 use vchain_testnet::soak::{data_dir_bytes, judge, Allowed, Sample};
+use vchain_wallet::keystore::Keystore;
 
 const NODES: usize = 4;
 /// The loading account: bank A's administrator may sign any operation.
@@ -50,7 +50,7 @@ async fn sample_all(
         };
         let status = status.into_inner();
         samples.push(Sample {
-            at_ms: vchain_cli::time::now_ms(),
+            at_ms: vchain_wallet::time::now_ms(),
             node: config.node_id.clone(),
             height: status.height,
             usage: status.resources.expect("status reports resources"),
@@ -111,11 +111,11 @@ async fn memory_and_disk_stay_within_the_configured_budget_under_load() {
     let auditor = Auditor {
         chain_id: genesis.chain_id.clone(),
         key: keystore
-            .unlock("regulator", vchain_node::dev::DEV_PASSPHRASE)
+            .unlock("regulator", vchain_devnet::DEV_PASSPHRASE)
             .expect("regulator key"),
     };
     let loader = keystore
-        .unlock(LOADER, vchain_node::dev::DEV_PASSPHRASE)
+        .unlock(LOADER, vchain_devnet::DEV_PASSPHRASE)
         .expect("loader key");
     let params = apis[0]
         .get_status(GetStatusRequest {})

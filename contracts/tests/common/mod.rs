@@ -12,12 +12,13 @@ use vchain_contracts::genesis::{
     Genesis, GenesisAccount, GenesisConsensus, GenesisIdentity, GenesisNode, GenesisOrganisation,
     Params,
 };
-use vchain_contracts::{keys, tx, validate};
+use vchain_contracts::{keys, validate};
 use vchain_ledger::{MemoryLedger, StateReader, WriteSet};
 use vchain_proto::v1::{
     transaction_body::Operation, Account, CreditLine, ErrorCode, Event, EventKind, Identity,
     SignedTransaction, TransactionBody, TxResult, Voucher,
 };
+use vchain_wallet::transaction;
 
 /// Chain id of the test chain.
 pub(crate) const CHAIN_ID: &str = "vchain-test";
@@ -345,7 +346,10 @@ impl TestChain {
 
     /// `op` signed by `signer` with `nonce`.
     pub(crate) fn sign(&self, signer: &str, nonce: u64, op: Operation) -> SignedTransaction {
-        tx::sign(&tx::body(CHAIN_ID, signer, nonce, op), self.key_of(signer))
+        transaction::sign(
+            &transaction::body(CHAIN_ID, signer, nonce, op),
+            self.key_of(signer),
+        )
     }
 
     /// `op` signed by `signer` with its next committed nonce.
@@ -355,7 +359,7 @@ impl TestChain {
 
     /// Signs a raw body with `signer`'s key.
     pub(crate) fn sign_body(&self, signer: &str, body: &TransactionBody) -> SignedTransaction {
-        tx::sign(body, self.key_of(signer))
+        transaction::sign(body, self.key_of(signer))
     }
 
     /// The context of the next block.

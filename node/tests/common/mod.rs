@@ -8,15 +8,16 @@ use std::time::Duration;
 use ed25519_dalek::SigningKey;
 use tempfile::TempDir;
 use tonic::transport::Channel;
-use vchain_cli::keystore::Keystore;
 use vchain_contracts::genesis::Genesis;
-use vchain_contracts::tx;
+use vchain_devnet as dev;
 use vchain_node::config::NodeConfig;
-use vchain_node::{dev, NodeHandle};
+use vchain_node::NodeHandle;
 use vchain_proto::v1::dev_api_client::DevApiClient;
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::vchain_api_client::VchainApiClient;
 use vchain_proto::v1::*;
+use vchain_wallet::keystore::Keystore;
+use vchain_wallet::transaction;
 
 pub const DAY_MS: u64 = 86_400_000;
 
@@ -36,7 +37,7 @@ pub fn audited_in<T: prost::Message>(
         .expect("keystore")
         .unlock("regulator", dev::DEV_PASSPHRASE)
         .expect("regulator key");
-    vchain_cli::read::request_now(message, chain_id, method, "regulator", &key)
+    vchain_wallet::read::request_now(message, chain_id, method, "regulator", &key)
 }
 
 /// [`audited_in`] for the dev chain `node` runs.
@@ -60,7 +61,7 @@ pub fn read_as<T: prost::Message>(
     message: T,
     method: &str,
 ) -> tonic::Request<T> {
-    vchain_cli::read::request_now(
+    vchain_wallet::read::request_now(
         message,
         &node.genesis.chain_id,
         method,
@@ -290,8 +291,8 @@ impl TestNode {
         nonce: u64,
         operation: Operation,
     ) -> SignedTransaction {
-        tx::sign(
-            &tx::body(&self.genesis.chain_id, account, nonce, operation),
+        transaction::sign(
+            &transaction::body(&self.genesis.chain_id, account, nonce, operation),
             &self.key(account),
         )
     }

@@ -46,7 +46,7 @@ async fn main() -> anyhow::Result<()> {
         breach_at: args.breach_at,
         run: args
             .run
-            .unwrap_or_else(|| vchain_cli::time::now_ms() % 1_000_000_000),
+            .unwrap_or_else(|| vchain_wallet::time::now_ms() % 1_000_000_000),
         timeout: Duration::from_secs(args.timeout_secs),
     };
     let report = vchain_testnet::sensors::run(&config).await?;

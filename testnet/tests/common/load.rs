@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use prost::Message as _;
 use tonic::transport::Channel;
-use vchain_contracts::tx;
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::vchain_api_client::VchainApiClient;
 use vchain_proto::v1::*;
+use vchain_wallet::transaction;
 
 /// A client of `endpoint`, waiting (bounded) for a node that is still starting.
 pub async fn connect(endpoint: &str) -> VchainApiClient<Channel> {
@@ -42,7 +42,7 @@ pub struct Auditor {
 impl Auditor {
     /// `message` as a signed read of `method`.
     pub fn read<T: prost::Message>(&self, message: T, method: &str) -> tonic::Request<T> {
-        vchain_cli::read::request_now(message, &self.chain_id, method, "regulator", &self.key)
+        vchain_wallet::read::request_now(message, &self.chain_id, method, "regulator", &self.key)
     }
 }
 
@@ -81,7 +81,7 @@ pub fn largest(
             account_id: "castings".into(),
             reason: "x".repeat(reason_len),
         });
-        tx::sign(&tx::body(chain_id, signer, nonce, operation), key)
+        transaction::sign(&transaction::body(chain_id, signer, nonce, operation), key)
     };
     // Length prefixes grow with the reason: step down from above until it fits, then up
     // byte by byte while it still does (a prefix boundary may make `size` itself unreachable).

@@ -141,7 +141,7 @@ async fn lookup(
 ) -> Result<Option<Placement>, String> {
     let mut last = String::new();
     for attempt in 1..=LOOKUP_ATTEMPTS_MAX {
-        let request = vchain_cli::read::request_now(
+        let request = vchain_wallet::read::request_now(
             GetTransactionRequest {
                 tx_hash: hash.to_vec(),
             },

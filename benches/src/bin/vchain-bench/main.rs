@@ -40,12 +40,13 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 use tonic::transport::Channel;
-use vchain_cli::keystore::Keystore;
 use vchain_contracts::tx;
 use vchain_contracts::validate::{format_date, local_day, uscc_with_check};
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::vchain_api_client::VchainApiClient;
 use vchain_proto::v1::*;
+use vchain_wallet::keystore::Keystore;
+use vchain_wallet::transaction;
 
 /// Transactions one account may have waiting ahead of its next nonce (the mempool's window).
 const NONCE_WINDOW: usize = 64;
@@ -170,7 +171,7 @@ const RETRY_NOTICES_MAX: u64 = 20;
 impl Shared {
     /// `message` as a read of `method` signed by the bench's auditor.
     fn read<T: prost::Message>(&self, message: T, method: &str) -> tonic::Request<T> {
-        vchain_cli::read::request_now(message, &self.chain_id, method, AUDITOR, &self.auditor)
+        vchain_wallet::read::request_now(message, &self.chain_id, method, AUDITOR, &self.auditor)
     }
 
     /// Records an acknowledged transaction in `--acked-out`, if given.
@@ -309,8 +310,8 @@ async fn run_batched(
             .take(NONCE_WINDOW)
             .enumerate()
             .map(|(i, op)| {
-                tx::sign(
-                    &tx::body(&shared.chain_id, signer, nonce + i as u64, op),
+                transaction::sign(
+                    &transaction::body(&shared.chain_id, signer, nonce + i as u64, op),
                     key,
                 )
             })
@@ -698,8 +699,8 @@ async fn main() -> anyhow::Result<()> {
                         consideration: None,
                     })
                 };
-                let transaction = tx::sign(
-                    &tx::body(&shared.chain_id, &worker.account, worker.nonce, operation),
+                let transaction = transaction::sign(
+                    &transaction::body(&shared.chain_id, &worker.account, worker.nonce, operation),
                     &worker.key,
                 );
                 shared.submitted.fetch_add(1, Ordering::Relaxed);

@@ -8,8 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Renders `ms` (milliseconds since 1970-01-01T00:00:00Z) as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 ///
 /// ```
-/// assert_eq!(vchain_cli::time::format_utc_ms(0), "1970-01-01T00:00:00.000Z");
-/// assert_eq!(vchain_cli::time::format_utc_ms(1_704_067_200_123), "2024-01-01T00:00:00.123Z");
+/// assert_eq!(vchain_wallet::time::format_utc_ms(0), "1970-01-01T00:00:00.000Z");
+/// assert_eq!(vchain_wallet::time::format_utc_ms(1_704_067_200_123), "2024-01-01T00:00:00.123Z");
 /// ```
 pub fn format_utc_ms(ms: u64) -> String {
     let millis = ms % 1000;

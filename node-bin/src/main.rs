@@ -1,4 +1,7 @@
 //! `vchain-node`: run a vchain node from a config file, or a ready-made dev node.
+//!
+//! The program is its own crate so that the node library stays free of what only `dev` needs
+//! (demo keys, keystores and certificate making, in `vchain-devnet`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -84,11 +87,11 @@ async fn main() -> anyhow::Result<()> {
             reset,
         } => {
             let now = vchain_node::clock::ChainClock::default().now_ms();
-            let config = vchain_node::dev::prepare(&data_dir, grpc_listen, reset, now)?;
+            let config = vchain_devnet::prepare(&data_dir, grpc_listen, reset, now)?;
             let genesis = vchain_node::load_genesis(&config.genesis)?;
             println!(
                 "{}",
-                vchain_node::dev::describe(&data_dir, &genesis, grpc_listen)
+                vchain_devnet::describe(&data_dir, &genesis, grpc_listen)
             );
             config
         }

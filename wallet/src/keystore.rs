@@ -35,8 +35,8 @@
 //! ```
 //!
 //! ```
-//! # fn main() -> Result<(), vchain_cli::KeystoreError> {
-//! use vchain_cli::keystore::{KdfParams, Keystore};
+//! # fn main() -> Result<(), vchain_wallet::KeystoreError> {
+//! use vchain_wallet::keystore::{KdfParams, Keystore};
 //! let dir = std::env::temp_dir().join(format!("vchain-keystore-doc-{}", std::process::id()));
 //! let path = dir.join("keystore.json");
 //! let mut ks = Keystore::load_or_create(&path)?.with_kdf_params(KdfParams::insecure_fast());

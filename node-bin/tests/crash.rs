@@ -6,11 +6,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tonic::transport::Channel;
-use vchain_cli::keystore::Keystore;
-use vchain_contracts::tx;
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::vchain_api_client::VchainApiClient;
 use vchain_proto::v1::*;
+use vchain_wallet::keystore::Keystore;
+use vchain_wallet::transaction;
 
 fn free_port() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
@@ -62,7 +62,7 @@ async fn kill_9_loses_nothing_committed_and_leaves_nothing_half_applied() {
         .into_inner();
     let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
     let key = keystore
-        .unlock("bank-a-finance", vchain_node::dev::DEV_PASSPHRASE)
+        .unlock("bank-a-finance", vchain_devnet::DEV_PASSPHRASE)
         .expect("key");
     let carmaker = {
         let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
@@ -79,8 +79,8 @@ async fn kill_9_loses_nothing_committed_and_leaves_nothing_half_applied() {
         currency: "CNY".into(),
         limit: 1_000,
     });
-    let signed = tx::sign(
-        &tx::body(&status.chain_id, "bank-a-finance", 0, grant),
+    let signed = transaction::sign(
+        &transaction::body(&status.chain_id, "bank-a-finance", 0, grant),
         &key,
     );
     api.submit_transaction(SubmitTransactionRequest {
@@ -107,8 +107,8 @@ async fn kill_9_loses_nothing_committed_and_leaves_nothing_half_applied() {
             core_enterprise: carmaker.clone(),
             amount: 1,
         });
-        let signed = tx::sign(
-            &tx::body(&status.chain_id, "bank-a-finance", nonce, raise),
+        let signed = transaction::sign(
+            &transaction::body(&status.chain_id, "bank-a-finance", nonce, raise),
             &key,
         );
         match api
@@ -217,7 +217,7 @@ fn audit_in<T: prost::Message>(
 ) -> tonic::Request<T> {
     let key = Keystore::load_or_create(&dir.join("keystore.json"))
         .expect("keystore")
-        .unlock("regulator", vchain_node::dev::DEV_PASSPHRASE)
+        .unlock("regulator", vchain_devnet::DEV_PASSPHRASE)
         .expect("regulator key");
-    vchain_cli::read::request_now(message, "vchain-dev", method, "regulator", &key)
+    vchain_wallet::read::request_now(message, "vchain-dev", method, "regulator", &key)
 }

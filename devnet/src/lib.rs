@@ -1,5 +1,10 @@
-//! Dev mode: one command makes a data directory with keys, a genesis with demo identities and a
-//! config, then runs a single Solo node on it with the DevApi (clock control) switched on.
+//! Development chains: a data directory with keys, a genesis with demo identities and a config,
+//! for `vchain-node dev` (one Solo node with the DevApi's clock control) and for the testnet
+//! (a Raft cluster on loopback).
+//!
+//! Owns: demo parties, their keys (in a wallet keystore) and certificates, dev genesis files and
+//! node configs. Production nodes never run this code: it lives outside the node crate, so the
+//! node depends on neither the wallet's keystore nor certificate making.
 //!
 //! The keystore uses the passphrase [`DEV_PASSPHRASE`] and fast KDF parameters: dev keys guard
 //! nothing. Never use a dev data directory for a real chain.
@@ -12,20 +17,33 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use vchain_cli::keystore::{KdfParams, Keystore};
 use vchain_contracts::genesis::{
     Genesis, GenesisAccount, GenesisConsensus, GenesisIdentity, GenesisNode, GenesisOrganisation,
     Params,
 };
 use vchain_contracts::validate::uscc_with_check;
 
-use crate::config::NodeConfig;
-use crate::NodeError;
+use vchain_node::config::NodeConfig;
+use vchain_node::NodeError;
+use vchain_wallet::keystore::{KdfParams, Keystore};
+
+/// Why a dev chain could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DevnetError {
+    /// A step of making the directory failed.
+    #[error("dev chain setup failed: {0}")]
+    Setup(String),
+    /// A config or genesis the node could not take.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    /// A config file the node could not load.
+    #[error(transparent)]
+    Config(#[from] vchain_node::config::ConfigError),
+}
 
 /// Passphrase of every key in a dev keystore.
 pub const DEV_PASSPHRASE: &str = "dev";
-/// File (in the data dir) remembering how far the dev clock was advanced.
-const CLOCK_OFFSET_FILE: &str = "dev-clock-offset";
 /// Validity of a dev bank's root CA, from a day before genesis.
 const DEV_CA_DAYS: u64 = 3650;
 /// Validity of a dev account's certificate, from a day before genesis: long enough for demos
@@ -91,9 +109,9 @@ const DEMO_IDENTITIES: &[(&str, &str, &str, &str, &str)] = &[
     ),
 ];
 
-fn uscc(suffix: &str) -> Result<String, NodeError> {
+fn uscc(suffix: &str) -> Result<String, DevnetError> {
     uscc_with_check(&format!("91310000MA1FL{suffix}"))
-        .ok_or_else(|| NodeError::Setup(format!("bad demo USCC suffix {suffix}")))
+        .ok_or_else(|| DevnetError::Setup(format!("bad demo USCC suffix {suffix}")))
 }
 
 /// Paths of a dev data directory.
@@ -108,8 +126,8 @@ pub fn prepare(
     grpc_listen: SocketAddr,
     reset: bool,
     now_ms: u64,
-) -> Result<NodeConfig, NodeError> {
-    let setup = |what: &str, e: &dyn std::fmt::Display| NodeError::Setup(format!("{what}: {e}"));
+) -> Result<NodeConfig, DevnetError> {
+    let setup = |what: &str, e: &dyn std::fmt::Display| DevnetError::Setup(format!("{what}: {e}"));
     if reset && data_dir.exists() {
         std::fs::remove_dir_all(data_dir)
             .map_err(|e| setup(&format!("removing {}", data_dir.display()), &e))?;
@@ -152,19 +170,19 @@ pub fn prepare(
         grpc_listen,
         block_interval_ms: 100,
         block_tx_target: 2_000,
-        mempool_mib_max: crate::config::MEMPOOL_MIB_MAX_DEFAULT,
+        mempool_mib_max: vchain_node::config::MEMPOOL_MIB_MAX_DEFAULT,
         mempool_max: 50_000,
         submit_timeout_ms: 30_000,
         dev_api: true,
         snapshot_interval: 1_000,
-        snapshot_log_mib: crate::config::SNAPSHOT_LOG_MIB_DEFAULT,
-        storage: crate::config::StorageSection::default(),
-        event_subscriptions_max: crate::config::EVENT_SUBSCRIPTIONS_MAX,
+        snapshot_log_mib: vchain_node::config::SNAPSHOT_LOG_MIB_DEFAULT,
+        storage: vchain_node::config::StorageSection::default(),
+        event_subscriptions_max: vchain_node::config::EVENT_SUBSCRIPTIONS_MAX,
         network: None,
     };
     let config_text = toml::to_string_pretty(&config).map_err(|e| setup("writing config", &e))?;
     std::fs::write(&config_file, config_text).map_err(|e| setup("writing config.toml", &e))?;
-    NodeConfig::load(&config_file).map_err(NodeError::from)
+    NodeConfig::load(&config_file).map_err(DevnetError::from)
 }
 
 /// Makes the demo banks' root CAs and the demo parties' keys and certificates (keystore
@@ -176,8 +194,8 @@ type DevCas = std::collections::BTreeMap<&'static str, vchain_pki::RootCa>;
 fn demo_parties(
     dir: &Path,
     now_ms: u64,
-) -> Result<(Vec<GenesisOrganisation>, Vec<GenesisIdentity>, DevCas), NodeError> {
-    let setup = |what: &str, e: &dyn std::fmt::Display| NodeError::Setup(format!("{what}: {e}"));
+) -> Result<(Vec<GenesisOrganisation>, Vec<GenesisIdentity>, DevCas), DevnetError> {
+    let setup = |what: &str, e: &dyn std::fmt::Display| DevnetError::Setup(format!("{what}: {e}"));
     let data_dir = dir;
     let mut keystore = Keystore::load_or_create(&data_dir.join("keystore.json"))
         .map_err(|e| setup("keystore", &e))?
@@ -208,16 +226,16 @@ fn demo_parties(
         not_after_ms: since_ms + DEV_ACCOUNT_CERTIFICATE_DAYS * DAY_MS,
     };
     let mut new_account =
-        |org_id: &str, account_id: &str, role: &str| -> Result<GenesisAccount, NodeError> {
+        |org_id: &str, account_id: &str, role: &str| -> Result<GenesisAccount, DevnetError> {
             let key = keystore
                 .generate(account_id, Some(account_id), DEV_PASSPHRASE)
                 .map_err(|e| setup("generating a key", &e))?;
             let role = vchain_contracts::genesis::parse_role(role)
                 .and_then(vchain_contracts::cert_role)
-                .ok_or_else(|| NodeError::Setup(format!("demo role {role:?}")))?;
+                .ok_or_else(|| DevnetError::Setup(format!("demo role {role:?}")))?;
             let ca = cas
                 .get(org_id)
-                .ok_or_else(|| NodeError::Setup(format!("no dev CA for {org_id}")))?;
+                .ok_or_else(|| DevnetError::Setup(format!("no dev CA for {org_id}")))?;
             let subject = vchain_pki::Subject {
                 organisation: org_id.to_owned(),
                 common_name: account_id.to_owned(),
@@ -271,12 +289,12 @@ fn node_certificate(
     node_id: &str,
     public_key_hex: &str,
     now_ms: u64,
-) -> Result<String, NodeError> {
-    let setup = |what: &str, e: &dyn std::fmt::Display| NodeError::Setup(format!("{what}: {e}"));
+) -> Result<String, DevnetError> {
+    let setup = |what: &str, e: &dyn std::fmt::Display| DevnetError::Setup(format!("{what}: {e}"));
     let key: [u8; 32] = hex::decode(public_key_hex)
         .ok()
         .and_then(|k| k.try_into().ok())
-        .ok_or_else(|| NodeError::Setup(format!("node key of {node_id} is not 32 bytes")))?;
+        .ok_or_else(|| DevnetError::Setup(format!("node key of {node_id} is not 32 bytes")))?;
     let since_ms = now_ms.saturating_sub(DAY_MS);
     let validity = vchain_pki::Validity {
         not_before_ms: since_ms,
@@ -294,11 +312,11 @@ fn node_certificate(
 }
 
 /// A loopback port that was free a moment ago (the kernel's pick for port 0).
-fn free_loopback_port() -> Result<u16, NodeError> {
+fn free_loopback_port() -> Result<u16, DevnetError> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
-        .map_err(|e| NodeError::Setup(format!("finding a free port: {e}")))
+        .map_err(|e| DevnetError::Setup(format!("finding a free port: {e}")))
 }
 
 /// Creates `nodes` dev nodes under `dir` (`dir/node-1` ...) sharing one genesis with the raft
@@ -308,10 +326,10 @@ pub fn prepare_cluster(
     dir: &Path,
     nodes: usize,
     now_ms: u64,
-) -> Result<Vec<NodeConfig>, NodeError> {
-    let setup = |what: &str, e: &dyn std::fmt::Display| NodeError::Setup(format!("{what}: {e}"));
+) -> Result<Vec<NodeConfig>, DevnetError> {
+    let setup = |what: &str, e: &dyn std::fmt::Display| DevnetError::Setup(format!("{what}: {e}"));
     if !(1..=16).contains(&nodes) {
-        return Err(NodeError::Setup(format!(
+        return Err(DevnetError::Setup(format!(
             "a dev cluster has 1 to 16 nodes, not {nodes}"
         )));
     }
@@ -321,7 +339,7 @@ pub fn prepare_cluster(
     for i in 1..=nodes {
         let node_dir = dir.join(format!("node-{i}"));
         std::fs::create_dir_all(&node_dir).map_err(|e| setup("creating a node dir", &e))?;
-        let key = crate::network::NodeKey::load_or_create(&node_dir)
+        let key = vchain_node::network::NodeKey::load_or_create(&node_dir)
             .map_err(|e| setup("node key", &e))?;
         let org = if i % 2 == 1 { "bank-a" } else { "bank-b" };
         members.push((
@@ -344,7 +362,7 @@ pub fn prepare_cluster(
                 .map(|(node_id, org, public_key, ..)| {
                     let ca = cas
                         .get(org)
-                        .ok_or_else(|| NodeError::Setup(format!("no dev CA for {org}")))?;
+                        .ok_or_else(|| DevnetError::Setup(format!("no dev CA for {org}")))?;
                     Ok(GenesisNode {
                         node_id: node_id.clone(),
                         org_id: (*org).into(),
@@ -352,7 +370,7 @@ pub fn prepare_cluster(
                         certificate: node_certificate(ca, node_id, public_key, now_ms)?,
                     })
                 })
-                .collect::<Result<_, NodeError>>()?,
+                .collect::<Result<_, DevnetError>>()?,
         },
         organisations,
         identities,
@@ -377,19 +395,19 @@ pub fn prepare_cluster(
             grpc_listen: SocketAddr::from(([127, 0, 0, 1], *grpc_port)),
             block_interval_ms: 100,
             block_tx_target: 2_000,
-            mempool_mib_max: crate::config::MEMPOOL_MIB_MAX_DEFAULT,
+            mempool_mib_max: vchain_node::config::MEMPOOL_MIB_MAX_DEFAULT,
             mempool_max: 50_000,
             submit_timeout_ms: 30_000,
             dev_api: true,
             snapshot_interval: 1_000,
-            snapshot_log_mib: crate::config::SNAPSHOT_LOG_MIB_DEFAULT,
-            storage: crate::config::StorageSection::default(),
-            event_subscriptions_max: crate::config::EVENT_SUBSCRIPTIONS_MAX,
-            network: Some(crate::config::NetworkSection {
+            snapshot_log_mib: vchain_node::config::SNAPSHOT_LOG_MIB_DEFAULT,
+            storage: vchain_node::config::StorageSection::default(),
+            event_subscriptions_max: vchain_node::config::EVENT_SUBSCRIPTIONS_MAX,
+            network: Some(vchain_node::config::NetworkSection {
                 listen: format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
                 peers,
                 tick_ms: 100,
-                clock_skew_ms_max: crate::config::CLOCK_SKEW_MS_MAX_DEFAULT,
+                clock_skew_ms_max: vchain_node::config::CLOCK_SKEW_MS_MAX_DEFAULT,
             }),
         };
         let path = dir.join(node_id).join("config.toml");
@@ -421,24 +439,24 @@ pub fn prepare_joining_node(
     node_id: &str,
     org_id: &str,
     now_ms: u64,
-) -> Result<JoiningNode, NodeError> {
-    let setup = |what: &str, e: &dyn std::fmt::Display| NodeError::Setup(format!("{what}: {e}"));
-    let genesis = crate::load_genesis(&dir.join("genesis.toml"))?;
+) -> Result<JoiningNode, DevnetError> {
+    let setup = |what: &str, e: &dyn std::fmt::Display| DevnetError::Setup(format!("{what}: {e}"));
+    let genesis = vchain_node::load_genesis(&dir.join("genesis.toml"))?;
     let mut peers = Vec::new();
     for node in &genesis.consensus.nodes {
         let config = NodeConfig::load(&dir.join(&node.node_id).join("config.toml"))?;
         let listen = config
             .network
             .map(|n| n.listen)
-            .ok_or_else(|| NodeError::Setup(format!("{} has no [network]", node.node_id)))?;
-        let peer = crate::network::peer_id_from_public_key_hex(&node.public_key)
+            .ok_or_else(|| DevnetError::Setup(format!("{} has no [network]", node.node_id)))?;
+        let peer = vchain_node::network::peer_id_from_public_key_hex(&node.public_key)
             .map_err(|e| setup("genesis node key", &e))?;
         peers.push(format!("{listen}/p2p/{peer}"));
     }
     let node_dir = dir.join(node_id);
     std::fs::create_dir_all(&node_dir).map_err(|e| setup("creating a node dir", &e))?;
-    let key =
-        crate::network::NodeKey::load_or_create(&node_dir).map_err(|e| setup("node key", &e))?;
+    let key = vchain_node::network::NodeKey::load_or_create(&node_dir)
+        .map_err(|e| setup("node key", &e))?;
     let config = NodeConfig {
         node_id: node_id.into(),
         data_dir: PathBuf::from("."),
@@ -446,19 +464,19 @@ pub fn prepare_joining_node(
         grpc_listen: SocketAddr::from(([127, 0, 0, 1], free_loopback_port()?)),
         block_interval_ms: 100,
         block_tx_target: 2_000,
-        mempool_mib_max: crate::config::MEMPOOL_MIB_MAX_DEFAULT,
+        mempool_mib_max: vchain_node::config::MEMPOOL_MIB_MAX_DEFAULT,
         mempool_max: 50_000,
         submit_timeout_ms: 30_000,
         dev_api: true,
         snapshot_interval: 1_000,
-        snapshot_log_mib: crate::config::SNAPSHOT_LOG_MIB_DEFAULT,
-        storage: crate::config::StorageSection::default(),
-        event_subscriptions_max: crate::config::EVENT_SUBSCRIPTIONS_MAX,
-        network: Some(crate::config::NetworkSection {
+        snapshot_log_mib: vchain_node::config::SNAPSHOT_LOG_MIB_DEFAULT,
+        storage: vchain_node::config::StorageSection::default(),
+        event_subscriptions_max: vchain_node::config::EVENT_SUBSCRIPTIONS_MAX,
+        network: Some(vchain_node::config::NetworkSection {
             listen: format!("/ip4/127.0.0.1/tcp/{}", free_loopback_port()?),
             peers,
             tick_ms: 100,
-            clock_skew_ms_max: crate::config::CLOCK_SKEW_MS_MAX_DEFAULT,
+            clock_skew_ms_max: vchain_node::config::CLOCK_SKEW_MS_MAX_DEFAULT,
         }),
     };
     let path = node_dir.join("config.toml");
@@ -506,17 +524,4 @@ pub fn describe(data_dir: &Path, genesis: &Genesis, grpc: SocketAddr) -> String 
         }
     }
     out
-}
-
-/// Reads the saved dev clock offset (0 if none).
-pub fn load_clock_offset(data_dir: &Path) -> u64 {
-    std::fs::read_to_string(data_dir.join(CLOCK_OFFSET_FILE))
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// Saves the dev clock offset so a restarted dev node keeps its chain time.
-pub fn save_clock_offset(data_dir: &Path, offset_ms: u64) -> std::io::Result<()> {
-    std::fs::write(data_dir.join(CLOCK_OFFSET_FILE), offset_ms.to_string())
 }
