@@ -20,6 +20,7 @@ use vchain_proto::v1::{
     Organisation, Role, SignedTransaction, TransactionBody, TxResult, Voucher, VoucherStatus,
 };
 
+use crate::certificates;
 use crate::error::{ExecError, Failure, Rejection};
 use crate::keys::{self, EventPosition};
 use crate::ops::{self, TxContext};
@@ -28,17 +29,12 @@ use crate::state::{read_message, Overlay};
 use crate::tx::{tx_hash, Hash};
 use crate::validate;
 
+// Defined in its own module so the operations take it without depending on this one; other
+// crates name it here.
+pub use crate::context::BlockContext;
+
 /// How far ahead of an account's next nonce the mempool accepts transactions.
 pub const NONCE_WINDOW: u64 = 64;
-
-/// What the proposer fixes for a block before executing it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BlockContext {
-    /// Height of the block being executed.
-    pub height: u64,
-    /// Chain time of the block, milliseconds since the Unix epoch.
-    pub timestamp_ms: u64,
-}
 
 /// Everything executing a block produced.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -228,7 +224,7 @@ fn run_transaction(
     let (body, mut signer) = authenticate(overlay, chain_id, params, transaction, signature_valid)?;
     // A revoked or expired certificate authenticates nothing: checked before the nonce is
     // spent, like a wrong key, so the transaction changes nothing at all.
-    ops::certificate::check_signer_certificate(&signer, context.timestamp_ms)?;
+    certificates::check_signer_certificate(&signer, context.timestamp_ms)?;
     // Spend the nonce in its own committed step, so that a rejected operation still uses it up
     // and the same signed bytes can never run later.
     signer.next_nonce = signer

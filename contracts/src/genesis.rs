@@ -10,11 +10,9 @@ use vchain_proto::v1::{
     Organisation, Role,
 };
 
+use crate::certificates;
+use crate::chain_params::{self, ParamsError};
 use crate::keys;
-use crate::limits::{
-    BLOCK_BYTES_LIMIT, BLOCK_TX_LIMIT, DESTROY_PER_BLOCK_LIMIT, TX_BYTES_LIMIT, TX_BYTES_MIN,
-};
-use crate::ops::certificate;
 use crate::validate;
 
 /// Chain parameters as written in a genesis file. Every field has a production default.
@@ -43,27 +41,17 @@ pub struct Params {
     /// than): 50..=99, or 0 for [`PROPOSAL_APPROVAL_PERCENT_DEFAULT`]. Zero, not the default
     /// itself, is what a file without the field gets, so genesis files written before governance
     /// keep producing the same genesis block.
+    ///
+    /// [`PROPOSAL_APPROVAL_PERCENT_DEFAULT`]: chain_params::PROPOSAL_APPROVAL_PERCENT_DEFAULT
     pub proposal_approval_percent: u32,
     /// How long a proposal stays open, milliseconds: [`PROPOSAL_TTL_MS_MIN`]..=
     /// [`PROPOSAL_TTL_MS_MAX`], or 0 for [`PROPOSAL_TTL_MS_DEFAULT`].
+    ///
+    /// [`PROPOSAL_TTL_MS_MIN`]: chain_params::PROPOSAL_TTL_MS_MIN
+    /// [`PROPOSAL_TTL_MS_MAX`]: chain_params::PROPOSAL_TTL_MS_MAX
+    /// [`PROPOSAL_TTL_MS_DEFAULT`]: chain_params::PROPOSAL_TTL_MS_DEFAULT
     pub proposal_ttl_ms: u64,
 }
-
-/// The approval threshold a chain uses when its parameters leave it at 0: with at most
-/// 64 members, approvals × 100 > 67 × members holds exactly when approvals are more than two
-/// thirds of the members (66 would let exactly two of three pass).
-pub const PROPOSAL_APPROVAL_PERCENT_DEFAULT: u32 = 67;
-/// Lowest settable threshold: a proposal needs more than half of the members.
-pub const PROPOSAL_APPROVAL_PERCENT_MIN: u32 = 50;
-/// Highest settable threshold. With the strict "more than" rule, 100 could never pass; 99 means
-/// every member for consortia of up to 100 members.
-pub const PROPOSAL_APPROVAL_PERCENT_MAX: u32 = 99;
-/// How long a proposal stays open when the parameters leave it at 0: seven days.
-pub const PROPOSAL_TTL_MS_DEFAULT: u64 = 7 * 86_400_000;
-/// Shortest proposal lifetime: one minute.
-pub const PROPOSAL_TTL_MS_MIN: u64 = 60_000;
-/// Longest proposal lifetime: ninety days.
-pub const PROPOSAL_TTL_MS_MAX: u64 = 90 * 86_400_000;
 
 impl Default for Params {
     fn default() -> Self {
@@ -102,85 +90,7 @@ impl Params {
     }
 
     fn validate(&self) -> Result<(), GenesisError> {
-        validate_chain_params(&self.to_proto())
-    }
-}
-
-// The messages of `validate_chain_params` name these values.
-const _: () = assert!(
-    BLOCK_TX_LIMIT == 10_000
-        && TX_BYTES_LIMIT == 65_536
-        && TX_BYTES_MIN == 512
-        && BLOCK_BYTES_LIMIT == 8_388_608
-        && DESTROY_PER_BLOCK_LIMIT == 1_024
-);
-
-/// Checks chain parameters: the rules genesis applies, and that a `SetChainParams` proposal
-/// must meet too. The error names the first parameter out of range. The size parameters are
-/// bounded by [`crate::limits`], so a block the chain allows fits every node's limits.
-pub fn validate_chain_params(params: &ChainParams) -> Result<(), GenesisError> {
-    let percent = params.proposal_approval_percent;
-    let ttl_ms = params.proposal_ttl_ms;
-    let checks: [(bool, &str); 14] = [
-        (
-            params.max_tenor_days >= 1,
-            "max_tenor_days must be at least 1",
-        ),
-        (
-            params.min_split_amount >= 1,
-            "min_split_amount must be at least 1",
-        ),
-        (
-            params.split_fanout_max >= 2,
-            "split_fanout_max must be at least 2",
-        ),
-        (
-            (-720..=840).contains(&params.utc_offset_minutes),
-            "utc_offset_minutes must be within -12h..+14h",
-        ),
-        (params.block_tx_max >= 1, "block_tx_max must be at least 1"),
-        (
-            params.block_tx_max <= BLOCK_TX_LIMIT,
-            "block_tx_max must be at most 10000 (BLOCK_TX_LIMIT)",
-        ),
-        (
-            params.tx_bytes_max >= TX_BYTES_MIN,
-            "tx_bytes_max must be at least 512",
-        ),
-        (
-            params.tx_bytes_max <= TX_BYTES_LIMIT,
-            "tx_bytes_max must be at most 65536 (TX_BYTES_LIMIT)",
-        ),
-        (
-            params.block_bytes_max >= params.tx_bytes_max,
-            "block_bytes_max must hold at least one transaction",
-        ),
-        (
-            params.block_bytes_max <= BLOCK_BYTES_LIMIT,
-            "block_bytes_max must be at most 8388608 (BLOCK_BYTES_LIMIT)",
-        ),
-        (
-            params.destroy_per_block_max >= 1,
-            "destroy_per_block_max must be at least 1",
-        ),
-        (
-            params.destroy_per_block_max <= DESTROY_PER_BLOCK_LIMIT,
-            "destroy_per_block_max must be at most 1024 (DESTROY_PER_BLOCK_LIMIT)",
-        ),
-        (
-            percent == 0
-                || (PROPOSAL_APPROVAL_PERCENT_MIN..=PROPOSAL_APPROVAL_PERCENT_MAX)
-                    .contains(&percent),
-            "proposal_approval_percent must be within 50..=99 (or 0 for the default 67)",
-        ),
-        (
-            ttl_ms == 0 || (PROPOSAL_TTL_MS_MIN..=PROPOSAL_TTL_MS_MAX).contains(&ttl_ms),
-            "proposal_ttl_ms must be within one minute..=90 days (or 0 for the default 7 days)",
-        ),
-    ];
-    match checks.iter().find(|(ok, _)| !ok) {
-        Some((_, why)) => Err(GenesisError::Invalid(format!("params: {why}"))),
-        None => Ok(()),
+        Ok(chain_params::validate_chain_params(&self.to_proto())?)
     }
 }
 
@@ -301,6 +211,12 @@ pub enum GenesisError {
     Invalid(String),
 }
 
+impl From<ParamsError> for GenesisError {
+    fn from(error: ParamsError) -> Self {
+        GenesisError::Invalid(error.to_string())
+    }
+}
+
 /// Parses a role name as written in genesis files and on the command line.
 pub fn parse_role(name: &str) -> Option<Role> {
     Some(match name {
@@ -328,7 +244,7 @@ impl Genesis {
                     org_id: n.org_id.clone(),
                     public_key: hex::decode(&n.public_key).unwrap_or_default(),
                     // Read, not verified, here: `state` verifies it against the CA.
-                    certificate_serial: certificate::certificate_der(n.certificate.as_bytes())
+                    certificate_serial: certificates::certificate_der(n.certificate.as_bytes())
                         .ok()
                         .filter(|_| !n.certificate.is_empty())
                         .and_then(|der| vchain_pki::inspect(&der).ok())
@@ -445,7 +361,7 @@ impl Genesis {
             let root_ca_certificate = if org.root_ca_certificate.is_empty() {
                 Vec::new()
             } else {
-                let der = certificate::check_root_ca(
+                let der = certificates::check_root_ca(
                     &org.org_id,
                     org.root_ca_certificate.as_bytes(),
                     self.genesis_time_ms,
@@ -479,7 +395,7 @@ impl Genesis {
         }
         if self.consensus.engine != "solo" {
             for node in &self.consensus.nodes {
-                let certified = certificate::check_node_certificate(
+                let certified = certificates::check_node_certificate(
                     root_cas.get(node.org_id.as_str()).map(Vec::as_slice),
                     &node.org_id,
                     &node.node_id,
@@ -547,7 +463,7 @@ impl Genesis {
                         account.account_id
                     ))
                 })?;
-                let certified = certificate::check_account_certificate(
+                let certified = certificates::check_account_certificate(
                     root_cas.get(org_id).map(Vec::as_slice),
                     org_id,
                     &account.account_id,

@@ -36,6 +36,9 @@
 
 pub mod audit;
 pub mod block;
+mod certificates;
+pub mod chain_params;
+mod context;
 pub mod error;
 pub mod execute;
 pub mod genesis;
@@ -49,25 +52,24 @@ pub mod trace;
 pub mod tx;
 pub mod validate;
 
+pub use certificates::{
+    cert_role, certificate_der, check_account_certificate, check_node_certificate, check_root_ca,
+    CheckedCertificate, CERTIFICATE_BYTES_MAX, SUBJECT_ACCOUNT, SUBJECT_NODE,
+};
 pub use error::{ExecError, Rejection};
 pub use execute::{
     chain_step_due, check_tx, check_txs, execute_block, BatchCheck, BlockContext, BlockOutcome,
     CheckError, CheckedTx,
 };
+pub use limits::{PLEDGE_LAPSES_PER_BLOCK_MAX, PROPOSAL_EXPIRY_PER_BLOCK_MAX};
 pub use ops::certificate::{
-    cert_role, certificate_der, certificate_record, certificates_expiring,
-    check_account_certificate, check_node_certificate, check_root_ca, revoked_certificates,
-    CheckedCertificate, CERTIFICATES_PAGE_MAX, CERTIFICATE_BYTES_MAX, SUBJECT_ACCOUNT,
-    SUBJECT_NODE,
+    certificate_record, certificates_expiring, revoked_certificates, CERTIFICATES_PAGE_MAX,
 };
 pub use ops::consensus::{consensus_config, CONSENSUS_NODES_MAX};
 pub use ops::device::{READING_BYTES_MAX, READING_SKEW_MS_MAX};
 pub use ops::governance::{
     approval_percent, passes, proposal, proposal_events, proposal_ttl_ms, proposals,
-    EVENTS_PER_PROPOSAL_MAX, ORGANISATIONS_MAX, PROPOSALS_PAGE_MAX, PROPOSAL_EXPIRY_PER_BLOCK_MAX,
-    ROOT_CA_CERTIFICATE_BYTES_MAX,
+    EVENTS_PER_PROPOSAL_MAX, ORGANISATIONS_MAX, PROPOSALS_PAGE_MAX, ROOT_CA_CERTIFICATE_BYTES_MAX,
 };
-pub use ops::pledge::{
-    active_pledge, pledge, ASSET_RECEIPT, ASSET_VOUCHER, PLEDGE_LAPSES_PER_BLOCK_MAX,
-};
+pub use ops::pledge::{active_pledge, pledge, ASSET_RECEIPT, ASSET_VOUCHER};
 pub use state::read_message;

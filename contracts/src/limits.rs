@@ -1,11 +1,13 @@
-//! Hard upper bounds of the size parameters a chain may choose, and of the encoded block.
+//! Hard upper bounds of the size parameters a chain may choose, of the chain's own steps in one
+//! block, and of the encoded block.
 //!
 //! Owns: the ceilings genesis and a `SetChainParams` proposal are checked against
-//! ([`crate::genesis::validate_chain_params`]), and the largest encoded block a producer may
-//! propose. Must not depend on: the node, the network or the consensus engine: they relate
-//! their own limits (proposal, network frame, sync transfer, gRPC message) to these with
-//! compile-time assertions, so that any block the chain allows fits each of them (see
-//! ARCHITECTURE.md, "Limits").
+//! ([`crate::chain_params::validate_chain_params`]), how many pledge lapses and proposal expiries
+//! one block holds, and the largest encoded block a producer may propose. Must not depend on:
+//! any other module of the crate (they all may use these bounds), the node, the network or the
+//! consensus engine: they relate their own limits (proposal, network frame, sync transfer, gRPC
+//! message) to these with compile-time assertions, so that any block the chain allows fits each
+//! of them (see ARCHITECTURE.md, "Limits").
 
 /// Largest `tx_bytes_max` a chain may set: one encoded `SignedTransaction`, bytes.
 pub const TX_BYTES_LIMIT: u32 = 64 * 1024;
@@ -18,6 +20,12 @@ pub const BLOCK_TX_LIMIT: u32 = 10_000;
 /// Largest `destroy_per_block_max` a chain may set: vouchers the chain destroys at the start of
 /// one block (each adds a system event to the block).
 pub const DESTROY_PER_BLOCK_LIMIT: u32 = 1_024;
+/// Most pledge registrations that lapse in one block (the chain's own step, each a system
+/// event); the rest follow in the next blocks.
+pub const PLEDGE_LAPSES_PER_BLOCK_MAX: usize = 256;
+/// Most open proposals the chain expires in one block (the chain's own step, each a system
+/// event); the rest follow in the next blocks.
+pub const PROPOSAL_EXPIRY_PER_BLOCK_MAX: usize = 64;
 /// Bytes of an encoded block besides its transactions' own bytes: the header, each
 /// transaction's field framing, results (with their events) and the chain's system events.
 /// Execution decides these, so the producer measures the sealed block and cuts fewer
@@ -44,8 +52,8 @@ const _: () = assert!(TX_BYTES_LIMIT <= BLOCK_BYTES_LIMIT);
 const _: () = assert!(
     BLOCK_TX_LIMIT as usize * PER_TX_FRAMING_BYTES as usize
         + (DESTROY_PER_BLOCK_LIMIT as usize
-            + crate::ops::pledge::PLEDGE_LAPSES_PER_BLOCK_MAX
-            + crate::ops::governance::PROPOSAL_EXPIRY_PER_BLOCK_MAX)
+            + PLEDGE_LAPSES_PER_BLOCK_MAX
+            + PROPOSAL_EXPIRY_PER_BLOCK_MAX)
             * SYSTEM_EVENT_BYTES_MAX as usize
         <= BLOCK_OUTCOME_BYTES_MAX as usize / 2
 );

@@ -13,9 +13,10 @@ use vchain_proto::v1::{
     RemoveConsensusNode,
 };
 
+use crate::certificates::CheckedCertificate;
 use crate::error::{reject, ExecError, Failure};
 use crate::keys;
-use crate::ops::certificate::{self, CheckedCertificate};
+use crate::ops::certificate;
 use crate::ops::TxContext;
 use crate::state::read_message;
 use crate::validate;

@@ -27,13 +27,15 @@ use vchain_proto::v1::{
     RemoveOrganisation, Role, RotateOrganisationCa, SetChainParams, SubmitProposal, VoteOnProposal,
 };
 
-use crate::error::{reject, ExecError, Failure, Rejection};
-use crate::execute::BlockContext;
-use crate::genesis::{
-    validate_chain_params, GenesisError, PROPOSAL_APPROVAL_PERCENT_DEFAULT, PROPOSAL_TTL_MS_DEFAULT,
+use crate::certificates::{self, CheckedCertificate};
+use crate::chain_params::{
+    validate_chain_params, PROPOSAL_APPROVAL_PERCENT_DEFAULT, PROPOSAL_TTL_MS_DEFAULT,
 };
+use crate::context::BlockContext;
+use crate::error::{reject, ExecError, Failure, Rejection};
 use crate::keys::{self, EventPosition};
-use crate::ops::certificate::{self, CheckedCertificate};
+use crate::limits::PROPOSAL_EXPIRY_PER_BLOCK_MAX;
+use crate::ops::certificate;
 use crate::ops::consensus;
 use crate::ops::identity::ACCOUNTS_PER_IDENTITY_MAX;
 use crate::ops::TxContext;
@@ -43,8 +45,6 @@ use crate::validate::{self, TEXT_LEN_MAX};
 /// Most organisation records a chain holds, current and removed (a removed organisation's
 /// record stays, so its id is never reused). Bounds the member scan every tally makes.
 pub const ORGANISATIONS_MAX: usize = 128;
-/// Most open proposals the chain expires in one block; the rest follow in the next blocks.
-pub const PROPOSAL_EXPIRY_PER_BLOCK_MAX: usize = 64;
 /// Largest root CA certificate a proposal may carry. A typical root certificate is 1-2 KiB in
 /// PEM; 8 KiB leaves room for long chains of names while fitting the default 16 KiB transaction.
 pub const ROOT_CA_CERTIFICATE_BYTES_MAX: usize = 8 * 1024;
@@ -256,7 +256,7 @@ fn check_add_organisation(tx: &TxContext<'_, '_>, op: &AddOrganisation) -> Resul
     let ca_der = if op.root_ca_certificate.is_empty() {
         None
     } else {
-        Some(certificate::check_root_ca(
+        Some(certificates::check_root_ca(
             &op.org_id,
             &op.root_ca_certificate,
             at_ms,
@@ -296,7 +296,7 @@ fn check_add_organisation(tx: &TxContext<'_, '_>, op: &AddOrganisation) -> Resul
     let mut admins: Vec<(Vec<u8>, Option<CheckedCertificate>)> = Vec::new();
     for (index, admin) in op.admins.iter().enumerate() {
         validate::account_id(&admin.account_id)?;
-        let certified = certificate::check_account_certificate(
+        let certified = certificates::check_account_certificate(
             ca_der.as_deref(),
             &op.org_id,
             &admin.account_id,
@@ -408,7 +408,7 @@ fn check_rotate_ca(tx: &TxContext<'_, '_>, op: &RotateOrganisationCa) -> Result<
     let organisation = load_member(tx, &op.org_id)?;
     check_certificate(&op.root_ca_certificate, true)?;
     let der =
-        certificate::check_root_ca(&op.org_id, &op.root_ca_certificate, tx.context.timestamp_ms)?;
+        certificates::check_root_ca(&op.org_id, &op.root_ca_certificate, tx.context.timestamp_ms)?;
     if organisation.root_ca_certificate == der {
         return reject(
             ErrorCode::InvalidProposal,
@@ -428,8 +428,8 @@ fn check_set_params(tx: &TxContext<'_, '_>, op: &SetChainParams) -> Result<Plan,
             "changing the chain parameters needs the complete new parameters",
         );
     };
-    if let Err(GenesisError::Invalid(why)) = validate_chain_params(params) {
-        return reject(ErrorCode::InvalidProposal, why);
+    if let Err(invalid) = validate_chain_params(params) {
+        return reject(ErrorCode::InvalidProposal, invalid.to_string());
     }
     // Dates already on chain (maturities, the destruction queue) were computed in this zone.
     if params.utc_offset_minutes != tx.params.utc_offset_minutes {

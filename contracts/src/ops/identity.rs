@@ -6,9 +6,10 @@ use vchain_proto::v1::{
     EventKind, Identity, IdentityStatus, RegisterAccount, RegisterIdentity, Role,
 };
 
+use crate::certificates::CheckedCertificate;
 use crate::error::{reject, Failure};
 use crate::keys;
-use crate::ops::certificate::{self, CheckedCertificate};
+use crate::ops::certificate;
 use crate::ops::TxContext;
 use crate::validate::{self, TEXT_LEN_MAX};
 

@@ -16,8 +16,9 @@ use vchain_proto::v1::{
     Identity, IdentityStatus, Role, Voucher,
 };
 
+use crate::certificates::check_signer_certificate;
+use crate::context::BlockContext;
 use crate::error::{reject, ExecError, Failure};
-use crate::execute::BlockContext;
 use crate::keys::{self, EventPosition};
 use crate::state::Overlay;
 use crate::tx::Hash;
@@ -130,8 +131,7 @@ impl TxContext<'_, '_> {
         };
         let why = match status {
             Some(why) => why,
-            None => match certificate::check_signer_certificate(account, self.context.timestamp_ms)
-            {
+            None => match check_signer_certificate(account, self.context.timestamp_ms) {
                 Err(rejection) => format!("cannot act: {}", rejection.message),
                 Ok(()) => {
                     let identity: Option<Identity> = self

@@ -25,9 +25,10 @@ use vchain_proto::v1::{
     WarehouseReceiptStatus,
 };
 
+use crate::context::BlockContext;
 use crate::error::{reject, ExecError, Failure, Rejection};
-use crate::execute::BlockContext;
 use crate::keys::{self, EventPosition};
+use crate::limits::PLEDGE_LAPSES_PER_BLOCK_MAX;
 use crate::ops::receipt::{usable_receipt, value_of};
 use crate::ops::voucher::{adjust_live_vouchers, usable_voucher};
 use crate::ops::TxContext;
@@ -38,8 +39,6 @@ use crate::validate::{self, TEXT_LEN_MAX};
 pub const ASSET_VOUCHER: &str = "voucher";
 /// `asset_kind` of a pledged warehouse receipt.
 pub const ASSET_RECEIPT: &str = "receipt";
-/// Most registrations that lapse in one block; the rest follow in the next blocks.
-pub const PLEDGE_LAPSES_PER_BLOCK_MAX: usize = 256;
 
 /// The registration `registration_number`, from committed state.
 pub fn pledge(
