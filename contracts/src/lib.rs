@@ -3,7 +3,8 @@
 //! (proposals and votes), as a deterministic state machine.
 //!
 //! Owns: every ledger rule of the domain brief, the state key layout ([`keys`]), genesis,
-//! transaction authentication and block assembly.
+//! transaction authentication and block assembly, and the read policy: how a signed read
+//! authenticates its reader ([`read`]) and what that reader may see ([`visibility`]).
 //!
 //! Must not depend on: any I/O (no tokio, tonic, RocksDB, clock or OS randomness). Execution is
 //! a pure function of (state, block): it reads state through [`vchain_ledger::StateReader`] and
@@ -48,6 +49,7 @@ mod state;
 pub mod trace;
 pub mod tx;
 pub mod validate;
+pub mod visibility;
 
 pub use error::{ExecError, Rejection};
 pub use execute::{
