@@ -3,7 +3,8 @@
 //!
 //! Owns: the query over the audit log entries (`l/{position}` in state) and their index entries
 //! (`la/{account}/{position}`, `lo/{org}/{position}` in the index column family, written by
-//! execution next to each entry). Who may run it is the node's read policy, not this module's.
+//! execution next to each entry). Who may run it is the read policy's
+//! ([`crate::visibility`]: auditors and administrators), not this module's.
 //!
 //! Must not depend on: any I/O; the caller passes the index as a scan function, so the same code
 //! serves RocksDB snapshots and test doubles.

@@ -3,7 +3,8 @@
 //! (proposals and votes), as a deterministic state machine.
 //!
 //! Owns: every ledger rule of the domain brief, the state key layout ([`keys`]), genesis,
-//! transaction authentication and block assembly.
+//! transaction authentication and block assembly, and the read policy: how a signed read
+//! authenticates its reader ([`read`]) and what that reader may see ([`visibility`]).
 //!
 //! Must not depend on: any I/O (no tokio, tonic, RocksDB, clock or OS randomness). Execution is
 //! a pure function of (state, block): it reads state through [`vchain_ledger::StateReader`] and
@@ -51,6 +52,7 @@ mod state;
 pub mod trace;
 pub mod tx;
 pub mod validate;
+pub mod visibility;
 
 pub use certificates::{
     cert_role, certificate_der, check_account_certificate, check_node_certificate, check_root_ca,

@@ -16,6 +16,7 @@ use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status};
 use tracing::{debug, warn};
 use vchain_contracts::tx::Hash;
+use vchain_contracts::visibility::{self, EventView, Record};
 use vchain_contracts::{keys, read_message, trace, CheckError, Rejection};
 use vchain_ledger::StateReader;
 use vchain_proto::v1::dev_api_server::DevApi;
@@ -139,7 +140,25 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         E::StreamLagged => Code::DataLoss,
         E::ReadingSignatureInvalid => Code::Unauthenticated,
         E::ReadingMismatch => Code::InvalidArgument,
+        // A signed read that does not authenticate its reader.
+        E::ReadUnsigned | E::ReadMalformed | E::ReadTimeSkew => Code::Unauthenticated,
+        // An authenticated reader asking for what its identity is not a party to.
+        E::NotAParty => Code::PermissionDenied,
     }
+}
+
+/// A status with gRPC code `grpc` for rule `code`: the message starts with the rule's name, which
+/// `x-vchain-error-code` carries too. Mostly `grpc` is [`grpc_code`]`(code)`; a refused read
+/// says by its stage whether it is UNAUTHENTICATED or PERMISSION_DENIED
+/// ([`crate::read_access::refusal_status`]).
+pub(crate) fn coded_status(grpc: tonic::Code, code: ErrorCode, message: &str) -> Status {
+    let mut status = Status::new(grpc, format!("{}: {message}", code.as_str_name()));
+    if let Ok(value) = MetadataValue::try_from(code.as_str_name()) {
+        status
+            .metadata_mut()
+            .insert(vchain_proto::ERROR_CODE_METADATA, value);
+    }
+    status
 }
 
 fn rule_status(
@@ -148,14 +167,8 @@ fn rule_status(
     tx_hash: Option<&Hash>,
     height: Option<u64>,
 ) -> Status {
-    let mut status = Status::new(
-        grpc_code(code),
-        format!("{}: {message}", code.as_str_name()),
-    );
+    let mut status = coded_status(grpc_code(code), code, message);
     let metadata = status.metadata_mut();
-    if let Ok(value) = MetadataValue::try_from(code.as_str_name()) {
-        metadata.insert(vchain_proto::ERROR_CODE_METADATA, value);
-    }
     if let Some(hash) = tx_hash {
         if let Ok(value) = MetadataValue::try_from(hex::encode(hash)) {
             metadata.insert(vchain_proto::TX_HASH_METADATA, value);
@@ -171,7 +184,14 @@ fn rejection_status(rejection: &Rejection) -> Status {
     rule_status(rejection.code, &rejection.message, None, None)
 }
 
-fn internal(error: impl std::fmt::Display) -> Status {
+/// INVALID_ARGUMENT for a query whose arguments cannot be answered (a hash of the wrong length,
+/// no owner to list by, a page token this node never handed out ...).
+fn invalid_argument(message: impl std::fmt::Display) -> Status {
+    refusal(ErrorCode::InvalidArgument, message)
+}
+
+/// The node failed (storage, a task), not the request.
+pub(crate) fn internal(error: impl std::fmt::Display) -> Status {
     warn!(%error, "request failed inside the node");
     refusal(ErrorCode::NodeFault, error)
 }
@@ -211,12 +231,9 @@ fn submit_status(error: SubmitError) -> Status {
 }
 
 fn hash_arg(bytes: &[u8], what: &str) -> Result<Hash, Status> {
-    bytes.try_into().map_err(|_| {
-        refusal(
-            ErrorCode::Malformed,
-            format!("{what} must be 32 bytes, got {}", bytes.len()),
-        )
-    })
+    bytes
+        .try_into()
+        .map_err(|_| invalid_argument(format!("{what} must be 32 bytes, got {}", bytes.len())))
 }
 
 /// A query for something this node does not hold: NOT_FOUND with the rule code that says what
@@ -224,18 +241,6 @@ fn hash_arg(bytes: &[u8], what: &str) -> Result<Hash, Status> {
 fn not_found(code: ErrorCode, what: &str, id: &str) -> Status {
     debug_assert_eq!(grpc_code(code), tonic::Code::NotFound);
     rule_status(code, &format!("{what} {id:?} does not exist"), None, None)
-}
-
-/// True if `event` concerns `account` / `voucher` (an empty filter matches everything).
-pub fn event_matches(event: &Event, account: &str, voucher: &str) -> bool {
-    let account_ok = account.is_empty()
-        || event.actor == account
-        || event.counterparty == account
-        || event.accounts.iter().any(|a| a == account);
-    let voucher_ok = voucher.is_empty()
-        || event.voucher_id == voucher
-        || event.related_vouchers.iter().any(|v| v == voucher);
-    account_ok && voucher_ok
 }
 
 /// The `VchainApi` service.
@@ -500,12 +505,20 @@ impl VchainApi for ApiService {
     ) -> Result<Response<GetVoucherResponse>, Status> {
         let reader = self.reader(&request, "GetVoucher")?;
         let id = request.into_inner().voucher_id;
-        let voucher = self
-            .read::<Voucher>(&keys::voucher(&id), "Voucher")?
-            .ok_or_else(|| not_found(ErrorCode::VoucherNotFound, "voucher", &id))?;
-        if !read_access::may_read_voucher(&*self.chain.ledger, &reader, &voucher)? {
-            return Err(reader.denied(&format!("voucher {id}")));
-        }
+        let chain = self.chain.clone();
+        // Deciding may read the pieces split from it (bounded as a trace is): off the async
+        // threads, and from one snapshot so that the voucher and its pieces agree.
+        let voucher = tokio::task::spawn_blocking(move || -> Result<Voucher, Status> {
+            let snapshot = chain.ledger.snapshot();
+            let voucher = read_message::<Voucher>(&snapshot, &keys::voucher(&id), "Voucher")
+                .map_err(internal)?
+                .ok_or_else(|| not_found(ErrorCode::VoucherNotFound, "voucher", &id))?;
+            visibility::may_read(&snapshot, &reader, &Record::Voucher(&voucher))
+                .map_err(read_access::status)?;
+            Ok(voucher)
+        })
+        .await
+        .map_err(internal)??;
         Ok(Response::new(GetVoucherResponse {
             voucher: Some(voucher),
         }))
@@ -519,23 +532,14 @@ impl VchainApi for ApiService {
         let request = request.into_inner();
         let prefix = match &request.owner {
             Some(list_vouchers_request::Owner::Holder(holder)) if !holder.is_empty() => {
-                if !reader.privileged() && !reader.owns(holder) {
-                    return Err(reader.denied(&format!("the vouchers of account {holder}")));
-                }
+                read_access::may_read(&self.chain, &reader, &Record::VouchersHeldBy(holder))?;
                 keys::holder_index_prefix(holder)
             }
             Some(list_vouchers_request::Owner::Issuer(issuer)) if !issuer.is_empty() => {
-                if !reader.privileged() && *issuer != reader.identity.uscc {
-                    return Err(reader.denied(&format!("the vouchers issued by {issuer}")));
-                }
+                read_access::may_read(&self.chain, &reader, &Record::VouchersIssuedBy(issuer))?;
                 keys::issuer_index_prefix(issuer)
             }
-            _ => {
-                return Err(refusal(
-                    ErrorCode::InvalidArgument,
-                    "give a holder account or an issuer USCC",
-                ))
-            }
+            _ => return Err(invalid_argument("give a holder account or an issuer USCC")),
         };
         let page_size = match request.page_size {
             0 => PAGE_SIZE_DEFAULT,
@@ -617,17 +621,8 @@ impl VchainApi for ApiService {
                     .map_err(internal)?
                     .ok_or_else(|| not_found(ErrorCode::VoucherNotFound, "voucher", &id))?;
                 trace.height = height;
-                if !reader.privileged() {
-                    filter_trace(&snapshot, &reader, &mut trace)?;
-                    if !trace
-                        .vouchers
-                        .iter()
-                        .any(|t| t.voucher.as_ref().is_some_and(|v| v.id == trace.voucher_id))
-                    {
-                        return Err(reader.denied(&format!("the lineage of voucher {id}")));
-                    }
-                }
-                Ok(trace)
+                visibility::visible_trace(&reader, trace)
+                    .map_err(|refusal| read_access::refusal_status(&refusal))
             })
             .await
             .map_err(internal)??;
@@ -640,9 +635,7 @@ impl VchainApi for ApiService {
     ) -> Result<Response<GetAccountResponse>, Status> {
         let reader = self.reader(&request, "GetAccount")?;
         let id = request.into_inner().account_id;
-        if !reader.privileged() && !reader.owns(&id) {
-            return Err(reader.denied(&format!("account {id}")));
-        }
+        read_access::may_read(&self.chain, &reader, &Record::Account(&id))?;
         let account = self
             .read::<Account>(&keys::account(&id), "Account")?
             .ok_or_else(|| not_found(ErrorCode::AccountNotFound, "account", &id))?;
@@ -657,9 +650,7 @@ impl VchainApi for ApiService {
     ) -> Result<Response<GetIdentityResponse>, Status> {
         let reader = self.reader(&request, "GetIdentity")?;
         let uscc = request.into_inner().uscc;
-        if !reader.privileged() && uscc != reader.identity.uscc {
-            return Err(reader.denied(&format!("identity {uscc}")));
-        }
+        read_access::may_read(&self.chain, &reader, &Record::Identity(&uscc))?;
         let identity = self
             .read::<Identity>(&keys::identity(&uscc), "Identity")?
             .ok_or_else(|| not_found(ErrorCode::IdentityNotFound, "identity", &uscc))?;
@@ -674,15 +665,14 @@ impl VchainApi for ApiService {
     ) -> Result<Response<GetCreditLineResponse>, Status> {
         let reader = self.reader(&request, "GetCreditLine")?;
         let request = request.into_inner();
-        let own = [&request.financier, &request.core_enterprise]
-            .iter()
-            .any(|party| **party == reader.identity.uscc);
-        if !reader.privileged() && !own {
-            return Err(reader.denied(&format!(
-                "the credit line of {} to {}",
-                request.financier, request.core_enterprise
-            )));
-        }
+        read_access::may_read(
+            &self.chain,
+            &reader,
+            &Record::CreditLine {
+                financier: &request.financier,
+                core_enterprise: &request.core_enterprise,
+            },
+        )?;
         let line = self
             .read::<CreditLine>(
                 &keys::credit_line(&request.financier, &request.core_enterprise),
@@ -709,7 +699,8 @@ impl VchainApi for ApiService {
         request: Request<GetProposalRequest>,
     ) -> Result<Response<GetProposalResponse>, Status> {
         // Governance is open to every authenticated reader, whatever its role or organisation.
-        self.reader(&request, "GetProposal")?;
+        let reader = self.reader(&request, "GetProposal")?;
+        read_access::may_read(&self.chain, &reader, &Record::Proposal)?;
         let id = request.into_inner().proposal_id;
         let chain = self.chain.clone();
         let response =
@@ -734,7 +725,8 @@ impl VchainApi for ApiService {
         &self,
         request: Request<ListProposalsRequest>,
     ) -> Result<Response<ListProposalsResponse>, Status> {
-        self.reader(&request, "ListProposals")?;
+        let reader = self.reader(&request, "ListProposals")?;
+        read_access::may_read(&self.chain, &reader, &Record::Proposal)?;
         let request = request.into_inner();
         let page_size = match request.page_size {
             0 => PAGE_SIZE_DEFAULT,
@@ -787,9 +779,7 @@ impl VchainApi for ApiService {
         request: Request<ListAuditLogRequest>,
     ) -> Result<Response<ListAuditLogResponse>, Status> {
         let reader = self.reader(&request, "ListAuditLog")?;
-        if !reader.privileged() {
-            return Err(reader.denied("the audit log (regulators and administrators only)"));
-        }
+        read_access::may_read(&self.chain, &reader, &Record::AuditLog)?;
         let request = request.into_inner();
         let after = match request.page_token.as_str() {
             "" => None,
@@ -798,21 +788,17 @@ impl VchainApi for ApiService {
                     .ok()
                     .and_then(|bytes| keys::EventPosition::from_bytes(&bytes))
                     .ok_or_else(|| {
-                        refusal(
-                            ErrorCode::InvalidArgument,
-                            format!("page token {token:?} is not one this node handed out"),
-                        )
+                        invalid_argument(format!(
+                            "page token {token:?} is not one this node handed out"
+                        ))
                     })?,
             ),
         };
         if request.to_height != 0 && request.from_height > request.to_height {
-            return Err(refusal(
-                ErrorCode::InvalidArgument,
-                format!(
-                    "from_height {} is above to_height {}",
-                    request.from_height, request.to_height
-                ),
-            ));
+            return Err(invalid_argument(format!(
+                "from_height {} is above to_height {}",
+                request.from_height, request.to_height
+            )));
         }
         let query = vchain_contracts::audit::AuditQuery {
             org_id: request.org_id,
@@ -862,21 +848,7 @@ impl VchainApi for ApiService {
         let device = self
             .read::<Device>(&keys::device(&id), "Device")?
             .ok_or_else(|| not_found(ErrorCode::DeviceNotFound, "device", &id))?;
-        let receipt =
-            self.read::<WarehouseReceipt>(&keys::receipt(&device.receipt_id), "WarehouseReceipt")?;
-        let pledgee = vchain_contracts::active_pledge(
-            &*self.chain.ledger,
-            vchain_contracts::ASSET_RECEIPT,
-            &device.receipt_id,
-        )
-        .map_err(internal)?
-        .is_some_and(|p| reader.owns(&p.pledgee));
-        let party = pledgee
-            || reader.owns(&device.operator)
-            || receipt.is_some_and(|r| reader.owns(&r.holder) || reader.owns(&r.operator));
-        if !reader.privileged() && !party {
-            return Err(reader.denied(&format!("device {id}")));
-        }
+        read_access::may_read(&self.chain, &reader, &Record::Device(&device))?;
         Ok(Response::new(GetDeviceResponse {
             device: Some(device),
         }))
@@ -891,12 +863,7 @@ impl VchainApi for ApiService {
         let receipt = self
             .read::<WarehouseReceipt>(&keys::receipt(&id), "WarehouseReceipt")?
             .ok_or_else(|| not_found(ErrorCode::ReceiptNotFound, "warehouse receipt", &id))?;
-        // Its holder, its operator, a pledgee of it (named in its history), auditors.
-        let party = reader.owns(&receipt.holder) || reader.owns(&receipt.operator);
-        let named = party || read_access::named_in_history(&*self.chain.ledger, &reader, &id)?;
-        if !reader.privileged() && !named {
-            return Err(reader.denied(&format!("warehouse receipt {id}")));
-        }
+        read_access::may_read(&self.chain, &reader, &Record::Receipt(&receipt))?;
         Ok(Response::new(GetWarehouseReceiptResponse {
             receipt: Some(receipt),
         }))
@@ -907,7 +874,8 @@ impl VchainApi for ApiService {
         request: Request<GetPledgeRequest>,
     ) -> Result<Response<GetPledgeResponse>, Status> {
         // Public notice: any authenticated reader, whatever its role.
-        self.reader(&request, "GetPledge")?;
+        let reader = self.reader(&request, "GetPledge")?;
+        read_access::may_read(&self.chain, &reader, &Record::PledgeNotice)?;
         let pledge = match request.into_inner().selector {
             Some(get_pledge_request::Selector::RegistrationNumber(number)) => {
                 vchain_contracts::pledge(&*self.chain.ledger, &number)
@@ -945,9 +913,8 @@ impl VchainApi for ApiService {
                 )
             })?,
             None => {
-                return Err(refusal(
-                    ErrorCode::InvalidArgument,
-                    "give a registration number or a voucher id",
+                return Err(invalid_argument(
+                    "give a registration number, a voucher id or a receipt id",
                 ))
             }
         };
@@ -962,9 +929,7 @@ impl VchainApi for ApiService {
     ) -> Result<Response<GetBlockResponse>, Status> {
         // A block holds every party's transactions: for auditors and administrators.
         let reader = self.reader(&request, "GetBlock")?;
-        if !reader.privileged() {
-            return Err(reader.denied("whole blocks"));
-        }
+        read_access::may_read(&self.chain, &reader, &Record::Block)?;
         let height = match request.into_inner().selector {
             Some(get_block_request::Selector::Height(height)) => height,
             Some(get_block_request::Selector::Hash(hash)) => {
@@ -1023,21 +988,24 @@ impl VchainApi for ApiService {
         })?;
         let index = location.index as usize;
         let header = block.header.clone().unwrap_or_default();
-        if !reader.privileged() {
-            let signer = block
-                .transactions
-                .get(index)
-                .and_then(|tx| TransactionBody::decode(tx.body.as_slice()).ok())
-                .map(|body| body.signer)
-                .unwrap_or_default();
-            let named = block
-                .results
-                .get(index)
-                .is_some_and(|r| r.events.iter().any(|e| reader.named_in(e)));
-            if !reader.owns(&signer) && !named {
-                return Err(reader.denied(&format!("transaction {}", hex::encode(hash))));
-            }
-        }
+        let signer = block
+            .transactions
+            .get(index)
+            .and_then(|tx| TransactionBody::decode(tx.body.as_slice()).ok())
+            .map(|body| body.signer)
+            .unwrap_or_default();
+        read_access::may_read(
+            &self.chain,
+            &reader,
+            &Record::Transaction {
+                hash: &hex::encode(hash),
+                signer: &signer,
+                events: block
+                    .results
+                    .get(index)
+                    .map_or(&[][..], |r| r.events.as_slice()),
+            },
+        )?;
         let result = block
             .results
             .get(index)
@@ -1111,12 +1079,7 @@ impl VchainApi for ApiService {
                 self.chain
                     .certificates_expiring()?
                     .into_iter()
-                    .filter(|c| {
-                        c.subject_kind == vchain_contracts::SUBJECT_NODE
-                            || reader
-                                .as_ref()
-                                .is_some_and(|r| r.privileged() || r.owns(&c.subject_id))
-                    })
+                    .filter(|c| visibility::may_see_expiring_certificate(reader.as_ref(), c))
                     .collect()
             },
             certificate_warning_days: crate::chain::CERTIFICATE_WARNING_DAYS,
@@ -1141,9 +1104,7 @@ impl VchainApi for ApiService {
     ) -> Result<Response<GetStateProofResponse>, Status> {
         // Proofs of arbitrary state are for auditors (and administrators).
         let reader = self.reader(&request, "GetStateProof")?;
-        if !reader.privileged() {
-            return Err(reader.denied("state proofs"));
-        }
+        read_access::may_read(&self.chain, &reader, &Record::StateProof)?;
         let key = request.into_inner().key;
         // The proof and the root must come from the same state: retry if a block lands between.
         for _ in 0..8 {
@@ -1186,9 +1147,18 @@ impl VchainApi for ApiService {
                     self.chain.config.event_subscriptions_max
                 ))
             })?;
-        // Everyone but auditors and administrators sees only events naming its own accounts.
-        let visible =
-            |reader: &Reader, event: &Event| reader.privileged() || reader.named_in(event);
+        // A stream for one voucher is refused, as its trace is, to a reader who may not read
+        // the voucher (one that does not exist yet may still come to be the reader's).
+        if !request.voucher_id.is_empty() {
+            if let Some(voucher) =
+                self.read::<Voucher>(&keys::voucher(&request.voucher_id), "Voucher")?
+            {
+                read_access::may_read(&self.chain, &reader, &Record::Voucher(&voucher))?;
+            }
+        }
+        // What the stream shows: the events matching its filters that the reader may read
+        // (with no filter, a party's stream follows its own accounts).
+        let mut view = EventView::new(&request.account_id, &request.voucher_id);
         // Subscribe before reading the head, so no block falls between replay and live.
         let mut live = self.chain.subscribe();
         let mut stop = self.chain.stop_signal();
@@ -1227,10 +1197,15 @@ impl VchainApi for ApiService {
                         .system_events
                         .into_iter()
                         .chain(block.results.into_iter().flat_map(|r| r.events));
-                    for event in events.filter(|e| {
-                        visible(&reader, e)
-                            && event_matches(e, &request.account_id, &request.voucher_id)
-                    }) {
+                    for event in events {
+                        match view.shows(&*chain.ledger, &reader, &event) {
+                            Ok(true) => {}
+                            Ok(false) => continue,
+                            Err(error) => {
+                                let _ = sender.send(Err(internal(error))).await;
+                                return;
+                            }
+                        }
                         if !send(event).await {
                             return;
                         }
@@ -1262,10 +1237,17 @@ impl VchainApi for ApiService {
                                 return;
                             }
                         };
-                        for event in block.events.iter().filter(|e| {
-                            visible(&reader, e)
-                                && event_matches(e, &request.account_id, &request.voucher_id)
-                        }) {
+                        // The block may have made the reader a party to more.
+                        view.state_changed();
+                        for event in block.events.iter() {
+                            match view.shows(&*chain.ledger, &reader, event) {
+                                Ok(true) => {}
+                                Ok(false) => continue,
+                                Err(error) => {
+                                    let _ = sender.send(Err(internal(error))).await;
+                                    return;
+                                }
+                            }
                             if !send(event.clone()).await {
                                 return;
                             }
@@ -1284,39 +1266,6 @@ impl VchainApi for ApiService {
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
     }
-}
-
-/// Keeps the vouchers of `trace` the reader may read, and the lineage above them (their
-/// ancestors up to the issued voucher): an enterprise sees its own vouchers and where they came
-/// from, not its counterparties' other pieces.
-fn filter_trace(
-    state: &dyn StateReader,
-    reader: &Reader,
-    trace: &mut TraceVoucherResponse,
-) -> Result<(), Status> {
-    let by_id: std::collections::BTreeMap<String, Voucher> = trace
-        .vouchers
-        .iter()
-        .filter_map(|t| t.voucher.clone())
-        .map(|v| (v.id.clone(), v))
-        .collect();
-    let mut keep = std::collections::BTreeSet::new();
-    for voucher in by_id.values() {
-        if read_access::may_read_voucher(state, reader, voucher)? {
-            let mut next = Some(voucher);
-            // Bounded by the lineage depth: each step goes one parent up.
-            while let Some(v) = next {
-                if !keep.insert(v.id.clone()) {
-                    break;
-                }
-                next = by_id.get(&v.parent_id);
-            }
-        }
-    }
-    trace
-        .vouchers
-        .retain(|t| t.voucher.as_ref().is_some_and(|v| keep.contains(&v.id)));
-    Ok(())
 }
 
 /// Resolves once the node's stop signal is raised (or its sender is gone).

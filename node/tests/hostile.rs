@@ -240,6 +240,7 @@ async fn queries_for_missing_things_are_not_found() {
         .await
         .expect_err("bad hash");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert_eq!(error_code(&status), "INVALID_ARGUMENT", "{status:?}");
     let status = node
         .api
         .get_block(node.audited(
@@ -258,6 +259,7 @@ async fn queries_for_missing_things_are_not_found() {
         .await
         .expect_err("no owner");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert_eq!(error_code(&status), "INVALID_ARGUMENT", "{status:?}");
     let genesis = node
         .api
         .get_block(node.audited(

@@ -1,6 +1,9 @@
 //! Who may read what, over real gRPC: reads are signed; a supplier reads its own vouchers and
 //! their lineage, never another supplier's; auditors read everything; forged, stale, replayed
-//! onto another request and revoked reads are refused.
+//! onto another request and revoked reads are refused; every refusal carries its rule's code in
+//! `x-vchain-error-code`; the node answers as `vchain_contracts::visibility` decides, so a
+//! reader reads every voucher its trace shows and a voucher's event stream shows it the events
+//! its trace does.
 
 mod common;
 
@@ -84,6 +87,7 @@ async fn a_supplier_reads_its_own_vouchers_and_their_lineage_but_no_one_elses() 
         denied.message().contains("may not read voucher"),
         "{denied:?}"
     );
+    assert_eq!(error_code(&denied), "NOT_A_PARTY", "{denied:?}");
     let request = read_as(
         &node,
         "castings",
@@ -139,6 +143,7 @@ async fn a_supplier_reads_its_own_vouchers_and_their_lineage_but_no_one_elses() 
         .await
         .expect_err("not foundry's account");
     assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    assert_eq!(error_code(&denied), "NOT_A_PARTY", "{denied:?}");
     let denied = node
         .api
         .get_block(read_as(
@@ -150,6 +155,7 @@ async fn a_supplier_reads_its_own_vouchers_and_their_lineage_but_no_one_elses() 
         .await
         .expect_err("blocks are for auditors");
     assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    assert_eq!(error_code(&denied), "WRONG_ROLE", "{denied:?}");
 
     // The issuer and the financier read the root; the regulator reads everything.
     for reader in ["carmaker", "bank-a-finance", "regulator"] {
@@ -234,19 +240,68 @@ async fn a_supplier_reads_its_own_vouchers_and_their_lineage_but_no_one_elses() 
 async fn unsigned_forged_stale_replayed_and_revoked_reads_are_refused() {
     let (mut node, _root, castings_piece, _gearbox_piece) = supply_chain().await;
     let unauthenticated = |result: Result<tonic::Response<GetVoucherResponse>, tonic::Status>,
-                           fragment: &str| {
+                           fragment: &str,
+                           code: &str| {
         let status = result.expect_err("refused");
         assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
         assert!(
             status.message().contains(fragment),
             "{fragment}: {status:?}"
         );
+        assert_eq!(error_code(&status), code, "{status:?}");
     };
 
     // Unsigned.
     unauthenticated(
         node.api.get_voucher(voucher_request(&castings_piece)).await,
         "x-vchain-reader is missing",
+        "READ_UNSIGNED",
+    );
+    // Signed, without its time.
+    let mut untimed = read_as(
+        &node,
+        "castings",
+        voucher_request(&castings_piece),
+        "GetVoucher",
+    );
+    untimed
+        .metadata_mut()
+        .remove(vchain_contracts::read::READ_TIME_HEADER);
+    unauthenticated(
+        node.api.get_voucher(untimed).await,
+        "x-vchain-read-time-ms is missing",
+        "READ_UNSIGNED",
+    );
+    // A time that is not a number, a signature that is not 64 bytes of hex.
+    let mut garbled = read_as(
+        &node,
+        "castings",
+        voucher_request(&castings_piece),
+        "GetVoucher",
+    );
+    garbled.metadata_mut().insert(
+        vchain_contracts::read::READ_TIME_HEADER,
+        "soon".parse().expect("ASCII"),
+    );
+    unauthenticated(
+        node.api.get_voucher(garbled).await,
+        "is not an integer",
+        "READ_MALFORMED",
+    );
+    let mut garbled = read_as(
+        &node,
+        "castings",
+        voucher_request(&castings_piece),
+        "GetVoucher",
+    );
+    garbled.metadata_mut().insert(
+        vchain_contracts::read::READ_SIGNATURE_HEADER,
+        "abcd".parse().expect("ASCII"),
+    );
+    unauthenticated(
+        node.api.get_voucher(garbled).await,
+        "is not 64 bytes of hex",
+        "READ_MALFORMED",
     );
     // Signed by another key than the account's.
     let forged = vchain_wallet::read::request_now(
@@ -256,7 +311,11 @@ async fn unsigned_forged_stale_replayed_and_revoked_reads_are_refused() {
         "castings",
         &node.key("gearbox"),
     );
-    unauthenticated(node.api.get_voucher(forged).await, "does not verify");
+    unauthenticated(
+        node.api.get_voucher(forged).await,
+        "does not verify",
+        "BAD_SIGNATURE",
+    );
     // Too old.
     let stale = vchain_wallet::read::request(
         voucher_request(&castings_piece),
@@ -266,7 +325,7 @@ async fn unsigned_forged_stale_replayed_and_revoked_reads_are_refused() {
         &node.key("castings"),
         vchain_wallet::time::now_ms() - 10 * 60 * 1000,
     );
-    unauthenticated(node.api.get_voucher(stale).await, "apart");
+    unauthenticated(node.api.get_voucher(stale).await, "apart", "READ_TIME_SKEW");
     // A signature taken from one request and put on another.
     let signed = read_as(
         &node,
@@ -276,7 +335,11 @@ async fn unsigned_forged_stale_replayed_and_revoked_reads_are_refused() {
     );
     let mut replayed = tonic::Request::new(voucher_request(&castings_piece));
     *replayed.metadata_mut() = signed.metadata().clone();
-    unauthenticated(node.api.get_voucher(replayed).await, "does not verify");
+    unauthenticated(
+        node.api.get_voucher(replayed).await,
+        "does not verify",
+        "BAD_SIGNATURE",
+    );
     // For another method.
     let signed = read_as(
         &node,
@@ -284,7 +347,11 @@ async fn unsigned_forged_stale_replayed_and_revoked_reads_are_refused() {
         voucher_request(&castings_piece),
         "GetAccount",
     );
-    unauthenticated(node.api.get_voucher(signed).await, "does not verify");
+    unauthenticated(
+        node.api.get_voucher(signed).await,
+        "does not verify",
+        "BAD_SIGNATURE",
+    );
     // An unknown reader.
     let unknown = vchain_wallet::read::request_now(
         voucher_request(&castings_piece),
@@ -293,7 +360,11 @@ async fn unsigned_forged_stale_replayed_and_revoked_reads_are_refused() {
         "nobody",
         &node.key("castings"),
     );
-    unauthenticated(node.api.get_voucher(unknown).await, "does not exist");
+    unauthenticated(
+        node.api.get_voucher(unknown).await,
+        "does not exist",
+        "UNKNOWN_ACCOUNT",
+    );
 
     // Castings reads its voucher until bank A revokes its certificate.
     let request = read_as(
@@ -310,7 +381,11 @@ async fn unsigned_forged_stale_replayed_and_revoked_reads_are_refused() {
         voucher_request(&castings_piece),
         "GetVoucher",
     );
-    unauthenticated(node.api.get_voucher(request).await, "revoked");
+    unauthenticated(
+        node.api.get_voucher(request).await,
+        "revoked",
+        "CERTIFICATE_REVOKED",
+    );
 
     // Status stays public, for health checks. Near the end of the dev certificates' five
     // years, it names expiring account certificates only to who may see them.
@@ -495,6 +570,7 @@ async fn a_revoked_or_cancelled_reader_s_running_stream_ends() {
         status.message().contains("CERTIFICATE_REVOKED"),
         "{status:?}"
     );
+    assert_eq!(error_code(&status), "CERTIFICATE_REVOKED", "{status:?}");
 
     // Bank B cancels foundry (it holds no voucher): its stream ends too.
     node.ok(
@@ -508,6 +584,7 @@ async fn a_revoked_or_cancelled_reader_s_running_stream_ends() {
     let status = ending(&mut foundry).await;
     assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
     assert!(status.message().contains("ACCOUNT_CANCELLED"), "{status:?}");
+    assert_eq!(error_code(&status), "ACCOUNT_CANCELLED", "{status:?}");
 
     // A frozen reader keeps reading what names it (a freeze stops acting, not reading).
     node.ok(
@@ -526,5 +603,142 @@ async fn a_revoked_or_cancelled_reader_s_running_stream_ends() {
         .event
         .expect("event");
     assert_eq!(event.kind(), EventKind::AccountFrozen, "{event:?}");
+    node.stop().await;
+}
+
+/// Every event `stream` carries until it has been quiet for a second.
+async fn drain(stream: &mut tonic::Streaming<EventEnvelope>) -> Vec<Event> {
+    let mut events = Vec::new();
+    // Bounded: a stream of a finished chain replays a few dozen events.
+    for _ in 0..10_000 {
+        match tokio::time::timeout(std::time::Duration::from_secs(1), stream.next()).await {
+            Ok(Some(Ok(envelope))) => events.push(envelope.event.expect("event")),
+            Ok(Some(Err(status))) => panic!("the stream failed: {status:?}"),
+            Ok(None) | Err(_) => return events,
+        }
+    }
+    panic!("the stream never went quiet");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_reads_every_voucher_its_trace_shows_and_the_same_events_by_voucher() {
+    let (mut node, root, castings_piece, gearbox_piece) = supply_chain().await;
+
+    // Castings traces its piece and sees the root above it: it reads the root too (refused
+    // PERMISSION_DENIED before, while the trace showed it).
+    let trace = node
+        .api
+        .trace_voucher(read_as(
+            &node,
+            "castings",
+            TraceVoucherRequest {
+                voucher_id: castings_piece.clone(),
+            },
+            "TraceVoucher",
+        ))
+        .await
+        .expect("its own lineage")
+        .into_inner();
+    for traced in &trace.vouchers {
+        let id = &traced.voucher.as_ref().expect("voucher").id;
+        node.api
+            .get_voucher(read_as(
+                &node,
+                "castings",
+                voucher_request(id),
+                "GetVoucher",
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("castings reads {id}, which its trace shows: {e:?}"));
+    }
+    assert!(trace
+        .vouchers
+        .iter()
+        .any(|t| t.voucher.as_ref().is_some_and(|v| v.id == root)));
+
+    // The events of the root for castings: those of its trace of the root that concern it.
+    let trace = node
+        .api
+        .trace_voucher(read_as(
+            &node,
+            "castings",
+            TraceVoucherRequest {
+                voucher_id: root.clone(),
+            },
+            "TraceVoucher",
+        ))
+        .await
+        .expect("the lineage above castings' piece")
+        .into_inner();
+    let mut expected: Vec<Vec<u8>> = trace
+        .vouchers
+        .iter()
+        .flat_map(|t| t.events.iter())
+        .filter(|e| vchain_contracts::visibility::event_matches(e, "", &root))
+        .map(prost::Message::encode_to_vec)
+        .collect();
+    expected.sort();
+    let mut stream = node
+        .api
+        .subscribe_events(read_as(
+            &node,
+            "castings",
+            SubscribeEventsRequest {
+                from_height: 1,
+                voucher_id: root.clone(),
+                ..Default::default()
+            },
+            "SubscribeEvents",
+        ))
+        .await
+        .expect("castings may read the root")
+        .into_inner();
+    let streamed = drain(&mut stream).await;
+    assert!(
+        streamed
+            .iter()
+            .any(|e| e.kind() == EventKind::VoucherIssued && !e.accounts.iter().any(|a| a == "castings")),
+        "the root's issue, naming gearbox only, is in castings' trace and so in its stream: {streamed:?}"
+    );
+    let mut streamed: Vec<Vec<u8>> = streamed.iter().map(prost::Message::encode_to_vec).collect();
+    streamed.sort();
+    assert_eq!(streamed, expected, "the same events as the trace");
+
+    // Gearbox's other piece stays closed to castings, as a stream as in a trace.
+    let denied = node
+        .api
+        .subscribe_events(read_as(
+            &node,
+            "castings",
+            SubscribeEventsRequest {
+                from_height: 1,
+                voucher_id: gearbox_piece.clone(),
+                ..Default::default()
+            },
+            "SubscribeEvents",
+        ))
+        .await
+        .expect_err("not castings'");
+    assert_eq!(
+        (denied.code(), error_code(&denied).as_str()),
+        (tonic::Code::PermissionDenied, "NOT_A_PARTY"),
+        "{denied:?}"
+    );
+    // The audit log and state proofs are for auditors: WRONG_ROLE, not NOT_A_PARTY.
+    let denied = node
+        .api
+        .list_audit_log(read_as(
+            &node,
+            "castings",
+            ListAuditLogRequest::default(),
+            "ListAuditLog",
+        ))
+        .await
+        .expect_err("auditors only");
+    assert_eq!(
+        (denied.code(), error_code(&denied).as_str()),
+        (tonic::Code::PermissionDenied, "WRONG_ROLE"),
+        "{denied:?}"
+    );
     node.stop().await;
 }
