@@ -29,7 +29,7 @@ pub const PROPOSAL_EXPIRY_PER_BLOCK_MAX: usize = 64;
 /// Bytes of an encoded block besides its transactions' own bytes: the header, each
 /// transaction's field framing, results (with their events) and the chain's system events.
 /// Execution decides these, so the producer measures the sealed block and cuts fewer
-/// transactions when they would not fit (`node::chain`, `cut_block`).
+/// transactions when they would not fit (`node::chain::production`, `cut_block`).
 pub const BLOCK_OUTCOME_BYTES_MAX: u32 = 4 * 1024 * 1024;
 /// Largest encoded `Block` a producer proposes: every transaction the parameters allow plus
 /// [`BLOCK_OUTCOME_BYTES_MAX`]. The consensus proposal, the network frame, a sync transfer and

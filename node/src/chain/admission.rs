@@ -1,0 +1,253 @@
+//! Admission: transactions entering this node's mempool (`Chain::submit`,
+//! `Chain::submit_batch`), the clients waiting on their commit, and handing them to the leader
+//! when this node does not lead. Also the nonce the mempool is pruned by.
+//!
+//! Invariants kept here:
+//! - a transaction enters the mempool only after `check_tx` (or `check_txs`) passed it; a
+//!   stopping node admits nothing;
+//! - a waiter is registered before its transaction is admitted, so its commit cannot be
+//!   missed; a refused submission withdraws only its own waiter; at most
+//!   `WAITERS_PER_TX_MAX` wait on one transaction;
+//! - a transaction sent again while it waits is not refused: its sender waits with the others;
+//! - admitted transactions stay in this node's mempool when forwarded (this node may lead
+//!   next); a follower hands the leader again what waited since the last time every
+//!   `REFORWARD_INTERVAL`, and all of it to a new leader, in batches of `FORWARD_BATCH_MAX`.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use prost::Message;
+use tokio::sync::oneshot;
+use tracing::debug;
+use vchain_consensus::NodeId;
+use vchain_contracts::tx::{tx_hash, Hash};
+use vchain_contracts::{check_tx, keys, read_message, CheckError};
+use vchain_proto::v1::{Account, SignedTransaction};
+
+use super::engine_loop::{Producer, Wake};
+use super::{lock, Chain, CommitNotice};
+use crate::mempool::MempoolError;
+
+/// Most clients waiting on one transaction's commit.
+pub const WAITERS_PER_TX_MAX: usize = 64;
+
+/// Why a submission was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// Admission check failed.
+    #[error(transparent)]
+    Check(#[from] CheckError),
+    /// The mempool refused.
+    #[error(transparent)]
+    Mempool(#[from] MempoolError),
+    /// The node is stopping.
+    #[error("node is shutting down")]
+    ShuttingDown,
+}
+
+/// Most waiting transactions handed to a new leader at once.
+const FORWARD_ON_LEADER_CHANGE_MAX: usize = 16_384;
+/// How often a follower hands the leader again what has waited here since the last time: a
+/// forward lost with the leader unchanged would otherwise wait for the next leader change.
+const REFORWARD_INTERVAL: Duration = Duration::from_secs(3);
+/// Transactions per forwarded batch (the network's batch limit is 4096).
+const FORWARD_BATCH_MAX: usize = 1_024;
+const _: () = assert!(FORWARD_BATCH_MAX <= crate::network::TRANSACTIONS_PER_BATCH_MAX);
+
+impl Chain {
+    /// Forwards admitted transactions to the leader when this node is not it, so they reach a
+    /// block wherever they were submitted. They also stay in this node's mempool, in case this
+    /// node leads next.
+    fn forward_to_leader(&self, transactions: Vec<Vec<u8>>) {
+        let (Some(peers), Some(leader)) = (&self.peers, self.leader()) else {
+            return;
+        };
+        if leader == self.config.node_id || transactions.is_empty() {
+            return;
+        }
+        if let Some(peer) = peers.peer_of(&leader) {
+            if let Err(error) = peers.network.forward_transactions(peer, transactions) {
+                debug!(%error, %leader, "could not forward transactions to the leader");
+            }
+        }
+    }
+
+    /// Admits `tx` to the mempool. With `wait`, also returns a receiver that fires when it
+    /// commits (registered before admission, so the commit cannot be missed).
+    pub fn submit(
+        &self,
+        tx: SignedTransaction,
+        wait: bool,
+    ) -> Result<(Hash, Option<oneshot::Receiver<CommitNotice>>), SubmitError> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(SubmitError::ShuttingDown);
+        }
+        let checked = check_tx(&*self.ledger, &tx)?;
+        let forward = self.peers.as_ref().map(|_| tx.encode_to_vec());
+        let receiver = if wait {
+            let (sender, receiver) = oneshot::channel();
+            let mut waiters = lock(&self.waiters);
+            let list = waiters.entry(checked.hash).or_default();
+            list.retain(|s| !s.is_closed());
+            if list.len() < WAITERS_PER_TX_MAX {
+                list.push(sender);
+            }
+            Some(receiver)
+        } else {
+            None
+        };
+        let admitted = {
+            let mut mempool = lock(&self.mempool);
+            let result = mempool.insert(&checked, tx);
+            (result, mempool.len())
+        };
+        match admitted {
+            // Sent again while it waits: not a refusal. The caller waits with the others (or
+            // hears it is pending), exactly as if it were the first sending.
+            (Err(MempoolError::Duplicate(_)), _) => Ok((checked.hash, receiver)),
+            (Ok(()), len) => {
+                if len >= self.block_tx_target() {
+                    let _ = self.wake.try_send(Wake::BlockFull);
+                }
+                if let Some(forward) = forward {
+                    self.forward_to_leader(vec![forward]);
+                }
+                Ok((checked.hash, receiver))
+            }
+            (Err(error), _) => {
+                // Withdraw only this caller's waiter: another caller may be waiting on the
+                // same transaction (a wallet that resent it here), and must still hear.
+                drop(receiver);
+                let mut waiters = lock(&self.waiters);
+                if let Some(list) = waiters.get_mut(&checked.hash) {
+                    list.retain(|sender| !sender.is_closed());
+                    if list.is_empty() {
+                        waiters.remove(&checked.hash);
+                    }
+                }
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Admits many transactions, verifying their signatures in one batch. One result per
+    /// transaction, in order; a transaction already waiting is admitted (sent again, not
+    /// refused).
+    pub fn submit_batch(
+        &self,
+        transactions: Vec<SignedTransaction>,
+    ) -> Result<Vec<Result<Hash, SubmitError>>, SubmitError> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(SubmitError::ShuttingDown);
+        }
+        // Transactions already waiting (a follower handing them over again) are answered
+        // without verifying their signatures a second time.
+        let hashes: Vec<Hash> = transactions.iter().map(|tx| tx_hash(&tx.body)).collect();
+        let waiting: Vec<bool> = {
+            let mempool = lock(&self.mempool);
+            hashes.iter().map(|hash| mempool.contains(hash)).collect()
+        };
+        let fresh: Vec<SignedTransaction> = transactions
+            .iter()
+            .zip(&waiting)
+            .filter(|(_, waiting)| !**waiting)
+            .map(|(tx, _)| tx.clone())
+            .collect();
+        let mut checks = vchain_contracts::check_txs(&*self.ledger, &fresh)
+            .map_err(|e| SubmitError::Check(CheckError::Fatal(e)))?
+            .results
+            .into_iter();
+        let mut results = Vec::with_capacity(transactions.len());
+        let mut forwards = Vec::new();
+        let len = {
+            let mut mempool = lock(&self.mempool);
+            for ((transaction, hash), waiting) in transactions.into_iter().zip(hashes).zip(waiting)
+            {
+                // Sent again while it waits: not a refusal (as for a single submission).
+                let result = if waiting {
+                    Ok(hash)
+                } else {
+                    // check_txs answers every transaction it is given, in order.
+                    match checks.next().expect("check_txs answers every transaction") {
+                        Ok(checked) => {
+                            let encoded = self.peers.as_ref().map(|_| transaction.encode_to_vec());
+                            let inserted = match mempool.insert(&checked, transaction) {
+                                // Twice in this batch: the first admitted it.
+                                Ok(()) | Err(MempoolError::Duplicate(_)) => Ok(checked.hash),
+                                Err(error) => Err(SubmitError::from(error)),
+                            };
+                            if let (Ok(_), Some(encoded)) = (&inserted, encoded) {
+                                forwards.push(encoded);
+                            }
+                            inserted
+                        }
+                        Err(error) => Err(SubmitError::from(error)),
+                    }
+                };
+                results.push(result);
+            }
+            mempool.len()
+        };
+        if len >= self.block_tx_target() {
+            let _ = self.wake.try_send(Wake::BlockFull);
+        }
+        self.forward_to_leader(forwards);
+        Ok(results)
+    }
+
+    /// How many waiting transactions make a full block: the node's target, at most the
+    /// chain's `block_tx_max`.
+    pub(super) fn block_tx_target(&self) -> usize {
+        self.config.block_tx_target.min(self.params().block_tx_max) as usize
+    }
+
+    /// The next nonce `account` may use as of the committed state (0 when it cannot be read):
+    /// what the mempool is pruned by.
+    pub(super) fn next_nonce(&self, account: &str) -> u64 {
+        match read_message::<Account>(&*self.ledger, &keys::account(account), "Account") {
+            Ok(Some(account)) => account.next_nonce,
+            _ => 0,
+        }
+    }
+}
+
+impl Producer {
+    /// On a follower: hands the leader again, every `REFORWARD_INTERVAL`, what arrived here
+    /// since the last time (a forward lost with the leader unchanged would otherwise wait for
+    /// the next leader change), and a new leader everything waiting.
+    pub(super) fn forward_waiting(&mut self, leader: &Option<NodeId>, previous: &Option<NodeId>) {
+        let chain = &self.chain;
+        if self.reforward.0.elapsed() >= REFORWARD_INTERVAL {
+            let mark = lock(&chain.mempool).arrival_mark();
+            if leader == previous && leader.as_ref().is_some_and(|l| *l != chain.config.node_id) {
+                let waiting: Vec<Vec<u8>> = lock(&chain.mempool)
+                    .arrived_before(self.reforward.1, FORWARD_ON_LEADER_CHANGE_MAX)
+                    .iter()
+                    .map(|tx| tx.encode_to_vec())
+                    .collect();
+                if !waiting.is_empty() {
+                    debug!(
+                        count = waiting.len(),
+                        "handing waiting transactions to the leader again"
+                    );
+                }
+                for batch in waiting.chunks(FORWARD_BATCH_MAX) {
+                    chain.forward_to_leader(batch.to_vec());
+                }
+            }
+            self.reforward = (Instant::now(), mark);
+        }
+        if leader != previous && leader.as_ref().is_some_and(|l| *l != chain.config.node_id) {
+            // A new leader may never have seen what waits here (it was partitioned away, or
+            // these were submitted while another node led): hand it everything waiting.
+            let pending: Vec<Vec<u8>> = lock(&chain.mempool)
+                .oldest(FORWARD_ON_LEADER_CHANGE_MAX)
+                .iter()
+                .map(|tx| tx.encode_to_vec())
+                .collect();
+            for batch in pending.chunks(FORWARD_BATCH_MAX) {
+                chain.forward_to_leader(batch.to_vec());
+            }
+        }
+    }
+}

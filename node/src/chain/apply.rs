@@ -1,0 +1,270 @@
+//! Applying what the engine reports committed: checking and re-executing a block this node did
+//! not prepare, committing it in one synced batch, and telling everyone who waits: the clients
+//! waiting on its transactions, the event subscribers, the mempool.
+//!
+//! Invariants kept here:
+//! - a block reaches the ledger only from here, and this is called only for an entry the engine
+//!   reported committed;
+//! - a committed block that does not extend the head is skipped, the same way on every node
+//!   (every node sees the same committed sequence);
+//! - a block this node did not prepare is checked field by field (`check_body`, `check_header`,
+//!   `check_execution`) and re-executed before it is stored: a mismatch is a divergence naming
+//!   the field, and the node stops rather than store a block it cannot vouch for;
+//! - a block, its state, tree and indexes are committed in one synced batch before anyone is
+//!   told of it;
+//! - a waiting transaction whose nonce another one spent is answered at once (`BAD_NONCE`),
+//!   not at its client's timeout.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use prost::Message;
+use tracing::{debug, info, warn};
+use vchain_contracts::block::{
+    block_hash, check_body, check_execution, check_header, BlockField, BlockMismatch, Parent,
+};
+use vchain_contracts::limits::ENCODED_BLOCK_BYTES_LIMIT;
+use vchain_contracts::tx::{tx_hash, Hash};
+use vchain_contracts::{execute_block, BlockContext, BlockOutcome};
+use vchain_ledger::BlockCommit;
+use vchain_proto::v1::{
+    Block, BlockHeader, ErrorCode, Event, EventKind, TransactionBody, TxResult,
+};
+
+use super::engine_loop::Producer;
+use super::production::Prepared;
+use super::{lock, BlockEvents, ChainError, CommitNotice};
+
+impl Producer {
+    /// Persists a committed block, re-executing it unless this node prepared it. A committed
+    /// block that does not extend the head (a proposal overtaken by another leader's block at
+    /// the same height, or one applied before a restart) is skipped: every node sees the same
+    /// committed sequence and head, so every node skips the same blocks.
+    pub(super) fn apply_committed(&mut self, payload: &[u8]) -> Result<(), ChainError> {
+        let chain = self.chain.clone();
+        let started = Instant::now();
+        if payload.len() > ENCODED_BLOCK_BYTES_LIMIT as usize {
+            return Err(ChainError::Divergence {
+                height: 0,
+                field: "block",
+                why: format!(
+                    "committed block is {} bytes, more than the {ENCODED_BLOCK_BYTES_LIMIT} any block may be",
+                    payload.len()
+                ),
+            });
+        }
+        let block = Block::decode(payload).map_err(|e| ChainError::Divergence {
+            height: 0,
+            field: "block",
+            why: format!("committed block does not decode: {e}"),
+        })?;
+        let header = block.header.clone().ok_or(ChainError::Divergence {
+            height: 0,
+            field: BlockField::Header.as_str(),
+            why: "committed block has no header".into(),
+        })?;
+        let hash = block_hash(&header);
+        let head = chain.head()?;
+        if header.height != head.height + 1 || header.prev_hash != head.block_hash {
+            let stored = chain
+                .ledger
+                .block(header.height)?
+                .and_then(|b| b.header)
+                .map(|h| block_hash(&h));
+            if stored == Some(hash) {
+                debug!(height = header.height, "committed block already applied");
+            } else {
+                info!(
+                    height = header.height,
+                    head = head.height,
+                    "committed block does not extend the head; skipped"
+                );
+            }
+            if self.prepared.as_ref().is_some_and(|p| p.hash == hash) {
+                self.prepared = None;
+            }
+            return Ok(());
+        }
+        let Prepared { outcome, tree, .. } = match self.prepared.take().filter(|p| p.hash == hash) {
+            Some(prepared) => prepared,
+            None => self.reexecute(&block, &header)?,
+        };
+        let tx_hashes: Vec<Hash> = block
+            .transactions
+            .iter()
+            .map(|tx| tx_hash(&tx.body))
+            .collect();
+        chain.ledger.commit_block(&BlockCommit {
+            height: header.height,
+            block_hash: hash,
+            state_root: tree.root,
+            timestamp_ms: header.timestamp_ms,
+            block_bytes: payload,
+            tx_hashes: &tx_hashes,
+            state_writes: &outcome.state_writes,
+            tree: &tree,
+            index_writes: &outcome.index_writes,
+        })?;
+        let rejected = outcome.results.iter().filter(|r| r.code != 0).count();
+        info!(
+            height = header.height,
+            txs = tx_hashes.len(),
+            rejected,
+            proposer = %header.proposer,
+            state_root = %hex::encode(tree.root),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "block committed"
+        );
+        *lock(&chain.head_applied_at) = Instant::now();
+        let signers: Vec<String> = block
+            .transactions
+            .iter()
+            .filter_map(|tx| {
+                TransactionBody::decode(tx.body.as_slice())
+                    .ok()
+                    .map(|b| b.signer)
+            })
+            .collect();
+        self.notify(header.height, &tx_hashes, &signers, &outcome);
+        if outcome.events().any(|e| {
+            matches!(
+                e.kind(),
+                EventKind::ConsensusNodeAdded | EventKind::ConsensusNodeRemoved
+            )
+        }) {
+            self.membership.dirty = true;
+        }
+        if outcome
+            .events()
+            .any(|e| e.kind() == EventKind::ChainParamsChanged)
+        {
+            chain.refresh_params()?;
+            info!(height = header.height, params = ?chain.params(), "chain parameters changed");
+        }
+        Ok(())
+    }
+
+    /// Checks a block someone else proposed, field by field, executes it and checks the
+    /// outcome against the header: the body against its own roots and count
+    /// (`block::check_body`), the header against the parent and the membership
+    /// (`block::check_header`), then results, system events and every root against this
+    /// node's execution (`block::check_execution`). Any mismatch is a divergence naming the
+    /// field: the node stops rather than store a block it cannot vouch for.
+    fn reexecute(&self, block: &Block, header: &BlockHeader) -> Result<Prepared, ChainError> {
+        let chain = &self.chain;
+        let diverge = |mismatch: BlockMismatch| ChainError::Divergence {
+            height: header.height,
+            field: mismatch.field.as_str(),
+            why: mismatch.to_string(),
+        };
+        if block.transactions.len() > chain.params().block_tx_max as usize {
+            return Err(ChainError::Divergence {
+                height: header.height,
+                field: BlockField::TxCount.as_str(),
+                why: format!(
+                    "{} transactions exceed block_tx_max {}",
+                    block.transactions.len(),
+                    chain.params().block_tx_max
+                ),
+            });
+        }
+        check_body(block).map_err(diverge)?;
+        let own_ms = chain.clock.now_ms();
+        if header.timestamp_ms > own_ms.saturating_add(chain.clock_skew_ms_max()) {
+            let flagged = chain.blocks_ahead_of_clock.fetch_add(1, Ordering::Relaxed) + 1;
+            // The 1st, 2nd, 4th, 8th ... such block: loud enough, never a flood.
+            if flagged.is_power_of_two() {
+                warn!(
+                    flagged,
+                height = header.height,
+                proposer = %header.proposer,
+                block_time_ms = header.timestamp_ms,
+                own_clock_ms = own_ms,
+                skew_ms_max = chain.clock_skew_ms_max(),
+                    "committed block's time is ahead of this node's clock: a member's clock is wrong"
+                );
+            }
+        }
+        let head = chain.head()?;
+        let membership = vchain_contracts::consensus_config(&*chain.ledger)?;
+        check_header(
+            header,
+            &Parent {
+                chain_id: &chain.chain_id,
+                height: head.height,
+                hash: &head.block_hash,
+                timestamp_ms: head.timestamp_ms,
+            },
+            &membership,
+        )
+        .map_err(diverge)?;
+        let outcome = execute_block(
+            &*chain.ledger,
+            &BlockContext {
+                height: header.height,
+                timestamp_ms: header.timestamp_ms,
+            },
+            &block.transactions,
+        )?;
+        let tree = chain.ledger.prepare_state(&outcome.state_writes)?;
+        check_execution(block, header, &outcome, &tree.root).map_err(diverge)?;
+        Ok(Prepared {
+            hash: block_hash(header),
+            outcome,
+            tree,
+        })
+    }
+
+    /// Tells everyone block `height` committed: prunes the mempool of its transactions and of
+    /// those its transactions superseded, answers their waiting clients, streams its events.
+    fn notify(&self, height: u64, tx_hashes: &[Hash], signers: &[String], outcome: &BlockOutcome) {
+        let chain = &self.chain;
+        let superseded =
+            lock(&chain.mempool).remove_committed(tx_hashes, signers, |a| chain.next_nonce(a));
+        {
+            let mut waiters = lock(&chain.waiters);
+            for ((hash, result), message) in tx_hashes
+                .iter()
+                .zip(&outcome.results)
+                .zip(&outcome.messages)
+            {
+                for sender in waiters.remove(hash).unwrap_or_default() {
+                    // The block carries the code; the words are this node's own.
+                    let _ = sender.send(CommitNotice {
+                        height,
+                        result: TxResult {
+                            message: message.clone(),
+                            ..result.clone()
+                        },
+                    });
+                }
+            }
+            // A waiting transaction whose nonce another transaction just spent can never run:
+            // tell its client now rather than at its timeout.
+            for hash in superseded {
+                let result = TxResult {
+                    tx_hash: hash.to_vec(),
+                    code: ErrorCode::BadNonce.into(),
+                    message: format!("another transaction with the same nonce committed at height {height}; this one can never execute"),
+                    events: Vec::new(),
+                };
+                for sender in waiters.remove(&hash).unwrap_or_default() {
+                    let _ = sender.send(CommitNotice {
+                        height,
+                        result: result.clone(),
+                    });
+                }
+            }
+        }
+        // No receiver is fine: subscribers that connect later replay from the ledger.
+        let events: Vec<Event> = outcome.events().cloned().collect();
+        let _ = chain.events.send(Arc::new(BlockEvents { height, events }));
+        if chain.is_stopping() && chain.mempool_len() > 0 {
+            warn!(
+                waiting = chain.mempool_len(),
+                "stopping with transactions still in the mempool"
+            );
+        }
+    }
+}

@@ -1,0 +1,499 @@
+//! The producer thread and its one conversation with the consensus engine: which engine genesis
+//! names and how it resumes from what this node stored (`resume_engine`), the loop that feeds it
+//! inputs (peers' messages, ticks, incarnation verdicts), and the carrying out of each `Ready`
+//! it hands back (`drain_ready`).
+//!
+//! This is the only code that sees the engine's `Ready`, `Persist` and `Outgoing`; everything
+//! else speaks the `Engine` trait's inputs. A second engine plugs in at `resume_engine`.
+//!
+//! Invariants kept here:
+//! - each `Ready` is carried out in the order the engine requires: `messages` sent, `persist`
+//!   written in one synced batch, `persisted_messages` sent only after that write (persist
+//!   before speaking of it), committed entries applied in order, the applied index recorded,
+//!   then `advance`;
+//! - a block is applied only after the engine reports it committed: `drain_ready` is the only
+//!   caller of `apply_committed`;
+//! - a snapshot the engine hands over has its state installed before the log records it applied;
+//! - verdicts on peers' incarnations reach the engine before any message is stepped;
+//! - an error or a panic in one turn stops the producer (`stop_on`): the node is marked failed,
+//!   a divergence is reported to a file, every waiter is dropped; reads are never served beside
+//!   a dead producer that has not said so.
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use tracing::{debug, error, info, warn};
+use vchain_consensus::raft::{RaftConfig, RaftEngine};
+use vchain_consensus::{
+    solo::Solo, CommittedEntry, Durable, Engine, LogEntry, NodeId, Outgoing, Persist,
+    SnapshotRecord,
+};
+use vchain_contracts::genesis::Genesis;
+use vchain_ledger::{ChainHead, ConsensusWrite, RocksLedger};
+
+use super::membership::MembershipSync;
+use super::production::{Prepared, PROPOSAL_TIMEOUT};
+use super::snapshot::decode_descriptor;
+use super::{lock, Chain, ChainError, CERTIFICATE_WARNING_INTERVAL};
+use crate::block_time::CLOCK_SHARE_INTERVAL;
+use crate::config::NodeConfig;
+use crate::incarnation::Incarnations;
+
+/// A message to the producer thread.
+#[derive(Debug)]
+pub(super) enum Wake {
+    /// Enough transactions wait for a full block.
+    BlockFull,
+    /// A consensus message from a peer.
+    Consensus {
+        /// Sending node.
+        from: NodeId,
+        /// Opaque engine bytes.
+        bytes: Vec<u8>,
+    },
+    /// Finish the current block and stop.
+    Shutdown,
+}
+
+/// Most messages waiting for the producer thread (peer consensus traffic included); a full
+/// queue drops consensus messages, which the protocol tolerates (they are resent).
+pub const PRODUCER_QUEUE_MAX: usize = 4_096;
+
+/// The producer thread's state: the engine and what this node's part in it needs between turns.
+pub(super) struct Producer {
+    /// The chain it produces for; this thread is its ledger's only writer.
+    pub(super) chain: Arc<Chain>,
+    /// The consensus engine, driven from this thread only.
+    pub(super) engine: Box<dyn Engine>,
+    /// Inputs: peers' consensus messages, a full mempool, shutdown.
+    pub(super) wake: Receiver<Wake>,
+    /// The block this node proposed last, executed, waiting to commit.
+    pub(super) prepared: Option<Prepared>,
+    /// Height and time of the proposal in flight: one at a time, since the next block builds
+    /// on this one's state.
+    pub(super) in_flight: Option<(u64, Instant)>,
+    /// After the engine refused a proposal: no new one before this time.
+    pub(super) retry_after: Option<Instant>,
+    /// The async runtime the network lives on (to run sync requests from this thread).
+    pub(super) runtime: Option<tokio::runtime::Handle>,
+    /// A snapshot whose state must be installed before anything else (found at restart).
+    pub(super) pending_install: Option<SnapshotRecord>,
+    /// Progress of bringing Raft and the network in line with the chain's membership.
+    pub(super) membership: MembershipSync,
+    /// When transactions were last handed to the leader again, and the mempool's arrival mark
+    /// then.
+    pub(super) reforward: (Instant, u64),
+    /// When this node last told its peers its clock.
+    pub(super) last_clock_share: Instant,
+    /// When this node last warned that its clock is off.
+    pub(super) last_clock_warning: Option<Instant>,
+    /// The incarnation verdicts the engine has (see [`Incarnations::version`]).
+    pub(super) incarnation_version: u64,
+    /// Bytes of the block entries applied since the newest checkpoint (0 at start): past
+    /// `snapshot_log_mib` a checkpoint is due, so the Raft log, held in memory, stays bounded.
+    pub(super) log_bytes_since_checkpoint: u64,
+}
+
+/// The consensus engine genesis names, resumed from what this node stored, with what its
+/// resumption found.
+pub(super) struct ResumedEngine {
+    /// The engine, before any wrapper.
+    pub(super) engine: Box<dyn Engine>,
+    /// A snapshot whose state must be installed before anything else (the ledger is behind the
+    /// consensus log: an interrupted snapshot install).
+    pub(super) pending_install: Option<SnapshotRecord>,
+    /// This node's consensus incarnation (networked engines).
+    pub(super) incarnations: Option<Incarnations>,
+}
+
+/// Resumes the engine genesis names: Raft from its stored log, hard state and snapshot (its
+/// incarnation opened first, before the node says anything), Solo from the head. Another
+/// engine is chosen here, and only here.
+pub(super) fn resume_engine(
+    config: &NodeConfig,
+    genesis: &Genesis,
+    ledger: &Arc<RocksLedger>,
+    head: &ChainHead,
+) -> Result<ResumedEngine, ChainError> {
+    let mut pending_install = None;
+    let mut incarnations = None;
+    let engine: Box<dyn Engine> = match genesis.consensus.engine.as_str() {
+        "raft" => {
+            let voters = genesis
+                .consensus
+                .nodes
+                .iter()
+                .map(|n| n.node_id.clone())
+                .collect();
+            let mut raft = RaftConfig::new(config.node_id.clone(), voters);
+            // Distinct, reproducible election timing per node.
+            raft.seed = u64::from_be_bytes(
+                Sha256::digest(config.node_id.as_bytes())[..8]
+                    .try_into()
+                    .unwrap_or([0; 8]),
+            );
+            let log = ledger.consensus_load()?;
+            // Before the node says anything: its incarnation (see `incarnation`).
+            let state_exists =
+                log.hard_state.is_some() || log.snapshot.is_some() || !log.entries.is_empty();
+            incarnations = Some(Incarnations::open(
+                ledger.clone(),
+                &config.node_id,
+                state_exists,
+                head.height > 0,
+            )?);
+            let stored_snapshot = log
+                .snapshot
+                .as_deref()
+                .map(vchain_consensus::raft::decode_snapshot_record)
+                .transpose()?;
+            let mut durable = Durable {
+                hard_state: log.hard_state,
+                snapshot: log.snapshot,
+                entries: log
+                    .entries
+                    .into_iter()
+                    .map(|(index, bytes)| LogEntry { index, bytes })
+                    .collect(),
+                applied: log.applied,
+            };
+            // The ledger lost state the consensus log says was applied (an interrupted
+            // snapshot install emptied it): resume from the stored snapshot, reinstalling
+            // its state from peers first, and apply everything after it again.
+            let snapshot_height = match &stored_snapshot {
+                Some(record) => {
+                    crate::sync::head_of(&decode_descriptor(record)?)
+                        .map_err(ChainError::Sync)?
+                        .height
+                }
+                None => 0,
+            };
+            if ledger.emptied_interrupted_install() || snapshot_height > head.height {
+                warn!(
+                    applied = durable.applied,
+                    snapshot_height,
+                    head = head.height,
+                    "the ledger is behind the consensus log; resyncing from the snapshot"
+                );
+                durable.applied = 0;
+                pending_install = stored_snapshot.filter(|_| snapshot_height > head.height);
+            }
+            info!(
+                applied = durable.applied,
+                entries = durable.entries.len(),
+                "raft engine resuming"
+            );
+            Box::new(RaftEngine::restart(raft, durable)?)
+        }
+        _ => Box::new(Solo::resume(config.node_id.clone(), head.height)),
+    };
+    Ok(ResumedEngine {
+        engine,
+        pending_install,
+        incarnations,
+    })
+}
+
+impl Producer {
+    /// Runs the producer until shutdown or a fatal error: a snapshot install left over from
+    /// before a restart first, then one turn per input, tick or block interval.
+    pub(super) fn run(mut self) {
+        let interval = Duration::from_millis(self.chain.config.block_interval_ms);
+        let tick = Duration::from_millis(
+            self.chain
+                .config
+                .network
+                .as_ref()
+                .map_or(100, |n| n.tick_ms),
+        );
+        if let Some(record) = self.pending_install.take() {
+            if let Err(error) = self.install_snapshot(&record) {
+                self.stop_on(error);
+                return;
+            }
+        }
+        // A restart may find history still to fill in after an earlier snapshot install.
+        if let Some(runtime) = &self.runtime {
+            if matches!(self.chain.ledger.history_gap(), Ok(Some(_))) {
+                self.chain.start_backfill(runtime);
+            }
+        }
+        self.membership.dirty = true;
+        let mut last_block = Instant::now();
+        let mut next_tick = Instant::now() + tick;
+        // Expired certificates stopping whole networks is what operators of other consortium
+        // chains complain of most: say so at start and every hour, long before.
+        let mut next_certificate_warning = Instant::now();
+        loop {
+            if Instant::now() >= next_certificate_warning && !self.chain.is_syncing() {
+                self.chain.warn_expiring_certificates();
+                next_certificate_warning = Instant::now() + CERTIFICATE_WARNING_INTERVAL;
+            }
+            let deadline = next_tick.min(last_block + interval);
+            let message = match self
+                .wake
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(message) => Some(message),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => Some(Wake::Shutdown),
+            };
+            let shutdown = matches!(message, Some(Wake::Shutdown));
+            // An invariant assertion failing inside execution must stop the node, loudly, not
+            // leave it serving reads with a dead producer.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.iteration(
+                    message,
+                    &mut next_tick,
+                    tick,
+                    &mut last_block,
+                    interval,
+                    shutdown,
+                )
+            }))
+            .unwrap_or_else(|panic| {
+                let why = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+                Err(ChainError::Invariant(
+                    why.unwrap_or_else(|| "unknown panic".into()),
+                ))
+            });
+            if let Err(error) = outcome {
+                self.stop_on(error);
+                return;
+            }
+            if shutdown {
+                info!("block producer stopped");
+                return;
+            }
+        }
+    }
+
+    /// Stops the producer on `error`: logged, the node marked failed (a shutdown's
+    /// interruption is not a failure), a divergence written to a report, waiters dropped.
+    fn stop_on(&self, error: ChainError) {
+        if let ChainError::Interrupted(what) = &error {
+            info!(%what, "block producer stopped");
+        } else {
+            error!(%error, "block production failed; stopping the node");
+            self.chain.failed.store(true, Ordering::SeqCst);
+            // RocksDB reports a full disk as an I/O error whose text carries the OS's words;
+            // the operator's remedy is simple, so say it (nothing acknowledged is lost: every
+            // block is committed in one synced batch, and the failed one was not acknowledged).
+            if error.to_string().contains("No space left on device") {
+                error!(
+                    ledger = %self.chain.config.ledger_dir().display(),
+                    "the disk holding the ledger is full: free space on it, then start the node \
+                     again; it resumes from its last committed block and catches up"
+                );
+            }
+        }
+        if let ChainError::Divergence { height, field, why } = &error {
+            // For the operator and the consortium: which block, which field, what each side
+            // says. The node does not start serving again on its own (restart re-applies and
+            // stops at the same block).
+            let report = serde_json::json!({
+                "height": height,
+                "field": field,
+                "why": why,
+                "node_id": self.chain.config.node_id,
+                "chain_id": self.chain.chain_id,
+            });
+            let path = self
+                .chain
+                .config
+                .data_dir
+                .join(format!("divergence-{height}.json"));
+            match std::fs::write(&path, report.to_string()) {
+                Ok(()) => {
+                    error!(path = %path.display(), %field, height, "divergence report written")
+                }
+                Err(write) => warn!(%write, "could not write the divergence report"),
+            }
+        }
+        self.chain.stopping.store(true, Ordering::SeqCst);
+        self.chain.stopped.send_replace(true);
+        // Dropping the senders tells every waiting client now, not at its timeout.
+        lock(&self.chain.waiters).clear();
+    }
+
+    /// One turn of the loop: the input, a tick if due, the engine's work, and a new proposal if
+    /// this node leads and has work; then what the engine reports (voters, leader, log size)
+    /// is published, membership reconciled and waiting transactions handed to the leader.
+    fn iteration(
+        &mut self,
+        message: Option<Wake>,
+        next_tick: &mut Instant,
+        tick: Duration,
+        last_block: &mut Instant,
+        interval: Duration,
+        shutdown: bool,
+    ) -> Result<(), ChainError> {
+        // Verdicts on peers' incarnations reach the engine before any message is stepped.
+        if let Some(incarnations) = &self.chain.incarnations {
+            let version = incarnations.version();
+            if version != self.incarnation_version {
+                self.incarnation_version = version;
+                self.engine.refuse_votes_from(&incarnations.refused());
+                if incarnations.voting_forbidden() {
+                    self.engine.forbid_voting();
+                }
+            }
+        }
+        if let Some(Wake::Consensus { from, bytes }) = message {
+            if let Err(error) = self.engine.step(&from, &bytes) {
+                debug!(%error, %from, "consensus message refused");
+            }
+            // The engine found this node's own log went back (it stopped voting): record it,
+            // so that a restart, after which no leader can show it again, keeps it.
+            if let (Some(why), Some(incarnations)) =
+                (self.engine.went_back(), &self.chain.incarnations)
+            {
+                if !incarnations.voting_forbidden() {
+                    incarnations.forbid_own_voting(why);
+                }
+            }
+        }
+        if Instant::now() >= *next_tick {
+            self.engine.tick();
+            *next_tick = Instant::now() + tick;
+        }
+        self.drain_ready()?;
+        let chain = self.chain.clone();
+        let head = chain.head()?;
+        if let Some((height, proposed)) = self.in_flight {
+            if head.height >= height
+                || !self.engine.is_leader()
+                || proposed.elapsed() > PROPOSAL_TIMEOUT
+            {
+                self.in_flight = None;
+            }
+        }
+        let full = chain.mempool_len() >= chain.block_tx_target();
+        let due = full || shutdown || last_block.elapsed() >= interval;
+        if self.last_clock_share.elapsed() >= CLOCK_SHARE_INTERVAL {
+            self.last_clock_share = Instant::now();
+            if let Some(peers) = &chain.peers {
+                let _ = peers.network.broadcast_clock(chain.clock.now_ms());
+                if let Some(incarnations) = &chain.incarnations {
+                    let _ = peers.network.announce(incarnations.notice());
+                }
+            }
+        }
+        self.propose_if_due(&head, due, last_block)?;
+        let voters = self.engine.voters();
+        if *lock(&chain.voters) != voters {
+            *lock(&chain.voters) = voters;
+            self.membership.dirty = true;
+        }
+        self.reconcile_membership()?;
+        chain
+            .consensus_log_bytes
+            .store(self.engine.log_bytes(), Ordering::Relaxed);
+        let leader = self.engine.leader();
+        let previous = std::mem::replace(&mut *lock(&chain.leader), leader.clone());
+        if leader != previous {
+            self.membership.dirty = true;
+        }
+        self.forward_waiting(&leader, &previous);
+        Ok(())
+    }
+
+    /// Does what the engine asks, in the order it requires: send what may go at once, persist
+    /// in one synced batch, send what needed the persistence, apply committed entries, record
+    /// the applied index, advance.
+    pub(super) fn drain_ready(&mut self) -> Result<(), ChainError> {
+        let ready = self.engine.ready();
+        if ready.is_empty() {
+            self.engine.advance(&ready);
+            return Ok(());
+        }
+        self.send(&ready.messages);
+        self.persist(&ready.persist)?;
+        self.send(&ready.persisted_messages);
+        let mut applied = None;
+        for committed in &ready.committed {
+            match &committed.entry {
+                CommittedEntry::Payload(payload) => {
+                    self.apply_committed(payload)?;
+                    self.log_bytes_since_checkpoint = self
+                        .log_bytes_since_checkpoint
+                        .saturating_add(payload.len() as u64);
+                }
+                CommittedEntry::Membership(change) => {
+                    info!(
+                        ?change,
+                        index = committed.index,
+                        "membership change committed"
+                    );
+                    self.membership.dirty = true;
+                    self.membership.proposed = None;
+                }
+            }
+            applied = Some(committed.index);
+        }
+        if let (Some(index), Some(_)) = (applied, &self.chain.peers) {
+            self.chain.ledger.consensus_persist(&ConsensusWrite {
+                applied: Some(index),
+                ..Default::default()
+            })?;
+        }
+        self.engine.advance(&ready);
+        if let Some(index) = applied {
+            self.maybe_checkpoint(index)?;
+        }
+        Ok(())
+    }
+
+    /// Sends the engine's messages to their nodes' network identities (best effort: the
+    /// protocol resends what is lost).
+    fn send(&self, messages: &[Outgoing]) {
+        let Some(peers) = &self.chain.peers else {
+            return;
+        };
+        for message in messages {
+            match peers.peer_of(&message.to) {
+                Some(peer) => {
+                    if let Err(error) = peers.network.send_consensus(peer, message.bytes.clone()) {
+                        debug!(%error, to = %message.to, "consensus message not sent");
+                    }
+                }
+                None => {
+                    warn!(to = %message.to, "consensus message for a node with no known network identity")
+                }
+            }
+        }
+    }
+
+    /// Writes what the engine asks to persist in one synced batch, after installing the state
+    /// of a snapshot it hands over.
+    fn persist(&mut self, persist: &Persist) -> Result<(), ChainError> {
+        if persist.is_empty() {
+            return Ok(());
+        }
+        if let Some(record) = &persist.snapshot {
+            self.install_snapshot(record)?;
+        }
+        let entries: Vec<(u64, Vec<u8>)> = persist
+            .entries
+            .iter()
+            .map(|e| (e.index, e.bytes.clone()))
+            .collect();
+        // A snapshot replaces the whole log and counts as applied; its state is installed.
+        let snapshot = persist.snapshot.as_ref();
+        self.chain.ledger.consensus_persist(&ConsensusWrite {
+            clear_log: snapshot.is_some(),
+            truncate_from: persist.truncate_from,
+            entries: &entries,
+            hard_state: persist.hard_state.as_deref(),
+            snapshot: snapshot.map(|s| s.bytes.as_slice()),
+            applied: snapshot.map(|s| s.index),
+        })?;
+        Ok(())
+    }
+}

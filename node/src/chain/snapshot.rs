@@ -1,0 +1,259 @@
+//! State sync: the checkpoints this node takes (compacting the consensus log behind them) and
+//! serves to peers, the state snapshots it installs from peers when the engine hands it one,
+//! and filling in, beside the producer, the history a snapshot skipped.
+//!
+//! Invariants kept here:
+//! - a snapshot is installed only if it does not contradict a block this node holds at its
+//!   height (else divergence); a ledger already at or past it is left as it is;
+//! - consensus waits while a snapshot installs (nothing after it can be applied without its
+//!   state), retrying peers, the leader first, until one serves it or the node stops;
+//! - after an install, the proposal in flight is forgotten, the parameters re-read, and the
+//!   clients of transactions whose nonces the skipped blocks spent are released;
+//! - a checkpoint is recorded before the log is compacted through the previous one, so a crash
+//!   between the two leaves entries the snapshot covers, which a restart skips;
+//! - history filled in from peers is only read and checked, never executed, so it never races
+//!   the producer's writes to state.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use prost::Message;
+use tracing::{debug, error, info, info_span, warn};
+use vchain_consensus::{NodeId, SnapshotRecord};
+use vchain_contracts::block::block_hash;
+use vchain_ledger::ConsensusWrite;
+
+use super::engine_loop::Producer;
+use super::{lock, Chain, ChainError};
+use crate::network::PeerId;
+use crate::sync::{Fetcher, SyncError};
+
+/// Runs `f` when dropped.
+fn scopeguard(f: impl FnOnce()) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Guard(Some(f))
+}
+
+/// The state a Raft snapshot record stands for.
+pub(super) fn decode_descriptor(
+    record: &SnapshotRecord,
+) -> Result<vchain_proto::v1::SnapshotDescriptor, ChainError> {
+    vchain_proto::v1::SnapshotDescriptor::decode(record.data.as_slice()).map_err(|e| {
+        ChainError::Sync(SyncError::Invalid(format!(
+            "snapshot at log index {} does not describe a state: {e}",
+            record.index
+        )))
+    })
+}
+
+impl Chain {
+    /// Answers a peer's state-sync request (see [`crate::sync`]).
+    pub fn serve_sync(&self, request: &[u8]) -> Vec<u8> {
+        match &self.checkpoints {
+            Some(checkpoints) => checkpoints.serve(&self.ledger, request),
+            None => Vec::new(),
+        }
+    }
+
+    /// True while this node installs a state snapshot from a peer.
+    pub fn is_syncing(&self) -> bool {
+        self.syncing.load(Ordering::SeqCst)
+    }
+
+    /// Starts filling in, from peers, the blocks a snapshot install skipped (if any are
+    /// missing and no filler runs yet). History is only read, never executed, so this runs
+    /// beside the producer.
+    pub(super) fn start_backfill(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
+        if self.peers.is_none() || self.backfilling.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let chain = self.clone();
+        let runtime = runtime.clone();
+        let spawned = std::thread::Builder::new()
+            .name("history-backfill".into())
+            .spawn(move || {
+                let Some(peers) = &chain.peers else { return };
+                let fetcher = Fetcher {
+                    network: &peers.network,
+                    runtime: &runtime,
+                };
+                // A newer snapshot moves the gap up while this runs: go round until none is left.
+                while matches!(chain.ledger.history_gap(), Ok(Some(_))) && !chain.is_stopping() {
+                    if let Err(error) = crate::sync::backfill_history(
+                        &chain.ledger,
+                        &fetcher,
+                        || peers.all().into_values().collect(),
+                        || chain.is_stopping(),
+                    ) {
+                        error!(%error, "filling in past blocks failed");
+                        break;
+                    }
+                }
+                chain.backfilling.store(false, Ordering::SeqCst);
+            });
+        if let Err(error) = spawned {
+            warn!(%error, "cannot start filling in past blocks");
+            self.backfilling.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// State snapshots this node installed from peers since it started.
+    pub fn snapshots_installed(&self) -> u64 {
+        self.snapshots_installed.load(Ordering::SeqCst)
+    }
+}
+
+impl Producer {
+    /// Makes the ledger hold the state `record` stands for (or a later committed one): nothing
+    /// to do if it already does, else fetched from peers, the leader first, retrying until
+    /// one serves it or the node stops. Consensus waits meanwhile: nothing after the snapshot
+    /// can be applied without its state.
+    pub(super) fn install_snapshot(&mut self, record: &SnapshotRecord) -> Result<(), ChainError> {
+        let chain = self.chain.clone();
+        let wanted = decode_descriptor(record)?;
+        let wanted_head = crate::sync::head_of(&wanted)?;
+        let span = info_span!(
+            "snapshot_install",
+            log_index = record.index,
+            height = wanted.height
+        );
+        let _entered = span.enter();
+        if let Some(head) = chain.ledger.head()? {
+            let stored = chain
+                .ledger
+                .block(wanted.height)?
+                .and_then(|b| b.header)
+                .map(|h| block_hash(&h));
+            if stored.is_some_and(|hash| hash != wanted_head.block_hash) {
+                return Err(ChainError::Divergence {
+                    height: wanted.height,
+                    field: "block_hash",
+                    why: "the leader's snapshot names a block this node does not hold there".into(),
+                });
+            }
+            if head.height >= wanted.height {
+                info!(
+                    head = head.height,
+                    "the ledger already holds the snapshot's state"
+                );
+                return Ok(());
+            }
+        }
+        let (Some(peers), Some(runtime)) = (&chain.peers, &self.runtime) else {
+            return Err(ChainError::Sync(SyncError::Refused(
+                "a snapshot arrived but this node has no network to fetch its state".into(),
+            )));
+        };
+        let fetcher = Fetcher {
+            network: &peers.network,
+            runtime,
+        };
+        chain.syncing.store(true, Ordering::SeqCst);
+        let _syncing = scopeguard(|| chain.syncing.store(false, Ordering::SeqCst));
+        let mut attempt = 0u32;
+        loop {
+            let leader = self.engine.leader();
+            let mut order: Vec<(NodeId, PeerId)> = peers.all().into_iter().collect();
+            order.sort_by_key(|(node, _)| Some(node) != leader.as_ref());
+            for (node, peer) in order {
+                let accept_later = Some(&node) == leader.as_ref();
+                let outcome = fetcher.list(peer).and_then(|offers| {
+                    match crate::sync::choose(&offers, &wanted, accept_later) {
+                        Some(offer) => fetcher.install(peer, &chain.ledger, &offer).map(Some),
+                        None => Ok(None),
+                    }
+                });
+                match outcome {
+                    Ok(Some(head)) => {
+                        self.prepared = None;
+                        self.in_flight = None;
+                        self.forget_stale_transactions();
+                        chain.refresh_params()?;
+                        self.membership.dirty = true;
+                        chain.snapshots_installed.fetch_add(1, Ordering::SeqCst);
+                        chain.start_backfill(runtime);
+                        info!(height = head.height, from = %node, "caught up from a snapshot");
+                        return Ok(());
+                    }
+                    Ok(None) => debug!(%node, "peer does not serve the snapshot"),
+                    Err(error) => warn!(%error, %node, attempt, "snapshot fetch failed"),
+                }
+            }
+            attempt += 1;
+            if chain.is_stopping() {
+                return Err(ChainError::Interrupted(format!(
+                    "waiting for the snapshot at height {}",
+                    wanted.height
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(500).saturating_mul(attempt.min(10)));
+        }
+    }
+
+    /// After a snapshot install the mempool may hold transactions whose nonces the skipped
+    /// blocks spent; their outcome is not known here, so their waiting clients are released.
+    fn forget_stale_transactions(&self) {
+        let chain = &self.chain;
+        let gone = {
+            let mut mempool = lock(&chain.mempool);
+            let accounts = mempool.accounts();
+            mempool.remove_committed(&[], &accounts, |a| chain.next_nonce(a))
+        };
+        let mut waiters = lock(&chain.waiters);
+        for hash in gone {
+            waiters.remove(&hash);
+        }
+    }
+
+    /// Every `snapshot_interval` applied entries, or sooner once they total
+    /// `snapshot_log_mib`: checkpoint the ledger, and compact the log through the previous
+    /// checkpoint (whose state stays served for followers that need it). The log between two
+    /// compactions is what the engine holds in memory.
+    pub(super) fn maybe_checkpoint(&mut self, applied: u64) -> Result<(), ChainError> {
+        let chain = self.chain.clone();
+        let Some(checkpoints) = &chain.checkpoints else {
+            return Ok(());
+        };
+        let previous = checkpoints.newest();
+        let since = previous.as_ref().map_or(0, |c| c.descriptor.log_index);
+        let entries_due = applied >= since.saturating_add(chain.config.snapshot_interval);
+        let bytes_due =
+            self.log_bytes_since_checkpoint >= crate::config::mib(chain.config.snapshot_log_mib);
+        if !(entries_due || bytes_due) || applied <= since {
+            return Ok(());
+        }
+        checkpoints.create(&chain.ledger, applied)?;
+        info!(
+            applied,
+            log_bytes = self.log_bytes_since_checkpoint,
+            by = if entries_due { "entries" } else { "bytes" },
+            "checkpoint taken"
+        );
+        self.log_bytes_since_checkpoint = 0;
+        let Some(previous) = previous else {
+            return Ok(());
+        };
+        if let Some(record) = self.engine.compact(
+            previous.descriptor.log_index,
+            previous.descriptor.encode_to_vec(),
+        )? {
+            // Record first: a crash between the two writes leaves entries the snapshot
+            // covers, which a restart skips.
+            chain.ledger.consensus_persist(&ConsensusWrite {
+                snapshot: Some(&record.bytes),
+                ..Default::default()
+            })?;
+            chain.ledger.consensus_compact(record.index)?;
+            info!(through = record.index, "raft log compacted");
+        }
+        Ok(())
+    }
+}
