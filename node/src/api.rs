@@ -35,7 +35,7 @@ pub const PAGE_SIZE_DEFAULT: u32 = 100;
 pub const SUBSCRIBER_BUFFER: usize = 256;
 
 /// The gRPC code for a rule failure.
-pub fn grpc_code(code: ErrorCode) -> tonic::Code {
+pub(crate) fn grpc_code(code: ErrorCode) -> tonic::Code {
     use tonic::Code;
     use ErrorCode as E;
     match code {

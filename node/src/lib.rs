@@ -21,6 +21,8 @@ pub mod chain;
 pub mod clock;
 pub mod config;
 pub mod dev_clock;
+#[cfg(test)]
+mod errors_doc;
 pub mod incarnation;
 pub mod limits;
 pub mod mempool;

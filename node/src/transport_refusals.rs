@@ -1,9 +1,9 @@
 //! Rule codes for the refusals gRPC itself makes before a handler of the node runs: a request
 //! that does not decode, one larger than the node takes, a method or compression the node does
 //! not serve. tonic answers these with a bare status (an undecodable request even as INTERNAL,
-//! as if the node had failed); this layer gives each the node's `x-vchain-error-code`, and an
-//! undecodable request the status that says whose fault it is (INVALID_ARGUMENT), so every
-//! refusal a client meets carries a code (docs/errors.md).
+//! as if the node had failed); this layer gives each the node's `x-vchain-error-code` and the
+//! status that code always carries (docs/errors.md: an undecodable or oversized request is the
+//! caller's fault, INVALID_ARGUMENT), so every refusal a client meets carries a code.
 //!
 //! A response that already names a code (every handler's refusal does) passes unchanged.
 
@@ -65,9 +65,10 @@ fn classify(status: Code, message: &str) -> Option<(ErrorCode, Option<Code>)> {
         {
             Some((ErrorCode::Malformed, Some(Code::InvalidArgument)))
         }
-        // tonic's limit on a decoded message (GRPC_MESSAGE_BYTES_MAX).
+        // tonic's limit on a decoded message (GRPC_MESSAGE_BYTES_MAX): the status every other
+        // TOO_LARGE refusal carries (docs/errors.md), not tonic's OUT_OF_RANGE.
         Code::OutOfRange if message.contains("message length too large") => {
-            Some((ErrorCode::TooLarge, None))
+            Some((ErrorCode::TooLarge, Some(Code::InvalidArgument)))
         }
         // An unknown method or service, or a compression the node does not accept.
         Code::Unimplemented => Some((ErrorCode::Unsupported, None)),
@@ -107,7 +108,7 @@ mod tests {
             "Error, decoded message length too large: found 20000000 bytes, the limit is: 16777216 bytes",
         ));
         assert_eq!(code(&response), Some("TOO_LARGE"));
-        assert_eq!(response.headers()[GRPC_STATUS], "11");
+        assert_eq!(response.headers()[GRPC_STATUS], "3");
     }
 
     #[test]

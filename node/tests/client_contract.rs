@@ -168,7 +168,11 @@ async fn an_undecodable_request_is_malformed_and_an_oversized_one_too_large() {
         transaction: vec![0; vchain_node::GRPC_MESSAGE_BYTES_MAX + 1],
     };
     let too_large = raw_call(&node, submit, oversized).await;
-    assert_eq!(too_large.code(), tonic::Code::OutOfRange, "{too_large:?}");
+    assert_eq!(
+        too_large.code(),
+        tonic::Code::InvalidArgument,
+        "{too_large:?}"
+    );
     assert_eq!(error_code(&too_large), "TOO_LARGE", "{too_large:?}");
 
     let unknown = raw_call(
