@@ -114,6 +114,32 @@ fn uscc(suffix: &str) -> Result<String, DevnetError> {
         .ok_or_else(|| DevnetError::Setup(format!("bad demo USCC suffix {suffix}")))
 }
 
+/// A dev node's config: fast blocks, the DevApi on, every other setting at its default.
+fn dev_config(
+    node_id: impl Into<String>,
+    genesis: PathBuf,
+    grpc_listen: SocketAddr,
+    network: Option<vchain_node::config::NetworkSection>,
+) -> NodeConfig {
+    NodeConfig {
+        node_id: node_id.into(),
+        data_dir: PathBuf::from("."),
+        genesis,
+        grpc_listen,
+        block_interval_ms: 100,
+        block_tx_target: 2_000,
+        mempool_mib_max: vchain_node::config::MEMPOOL_MIB_MAX_DEFAULT,
+        mempool_max: 50_000,
+        submit_timeout_ms: 30_000,
+        dev_api: true,
+        snapshot_interval: 1_000,
+        snapshot_log_mib: vchain_node::config::SNAPSHOT_LOG_MIB_DEFAULT,
+        storage: vchain_node::config::StorageSection::default(),
+        event_subscriptions_max: vchain_node::config::EVENT_SUBSCRIPTIONS_MAX,
+        network,
+    }
+}
+
 /// Paths of a dev data directory.
 pub fn config_path(data_dir: &Path) -> PathBuf {
     data_dir.join("config.toml")
@@ -163,23 +189,7 @@ pub fn prepare(
         toml::to_string_pretty(&genesis).map_err(|e| setup("writing genesis", &e))?;
     std::fs::write(data_dir.join("genesis.toml"), genesis_text)
         .map_err(|e| setup("writing genesis.toml", &e))?;
-    let config = NodeConfig {
-        node_id: "node-1".into(),
-        data_dir: PathBuf::from("."),
-        genesis: PathBuf::from("genesis.toml"),
-        grpc_listen,
-        block_interval_ms: 100,
-        block_tx_target: 2_000,
-        mempool_mib_max: vchain_node::config::MEMPOOL_MIB_MAX_DEFAULT,
-        mempool_max: 50_000,
-        submit_timeout_ms: 30_000,
-        dev_api: true,
-        snapshot_interval: 1_000,
-        snapshot_log_mib: vchain_node::config::SNAPSHOT_LOG_MIB_DEFAULT,
-        storage: vchain_node::config::StorageSection::default(),
-        event_subscriptions_max: vchain_node::config::EVENT_SUBSCRIPTIONS_MAX,
-        network: None,
-    };
+    let config = dev_config("node-1", PathBuf::from("genesis.toml"), grpc_listen, None);
     let config_text = toml::to_string_pretty(&config).map_err(|e| setup("writing config", &e))?;
     std::fs::write(&config_file, config_text).map_err(|e| setup("writing config.toml", &e))?;
     NodeConfig::load(&config_file).map_err(DevnetError::from)
@@ -388,28 +398,17 @@ pub fn prepare_cluster(
             .filter(|(other, ..)| other != node_id)
             .map(|(_, _, _, peer, _, port)| format!("/ip4/127.0.0.1/tcp/{port}/p2p/{peer}"))
             .collect();
-        let config = NodeConfig {
-            node_id: node_id.clone(),
-            data_dir: PathBuf::from("."),
-            genesis: PathBuf::from("../genesis.toml"),
-            grpc_listen: SocketAddr::from(([127, 0, 0, 1], *grpc_port)),
-            block_interval_ms: 100,
-            block_tx_target: 2_000,
-            mempool_mib_max: vchain_node::config::MEMPOOL_MIB_MAX_DEFAULT,
-            mempool_max: 50_000,
-            submit_timeout_ms: 30_000,
-            dev_api: true,
-            snapshot_interval: 1_000,
-            snapshot_log_mib: vchain_node::config::SNAPSHOT_LOG_MIB_DEFAULT,
-            storage: vchain_node::config::StorageSection::default(),
-            event_subscriptions_max: vchain_node::config::EVENT_SUBSCRIPTIONS_MAX,
-            network: Some(vchain_node::config::NetworkSection {
+        let config = dev_config(
+            node_id.clone(),
+            PathBuf::from("../genesis.toml"),
+            SocketAddr::from(([127, 0, 0, 1], *grpc_port)),
+            Some(vchain_node::config::NetworkSection {
                 listen: format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
                 peers,
                 tick_ms: 100,
                 clock_skew_ms_max: vchain_node::config::CLOCK_SKEW_MS_MAX_DEFAULT,
             }),
-        };
+        );
         let path = dir.join(node_id).join("config.toml");
         let text = toml::to_string_pretty(&config).map_err(|e| setup("writing config", &e))?;
         std::fs::write(&path, text).map_err(|e| setup("writing config.toml", &e))?;
@@ -457,28 +456,17 @@ pub fn prepare_joining_node(
     std::fs::create_dir_all(&node_dir).map_err(|e| setup("creating a node dir", &e))?;
     let key = vchain_node::network::NodeKey::load_or_create(&node_dir)
         .map_err(|e| setup("node key", &e))?;
-    let config = NodeConfig {
-        node_id: node_id.into(),
-        data_dir: PathBuf::from("."),
-        genesis: PathBuf::from("../genesis.toml"),
-        grpc_listen: SocketAddr::from(([127, 0, 0, 1], free_loopback_port()?)),
-        block_interval_ms: 100,
-        block_tx_target: 2_000,
-        mempool_mib_max: vchain_node::config::MEMPOOL_MIB_MAX_DEFAULT,
-        mempool_max: 50_000,
-        submit_timeout_ms: 30_000,
-        dev_api: true,
-        snapshot_interval: 1_000,
-        snapshot_log_mib: vchain_node::config::SNAPSHOT_LOG_MIB_DEFAULT,
-        storage: vchain_node::config::StorageSection::default(),
-        event_subscriptions_max: vchain_node::config::EVENT_SUBSCRIPTIONS_MAX,
-        network: Some(vchain_node::config::NetworkSection {
+    let config = dev_config(
+        node_id,
+        PathBuf::from("../genesis.toml"),
+        SocketAddr::from(([127, 0, 0, 1], free_loopback_port()?)),
+        Some(vchain_node::config::NetworkSection {
             listen: format!("/ip4/127.0.0.1/tcp/{}", free_loopback_port()?),
             peers,
             tick_ms: 100,
             clock_skew_ms_max: vchain_node::config::CLOCK_SKEW_MS_MAX_DEFAULT,
         }),
-    };
+    );
     let path = node_dir.join("config.toml");
     let text = toml::to_string_pretty(&config).map_err(|e| setup("writing config", &e))?;
     std::fs::write(&path, text).map_err(|e| setup("writing config.toml", &e))?;

@@ -8,15 +8,20 @@ use common::*;
 /// The service a wallet looks for by reflection.
 const API_SERVICE: &str = "vchain.v1.VchainApi";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_reflection_answers_both_v1_and_v1alpha() {
-    let node = TestNode::start().await;
+/// A plain gRPC channel to `node`, as any client opens one.
+async fn channel(node: &TestNode) -> tonic::transport::Channel {
     let endpoint = format!("http://{}", node.node.as_ref().expect("running").grpc_addr);
-    let channel = tonic::transport::Channel::from_shared(endpoint)
+    tonic::transport::Channel::from_shared(endpoint)
         .expect("endpoint")
         .connect()
         .await
-        .expect("connect");
+        .expect("connect")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_reflection_answers_both_v1_and_v1alpha() {
+    let node = TestNode::start().await;
+    let channel = channel(&node).await;
 
     // Both versions, with their own generated types: one check, written once.
     macro_rules! lists_the_api {
@@ -134,13 +139,8 @@ async fn raw_call<M: prost::Message + Default + Send + Sync + 'static>(
     method: &'static str,
     request: M,
 ) -> tonic::Status {
-    let endpoint = format!("http://{}", node.node.as_ref().expect("running").grpc_addr);
-    let channel = tonic::transport::Channel::from_shared(endpoint)
-        .expect("endpoint")
-        .connect()
-        .await
-        .expect("connect");
-    let mut grpc = tonic::client::Grpc::new(channel).max_encoding_message_size(64 << 20);
+    let mut grpc =
+        tonic::client::Grpc::new(channel(node).await).max_encoding_message_size(64 << 20);
     grpc.ready().await.expect("ready");
     let path = tonic::codegen::http::uri::PathAndQuery::from_static(method);
     let codec =
