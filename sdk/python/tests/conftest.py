@@ -67,11 +67,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+_LIBC = ctypes.CDLL("libc.so.6", use_errno=True) if sys.platform.startswith("linux") else None
+_PR_SET_PDEATHSIG = 1
+
+
 def _die_with_parent() -> None:
-    """In the child: SIGTERM when the test process dies, however it dies (Linux)."""
-    if sys.platform.startswith("linux"):
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    """In the child, before exec: SIGTERM when the test process dies, however it dies (Linux).
+    libc is loaded beforehand, so the child only makes the one call."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class CliError(AssertionError):
