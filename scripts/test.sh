@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace (unit, property, integration with real gRPC and RocksDB,
-# crash recovery with kill -9). Usage: scripts/test.sh [extra cargo test args]
+# crash recovery with kill -9), then the Python wallet's tests against a real dev node
+# (scripts/test-python.sh). Usage: scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -16,5 +17,7 @@ done
 # House rule: a crate's modules form layers; none depends on one that depends back on it.
 python3 scripts/module-cycles.py contracts/src
 cargo test --workspace --locked "$@"
+# The Python wallet (sdk/python) against the binaries just built.
+scripts/test-python.sh
 # Lints are part of the build: a warning fails CI.
 cargo clippy --workspace --all-targets --locked -- -D warnings
