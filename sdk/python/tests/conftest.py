@@ -33,7 +33,7 @@ import pytest
 from vchain_wallet import Wallet
 from vchain_wallet.proto import api_pb2, api_pb2_grpc
 
-#: The dev keystore's passphrase (``node/src/dev.rs``, ``DEV_PASSPHRASE``).
+#: The dev keystore's passphrase (``devnet/src/lib.rs``, ``DEV_PASSPHRASE``).
 DEV_PASSPHRASE = "dev"
 #: How long the node may take to answer its first status request.
 NODE_START_S = 60.0

@@ -59,6 +59,7 @@ def test_lists_its_own_vouchers_and_not_anothers(dev_node: DevNode, gearbox: Wal
     with pytest.raises(RpcError) as refused:
         gearbox.vouchers(holder="castings")
     assert refused.value.status == grpc.StatusCode.PERMISSION_DENIED
+    assert refused.value.code == ErrorCode.NOT_A_PARTY
 
 
 def test_split_transfer_and_trace(dev_node: DevNode, gearbox: Wallet, castings: Wallet):
@@ -94,6 +95,7 @@ def test_split_transfer_and_trace(dev_node: DevNode, gearbox: Wallet, castings: 
     with pytest.raises(RpcError) as refused:
         castings.voucher(second)
     assert refused.value.status == grpc.StatusCode.PERMISSION_DENIED
+    assert refused.value.code == ErrorCode.NOT_A_PARTY
 
 
 def test_follows_its_own_events(dev_node: DevNode, gearbox: Wallet):
@@ -170,7 +172,8 @@ def test_a_key_the_chain_does_not_bind_is_refused(dev_node: DevNode):
         with pytest.raises(RpcError) as error:
             impostor.vouchers()
         assert error.value.status == grpc.StatusCode.UNAUTHENTICATED
-        assert error.value.code is None
+        # The node names the rule of every refused read (docs/errors.md).
+        assert error.value.code == ErrorCode.BAD_SIGNATURE
 
 
 def test_sends_without_waiting_then_waits(dev_node: DevNode, gearbox: Wallet):

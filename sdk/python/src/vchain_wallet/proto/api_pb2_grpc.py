@@ -35,11 +35,14 @@ class VchainApiStub:
     {hex SHA-256 of the request message's encoding}", Method being e.g. "GetVoucher"). An
     unsigned, forged, stale, revoked or cancelled reader gets UNAUTHENTICATED. Regulators and
     administrators read everything; any other reader only what its identity is a party to (its
-    vouchers and their lineage, its accounts, identity, credit lines, transactions and events),
-    and PERMISSION_DENIED otherwise. Proposals (GetProposal, ListProposals) and pledge notices
+    vouchers and every voucher above them, so whatever its trace shows; its accounts, identity,
+    credit lines, transactions; events by the rule of the record whose history holds them), and
+    PERMISSION_DENIED otherwise. Proposals (GetProposal, ListProposals) and pledge notices
     (GetPledge) are readable by every authenticated reader, whatever its role or organisation:
-    governance sets the rules every account lives under. The audit log (ListAuditLog) is for
-    regulators and administrators.
+    governance sets the rules every account lives under. Blocks, state proofs and the audit log
+    (ListAuditLog) are for regulators and administrators. Every refusal carries its rule's code in
+    the `x-vchain-error-code` metadata (READ_UNSIGNED, READ_MALFORMED, READ_TIME_SKEW,
+    UNKNOWN_ACCOUNT, BAD_SIGNATURE, NOT_A_PARTY, WRONG_ROLE ...); docs/visibility.md has the table.
     """
 
     def __init__(self, channel):
@@ -155,11 +158,14 @@ class VchainApiServicer:
     {hex SHA-256 of the request message's encoding}", Method being e.g. "GetVoucher"). An
     unsigned, forged, stale, revoked or cancelled reader gets UNAUTHENTICATED. Regulators and
     administrators read everything; any other reader only what its identity is a party to (its
-    vouchers and their lineage, its accounts, identity, credit lines, transactions and events),
-    and PERMISSION_DENIED otherwise. Proposals (GetProposal, ListProposals) and pledge notices
+    vouchers and every voucher above them, so whatever its trace shows; its accounts, identity,
+    credit lines, transactions; events by the rule of the record whose history holds them), and
+    PERMISSION_DENIED otherwise. Proposals (GetProposal, ListProposals) and pledge notices
     (GetPledge) are readable by every authenticated reader, whatever its role or organisation:
-    governance sets the rules every account lives under. The audit log (ListAuditLog) is for
-    regulators and administrators.
+    governance sets the rules every account lives under. Blocks, state proofs and the audit log
+    (ListAuditLog) are for regulators and administrators. Every refusal carries its rule's code in
+    the `x-vchain-error-code` metadata (READ_UNSIGNED, READ_MALFORMED, READ_TIME_SKEW,
+    UNKNOWN_ACCOUNT, BAD_SIGNATURE, NOT_A_PARTY, WRONG_ROLE ...); docs/visibility.md has the table.
     """
 
     def SubmitTransaction(self, request, context):
@@ -286,7 +292,10 @@ class VchainApiServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SubscribeEvents(self, request, context):
-        """Committed events, optionally from a past height first, filtered by account or voucher.
+        """Committed events, optionally from a past height first, filtered by account or voucher. By
+        voucher, a reader sees the events its trace of that voucher shows (refused if it may not
+        read the voucher); with no filter, a reader other than an auditor or administrator gets the
+        events naming its accounts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -418,11 +427,14 @@ class VchainApi:
     {hex SHA-256 of the request message's encoding}", Method being e.g. "GetVoucher"). An
     unsigned, forged, stale, revoked or cancelled reader gets UNAUTHENTICATED. Regulators and
     administrators read everything; any other reader only what its identity is a party to (its
-    vouchers and their lineage, its accounts, identity, credit lines, transactions and events),
-    and PERMISSION_DENIED otherwise. Proposals (GetProposal, ListProposals) and pledge notices
+    vouchers and every voucher above them, so whatever its trace shows; its accounts, identity,
+    credit lines, transactions; events by the rule of the record whose history holds them), and
+    PERMISSION_DENIED otherwise. Proposals (GetProposal, ListProposals) and pledge notices
     (GetPledge) are readable by every authenticated reader, whatever its role or organisation:
-    governance sets the rules every account lives under. The audit log (ListAuditLog) is for
-    regulators and administrators.
+    governance sets the rules every account lives under. Blocks, state proofs and the audit log
+    (ListAuditLog) are for regulators and administrators. Every refusal carries its rule's code in
+    the `x-vchain-error-code` metadata (READ_UNSIGNED, READ_MALFORMED, READ_TIME_SKEW,
+    UNKNOWN_ACCOUNT, BAD_SIGNATURE, NOT_A_PARTY, WRONG_ROLE ...); docs/visibility.md has the table.
     """
 
     @staticmethod

@@ -176,6 +176,15 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     READING_REPLAYED: _ClassVar[ErrorCode]
     READING_STALE: _ClassVar[ErrorCode]
     READING_MISMATCH: _ClassVar[ErrorCode]
+    READ_UNSIGNED: _ClassVar[ErrorCode]
+    READ_MALFORMED: _ClassVar[ErrorCode]
+    READ_TIME_SKEW: _ClassVar[ErrorCode]
+    NOT_A_PARTY: _ClassVar[ErrorCode]
+    UNSUPPORTED: _ClassVar[ErrorCode]
+    NODE_UNAVAILABLE: _ClassVar[ErrorCode]
+    NODE_FAULT: _ClassVar[ErrorCode]
+    STREAMS_FULL: _ClassVar[ErrorCode]
+    STREAM_LAGGED: _ClassVar[ErrorCode]
 
 class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -399,6 +408,15 @@ READING_SIGNATURE_INVALID: ErrorCode
 READING_REPLAYED: ErrorCode
 READING_STALE: ErrorCode
 READING_MISMATCH: ErrorCode
+READ_UNSIGNED: ErrorCode
+READ_MALFORMED: ErrorCode
+READ_TIME_SKEW: ErrorCode
+NOT_A_PARTY: ErrorCode
+UNSUPPORTED: ErrorCode
+NODE_UNAVAILABLE: ErrorCode
+NODE_FAULT: ErrorCode
+STREAMS_FULL: ErrorCode
+STREAM_LAGGED: ErrorCode
 EVENT_KIND_UNSPECIFIED: EventKind
 EVENT_KIND_VOUCHER_ISSUED: EventKind
 EVENT_KIND_VOUCHER_SPLIT: EventKind
