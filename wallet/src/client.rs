@@ -139,7 +139,7 @@ impl Client {
         let hash = tx_hash(&transaction.body);
         let hex = hex::encode(hash);
         let mut api = self.api();
-        let response = self
+        let response = match self
             .call(
                 format!("submitting transaction {hex}"),
                 api.submit_transaction(SubmitTransactionRequest {
@@ -148,7 +148,22 @@ impl Client {
                     timeout_ms: 0,
                 }),
             )
-            .await?;
+            .await
+        {
+            // A waited-for transaction a rule rejected in its block comes back as a refusal
+            // naming the block's height: committed, its nonce spent.
+            Err(WalletError::Refused { refusal, .. }) if refusal.height.is_some() => {
+                let code_number = refusal.code.map_or(0, |code| code as i32);
+                return Err(WalletError::Rejected {
+                    tx_hash: hex,
+                    height: refusal.height.unwrap_or_default(),
+                    code: refusal.code,
+                    code_number,
+                    message: refusal.message,
+                });
+            }
+            other => other?,
+        };
         if wait_for_commit && response.pending {
             return Err(WalletError::Pending { tx_hash: hex });
         }
@@ -372,7 +387,8 @@ impl Wallet {
         let transaction = self.sign(operation);
         match self.client.submit(transaction, wait_for_commit).await {
             Err(WalletError::Refused { what, refusal }) if !refusal.broke_off => {
-                // Refused before admission: the nonce was not used.
+                // Refused before admission (a rejection in a block is `Rejected`): the nonce
+                // was not used.
                 self.next_nonce = nonce;
                 if matches!(
                     refusal.code,
