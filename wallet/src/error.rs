@@ -66,9 +66,7 @@ impl std::fmt::Display for Refusal {
             write!(f, "{}", self.message)?;
         }
         write!(f, " (gRPC {:?}", self.status)?;
-        if let Some(code) = self.code {
-            write!(f, ", {}", code.as_str_name())?;
-        }
+        // The code is not repeated: a node's message begins with it.
         if let Some(hash) = &self.tx_hash {
             write!(f, ", tx {hash}")?;
         }
