@@ -28,11 +28,11 @@ use crate::mempool::MempoolError;
 use crate::read_access::{self, Reader};
 
 /// Largest page of `ListVouchers` and `ListProposals`.
-pub const PAGE_SIZE_MAX: u32 = 1_000;
+pub(crate) const PAGE_SIZE_MAX: u32 = 1_000;
 /// Default page of `ListVouchers` and `ListProposals`.
-pub const PAGE_SIZE_DEFAULT: u32 = 100;
+pub(crate) const PAGE_SIZE_DEFAULT: u32 = 100;
 /// Events buffered per subscriber before the stream applies back-pressure.
-pub const SUBSCRIBER_BUFFER: usize = 256;
+pub(crate) const SUBSCRIBER_BUFFER: usize = 256;
 
 /// The gRPC code for a rule failure.
 pub(crate) fn grpc_code(code: ErrorCode) -> tonic::Code {
@@ -244,7 +244,7 @@ fn not_found(code: ErrorCode, what: &str, id: &str) -> Status {
 }
 
 /// The `VchainApi` service.
-pub struct ApiService {
+pub(crate) struct ApiService {
     chain: Arc<Chain>,
     /// One permit per running `SubscribeEvents` stream (`event_subscriptions_max` in the node
     /// config); a stream's task holds its permit until it ends.
@@ -265,7 +265,7 @@ impl ApiService {
     }
 
     /// A service over `chain`.
-    pub fn new(chain: Arc<Chain>) -> Self {
+    pub(crate) fn new(chain: Arc<Chain>) -> Self {
         let subscriptions = Arc::new(tokio::sync::Semaphore::new(
             chain.config.event_subscriptions_max,
         ));
@@ -1281,13 +1281,13 @@ async fn stopped(signal: &mut tokio::sync::watch::Receiver<bool>) {
 }
 
 /// The `DevApi` service: clock control for dev nodes.
-pub struct DevService {
+pub(crate) struct DevService {
     chain: Arc<Chain>,
 }
 
 impl DevService {
     /// A service over `chain`.
-    pub fn new(chain: Arc<Chain>) -> Self {
+    pub(crate) fn new(chain: Arc<Chain>) -> Self {
         Self { chain }
     }
 }

@@ -20,11 +20,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How long a peer's clock reading counts (it is refreshed every [`CLOCK_SHARE_INTERVAL`]).
-pub const PEER_CLOCK_FRESH: Duration = Duration::from_secs(10);
+pub(crate) const PEER_CLOCK_FRESH: Duration = Duration::from_secs(10);
 /// How often a node tells its peers its clock.
-pub const CLOCK_SHARE_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const CLOCK_SHARE_INTERVAL: Duration = Duration::from_secs(1);
 /// Most peers whose clocks a node keeps (the consensus membership is smaller).
-pub const PEER_CLOCKS_MAX: usize = 256;
+pub(crate) const PEER_CLOCKS_MAX: usize = 256;
 
 /// The rule a leader stamps its next block with. Pure, so tests pin it down.
 ///
@@ -33,7 +33,7 @@ pub const PEER_CLOCKS_MAX: usize = 256;
 /// - `peer_ms`: the current time by each voter's fresh clock reading (other than this node).
 /// - `voters`: how many voters the consensus has (this node included).
 /// - `since_head`: real (monotonic) time since this node applied the head, if it has.
-pub fn block_time(
+pub(crate) fn block_time(
     head_ms: u64,
     own_ms: u64,
     peer_ms: &[u64],
@@ -56,13 +56,13 @@ pub fn block_time(
 
 /// The latest clock reading from each peer, with when it arrived.
 #[derive(Debug, Default)]
-pub struct PeerClocks {
+pub(crate) struct PeerClocks {
     readings: Mutex<BTreeMap<String, (u64, Instant)>>,
 }
 
 impl PeerClocks {
     /// Records `node`'s clock reading `wall_ms`, received now.
-    pub fn record(&self, node: &str, wall_ms: u64) {
+    pub(crate) fn record(&self, node: &str, wall_ms: u64) {
         let mut readings = self.readings.lock().unwrap_or_else(|e| e.into_inner());
         if readings.len() >= PEER_CLOCKS_MAX && !readings.contains_key(node) {
             // Membership is far smaller; drop the stalest rather than grow.
@@ -79,7 +79,7 @@ impl PeerClocks {
 
     /// The current time by each of `voters`' fresh readings (`me` left out): each reading plus
     /// the real time since it arrived.
-    pub fn now_by(&self, voters: &[String], me: &str) -> Vec<u64> {
+    pub(crate) fn now_by(&self, voters: &[String], me: &str) -> Vec<u64> {
         let readings = self.readings.lock().unwrap_or_else(|e| e.into_inner());
         voters
             .iter()

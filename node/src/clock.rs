@@ -26,9 +26,4 @@ impl ChainClock {
             .fetch_add(ms, Ordering::SeqCst)
             .saturating_add(ms)
     }
-
-    /// The current offset.
-    pub fn offset_ms(&self) -> u64 {
-        self.offset_ms.load(Ordering::SeqCst)
-    }
 }

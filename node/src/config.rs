@@ -110,7 +110,7 @@ impl Default for StorageSection {
 
 impl StorageSection {
     /// The ledger's budget in bytes.
-    pub fn budget(&self) -> StorageBudget {
+    pub(crate) fn budget(&self) -> StorageBudget {
         StorageBudget {
             block_cache_bytes: mib(self.block_cache_mib) as usize,
             write_buffer_bytes: mib(self.write_buffer_mib) as usize,
@@ -243,7 +243,7 @@ impl NodeConfig {
     }
 
     /// Checks every limit.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |field, why: &str| {
             Err(ConfigError::Invalid {
                 field,

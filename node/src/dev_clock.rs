@@ -8,7 +8,7 @@ use std::path::Path;
 const CLOCK_OFFSET_FILE: &str = "dev-clock-offset";
 
 /// Reads the saved dev clock offset (0 if none).
-pub fn load_clock_offset(data_dir: &Path) -> u64 {
+pub(crate) fn load_clock_offset(data_dir: &Path) -> u64 {
     std::fs::read_to_string(data_dir.join(CLOCK_OFFSET_FILE))
         .ok()
         .and_then(|s| s.trim().parse().ok())
@@ -16,6 +16,6 @@ pub fn load_clock_offset(data_dir: &Path) -> u64 {
 }
 
 /// Saves the dev clock offset so a restarted dev node keeps its chain time.
-pub fn save_clock_offset(data_dir: &Path, offset_ms: u64) -> std::io::Result<()> {
+pub(crate) fn save_clock_offset(data_dir: &Path, offset_ms: u64) -> std::io::Result<()> {
     std::fs::write(data_dir.join(CLOCK_OFFSET_FILE), offset_ms.to_string())
 }

@@ -32,9 +32,9 @@ use vchain_ledger::RocksLedger;
 use vchain_proto::v1::{Incarnation, IncarnationNotice};
 
 /// Bytes of an incarnation's `id` and `boot`.
-pub const RANDOM_BYTES: usize = 16;
+pub(crate) const RANDOM_BYTES: usize = 16;
 /// Most other nodes' records a notice carries (the consensus membership is smaller).
-pub const KNOWN_MAX: usize = 256;
+pub(crate) const KNOWN_MAX: usize = 256;
 
 const OWN_RECORD: &str = "incarnation";
 const FORBIDDEN_RECORD: &str = "voting_forbidden";
@@ -43,7 +43,7 @@ const REFUSED_RECORD_PREFIX: &str = "refused/";
 
 /// What an announcement says about a node's consensus state.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Nothing recorded yet: first sight.
     New,
     /// The same run, or a later one: record it if newer.
@@ -56,7 +56,7 @@ pub enum Verdict {
 }
 
 /// Judges `announced` against `recorded`, the latest incarnation seen of the same node.
-pub fn judge(recorded: Option<&Incarnation>, announced: &Incarnation) -> Verdict {
+pub(crate) fn judge(recorded: Option<&Incarnation>, announced: &Incarnation) -> Verdict {
     let Some(recorded) = recorded else {
         return Verdict::New;
     };
@@ -86,7 +86,7 @@ fn well_formed(record: &Incarnation) -> bool {
 }
 
 /// This node's incarnation and what it knows and thinks of its peers'.
-pub struct Incarnations {
+pub(crate) struct Incarnations {
     ledger: std::sync::Arc<RocksLedger>,
     own: Incarnation,
     state: Mutex<State>,
@@ -108,7 +108,7 @@ impl Incarnations {
     /// Opens this node's incarnation at start: creates it with fresh consensus state, else
     /// counts a new generation (synced before the node says anything). A node whose consensus
     /// state is missing while its ledger shows committed blocks (`chain_ran`) may not vote.
-    pub fn open(
+    pub(crate) fn open(
         ledger: std::sync::Arc<RocksLedger>,
         node_id: &str,
         consensus_state_exists: bool,
@@ -183,7 +183,7 @@ impl Incarnations {
     }
 
     /// The notice this node announces: its own incarnation and the latest it knows of others.
-    pub fn notice(&self) -> Vec<u8> {
+    pub(crate) fn notice(&self) -> Vec<u8> {
         let state = self.lock();
         IncarnationNotice {
             own: Some(self.own.clone()),
@@ -194,7 +194,7 @@ impl Incarnations {
 
     /// Takes in a notice from `from` (the node id its network key belongs to). Storage failing
     /// is logged, never fatal here: the record is advisory until it is written.
-    pub fn receive(&self, from: &str, bytes: &[u8]) {
+    pub(crate) fn receive(&self, from: &str, bytes: &[u8]) {
         let Ok(notice) = IncarnationNotice::decode(bytes) else {
             warn!(%from, "an incarnation notice that does not decode; ignored");
             return;
@@ -292,7 +292,7 @@ impl Incarnations {
     /// copy taken during the run it is restored into, a node is simply the next run to its
     /// peers, so only it can tell. It stops voting for good (recorded, so a restart keeps it),
     /// and says so. Storage failing is logged: the engine has stopped voting for this run.
-    pub fn forbid_own_voting(&self, why: &str) {
+    pub(crate) fn forbid_own_voting(&self, why: &str) {
         let mut state = self.lock();
         if state.forbidden {
             return;
@@ -310,17 +310,17 @@ impl Incarnations {
     }
 
     /// The nodes whose votes count for nothing here.
-    pub fn refused(&self) -> BTreeSet<String> {
+    pub(crate) fn refused(&self) -> BTreeSet<String> {
         self.lock().refused.keys().cloned().collect()
     }
 
     /// True if this node may not vote.
-    pub fn voting_forbidden(&self) -> bool {
+    pub(crate) fn voting_forbidden(&self) -> bool {
         self.lock().forbidden
     }
 
     /// Changes so far (the producer re-reads the verdicts when this moves).
-    pub fn version(&self) -> u64 {
+    pub(crate) fn version(&self) -> u64 {
         self.lock().version
     }
 }

@@ -4,6 +4,25 @@
 //! pure state machines; this crate feeds them inputs and carries out their outputs in order:
 //! persist, send, apply, advance.
 //!
+//! # Public API
+//!
+//! What a program embedding a node uses (`vchain-node`, `vchain-testnet`, `vchain-devnet`, the
+//! tests); everything else is internal to the crate:
+//!
+//! - [`start`] a node from a [`config::NodeConfig`] (read with [`config::NodeConfig::load`], or
+//!   built in code from its sections and defaults); it answers a [`NodeHandle`]: the gRPC
+//!   address, [`NodeHandle::shutdown`], and the running [`Chain`] for in-process inspection
+//!   (ledger, clock, network, [`Chain::is_stopping`], [`Chain::has_failed`]);
+//!   [`Chain::submit`] answers a [`CommitNotice`] or a [`SubmitError`] (perhaps a
+//!   [`MempoolError`]);
+//! - [`load_genesis`] reads a genesis file; [`NodeError`] says why a node did not start or
+//!   stopped badly (perhaps a [`ChainError`], itself perhaps a [`SyncError`]);
+//! - [`clock::ChainClock`]: chain time (programs making a dev chain take its `now_ms`);
+//! - [`network`]: the node's network key for tooling ([`network::NodeKey`],
+//!   [`network::NODE_KEY_FILE`], [`network::peer_id_from_public_key_hex`]) and the
+//!   peer-to-peer layer itself;
+//! - [`GRPC_MESSAGE_BYTES_MAX`], the largest gRPC message, for clients sizing theirs.
+//!
 //! Start a node in-process (tests do this with `grpc_listen = 127.0.0.1:0`):
 //!
 //! ```no_run
@@ -15,23 +34,27 @@
 //! # Ok(()) }
 //! ```
 
-pub mod api;
-pub mod block_time;
-pub mod chain;
+mod api;
+mod block_time;
+mod chain;
 pub mod clock;
 pub mod config;
-pub mod dev_clock;
+mod dev_clock;
 #[cfg(test)]
 mod errors_doc;
-pub mod incarnation;
-pub mod limits;
-pub mod mempool;
+mod incarnation;
+mod limits;
+mod mempool;
 pub mod network;
-pub mod read_access;
-pub mod sync;
+mod read_access;
+mod sync;
 #[cfg(test)]
 mod test_chain;
 mod transport_refusals;
+
+pub use chain::{Chain, ChainError, CommitNotice, SubmitError};
+pub use mempool::MempoolError;
+pub use sync::SyncError;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,7 +66,7 @@ use vchain_contracts::genesis::Genesis;
 use vchain_proto::v1::dev_api_server::DevApiServer;
 use vchain_proto::v1::vchain_api_server::VchainApiServer;
 
-use crate::chain::{Chain, ChainError, Peers};
+use crate::chain::Peers;
 use crate::clock::ChainClock;
 use crate::config::{ConfigError, NodeConfig};
 use crate::network::{peer_id_from_public_key_hex, Network, NetworkConfig, NetworkEvent, NodeKey};
@@ -51,14 +74,14 @@ use crate::network::{peer_id_from_public_key_hex, Network, NetworkConfig, Networ
 /// Largest gRPC message the node accepts or sends.
 pub const GRPC_MESSAGE_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Calls one client connection may have in flight at once (HTTP/2 concurrent streams).
-pub const GRPC_CONCURRENT_STREAMS_MAX: u32 = 1_024;
+pub(crate) const GRPC_CONCURRENT_STREAMS_MAX: u32 = 1_024;
 /// Calls a client may open and cancel on one connection before the node reads them, past which
 /// the node closes the connection (HTTP/2's rapid-reset defence). A node that was paused, or
 /// too busy to read, finds every call its clients gave up on meanwhile; with h2's default of
 /// 20 it closed the whole connection, failing the calls still waiting on it (issue 11). The
 /// bound lets every concurrent call be cancelled and retried several times over during a
 /// pause, and still closes a connection that does nothing but open and cancel.
-pub const GRPC_PENDING_RESETS_MAX: usize = 8 * GRPC_CONCURRENT_STREAMS_MAX as usize;
+pub(crate) const GRPC_PENDING_RESETS_MAX: usize = 8 * GRPC_CONCURRENT_STREAMS_MAX as usize;
 
 /// Why a node could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]

@@ -17,7 +17,7 @@ use crate::{GRPC_CONCURRENT_STREAMS_MAX, GRPC_MESSAGE_BYTES_MAX, GRPC_PENDING_RE
 
 /// Bytes a protobuf wrapper adds around one embedded message or byte string (field tag and a
 /// length prefix, with room for a second level and small sibling fields such as a hash).
-pub const WRAPPER_BYTES_MAX: usize = 64 * 1024;
+pub(crate) const WRAPPER_BYTES_MAX: usize = 64 * 1024;
 
 const ENCODED_BLOCK: usize = ENCODED_BLOCK_BYTES_LIMIT as usize;
 const TX: usize = TX_BYTES_LIMIT as usize;

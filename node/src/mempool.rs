@@ -47,7 +47,7 @@ struct Entry {
 
 /// Waiting transactions.
 #[derive(Debug)]
-pub struct Mempool {
+pub(crate) struct Mempool {
     max: usize,
     bytes_max: usize,
     /// Encoded bytes of every waiting transaction.
@@ -61,7 +61,7 @@ pub struct Mempool {
 impl Mempool {
     /// An empty mempool holding at most `max` transactions totalling at most `bytes_max`
     /// encoded bytes.
-    pub fn new(max: usize, bytes_max: usize) -> Self {
+    pub(crate) fn new(max: usize, bytes_max: usize) -> Self {
         assert!(max > 0 && bytes_max > 0, "a mempool must hold something");
         Self {
             max,
@@ -74,33 +74,34 @@ impl Mempool {
     }
 
     /// Number of waiting transactions.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Encoded bytes of the waiting transactions.
-    pub fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
 
     /// True if nothing waits.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// Up to `max` waiting transactions, oldest first (to hand them to a new leader).
-    pub fn oldest(&self, max: usize) -> Vec<SignedTransaction> {
+    pub(crate) fn oldest(&self, max: usize) -> Vec<SignedTransaction> {
         self.arrived_before(u64::MAX, max)
     }
 
     /// The arrival mark: transactions admitted from now on arrive at or after it.
-    pub fn arrival_mark(&self) -> u64 {
+    pub(crate) fn arrival_mark(&self) -> u64 {
         self.next_arrival
     }
 
     /// Up to `max` transactions that arrived before `mark` and still wait, oldest first (a
     /// follower hands them to the leader again: a forward may have been lost).
-    pub fn arrived_before(&self, mark: u64, max: usize) -> Vec<SignedTransaction> {
+    pub(crate) fn arrived_before(&self, mark: u64, max: usize) -> Vec<SignedTransaction> {
         let mut entries: Vec<&Entry> = self.entries.values().filter(|e| e.arrival < mark).collect();
         entries.sort_by_key(|e| e.arrival);
         entries
@@ -111,17 +112,17 @@ impl Mempool {
     }
 
     /// Every account with a waiting transaction, in order.
-    pub fn accounts(&self) -> Vec<String> {
+    pub(crate) fn accounts(&self) -> Vec<String> {
         self.by_account.keys().cloned().collect()
     }
 
     /// True if `hash` waits.
-    pub fn contains(&self, hash: &Hash) -> bool {
+    pub(crate) fn contains(&self, hash: &Hash) -> bool {
         self.entries.contains_key(hash)
     }
 
     /// Adds an admitted transaction.
-    pub fn insert(
+    pub(crate) fn insert(
         &mut self,
         checked: &CheckedTx,
         tx: SignedTransaction,
@@ -165,7 +166,7 @@ impl Mempool {
     /// Picks up to `tx_max` transactions totalling at most `bytes_max` for the next block:
     /// accounts in order of their oldest waiting transaction, each contributing its run of
     /// consecutive nonces starting at `next_nonce(account)`.
-    pub fn select(
+    pub(crate) fn select(
         &self,
         tx_max: usize,
         bytes_max: usize,
@@ -210,7 +211,7 @@ impl Mempool {
     /// spent their nonce: they can never execute. `signers` are the accounts of the block's
     /// transactions: their waiting transactions are re-checked even when the block's own
     /// transactions never passed through this mempool (they went to another node).
-    pub fn remove_committed(
+    pub(crate) fn remove_committed(
         &mut self,
         hashes: &[Hash],
         signers: &[String],

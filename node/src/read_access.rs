@@ -14,7 +14,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tonic::{Request, Status};
-pub use vchain_contracts::read::Reader;
+pub(crate) use vchain_contracts::read::Reader;
 use vchain_contracts::read::{
     ReadClocks, ReadError, ReadHeaders, ReadRefusal, RefusalKind, READER_HEADER,
     READ_SIGNATURE_HEADER, READ_TIME_HEADER,
@@ -43,7 +43,7 @@ fn wall_clock_ms() -> u64 {
 }
 
 /// Authenticates the signed read `request` of `method` (e.g. `"GetVoucher"`).
-pub fn authenticate<T: prost::Message>(
+pub(crate) fn authenticate<T: prost::Message>(
     chain: &Chain,
     request: &Request<T>,
     method: &str,
@@ -75,17 +75,17 @@ pub fn authenticate<T: prost::Message>(
 /// `reader` as the chain now knows it, if it may still read: what a running event stream
 /// checks after each block (cancelled, revoked, expired, or its key rotated since the
 /// subscription was signed ends it, as its next signed read would be refused).
-pub fn recheck(chain: &Chain, reader: &Reader) -> Result<Reader, Status> {
+pub(crate) fn recheck(chain: &Chain, reader: &Reader) -> Result<Reader, Status> {
     vchain_contracts::read::recheck(&*chain.ledger, reader, chain.clock.now_ms()).map_err(status)
 }
 
 /// Whether `reader` may read `record` in the node's current state; the refusal as a status.
-pub fn may_read(chain: &Chain, reader: &Reader, record: &Record<'_>) -> Result<(), Status> {
+pub(crate) fn may_read(chain: &Chain, reader: &Reader, record: &Record<'_>) -> Result<(), Status> {
     visibility::may_read(&*chain.ledger, reader, record).map_err(status)
 }
 
 /// The gRPC status of a read that got no answer.
-pub fn status(error: ReadError) -> Status {
+pub(crate) fn status(error: ReadError) -> Status {
     match error {
         ReadError::Refused(refusal) => refusal_status(&refusal),
         ReadError::State(error) => crate::api::internal(error),
@@ -93,7 +93,7 @@ pub fn status(error: ReadError) -> Status {
 }
 
 /// A refused read: UNAUTHENTICATED or PERMISSION_DENIED by its stage, with its rule's code.
-pub fn refusal_status(refusal: &ReadRefusal) -> Status {
+pub(crate) fn refusal_status(refusal: &ReadRefusal) -> Status {
     let code = match refusal.kind {
         RefusalKind::Unauthenticated => tonic::Code::Unauthenticated,
         RefusalKind::Denied => tonic::Code::PermissionDenied,

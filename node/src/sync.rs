@@ -36,12 +36,12 @@ use crate::network::chunk::{chunk_of, Assembler, Chunk};
 use crate::network::{NetworkHandle, PeerId};
 
 /// Checkpoints a node keeps and serves.
-pub const CHECKPOINTS_KEPT: usize = 2;
+pub(crate) const CHECKPOINTS_KEPT: usize = 2;
 /// Bytes of keys and values per state chunk asked for (below the network's 4 MiB response
 /// limit, leaving room for the framing).
-pub const SNAPSHOT_CHUNK_BYTES: u32 = 2 << 20;
+pub(crate) const SNAPSHOT_CHUNK_BYTES: u32 = 2 << 20;
 /// Bytes per block chunk.
-pub const BLOCK_CHUNK_BYTES: usize = 2 << 20;
+pub(crate) const BLOCK_CHUNK_BYTES: usize = 2 << 20;
 
 /// Why sync data could not be served or used.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +73,7 @@ fn files(path: &Path) -> impl Fn(std::io::Error) -> SyncError + '_ {
 }
 
 /// The descriptor of a ledger head at a log index.
-pub fn describe(log_index: u64, head: &ChainHead) -> SnapshotDescriptor {
+pub(crate) fn describe(log_index: u64, head: &ChainHead) -> SnapshotDescriptor {
     SnapshotDescriptor {
         log_index,
         height: head.height,
@@ -84,7 +84,7 @@ pub fn describe(log_index: u64, head: &ChainHead) -> SnapshotDescriptor {
 }
 
 /// The ledger head a descriptor names.
-pub fn head_of(descriptor: &SnapshotDescriptor) -> Result<ChainHead, SyncError> {
+pub(crate) fn head_of(descriptor: &SnapshotDescriptor) -> Result<ChainHead, SyncError> {
     let hash = |bytes: &[u8], what: &str| {
         <[u8; 32]>::try_from(bytes)
             .map_err(|_| SyncError::Invalid(format!("{what} of {} bytes, want 32", bytes.len())))
@@ -98,9 +98,9 @@ pub fn head_of(descriptor: &SnapshotDescriptor) -> Result<ChainHead, SyncError> 
 }
 
 /// One checkpoint: a consistent copy of the ledger at a log index, opened on first use.
-pub struct Checkpoint {
+pub(crate) struct Checkpoint {
     /// What it holds.
-    pub descriptor: SnapshotDescriptor,
+    pub(crate) descriptor: SnapshotDescriptor,
     dir: PathBuf,
     ledger: Mutex<Option<Arc<RocksLedger>>>,
     /// Set when a newer checkpoint replaced it: the files go with the last reference.
@@ -155,7 +155,7 @@ impl Drop for Checkpoint {
 
 /// The checkpoints this node keeps, newest last.
 #[derive(Debug)]
-pub struct CheckpointStore {
+pub(crate) struct CheckpointStore {
     dir: PathBuf,
     kept: Mutex<Vec<Arc<Checkpoint>>>,
 }
@@ -163,7 +163,7 @@ pub struct CheckpointStore {
 impl CheckpointStore {
     /// Opens `dir` (creating it), keeping the newest [`CHECKPOINTS_KEPT`] complete checkpoints
     /// and removing anything else (older ones, and any a crash left half written).
-    pub fn open(dir: &Path) -> Result<Self, SyncError> {
+    pub(crate) fn open(dir: &Path) -> Result<Self, SyncError> {
         std::fs::create_dir_all(dir).map_err(files(dir))?;
         let mut found = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(files(dir))? {
@@ -205,18 +205,18 @@ impl CheckpointStore {
     }
 
     /// The kept checkpoints, oldest first.
-    pub fn list(&self) -> Vec<Arc<Checkpoint>> {
+    pub(crate) fn list(&self) -> Vec<Arc<Checkpoint>> {
         self.kept.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The newest checkpoint, if any.
-    pub fn newest(&self) -> Option<Arc<Checkpoint>> {
+    pub(crate) fn newest(&self) -> Option<Arc<Checkpoint>> {
         self.list().pop()
     }
 
     /// Writes a checkpoint of `ledger` (whose head is the result of applying the log through
     /// `log_index`), keeps it, and lets the oldest beyond [`CHECKPOINTS_KEPT`] go.
-    pub fn create(
+    pub(crate) fn create(
         &self,
         ledger: &RocksLedger,
         log_index: u64,
@@ -256,7 +256,7 @@ impl CheckpointStore {
     }
 
     /// Answers a peer's sync request. Every failure is an answer too (`error`), never a panic.
-    pub fn serve(&self, live: &RocksLedger, request: &[u8]) -> Vec<u8> {
+    pub(crate) fn serve(&self, live: &RocksLedger, request: &[u8]) -> Vec<u8> {
         let response = match self.answer(live, request) {
             Ok(response) => response,
             Err(error) => sync_response::Response::Error(error.to_string()),
@@ -338,7 +338,7 @@ fn part_of(part: i32) -> Result<SnapshotPart, SyncError> {
 }
 
 /// Encodes a request.
-pub fn request(request: sync_request::Request) -> Vec<u8> {
+pub(crate) fn request(request: sync_request::Request) -> Vec<u8> {
     SyncRequest {
         request: Some(request),
     }
@@ -346,7 +346,7 @@ pub fn request(request: sync_request::Request) -> Vec<u8> {
 }
 
 /// Decodes a response, turning the peer's `error` into [`SyncError::Refused`].
-pub fn response(bytes: &[u8]) -> Result<sync_response::Response, SyncError> {
+pub(crate) fn response(bytes: &[u8]) -> Result<sync_response::Response, SyncError> {
     match SyncResponse::decode(bytes)
         .map_err(|e| SyncError::Invalid(format!("response does not decode: {e}")))?
         .response
@@ -358,7 +358,7 @@ pub fn response(bytes: &[u8]) -> Result<sync_response::Response, SyncError> {
 }
 
 /// The request for chunk `index` of block `height`.
-pub fn block_chunk_request(height: u64, index: u32) -> Vec<u8> {
+pub(crate) fn block_chunk_request(height: u64, index: u32) -> Vec<u8> {
     request(sync_request::Request::BlockChunk(GetBlockChunk {
         height,
         chunk: index,
@@ -366,7 +366,11 @@ pub fn block_chunk_request(height: u64, index: u32) -> Vec<u8> {
 }
 
 /// The request for the next chunk of `part` of the snapshot at `height`.
-pub fn snapshot_chunk_request(height: u64, part: SnapshotPart, after: Option<&[u8]>) -> Vec<u8> {
+pub(crate) fn snapshot_chunk_request(
+    height: u64,
+    part: SnapshotPart,
+    after: Option<&[u8]>,
+) -> Vec<u8> {
     request(sync_request::Request::SnapshotChunk(GetSnapshotChunk {
         height,
         part: match part {
@@ -381,7 +385,7 @@ pub fn snapshot_chunk_request(height: u64, part: SnapshotPart, after: Option<&[u
 }
 
 /// A received chunk as the ledger takes it.
-pub fn chunk_from(part: SnapshotPart, data: SnapshotChunkData) -> SnapshotChunk {
+pub(crate) fn chunk_from(part: SnapshotPart, data: SnapshotChunkData) -> SnapshotChunk {
     SnapshotChunk {
         part,
         entries: data
@@ -395,7 +399,7 @@ pub fn chunk_from(part: SnapshotPart, data: SnapshotChunkData) -> SnapshotChunk 
 
 /// Checks that `block_bytes` is the block a snapshot's head names; returns its transactions'
 /// hashes in block order (the install indexes them, so they are found by hash).
-pub fn check_head_block(
+pub(crate) fn check_head_block(
     block_bytes: &[u8],
     head: &ChainHead,
 ) -> Result<Vec<vchain_contracts::tx::Hash>, SyncError> {
@@ -420,15 +424,15 @@ pub fn check_head_block(
 }
 
 /// Largest block a node fetches while syncing.
-pub const SYNC_BLOCK_BYTES_MAX: usize = 64 << 20;
+pub(crate) const SYNC_BLOCK_BYTES_MAX: usize = 64 << 20;
 
 /// Fetches state from peers, from a thread outside the async runtime (the block producer):
 /// each request is run to completion on `runtime`.
-pub struct Fetcher<'a> {
+pub(crate) struct Fetcher<'a> {
     /// The network.
-    pub network: &'a NetworkHandle,
+    pub(crate) network: &'a NetworkHandle,
     /// The runtime the network lives on.
-    pub runtime: &'a tokio::runtime::Handle,
+    pub(crate) runtime: &'a tokio::runtime::Handle,
 }
 
 impl Fetcher<'_> {
@@ -441,7 +445,7 @@ impl Fetcher<'_> {
     }
 
     /// The snapshots `peer` serves, oldest first.
-    pub fn list(&self, peer: PeerId) -> Result<Vec<SnapshotDescriptor>, SyncError> {
+    pub(crate) fn list(&self, peer: PeerId) -> Result<Vec<SnapshotDescriptor>, SyncError> {
         match self.ask(
             peer,
             request(sync_request::Request::ListSnapshots(ListSnapshots {})),
@@ -454,7 +458,7 @@ impl Fetcher<'_> {
     }
 
     /// The encoded block at `height` from `peer`.
-    pub fn block(&self, peer: PeerId, height: u64) -> Result<Vec<u8>, SyncError> {
+    pub(crate) fn block(&self, peer: PeerId, height: u64) -> Result<Vec<u8>, SyncError> {
         let mut assembler = Assembler::new(SYNC_BLOCK_BYTES_MAX);
         while let Some(index) = assembler.next_index() {
             let bytes = match self.ask(peer, block_chunk_request(height, index))? {
@@ -478,7 +482,7 @@ impl Fetcher<'_> {
     /// Replaces `ledger`'s state with the snapshot `descriptor` names, fetched from `peer`:
     /// the head block first (it must be the one the descriptor names), then every state and
     /// index chunk, then the install checks the rebuilt state root.
-    pub fn install(
+    pub(crate) fn install(
         &self,
         peer: PeerId,
         ledger: &RocksLedger,
@@ -529,7 +533,7 @@ impl Fetcher<'_> {
 /// same way. Returns when nothing is missing, when `stop()` says so (the gap stays recorded and
 /// a restart resumes), when a newer snapshot moved the gap (call again), or on a broken chain
 /// of hashes (an error).
-pub fn backfill_history(
+pub(crate) fn backfill_history(
     ledger: &RocksLedger,
     fetcher: &Fetcher<'_>,
     peers: impl Fn() -> Vec<PeerId>,
@@ -639,7 +643,7 @@ fn fetch_past_block(
 
 /// Which of a peer's snapshots to take: exactly the one `wanted` names if served, else (when
 /// `accept_later`, i.e. the peer is the leader) the newest one after it.
-pub fn choose(
+pub(crate) fn choose(
     offers: &[SnapshotDescriptor],
     wanted: &SnapshotDescriptor,
     accept_later: bool,

@@ -29,7 +29,7 @@ use super::{lock, Chain, CommitNotice};
 use crate::mempool::MempoolError;
 
 /// Most clients waiting on one transaction's commit.
-pub const WAITERS_PER_TX_MAX: usize = 64;
+pub(crate) const WAITERS_PER_TX_MAX: usize = 64;
 
 /// Why a submission was refused.
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +133,7 @@ impl Chain {
     /// Admits many transactions, verifying their signatures in one batch. One result per
     /// transaction, in order; a transaction already waiting is admitted (sent again, not
     /// refused).
-    pub fn submit_batch(
+    pub(crate) fn submit_batch(
         &self,
         transactions: Vec<SignedTransaction>,
     ) -> Result<Vec<Result<Hash, SubmitError>>, SubmitError> {

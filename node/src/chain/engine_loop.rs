@@ -60,7 +60,7 @@ pub(super) enum Wake {
 
 /// Most messages waiting for the producer thread (peer consensus traffic included); a full
 /// queue drops consensus messages, which the protocol tolerates (they are resent).
-pub const PRODUCER_QUEUE_MAX: usize = 4_096;
+pub(crate) const PRODUCER_QUEUE_MAX: usize = 4_096;
 
 /// The producer thread's state: the engine and what this node's part in it needs between turns.
 pub(super) struct Producer {

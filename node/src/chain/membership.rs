@@ -23,16 +23,16 @@ use crate::network::{NetworkHandle, PeerId};
 
 /// The consensus peers of a networked engine: how node ids map to network identities. The
 /// map follows the membership recorded on chain (see `Producer::reconcile_membership`).
-pub struct Peers {
+pub(crate) struct Peers {
     /// The network.
-    pub network: NetworkHandle,
+    pub(crate) network: NetworkHandle,
     /// Node id -> peer id, for every consensus node but this one.
     by_node: std::sync::RwLock<BTreeMap<NodeId, PeerId>>,
 }
 
 impl Peers {
     /// Peers named by node id (this node excluded).
-    pub fn new(network: NetworkHandle, by_node: BTreeMap<NodeId, PeerId>) -> Self {
+    pub(crate) fn new(network: NetworkHandle, by_node: BTreeMap<NodeId, PeerId>) -> Self {
         Peers {
             network,
             by_node: std::sync::RwLock::new(by_node),
@@ -40,7 +40,7 @@ impl Peers {
     }
 
     /// The network identity of `node`.
-    pub fn peer_of(&self, node: &str) -> Option<PeerId> {
+    pub(crate) fn peer_of(&self, node: &str) -> Option<PeerId> {
         self.by_node
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -49,7 +49,7 @@ impl Peers {
     }
 
     /// The node behind network identity `peer`.
-    pub fn node_of(&self, peer: &PeerId) -> Option<NodeId> {
+    pub(crate) fn node_of(&self, peer: &PeerId) -> Option<NodeId> {
         self.by_node
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -59,7 +59,7 @@ impl Peers {
     }
 
     /// Every known peer.
-    pub fn all(&self) -> BTreeMap<NodeId, PeerId> {
+    pub(crate) fn all(&self) -> BTreeMap<NodeId, PeerId> {
         self.by_node
             .read()
             .unwrap_or_else(|p| p.into_inner())

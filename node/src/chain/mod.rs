@@ -62,15 +62,14 @@ use crate::mempool::Mempool;
 use crate::network::{NetworkHandle, PeerId};
 use crate::sync::{CheckpointStore, SyncError};
 
-pub use admission::{SubmitError, WAITERS_PER_TX_MAX};
-pub use engine_loop::PRODUCER_QUEUE_MAX;
-pub use membership::Peers;
+pub use admission::SubmitError;
+pub(crate) use membership::Peers;
 
-use engine_loop::{resume_engine, Producer, ResumedEngine, Wake};
+use engine_loop::{resume_engine, Producer, ResumedEngine, Wake, PRODUCER_QUEUE_MAX};
 use membership::MembershipSync;
 
 /// How many committed blocks the event channel buffers for slow subscribers.
-pub const EVENT_CHANNEL_BLOCKS_MAX: usize = 1_024;
+pub(crate) const EVENT_CHANNEL_BLOCKS_MAX: usize = 1_024;
 
 /// What a waiting client learns when its transaction commits.
 #[derive(Debug, Clone)]
@@ -83,11 +82,11 @@ pub struct CommitNotice {
 
 /// The events of one committed block.
 #[derive(Debug, Clone)]
-pub struct BlockEvents {
+pub(crate) struct BlockEvents {
     /// Block height.
-    pub height: u64,
+    pub(crate) height: u64,
     /// Events in chain order.
-    pub events: Vec<Event>,
+    pub(crate) events: Vec<Event>,
 }
 
 /// Why the node could not start or had to stop.
@@ -134,13 +133,14 @@ pub enum ChainError {
 }
 
 /// Certificates expiring within this many days are reported in status and logged.
-pub const CERTIFICATE_WARNING_DAYS: u32 = 30;
+pub(crate) const CERTIFICATE_WARNING_DAYS: u32 = 30;
 /// Most expiring certificates one report lists.
-pub const CERTIFICATES_REPORTED_MAX: usize = 100;
+pub(crate) const CERTIFICATES_REPORTED_MAX: usize = 100;
 /// How often (wall time) the producer logs the certificates expiring soon.
 const CERTIFICATE_WARNING_INTERVAL: Duration = Duration::from_secs(3600);
 
-/// Shared state of a running node, used by the producer and the API.
+/// Shared state of a running node, used by the producer and the API. A program embedding a node
+/// reaches it through [`NodeHandle::chain`](crate::NodeHandle::chain) to inspect it in-process.
 pub struct Chain {
     /// The ledger.
     pub ledger: Arc<RocksLedger>,
@@ -154,9 +154,9 @@ pub struct Chain {
     /// changes them); read with [`Chain::params`].
     params: Mutex<ChainParams>,
     /// Hash of block 0.
-    pub genesis_hash: Hash,
+    pub(crate) genesis_hash: Hash,
     /// Consensus engine name.
-    pub engine_name: String,
+    pub(crate) engine_name: String,
     mempool: Mutex<Mempool>,
     waiters: Mutex<HashMap<Hash, Vec<oneshot::Sender<CommitNotice>>>>,
     events: broadcast::Sender<Arc<BlockEvents>>,
@@ -180,14 +180,14 @@ pub struct Chain {
     /// True while a thread fills in blocks a snapshot install skipped.
     backfilling: AtomicBool,
     /// The consensus members' clocks as they last told them (see [`crate::block_time`]).
-    pub peer_clocks: PeerClocks,
+    pub(crate) peer_clocks: PeerClocks,
     /// When (real time) this node applied its head block, or started.
     head_applied_at: Mutex<Instant>,
     /// Committed blocks whose time was ahead of this node's clock by more than the
     /// configured skew, since start.
     blocks_ahead_of_clock: std::sync::atomic::AtomicU64,
     /// This node's consensus incarnation and its verdicts on its peers' (networked engines).
-    pub incarnations: Option<Incarnations>,
+    pub(crate) incarnations: Option<Incarnations>,
     /// Block proposals the consensus engine refused since start (each retried later).
     proposals_refused: std::sync::atomic::AtomicU64,
     /// Bytes of log entries the consensus engine holds in memory, as it last reported them.
@@ -210,7 +210,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Opens the ledger, writes genesis on first start (or checks it matches on later ones).
-pub fn open_ledger(
+pub(crate) fn open_ledger(
     config: &NodeConfig,
     genesis: &Genesis,
 ) -> Result<(Arc<RocksLedger>, Hash), ChainError> {
@@ -275,7 +275,7 @@ fn genesis_root(state: &vchain_ledger::WriteSet) -> Result<Hash, ChainError> {
 
 impl Chain {
     /// Starts the chain: opens the ledger and spawns the producer thread.
-    pub fn start(
+    pub(crate) fn start(
         config: NodeConfig,
         genesis: &Genesis,
         clock: Arc<ChainClock>,
@@ -401,7 +401,7 @@ impl Chain {
     }
 
     /// The consensus node behind a network peer.
-    pub fn node_of(&self, peer: &PeerId) -> Option<NodeId> {
+    pub(crate) fn node_of(&self, peer: &PeerId) -> Option<NodeId> {
         self.peers.as_ref()?.node_of(peer)
     }
 
@@ -411,32 +411,32 @@ impl Chain {
     }
 
     /// Closes the network, if any.
-    pub async fn stop_network(&self) {
+    pub(crate) async fn stop_network(&self) {
         if let Some(peers) = &self.peers {
             let _ = peers.network.shutdown().await;
         }
     }
 
     /// The leader as last reported by the engine.
-    pub fn leader(&self) -> Option<NodeId> {
+    pub(crate) fn leader(&self) -> Option<NodeId> {
         lock(&self.leader).clone()
     }
 
     /// The consensus voters as last reported by the engine (sorted).
-    pub fn voters(&self) -> Vec<NodeId> {
+    pub(crate) fn voters(&self) -> Vec<NodeId> {
         lock(&self.voters).clone()
     }
 
     /// Hands a peer's consensus message to the producer (dropped if its queue is full: the
     /// protocol resends).
-    pub fn deliver_consensus(&self, from: NodeId, bytes: Vec<u8>) {
+    pub(crate) fn deliver_consensus(&self, from: NodeId, bytes: Vec<u8>) {
         if self.wake.try_send(Wake::Consensus { from, bytes }).is_err() {
             debug!("producer queue full; dropping a consensus message");
         }
     }
 
     /// The committed head.
-    pub fn head(&self) -> Result<ChainHead, ChainError> {
+    pub(crate) fn head(&self) -> Result<ChainHead, ChainError> {
         match self.ledger.head()? {
             Some(head) => Ok(head),
             None if self.is_syncing() => Err(ChainError::Syncing("no head yet".into())),
@@ -446,12 +446,12 @@ impl Chain {
 
     /// Block proposals the consensus engine refused since start. Each is logged and retried;
     /// none stops the node.
-    pub fn proposals_refused(&self) -> u64 {
+    pub(crate) fn proposals_refused(&self) -> u64 {
         self.proposals_refused.load(Ordering::Relaxed)
     }
 
     /// What this node holds in memory and on disk now, by what holds it.
-    pub fn resources(&self) -> Result<ResourceUsage, ChainError> {
+    pub(crate) fn resources(&self) -> Result<ResourceUsage, ChainError> {
         let storage = self.ledger.usage()?;
         Ok(ResourceUsage {
             resident_bytes: resident_bytes().unwrap_or(0),
@@ -476,13 +476,13 @@ impl Chain {
     }
 
     /// Committed-block events, for streaming.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<BlockEvents>> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<BlockEvents>> {
         self.events.subscribe()
     }
 
     /// Active certificates on chain that expire within [`CERTIFICATE_WARNING_DAYS`] of the
     /// node's chain time (or already have), soonest first, at most [`CERTIFICATES_REPORTED_MAX`].
-    pub fn certificates_expiring(
+    pub(crate) fn certificates_expiring(
         &self,
     ) -> Result<Vec<vchain_proto::v1::CertificateRecord>, ChainError> {
         let before_ms = self
@@ -497,7 +497,7 @@ impl Chain {
     }
 
     /// Logs a warning for every certificate expiring soon (see [`Chain::certificates_expiring`]).
-    pub fn warn_expiring_certificates(&self) {
+    pub(crate) fn warn_expiring_certificates(&self) {
         match self.certificates_expiring() {
             Ok(expiring) => {
                 let now_ms = self.clock.now_ms();
@@ -520,12 +520,12 @@ impl Chain {
     }
 
     /// The chain parameters in force for the next block.
-    pub fn params(&self) -> ChainParams {
+    pub(crate) fn params(&self) -> ChainParams {
         *lock(&self.params)
     }
 
     /// How far ahead of this node's clock a block's time may be before it is flagged.
-    pub fn clock_skew_ms_max(&self) -> u64 {
+    pub(crate) fn clock_skew_ms_max(&self) -> u64 {
         self.config
             .network
             .as_ref()
@@ -535,7 +535,7 @@ impl Chain {
     }
 
     /// Committed blocks flagged since start for a time ahead of this node's clock.
-    pub fn blocks_ahead_of_clock(&self) -> u64 {
+    pub(crate) fn blocks_ahead_of_clock(&self) -> u64 {
         self.blocks_ahead_of_clock.load(Ordering::Relaxed)
     }
 
@@ -548,14 +548,14 @@ impl Chain {
     }
 
     /// Asks the producer to finish its block and stop.
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         self.stopping.store(true, Ordering::SeqCst);
         self.stopped.send_replace(true);
         let _ = self.wake.try_send(Wake::Shutdown);
     }
 
     /// Resolves when the node begins to stop.
-    pub fn stop_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+    pub(crate) fn stop_signal(&self) -> tokio::sync::watch::Receiver<bool> {
         self.stopped.subscribe()
     }
 

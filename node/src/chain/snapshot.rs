@@ -56,7 +56,7 @@ pub(super) fn decode_descriptor(
 
 impl Chain {
     /// Answers a peer's state-sync request (see [`crate::sync`]).
-    pub fn serve_sync(&self, request: &[u8]) -> Vec<u8> {
+    pub(crate) fn serve_sync(&self, request: &[u8]) -> Vec<u8> {
         match &self.checkpoints {
             Some(checkpoints) => checkpoints.serve(&self.ledger, request),
             None => Vec::new(),
@@ -64,7 +64,7 @@ impl Chain {
     }
 
     /// True while this node installs a state snapshot from a peer.
-    pub fn is_syncing(&self) -> bool {
+    pub(crate) fn is_syncing(&self) -> bool {
         self.syncing.load(Ordering::SeqCst)
     }
 

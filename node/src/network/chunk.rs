@@ -2,28 +2,29 @@
 //!
 //! The requester asks for chunk `i` in a request of its own format (the network does not read
 //! requests); the server answers with [`chunk_of`]`(snapshot, i, ..).encode()`; the requester
-//! feeds the answers to an [`Assembler`] ([`NetworkHandle::fetch_chunked`] does the loop).
+//! calls [`NetworkHandle::fetch_chunked`], which asks for each chunk in turn and feeds the
+//! answers to an `Assembler`.
 //!
 //! [`NetworkHandle::fetch_chunked`]: super::NetworkHandle::fetch_chunked
 
 use super::{NetworkError, SYNC_RESPONSE_BYTES_MAX};
 
 /// Bytes of a chunk's header: index and total, big-endian `u32`s.
-pub const CHUNK_HEADER_BYTES: usize = 8;
+pub(crate) const CHUNK_HEADER_BYTES: usize = 8;
 /// Largest chunk payload that fits one sync response.
 pub const CHUNK_BYTES_MAX: usize = SYNC_RESPONSE_BYTES_MAX - CHUNK_HEADER_BYTES;
 /// Most chunks in one transfer.
-pub const CHUNKS_PER_TRANSFER_MAX: u32 = 1 << 16;
+pub(crate) const CHUNKS_PER_TRANSFER_MAX: u32 = 1 << 16;
 
 /// One piece of a chunked transfer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chunk {
     /// Position, from 0.
-    pub index: u32,
+    pub(crate) index: u32,
     /// Number of chunks in the whole transfer (at least 1).
-    pub total: u32,
+    pub(crate) total: u32,
     /// This chunk's bytes.
-    pub bytes: Vec<u8>,
+    pub(crate) bytes: Vec<u8>,
 }
 
 impl Chunk {
@@ -37,7 +38,7 @@ impl Chunk {
     }
 
     /// Parses a sync response as a chunk.
-    pub fn decode(response: &[u8]) -> Result<Self, NetworkError> {
+    pub(crate) fn decode(response: &[u8]) -> Result<Self, NetworkError> {
         let invalid = |why: &str| NetworkError::ChunkInvalid {
             index: 0,
             why: why.to_owned(),
@@ -63,7 +64,7 @@ impl Chunk {
 }
 
 /// How many chunks of `chunk_bytes` carry `len` bytes (an empty transfer is one empty chunk).
-pub fn chunk_count(len: usize, chunk_bytes: usize) -> Result<u32, NetworkError> {
+pub(crate) fn chunk_count(len: usize, chunk_bytes: usize) -> Result<u32, NetworkError> {
     check_chunk_bytes(chunk_bytes)?;
     let count = len.div_ceil(chunk_bytes).max(1);
     u32::try_from(count)
@@ -107,7 +108,7 @@ fn check_chunk_bytes(chunk_bytes: usize) -> Result<(), NetworkError> {
 
 /// Puts a transfer back together, chunk by chunk in order, refusing anything inconsistent.
 #[derive(Debug)]
-pub struct Assembler {
+pub(crate) struct Assembler {
     bytes: Vec<u8>,
     bytes_max: usize,
     next: u32,
@@ -116,7 +117,7 @@ pub struct Assembler {
 
 impl Assembler {
     /// An empty transfer that may grow to `bytes_max` bytes.
-    pub fn new(bytes_max: usize) -> Self {
+    pub(crate) fn new(bytes_max: usize) -> Self {
         Self {
             bytes: Vec::new(),
             bytes_max,
@@ -126,7 +127,7 @@ impl Assembler {
     }
 
     /// The index of the chunk to ask for next, or `None` when the transfer is complete.
-    pub fn next_index(&self) -> Option<u32> {
+    pub(crate) fn next_index(&self) -> Option<u32> {
         match self.total {
             Some(total) if self.next >= total => None,
             _ => Some(self.next),
@@ -134,7 +135,7 @@ impl Assembler {
     }
 
     /// Adds the next chunk.
-    pub fn push(&mut self, chunk: Chunk) -> Result<(), NetworkError> {
+    pub(crate) fn push(&mut self, chunk: Chunk) -> Result<(), NetworkError> {
         let invalid = |why: String| NetworkError::ChunkInvalid {
             index: chunk.index,
             why,
@@ -165,7 +166,7 @@ impl Assembler {
     }
 
     /// The whole transfer, once [`Assembler::next_index`] is `None`.
-    pub fn finish(self) -> Result<Vec<u8>, NetworkError> {
+    pub(crate) fn finish(self) -> Result<Vec<u8>, NetworkError> {
         match self.next_index() {
             None => Ok(self.bytes),
             Some(index) => Err(NetworkError::ChunkInvalid {

@@ -72,7 +72,7 @@ pub struct NetworkConfig {
 }
 
 /// Default idle timeout: an hour.
-pub const IDLE_CONNECTION_TIMEOUT_DEFAULT: Duration = Duration::from_secs(3_600);
+pub(crate) const IDLE_CONNECTION_TIMEOUT_DEFAULT: Duration = Duration::from_secs(3_600);
 /// Shortest idle timeout accepted (tests prove the setting with short values).
 const IDLE_CONNECTION_TIMEOUT_MIN: Duration = Duration::from_millis(100);
 /// Longest idle timeout accepted.
@@ -102,7 +102,7 @@ impl NetworkConfig {
     }
 
     /// Checks every limit and that every peer to dial is a member.
-    pub fn validate(&self) -> Result<(), NetworkError> {
+    pub(crate) fn validate(&self) -> Result<(), NetworkError> {
         let invalid = |field, why: String| Err(NetworkError::Config { field, why });
         if !(IDLE_CONNECTION_TIMEOUT_MIN..=IDLE_CONNECTION_TIMEOUT_MAX)
             .contains(&self.idle_connection_timeout)

@@ -66,15 +66,6 @@ impl NodeKey {
         }
     }
 
-    /// Reads an existing key file; never creates one.
-    pub fn load(path: &Path) -> Result<Self, NetworkError> {
-        let text = fs::read_to_string(path).map_err(|source| NetworkError::KeyIo {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(path, &text)
-    }
-
     fn parse(path: &Path, text: &str) -> Result<Self, NetworkError> {
         let invalid = |why: String| NetworkError::KeyInvalid {
             path: path.to_owned(),
@@ -114,7 +105,7 @@ impl NodeKey {
     }
 
     /// The libp2p public key.
-    pub fn public_key(&self) -> PublicKey {
+    pub(crate) fn public_key(&self) -> PublicKey {
         PublicKey::from(self.keypair.public())
     }
 

@@ -43,9 +43,7 @@
 //! Direct forwarding, no gossip: a follower forwards the transactions it admitted to the
 //! leader ([`NetworkHandle::forward_transactions`]); only the leader orders them. The
 //! consortium is small and fully meshed, so gossipsub's mesh, its 64 KiB default message cap
-//! and its duplicate traffic buy nothing. [`NetworkHandle::broadcast_transactions`] exists for
-//! a caller that wants every connected node to see a batch (for example while no leader is
-//! known).
+//! and its duplicate traffic buy nothing.
 //!
 //! # Permissioning
 //! Only peers in the membership set may hold a connection: `allow_block_list` denies any
@@ -77,7 +75,7 @@ mod config;
 mod key;
 mod service;
 
-pub use config::{NetworkConfig, PeerAddress, IDLE_CONNECTION_TIMEOUT_DEFAULT};
+pub use config::{NetworkConfig, PeerAddress};
 pub use key::{peer_id_from_public_key_hex, NodeKey, NODE_KEY_FILE};
 pub use libp2p::{Multiaddr, PeerId};
 pub use service::{Network, NetworkEvent, NetworkHandle};
@@ -86,7 +84,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Largest consensus message, and largest encoded frame on the message stream: a Raft message
-/// carrying the largest block fits (asserted in [`crate::limits`]).
+/// carrying the largest block fits (asserted in the node's `limits` module).
 pub const FRAME_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Most transactions in one forwarded batch.
 pub const TRANSACTIONS_PER_BATCH_MAX: usize = 4_096;
@@ -107,9 +105,9 @@ pub const COMMAND_QUEUE_MAX: usize = 256;
 /// Most inbound message streams one peer may hold open at once.
 pub const INBOUND_STREAMS_PER_PEER_MAX: usize = 4;
 /// Longest wait for the listener to report its address at start.
-pub const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait to open a message stream to a connected peer.
-pub const STREAM_OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const STREAM_OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a network operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -306,15 +306,6 @@ impl NetworkHandle {
         self.shared.outbound().keys().copied().collect()
     }
 
-    /// The current membership set.
-    pub fn members(&self) -> BTreeSet<PeerId> {
-        self.shared
-            .members
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
     /// Queues a consensus message to `peer` (fire-and-forget, in order per peer). Fails fast
     /// if the peer is not a connected member or its queue is full; a message queued when the
     /// connection drops is lost.
@@ -338,7 +329,7 @@ impl NetworkHandle {
 
     /// Sets the frame written first on every message stream this node opens from now on (its
     /// consensus incarnation notice), and sends it to every connected member now.
-    pub fn announce(&self, notice: Vec<u8>) -> Result<usize, NetworkError> {
+    pub(crate) fn announce(&self, notice: Vec<u8>) -> Result<usize, NetworkError> {
         let body = Frame::Incarnations(notice).encode()?;
         *self
             .shared
@@ -355,32 +346,12 @@ impl NetworkHandle {
     }
 
     /// Tells every connected member this node's clock; returns how many peers took it.
-    pub fn broadcast_clock(&self, wall_ms: u64) -> Result<usize, NetworkError> {
+    pub(crate) fn broadcast_clock(&self, wall_ms: u64) -> Result<usize, NetworkError> {
         let body = Frame::Clock(wall_ms).encode()?;
         let mut sent = 0;
         for peer in self.connected_peers() {
             if self.queue(peer, body.clone()).is_ok() {
                 sent += 1;
-            }
-        }
-        Ok(sent)
-    }
-
-    /// Sends transactions to every connected member (in as many frames as they need);
-    /// returns how many peers took them all.
-    pub fn broadcast_transactions(&self, txs: Vec<Vec<u8>>) -> Result<usize, NetworkError> {
-        let bodies = super::codec::frame_batches(txs)
-            .into_iter()
-            .map(|batch| Frame::Transactions(batch).encode())
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut sent = 0;
-        for peer in self.connected_peers() {
-            match bodies
-                .iter()
-                .try_for_each(|body| self.queue(peer, body.clone()))
-            {
-                Ok(()) => sent += 1,
-                Err(e) => debug!(%peer, "broadcast skipped: {e}"),
             }
         }
         Ok(sent)
