@@ -453,7 +453,7 @@ impl Ctx {
             ))
             .into());
         }
-        let op_name = json::operation_name(&op);
+        let op_name = json::oneof_name(&op);
         let body = transaction::body(&status.chain_id, &account, on_chain.next_nonce, op);
         let signed = transaction::sign(&body, &key);
         let hash = hex::encode(tx::tx_hash(&signed.body));
@@ -478,17 +478,14 @@ impl Ctx {
             .filter(|r| resp.committed && r.code != ErrorCode::Ok as i32)
         {
             return Err(anyhow::Error::new(TxRejected {
-                code: json::error_code_name(result.code),
+                code: render::enum_name(result.code, ErrorCode::as_str_name),
                 message: result.message.clone(),
                 tx_hash: hash.clone(),
                 height: resp.height,
             })
             .context(format!("{op_name} transaction {hash} rejected")));
         }
-        Ok(Out::new(
-            json::submit_response(&resp),
-            render::submit(&resp),
-        ))
+        Ok(Out::new(json::to_json(&resp), render::submit(&resp)))
     }
 
     /// The public key a `--public-key HEX | --key NAME` pair names.
@@ -669,7 +666,7 @@ impl Ctx {
                     .identity
                     .ok_or_else(|| anyhow!("getting identity {uscc}: the node returned none"))?;
                 Ok(Out::new(
-                    json!({ "identity": json::identity(&i) }),
+                    json!({ "identity": json::to_json(&i) }),
                     render::identity(&i),
                 ))
             }
@@ -745,7 +742,7 @@ impl Ctx {
                     .account
                     .ok_or_else(|| anyhow!("getting account {account}: the node returned none"))?;
                 Ok(Out::new(
-                    json!({ "account": json::account(&a) }),
+                    json!({ "account": json::to_json(&a) }),
                     render::account(&a),
                 ))
             }
@@ -886,15 +883,7 @@ impl Ctx {
                     d.last_counter,
                     d.status().as_str_name().trim_start_matches("DEVICE_STATUS_"),
                 );
-                Ok(Out::new(
-                    json!({ "device": {
-                        "device_id": d.device_id, "operator": d.operator,
-                        "kind": d.kind().as_str_name(), "receipt_id": d.receipt_id,
-                        "public_key": hex::encode(&d.public_key), "last_counter": d.last_counter,
-                        "status": d.status().as_str_name(),
-                    }}),
-                    text,
-                ))
+                Ok(Out::new(json!({ "device": json::to_json(&d) }), text))
             }
             DeviceCmd::Revoke { tx, device, reason } => {
                 let op = Operation::RevokeDevice(RevokeDevice {
@@ -1040,15 +1029,9 @@ impl Ctx {
                     "receipt: {}\nholder: {}\noperator: {}\ngoods: {} x {} at {} {} (value {value})\nlocation: {}\npledge: {pledge}\n",
                     w.id, w.holder, w.operator, w.quantity, w.sku, w.unit_value, w.currency, w.location,
                 );
-                Ok(Out::new(
-                    json!({ "receipt": {
-                        "id": w.id, "holder": w.holder, "operator": w.operator, "sku": w.sku,
-                        "quantity": w.quantity, "unit_value": w.unit_value, "currency": w.currency,
-                        "location": w.location, "description": w.description,
-                        "status": w.status, "pledge": w.pledge, "value": value,
-                    }}),
-                    text,
-                ))
+                let mut receipt = json::to_json(&w);
+                receipt["value"] = json!(value);
+                Ok(Out::new(json!({ "receipt": receipt }), text))
             }
         }
     }
@@ -1059,8 +1042,8 @@ impl Ctx {
 
     async fn pledge(&self, cmd: PledgeCmd) -> anyhow::Result<Out> {
         use vchain_proto::v1::{
-            get_pledge_request, AmendPledge, EnforcePledge, GetPledgeRequest, RegisterPledge,
-            ReleasePledge,
+            get_pledge_request, AmendPledge, EnforcePledge, GetPledgeRequest, PledgeStatus,
+            RegisterPledge, ReleasePledge,
         };
         match cmd {
             PledgeCmd::Register {
@@ -1184,10 +1167,11 @@ impl Ctx {
                     p.secured_amount,
                     p.currency,
                     p.period_end_date,
-                    json::pledge_status_name(p.status).trim_start_matches("PLEDGE_STATUS_"),
+                    render::enum_name(p.status, PledgeStatus::as_str_name)
+                        .trim_start_matches("PLEDGE_STATUS_"),
                     p.collateral_description,
                 );
-                Ok(Out::new(json!({ "pledge": json::pledge(&p) }), text))
+                Ok(Out::new(json!({ "pledge": json::to_json(&p) }), text))
             }
         }
     }
@@ -1575,7 +1559,7 @@ impl Ctx {
                     .credit_line
                     .ok_or_else(|| anyhow!("{what}: the node returned none"))?;
                 Ok(Out::new(
-                    json!({ "credit_line": json::credit_line(&l) }),
+                    json!({ "credit_line": json::to_json(&l) }),
                     render::credit_line(&l),
                 ))
             }
@@ -1708,7 +1692,7 @@ impl Ctx {
             VoucherCmd::Get { voucher } => {
                 let v = self.get_voucher(&voucher).await?;
                 Ok(Out::new(
-                    json!({ "voucher": json::voucher(&v) }),
+                    json!({ "voucher": json::to_json(&v) }),
                     render::voucher(&v),
                 ))
             }
@@ -1735,7 +1719,7 @@ impl Ctx {
                     .await?;
                 let mut text = render::trace_tree(&t).join("\n");
                 text.push('\n');
-                Ok(Out::new(json::trace(&t), text))
+                Ok(Out::new(json::to_json(&t), text))
             }
         }
     }
@@ -1784,9 +1768,8 @@ impl Ctx {
             text.push_str(&render::event_line(e, false));
             text.push('\n');
         }
-        let events: Vec<Value> = r.events.iter().map(json::event).collect();
         Ok(Out::new(
-            json!({ "proposal": json::proposal(&p), "events": events }),
+            json!({ "proposal": json::to_json(&p), "events": json::to_json(&r.events) }),
             text,
         ))
     }
@@ -1824,8 +1807,10 @@ impl Ctx {
             .map(|p| render::proposal_row(p) + "\n")
             .collect();
         text.push_str(&format!("{} proposal(s)\n", proposals.len()));
-        let list: Vec<Value> = proposals.iter().map(json::proposal).collect();
-        Ok(Out::new(json!({ "proposals": list }), text))
+        Ok(Out::new(
+            json!({ "proposals": json::to_json(&proposals) }),
+            text,
+        ))
     }
 
     async fn list_vouchers(
@@ -1877,8 +1862,10 @@ impl Ctx {
             .map(|v| render::voucher_row(v) + "\n")
             .collect();
         text.push_str(&format!("{} voucher(s)\n", vouchers.len()));
-        let list: Vec<Value> = vouchers.iter().map(json::voucher).collect();
-        Ok(Out::new(json!({ "vouchers": list }), text))
+        Ok(Out::new(
+            json!({ "vouchers": json::to_json(&vouchers) }),
+            text,
+        ))
     }
 
     /// `audit`: pages of the audit log until `--limit` entries or the end.
@@ -1927,9 +1914,8 @@ impl Ctx {
         if !next.is_empty() {
             text.push_str(&format!("more: --after {next}\n"));
         }
-        let list: Vec<Value> = entries.iter().map(json::audit_entry).collect();
         Ok(Out::new(
-            json!({ "entries": list, "next_page_token": next }),
+            json!({ "entries": json::to_json(&entries), "next_page_token": next }),
             text,
         ))
     }
@@ -1958,10 +1944,7 @@ impl Ctx {
             .block
             .as_ref()
             .ok_or_else(|| anyhow!("{what}: the node returned none"))?;
-        Ok(Out::new(
-            json::block(Some(b), &r.block_hash),
-            render::block(b, &r.block_hash),
-        ))
+        Ok(Out::new(json::to_json(&r), render::block(b, &r.block_hash)))
     }
 
     /// Polls for `hash` until it is committed or `timeout_secs` pass (then exit 7, pending).
@@ -2008,7 +1991,7 @@ impl Ctx {
                 ),
             )
             .await?;
-        Ok(Out::new(json::get_transaction(&r), render::transaction(&r)))
+        Ok(Out::new(json::to_json(&r), render::transaction(&r)))
     }
 
     async fn status(&self) -> anyhow::Result<Out> {
@@ -2022,7 +2005,7 @@ impl Ctx {
         let s = self
             .call("reading the node status", c.get_status(request))
             .await?;
-        Ok(Out::new(json::status(&s), render::status(&s)))
+        Ok(Out::new(json::to_json(&s), render::status(&s)))
     }
 
     /// Follows the event stream until `--limit` events, `--timeout-secs`, the end of the stream
@@ -2085,9 +2068,8 @@ impl Ctx {
                 events.push(event);
             }
         };
-        let list: Vec<Value> = events.iter().map(json::event).collect();
         Ok(Out::new(
-            json!({ "events": list, "count": events.len(), "stopped": stopped }),
+            json!({ "events": json::to_json(&events), "count": events.len(), "stopped": stopped }),
             String::new(),
         ))
     }
@@ -2112,10 +2094,7 @@ impl Ctx {
             vchain_wallet::time::format_utc_ms(r.chain_time_ms),
             r.clock_offset_ms
         );
-        Ok(Out::new(
-            json!({ "clock_offset_ms": r.clock_offset_ms, "chain_time_ms": r.chain_time_ms }),
-            text,
-        ))
+        Ok(Out::new(json::to_json(&r), text))
     }
 }
 
