@@ -3,9 +3,10 @@
 use std::fmt::Write as _;
 
 use vchain_proto::v1::{
-    Account, Block, CreditLine, Event, EventKind, GetStatusResponse, GetTransactionResponse,
-    Identity, Proposal, SubmitTransactionResponse, TraceVoucherResponse, TransactionBody, TxResult,
-    Voucher,
+    Account, AccountStatus, Block, CreditLine, CreditLineStatus, DeviceKind, ErrorCode, Event,
+    EventKind, GetStatusResponse, GetTransactionResponse, HealthCause, Identity, IdentityStatus,
+    PledgeHealth, Proposal, ProposalStatus, Role, SubmitTransactionResponse, TraceVoucherResponse,
+    TransactionBody, TxResult, Voucher, VoucherStatus,
 };
 use vchain_wallet::time::format_utc_ms;
 
@@ -14,6 +15,14 @@ use crate::json;
 /// Hex characters of a transaction hash shown in one-line renderings.
 const SHORT_HASH: usize = 12;
 
+/// The proto name of an enum value prost keeps as `i32` (`UNKNOWN_<n>` for a value this build
+/// does not know), e.g. `enum_name(e.kind, EventKind::as_str_name)`.
+pub(crate) fn enum_name<E: TryFrom<i32>>(value: i32, name: fn(&E) -> &'static str) -> String {
+    E::try_from(value)
+        .map(|known| name(&known).to_owned())
+        .unwrap_or_else(|_| format!("UNKNOWN_{value}"))
+}
+
 /// `name` without the enum's type prefix (`EVENT_KIND_VOUCHER_ISSUED` -> `VOUCHER_ISSUED`).
 fn short<'a>(name: &'a str, prefix: &str) -> &'a str {
     name.strip_prefix(prefix).unwrap_or(name)
@@ -21,17 +30,35 @@ fn short<'a>(name: &'a str, prefix: &str) -> &'a str {
 
 /// Event kind for display.
 pub(crate) fn event_kind(kind: i32) -> String {
-    short(&json::event_kind_name(kind), "EVENT_KIND_").to_owned()
+    short(&enum_name(kind, EventKind::as_str_name), "EVENT_KIND_").to_owned()
 }
 
 /// Voucher status for display.
 pub(crate) fn voucher_status(status: i32) -> String {
-    short(&json::voucher_status_name(status), "VOUCHER_STATUS_").to_owned()
+    short(
+        &enum_name(status, VoucherStatus::as_str_name),
+        "VOUCHER_STATUS_",
+    )
+    .to_owned()
 }
 
 /// Result code for display.
 pub(crate) fn result_code(code: i32) -> String {
-    short(&json::error_code_name(code), "ERROR_CODE_").to_owned()
+    short(&enum_name(code, ErrorCode::as_str_name), "ERROR_CODE_").to_owned()
+}
+
+/// A sensor reading's measurement as text, e.g. `quantity=40` or `climate=-150c/100`.
+fn measurement_text(reading: &vchain_proto::v1::SensorReading) -> String {
+    use vchain_proto::v1::sensor_reading::Measurement;
+    match &reading.measurement {
+        Some(Measurement::Quantity(n)) => format!("quantity={n}"),
+        Some(Measurement::UnitsOut(n)) => format!("units_out={n}"),
+        Some(Measurement::Climate(c)) => format!("climate={}c/100", c.centi_celsius),
+        Some(Measurement::Position(p)) => format!("position={},{}e-7", p.lat_e7, p.lon_e7),
+        Some(Measurement::LockOpen(open)) => format!("lock_open={open}"),
+        Some(Measurement::RfidTag(tag)) => format!("rfid={tag}"),
+        None => "none".to_owned(),
+    }
 }
 
 /// One event on one line: height, chain time, kind, actor, then what the event carries.
@@ -96,7 +123,11 @@ pub(crate) fn event_line(e: &Event, with_voucher: bool) -> String {
         let _ = write!(s, " uscc={}", e.uscc);
     }
     if e.role != 0 {
-        let _ = write!(s, " role={}", short(&json::role_name(e.role), "ROLE_"));
+        let _ = write!(
+            s,
+            " role={}",
+            short(&enum_name(e.role, Role::as_str_name), "ROLE_")
+        );
     }
     if !e.amounts.is_empty() {
         let amounts: Vec<String> = e.amounts.iter().map(u64::to_string).collect();
@@ -125,7 +156,11 @@ pub(crate) fn event_line(e: &Event, with_voucher: bool) -> String {
         let _ = write!(s, " rule={}", result_code(e.code));
     }
     if e.device_kind != 0 {
-        let _ = write!(s, " device_kind={}", json::device_kind_name(e.device_kind));
+        let _ = write!(
+            s,
+            " device_kind={}",
+            enum_name(e.device_kind, DeviceKind::as_str_name)
+        );
     }
     if let Some(reading) = &e.reading {
         let _ = write!(
@@ -133,19 +168,19 @@ pub(crate) fn event_line(e: &Event, with_voucher: bool) -> String {
             " reading=#{}@{}ms:{}",
             reading.counter,
             reading.device_time_ms,
-            json::measurement_text(reading)
+            measurement_text(reading)
         );
     }
     if e.health != 0 {
         let _ = write!(
             s,
             " health={} cause={}",
-            json::pledge_health_name(e.health),
-            json::health_cause_name(e.health_cause)
+            enum_name(e.health, PledgeHealth::as_str_name),
+            enum_name(e.health_cause, HealthCause::as_str_name)
         );
     }
     if let Some(params) = &e.params {
-        let _ = write!(s, " params={}", json::chain_params(params));
+        let _ = write!(s, " params={}", json::to_json(params));
     }
     if let Some(registration) = &e.registration {
         let _ = write!(
@@ -302,11 +337,18 @@ pub(crate) fn identity(i: &Identity) -> String {
     let mut o = String::new();
     kv(&mut o, "uscc", &i.uscc);
     kv(&mut o, "name", &i.name);
-    kv(&mut o, "role", short(&json::role_name(i.role), "ROLE_"));
+    kv(
+        &mut o,
+        "role",
+        short(&enum_name(i.role, Role::as_str_name), "ROLE_"),
+    );
     kv(
         &mut o,
         "status",
-        short(&json::identity_status_name(i.status), "IDENTITY_STATUS_"),
+        short(
+            &enum_name(i.status, IdentityStatus::as_str_name),
+            "IDENTITY_STATUS_",
+        ),
     );
     kv(&mut o, "legal representative", &i.legal_representative);
     kv(&mut o, "organisation", &i.org_id);
@@ -326,7 +368,10 @@ pub(crate) fn proposal_row(p: &Proposal) -> String {
     format!(
         "{}  {:<8}  {approvals}/{} for  {}  by {}",
         p.id,
-        short(&json::proposal_status_name(p.status), "PROPOSAL_STATUS_"),
+        short(
+            &enum_name(p.status, ProposalStatus::as_str_name),
+            "PROPOSAL_STATUS_",
+        ),
         p.votes.len(),
         title,
         p.proposer_org
@@ -342,7 +387,11 @@ pub(crate) fn proposal(p: &Proposal) -> String {
     if !submission.reason.is_empty() {
         kv(&mut o, "reason", &submission.reason);
     }
-    kv(&mut o, "action", json::proposal(p)["action"].to_string());
+    kv(
+        &mut o,
+        "action",
+        json::to_json(&submission)["action"].to_string(),
+    );
     kv(
         &mut o,
         "proposer",
@@ -351,7 +400,10 @@ pub(crate) fn proposal(p: &Proposal) -> String {
     kv(
         &mut o,
         "status",
-        short(&json::proposal_status_name(p.status), "PROPOSAL_STATUS_"),
+        short(
+            &enum_name(p.status, ProposalStatus::as_str_name),
+            "PROPOSAL_STATUS_",
+        ),
     );
     kv(&mut o, "submitted at height", p.submitted_height);
     kv(&mut o, "deadline ms", p.deadline_ms);
@@ -399,11 +451,18 @@ pub(crate) fn account(a: &Account) -> String {
     let mut o = String::new();
     kv(&mut o, "account", &a.account_id);
     kv(&mut o, "uscc", &a.uscc);
-    kv(&mut o, "role", short(&json::role_name(a.role), "ROLE_"));
+    kv(
+        &mut o,
+        "role",
+        short(&enum_name(a.role, Role::as_str_name), "ROLE_"),
+    );
     kv(
         &mut o,
         "status",
-        short(&json::account_status_name(a.status), "ACCOUNT_STATUS_"),
+        short(
+            &enum_name(a.status, AccountStatus::as_str_name),
+            "ACCOUNT_STATUS_",
+        ),
     );
     kv(&mut o, "public key", hex::encode(&a.public_key));
     kv(&mut o, "next nonce", a.next_nonce);
@@ -449,7 +508,7 @@ pub(crate) fn credit_line(c: &CreditLine) -> String {
         &mut o,
         "status",
         short(
-            &json::credit_line_status_name(c.status),
+            &enum_name(c.status, CreditLineStatus::as_str_name),
             "CREDIT_LINE_STATUS_",
         ),
     );
@@ -608,8 +667,15 @@ fn operation_lines(o: &mut String, body: &TransactionBody) {
     kv(o, "nonce", body.nonce);
     kv(o, "chain", &body.chain_id);
     if let Some(op) = &body.operation {
-        kv(o, "operation", json::operation_name(op));
-        if let serde_json::Value::Object(fields) = json::operation_fields(op) {
+        // The operation as `{name: fields}`, like its `--json` document.
+        let serde_json::Value::Object(operation) = json::to_json(op) else {
+            return;
+        };
+        let Some((name, fields)) = operation.into_iter().next() else {
+            return;
+        };
+        kv(o, "operation", name);
+        if let serde_json::Value::Object(fields) = fields {
             for (k, v) in fields {
                 let text = match v {
                     serde_json::Value::String(s) => s,
@@ -679,9 +745,9 @@ pub(crate) fn block(b: &Block, block_hash: &[u8]) -> String {
                 body.signer.clone(),
                 body.operation
                     .as_ref()
-                    .map_or("(none)", json::operation_name),
+                    .map_or_else(|| "(none)".to_owned(), json::oneof_name),
             ),
-            Err(_) => (String::from("?"), "(undecodable)"),
+            Err(_) => (String::from("?"), "(undecodable)".to_owned()),
         };
         let result = b.results.get(i).map_or_else(String::new, |r| {
             if r.message.is_empty() {

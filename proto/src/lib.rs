@@ -1,13 +1,20 @@
 //! vchain's wire and state types, generated from `proto/vchain/v1/*.proto`.
 //!
 //! Owns: the protobuf schema of transactions, blocks, state values, proofs and the gRPC API.
-//! Must not depend on: anything but prost (and tonic with the `grpc` feature), so that the
-//! execution crates can use the types without pulling in I/O.
+//! Must not depend on: anything but prost (and tonic with the `grpc` feature; serde and hex with
+//! the `serde` feature), so that the execution crates can use the types without pulling in I/O.
+//!
+//! With the `serde` feature every message, enum and oneof implements `serde::Serialize` in
+//! vchain's JSON mapping (bytes as hex, enums by name, u64 as numbers: see ADR 0012), derived
+//! from the descriptors by `build.rs`; programs that print messages (the CLI) turn it on.
 //!
 //! Every message here is encoded canonically by prost (fields in tag order, no maps), which is
 //! what lets the ledger hash encoded bytes and every node agree on them.
 
 #![allow(missing_docs, unreachable_pub, clippy::all)]
+
+#[cfg(feature = "serde")]
+mod json;
 
 /// Version 1 of the vchain protocol.
 pub mod v1 {
