@@ -1,6 +1,6 @@
 //! Generates the prost messages, and with the `grpc` feature the tonic stubs and the
 //! descriptor set that gRPC reflection serves. With the `serde` feature every message, enum and
-//! oneof also derives `serde::Serialize` in vchain's JSON mapping (`src/json.rs`, ADR 0012):
+//! oneof also derives `serde::Serialize` in vchain's JSON mapping (`src/json.rs`, ADR 0013):
 //! the attributes are derived here from the descriptors, so a new field or message needs none
 //! written by hand.
 use std::{env, path::PathBuf};

@@ -1,6 +1,6 @@
 //! The `--json` documents of wire messages: each message through its derived `Serialize`
 //! (vchain's JSON mapping, `vchain_proto` feature `serde`: proto field names, bytes as lowercase
-//! hex, enums by name, a oneof as `{field: value}`; ADR 0012), then one presentation pass.
+//! hex, enums by name, a oneof as `{field: value}`; ADR 0013), then one presentation pass.
 //!
 //! The pass applies the same rules, by field name, to every message, so a new field or message
 //! needs no code here:

@@ -1,4 +1,4 @@
-//! vchain's JSON mapping of the messages (feature `serde`, ADR 0012): the helpers the generated
+//! vchain's JSON mapping of the messages (feature `serde`, ADR 0013): the helpers the generated
 //! `Serialize` derives call for bytes and enum fields. `build.rs` attaches them to every field
 //! from the descriptors, so no message is mapped by hand.
 //!

@@ -5,7 +5,7 @@
 //! the `serde` feature), so that the execution crates can use the types without pulling in I/O.
 //!
 //! With the `serde` feature every message, enum and oneof implements `serde::Serialize` in
-//! vchain's JSON mapping (bytes as hex, enums by name, u64 as numbers: see ADR 0012), derived
+//! vchain's JSON mapping (bytes as hex, enums by name, u64 as numbers: see ADR 0013), derived
 //! from the descriptors by `build.rs`; programs that print messages (the CLI) turn it on.
 //!
 //! Every message here is encoded canonically by prost (fields in tag order, no maps), which is
