@@ -26,15 +26,15 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{anyhow, Context as _};
+use anyhow::Context as _;
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use tonic::transport::{Channel, Endpoint};
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::vchain_api_client::VchainApiClient;
-use vchain_proto::v1::{ErrorCode, GetAccountRequest, GetStatusRequest, SubmitTransactionRequest};
+use vchain_proto::v1::{ErrorCode, GetStatusRequest, SubmitTransactionRequest};
 use vchain_wallet::keystore::{Keystore, KeystoreError};
-use vchain_wallet::{transaction, Refusal};
+use vchain_wallet::{Refusal, Signer, Wallet, WalletError};
 
 use crate::args::{BlockCmd, Cli, Command, DevCmd, Hex32, PublicKeySource, TxCmd, TxOpts};
 use crate::exit::{KeyProblem, TxPending, TxRejected, UsageError};
@@ -259,55 +259,39 @@ impl Ctx {
     /// Signs `op` with the key `opts.signer`, submits it and renders the outcome.
     async fn submit(&self, opts: &TxOpts, op: Operation) -> anyhow::Result<Out> {
         let (key, account) = self.signer(&opts.signer)?;
-        let mut client = self.client().await?;
-        let status = self
-            .call(
-                "reading the node status",
-                client.get_status(GetStatusRequest {}),
-            )
-            .await?;
-        let nonce_read = vchain_wallet::read::request_now(
-            GetAccountRequest {
-                account_id: account.clone(),
-            },
-            &status.chain_id,
-            "GetAccount",
-            &account,
-            &key,
-        );
-        // The nonce read is signed with the transaction's key, so a key the chain does not
-        // bind to the account is found here, before anything is sent.
-        let on_chain = self
-            .call(
-                format!("reading account {account}"),
-                client.get_account(nonce_read),
-            )
+        // The wallet reads the account with a read signed by the transaction's key, so a key
+        // the chain does not bind to the account is found here, before anything is sent; it
+        // numbers the transaction with the account's next nonce.
+        let client = vchain_wallet::Client::with_channel(self.channel().await?)
             .await
-            .map_err(|error| match error.downcast_ref::<Refusal>() {
-                Some(rpc)
-                    if rpc.status == tonic::Code::Unauthenticated
-                        && rpc.message.contains("does not verify") =>
-                {
-                    anyhow::Error::new(KeyProblem(format!(
-                        "key {:?} is not the key bound to account {account} on chain: {}",
-                        opts.signer, rpc.message
-                    )))
-                }
-                _ => error,
-            })?
-            .account
-            .ok_or_else(|| anyhow!("reading account {account}: the node returned no account"))?;
-        if on_chain.public_key != key.verifying_key().as_bytes() {
-            return Err(KeyProblem(format!(
-                "key {:?} is not the key bound to account {account} on chain (chain has {})",
-                opts.signer,
-                hex::encode(&on_chain.public_key)
-            ))
-            .into());
-        }
+            .map_err(wallet_error)?
+            .with_call_timeout(self.rpc_timeout);
+        let mut wallet = match Wallet::open(client, Signer::new(account.clone(), key)).await {
+            Ok(wallet) => wallet,
+            Err(WalletError::KeyNotBound { on_chain, .. }) => {
+                return Err(KeyProblem(format!(
+                    "key {:?} is not the key bound to account {account} on chain (chain has {on_chain})",
+                    opts.signer
+                ))
+                .into())
+            }
+            Err(WalletError::Refused { refusal, .. })
+                if matches!(
+                    refusal.code,
+                    Some(ErrorCode::BadSignature | ErrorCode::KeyMismatch)
+                ) =>
+            {
+                return Err(KeyProblem(format!(
+                    "key {:?} is not the key bound to account {account} on chain: {}",
+                    opts.signer, refusal.message
+                ))
+                .into())
+            }
+            Err(error) => return Err(wallet_error(error)),
+        };
+        let mut client = wallet.client().api();
         let op_name = json::oneof_name(&op);
-        let body = transaction::body(&status.chain_id, &account, on_chain.next_nonce, op);
-        let signed = transaction::sign(&body, &key);
+        let signed = wallet.sign(op);
         let hash = hex::encode(vchain_contracts::tx::tx_hash(&signed.body));
         let request = SubmitTransactionRequest {
             transaction: Some(signed),
@@ -366,5 +350,26 @@ impl Ctx {
             .entry(name)
             .ok_or_else(|| KeystoreError::NotFound(name.to_owned()))?;
         Ok(entry.public_key().as_bytes().to_vec())
+    }
+}
+
+/// A wallet failure as the CLI reports it: a node's refusal keeps its gRPC status (exit codes
+/// follow it), an unreachable node is a transport error, a timeout a deadline.
+fn wallet_error(error: WalletError) -> anyhow::Error {
+    match error {
+        WalletError::Refused { what, refusal } => anyhow::Error::new(refusal).context(what),
+        WalletError::Connect { endpoint, source } => {
+            anyhow::Error::new(source).context(format!("connecting to {endpoint}"))
+        }
+        WalletError::Timeout { what, after } => anyhow::Error::new(Refusal {
+            status: tonic::Code::DeadlineExceeded,
+            code: None,
+            message: format!("no answer within {} s", after.as_secs()),
+            tx_hash: None,
+            height: None,
+            broke_off: false,
+        })
+        .context(what),
+        other => anyhow::Error::new(other),
     }
 }
