@@ -14,6 +14,11 @@ for crate in vchain-contracts vchain-consensus; do
     exit 1
   fi
 done
+# House rule: the node library depends on no client or dev tooling (the CLI, the wallet, devnet).
+if cargo tree --locked -p vchain-node -e normal --prefix none | grep -E '^vchain-(cli|wallet|devnet) '; then
+  echo "test.sh: vchain-node must not depend on the CLI, the wallet or devnet (see ARCHITECTURE.md)" >&2
+  exit 1
+fi
 # House rule: a crate's modules form layers; none depends on one that depends back on it.
 python3 scripts/module-cycles.py contracts/src
 cargo test --workspace --locked "$@"
