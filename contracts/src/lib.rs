@@ -39,6 +39,7 @@ pub mod audit;
 pub mod block;
 mod certificates;
 pub mod chain_params;
+pub mod commit_certificate;
 mod context;
 pub mod error;
 pub mod execute;

@@ -1501,6 +1501,26 @@ class ConsensusConfig(_message.Message):
     removed_node_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, engine: _Optional[str] = ..., nodes: _Optional[_Iterable[_Union[ConsensusNode, _Mapping]]] = ..., removed_node_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class CommitSignature(_message.Message):
+    __slots__ = ("node_id", "signature")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    signature: bytes
+    def __init__(self, node_id: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class CommitCertificate(_message.Message):
+    __slots__ = ("height", "view", "block_hash", "signatures")
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURES_FIELD_NUMBER: _ClassVar[int]
+    height: int
+    view: int
+    block_hash: bytes
+    signatures: _containers.RepeatedCompositeFieldContainer[CommitSignature]
+    def __init__(self, height: _Optional[int] = ..., view: _Optional[int] = ..., block_hash: _Optional[bytes] = ..., signatures: _Optional[_Iterable[_Union[CommitSignature, _Mapping]]] = ...) -> None: ...
+
 class ConsensusNode(_message.Message):
     __slots__ = ("node_id", "org_id", "public_key", "certificate_serial")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
