@@ -41,6 +41,7 @@
 //! assert!(engine.ready().is_empty());
 //! ```
 
+pub mod pbft;
 pub mod raft;
 pub mod solo;
 

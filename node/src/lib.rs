@@ -46,6 +46,8 @@ mod incarnation;
 mod limits;
 mod mempool;
 pub mod network;
+#[cfg(test)]
+mod quorum_rule;
 mod read_access;
 mod sync;
 #[cfg(test)]
