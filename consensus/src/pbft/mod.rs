@@ -5,6 +5,7 @@
 //! decides when a block is *prepared* and *committed-local* (PBFT §4.2). The engine's message
 //! handling, view change (§4.4) and checkpoints (§4.3) come next, on top of these.
 
+pub mod messages;
 pub mod votes;
 
 /// How many faulty replicas `n` tolerate: the largest `f` with `3f + 1 <= n` (PBFT §4).
