@@ -29,6 +29,9 @@ impl Crypto for NodeCrypto {
     fn commit_statement(&self, sequence: u64, view: u64, digest: &Digest) -> Vec<u8> {
         commit_certificate::statement(CHAIN, sequence, view, digest)
     }
+    fn digest(&self, block: &[u8]) -> Digest {
+        vchain_contracts::tx::tx_hash(block)
+    }
 }
 
 #[test]

@@ -29,6 +29,8 @@ pub trait Crypto: Send {
     /// The statement a commit of `digest` at (`sequence`, `view`) signs: the commit
     /// certificate's.
     fn commit_statement(&self, sequence: u64, view: u64, digest: &Digest) -> Vec<u8>;
+    /// The digest replicas vote on for `block` (the node's block hash).
+    fn digest(&self, block: &[u8]) -> Digest;
 }
 
 /// The statement of a pre-prepare or prepare: [`VOTE_DOMAIN`], the phase (1 byte: 1
@@ -279,6 +281,10 @@ pub(crate) mod tests {
             bytes.extend_from_slice(&view.to_be_bytes());
             bytes.extend_from_slice(digest);
             bytes
+        }
+        fn digest(&self, block: &[u8]) -> Digest {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(block).into()
         }
     }
 

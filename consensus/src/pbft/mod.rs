@@ -6,6 +6,7 @@
 //! handling, view change (§4.4) and checkpoints (§4.3) come next, on top of these.
 
 pub mod messages;
+pub mod replica;
 pub mod votes;
 
 /// How many faulty replicas `n` tolerate: the largest `f` with `3f + 1 <= n` (PBFT §4).
