@@ -268,6 +268,8 @@ mod tests {
         Silent,
         /// Votes prepare and commit for a block of its own at every sequence it sees.
         VotesAnotherBlock,
+        /// As the primary, sends some backups another block than the rest for each sequence.
+        EquivocatingPrimary,
     }
 
     /// Four replicas over a network that delivers in a seeded random order and duplicates some
@@ -296,7 +298,13 @@ mod tests {
                 }
                 for bytes in outgoing {
                     for to in (0..4).filter(|to| *to != from) {
-                        network.push_back((from, to, bytes.clone(), false));
+                        let bytes = match faulty {
+                            Some((bad, Fault::EquivocatingPrimary)) if bad == from => {
+                                equivocate(&ids[bad], &bytes, seed, to)
+                            }
+                            _ => bytes.clone(),
+                        };
+                        network.push_back((from, to, bytes, false));
                     }
                 }
             }
@@ -335,6 +343,31 @@ mod tests {
             committed[i].extend(replica.take_committed());
         }
         committed
+    }
+
+    /// The primary's pre-prepare as an equivocating primary sends it to `to`: for some backups
+    /// (chosen by the seed and sequence) a pre-prepare of another block at the same sequence.
+    fn equivocate(primary: &str, bytes: &[u8], seed: u64, to: usize) -> Vec<u8> {
+        let crypto = TestCrypto::new(primary);
+        match Vote::decode_verified(&crypto, primary, bytes) {
+            Ok(vote) if vote.phase == Phase::PrePrepare => {
+                if (seed + vote.sequence + to as u64) % 2 == 0 {
+                    return bytes.to_vec();
+                }
+                let other = format!("another block {}", vote.sequence).into_bytes();
+                let digest = crypto.digest(&other);
+                Vote::signed(
+                    &crypto,
+                    Phase::PrePrepare,
+                    vote.view,
+                    vote.sequence,
+                    digest,
+                    other,
+                )
+                .encode()
+            }
+            _ => bytes.to_vec(),
+        }
     }
 
     fn check_agreement(committed: &[Vec<CommittedBlock>], honest: &[usize], seed: u64) {
@@ -387,6 +420,29 @@ mod tests {
             let committed = run(seed, Some((3, Fault::VotesAnotherBlock)));
             check_agreement(&committed, &[0, 1, 2], seed);
         }
+    }
+
+    #[test]
+    fn an_equivocating_primary_never_makes_two_honest_replicas_commit_different_blocks() {
+        let mut committed_any = 0;
+        for seed in 0..32 {
+            let committed = run(seed, Some((0, Fault::EquivocatingPrimary)));
+            // Safety only: without a view change (not built yet) a sequence whose backups were
+            // split may stall, but no two honest replicas commit different blocks at a height.
+            for a in 1..4 {
+                for b in 1..4 {
+                    for (x, y) in committed[a].iter().zip(&committed[b]) {
+                        assert_eq!(x.sequence, y.sequence, "seed {seed}: in order");
+                        assert_eq!(x.block, y.block, "seed {seed}: n{a} and n{b} agree");
+                    }
+                }
+            }
+            committed_any += committed[1..].iter().map(Vec::len).sum::<usize>();
+        }
+        assert!(
+            committed_any > 0,
+            "the runs commit blocks where backups were not split"
+        );
     }
 
     #[test]
