@@ -351,7 +351,7 @@ mod tests {
         let crypto = TestCrypto::new(primary);
         match Vote::decode_verified(&crypto, primary, bytes) {
             Ok(vote) if vote.phase == Phase::PrePrepare => {
-                if (seed + vote.sequence + to as u64) % 2 == 0 {
+                if (seed + vote.sequence + to as u64).is_multiple_of(2) {
                     return bytes.to_vec();
                 }
                 let other = format!("another block {}", vote.sequence).into_bytes();
