@@ -136,6 +136,11 @@ async fn start_cluster_with(
     let dir = tempfile::tempdir().expect("tempdir");
     let now = vchain_node::clock::ChainClock::default().now_ms();
     let mut configs = vchain_devnet::prepare_cluster(dir.path(), n, now).expect("cluster");
+    // The kernel picks each gRPC port when the node binds it (tests read `grpc_addr`): a port
+    // chosen in advance can be taken by a parallel test before the node starts.
+    for config in &mut configs {
+        config.grpc_listen.set_port(0);
+    }
     configs.iter_mut().for_each(adjust);
     let mut nodes = Vec::new();
     for config in &configs {
