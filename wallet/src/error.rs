@@ -29,6 +29,18 @@ pub struct Refusal {
 }
 
 impl Refusal {
+    /// No answer came within `after`: DEADLINE_EXCEEDED, as gRPC reports a call's deadline.
+    pub fn no_answer(after: Duration) -> Self {
+        Self {
+            status: tonic::Code::DeadlineExceeded,
+            code: None,
+            message: format!("no answer within {} s", after.as_secs()),
+            tx_hash: None,
+            height: None,
+            broke_off: false,
+        }
+    }
+
     /// The rule code the node named, or `None`.
     pub fn code(&self) -> Option<ErrorCode> {
         self.code

@@ -191,15 +191,7 @@ impl Ctx {
         match tokio::time::timeout(self.rpc_timeout, fut).await {
             Ok(Ok(resp)) => Ok(resp.into_inner()),
             Ok(Err(status)) => Err(anyhow::Error::new(Refusal::from(status)).context(what)),
-            Err(_) => Err(anyhow::Error::new(Refusal {
-                status: tonic::Code::DeadlineExceeded,
-                code: None,
-                message: format!("no answer within {} s", self.rpc_timeout.as_secs()),
-                tx_hash: None,
-                height: None,
-                broke_off: false,
-            })
-            .context(what)),
+            Err(_) => Err(anyhow::Error::new(Refusal::no_answer(self.rpc_timeout)).context(what)),
         }
     }
 
@@ -361,15 +353,9 @@ fn wallet_error(error: WalletError) -> anyhow::Error {
         WalletError::Connect { endpoint, source } => {
             anyhow::Error::new(source).context(format!("connecting to {endpoint}"))
         }
-        WalletError::Timeout { what, after } => anyhow::Error::new(Refusal {
-            status: tonic::Code::DeadlineExceeded,
-            code: None,
-            message: format!("no answer within {} s", after.as_secs()),
-            tx_hash: None,
-            height: None,
-            broke_off: false,
-        })
-        .context(what),
+        WalletError::Timeout { what, after } => {
+            anyhow::Error::new(Refusal::no_answer(after)).context(what)
+        }
         other => anyhow::Error::new(other),
     }
 }
