@@ -66,15 +66,29 @@ pub enum CommittedEntry {
     Membership(MembershipChange),
 }
 
+/// The commit signatures that make a block final under a Byzantine engine: a quorum of the
+/// validators' signatures over the commit certificate's statement (chain id, height, `view`,
+/// block hash; `vchain_contracts::commit_certificate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitSignatures {
+    /// The view the block committed in.
+    pub view: u64,
+    /// (validator, 64-byte ed25519 signature), in ascending validator order.
+    pub signatures: Vec<(NodeId, [u8; 64])>,
+}
+
 /// A log entry the protocol has committed: every correct node commits the same entries at the
 /// same indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Committed {
     /// Log index. Strictly increasing; Raft may leave gaps (a new leader's empty entry, Raft
-    /// §8, is committed but not handed out). Solo's indexes are gapless from 1.
+    /// §8, is committed but not handed out). Solo's indexes are gapless from 1. PBFT's index
+    /// is the block height.
     pub index: u64,
     /// What was committed.
     pub entry: CommittedEntry,
+    /// The quorum's commit signatures (PBFT); `None` for engines that make none.
+    pub certificate: Option<CommitSignatures>,
 }
 
 impl Committed {
@@ -159,9 +173,46 @@ pub struct Durable {
     pub applied: u64,
 }
 
+/// A block the engine wants checked before this replica votes for it (PBFT: a backup prepares
+/// only a block its node validated). The node answers with [`Engine::validated`] once its head
+/// is at `sequence - 1` (it may have to apply earlier blocks first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposal {
+    /// The height the block is proposed for.
+    pub sequence: u64,
+    /// The view it was proposed in.
+    pub view: u64,
+    /// The block's digest (its hash, as [`Engine`]'s crypto computes it).
+    pub digest: [u8; 32],
+    /// The encoded block.
+    pub block: Vec<u8>,
+}
+
+/// A lagging peer's request for the committed blocks after `after` (PBFT): the node answers
+/// from its ledger with [`Engine::serve_catch_up`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatchUpRequest {
+    /// The peer.
+    pub peer: NodeId,
+    /// Its committed height.
+    pub after: u64,
+}
+
+/// A committed block with its certificate, as the node stored them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertifiedBlock {
+    /// Its height.
+    pub index: u64,
+    /// The encoded block.
+    pub block: Vec<u8>,
+    /// Its commit signatures.
+    pub certificate: CommitSignatures,
+}
+
 /// What the node must do next, in this order: persist `persist` (one synced batch; `messages`
 /// may go meanwhile), send `persisted_messages`, apply `committed` in order, then call
-/// [`Engine::advance`] with this value.
+/// [`Engine::advance`] with this value. `to_validate` is answered later, through
+/// [`Engine::validated`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ready {
     /// Engine state to make durable before any of `persisted_messages` leaves.
@@ -172,6 +223,10 @@ pub struct Ready {
     pub persisted_messages: Vec<Outgoing>,
     /// Newly committed entries, in log order.
     pub committed: Vec<Committed>,
+    /// Blocks to validate before this replica votes for them (PBFT only).
+    pub to_validate: Vec<Proposal>,
+    /// Peers' requests for committed blocks, to answer with [`Engine::serve_catch_up`].
+    pub catch_up: Vec<CatchUpRequest>,
 }
 
 impl Ready {
@@ -181,6 +236,8 @@ impl Ready {
             && self.messages.is_empty()
             && self.persisted_messages.is_empty()
             && self.committed.is_empty()
+            && self.to_validate.is_empty()
+            && self.catch_up.is_empty()
     }
 }
 
@@ -281,6 +338,27 @@ pub trait Engine: Send {
     /// restart keeps it. `None` until then, and always for engines without elections.
     fn went_back(&self) -> Option<&str> {
         None
+    }
+    /// The node's verdict on a block handed out in [`Ready::to_validate`]: whether it extends
+    /// the head, every transaction verifies, its time is acceptable and its state root is what
+    /// executing it gives. Engines that ask nothing ignore it.
+    fn validated(&mut self, sequence: u64, digest: &[u8; 32], valid: bool) {
+        let _ = (sequence, digest, valid);
+    }
+    /// Whether the node holds transactions waiting to be ordered: a Byzantine engine's backups
+    /// then expect the primary to propose, and change views if it does not (a censoring or
+    /// silent primary). Engines with other means of liveness ignore it.
+    fn note_pending_work(&mut self, pending: bool) {
+        let _ = pending;
+    }
+    /// Answers a [`CatchUpRequest`] of `peer` with consecutive committed blocks from its
+    /// ledger, lowest first (as many as fit one message; the engine sends what fits).
+    fn serve_catch_up(&mut self, peer: &NodeId, blocks: Vec<CertifiedBlock>) {
+        let _ = (peer, blocks);
+    }
+    /// The engine's view (PBFT) or 0.
+    fn view(&self) -> u64 {
+        0
     }
     /// What the node must do next. Calling it again before [`Engine::advance`] returns the
     /// same work again.

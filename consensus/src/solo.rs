@@ -65,6 +65,7 @@ impl Engine for Solo {
         self.pending.push(Committed {
             index: self.committed_index,
             entry: CommittedEntry::Payload(payload),
+            certificate: None,
         });
         Ok(())
     }

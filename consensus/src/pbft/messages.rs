@@ -14,8 +14,26 @@ use super::votes::{Digest, Phase};
 
 /// Domain of pre-prepare and prepare statements (commits use the certificate's own domain).
 pub const VOTE_DOMAIN: &[u8] = b"vchain-pbft-vote/1\n";
-/// Largest encoded message a replica decodes: a pre-prepare carries its block.
-pub const MESSAGE_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Largest block a primary proposes (the node's encoded block limit fits under it).
+pub const BLOCK_BYTES_MAX: usize = 12 << 20;
+/// Room in a message beside its one block: a new-view's view-changes (each a commit and a
+/// prepared certificate without blocks) for the largest replica set.
+pub const MESSAGE_OVERHEAD_BYTES_MAX: usize = 2 << 20;
+/// Largest encoded message a replica decodes: at most one block travels in a message.
+pub const MESSAGE_BYTES_MAX: usize = BLOCK_BYTES_MAX + MESSAGE_OVERHEAD_BYTES_MAX;
+/// Most replicas a PBFT set has (the chain's consensus node limit).
+pub const REPLICAS_MAX: usize = 64;
+/// Longest replica id (the chain's node id limit).
+pub const REPLICA_ID_BYTES_MAX: usize = 64;
+/// An upper bound of one encoded signature entry: id, signature, framing.
+const SIGNATURE_ENTRY_BYTES_MAX: usize = REPLICA_ID_BYTES_MAX + SIGNATURE_BYTES + 8;
+/// An upper bound of one encoded view-change: its sender, a commit certificate and a prepared
+/// certificate (a pre-prepare without its block and the prepares), each of at most
+/// [`REPLICAS_MAX`] signatures, with framing.
+pub const VIEW_CHANGE_BYTES_MAX: usize =
+    REPLICA_ID_BYTES_MAX + 2 * (REPLICAS_MAX * SIGNATURE_ENTRY_BYTES_MAX + 256) + 256;
+
+const _: () = assert!(REPLICAS_MAX * VIEW_CHANGE_BYTES_MAX + 4096 <= MESSAGE_OVERHEAD_BYTES_MAX);
 /// Bytes of an ed25519 signature.
 pub const SIGNATURE_BYTES: usize = 64;
 
@@ -53,7 +71,7 @@ pub fn vote_statement(phase: Phase, view: u64, sequence: u64, digest: &Digest) -
     bytes
 }
 
-/// A PBFT message as it travels (protobuf, so a replica in any language can read it).
+/// A PBFT vote as it travels (protobuf, so a replica in any language can read it).
 #[derive(Clone, PartialEq, Message)]
 pub struct WireVote {
     /// 1 pre-prepare, 2 prepare, 3 commit.
@@ -74,6 +92,140 @@ pub struct WireVote {
     /// The sender's signature over the phase's statement.
     #[prost(bytes = "vec", tag = "6")]
     pub signature: Vec<u8>,
+}
+
+/// Bytes signed as a whole: a view-change or new-view body and its sender's signature over the
+/// kind's domain followed by exactly these bytes (so nothing is re-encoded before checking).
+#[derive(Clone, PartialEq, Message)]
+pub struct SignedBody {
+    /// The encoded body.
+    #[prost(bytes = "vec", tag = "1")]
+    pub body: Vec<u8>,
+    /// The signature over domain ‖ body.
+    #[prost(bytes = "vec", tag = "2")]
+    pub signature: Vec<u8>,
+}
+
+/// A replica's report of where it is, unsigned (the transport names the sender): peers behind
+/// it ask it for blocks.
+#[derive(Clone, PartialEq, Message)]
+pub struct WireStatus {
+    /// The highest height it committed.
+    #[prost(uint64, tag = "1")]
+    pub committed: u64,
+    /// Its view.
+    #[prost(uint64, tag = "2")]
+    pub view: u64,
+}
+
+/// A lagging replica's request for the certified blocks after `after`.
+#[derive(Clone, PartialEq, Message)]
+pub struct WireCatchUpRequest {
+    /// The requester's committed height.
+    #[prost(uint64, tag = "1")]
+    pub after: u64,
+}
+
+/// A block and the commit certificate that makes it final.
+#[derive(Clone, PartialEq, Message)]
+pub struct WireCertifiedBlock {
+    /// The encoded block.
+    #[prost(bytes = "vec", tag = "1")]
+    pub block: Vec<u8>,
+    /// Its certificate.
+    #[prost(message, optional, tag = "2")]
+    pub certificate: Option<super::certificates::WireCertificate>,
+}
+
+/// Certified blocks for a lagging replica, and the new-view message of the sender's view (so
+/// the laggard can join it): every part checks on its own, so one answer from one peer is
+/// enough and trusting that peer is not needed.
+#[derive(Clone, PartialEq, Message)]
+pub struct WireCatchUpResponse {
+    /// Consecutive certified blocks, lowest first.
+    #[prost(message, repeated, tag = "1")]
+    pub blocks: Vec<WireCertifiedBlock>,
+    /// The sender's current new-view message, if its view is past 0.
+    #[prost(message, optional, tag = "2")]
+    pub new_view: Option<SignedBody>,
+}
+
+/// Every PBFT message on the wire.
+#[derive(Clone, PartialEq, Message)]
+pub struct Envelope {
+    /// Which message.
+    #[prost(oneof = "Kind", tags = "1, 2, 3, 4, 5, 6, 7, 8")]
+    pub kind: Option<Kind>,
+}
+
+/// A request for the block with `digest` at `sequence` (a re-issued pre-prepare named a block
+/// this replica does not hold).
+#[derive(Clone, PartialEq, Message)]
+pub struct WireBlockRequest {
+    /// The sequence.
+    #[prost(uint64, tag = "1")]
+    pub sequence: u64,
+    /// The block's digest.
+    #[prost(bytes = "vec", tag = "2")]
+    pub digest: Vec<u8>,
+}
+
+/// A block sent on request: checked by its digest, so any replica may send it.
+#[derive(Clone, PartialEq, Message)]
+pub struct WireBlock {
+    /// The sequence.
+    #[prost(uint64, tag = "1")]
+    pub sequence: u64,
+    /// The encoded block.
+    #[prost(bytes = "vec", tag = "2")]
+    pub block: Vec<u8>,
+}
+
+/// The kinds of [`Envelope`].
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub enum Kind {
+    /// A pre-prepare, prepare or commit.
+    #[prost(message, tag = "1")]
+    Vote(WireVote),
+    /// A view-change ([`super::view_change::WireViewChange`] signed).
+    #[prost(message, tag = "2")]
+    ViewChange(SignedBody),
+    /// A new-view ([`super::view_change::WireNewView`] signed).
+    #[prost(message, tag = "3")]
+    NewView(SignedBody),
+    /// A status report.
+    #[prost(message, tag = "4")]
+    Status(WireStatus),
+    /// A catch-up request.
+    #[prost(message, tag = "5")]
+    CatchUpRequest(WireCatchUpRequest),
+    /// A catch-up answer.
+    #[prost(message, tag = "6")]
+    CatchUpResponse(WireCatchUpResponse),
+    /// A block request.
+    #[prost(message, tag = "7")]
+    BlockRequest(WireBlockRequest),
+    /// A block.
+    #[prost(message, tag = "8")]
+    Block(WireBlock),
+}
+
+impl Envelope {
+    /// `kind` in an envelope, encoded.
+    pub fn encode_kind(kind: Kind) -> Vec<u8> {
+        Envelope { kind: Some(kind) }.encode_to_vec()
+    }
+
+    /// Decodes a message no larger than [`MESSAGE_BYTES_MAX`].
+    pub fn decode_kind(bytes: &[u8]) -> Result<Kind, MessageError> {
+        if bytes.len() > MESSAGE_BYTES_MAX {
+            return Err(MessageError::TooLarge { got: bytes.len() });
+        }
+        Envelope::decode(bytes)
+            .map_err(|e| MessageError::Undecodable(e.to_string()))?
+            .kind
+            .ok_or_else(|| MessageError::Undecodable("an empty envelope".into()))
+    }
 }
 
 /// A vote whose signature checked: what the vote log records.
@@ -152,8 +304,8 @@ impl Vote {
         }
     }
 
-    /// The wire encoding.
-    pub fn encode(&self) -> Vec<u8> {
+    /// The vote as it travels inside other messages.
+    pub fn to_wire(&self) -> WireVote {
         WireVote {
             phase: phase_number(self.phase),
             view: self.view,
@@ -162,20 +314,28 @@ impl Vote {
             block: self.block.clone(),
             signature: self.signature.to_vec(),
         }
-        .encode_to_vec()
     }
 
-    /// Decodes `bytes` from `from` (as the transport authenticated it) and checks the
-    /// signature with `from`'s consensus key.
+    /// The wire encoding (in an [`Envelope`]).
+    pub fn encode(&self) -> Vec<u8> {
+        Envelope::encode_kind(Kind::Vote(self.to_wire()))
+    }
+
+    /// Decodes `bytes` from `from` (as the transport authenticated it), which must be a vote,
+    /// and checks the signature with `from`'s consensus key.
     pub fn decode_verified(
         crypto: &dyn Crypto,
         from: &str,
         bytes: &[u8],
     ) -> Result<Self, MessageError> {
-        if bytes.len() > MESSAGE_BYTES_MAX {
-            return Err(MessageError::TooLarge { got: bytes.len() });
+        match Envelope::decode_kind(bytes)? {
+            Kind::Vote(wire) => Self::verified(crypto, from, wire),
+            _ => Err(MessageError::Undecodable("not a vote".into())),
         }
-        let wire = WireVote::decode(bytes).map_err(|e| MessageError::Undecodable(e.to_string()))?;
+    }
+
+    /// Checks `wire`'s form and its signature by `from`'s consensus key.
+    pub fn verified(crypto: &dyn Crypto, from: &str, wire: WireVote) -> Result<Self, MessageError> {
         let phase = match wire.phase {
             1 => Phase::PrePrepare,
             2 => Phase::Prepare,
@@ -288,6 +448,11 @@ pub(crate) mod tests {
         }
     }
 
+    /// Replicas "n0".."n3" as ids, sorted.
+    pub(crate) fn ids() -> Vec<String> {
+        (0..4).map(|i| format!("n{i}")).collect()
+    }
+
     #[test]
     fn a_signed_vote_travels_and_checks_with_its_senders_key() {
         let n1 = TestCrypto::new("n1");
@@ -315,7 +480,7 @@ pub(crate) mod tests {
     fn a_vote_moved_to_another_slot_or_phase_does_not_verify() {
         let n1 = TestCrypto::new("n1");
         let vote = Vote::signed(&n1, Phase::Prepare, 2, 7, [5; 32], Vec::new());
-        let wire = WireVote::decode(vote.encode().as_slice()).expect("decodes");
+        let wire = vote.to_wire();
         let changed = [
             WireVote {
                 view: 3,
@@ -341,7 +506,7 @@ pub(crate) mod tests {
         for moved in changed {
             assert!(
                 matches!(
-                    Vote::decode_verified(&n1, "n1", &moved.encode_to_vec()),
+                    Vote::verified(&n1, "n1", moved.clone()),
                     Err(MessageError::BadSignature { .. })
                 ),
                 "{moved:?}"
@@ -352,13 +517,8 @@ pub(crate) mod tests {
     #[test]
     fn malformed_messages_are_refused_with_their_reason() {
         let n1 = TestCrypto::new("n1");
-        let good = WireVote::decode(
-            Vote::signed(&n1, Phase::Prepare, 0, 1, [5; 32], Vec::new())
-                .encode()
-                .as_slice(),
-        )
-        .expect("decodes");
-        let check = |wire: WireVote| Vote::decode_verified(&n1, "n1", &wire.encode_to_vec());
+        let good = Vote::signed(&n1, Phase::Prepare, 0, 1, [5; 32], Vec::new()).to_wire();
+        let check = |wire: WireVote| Vote::verified(&n1, "n1", wire);
         assert_eq!(
             check(WireVote {
                 phase: 9,

@@ -1,13 +1,30 @@
-//! Practical Byzantine Fault Tolerance (Castro & Liskov, OSDI 1999; "PBFT" below), being built
-//! as vchain's second engine (ADR 0014). The sequence number is the block height.
+//! Practical Byzantine Fault Tolerance (Castro & Liskov, OSDI 1999; "PBFT" below), vchain's
+//! engine for consortia whose members need not trust each other (ADR 0014). The sequence number
+//! is the block height.
 //!
-//! Built so far: the quorum rule ([`quorum`]) and the per-slot vote log ([`votes::VoteLog`]) that
-//! decides when a block is *prepared* and *committed-local* (PBFT §4.2). The engine's message
-//! handling, view change (§4.4) and checkpoints (§4.3) come next, on top of these.
+//! - [`votes`]: the per-slot vote log that decides *prepared* and *committed-local* (§4.2);
+//! - [`messages`]: the wire messages and what each replica signs;
+//! - [`certificates`]: commit and prepared certificates, checked signature by signature;
+//! - [`view_change`]: view-change and new-view (§4.4), and which block a new view re-proposes;
+//! - [`durable`]: what a replica keeps on disk so it never signs twice for one slot;
+//! - [`replica`]: one replica as a state machine without I/O;
+//! - [`engine`]: that replica behind the node's [`crate::Engine`] interface.
+//!
+//! Checkpoints (§4.3): the block header carries the state root its execution gives, and a
+//! replica validates it before voting, so every commit certificate certifies the state after
+//! its block: each certified height is a stable checkpoint, and the watermarks follow the last
+//! commit ([`votes::WINDOW`] above it).
 
+pub mod certificates;
+pub mod durable;
+pub mod engine;
 pub mod messages;
 pub mod replica;
+pub mod view_change;
 pub mod votes;
+
+pub use engine::PbftEngine;
+pub use replica::Timing;
 
 /// How many faulty replicas `n` tolerate: the largest `f` with `3f + 1 <= n` (PBFT §4).
 pub fn faults_tolerated(n: usize) -> usize {

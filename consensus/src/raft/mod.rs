@@ -582,6 +582,7 @@ impl RaftEngine {
             out.push(Committed {
                 index: entry.index,
                 entry: committed,
+                certificate: None,
             });
         }
         out
@@ -917,6 +918,8 @@ impl Engine for RaftEngine {
             messages: self.outgoing(messages),
             persisted_messages: self.outgoing(persisted_messages),
             committed: self.committed(&committed),
+            to_validate: Vec::new(),
+            catch_up: Vec::new(),
         };
         self.in_flight = Some(InFlight {
             raw,
