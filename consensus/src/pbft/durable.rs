@@ -39,4 +39,8 @@ pub struct WireDurable {
     /// The new-view that started its view (signed by that view's primary).
     #[prost(message, optional, tag = "8")]
     pub new_view: Option<SignedBody>,
+    /// The primary's pre-prepare (without its block) of every slot it voted in: after a
+    /// restart the pre-prepare it agreed to stands, not another one a faulty primary sends.
+    #[prost(message, repeated, tag = "9")]
+    pub pre_prepares: Vec<WireVote>,
 }

@@ -279,6 +279,14 @@ impl Replica {
                 self.prepared = Some(prepared);
             }
         }
+        for wire in record.pre_prepares {
+            let primary = super::primary(&self.replicas, wire.view).clone();
+            let pre_prepare = Vote::verified(self.crypto.as_ref(), &primary, wire)
+                .map_err(|e| invalid(format!("a stored pre-prepare: {e}")))?;
+            if pre_prepare.sequence > self.committed {
+                self.record(&primary, pre_prepare);
+            }
+        }
         for wire in record.own_votes {
             let vote = Vote::verified(self.crypto.as_ref(), &self.id.clone(), wire)
                 .map_err(|e| invalid(format!("a stored vote: {e}")))?;
@@ -1264,7 +1272,15 @@ impl Replica {
                 wire
             })
             .collect();
+        let pre_prepares = self
+            .own_votes
+            .keys()
+            .filter(|(_, _, phase)| *phase == Phase::Prepare)
+            .filter_map(|(sequence, view, _)| self.pre_prepares.get(&(*sequence, *view)))
+            .map(Vote::to_wire)
+            .collect();
         WireDurable {
+            pre_prepares,
             view: self.view,
             active: self.active,
             committed: self.certificate.as_ref().map(Certificate::to_wire),
@@ -1284,4 +1300,179 @@ impl Replica {
 
 fn view_change_error(error: ViewChangeError) -> MessageError {
     MessageError::Undecodable(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::messages::tests::{ids, TestCrypto};
+    use super::*;
+
+    fn replica(id: &str, durable: Option<&[u8]>, applied: u64) -> Replica {
+        Replica::restore(
+            id.into(),
+            ids(),
+            Box::new(TestCrypto::new(id)),
+            Timing::default(),
+            durable,
+            applied,
+        )
+        .expect("starts")
+    }
+
+    /// The signed votes of `output`, decoded.
+    fn votes(output: &Output) -> Vec<Vote> {
+        output
+            .signed
+            .iter()
+            .filter_map(|send| match send {
+                Send::Broadcast(bytes) | Send::To(_, bytes) => match Envelope::decode_kind(bytes) {
+                    Ok(Kind::Vote(wire)) => Some(Vote {
+                        phase: match wire.phase {
+                            1 => Phase::PrePrepare,
+                            2 => Phase::Prepare,
+                            _ => Phase::Commit,
+                        },
+                        view: wire.view,
+                        sequence: wire.sequence,
+                        digest: wire.digest.try_into().expect("32"),
+                        block: wire.block,
+                        signature: wire.signature.try_into().expect("64"),
+                    }),
+                    _ => None,
+                },
+            })
+            .collect()
+    }
+
+    fn pre_prepare(block: &[u8]) -> Vec<u8> {
+        let primary = TestCrypto::new("n0");
+        Vote::signed(
+            &primary,
+            Phase::PrePrepare,
+            0,
+            1,
+            primary.digest(block),
+            block.to_vec(),
+        )
+        .encode()
+    }
+
+    #[test]
+    fn a_backup_votes_only_after_its_node_validated_the_block() {
+        let mut backup = replica("n1", None, 0);
+        backup.step("n0", &pre_prepare(b"a")).expect("valid");
+        let output = backup.take_output();
+        assert!(votes(&output).is_empty(), "no vote before validation");
+        assert_eq!(output.to_validate.len(), 1);
+        let digest = output.to_validate[0].digest;
+        backup.validated(1, &digest, true);
+        let output = backup.take_output();
+        let prepares = votes(&output);
+        assert_eq!(prepares.len(), 1);
+        assert_eq!(
+            (prepares[0].phase, prepares[0].digest),
+            (Phase::Prepare, digest)
+        );
+        assert!(output.durable.is_some(), "what it signed is in the record");
+    }
+
+    #[test]
+    fn after_a_crash_a_replica_never_signs_another_block_for_a_slot_it_voted() {
+        let mut backup = replica("n1", None, 0);
+        backup.step("n0", &pre_prepare(b"a")).expect("valid");
+        let digest = backup.take_output().to_validate[0].digest;
+        backup.validated(1, &digest, true);
+        let output = backup.take_output();
+        let first = votes(&output);
+        let record = output.durable.expect("durable record");
+        // Restart from the record: its status tick re-sends exactly what it signed.
+        let mut restarted = replica("n1", Some(&record), 0);
+        for _ in 0..Timing::default().status_ticks {
+            restarted.tick();
+        }
+        let resent: Vec<Vec<u8>> = restarted
+            .take_output()
+            .plain
+            .into_iter()
+            .filter_map(|send| match send {
+                Send::Broadcast(bytes) => Some(bytes),
+                Send::To(..) => None,
+            })
+            .collect();
+        assert!(
+            resent.contains(&first[0].encode()),
+            "the same prepare, byte for byte"
+        );
+        // The primary (faulty) now shows it another block for the same slot, which its node
+        // would find valid too: the pre-prepare it agreed to stands, the other is evidence
+        // of the primary's fault, and it signs no vote for the other block.
+        restarted
+            .step("n0", &pre_prepare(b"b"))
+            .expect("well formed");
+        let output = restarted.take_output();
+        assert!(output.to_validate.is_empty() && votes(&output).is_empty());
+        assert_eq!(restarted.evidence().len(), 1);
+        assert_eq!(restarted.view(), 1, "it asks for a new view");
+    }
+
+    #[test]
+    fn an_invalid_block_from_the_primary_starts_a_view_change() {
+        let mut backup = replica("n1", None, 0);
+        backup.step("n0", &pre_prepare(b"bad")).expect("valid");
+        let digest = backup.take_output().to_validate[0].digest;
+        backup.validated(1, &digest, false);
+        assert_eq!((backup.view(), backup.is_active()), (1, false));
+        assert_eq!(backup.dropped().invalid_blocks, 1);
+        let output = backup.take_output();
+        assert!(output.signed.iter().any(|send| matches!(
+            send,
+            Send::Broadcast(bytes) if matches!(Envelope::decode_kind(bytes), Ok(Kind::ViewChange(_)))
+        )));
+    }
+
+    #[test]
+    fn strangers_forgeries_and_old_votes_are_dropped_and_counted() {
+        let mut backup = replica("n1", None, 3);
+        assert!(backup.step("intruder", &pre_prepare(b"a")).is_err());
+        assert_eq!(backup.dropped().not_a_replica, 1);
+        // Signed by n0, claimed by n2.
+        assert!(backup.step("n2", &pre_prepare(b"a")).is_err());
+        assert_eq!(backup.dropped().invalid, 1);
+        // Height 1 is below its last commit (3).
+        backup.step("n0", &pre_prepare(b"a")).expect("well formed");
+        assert_eq!(backup.dropped().old, 1);
+        assert!(backup.take_output().to_validate.is_empty());
+    }
+
+    #[test]
+    fn a_replica_forbidden_to_vote_signs_nothing() {
+        let mut backup = replica("n1", None, 0);
+        backup.forbid_voting();
+        backup.step("n0", &pre_prepare(b"a")).expect("valid");
+        let digest = backup.take_output().to_validate[0].digest;
+        backup.validated(1, &digest, true);
+        for _ in 0..200 {
+            backup.tick();
+        }
+        assert!(backup.take_output().signed.is_empty());
+    }
+
+    #[test]
+    fn the_primary_proposes_once_per_height_and_a_backup_not_at_all() {
+        let mut primary = replica("n0", None, 0);
+        assert_eq!(primary.propose(b"a".to_vec()), Ok(1));
+        assert!(matches!(
+            primary.propose(b"b".to_vec()),
+            Err(ConsensusError::ProposalDropped { .. })
+        ));
+        let mut backup = replica("n1", None, 0);
+        assert!(matches!(
+            backup.propose(b"a".to_vec()),
+            Err(ConsensusError::NotLeader { leader: Some(l) }) if l == "n0"
+        ));
+        assert!(matches!(
+            primary.propose(vec![0; BLOCK_BYTES_MAX + 1]),
+            Err(ConsensusError::ProposalTooLarge { .. })
+        ));
+    }
 }
