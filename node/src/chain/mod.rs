@@ -245,6 +245,7 @@ pub(crate) fn open_ledger(
                 state_writes: &outcome.state_writes,
                 tree: &ledger.prepare_state(&outcome.state_writes)?,
                 index_writes: &outcome.index_writes,
+                certificate: None,
             })?;
             info!(chain_id = %genesis.chain_id, genesis_hash = %hex::encode(hash), state_root = %hex::encode(genesis_root), "wrote genesis block");
         }
