@@ -169,6 +169,9 @@ pub struct Chain {
     peers: Option<Peers>,
     /// The leader as the engine last reported it.
     leader: Mutex<Option<NodeId>>,
+    /// The PBFT view as the engine last reported it (0 under raft and solo, which have none);
+    /// `leader` is then that view's primary.
+    pub(crate) consensus_view: std::sync::atomic::AtomicU64,
     /// The voters as the engine last reported them.
     voters: Mutex<Vec<NodeId>>,
     /// Checkpoints kept for state sync (networked engines only).
@@ -359,6 +362,7 @@ impl Chain {
             stopped: tokio::sync::watch::channel(false).0,
             peers,
             leader: Mutex::new(None),
+            consensus_view: std::sync::atomic::AtomicU64::new(0),
             voters: Mutex::new(Vec::new()),
             checkpoints,
             syncing: AtomicBool::new(false),
