@@ -105,7 +105,7 @@ impl Ctx {
                 why: format!("it is below block {height}, which the node serves"),
             }));
         };
-        if below >= VALIDATOR_WALK_BLOCKS_MAX {
+        if below > VALIDATOR_WALK_BLOCKS_MAX {
             return Ok(Outcome::NotChecked(format!(
                 "block {height} is {below} blocks below the node's head; the validators of its height are found by walking at most {VALIDATOR_WALK_BLOCKS_MAX} blocks"
             )));
