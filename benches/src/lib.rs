@@ -204,6 +204,7 @@ impl BenchChain {
                 state_writes: &outcome.state_writes,
                 tree,
                 index_writes: &outcome.index_writes,
+                certificate: None,
             })
             .expect("commit");
     }

@@ -10,6 +10,7 @@
 //! | 5 | node unreachable, unavailable, busy or too slow (connect error, a call broken off by the node's death or a reset connection, `Unavailable`, `DeadlineExceeded`, `ResourceExhausted`, `Cancelled`) |
 //! | 6 | keystore error: missing key, wrong passphrase, no passphrase available, key without account, key not bound to its account |
 //! | 7 | pending: admitted but not committed within the wait (not rejected); follow it with `vchain tx wait HASH` |
+//! | 8 | a commit certificate that does not verify (`vchain block get`; the block is still printed) |
 
 use std::fmt;
 
@@ -33,6 +34,8 @@ Exit codes:
      account, key not bound to its account on chain
   7  pending: the transaction was admitted but not committed within the wait; it is not
      rejected. Follow it with `vchain tx wait HASH` (sending it again is safe too)
+  8  a block's commit certificate does not verify against the validators of its height
+     (`vchain block get`; the block is still printed, with why)
 
 Errors are printed to stderr as `error: <what failed>: <why>`. With --json, stdout also gets
 one JSON document {\"error\": {...}} carrying the exit code, gRPC code, message and tx hash.
@@ -55,6 +58,8 @@ pub(crate) enum Exit {
     Keystore = 6,
     /// 7.
     Pending = 7,
+    /// 8.
+    Unverified = 8,
 }
 
 impl Exit {

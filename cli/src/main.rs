@@ -18,6 +18,7 @@
 //! | 5 | node unreachable, unavailable, busy or too slow (connect error, a call broken off by the node's death or a reset connection, `Unavailable`, `DeadlineExceeded`, `ResourceExhausted`, `Cancelled`) |
 //! | 6 | keystore error: missing key, wrong passphrase, no passphrase available, key without account, key not bound to its account |
 //! | 7 | pending: admitted but not committed within the wait (not rejected); follow it with `vchain tx wait HASH` |
+//! | 8 | a commit certificate that does not verify (`vchain block get`; the block is still printed) |
 //!
 //! Errors go to stderr as `error: <what failed>: <why>`, with the node's message (which names the
 //! contract rule that failed) and the `x-vchain-tx-hash` / `x-vchain-height` metadata when
@@ -29,6 +30,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod args;
+mod certificate;
 mod commands;
 mod exit;
 mod json;
@@ -52,7 +54,13 @@ fn main() -> ExitCode {
                 let _ = write!(stdout, "{}", out.text);
             }
             let _ = stdout.flush();
-            ExitCode::SUCCESS
+            match out.failure {
+                None => ExitCode::SUCCESS,
+                Some((exit, why)) => {
+                    eprintln!("error: {why}");
+                    ExitCode::from(exit.code())
+                }
+            }
         }
         Err(err) => {
             if json_output {

@@ -1350,6 +1350,56 @@ async fn reads_paging_trace_events_and_exit_codes() {
     let r = chain.run(&["block", "get", "999999"]).await;
     r.expect_code(4);
 
+    // A solo chain has no views and its blocks no commit certificate.
+    assert_eq!(status["consensus_view"], 0, "{status:#}");
+    assert_eq!(block["certificate"], Value::Null, "{block:#}");
+    assert_eq!(block["certificate_check"], Value::Null, "{block:#}");
+    let r = chain.run(&["block", "get", "1"]).await;
+    r.expect_code(0);
+    assert!(r.stdout.ends_with("certificate: none\n"), "{}", r.stdout);
+    // A certificate attached to block 1 (as a Raft chain will, issue 14) is shown and checked
+    // against the validators of height 1: a solo node has no consensus key, so it cannot verify.
+    // The block is still printed; the exit code says the check failed.
+    let hash: Vec<u8> = hex::decode(block["block_hash"].as_str().expect("hash")).expect("hex");
+    let certificate = vchain_proto::v1::CommitCertificate {
+        height: 1,
+        view: 0,
+        block_hash: hash,
+        signatures: vec![vchain_proto::v1::CommitSignature {
+            node_id: "node-1".into(),
+            signature: vec![0; 64],
+        }],
+    };
+    chain
+        .node
+        .as_ref()
+        .expect("running")
+        .chain
+        .ledger
+        .store_certificate(1, &prost::Message::encode_to_vec(&certificate))
+        .expect("attached");
+    let r = chain.run(&["block", "get", "1"]).await;
+    r.expect_code(8);
+    assert!(
+        r.stdout.starts_with("height: 1\n")
+            && r.stdout.contains("certificate: view 0, signed by node-1\n")
+            && r.stdout.contains("certificate: DOES NOT VERIFY: the consensus nodes of height 1 make no validator set: consensus node node-1 has a 0-byte key"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr
+            .contains("block 1: the commit certificate does not verify"),
+        "{}",
+        r.stderr
+    );
+    let r = chain.run(&["--json", "block", "get", "1"]).await;
+    r.expect_code(8);
+    let out = r.json();
+    assert_eq!(out["certificate"]["view"], 0, "{out:#}");
+    assert_eq!(out["certificate"]["signatures"][0]["node_id"], "node-1");
+    assert_eq!(out["certificate_check"]["verified"], false, "{out:#}");
+
     // Usage errors: 2.
     for args in [
         &[

@@ -37,7 +37,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use vchain_proto::v1::CommitCertificate;
+use vchain_proto::v1::{CommitCertificate, ConsensusConfig};
 
 use crate::signature;
 
@@ -122,6 +122,14 @@ pub enum ValidatorsError {
     /// Two validators with one key: one signer would count twice.
     #[error("validators {0} and {1} share one key")]
     DuplicateKey(String, String),
+    /// A consensus node whose key is not 32 bytes (a `solo` node has none).
+    #[error("consensus node {node_id} has a {got}-byte key, not a 32-byte ed25519 consensus key")]
+    KeyLength {
+        /// The node.
+        node_id: String,
+        /// Its key's length.
+        got: usize,
+    },
 }
 
 /// The validators of one height: node id to ed25519 consensus key, in id order.
@@ -152,6 +160,31 @@ impl Validators {
             return Err(ValidatorsError::TooMany { got: keys.len() });
         }
         Ok(Self { keys })
+    }
+
+    /// The validators of a consensus configuration: each node's `public_key` (the key its CA
+    /// certified) is its consensus key. The configuration in force for height `h` is the one
+    /// stored under `p/consensus` after block `h - 1`.
+    pub fn from_config(config: &ConsensusConfig) -> Result<Self, ValidatorsError> {
+        let pairs = config
+            .nodes
+            .iter()
+            .map(|node| {
+                let key: [u8; 32] = node.public_key.as_slice().try_into().map_err(|_| {
+                    ValidatorsError::KeyLength {
+                        node_id: node.node_id.clone(),
+                        got: node.public_key.len(),
+                    }
+                })?;
+                Ok((node.node_id.clone(), key))
+            })
+            .collect::<Result<Vec<_>, ValidatorsError>>()?;
+        Self::new(pairs)
+    }
+
+    /// The validators' node ids, ascending.
+    pub fn node_ids(&self) -> impl Iterator<Item = &str> {
+        self.keys.keys().map(String::as_str)
     }
 
     /// How many validators.

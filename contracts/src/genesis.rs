@@ -153,7 +153,8 @@ pub struct GenesisIdentity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenesisConsensus {
-    /// `solo` for now.
+    /// `solo` (one node), `raft` (crash fault tolerant) or `pbft` (Byzantine fault tolerant,
+    /// with commit certificates).
     pub engine: String,
     /// Consensus nodes: `(node_id, org_id)`.
     pub nodes: Vec<GenesisNode>,
@@ -168,7 +169,8 @@ pub struct GenesisNode {
     /// Organisation running it.
     pub org_id: String,
     /// The node's ed25519 network public key, 64 hex characters (its libp2p PeerId).
-    /// Required by networked engines (`raft`); empty for `solo`.
+    /// Required by networked engines (`raft`, `pbft`); empty for `solo`. Under `pbft` it is
+    /// also the node's consensus key: the key its commit signatures verify under.
     #[serde(default)]
     pub public_key: String,
     /// The node's certificate, PEM, from its organisation's root CA (OU node, CN the node id,
@@ -270,9 +272,20 @@ impl Genesis {
                 )));
             }
             "solo" => {}
-            "raft" => {
+            // PBFT's validators sign with the key listed here (the key their CA certified), so
+            // it has the same rules as Raft's network keys, and a set that fits a certificate.
+            engine @ ("raft" | "pbft") => {
                 if self.consensus.nodes.is_empty() {
-                    return Err(invalid("raft consensus needs at least one node".into()));
+                    return Err(invalid(format!(
+                        "{engine} consensus needs at least one node"
+                    )));
+                }
+                if self.consensus.nodes.len() > crate::CONSENSUS_NODES_MAX {
+                    return Err(invalid(format!(
+                        "{engine} consensus runs at most {} nodes, genesis lists {}",
+                        crate::CONSENSUS_NODES_MAX,
+                        self.consensus.nodes.len()
+                    )));
                 }
                 let mut seen = std::collections::BTreeSet::new();
                 let mut seen_keys = std::collections::BTreeMap::new();
@@ -290,6 +303,11 @@ impl Genesis {
                             node.node_id
                         )));
                     };
+                    // As AddConsensusNode checks it: the signature rule refuses a small-order
+                    // key, so a PBFT validator holding one could never sign a commit.
+                    validate::public_key(&key).map_err(|e| {
+                        invalid(format!("consensus node {}: {}", node.node_id, e.message))
+                    })?;
                     // The network key is the node's identity on the wire: two nodes sharing one
                     // would be indistinguishable to peers and to the connection allow-list.
                     if let Some(first) = seen_keys.insert(key, node.node_id.as_str()) {
@@ -302,7 +320,7 @@ impl Genesis {
             }
             other => {
                 return Err(invalid(format!(
-                    "consensus engine {other:?} is not available (this build has: solo, raft)"
+                    "consensus engine {other:?} is not available (this build has: solo, raft, pbft)"
                 )));
             }
         }

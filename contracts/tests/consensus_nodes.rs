@@ -10,6 +10,7 @@ mod common;
 use common::ops::*;
 use common::*;
 use prost::Message;
+use vchain_contracts::commit_certificate::{Validators, ValidatorsError};
 use vchain_contracts::genesis::{Genesis, GenesisError, Params};
 use vchain_contracts::{consensus_config, keys, ExecError, CONSENSUS_NODES_MAX};
 use vchain_ledger::MemoryLedger;
@@ -539,4 +540,109 @@ fn genesis_refuses_two_nodes_with_one_network_key() {
 #[test]
 fn the_raft_test_genesis_is_valid() {
     assert!(raft_genesis(Params::default()).state().is_ok());
+}
+
+/// [`raft_genesis`] under the PBFT engine.
+fn pbft_genesis() -> Genesis {
+    let mut genesis = raft_genesis(Params::default());
+    genesis.consensus.engine = "pbft".into();
+    genesis
+}
+
+fn pbft_genesis_error(change: impl FnOnce(&mut Genesis)) -> String {
+    let mut genesis = pbft_genesis();
+    change(&mut genesis);
+    match genesis.state() {
+        Ok(_) => panic!("genesis accepted"),
+        Err(GenesisError::Invalid(message)) => message,
+    }
+}
+
+#[test]
+fn a_pbft_genesis_stores_its_nodes_and_their_keys_are_the_validators() {
+    let chain = TestChain::from_genesis(pbft_genesis());
+    let stored = config(&chain);
+    assert_eq!(stored.engine, "pbft");
+    assert_eq!(node_ids(&chain), ["node-a", "node-b"]);
+    let validators = Validators::from_config(&stored).expect("32-byte keys");
+    assert_eq!(validators.len(), 2);
+    assert_eq!(validators.key("node-a"), Some(&node_key(1)));
+    assert_eq!(validators.key("node-b"), Some(&node_key(2)));
+    assert_eq!(
+        validators.node_ids().collect::<Vec<_>>(),
+        ["node-a", "node-b"]
+    );
+    // One node is a valid (if faultless-only) PBFT set.
+    let mut one = pbft_genesis();
+    one.consensus.nodes.truncate(1);
+    assert!(one.state().is_ok());
+}
+
+#[test]
+fn a_pbft_genesis_checks_its_nodes_like_raft() {
+    assert_eq!(
+        pbft_genesis_error(|g| g.consensus.nodes.clear()),
+        "pbft consensus needs at least one node"
+    );
+    assert_eq!(
+        pbft_genesis_error(|g| g.consensus.nodes[1].node_id = "node-a".into()),
+        "consensus node node-a is listed twice"
+    );
+    assert_eq!(
+        pbft_genesis_error(|g| g.consensus.nodes[1].public_key = hex::encode(node_key(1))),
+        "consensus nodes node-a and node-b have the same network public key"
+    );
+    assert_eq!(
+        pbft_genesis_error(|g| g.consensus.nodes[0].public_key = String::new()),
+        "consensus node node-a needs its 32-byte network public key in hex"
+    );
+    assert_eq!(
+        pbft_genesis_error(|g| g.consensus.nodes[0].public_key = "ab".repeat(31)),
+        "consensus node node-a needs its 32-byte network public key in hex"
+    );
+    // The identity point: small order, so the signature rule would refuse every commit of it.
+    let mut weak = [0u8; 32];
+    weak[0] = 1;
+    let message = pbft_genesis_error(|g| g.consensus.nodes[0].public_key = hex::encode(weak));
+    assert!(
+        message.starts_with("consensus node node-a: public key 0100")
+            && message.ends_with("is a weak (small-order) key"),
+        "{message}"
+    );
+    let message = pbft_genesis_error(|g| {
+        g.consensus.nodes = (0..=CONSENSUS_NODES_MAX as u8)
+            .map(|n| raft_node(&format!("node-{n:02}"), "bank-a", n))
+            .collect();
+    });
+    assert_eq!(
+        message,
+        "pbft consensus runs at most 64 nodes, genesis lists 65"
+    );
+    let mut at_most = pbft_genesis();
+    at_most.consensus.nodes = (0..CONSENSUS_NODES_MAX as u8)
+        .map(|n| raft_node(&format!("node-{n:02}"), "bank-a", n))
+        .collect();
+    assert!(at_most.state().is_ok(), "64 nodes fit");
+}
+
+#[test]
+fn a_keyless_node_makes_no_validator_set() {
+    // A solo chain's node has no key: it can sign no certificate.
+    let chain = TestChain::new();
+    assert_eq!(
+        Validators::from_config(&config(&chain)),
+        Err(ValidatorsError::KeyLength {
+            node_id: chain.genesis.consensus.nodes[0].node_id.clone(),
+            got: 0,
+        })
+    );
+    let mut stored = config(&raft_chain());
+    stored.nodes[1].public_key.pop();
+    assert_eq!(
+        Validators::from_config(&stored),
+        Err(ValidatorsError::KeyLength {
+            node_id: "node-b".into(),
+            got: 31,
+        })
+    );
 }

@@ -2850,10 +2850,10 @@ fn genesis_validation_errors() {
     );
     let message = genesis_error(|g| g.params.max_tenor_days = 0);
     assert_eq!(message, "params: max_tenor_days must be at least 1");
-    let message = genesis_error(|g| g.consensus.engine = "pbft".into());
+    let message = genesis_error(|g| g.consensus.engine = "tendermint".into());
     assert_eq!(
         message,
-        "consensus engine \"pbft\" is not available (this build has: solo, raft)"
+        "consensus engine \"tendermint\" is not available (this build has: solo, raft, pbft)"
     );
     let message = genesis_error(|g| g.consensus.engine = "raft".into());
     assert_eq!(

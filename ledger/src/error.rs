@@ -78,6 +78,34 @@ pub enum LedgerError {
         /// Where it was committed.
         height: u64,
     },
+    /// A commit certificate offered for a height at which no block is stored.
+    #[error("no block is stored at height {height} to attach a commit certificate to")]
+    BlockNotStored {
+        /// The height.
+        height: u64,
+    },
+    /// A commit certificate offered with a block it does not name (another height or hash).
+    #[error("the commit certificate offered for height {height} names block {} at height {certificate_height}, not the block stored with it", Hex(.certificate_hash))]
+    CertificateMismatch {
+        /// The height it was offered for.
+        height: u64,
+        /// The height it names.
+        certificate_height: u64,
+        /// The block hash it names.
+        certificate_hash: Vec<u8>,
+    },
+    /// A commit certificate larger than any validator set signs.
+    #[error(
+        "the commit certificate offered for height {height} is {bytes} bytes, more than {max}"
+    )]
+    CertificateTooLarge {
+        /// The height it was offered for.
+        height: u64,
+        /// Its size.
+        bytes: usize,
+        /// The most stored.
+        max: usize,
+    },
     /// A block holds more transactions than a transaction location can index.
     #[error("block holds {count} transactions, more than the {max} a location can index")]
     TooManyTransactions {

@@ -7,8 +7,8 @@
 //! - [`MemoryLedger`]: an in-memory state store with the same tree, the test double of the
 //!   execution crates;
 //! - with the `rocksdb` feature (default), `RocksLedger`: blocks, transaction locations, state,
-//!   tree nodes, secondary indexes and the chain head, committed one block per atomic, synced
-//!   write batch.
+//!   tree nodes, secondary indexes, commit certificates and the chain head, committed one block
+//!   per atomic, synced write batch.
 //!
 //! Must not depend on: contracts, consensus, the node or any network code. It stores bytes and
 //! hashes them; what the bytes mean belongs to the execution crates. Without the `rocksdb`
@@ -55,7 +55,7 @@ pub use memory::MemoryLedger;
 #[cfg(feature = "rocksdb")]
 pub use rocks::{
     BlockCommit, ChainHead, ConsensusLog, ConsensusWrite, LedgerSnapshot, RocksLedger,
-    SnapshotChunk, SnapshotInstall, SnapshotPart, StorageBudget, TxLocation,
+    SnapshotChunk, SnapshotInstall, SnapshotPart, StorageBudget, TxLocation, CERTIFICATE_BYTES_MAX,
     SNAPSHOT_CHUNK_BYTES_MAX,
 };
 pub use tree::{root_of, verify_proof, Node, NodePath, NodeStore, TreeUpdate};

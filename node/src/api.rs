@@ -956,9 +956,22 @@ impl VchainApi for ApiService {
             .as_ref()
             .map(vchain_contracts::block::block_hash)
             .unwrap_or_default();
+        // Served as stored: the reader verifies it (the ledger checked it names this block).
+        let certificate = self
+            .chain
+            .ledger
+            .certificate(height)
+            .map_err(internal)?
+            .map(|bytes| {
+                CommitCertificate::decode(bytes.as_slice()).map_err(|e| {
+                    internal(format!("the certificate stored for block {height}: {e}"))
+                })
+            })
+            .transpose()?;
         Ok(Response::new(GetBlockResponse {
             block: Some(block),
             block_hash: block_hash.to_vec(),
+            certificate,
         }))
     }
 
@@ -1095,6 +1108,10 @@ impl VchainApi for ApiService {
                 .incarnations
                 .as_ref()
                 .is_some_and(|i| i.voting_forbidden()),
+            consensus_view: self
+                .chain
+                .consensus_view
+                .load(std::sync::atomic::Ordering::Relaxed),
         }))
     }
 

@@ -698,6 +698,7 @@ mod tests {
                 state_writes: &writes,
                 tree: &tree,
                 index_writes: &WriteSet::new(),
+                certificate: None,
             })
             .expect("commit");
         ledger

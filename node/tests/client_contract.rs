@@ -193,3 +193,90 @@ async fn an_undecodable_request_is_malformed_and_an_oversized_one_too_large() {
     assert!(status.is_ok(), "{status:?}");
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_is_served_with_its_commit_certificate_when_it_has_one() {
+    use ed25519_dalek::{Signer, SigningKey};
+    use prost::Message;
+    use vchain_contracts::commit_certificate::{statement, verify, Validators};
+    use vchain_proto::v1::get_block_request::Selector;
+    use vchain_proto::v1::{CommitCertificate, CommitSignature, GetBlockRequest};
+
+    let mut node = TestNode::start().await;
+    // A solo chain: no views, and no block carries a certificate.
+    let status = node.status().await;
+    assert_eq!(
+        (status.consensus.as_str(), status.consensus_view),
+        ("solo", 0)
+    );
+    let block_at = |node: &TestNode, height: u64| {
+        let request = node.audited(
+            GetBlockRequest {
+                selector: Some(Selector::Height(height)),
+            },
+            "GetBlock",
+        );
+        let mut api = node.api.clone();
+        async move { api.get_block(request).await.expect("block").into_inner() }
+    };
+    let genesis = block_at(&node, 0).await;
+    assert_eq!(genesis.certificate, None);
+
+    // A certificate attached to block 0 in the node's ledger (as a Raft chain will certify
+    // after applying, issue 14) is served with the block, and a client verifies it with the
+    // validators that signed it.
+    let keys: Vec<SigningKey> = (1..=4u8)
+        .map(|i| SigningKey::from_bytes(&[i; 32]))
+        .collect();
+    let validators = Validators::new(
+        keys.iter()
+            .enumerate()
+            .map(|(i, k)| (format!("v{i}"), k.verifying_key().to_bytes())),
+    )
+    .expect("validators");
+    let hash: [u8; 32] = genesis.block_hash.as_slice().try_into().expect("32 bytes");
+    let signed = statement(&node.genesis.chain_id, 0, 0, &hash);
+    let certificate = CommitCertificate {
+        height: 0,
+        view: 0,
+        block_hash: hash.to_vec(),
+        signatures: [0usize, 1, 3]
+            .iter()
+            .map(|&i| CommitSignature {
+                node_id: format!("v{i}"),
+                signature: keys[i].sign(&signed).to_bytes().to_vec(),
+            })
+            .collect(),
+    };
+    node.node
+        .as_ref()
+        .expect("running")
+        .chain
+        .ledger
+        .store_certificate(0, &certificate.encode_to_vec())
+        .expect("attached");
+    let served = block_at(&node, 0).await;
+    assert_eq!(served.certificate.as_ref(), Some(&certificate));
+    assert_eq!(
+        verify(
+            &node.genesis.chain_id,
+            &validators,
+            served.certificate.as_ref().expect("certificate")
+        ),
+        Ok(())
+    );
+    // Asked for by hash, the same.
+    let by_hash = node
+        .api
+        .get_block(node.audited(
+            GetBlockRequest {
+                selector: Some(Selector::Hash(hash.to_vec())),
+            },
+            "GetBlock",
+        ))
+        .await
+        .expect("block")
+        .into_inner();
+    assert_eq!(by_hash.certificate, Some(certificate));
+    node.stop().await;
+}

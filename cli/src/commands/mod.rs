@@ -37,18 +37,22 @@ use vchain_wallet::keystore::{Keystore, KeystoreError};
 use vchain_wallet::{Refusal, Signer, Wallet, WalletError};
 
 use crate::args::{BlockCmd, Cli, Command, DevCmd, Hex32, PublicKeySource, TxCmd, TxOpts};
-use crate::exit::{KeyProblem, TxPending, TxRejected, UsageError};
+use crate::exit::{Exit, KeyProblem, TxPending, TxRejected, UsageError};
 use crate::{json, passphrase, render};
 
 /// How long to wait for a TCP/HTTP2 connection to the node.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// What a command produced: the `--json` document and the human text.
+/// What a command produced: the `--json` document and the human text, and whether a check it
+/// made failed even though it has output to show.
 pub(crate) struct Out {
     /// Printed with `--json`.
     pub(crate) json: Value,
     /// Printed otherwise (already streamed for `events`, then empty).
     pub(crate) text: String,
+    /// Set when the output shows a failed check (a block whose certificate does not verify):
+    /// the exit code and the error line for stderr.
+    pub(crate) failure: Option<(Exit, String)>,
 }
 
 impl Out {
@@ -56,7 +60,14 @@ impl Out {
         Self {
             json,
             text: text.into(),
+            failure: None,
         }
+    }
+
+    /// This output, ending with `exit` and `why` on stderr once it is printed.
+    fn failing(mut self, exit: Exit, why: String) -> Self {
+        self.failure = Some((exit, why));
+        self
     }
 }
 

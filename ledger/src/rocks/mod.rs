@@ -1,5 +1,5 @@
 //! The persistent ledger on RocksDB: blocks, transaction locations, state, tree nodes, secondary
-//! indexes and the chain head, one column family each. A block is committed as one synced write
+//! indexes, commit certificates and the chain head, one column family each. A block is committed as one synced write
 //! batch, so after a crash the store holds either all of a block or none of it.
 
 use std::cell::RefCell;
@@ -26,7 +26,7 @@ const CF_STATE: &str = "state";
 const CF_TREE: &str = "tree";
 const CF_INDEX: &str = "index";
 const CF_META: &str = "meta";
-const COLUMN_FAMILIES: [&str; 9] = [
+const COLUMN_FAMILIES: [&str; 10] = [
     CF_BLOCKS,
     CF_BLOCK_HASHES,
     CF_TXS,
@@ -36,6 +36,7 @@ const COLUMN_FAMILIES: [&str; 9] = [
     CF_META,
     consensus_log::CF_CONSENSUS_LOG,
     consensus_log::CF_CONSENSUS_META,
+    certificates::CF_CERTIFICATES,
 ];
 /// Point-read column families, where a bloom filter saves the disk read for absent keys.
 const BLOOM_FAMILIES: [&str; 3] = [CF_STATE, CF_TREE, CF_TXS];
@@ -124,6 +125,10 @@ pub struct BlockCommit<'a> {
     pub tree: &'a TreeUpdate,
     /// Secondary index writes (keys and values chosen by the caller).
     pub index_writes: &'a WriteSet,
+    /// The block's encoded `vchain_proto::v1::CommitCertificate`, if it was decided with one
+    /// (PBFT), verified by the caller; it must name this height and `block_hash`. Without one,
+    /// [`RocksLedger::store_certificate`] attaches it later.
+    pub certificate: Option<&'a [u8]>,
 }
 
 /// The persistent ledger. `Send + Sync`: share it through an `Arc` between the block producer
@@ -377,9 +382,10 @@ impl RocksLedger {
     }
 
     /// Commits one block atomically: the block, its hash, its transaction locations, the state
-    /// writes, the tree node writes, the index writes and the new head, in one synced write batch.
-    /// Refused, with nothing written, when the height is not the next one, when the tree update's
-    /// root is not the block's state root, or when the update was prepared against another root.
+    /// writes, the tree node writes, the index writes, its commit certificate if any and the new
+    /// head, in one synced write batch. Refused, with nothing written, when the height is not the
+    /// next one, when the tree update's root is not the block's state root, when the update was
+    /// prepared against another root, or when the certificate names another block.
     pub fn commit_block(&self, commit: &BlockCommit<'_>) -> Result<(), LedgerError> {
         let span = tracing::info_span!(
             "commit_block",
@@ -432,6 +438,9 @@ impl RocksLedger {
                 height,
             });
         }
+        if let Some(certificate) = commit.certificate {
+            Self::check_certificate(certificate, commit.height, &commit.block_hash)?;
+        }
 
         let new_head = ChainHead {
             height: commit.height,
@@ -461,6 +470,9 @@ impl RocksLedger {
             }
         }
         write_set_into(&mut batch, self.cf(CF_INDEX)?, commit.index_writes);
+        if let Some(certificate) = commit.certificate {
+            self.put_certificate(&mut batch, commit.height, certificate)?;
+        }
         batch.put_cf(self.cf(CF_META)?, HEAD_KEY, new_head.encode());
 
         let mut write_options = WriteOptions::default();
@@ -764,9 +776,11 @@ impl View<'_> {
 }
 
 pub mod budget;
+mod certificates;
 mod consensus_log;
 mod history;
 pub use budget::StorageBudget;
+pub use certificates::CERTIFICATE_BYTES_MAX;
 pub use consensus_log::{ConsensusLog, ConsensusWrite};
 mod snapshot;
 pub use snapshot::{SnapshotChunk, SnapshotInstall, SnapshotPart, SNAPSHOT_CHUNK_BYTES_MAX};

@@ -154,6 +154,7 @@ impl RocksLedger {
             CF_BLOCKS,
             CF_BLOCK_HASHES,
             CF_TXS,
+            super::certificates::CF_CERTIFICATES,
             CF_META,
         ] {
             self.wipe(cf)?;

@@ -73,6 +73,7 @@ fn commit(
         state_writes: state,
         tree: &tree,
         index_writes: index,
+        certificate: None,
     })?;
     Ok(block_hash)
 }
@@ -322,6 +323,7 @@ fn refused_commits_change_nothing() {
             state_writes: &next,
             tree: &tree,
             index_writes: &index,
+            certificate: None,
         })
         .expect_err("wrong root");
     assert!(
@@ -348,6 +350,7 @@ fn refused_commits_change_nothing() {
             state_writes: &next,
             tree: &tree,
             index_writes: &index,
+            certificate: None,
         })
         .expect_err("duplicate block hash");
     assert!(
@@ -378,6 +381,7 @@ fn refused_commits_change_nothing() {
             state_writes: &z,
             tree: &stale,
             index_writes: &WriteSet::new(),
+            certificate: None,
         })
         .expect_err("stale tree update");
     assert!(
@@ -1150,4 +1154,258 @@ fn the_write_ahead_log_and_memtables_stay_within_the_budget_under_sustained_writ
         ledger.get(b"voucher/159/3").expect("read").map(|v| v.len()),
         Some(16 << 10)
     );
+}
+
+/// An encoded certificate naming block `block_hash` at `height`, with one (unchecked: the ledger
+/// does not verify signatures) signature.
+fn certificate(height: u64, block_hash: &[u8]) -> Vec<u8> {
+    vchain_proto::v1::CommitCertificate {
+        height,
+        view: 2,
+        block_hash: block_hash.to_vec(),
+        signatures: vec![vchain_proto::v1::CommitSignature {
+            node_id: "node-a".into(),
+            signature: vec![7; 64],
+        }],
+    }
+    .encode_to_vec()
+}
+
+/// Commits block `height` (as [`commit`] builds it) with the certificate `certify` makes from
+/// its hash.
+fn commit_certified(
+    ledger: &RocksLedger,
+    height: u64,
+    state: &WriteSet,
+    certify: impl FnOnce(&Hash) -> Vec<u8>,
+) -> Result<Hash, LedgerError> {
+    let tree = ledger.prepare_state(state)?;
+    let txs = tx_hashes(height, 2);
+    let (bytes, block_hash) = block(height, &tree.root, 2);
+    let certificate = certify(&block_hash);
+    ledger.commit_block(&BlockCommit {
+        height,
+        block_hash,
+        state_root: tree.root,
+        timestamp_ms: 1_700_000_000_000u64.wrapping_add(height),
+        block_bytes: &bytes,
+        tx_hashes: &txs,
+        state_writes: state,
+        tree: &tree,
+        index_writes: &WriteSet::new(),
+        certificate: Some(&certificate),
+    })?;
+    Ok(block_hash)
+}
+
+#[test]
+fn a_certificate_committed_with_its_block_is_read_back_after_a_reopen() {
+    let dir = TempDir::new().expect("tempdir");
+    let (genesis, expected) = {
+        let ledger = RocksLedger::open(dir.path()).expect("open");
+        let genesis = commit_certified(&ledger, 0, &writes(&[("a", Some("1"))]), |hash| {
+            certificate(0, hash)
+        })
+        .expect("genesis with a certificate");
+        commit(&ledger, 1, &writes(&[("b", Some("2"))]), &WriteSet::new()).expect("block 1");
+        assert_eq!(
+            ledger.certificate(1).expect("read"),
+            None,
+            "a block committed without one has none"
+        );
+        assert_eq!(
+            ledger.certificate(2).expect("read"),
+            None,
+            "nor a future one"
+        );
+        (genesis, ledger.certificate(0).expect("read"))
+    };
+    assert_eq!(expected, Some(certificate(0, &genesis)));
+    let reopened = RocksLedger::open(dir.path()).expect("reopen");
+    assert_eq!(reopened.certificate(0).expect("read"), expected);
+    assert_eq!(reopened.certificate(1).expect("read"), None);
+}
+
+#[test]
+fn a_block_whose_certificate_names_another_block_is_not_committed() {
+    let dir = TempDir::new().expect("tempdir");
+    let ledger = RocksLedger::open(dir.path()).expect("open");
+    commit(&ledger, 0, &writes(&[("a", Some("1"))]), &WriteSet::new()).expect("genesis");
+    let before = fingerprint(&ledger);
+    let state = writes(&[("b", Some("2"))]);
+
+    let error = commit_certified(&ledger, 1, &state, |hash| certificate(2, hash))
+        .expect_err("another height");
+    assert!(
+        matches!(
+            error,
+            LedgerError::CertificateMismatch {
+                height: 1,
+                certificate_height: 2,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    let error = commit_certified(&ledger, 1, &state, |_| certificate(1, &[0xCD; 32]))
+        .expect_err("another block");
+    assert!(
+        matches!(&error, LedgerError::CertificateMismatch { certificate_hash, .. } if certificate_hash == &[0xCD; 32]),
+        "{error}"
+    );
+    assert!(error.to_string().contains("cdcdcdcd"), "names it: {error}");
+    let error =
+        commit_certified(&ledger, 1, &state, |_| vec![0xFF, 0xFF]).expect_err("not a certificate");
+    assert!(matches!(error, LedgerError::Decode { .. }), "{error}");
+    let error = commit_certified(&ledger, 1, &state, |_| vec![0; CERTIFICATE_BYTES_MAX + 1])
+        .expect_err("too large");
+    assert!(
+        matches!(error, LedgerError::CertificateTooLarge { bytes, .. } if bytes == CERTIFICATE_BYTES_MAX + 1),
+        "{error}"
+    );
+
+    assert_eq!(
+        fingerprint(&ledger),
+        before,
+        "nothing of the block was written"
+    );
+    assert_eq!(ledger.certificate(1).expect("read"), None);
+    commit_certified(&ledger, 1, &state, |hash| certificate(1, hash)).expect("the right one");
+}
+
+#[test]
+fn a_certificate_is_attached_to_a_committed_block_and_only_to_the_one_it_names() {
+    let dir = TempDir::new().expect("tempdir");
+    let ledger = populated(dir.path(), 3);
+    let hash = |h: u64| {
+        let header = ledger
+            .block(h)
+            .expect("read")
+            .expect("block")
+            .header
+            .expect("header");
+        sha(&header.encode_to_vec())
+    };
+    let before = fingerprint(&ledger);
+
+    // Refused: no block there, another height, another block (also one stored elsewhere).
+    for (height, offered) in [
+        (3, certificate(3, &[1; 32])),
+        (1, certificate(2, &hash(1))),
+        (1, certificate(1, &hash(2))),
+        (1, certificate(1, &[1; 31])),
+        (1, vec![0xFF]),
+    ] {
+        let error = ledger
+            .store_certificate(height, &offered)
+            .expect_err("refused");
+        assert!(
+            matches!(
+                error,
+                LedgerError::BlockNotStored { height: 3 }
+                    | LedgerError::CertificateMismatch { height: 1, .. }
+                    | LedgerError::Decode { .. }
+            ),
+            "{error}"
+        );
+        assert_eq!(ledger.certificate(height).expect("read"), None);
+    }
+
+    ledger
+        .store_certificate(1, &certificate(1, &hash(1)))
+        .expect("attached");
+    assert_eq!(
+        ledger.certificate(1).expect("read"),
+        Some(certificate(1, &hash(1)))
+    );
+    assert_eq!(
+        fingerprint(&ledger),
+        before,
+        "blocks, state and head unchanged"
+    );
+    // A later certificate of the same block (more signatures, say) replaces it.
+    let mut fuller =
+        vchain_proto::v1::CommitCertificate::decode(certificate(1, &hash(1)).as_slice())
+            .expect("decode");
+    fuller.signatures.push(vchain_proto::v1::CommitSignature {
+        node_id: "node-b".into(),
+        signature: vec![8; 64],
+    });
+    ledger
+        .store_certificate(1, &fuller.encode_to_vec())
+        .expect("replaced");
+    assert_eq!(
+        ledger.certificate(1).expect("read"),
+        Some(fuller.encode_to_vec())
+    );
+    // The head block takes one too.
+    ledger
+        .store_certificate(2, &certificate(2, &hash(2)))
+        .expect("head certified");
+    assert!(ledger.certificate(2).expect("read").is_some());
+}
+
+#[test]
+fn certificates_follow_the_blocks_through_a_snapshot_install_and_history_backfill() {
+    let dirs = [TempDir::new().expect("dir"), TempDir::new().expect("dir")];
+    let source = populated(dirs[0].path(), 4);
+    let hash = |h: u64| {
+        let header = source
+            .block(h)
+            .expect("read")
+            .expect("block")
+            .header
+            .expect("header");
+        sha(&header.encode_to_vec())
+    };
+    let target = RocksLedger::open(dirs[1].path()).expect("open");
+    commit_certified(&target, 0, &writes(&[("s/genesis", Some("g"))]), |h| {
+        certificate(0, h)
+    })
+    .expect("genesis");
+    let genesis_certificate = target.certificate(0).expect("read");
+    assert!(genesis_certificate.is_some());
+
+    // The install keeps the blocks the ledger held, and their certificates.
+    let head = install_from(&target, &source).expect("install");
+    assert_eq!(target.certificate(0).expect("read"), genesis_certificate);
+    assert_eq!(target.certificate(head.height).expect("read"), None);
+    target
+        .store_certificate(head.height, &certificate(head.height, &hash(head.height)))
+        .expect("the installed head block takes its certificate");
+
+    // A block in the history gap takes none until it is stored.
+    let gap_block = head.height - 1;
+    assert!(matches!(
+        target.store_certificate(gap_block, &certificate(gap_block, &hash(gap_block))),
+        Err(LedgerError::BlockNotStored { .. })
+    ));
+    target
+        .store_past_block(
+            gap_block,
+            &hash(gap_block),
+            &source.block_bytes(gap_block).expect("read").expect("block"),
+            &tx_hashes(gap_block, 2),
+        )
+        .expect("backfilled");
+    target
+        .store_certificate(gap_block, &certificate(gap_block, &hash(gap_block)))
+        .expect("a backfilled block takes its certificate");
+    assert_eq!(target.history_gap().expect("gap"), Some(gap_block));
+
+    // An interrupted install empties everything, certificates included.
+    let install = target
+        .begin_snapshot_install(source.head().expect("head").expect("head"))
+        .expect("begin");
+    drop(install);
+    drop(target);
+    let reopened = RocksLedger::open(dirs[1].path()).expect("reopen");
+    assert_eq!(reopened.head().expect("head"), None);
+    for height in 0..=head.height {
+        assert_eq!(
+            reopened.certificate(height).expect("read"),
+            None,
+            "{height}"
+        );
+    }
 }

@@ -105,6 +105,7 @@ impl Producer {
             state_writes: &outcome.state_writes,
             tree: &tree,
             index_writes: &outcome.index_writes,
+            certificate: None,
         })?;
         let rejected = outcome.results.iter().filter(|r| r.code != 0).count();
         info!(

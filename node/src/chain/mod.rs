@@ -169,6 +169,9 @@ pub struct Chain {
     peers: Option<Peers>,
     /// The leader as the engine last reported it.
     leader: Mutex<Option<NodeId>>,
+    /// The PBFT view as the engine last reported it (0 under raft and solo, which have none);
+    /// `leader` is then that view's primary.
+    pub(crate) consensus_view: std::sync::atomic::AtomicU64,
     /// The voters as the engine last reported them.
     voters: Mutex<Vec<NodeId>>,
     /// Checkpoints kept for state sync (networked engines only).
@@ -245,6 +248,7 @@ pub(crate) fn open_ledger(
                 state_writes: &outcome.state_writes,
                 tree: &ledger.prepare_state(&outcome.state_writes)?,
                 index_writes: &outcome.index_writes,
+                certificate: None,
             })?;
             info!(chain_id = %genesis.chain_id, genesis_hash = %hex::encode(hash), state_root = %hex::encode(genesis_root), "wrote genesis block");
         }
@@ -358,6 +362,7 @@ impl Chain {
             stopped: tokio::sync::watch::channel(false).0,
             peers,
             leader: Mutex::new(None),
+            consensus_view: std::sync::atomic::AtomicU64::new(0),
             voters: Mutex::new(Vec::new()),
             checkpoints,
             syncing: AtomicBool::new(false),

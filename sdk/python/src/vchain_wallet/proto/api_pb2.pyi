@@ -276,12 +276,14 @@ class GetBlockRequest(_message.Message):
     def __init__(self, height: _Optional[int] = ..., hash: _Optional[bytes] = ...) -> None: ...
 
 class GetBlockResponse(_message.Message):
-    __slots__ = ("block", "block_hash")
+    __slots__ = ("block", "block_hash", "certificate")
     BLOCK_FIELD_NUMBER: _ClassVar[int]
     BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     block: _types_pb2.Block
     block_hash: bytes
-    def __init__(self, block: _Optional[_Union[_types_pb2.Block, _Mapping]] = ..., block_hash: _Optional[bytes] = ...) -> None: ...
+    certificate: _types_pb2.CommitCertificate
+    def __init__(self, block: _Optional[_Union[_types_pb2.Block, _Mapping]] = ..., block_hash: _Optional[bytes] = ..., certificate: _Optional[_Union[_types_pb2.CommitCertificate, _Mapping]] = ...) -> None: ...
 
 class GetTransactionRequest(_message.Message):
     __slots__ = ("tx_hash",)
@@ -310,7 +312,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("chain_id", "node_id", "consensus", "height", "head_hash", "state_root", "head_time_ms", "mempool_size", "genesis_hash", "version", "params", "members", "leader", "voters", "syncing", "snapshots_installed", "certificates_expiring", "certificate_warning_days", "blocks_ahead_of_clock", "votes_refused_from", "voting_forbidden", "proposals_refused", "resources")
+    __slots__ = ("chain_id", "node_id", "consensus", "height", "head_hash", "state_root", "head_time_ms", "mempool_size", "genesis_hash", "version", "params", "members", "leader", "voters", "syncing", "snapshots_installed", "certificates_expiring", "certificate_warning_days", "blocks_ahead_of_clock", "votes_refused_from", "voting_forbidden", "consensus_view", "proposals_refused", "resources")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     CONSENSUS_FIELD_NUMBER: _ClassVar[int]
@@ -332,6 +334,7 @@ class GetStatusResponse(_message.Message):
     BLOCKS_AHEAD_OF_CLOCK_FIELD_NUMBER: _ClassVar[int]
     VOTES_REFUSED_FROM_FIELD_NUMBER: _ClassVar[int]
     VOTING_FORBIDDEN_FIELD_NUMBER: _ClassVar[int]
+    CONSENSUS_VIEW_FIELD_NUMBER: _ClassVar[int]
     PROPOSALS_REFUSED_FIELD_NUMBER: _ClassVar[int]
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
     chain_id: str
@@ -355,9 +358,10 @@ class GetStatusResponse(_message.Message):
     blocks_ahead_of_clock: int
     votes_refused_from: _containers.RepeatedScalarFieldContainer[str]
     voting_forbidden: bool
+    consensus_view: int
     proposals_refused: int
     resources: ResourceUsage
-    def __init__(self, chain_id: _Optional[str] = ..., node_id: _Optional[str] = ..., consensus: _Optional[str] = ..., height: _Optional[int] = ..., head_hash: _Optional[bytes] = ..., state_root: _Optional[bytes] = ..., head_time_ms: _Optional[int] = ..., mempool_size: _Optional[int] = ..., genesis_hash: _Optional[bytes] = ..., version: _Optional[str] = ..., params: _Optional[_Union[_types_pb2.ChainParams, _Mapping]] = ..., members: _Optional[_Iterable[_Union[_types_pb2.Organisation, _Mapping]]] = ..., leader: _Optional[str] = ..., voters: _Optional[_Iterable[str]] = ..., syncing: _Optional[bool] = ..., snapshots_installed: _Optional[int] = ..., certificates_expiring: _Optional[_Iterable[_Union[_types_pb2.CertificateRecord, _Mapping]]] = ..., certificate_warning_days: _Optional[int] = ..., blocks_ahead_of_clock: _Optional[int] = ..., votes_refused_from: _Optional[_Iterable[str]] = ..., voting_forbidden: _Optional[bool] = ..., proposals_refused: _Optional[int] = ..., resources: _Optional[_Union[ResourceUsage, _Mapping]] = ...) -> None: ...
+    def __init__(self, chain_id: _Optional[str] = ..., node_id: _Optional[str] = ..., consensus: _Optional[str] = ..., height: _Optional[int] = ..., head_hash: _Optional[bytes] = ..., state_root: _Optional[bytes] = ..., head_time_ms: _Optional[int] = ..., mempool_size: _Optional[int] = ..., genesis_hash: _Optional[bytes] = ..., version: _Optional[str] = ..., params: _Optional[_Union[_types_pb2.ChainParams, _Mapping]] = ..., members: _Optional[_Iterable[_Union[_types_pb2.Organisation, _Mapping]]] = ..., leader: _Optional[str] = ..., voters: _Optional[_Iterable[str]] = ..., syncing: _Optional[bool] = ..., snapshots_installed: _Optional[int] = ..., certificates_expiring: _Optional[_Iterable[_Union[_types_pb2.CertificateRecord, _Mapping]]] = ..., certificate_warning_days: _Optional[int] = ..., blocks_ahead_of_clock: _Optional[int] = ..., votes_refused_from: _Optional[_Iterable[str]] = ..., voting_forbidden: _Optional[bool] = ..., consensus_view: _Optional[int] = ..., proposals_refused: _Optional[int] = ..., resources: _Optional[_Union[ResourceUsage, _Mapping]] = ...) -> None: ...
 
 class ResourceUsage(_message.Message):
     __slots__ = ("resident_bytes", "consensus_log_bytes", "mempool_bytes", "memtable_bytes", "block_cache_bytes", "wal_bytes", "table_bytes", "checkpoint_log_index", "block_bytes")
