@@ -972,6 +972,15 @@ impl Replica {
         self.dirty = true;
         self.view_changes = self.view_changes.split_off(&(self.view + 1));
         self.own_view_changes = self.own_view_changes.split_off(&(self.view + 1));
+        // Earlier views' votes are done with: what they prepared is in `prepared` and in the
+        // view-changes, and each sequence keeps room for the views to come.
+        let view = self.view;
+        self.log.forget_views_below(view);
+        self.pre_prepares.retain(|(_, v), _| *v >= view);
+        self.prepares.retain(|(_, v), _| *v >= view);
+        self.commits.retain(|(_, v), _| *v >= view);
+        // It never signs in an earlier view again (it votes only in its own).
+        self.own_votes.retain(|(_, v, _), _| *v >= view);
         let primary = super::primary(&self.replicas, self.view).clone();
         if let Some(certificate) = &new_view.selection.certified {
             let holder = new_view

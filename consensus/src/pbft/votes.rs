@@ -264,6 +264,13 @@ impl VoteLog {
         debug_assert!(self.slots.keys().all(|(s, _)| *s > self.low_watermark));
     }
 
+    /// Forgets every slot of a view below `view` (a later view started: what those views
+    /// prepared travels in view-changes, not here), so each sequence has room for the views
+    /// still to come.
+    pub fn forget_views_below(&mut self, view: u64) {
+        self.slots.retain(|(_, v), _| *v >= view);
+    }
+
     /// The equivocations kept as evidence, oldest first (at most [`EVIDENCE_MAX`]).
     pub fn evidence(&self) -> &[Equivocation] {
         &self.evidence
@@ -428,6 +435,21 @@ mod tests {
         );
         log.advance_low_watermark(3);
         assert_eq!(log.low_watermark(), 5, "never down");
+    }
+
+    #[test]
+    fn a_started_view_frees_the_slots_of_earlier_views() {
+        let mut log = log();
+        for view in 0..VIEWS_PER_SEQUENCE_MAX as u64 {
+            log.record(Phase::Commit, 1, view, "n1", A);
+        }
+        log.forget_views_below(VIEWS_PER_SEQUENCE_MAX as u64);
+        assert!(log.commit_signers(1, 0, &A).is_empty());
+        assert_eq!(
+            log.record(Phase::Commit, 1, 99, "n1", A),
+            Recorded::Counted,
+            "room for the new view"
+        );
     }
 
     #[test]
