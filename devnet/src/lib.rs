@@ -329,15 +329,22 @@ fn free_loopback_port() -> Result<u16, DevnetError> {
         .map_err(|e| DevnetError::Setup(format!("finding a free port: {e}")))
 }
 
-/// Creates `nodes` dev nodes under `dir` (`dir/node-1` ...) sharing one genesis with the raft
-/// engine, the demo parties (keystore in `dir`), a network key per node, and configs with
-/// free loopback ports for gRPC and peer-to-peer. Returns the configs, node 1 first.
+/// Creates `nodes` dev nodes under `dir` (`dir/node-1` ...) sharing one genesis with `engine`
+/// (`raft` or `pbft`), the demo parties (keystore in `dir`), a network key per node (under
+/// PBFT also its consensus key), and configs with free loopback ports for gRPC and
+/// peer-to-peer. Returns the configs, node 1 first.
 pub fn prepare_cluster(
     dir: &Path,
     nodes: usize,
     now_ms: u64,
+    engine: &str,
 ) -> Result<Vec<NodeConfig>, DevnetError> {
     let setup = |what: &str, e: &dyn std::fmt::Display| DevnetError::Setup(format!("{what}: {e}"));
+    if !matches!(engine, "raft" | "pbft") {
+        return Err(DevnetError::Setup(format!(
+            "a dev cluster runs raft or pbft, not {engine:?}"
+        )));
+    }
     if !(1..=16).contains(&nodes) {
         return Err(DevnetError::Setup(format!(
             "a dev cluster has 1 to 16 nodes, not {nodes}"
@@ -366,7 +373,7 @@ pub fn prepare_cluster(
         genesis_time_ms: now_ms,
         params: Params::default(),
         consensus: GenesisConsensus {
-            engine: "raft".into(),
+            engine: engine.into(),
             nodes: members
                 .iter()
                 .map(|(node_id, org, public_key, ..)| {

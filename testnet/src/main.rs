@@ -44,6 +44,10 @@ enum Cmd {
         /// Number of consensus nodes.
         #[arg(long, default_value_t = 4)]
         nodes: usize,
+        /// The consensus engine genesis chooses: `raft` (crash faults) or `pbft` (Byzantine
+        /// faults: 4 nodes tolerate 1 that lies).
+        #[arg(long, default_value = "raft", value_parser = ["raft", "pbft"])]
+        consensus: String,
         /// A TOML file whose keys replace those of every node's config (e.g. a `[storage]`
         /// budget); the result is validated before any node starts.
         #[arg(long)]
@@ -379,6 +383,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Cmd::Up {
             nodes,
+            consensus,
             config_overlay,
         } => {
             if !(1..=NODES_MAX).contains(&nodes) {
@@ -394,7 +399,7 @@ async fn main() -> anyhow::Result<()> {
                     .with_context(|| format!("removing {}", dir.display()))?;
             }
             let now = vchain_node::clock::ChainClock::default().now_ms();
-            vchain_devnet::prepare_cluster(&dir, nodes, now)?;
+            vchain_devnet::prepare_cluster(&dir, nodes, now, &consensus)?;
             if let Some(overlay) = &config_overlay {
                 overlay_configs(&dir, overlay)?;
             }
@@ -403,7 +408,7 @@ async fn main() -> anyhow::Result<()> {
             }
             let leader = wait_for_leader(&dir).await?;
             println!(
-                "testnet of {nodes} nodes up in {}; leader {leader}",
+                "testnet of {nodes} {consensus} nodes up in {}; leader {leader}",
                 dir.display()
             );
             println!(

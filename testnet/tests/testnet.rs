@@ -11,7 +11,7 @@ fn up_status_kill_start_down() {
     let net = dir.path().join("net");
     let (ok, text) = testnet(&net, &["up", "--nodes", "3"]);
     assert!(ok, "up failed: {text}");
-    assert!(text.contains("testnet of 3 nodes up"), "{text}");
+    assert!(text.contains("testnet of 3 raft nodes up"), "{text}");
     let (_, status) = testnet(&net, &["status"]);
     let running = rows(&status);
     assert_eq!(running.len(), 3, "{status}");

@@ -59,6 +59,10 @@ impl Chain {
     /// block wherever they were submitted. They also stay in this node's mempool, in case this
     /// node leads next.
     fn forward_to_leader(&self, transactions: Vec<Vec<u8>>) {
+        if self.broadcasts_transactions() {
+            self.forward_to_validators(transactions);
+            return;
+        }
         let (Some(peers), Some(leader)) = (&self.peers, self.leader()) else {
             return;
         };
@@ -68,6 +72,35 @@ impl Chain {
         if let Some(peer) = peers.peer_of(&leader) {
             if let Err(error) = peers.network.forward_transactions(peer, transactions) {
                 debug!(%error, %leader, "could not forward transactions to the leader");
+            }
+        }
+    }
+
+    /// Whether admitted transactions go to every validator, not only the leader: under PBFT
+    /// every replica must see each request (PBFT §4.1), so that a primary that leaves it out
+    /// is suspected by all of them and replaced (a censoring or silent primary), not by the one
+    /// replica that happened to receive it.
+    fn broadcasts_transactions(&self) -> bool {
+        self.engine_name == "pbft"
+    }
+
+    /// Sends `transactions` to every other validator.
+    fn forward_to_validators(&self, transactions: Vec<Vec<u8>>) {
+        let Some(peers) = &self.peers else {
+            return;
+        };
+        if transactions.is_empty() {
+            return;
+        }
+        for (node, peer) in peers.all() {
+            if node == self.config.node_id {
+                continue;
+            }
+            if let Err(error) = peers
+                .network
+                .forward_transactions(peer, transactions.clone())
+            {
+                debug!(%error, %node, "could not forward transactions to a validator");
             }
         }
     }
@@ -191,7 +224,10 @@ impl Chain {
         if len >= self.block_tx_target() {
             let _ = self.wake.try_send(Wake::BlockFull);
         }
-        self.forward_to_leader(forwards);
+        // Under PBFT the node a client reached sent them to every validator already.
+        if !self.broadcasts_transactions() {
+            self.forward_to_leader(forwards);
+        }
         Ok(results)
     }
 
@@ -219,7 +255,10 @@ impl Producer {
         let chain = &self.chain;
         if self.reforward.0.elapsed() >= REFORWARD_INTERVAL {
             let mark = lock(&chain.mempool).arrival_mark();
-            if leader == previous && leader.as_ref().is_some_and(|l| *l != chain.config.node_id) {
+            let handing_over = chain.broadcasts_transactions()
+                || (leader == previous
+                    && leader.as_ref().is_some_and(|l| *l != chain.config.node_id));
+            if handing_over {
                 let waiting: Vec<Vec<u8>> = lock(&chain.mempool)
                     .arrived_before(self.reforward.1, FORWARD_ON_LEADER_CHANGE_MAX)
                     .iter()

@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use prost::Message;
 use tracing::{debug, info, warn};
+use vchain_consensus::CommitSignatures;
 use vchain_contracts::block::{
     block_hash, check_body, check_execution, check_header, BlockField, BlockMismatch, Parent,
 };
@@ -41,7 +42,11 @@ impl Producer {
     /// block that does not extend the head (a proposal overtaken by another leader's block at
     /// the same height, or one applied before a restart) is skipped: every node sees the same
     /// committed sequence and head, so every node skips the same blocks.
-    pub(super) fn apply_committed(&mut self, payload: &[u8]) -> Result<(), ChainError> {
+    pub(super) fn apply_committed(
+        &mut self,
+        payload: &[u8],
+        signatures: Option<&CommitSignatures>,
+    ) -> Result<(), ChainError> {
         let chain = self.chain.clone();
         let started = Instant::now();
         if payload.len() > ENCODED_BLOCK_BYTES_LIMIT as usize {
@@ -86,10 +91,22 @@ impl Producer {
             }
             return Ok(());
         }
-        let Prepared { outcome, tree, .. } = match self.prepared.take().filter(|p| p.hash == hash) {
+        // Executed already: as the proposer, or validating it as a PBFT backup.
+        let executed = match self.prepared.take().filter(|p| p.hash == hash) {
+            Some(prepared) => Some(prepared),
+            None => self
+                .validated
+                .iter()
+                .position(|p| p.hash == hash)
+                .map(|i| self.validated.swap_remove(i)),
+        };
+        self.validated.clear();
+        let Prepared { outcome, tree, .. } = match executed {
             Some(prepared) => prepared,
             None => self.reexecute(&block, &header)?,
         };
+        let certificate =
+            signatures.map(|s| super::pbft::certificate(header.height, &hash, s).encode_to_vec());
         let tx_hashes: Vec<Hash> = block
             .transactions
             .iter()
@@ -105,7 +122,7 @@ impl Producer {
             state_writes: &outcome.state_writes,
             tree: &tree,
             index_writes: &outcome.index_writes,
-            certificate: None,
+            certificate: certificate.as_deref(),
         })?;
         let rejected = outcome.results.iter().filter(|r| r.code != 0).count();
         info!(
@@ -154,23 +171,6 @@ impl Producer {
     /// field: the node stops rather than store a block it cannot vouch for.
     fn reexecute(&self, block: &Block, header: &BlockHeader) -> Result<Prepared, ChainError> {
         let chain = &self.chain;
-        let diverge = |mismatch: BlockMismatch| ChainError::Divergence {
-            height: header.height,
-            field: mismatch.field.as_str(),
-            why: mismatch.to_string(),
-        };
-        if block.transactions.len() > chain.params().block_tx_max as usize {
-            return Err(ChainError::Divergence {
-                height: header.height,
-                field: BlockField::TxCount.as_str(),
-                why: format!(
-                    "{} transactions exceed block_tx_max {}",
-                    block.transactions.len(),
-                    chain.params().block_tx_max
-                ),
-            });
-        }
-        check_body(block).map_err(diverge)?;
         let own_ms = chain.clock.now_ms();
         if header.timestamp_ms > own_ms.saturating_add(chain.clock_skew_ms_max()) {
             let flagged = chain.blocks_ahead_of_clock.fetch_add(1, Ordering::Relaxed) + 1;
@@ -178,28 +178,57 @@ impl Producer {
             if flagged.is_power_of_two() {
                 warn!(
                     flagged,
-                height = header.height,
-                proposer = %header.proposer,
-                block_time_ms = header.timestamp_ms,
-                own_clock_ms = own_ms,
-                skew_ms_max = chain.clock_skew_ms_max(),
+                    height = header.height,
+                    proposer = %header.proposer,
+                    block_time_ms = header.timestamp_ms,
+                    own_clock_ms = own_ms,
+                    skew_ms_max = chain.clock_skew_ms_max(),
                     "committed block's time is ahead of this node's clock: a member's clock is wrong"
                 );
             }
         }
+        self.check_and_execute(block, header)?
+            .map_err(|mismatch| ChainError::Divergence {
+                height: header.height,
+                field: mismatch.field.as_str(),
+                why: mismatch.to_string(),
+            })
+    }
+
+    /// Checks `block` against the head and executes it: its size against `block_tx_max`, its
+    /// body (`block::check_body`), its header against the parent and the membership
+    /// (`block::check_header`), then results, system events and every root against this
+    /// node's execution (`block::check_execution`). The outer error is this node's own
+    /// (storage); the inner one names the block's field that differs.
+    pub(super) fn check_and_execute(
+        &self,
+        block: &Block,
+        header: &BlockHeader,
+    ) -> Result<Result<Prepared, BlockMismatch>, ChainError> {
+        let chain = &self.chain;
+        let tx_max = chain.params().block_tx_max;
+        if block.transactions.len() > tx_max as usize {
+            return Ok(Err(BlockMismatch {
+                height: header.height,
+                field: BlockField::TxCount,
+                expected: format!("at most {tx_max} transactions"),
+                found: block.transactions.len().to_string(),
+            }));
+        }
+        if let Err(mismatch) = check_body(block) {
+            return Ok(Err(mismatch));
+        }
         let head = chain.head()?;
         let membership = vchain_contracts::consensus_config(&*chain.ledger)?;
-        check_header(
-            header,
-            &Parent {
-                chain_id: &chain.chain_id,
-                height: head.height,
-                hash: &head.block_hash,
-                timestamp_ms: head.timestamp_ms,
-            },
-            &membership,
-        )
-        .map_err(diverge)?;
+        let parent = Parent {
+            chain_id: &chain.chain_id,
+            height: head.height,
+            hash: &head.block_hash,
+            timestamp_ms: head.timestamp_ms,
+        };
+        if let Err(mismatch) = check_header(header, &parent, &membership) {
+            return Ok(Err(mismatch));
+        }
         let outcome = execute_block(
             &*chain.ledger,
             &BlockContext {
@@ -209,12 +238,14 @@ impl Producer {
             &block.transactions,
         )?;
         let tree = chain.ledger.prepare_state(&outcome.state_writes)?;
-        check_execution(block, header, &outcome, &tree.root).map_err(diverge)?;
-        Ok(Prepared {
+        if let Err(mismatch) = check_execution(block, header, &outcome, &tree.root) {
+            return Ok(Err(mismatch));
+        }
+        Ok(Ok(Prepared {
             hash: block_hash(header),
             outcome,
             tree,
-        })
+        }))
     }
 
     /// Tells everyone block `height` committed: prunes the mempool of its transactions and of

@@ -24,12 +24,13 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use prost::Message;
 use sha2::{Digest, Sha256};
 use tracing::{debug, error, info, warn};
 use vchain_consensus::raft::{RaftConfig, RaftEngine};
 use vchain_consensus::{
-    solo::Solo, CommittedEntry, Durable, Engine, LogEntry, NodeId, Outgoing, Persist,
-    SnapshotRecord,
+    solo::Solo, CatchUpRequest, CertifiedBlock, CommittedEntry, Durable, Engine, LogEntry, NodeId,
+    Outgoing, Persist, Proposal, SnapshotRecord,
 };
 use vchain_contracts::genesis::Genesis;
 use vchain_ledger::{ChainHead, ConsensusWrite, RocksLedger};
@@ -95,7 +96,17 @@ pub(super) struct Producer {
     /// Bytes of the block entries applied since the newest checkpoint (0 at start): past
     /// `snapshot_log_mib` a checkpoint is due, so the Raft log, held in memory, stays bounded.
     pub(super) log_bytes_since_checkpoint: u64,
+    /// Proposed blocks the engine asked to validate, waiting for their parent (PBFT).
+    pub(super) validations: Vec<Proposal>,
+    /// Blocks found valid, executed, kept for applying when one commits (PBFT).
+    pub(super) validated: Vec<Prepared>,
 }
+
+/// Rounds of engine work one turn carries out before it listens for input again: validating a
+/// block or serving a catch-up hands the engine input that makes more work at once.
+const READY_ROUNDS_MAX: usize = 8;
+/// Most blocks read from the ledger for one lagging peer's catch-up request.
+const CATCH_UP_BLOCKS_READ_MAX: u64 = 64;
 
 /// The consensus engine genesis names, resumed from what this node stored, with what its
 /// resumption found.
@@ -187,6 +198,25 @@ pub(super) fn resume_engine(
                 "raft engine resuming"
             );
             Box::new(RaftEngine::restart(raft, durable)?)
+        }
+        "pbft" => {
+            let log = ledger.consensus_load()?;
+            let state_exists = log.hard_state.is_some();
+            // Before the node says anything: its incarnation (see `incarnation`).
+            incarnations = Some(Incarnations::open(
+                ledger.clone(),
+                &config.node_id,
+                state_exists,
+                head.height > 0,
+            )?);
+            let durable = Durable {
+                hard_state: log.hard_state,
+                // The ledger's head is what this node applied: PBFT's sequence is the height.
+                applied: head.height,
+                ..Durable::default()
+            };
+            info!(applied = head.height, "pbft engine resuming");
+            Box::new(super::pbft::resume(config, genesis, &durable)?)
         }
         _ => Box::new(Solo::resume(config.node_id.clone(), head.height)),
     };
@@ -345,6 +375,7 @@ impl Producer {
                 }
             }
         }
+        self.engine.note_pending_work(self.chain.mempool_len() > 0);
         if let Some(Wake::Consensus { from, bytes }) = message {
             if let Err(error) = self.engine.step(&from, &bytes) {
                 debug!(%error, %from, "consensus message refused");
@@ -395,6 +426,9 @@ impl Producer {
         chain
             .consensus_log_bytes
             .store(self.engine.log_bytes(), Ordering::Relaxed);
+        chain
+            .consensus_view
+            .store(self.engine.view(), Ordering::Relaxed);
         let leader = self.engine.leader();
         let previous = std::mem::replace(&mut *lock(&chain.leader), leader.clone());
         if leader != previous {
@@ -408,10 +442,20 @@ impl Producer {
     /// in one synced batch, send what needed the persistence, apply committed entries, record
     /// the applied index, advance.
     pub(super) fn drain_ready(&mut self) -> Result<(), ChainError> {
+        for _ in 0..READY_ROUNDS_MAX {
+            if !self.drain_ready_once()? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// One [`Ready`]; false if there was nothing to do.
+    fn drain_ready_once(&mut self) -> Result<bool, ChainError> {
         let ready = self.engine.ready();
         if ready.is_empty() {
             self.engine.advance(&ready);
-            return Ok(());
+            return Ok(false);
         }
         self.send(&ready.messages);
         self.persist(&ready.persist)?;
@@ -420,7 +464,7 @@ impl Producer {
         for committed in &ready.committed {
             match &committed.entry {
                 CommittedEntry::Payload(payload) => {
-                    self.apply_committed(payload)?;
+                    self.apply_committed(payload, committed.certificate.as_ref())?;
                     self.log_bytes_since_checkpoint = self
                         .log_bytes_since_checkpoint
                         .saturating_add(payload.len() as u64);
@@ -447,6 +491,45 @@ impl Producer {
         if let Some(index) = applied {
             self.maybe_checkpoint(index)?;
         }
+        // After applying: a block proposed on top of one just committed can be judged now.
+        self.validate_proposals(&ready.to_validate)?;
+        for request in &ready.catch_up {
+            self.serve_catch_up(request)?;
+        }
+        Ok(true)
+    }
+
+    /// Answers a lagging peer with the blocks after its height and their certificates, from
+    /// the ledger (the engine sends as many as fit one message).
+    fn serve_catch_up(&mut self, request: &CatchUpRequest) -> Result<(), ChainError> {
+        let head = self.chain.head()?;
+        let last = head
+            .height
+            .min(request.after.saturating_add(CATCH_UP_BLOCKS_READ_MAX));
+        let mut blocks = Vec::new();
+        for height in request.after.saturating_add(1)..=last {
+            let (Some(block), Some(certificate)) = (
+                self.chain.ledger.block_bytes(height)?,
+                self.chain.ledger.certificate(height)?,
+            ) else {
+                break; // history not here (an installed snapshot) or a block without one
+            };
+            let Some(signatures) =
+                vchain_proto::v1::CommitCertificate::decode(certificate.as_slice())
+                    .ok()
+                    .as_ref()
+                    .and_then(super::pbft::signatures)
+            else {
+                break;
+            };
+            blocks.push(CertifiedBlock {
+                index: height,
+                block,
+                certificate: signatures,
+            });
+        }
+        debug!(peer = %request.peer, after = request.after, blocks = blocks.len(), "serving a catch-up request");
+        self.engine.serve_catch_up(&request.peer, blocks);
         Ok(())
     }
 

@@ -33,8 +33,10 @@ mod admission;
 mod apply;
 mod engine_loop;
 mod membership;
+mod pbft;
 mod production;
 mod snapshot;
+mod validation;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -390,6 +392,8 @@ impl Chain {
             last_clock_warning: None,
             incarnation_version,
             log_bytes_since_checkpoint: 0,
+            validations: Vec::new(),
+            validated: Vec::new(),
         };
         // The incarnation notice goes out first on every message stream: set it before the
         // producer (or anyone) sends a frame.

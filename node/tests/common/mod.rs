@@ -1,6 +1,8 @@
 //! Test harness: a dev node in a temporary directory, reached over real gRPC on loopback.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod cluster;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;

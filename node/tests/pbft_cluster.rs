@@ -1,0 +1,266 @@
+//! Four nodes agreeing over PBFT on real libp2p connections (loopback, issue 13): a
+//! transaction submitted to a backup commits on every node with one state root and a commit
+//! certificate that any auditor can check against genesis; the primary stopped, the others
+//! change views and go on; with two of four stopped nothing is acknowledged as committed, and
+//! when one returns the chain resumes; a node that was down catches up by certificates.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use vchain_contracts::commit_certificate::{self, Validators};
+use vchain_node::NodeHandle;
+use vchain_proto::v1::transaction_body::Operation;
+use vchain_proto::v1::*;
+use vchain_wallet::keystore::Keystore;
+use vchain_wallet::transaction;
+
+use common::cluster::{
+    agreed_leader, client, converged, dev_key, start_engine_cluster, status, submit, uscc_of,
+};
+
+/// The commit certificate `node` serves for `height`, checked against the validators of
+/// genesis (the set has not changed): the function an auditor runs, with no node involved.
+async fn checked_certificate(
+    node: &NodeHandle,
+    genesis: &vchain_contracts::genesis::Genesis,
+    height: u64,
+) -> CommitCertificate {
+    let response = client(node)
+        .await
+        .get_block(common::audited(
+            node,
+            GetBlockRequest {
+                selector: Some(get_block_request::Selector::Height(height)),
+            },
+            "GetBlock",
+        ))
+        .await
+        .expect("block")
+        .into_inner();
+    let certificate = response
+        .certificate
+        .expect("a PBFT block has a certificate");
+    assert_eq!(certificate.height, height);
+    assert_eq!(certificate.block_hash, response.block_hash);
+    let validators = Validators::from_config(&genesis.consensus_config()).expect("validators");
+    commit_certificate::verify(&genesis.chain_id, &validators, &certificate)
+        .expect("the certificate verifies against genesis's validators");
+    assert!(certificate.signatures.len() >= 3, "a quorum of 4 is 3");
+    certificate
+}
+
+/// Waits (bounded) until every running node is in a view of at least `view`.
+async fn view_at_least(nodes: &[Option<NodeHandle>], view: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut views = Vec::new();
+        for node in nodes.iter().flatten() {
+            views.push(status(node).await.consensus_view);
+        }
+        if views.iter().all(|v| *v >= view) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "views stayed at {views:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn four_pbft_nodes_commit_with_certificates_survive_a_stopped_primary_and_catch_up() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let (dir, configs, mut nodes) = start_engine_cluster("pbft", 4, |_| {}).await;
+    let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
+    let finance = dev_key(&keystore, "bank-a-finance");
+    let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
+    let carmaker = uscc_of(&genesis, "carmaker");
+
+    // View 0's primary is the first validator; a transaction sent to a backup commits
+    // everywhere, certified.
+    assert_eq!(agreed_leader(&nodes, None).await, 0, "node-1 leads view 0");
+    let grant = Operation::GrantCreditLine(GrantCreditLine {
+        core_enterprise: carmaker.clone(),
+        currency: "CNY".into(),
+        limit: 1_000,
+    });
+    let granted = submit(
+        nodes[2].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        grant,
+    )
+    .await;
+    assert!(granted.committed);
+    converged(&nodes, granted.height).await;
+    for node in nodes.iter().flatten() {
+        let certificate = checked_certificate(node, &genesis, granted.height).await;
+        assert_eq!(certificate.view, 0);
+        assert_eq!(status(node).await.consensus_view, 0);
+    }
+
+    // The primary stops: the backups, with work waiting, change views and commit.
+    nodes[0]
+        .take()
+        .expect("running")
+        .shutdown()
+        .await
+        .expect("clean stop");
+    let raise = Operation::RaiseCreditLine(RaiseCreditLine {
+        core_enterprise: carmaker.clone(),
+        amount: 5,
+    });
+    let raised = submit(
+        nodes[1].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        raise,
+    )
+    .await;
+    assert!(raised.committed);
+    view_at_least(&nodes, 1).await;
+    let new_primary = agreed_leader(&nodes, Some(0)).await;
+    assert_ne!(new_primary, 0);
+    converged(&nodes, raised.height).await;
+    let certificate =
+        checked_certificate(nodes[1].as_ref().expect("running"), &genesis, raised.height).await;
+    assert!(certificate.view >= 1, "committed in a later view");
+    assert!(
+        certificate.signatures.iter().all(|s| s.node_id != "node-1"),
+        "the stopped node signed nothing"
+    );
+
+    // The old primary returns and catches up by certificates to the same state.
+    nodes[0] = Some(
+        vchain_node::start(configs[0].clone())
+            .await
+            .expect("restarts"),
+    );
+    let root = converged(&nodes, raised.height).await;
+    assert_eq!(
+        status(nodes[0].as_ref().expect("running")).await.state_root,
+        root
+    );
+    checked_certificate(nodes[0].as_ref().expect("running"), &genesis, raised.height).await;
+    for node in nodes.into_iter().flatten() {
+        node.shutdown().await.expect("clean stop");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_two_of_four_stopped_nothing_commits_and_one_returning_resumes_the_chain() {
+    let (dir, configs, mut nodes) = start_engine_cluster("pbft", 4, |_| {}).await;
+    let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
+    let finance = dev_key(&keystore, "bank-a-finance");
+    let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
+    let carmaker = uscc_of(&genesis, "carmaker");
+    agreed_leader(&nodes, None).await;
+    let grant = Operation::GrantCreditLine(GrantCreditLine {
+        core_enterprise: carmaker.clone(),
+        currency: "CNY".into(),
+        limit: 1_000,
+    });
+    let granted = submit(
+        nodes[0].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        grant,
+    )
+    .await;
+    converged(&nodes, granted.height).await;
+
+    // Two backups stop: two of four are no quorum (3 are needed).
+    for i in [2, 3] {
+        nodes[i]
+            .take()
+            .expect("running")
+            .shutdown()
+            .await
+            .expect("clean stop");
+    }
+    let mut api = client(nodes[0].as_ref().expect("running")).await;
+    let nonce = api
+        .get_account(common::audited(
+            nodes[0].as_ref().expect("running"),
+            GetAccountRequest {
+                account_id: "bank-a-finance".into(),
+            },
+            "GetAccount",
+        ))
+        .await
+        .expect("account")
+        .into_inner()
+        .account
+        .expect("account")
+        .next_nonce;
+    let signed = transaction::sign(
+        &transaction::body(
+            &genesis.chain_id,
+            "bank-a-finance",
+            nonce,
+            Operation::RaiseCreditLine(RaiseCreditLine {
+                core_enterprise: carmaker.clone(),
+                amount: 5,
+            }),
+        ),
+        &finance,
+    );
+    let waiting = api
+        .submit_transaction(SubmitTransactionRequest {
+            transaction: Some(signed),
+            wait_for_commit: true,
+            timeout_ms: 4_000,
+        })
+        .await
+        .expect("admitted")
+        .into_inner();
+    assert!(
+        waiting.pending && !waiting.committed,
+        "nothing is acknowledged without a quorum: {waiting:?}"
+    );
+    for node in nodes.iter().flatten() {
+        assert_eq!(
+            status(node).await.height,
+            granted.height,
+            "no block without a quorum"
+        );
+    }
+
+    // One returns: three of four are a quorum; the waiting transaction commits.
+    nodes[2] = Some(
+        vchain_node::start(configs[2].clone())
+            .await
+            .expect("restarts"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let committed_at = loop {
+        let found = client(nodes[0].as_ref().expect("running"))
+            .await
+            .get_transaction(common::audited(
+                nodes[0].as_ref().expect("running"),
+                GetTransactionRequest {
+                    tx_hash: waiting.tx_hash.clone(),
+                },
+                "GetTransaction",
+            ))
+            .await;
+        if let Ok(found) = found {
+            break found.into_inner().height;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the chain did not resume with a quorum back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    converged(&nodes, committed_at).await;
+    checked_certificate(nodes[2].as_ref().expect("running"), &genesis, committed_at).await;
+    for node in nodes.into_iter().flatten() {
+        node.shutdown().await.expect("clean stop");
+    }
+}
