@@ -528,7 +528,17 @@ pub(crate) fn status(s: &GetStatusResponse) -> String {
     kv(&mut o, "state root", hex::encode(&s.state_root));
     kv(&mut o, "genesis", hex::encode(&s.genesis_hash));
     kv(&mut o, "mempool", s.mempool_size);
-    if !s.leader.is_empty() {
+    if s.consensus == "pbft" {
+        // A Byzantine chain's leader is its view's primary (the view's number mod the
+        // validators); none while the validators change views.
+        kv(&mut o, "view", s.consensus_view);
+        let primary = if s.leader.is_empty() {
+            "none (changing views)"
+        } else {
+            &s.leader
+        };
+        kv(&mut o, "primary", primary);
+    } else if !s.leader.is_empty() {
         kv(&mut o, "leader", &s.leader);
     }
     if !s.voters.is_empty() {
@@ -799,6 +809,36 @@ mod tests {
             actor: actor.into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_pbft_status_shows_the_view_and_its_primary() {
+        let pbft = status(&GetStatusResponse {
+            consensus: "pbft".into(),
+            consensus_view: 5,
+            leader: "node-2".into(),
+            ..Default::default()
+        });
+        assert!(pbft.contains("view") && pbft.contains('5'), "{pbft}");
+        assert!(
+            pbft.contains("primary") && pbft.contains("node-2"),
+            "{pbft}"
+        );
+        let changing = status(&GetStatusResponse {
+            consensus: "pbft".into(),
+            consensus_view: 6,
+            ..Default::default()
+        });
+        assert!(changing.contains("changing views"), "{changing}");
+        let raft = status(&GetStatusResponse {
+            consensus: "raft".into(),
+            leader: "node-1".into(),
+            ..Default::default()
+        });
+        assert!(
+            raft.contains("leader") && !raft.contains("primary"),
+            "{raft}"
+        );
     }
 
     #[test]

@@ -290,6 +290,11 @@ impl Genesis {
                 let mut seen = std::collections::BTreeSet::new();
                 let mut seen_keys = std::collections::BTreeMap::new();
                 for node in &self.consensus.nodes {
+                    // The same id rule as nodes added later (`AddConsensusNode`): ids are in
+                    // every vote and certificate, sized by it.
+                    validate::account_id(&node.node_id).map_err(|e| {
+                        invalid(format!("consensus node {:?}: {}", node.node_id, e.message))
+                    })?;
                     if !seen.insert(node.node_id.as_str()) {
                         return Err(invalid(format!(
                             "consensus node {} is listed twice",

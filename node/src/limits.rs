@@ -6,7 +6,12 @@
 //! transaction goes. Changing one limit without the others fails the build here. Must not
 //! depend on: anything at run time. ARCHITECTURE.md ("Limits") draws the same chain.
 
+use vchain_consensus::pbft::messages::{
+    BLOCK_BYTES_MAX as PBFT_BLOCK_BYTES_MAX, MESSAGE_BYTES_MAX as PBFT_MESSAGE_BYTES_MAX,
+    REPLICAS_MAX as PBFT_REPLICAS_MAX, REPLICA_ID_BYTES_MAX as PBFT_REPLICA_ID_BYTES_MAX,
+};
 use vchain_consensus::raft::{MESSAGE_BYTES_MAX, PROPOSAL_BYTES_MAX, UNCOMMITTED_BYTES_MAX};
+use vchain_contracts::commit_certificate::VALIDATORS_MAX;
 use vchain_contracts::execute::CHECK_BATCH_MAX;
 use vchain_contracts::limits::{ENCODED_BLOCK_BYTES_LIMIT, TX_BYTES_LIMIT};
 
@@ -33,6 +38,13 @@ const FRAME_LENGTH_BYTES: usize = 4;
 
 // A Raft message carrying the largest proposal fits one frame (a kind byte before it).
 const _: () = assert!(FRAME_KIND_BYTES + MESSAGE_BYTES_MAX <= FRAME_BYTES_MAX);
+// PBFT: the largest block is a proposal the engine takes, any PBFT message (at most one block
+// beside certificates) fits one frame, and the engine's replica bounds cover the chain's
+// validator set and node ids (its message sizes are proven for those bounds).
+const _: () = assert!(ENCODED_BLOCK <= PBFT_BLOCK_BYTES_MAX);
+const _: () = assert!(FRAME_KIND_BYTES + PBFT_MESSAGE_BYTES_MAX <= FRAME_BYTES_MAX);
+const _: () = assert!(VALIDATORS_MAX <= PBFT_REPLICAS_MAX);
+const _: () = assert!(vchain_contracts::validate::ID_LEN_MAX <= PBFT_REPLICA_ID_BYTES_MAX);
 // One largest transaction fits a forwarded-transactions frame (kind, count, length prefix).
 const _: () = assert!(FRAME_KIND_BYTES + 2 * FRAME_LENGTH_BYTES + TX <= FRAME_BYTES_MAX);
 // A block travels to a syncing node in chunks: each chunk with its header and the sync
