@@ -356,6 +356,12 @@ pub trait Engine: Send {
     fn serve_catch_up(&mut self, peer: &NodeId, blocks: Vec<CertifiedBlock>) {
         let _ = (peer, blocks);
     }
+    /// From height `from` on (the one after the block just applied, which changed the chain's
+    /// consensus membership) the validators are `validators`. Engines whose membership changes
+    /// through their own log (Raft) ignore it.
+    fn set_validators(&mut self, from: u64, validators: Vec<NodeId>) {
+        let _ = (from, validators);
+    }
     /// The engine's view (PBFT) or 0.
     fn view(&self) -> u64 {
         0

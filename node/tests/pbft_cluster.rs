@@ -2,7 +2,9 @@
 //! transaction submitted to a backup commits on every node with one state root and a commit
 //! certificate that any auditor can check against genesis; the primary stopped, the others
 //! change views and go on; with two of four stopped nothing is acknowledged as committed, and
-//! when one returns the chain resumes; a node that was down catches up by certificates.
+//! when one returns the chain resumes; a node that was down catches up by certificates; the
+//! consortium votes a fifth validator in, which follows the chain until the height after the
+//! vote and then certifies blocks with the others, checked against the set of each height.
 
 mod common;
 
@@ -16,7 +18,8 @@ use vchain_wallet::keystore::Keystore;
 use vchain_wallet::transaction;
 
 use common::cluster::{
-    agreed_leader, client, converged, dev_key, start_engine_cluster, status, submit, uscc_of,
+    agreed_leader, client, converged, dev_key, get_proposal, proposal_id_of, start_engine_cluster,
+    status, submit, uscc_of, voters_are,
 };
 
 /// The commit certificate `node` serves for `height`, checked against the validators of
@@ -24,6 +27,19 @@ use common::cluster::{
 async fn checked_certificate(
     node: &NodeHandle,
     genesis: &vchain_contracts::genesis::Genesis,
+    height: u64,
+) -> CommitCertificate {
+    let validators = Validators::from_config(&genesis.consensus_config()).expect("validators");
+    let certificate = certificate_checked_by(node, &genesis.chain_id, &validators, height).await;
+    assert!(certificate.signatures.len() >= 3, "a quorum of 4 is 3");
+    certificate
+}
+
+/// The commit certificate `node` serves for `height`, checked against `validators`.
+async fn certificate_checked_by(
+    node: &NodeHandle,
+    chain_id: &str,
+    validators: &Validators,
     height: u64,
 ) -> CommitCertificate {
     let response = client(node)
@@ -43,10 +59,8 @@ async fn checked_certificate(
         .expect("a PBFT block has a certificate");
     assert_eq!(certificate.height, height);
     assert_eq!(certificate.block_hash, response.block_hash);
-    let validators = Validators::from_config(&genesis.consensus_config()).expect("validators");
-    commit_certificate::verify(&genesis.chain_id, &validators, &certificate)
-        .expect("the certificate verifies against genesis's validators");
-    assert!(certificate.signatures.len() >= 3, "a quorum of 4 is 3");
+    commit_certificate::verify(chain_id, validators, &certificate)
+        .expect("the certificate verifies against the validators of its height");
     certificate
 }
 
@@ -260,6 +274,118 @@ async fn with_two_of_four_stopped_nothing_commits_and_one_returning_resumes_the_
     };
     converged(&nodes, committed_at).await;
     checked_certificate(nodes[2].as_ref().expect("running"), &genesis, committed_at).await;
+    for node in nodes.into_iter().flatten() {
+        node.shutdown().await.expect("clean stop");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_consortium_votes_a_fifth_validator_in_and_it_certifies_from_the_next_height() {
+    let (dir, _configs, mut nodes) = start_engine_cluster("pbft", 4, |_| {}).await;
+    let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
+    let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
+    let finance = dev_key(&keystore, "bank-a-finance");
+    let carmaker = uscc_of(&genesis, "carmaker");
+    agreed_leader(&nodes, None).await;
+    let four = ["node-1", "node-2", "node-3", "node-4"];
+    voters_are(&nodes, &four).await;
+
+    // A fifth node starts outside the set: it is no validator and is refused by the network
+    // until the chain lists it.
+    let now = vchain_node::clock::ChainClock::default().now_ms();
+    let joining =
+        vchain_devnet::prepare_joining_node(dir.path(), "node-5", "bank-a", now).expect("node-5");
+    let fifth = vchain_node::start(joining.config.clone())
+        .await
+        .expect("starts outside the set");
+
+    // Both banks vote it in.
+    let admin_a = dev_key(&keystore, "bank-a-admin");
+    let admin_b = dev_key(&keystore, "bank-b-admin");
+    let proposed = submit(
+        nodes[0].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-admin",
+        &admin_a,
+        Operation::SubmitProposal(SubmitProposal {
+            action: Some(submit_proposal::Action::AddConsensusNode(
+                AddConsensusNode {
+                    node_id: "node-5".into(),
+                    org_id: "bank-a".into(),
+                    public_key: hex::decode(&joining.public_key).expect("hex"),
+                    certificate: joining.certificate.clone().into_bytes(),
+                },
+            )),
+            title: "bank-a runs a fifth validator".into(),
+            reason: String::new(),
+        }),
+    )
+    .await;
+    let proposal_id = proposal_id_of(&proposed);
+    let added = submit(
+        nodes[1].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-b-admin",
+        &admin_b,
+        Operation::VoteOnProposal(VoteOnProposal {
+            proposal_id: proposal_id.clone(),
+            approve: true,
+        }),
+    )
+    .await;
+    assert!(added.committed, "{added:?}");
+    let passed = get_proposal(nodes[0].as_ref().expect("running"), &proposal_id).await;
+    assert_eq!(
+        passed.proposal.expect("proposal").status(),
+        ProposalStatus::Passed
+    );
+    nodes.push(Some(fifth));
+    let five = ["node-1", "node-2", "node-3", "node-4", "node-5"];
+    voters_are(&nodes, &five).await;
+    converged(&nodes, added.height).await;
+
+    // The block that added it was certified by the four; every block after it by a quorum of
+    // the five (4 of 5), checked against the set the chain records from that height.
+    let four_set = Validators::from_config(&genesis.consensus_config()).expect("four");
+    certificate_checked_by(
+        nodes[4].as_ref().expect("running"),
+        &genesis.chain_id,
+        &four_set,
+        added.height,
+    )
+    .await;
+    let grant = submit(
+        nodes[4].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        Operation::GrantCreditLine(GrantCreditLine {
+            core_enterprise: carmaker.clone(),
+            currency: "CNY".into(),
+            limit: 1_000,
+        }),
+    )
+    .await;
+    assert!(grant.committed);
+    converged(&nodes, grant.height).await;
+    let mut five_config = genesis.consensus_config();
+    five_config.nodes.push(ConsensusNode {
+        node_id: "node-5".into(),
+        org_id: "bank-a".into(),
+        public_key: hex::decode(&joining.public_key).expect("hex"),
+        ..ConsensusNode::default()
+    });
+    let five_set = Validators::from_config(&five_config).expect("five");
+    for node in nodes.iter().flatten() {
+        let certificate =
+            certificate_checked_by(node, &genesis.chain_id, &five_set, grant.height).await;
+        assert!(certificate.signatures.len() >= 4, "a quorum of 5 is 4");
+        assert!(
+            commit_certificate::verify(&genesis.chain_id, &four_set, &certificate).is_err()
+                || certificate.signatures.iter().all(|s| s.node_id != "node-5"),
+            "a certificate naming node-5 is not one of the old set"
+        );
+    }
     for node in nodes.into_iter().flatten() {
         node.shutdown().await.expect("clean stop");
     }

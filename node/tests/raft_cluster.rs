@@ -13,8 +13,8 @@ use vchain_wallet::keystore::Keystore;
 use vchain_wallet::transaction;
 
 use common::cluster::{
-    agreed_leader, carmaker_limit, client, converged, dev_key, start_cluster, start_cluster_with,
-    status, submit, uscc_of,
+    agreed_leader, carmaker_limit, client, converged, dev_key, get_proposal, proposal_id_of,
+    start_cluster, start_cluster_with, status, submit, uscc_of, voters_are,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -592,51 +592,6 @@ async fn a_node_too_far_behind_installs_a_snapshot_and_matches_the_others() {
 }
 
 /// The id of the proposal a committed `SubmitProposal` opened.
-fn proposal_id_of(response: &SubmitTransactionResponse) -> String {
-    let result = response.result.as_ref().expect("result");
-    assert_eq!(result.code(), ErrorCode::Ok, "{result:?}");
-    result
-        .events
-        .iter()
-        .find(|e| e.kind() == EventKind::ProposalSubmitted)
-        .map(|e| e.proposal_id.clone())
-        .expect("a PROPOSAL_SUBMITTED event")
-}
-
-async fn get_proposal(node: &NodeHandle, proposal_id: &str) -> GetProposalResponse {
-    client(node)
-        .await
-        .get_proposal(common::audited(
-            node,
-            GetProposalRequest {
-                proposal_id: proposal_id.into(),
-            },
-            "GetProposal",
-        ))
-        .await
-        .expect("proposal")
-        .into_inner()
-}
-
-/// Waits (bounded) until every running node reports exactly `voters`.
-async fn voters_are(nodes: &[Option<NodeHandle>], voters: &[&str]) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut seen = Vec::new();
-        for node in nodes.iter().flatten() {
-            seen.push(status(node).await.voters);
-        }
-        if seen.iter().all(|v| v == voters) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "voters did not become {voters:?}: {seen:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn members_vote_consensus_nodes_in_and_out_and_strangers_stay_out() {
     let (dir, _configs, mut nodes) = start_cluster(3).await;

@@ -43,4 +43,20 @@ pub struct WireDurable {
     /// restart the pre-prepare it agreed to stands, not another one a faulty primary sends.
     #[prost(message, repeated, tag = "9")]
     pub pre_prepares: Vec<WireVote>,
+    /// The validator sets it knows, by first height: after a restart the node tells it only
+    /// the current one, and the certificates of earlier heights (in view-changes) are checked
+    /// against the sets that made them.
+    #[prost(message, repeated, tag = "10")]
+    pub validator_sets: Vec<WireValidatorSet>,
+}
+
+/// A validator set and the first height it decides.
+#[derive(Clone, PartialEq, Message)]
+pub struct WireValidatorSet {
+    /// The first height.
+    #[prost(uint64, tag = "1")]
+    pub from: u64,
+    /// The validators, sorted.
+    #[prost(string, repeated, tag = "2")]
+    pub validators: Vec<String>,
 }

@@ -20,8 +20,8 @@ pub struct PbftEngine {
 }
 
 impl PbftEngine {
-    /// Replica `id` of `replicas`, resumed from `durable` (its stored hard state, and the
-    /// height the node's ledger applied as `applied`).
+    /// Replica `id` with `replicas` the validators of the height after `durable.applied` (the
+    /// height the node's ledger applied), resumed from `durable.hard_state`.
     pub fn restart(
         id: NodeId,
         replicas: Vec<NodeId>,
@@ -166,6 +166,10 @@ impl Engine for PbftEngine {
             })
             .collect();
         self.replica.serve_catch_up(peer, blocks, None);
+    }
+
+    fn set_validators(&mut self, from: u64, validators: Vec<NodeId>) {
+        self.replica.reconfigure(from, validators);
     }
 
     fn view(&self) -> u64 {

@@ -7,6 +7,8 @@
 //! - [`certificates`]: commit and prepared certificates, checked signature by signature;
 //! - [`view_change`]: view-change and new-view (§4.4), and which block a new view re-proposes;
 //! - [`durable`]: what a replica keeps on disk so it never signs twice for one slot;
+//! - [`validators`]: the validator sets by height (a governance block changes the set from
+//!   the height after it);
 //! - [`replica`]: one replica as a state machine without I/O;
 //! - [`engine`]: that replica behind the node's [`crate::Engine`] interface.
 //!
@@ -20,6 +22,7 @@ pub mod durable;
 pub mod engine;
 pub mod messages;
 pub mod replica;
+pub mod validators;
 pub mod view_change;
 pub mod votes;
 

@@ -24,12 +24,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use prost::Message;
 
 use super::certificates::{Certificate, Prepared};
-use super::durable::WireDurable;
+use super::durable::{WireDurable, WireValidatorSet};
 use super::messages::{
     Crypto, Envelope, Kind, MessageError, SignedBody, Vote, WireBlock, WireBlockRequest,
     WireCatchUpRequest, WireCatchUpResponse, WireCertifiedBlock, WireStatus, BLOCK_BYTES_MAX,
     SIGNATURE_BYTES,
 };
+use super::validators::ValidatorSets;
 use super::view_change::{NewView, ViewChange, ViewChangeError};
 use super::votes::{Digest, Phase, Recorded, VoteLog};
 use crate::{ConsensusError, NodeId, Proposal};
@@ -129,7 +130,8 @@ type SignedVotes = BTreeMap<NodeId, (Digest, [u8; SIGNATURE_BYTES])>;
 /// One replica.
 pub struct Replica {
     id: NodeId,
-    replicas: Vec<NodeId>,
+    /// The validator sets by height; the latest decides the height after the last commit.
+    sets: ValidatorSets,
     crypto: Box<dyn Crypto>,
     timing: Timing,
     /// The view it is in, or moving to when `!active`.
@@ -180,33 +182,37 @@ pub struct Replica {
     /// Catch-up requests since the last commit: each goes to the next replica after the one
     /// ahead, so a peer that cannot or will not answer delays catching up by one request.
     catch_up_attempt: usize,
+    /// Peers outside the current set that sent votes since the last status report: they get
+    /// the next one (bounded by [`super::messages::REPLICAS_MAX`]).
+    uninformed: BTreeSet<NodeId>,
     dirty: bool,
     output: Output,
     dropped: Dropped,
 }
 
 impl Replica {
-    /// Replica `id` of `replicas`, resuming from its durable record (`None`: a fresh start)
-    /// with the node's ledger at height `applied`.
+    /// Replica `id` with `validators` deciding the height after `applied` (the node's ledger
+    /// height), resuming from its durable record (`None`: a fresh start). A node that is not
+    /// one of the validators follows by certificates and votes nowhere until a set it belongs
+    /// to is given ([`Replica::reconfigure`]).
     pub fn restore(
         id: NodeId,
-        mut replicas: Vec<NodeId>,
+        validators: Vec<NodeId>,
         crypto: Box<dyn Crypto>,
         timing: Timing,
         durable: Option<&[u8]>,
         applied: u64,
     ) -> Result<Self, ConsensusError> {
-        replicas.sort();
-        replicas.dedup();
-        if !replicas.contains(&id) {
+        if validators.is_empty() {
             return Err(ConsensusError::InvalidState {
-                why: format!("{id} is not one of the PBFT replicas {replicas:?}"),
+                why: "a PBFT chain has at least one validator".into(),
             });
         }
+        let sets = ValidatorSets::new(applied + 1, validators);
         let mut replica = Self {
-            log: VoteLog::new(replicas.clone(), applied),
+            log: VoteLog::new(sets.latest().to_vec(), applied),
             id,
-            replicas,
+            sets,
             crypto,
             timing,
             view: 0,
@@ -228,6 +234,7 @@ impl Replica {
             own_view_changes: BTreeMap::new(),
             new_view: None,
             catch_up_attempt: 0,
+            uninformed: BTreeSet::new(),
             timer: 0,
             changes_in_a_row: 0,
             pending_work: false,
@@ -244,18 +251,25 @@ impl Replica {
         Ok(replica)
     }
 
-    /// Reads the durable record back. Its own disk is trusted for what it signed; proofs from
-    /// peers in it are checked again all the same (they cost little).
+    /// Reads the durable record back. Its own disk is trusted for what it signed (a vote
+    /// that does not verify with its own key is an error: the record is damaged). Peers'
+    /// proofs in it are checked again against the validators now known, and those that no
+    /// longer check (made by a set since changed) are left out: they only speed things up.
     fn resume(&mut self, bytes: &[u8]) -> Result<(), ConsensusError> {
         let invalid = |why: String| ConsensusError::InvalidState { why };
         let record = WireDurable::decode(bytes)
             .map_err(|e| invalid(format!("the PBFT record does not decode: {e}")))?;
         self.view = record.view;
         self.active = record.active;
+        for set in record.validator_sets {
+            self.sets.remember(set.from, set.validators);
+        }
         let crypto = self.crypto.as_ref();
-        if let Some(wire) = &record.committed {
-            let certificate = Certificate::verified(crypto, &self.replicas, wire)
-                .map_err(|e| invalid(format!("the stored certificate: {e}")))?;
+        let certificate = record
+            .committed
+            .as_ref()
+            .and_then(|w| Certificate::verified(crypto, self.sets.at(w.sequence), w).ok());
+        if let Some(certificate) = certificate {
             if certificate.sequence == self.committed {
                 self.certificate = Some(certificate);
             } else if certificate.sequence > self.committed {
@@ -264,9 +278,11 @@ impl Replica {
                 self.certified.insert(certificate.sequence, certificate);
             }
         }
-        if let Some(wire) = &record.prepared {
-            let prepared = Prepared::verified(crypto, &self.replicas, wire)
-                .map_err(|e| invalid(format!("the stored prepared certificate: {e}")))?;
+        let prepared = record.prepared.as_ref().and_then(|w| {
+            let sequence = w.pre_prepare.as_ref().map_or(0, |v| v.sequence);
+            Prepared::verified(crypto, self.sets.at(sequence), w).ok()
+        });
+        if let Some(prepared) = prepared {
             if prepared.sequence() > self.committed {
                 if crypto.digest(&record.prepared_block) == prepared.digest() {
                     self.blocks.insert(
@@ -280,11 +296,11 @@ impl Replica {
             }
         }
         for wire in record.pre_prepares {
-            let primary = super::primary(&self.replicas, wire.view).clone();
-            let pre_prepare = Vote::verified(self.crypto.as_ref(), &primary, wire)
-                .map_err(|e| invalid(format!("a stored pre-prepare: {e}")))?;
-            if pre_prepare.sequence > self.committed {
-                self.record(&primary, pre_prepare);
+            let primary = super::primary(self.sets.latest(), wire.view).clone();
+            if let Ok(pre_prepare) = Vote::verified(self.crypto.as_ref(), &primary, wire) {
+                if pre_prepare.sequence > self.committed {
+                    self.record(&primary, pre_prepare);
+                }
             }
         }
         for wire in record.own_votes {
@@ -303,15 +319,13 @@ impl Replica {
         }
         let crypto = self.crypto.as_ref();
         for signed in &record.own_view_changes {
-            let view_change = ViewChange::verified(crypto, &self.replicas, signed)
-                .map_err(|e| invalid(format!("a stored view-change: {e}")))?;
-            self.own_view_changes
-                .insert(view_change.new_view, view_change);
+            if let Ok(view_change) = ViewChange::verified(crypto, &self.sets, signed) {
+                self.own_view_changes
+                    .insert(view_change.new_view, view_change);
+            }
         }
         if let Some(signed) = &record.new_view {
-            let new_view = NewView::verified(crypto, &self.replicas, signed)
-                .map_err(|e| invalid(format!("the stored new-view: {e}")))?;
-            self.new_view = Some(new_view);
+            self.new_view = NewView::verified(crypto, &self.sets, signed).ok();
         }
         if !self.active {
             if let Some(own) = self.own_view_changes.get(&self.view).cloned() {
@@ -327,9 +341,42 @@ impl Replica {
         &self.id
     }
 
-    /// The replicas, sorted.
+    /// The current validators, sorted.
     pub fn replicas(&self) -> &[NodeId] {
-        &self.replicas
+        self.sets.latest()
+    }
+
+    /// Whether this replica is one of the current validators (else it follows, voting
+    /// nowhere).
+    pub fn is_member(&self) -> bool {
+        self.sets.latest().contains(&self.id)
+    }
+
+    /// From height `from` (the one after the last commit: the node applied the block that
+    /// changed the set) the validators are `validators`. Votes above the last commit were
+    /// counted under the old set and are dropped (senders re-send them); certificates of
+    /// earlier heights are still checked against the sets that made them.
+    pub fn reconfigure(&mut self, from: u64, validators: Vec<NodeId>) {
+        if validators.is_empty() || from != self.committed + 1 {
+            debug_assert!(false, "a set of validators changes after the last commit");
+            return;
+        }
+        let mut sorted = validators.clone();
+        sorted.sort();
+        sorted.dedup();
+        if sorted == self.sets.latest() {
+            return;
+        }
+        self.sets.change(from, validators);
+        self.log = VoteLog::new(self.sets.latest().to_vec(), self.committed);
+        self.pre_prepares.clear();
+        self.prepares.clear();
+        self.commits.clear();
+        self.certified.clear();
+        self.view_changes.clear();
+        self.prepared = None;
+        self.timer = 0;
+        self.dirty = true;
     }
 
     /// The view it is in (or moving to).
@@ -345,7 +392,7 @@ impl Replica {
     /// The primary of its view, once that view started.
     pub fn primary(&self) -> Option<&NodeId> {
         self.active
-            .then(|| super::primary(&self.replicas, self.view))
+            .then(|| super::primary(self.sets.latest(), self.view))
     }
 
     /// Whether it is the primary of a started view (and so may propose).
@@ -386,6 +433,8 @@ impl Replica {
 
     /// Everything to do since the last call.
     pub fn take_output(&mut self) -> Output {
+        // The next certified height, now that the node applied the one before.
+        self.hand_out();
         if std::mem::take(&mut self.dirty) {
             self.output.durable = Some(self.durable_record());
         }
@@ -454,7 +503,9 @@ impl Replica {
         // Active, the timer runs while work waits. Changing views, it runs only once a quorum
         // moved to the same view (PBFT §4.5.2): a replica that moved alone waits for the
         // others instead of racing ahead through views no quorum will ever share.
-        let armed = if self.active {
+        let armed = if !self.is_member() {
+            false // it follows; the validators' timers replace a faulty primary
+        } else if self.active {
             self.pending_work
                 || self
                     .pre_prepares
@@ -462,7 +513,7 @@ impl Replica {
         } else {
             self.view_changes
                 .get(&self.view)
-                .is_some_and(|senders| senders.len() >= super::quorum(self.replicas.len()))
+                .is_some_and(|senders| senders.len() >= super::quorum(self.sets.latest().len()))
         };
         if armed {
             self.timer += 1;
@@ -483,18 +534,32 @@ impl Replica {
 
     /// Handles `bytes` from `from`, as the transport authenticated it.
     pub fn step(&mut self, from: &str, bytes: &[u8]) -> Result<(), MessageError> {
-        if self
-            .replicas
-            .binary_search_by(|r| r.as_str().cmp(from))
-            .is_err()
+        let kind = Envelope::decode_kind(bytes);
+        // Votes, view-changes and new-views count only from the current validators; a node
+        // following the chain (one being added, or removed) may still ask for blocks.
+        let votes_or_views = matches!(
+            kind,
+            Ok(Kind::Vote(_) | Kind::ViewChange(_) | Kind::NewView(_))
+        );
+        if votes_or_views
+            && self
+                .sets
+                .latest()
+                .binary_search_by(|r| r.as_str().cmp(from))
+                .is_err()
         {
             self.dropped.not_a_replica += 1;
+            // A node the chain removed (or one behind the change) still votes: the next status
+            // report goes to it too, so it learns it is behind and catches up.
+            if self.uninformed.len() < super::messages::REPLICAS_MAX {
+                self.uninformed.insert(from.to_owned());
+            }
             return Err(MessageError::Undecodable(format!(
-                "{from} is not a replica"
+                "{from} is not a validator"
             )));
         }
         let from = from.to_owned();
-        let result = match Envelope::decode_kind(bytes) {
+        let result = match kind {
             Ok(Kind::Vote(wire)) => {
                 Vote::verified(self.crypto.as_ref(), &from, wire).map(|v| self.on_vote(&from, v))
             }
@@ -621,7 +686,10 @@ impl Replica {
 
     /// Signs, keeps and sends this replica's vote, once per (sequence, view, phase).
     fn vote(&mut self, phase: Phase, sequence: u64, digest: Digest, block: Vec<u8>) {
-        if !self.voting || self.own_votes.contains_key(&(sequence, self.view, phase)) {
+        if !self.voting
+            || !self.is_member()
+            || self.own_votes.contains_key(&(sequence, self.view, phase))
+        {
             return;
         }
         let vote = Vote::signed(
@@ -717,7 +785,7 @@ impl Replica {
         let Some(pre_prepare) = self.pre_prepares.get(&(sequence, view)).cloned() else {
             return;
         };
-        let primary = super::primary(&self.replicas, view).clone();
+        let primary = super::primary(self.sets.latest(), view).clone();
         let prepares: Vec<(NodeId, [u8; SIGNATURE_BYTES])> = self
             .prepares
             .get(&(sequence, view))
@@ -729,7 +797,7 @@ impl Replica {
                     .collect()
             })
             .unwrap_or_default();
-        debug_assert!(prepares.len() + 1 >= super::quorum(self.replicas.len()));
+        debug_assert!(prepares.len() + 1 >= super::quorum(self.sets.latest().len()));
         self.prepared = Some(Prepared {
             pre_prepare,
             prepares,
@@ -743,7 +811,7 @@ impl Replica {
         if let Some(certificate) = self.certified.get(&sequence) {
             return Some(certificate.clone());
         }
-        let quorum = super::quorum(self.replicas.len());
+        let quorum = super::quorum(self.sets.latest().len());
         let views = self.commits.range((sequence, 0)..=(sequence, u64::MAX));
         for ((_, view), votes) in views {
             let mut by_digest: BTreeMap<Digest, Vec<(NodeId, [u8; SIGNATURE_BYTES])>> =
@@ -769,12 +837,34 @@ impl Replica {
     }
 
     /// Hands out every height right after the last one that has a certificate and its block.
+    ///
+    /// One height per output: the node applies it before the next is handed out (the next
+    /// `take_output`), so a block that changes the validators is applied, and the engine
+    /// reconfigured, before any later height's certificate is judged, against the set that
+    /// made it.
     fn hand_out(&mut self) {
         loop {
+            if !self.output.committed.is_empty() {
+                break;
+            }
             let sequence = self.committed + 1;
             let Some(certificate) = self.certificate_of(sequence) else {
                 break;
             };
+            // A certificate learned before the set of its height was known is checked again
+            // against that set now.
+            if self.certified.contains_key(&sequence)
+                && Certificate::verified(
+                    self.crypto.as_ref(),
+                    self.sets.at(sequence),
+                    &certificate.to_wire(),
+                )
+                .is_err()
+            {
+                self.certified.remove(&sequence);
+                self.dropped.invalid += 1;
+                break;
+            }
             let Some(block) = self.blocks.get(&(sequence, certificate.digest)).cloned() else {
                 // Certified, its block not here: ask a signer (a quorum signed; one of them
                 // holds it, and the block checks against the digest whoever sends it).
@@ -835,7 +925,7 @@ impl Replica {
 
     /// Moves to view `new_view`: stops voting in the old one and signs its view-change.
     fn start_view_change(&mut self, new_view: u64) {
-        if new_view <= self.view {
+        if new_view <= self.view || !self.is_member() {
             return;
         }
         self.view = new_view;
@@ -867,7 +957,7 @@ impl Replica {
     }
 
     fn on_view_change(&mut self, from: &NodeId, signed: &SignedBody) -> Result<(), MessageError> {
-        let view_change = ViewChange::verified(self.crypto.as_ref(), &self.replicas, signed)
+        let view_change = ViewChange::verified(self.crypto.as_ref(), &self.sets, signed)
             .map_err(view_change_error)?;
         if view_change.replica != *from {
             return Err(MessageError::Undecodable(format!(
@@ -906,7 +996,7 @@ impl Replica {
                 later.entry(sender).or_insert(*view);
             }
         }
-        if later.len() > super::faults_tolerated(self.replicas.len()) {
+        if later.len() > super::faults_tolerated(self.sets.latest().len()) {
             if let Some(view) = later.values().min().copied() {
                 self.start_view_change(view);
             }
@@ -917,10 +1007,11 @@ impl Replica {
     /// As the primary of the view being changed to, with a quorum of view-changes (its own
     /// among them), sends the new-view and starts the view.
     fn maybe_start_new_view(&mut self) {
-        if self.active || !self.voting || super::primary(&self.replicas, self.view) != &self.id {
+        if self.active || !self.voting || super::primary(self.sets.latest(), self.view) != &self.id
+        {
             return;
         }
-        let quorum = super::quorum(self.replicas.len());
+        let quorum = super::quorum(self.sets.latest().len());
         let Some(senders) = self.view_changes.get(&self.view) else {
             return;
         };
@@ -949,7 +1040,7 @@ impl Replica {
     }
 
     fn on_new_view(&mut self, signed: &SignedBody) -> Result<(), MessageError> {
-        let new_view = NewView::verified(self.crypto.as_ref(), &self.replicas, signed)
+        let new_view = NewView::verified(self.crypto.as_ref(), &self.sets, signed)
             .map_err(view_change_error)?;
         if new_view.view < self.view || (new_view.view == self.view && self.active) {
             self.dropped.old += 1;
@@ -981,7 +1072,7 @@ impl Replica {
         self.commits.retain(|(_, v), _| *v >= view);
         // It never signs in an earlier view again (it votes only in its own).
         self.own_votes.retain(|(_, v, _), _| *v >= view);
-        let primary = super::primary(&self.replicas, self.view).clone();
+        let primary = super::primary(self.sets.latest(), self.view).clone();
         if let Some(certificate) = &new_view.selection.certified {
             let holder = new_view
                 .view_changes
@@ -1034,10 +1125,18 @@ impl Replica {
     }
 
     fn report_status(&mut self) {
+        if !self.is_member() && self.ahead.is_none() {
+            // Validators report to each other only: a follower asks them, one after another.
+            let first = self.sets.latest()[0].clone();
+            self.ahead = Some((self.committed, first));
+        }
         let status = Envelope::encode_kind(Kind::Status(WireStatus {
             committed: self.committed,
             view: self.view,
         }));
+        for peer in std::mem::take(&mut self.uninformed) {
+            self.output.plain.push(Send::To(peer, status.clone()));
+        }
         self.output.plain.push(Send::Broadcast(status));
         // Blocks still missing are asked for again.
         self.requested.clear();
@@ -1135,7 +1234,15 @@ impl Replica {
             // Only its view was ahead: one request brings the new-view.
             self.ahead = None;
         }
-        let others: Vec<&NodeId> = self.replicas.iter().filter(|r| **r != self.id).collect();
+        let others: Vec<&NodeId> = self
+            .sets
+            .latest()
+            .iter()
+            .filter(|r| **r != self.id)
+            .collect();
+        if others.is_empty() {
+            return;
+        }
         let start = others.iter().position(|r| **r == peer).unwrap_or(0);
         let peer = others[(start + self.catch_up_attempt) % others.len()].clone();
         self.catch_up_attempt = self.catch_up_attempt.wrapping_add(1);
@@ -1191,14 +1298,17 @@ impl Replica {
                 self.dropped.invalid += 1;
                 return;
             };
-            let certificate =
-                match Certificate::verified(self.crypto.as_ref(), &self.replicas, wire) {
-                    Ok(certificate) => certificate,
-                    Err(_) => {
-                        self.dropped.invalid += 1;
-                        return;
-                    }
-                };
+            let certificate = match Certificate::verified(
+                self.crypto.as_ref(),
+                self.sets.at(wire.sequence),
+                wire,
+            ) {
+                Ok(certificate) => certificate,
+                Err(_) => {
+                    self.dropped.invalid += 1;
+                    return;
+                }
+            };
             if self.crypto.digest(&certified.block) != certificate.digest {
                 self.dropped.invalid += 1;
                 return;
@@ -1213,7 +1323,7 @@ impl Replica {
             self.learn_certificate(certificate, from);
         }
         if let Some(signed) = response.new_view {
-            if let Ok(new_view) = NewView::verified(self.crypto.as_ref(), &self.replicas, &signed) {
+            if let Ok(new_view) = NewView::verified(self.crypto.as_ref(), &self.sets, &signed) {
                 if new_view.view > self.view || (new_view.view == self.view && !self.active) {
                     self.enter(new_view);
                 }
@@ -1289,6 +1399,14 @@ impl Replica {
             .map(Vote::to_wire)
             .collect();
         WireDurable {
+            validator_sets: self
+                .sets
+                .all()
+                .map(|(from, validators)| WireValidatorSet {
+                    from,
+                    validators: validators.to_vec(),
+                })
+                .collect(),
             pre_prepares,
             view: self.view,
             active: self.active,

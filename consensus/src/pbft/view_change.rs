@@ -21,6 +21,7 @@ use prost::Message;
 
 use super::certificates::{Certificate, CertificateError, Prepared, WireCertificate, WirePrepared};
 use super::messages::{Crypto, MessageError, SignedBody, Vote, WireVote, SIGNATURE_BYTES};
+use super::validators::ValidatorSets;
 use super::votes::{Digest, Phase};
 use crate::NodeId;
 
@@ -142,29 +143,32 @@ impl ViewChange {
         }
     }
 
-    /// Checks `signed` against `replicas` (sorted): its sender's signature, its certificates,
-    /// and that the prepared one is for the height after the committed one, from a view before
-    /// `new_view`.
+    /// Checks `signed`: sent by a current validator, signed by it, its certificates by the
+    /// sets of their heights, and the prepared one for the height after the committed one,
+    /// from a view before `new_view`.
     pub fn verified(
         crypto: &dyn Crypto,
-        replicas: &[NodeId],
+        sets: &ValidatorSets,
         signed: &SignedBody,
     ) -> Result<Self, ViewChangeError> {
         let wire = WireViewChange::decode(signed.body.as_slice())
             .map_err(|e| ViewChangeError::Malformed(e.to_string()))?;
-        if replicas.binary_search(&wire.replica).is_err() {
+        if sets.latest().binary_search(&wire.replica).is_err() {
             return Err(ViewChangeError::WrongSender(wire.replica));
         }
         check_signature(crypto, &wire.replica, VIEW_CHANGE_DOMAIN, signed)?;
         let committed = wire
             .committed
             .as_ref()
-            .map(|c| Certificate::verified(crypto, replicas, c))
+            .map(|c| Certificate::verified(crypto, sets.at(c.sequence), c))
             .transpose()?;
         let prepared = wire
             .prepared
             .as_ref()
-            .map(|p| Prepared::verified(crypto, replicas, p))
+            .map(|p| {
+                let sequence = p.pre_prepare.as_ref().map_or(0, |v| v.sequence);
+                Prepared::verified(crypto, sets.at(sequence), p)
+            })
             .transpose()?;
         if let Some(prepared) = &prepared {
             let next = committed.as_ref().map_or(0, |c| c.sequence) + 1;
@@ -281,14 +285,15 @@ impl NewView {
         }
     }
 
-    /// Checks `signed` against `replicas` (sorted): signed by the view's primary, a quorum of
-    /// valid view-changes for the view from distinct replicas, and exactly the pre-prepare
-    /// their selection gives.
+    /// Checks `signed` against the current validators: signed by the view's primary, a quorum
+    /// of valid view-changes for the view from distinct validators, and exactly the
+    /// pre-prepare their selection gives.
     pub fn verified(
         crypto: &dyn Crypto,
-        replicas: &[NodeId],
+        sets: &ValidatorSets,
         signed: &SignedBody,
     ) -> Result<Self, ViewChangeError> {
+        let replicas = sets.latest();
         let wire = WireNewView::decode(signed.body.as_slice())
             .map_err(|e| ViewChangeError::Malformed(e.to_string()))?;
         let primary = super::primary(replicas, wire.view);
@@ -300,7 +305,7 @@ impl NewView {
         }
         let mut view_changes: Vec<ViewChange> = Vec::with_capacity(wire.view_changes.len());
         for signed in &wire.view_changes {
-            let view_change = ViewChange::verified(crypto, replicas, signed)?;
+            let view_change = ViewChange::verified(crypto, sets, signed)?;
             if view_change.new_view != wire.view {
                 return Err(ViewChangeError::Malformed(format!(
                     "a view-change to view {} in the new-view of {}",
@@ -400,6 +405,10 @@ mod tests {
     use super::super::messages::vote_statement;
     use super::*;
 
+    fn sets() -> ValidatorSets {
+        ValidatorSets::new(1, ids())
+    }
+
     fn certificate(sequence: u64, digest: Digest) -> Certificate {
         let signatures = ["n0", "n1", "n2"]
             .iter()
@@ -474,7 +483,7 @@ mod tests {
             Some(certificate(4, [1; 32])),
             Some(prepared(5, 1, [2; 32])),
         );
-        let checked = ViewChange::verified(&TestCrypto::new("n0"), &ids(), &vc.signed)
+        let checked = ViewChange::verified(&TestCrypto::new("n0"), &sets(), &vc.signed)
             .expect("a valid view-change");
         assert_eq!(checked, vc);
         assert_eq!(checked.certified_height(), 4);
@@ -486,7 +495,7 @@ mod tests {
             Some(prepared(6, 1, [2; 32])),
         );
         assert!(matches!(
-            ViewChange::verified(&TestCrypto::new("n0"), &ids(), &misplaced.signed),
+            ViewChange::verified(&TestCrypto::new("n0"), &sets(), &misplaced.signed),
             Err(ViewChangeError::MisplacedPrepared { .. })
         ));
         // Signed by one replica, claiming to be another.
@@ -495,7 +504,7 @@ mod tests {
         body.replica = "n3".into();
         forged.signed.body = body.encode_to_vec();
         assert!(matches!(
-            ViewChange::verified(&TestCrypto::new("n0"), &ids(), &forged.signed),
+            ViewChange::verified(&TestCrypto::new("n0"), &sets(), &forged.signed),
             Err(ViewChangeError::BadSignature(_))
         ));
     }
@@ -538,7 +547,7 @@ mod tests {
             .collect();
         let primary = TestCrypto::new("n1");
         let new_view = NewView::signed(&primary, 1, vcs.clone(), Some(b"block".to_vec()));
-        let check = |signed: &SignedBody| NewView::verified(&primary, &ids(), signed);
+        let check = |signed: &SignedBody| NewView::verified(&primary, &sets(), signed);
         // The block does not hash to the digest [2; 32]: refused.
         assert!(matches!(
             check(&new_view.signed),

@@ -25,9 +25,10 @@ use crate::validate;
 /// membership slows every commit; 64 is far above any consortium's bank count.
 pub const CONSENSUS_NODES_MAX: usize = 64;
 
-/// The only engine whose membership can change. Solo has one node by definition; an engine this
-/// build does not know is treated as fixed rather than guessed at.
-const DYNAMIC_ENGINE: &str = "raft";
+/// The engines whose membership can change: Raft (through its own log) and PBFT (the set of
+/// each height is the one after the block before it). Solo has one node by definition; an
+/// engine this build does not know is treated as fixed rather than guessed at.
+const DYNAMIC_ENGINES: [&str; 2] = ["raft", "pbft"];
 
 /// Reads the consensus configuration: the engine, the current voting nodes in the order they
 /// joined, and the ids of removed nodes.
@@ -49,13 +50,13 @@ fn load_config(tx: &TxContext<'_, '_>) -> Result<ConsensusConfig, Failure> {
 
 /// Rejects unless the chain's engine lets its membership change.
 fn require_dynamic(config: &ConsensusConfig) -> Result<(), Failure> {
-    if config.engine == DYNAMIC_ENGINE {
+    if DYNAMIC_ENGINES.contains(&config.engine.as_str()) {
         return Ok(());
     }
     reject(
         ErrorCode::ConsensusEngineStatic,
         format!(
-            "consensus engine {:?} has a fixed membership; only {DYNAMIC_ENGINE} nodes can be added or removed",
+            "consensus engine {:?} has a fixed membership; only raft and pbft nodes can be added or removed",
             config.engine
         ),
     )

@@ -100,11 +100,14 @@ pub(super) struct Producer {
     pub(super) validations: Vec<Proposal>,
     /// Blocks found valid, executed, kept for applying when one commits (PBFT).
     pub(super) validated: Vec<Prepared>,
+    /// The validators' keys the PBFT engine checks with, and the set it was last given.
+    pub(super) validator_keys: Option<(super::pbft::ValidatorKeys, Vec<NodeId>)>,
 }
 
 /// Rounds of engine work one turn carries out before it listens for input again: validating a
-/// block or serving a catch-up hands the engine input that makes more work at once.
-const READY_ROUNDS_MAX: usize = 8;
+/// block or serving a catch-up hands the engine input that makes more work at once, and PBFT
+/// hands out one committed block per round (a catch-up answer's blocks take a round each).
+const READY_ROUNDS_MAX: usize = 64;
 /// Most blocks read from the ledger for one lagging peer's catch-up request.
 const CATCH_UP_BLOCKS_READ_MAX: u64 = 64;
 
@@ -118,6 +121,8 @@ pub(super) struct ResumedEngine {
     pub(super) pending_install: Option<SnapshotRecord>,
     /// This node's consensus incarnation (networked engines).
     pub(super) incarnations: Option<Incarnations>,
+    /// The validators' keys the PBFT engine checks with (PBFT only).
+    pub(super) validator_keys: Option<super::pbft::ValidatorKeys>,
 }
 
 /// Resumes the engine genesis names: Raft from its stored log, hard state and snapshot (its
@@ -131,6 +136,7 @@ pub(super) fn resume_engine(
 ) -> Result<ResumedEngine, ChainError> {
     let mut pending_install = None;
     let mut incarnations = None;
+    let mut validator_keys = None;
     let engine: Box<dyn Engine> = match genesis.consensus.engine.as_str() {
         "raft" => {
             let voters = genesis
@@ -215,8 +221,16 @@ pub(super) fn resume_engine(
                 applied: head.height,
                 ..Durable::default()
             };
-            info!(applied = head.height, "pbft engine resuming");
-            Box::new(super::pbft::resume(config, genesis, &durable)?)
+            let membership = vchain_contracts::consensus_config(&**ledger)?;
+            info!(
+                applied = head.height,
+                validators = membership.nodes.len(),
+                "pbft engine resuming"
+            );
+            let (engine, keys) =
+                super::pbft::resume(config, &genesis.chain_id, &membership, &durable)?;
+            validator_keys = Some(keys);
+            Box::new(engine)
         }
         _ => Box::new(Solo::resume(config.node_id.clone(), head.height)),
     };
@@ -224,6 +238,7 @@ pub(super) fn resume_engine(
         engine,
         pending_install,
         incarnations,
+        validator_keys,
     })
 }
 
@@ -465,6 +480,7 @@ impl Producer {
             match &committed.entry {
                 CommittedEntry::Payload(payload) => {
                     self.apply_committed(payload, committed.certificate.as_ref())?;
+                    self.follow_validator_changes()?;
                     self.log_bytes_since_checkpoint = self
                         .log_bytes_since_checkpoint
                         .saturating_add(payload.len() as u64);
@@ -497,6 +513,24 @@ impl Producer {
             self.serve_catch_up(request)?;
         }
         Ok(true)
+    }
+
+    /// Under PBFT, after a block is applied: if it changed the chain's consensus membership,
+    /// the engine's validators change from the next height on (and their keys are learned)
+    /// before any later height is handed out.
+    fn follow_validator_changes(&mut self) -> Result<(), ChainError> {
+        let Some((keys, current)) = &mut self.validator_keys else {
+            return Ok(());
+        };
+        let membership = vchain_contracts::consensus_config(&*self.chain.ledger)?;
+        let validators = keys.learn(&membership);
+        if validators != *current {
+            let from = self.chain.head()?.height + 1;
+            info!(from, validators = ?validators, "the validators change");
+            *current = validators.clone();
+            self.engine.set_validators(from, validators);
+        }
+        Ok(())
     }
 
     /// Answers a lagging peer with the blocks after its height and their certificates, from

@@ -299,9 +299,10 @@ impl Chain {
         peers: Option<Peers>,
         wrap: impl FnOnce(Box<dyn Engine>) -> Box<dyn Engine>,
     ) -> Result<(Arc<Chain>, std::thread::JoinHandle<()>), ChainError> {
-        // A Raft node outside genesis may start: it waits, a non-voter, until the consortium
-        // adds it (a passed AddConsensusNode proposal) and the leader replicates the chain to it.
-        if genesis.consensus.engine != "raft"
+        // A Raft or PBFT node outside genesis may start: it waits, voting nowhere, until the
+        // consortium adds it (a passed AddConsensusNode proposal), following the chain (Raft:
+        // the leader replicates to it; PBFT: it asks the validators for certified blocks).
+        if !matches!(genesis.consensus.engine.as_str(), "raft" | "pbft")
             && !genesis
                 .consensus
                 .nodes
@@ -322,7 +323,9 @@ impl Chain {
             engine,
             pending_install,
             incarnations,
+            validator_keys,
         } = resume_engine(&config, genesis, &ledger, &head)?;
+        let validator_keys = validator_keys.map(|keys| (keys, engine.voters()));
         let mut engine = wrap(engine);
         let incarnation_version = match &incarnations {
             Some(incarnations) => {
@@ -394,6 +397,7 @@ impl Chain {
             log_bytes_since_checkpoint: 0,
             validations: Vec::new(),
             validated: Vec::new(),
+            validator_keys,
         };
         // The incarnation notice goes out first on every message stream: set it before the
         // producer (or anyone) sends a frame.

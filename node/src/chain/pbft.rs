@@ -9,6 +9,7 @@
 //! checks (`quorum_rule` holds the test that the two agree).
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 
 use prost::Message;
 use sha2::{Digest as _, Sha256};
@@ -17,8 +18,7 @@ use vchain_consensus::pbft::{PbftEngine, Timing};
 use vchain_consensus::{CommitSignatures, Durable};
 use vchain_contracts::block::block_hash;
 use vchain_contracts::commit_certificate;
-use vchain_contracts::genesis::Genesis;
-use vchain_proto::v1::{Block, CommitCertificate, CommitSignature};
+use vchain_proto::v1::{Block, CommitCertificate, CommitSignature, ConsensusConfig};
 
 use super::ChainError;
 use crate::config::NodeConfig;
@@ -34,12 +34,42 @@ const STATUS_MS: u64 = 500;
 /// How often a lagging replica asks for blocks, milliseconds.
 const CATCH_UP_MS: u64 = 300;
 
+/// Consensus keys (raw ed25519 public keys) by node id: every validator's this node has known
+/// since it started (ids are never reused, so a removed validator's key still checks the
+/// certificates it signed). Shared with the producer, which adds the keys of validators the
+/// chain adds.
+#[derive(Clone, Default)]
+pub(super) struct ValidatorKeys(Arc<RwLock<BTreeMap<String, [u8; 32]>>>);
+
+impl ValidatorKeys {
+    /// Learns the keys of `config`'s nodes; the validators' ids, sorted.
+    pub(super) fn learn(&self, config: &ConsensusConfig) -> Vec<String> {
+        let mut keys = self.0.write().unwrap_or_else(|e| e.into_inner());
+        let mut ids = Vec::new();
+        for node in &config.nodes {
+            if let Ok(key) = <[u8; 32]>::try_from(node.public_key.as_slice()) {
+                keys.insert(node.node_id.clone(), key);
+            }
+            ids.push(node.node_id.clone());
+        }
+        ids.sort();
+        ids
+    }
+
+    fn get(&self, id: &str) -> Option<[u8; 32]> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .copied()
+    }
+}
+
 /// Signing and checking for the PBFT engine.
 pub(super) struct ConsensusCrypto {
     chain_id: String,
     key: NodeKey,
-    /// Validators' consensus keys (raw ed25519 public keys), by node id.
-    validators: BTreeMap<String, [u8; 32]>,
+    validators: ValidatorKeys,
 }
 
 impl Crypto for ConsensusCrypto {
@@ -50,7 +80,7 @@ impl Crypto for ConsensusCrypto {
     fn verify(&self, replica: &str, statement: &[u8], signature: &[u8]) -> bool {
         self.validators
             .get(replica)
-            .is_some_and(|key| vchain_contracts::signature::verify(key, statement, signature))
+            .is_some_and(|key| vchain_contracts::signature::verify(&key, statement, signature))
     }
 
     fn commit_statement(&self, sequence: u64, view: u64, digest: &[u8; 32]) -> Vec<u8> {
@@ -83,50 +113,43 @@ fn timing(config: &NodeConfig) -> Timing {
     }
 }
 
-/// The PBFT engine of this node: the validators of genesis, its node key, its stored record
-/// (`hard_state`) and the height its ledger applied.
+/// The PBFT engine of this node: the validators the chain records at its head (they decide
+/// the next height), its node key, its stored record (`hard_state`) and the height its ledger
+/// applied. A node the chain does not list follows, voting nowhere, until it is added.
 pub(super) fn resume(
     config: &NodeConfig,
-    genesis: &Genesis,
+    chain_id: &str,
+    membership: &ConsensusConfig,
     durable: &Durable,
-) -> Result<PbftEngine, ChainError> {
+) -> Result<(PbftEngine, ValidatorKeys), ChainError> {
     let setup = |why: String| ChainError::Genesis(why);
-    let mut validators = BTreeMap::new();
-    for node in &genesis.consensus.nodes {
-        let key: [u8; 32] = hex::decode(&node.public_key)
-            .ok()
-            .and_then(|k| k.try_into().ok())
-            .ok_or_else(|| {
-                setup(format!(
-                    "consensus node {}: not a 32-byte key",
-                    node.node_id
-                ))
-            })?;
-        validators.insert(node.node_id.clone(), key);
-    }
+    let keys = ValidatorKeys::default();
+    let replicas = keys.learn(membership);
     let key = NodeKey::load_or_create(&config.data_dir).map_err(|e| setup(e.to_string()))?;
-    let own = validators.get(&config.node_id).copied();
-    if own != Some(key.public_key_bytes()) {
-        return Err(setup(format!(
-            "node {} is not a PBFT validator under this node key (genesis lists {:?})",
-            config.node_id,
-            own.map(hex::encode)
-        )));
+    if let Some(own) = keys.get(&config.node_id) {
+        if own != key.public_key_bytes() {
+            return Err(setup(format!(
+                "node {} is a PBFT validator under another key ({}) than this node's ({})",
+                config.node_id,
+                hex::encode(own),
+                key.public_key_hex()
+            )));
+        }
     }
-    let replicas = validators.keys().cloned().collect();
     let crypto = ConsensusCrypto {
-        chain_id: genesis.chain_id.clone(),
+        chain_id: chain_id.to_owned(),
         key,
-        validators,
+        validators: keys.clone(),
     };
-    PbftEngine::restart(
+    let engine = PbftEngine::restart(
         config.node_id.clone(),
         replicas,
         Box::new(crypto),
         timing(config),
         durable,
     )
-    .map_err(ChainError::Consensus)
+    .map_err(ChainError::Consensus)?;
+    Ok((engine, keys))
 }
 
 /// The certificate of block `height` with hash `block_hash` as the chain stores and serves it.

@@ -203,3 +203,49 @@ pub fn dev_key(keystore: &Keystore, name: &str) -> ed25519_dalek::SigningKey {
         .unlock(name, vchain_devnet::DEV_PASSPHRASE)
         .expect("dev key")
 }
+
+/// The proposal a submission opened.
+pub fn proposal_id_of(response: &SubmitTransactionResponse) -> String {
+    let result = response.result.as_ref().expect("result");
+    assert_eq!(result.code(), ErrorCode::Ok, "{result:?}");
+    result
+        .events
+        .iter()
+        .find(|e| e.kind() == EventKind::ProposalSubmitted)
+        .map(|e| e.proposal_id.clone())
+        .expect("a PROPOSAL_SUBMITTED event")
+}
+
+pub async fn get_proposal(node: &NodeHandle, proposal_id: &str) -> GetProposalResponse {
+    client(node)
+        .await
+        .get_proposal(super::audited(
+            node,
+            GetProposalRequest {
+                proposal_id: proposal_id.into(),
+            },
+            "GetProposal",
+        ))
+        .await
+        .expect("proposal")
+        .into_inner()
+}
+
+/// Waits (bounded) until every running node reports exactly `voters`.
+pub async fn voters_are(nodes: &[Option<NodeHandle>], voters: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut seen = Vec::new();
+        for node in nodes.iter().flatten() {
+            seen.push(status(node).await.voters);
+        }
+        if seen.iter().all(|v| v == voters) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "voters did not become {voters:?}: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
