@@ -139,6 +139,10 @@ impl Engine for PbftEngine {
             })
     }
 
+    fn refuse_votes_from(&mut self, nodes: &std::collections::BTreeSet<NodeId>) {
+        self.replica.refuse_votes_from(nodes);
+    }
+
     fn forbid_voting(&mut self) {
         self.replica.forbid_voting();
     }

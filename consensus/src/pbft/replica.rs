@@ -185,6 +185,8 @@ pub struct Replica {
     /// Peers outside the current set that sent votes since the last status report: they get
     /// the next one (bounded by [`super::messages::REPLICAS_MAX`]).
     uninformed: BTreeSet<NodeId>,
+    /// Peers whose votes count for nothing (their consensus state went back).
+    refused: BTreeSet<NodeId>,
     dirty: bool,
     output: Output,
     dropped: Dropped,
@@ -235,6 +237,7 @@ impl Replica {
             new_view: None,
             catch_up_attempt: 0,
             uninformed: BTreeSet::new(),
+            refused: BTreeSet::new(),
             timer: 0,
             changes_in_a_row: 0,
             pending_work: false,
@@ -426,6 +429,12 @@ impl Replica {
         self.voting = false;
     }
 
+    /// From now on nothing `nodes` sign counts (replaces the previous set): their consensus
+    /// state went back, so they may sign again what they signed before.
+    pub fn refuse_votes_from(&mut self, nodes: &BTreeSet<NodeId>) {
+        self.refused = nodes.clone();
+    }
+
     /// Whether transactions wait at the node (arms the view-change timer on backups).
     pub fn set_pending_work(&mut self, pending: bool) {
         self.pending_work = pending;
@@ -541,6 +550,14 @@ impl Replica {
             kind,
             Ok(Kind::Vote(_) | Kind::ViewChange(_) | Kind::NewView(_))
         );
+        if votes_or_views && self.refused.contains(from) {
+            // Its consensus state went back (a restored or wiped disk): it may have signed
+            // before what it no longer knows, so nothing it signs counts.
+            self.dropped.not_a_replica += 1;
+            return Err(MessageError::Undecodable(format!(
+                "{from}'s votes are refused: its consensus state went back"
+            )));
+        }
         if votes_or_views
             && self
                 .sets
@@ -1569,6 +1586,15 @@ mod tests {
         backup.step("n0", &pre_prepare(b"a")).expect("well formed");
         assert_eq!(backup.dropped().old, 1);
         assert!(backup.take_output().to_validate.is_empty());
+    }
+
+    #[test]
+    fn votes_of_a_replica_whose_state_went_back_count_for_nothing() {
+        let mut backup = replica("n1", None, 0);
+        backup.refuse_votes_from(&BTreeSet::from(["n0".to_owned()]));
+        assert!(backup.step("n0", &pre_prepare(b"a")).is_err());
+        assert!(backup.take_output().to_validate.is_empty());
+        assert_eq!(backup.dropped().not_a_replica, 1);
     }
 
     #[test]
