@@ -362,6 +362,18 @@ pub trait Engine: Send {
     fn set_validators(&mut self, from: u64, validators: Vec<NodeId>) {
         let _ = (from, validators);
     }
+    /// A peer this engine knows to be ahead, and the height it claims (PBFT: from status
+    /// reports and certificates), so the node may fetch a state snapshot instead of every
+    /// block. `None` when not behind, or for engines that hand the node snapshots themselves.
+    fn lag(&self) -> Option<(NodeId, u64)> {
+        None
+    }
+    /// The node installed a state snapshot at `height`, whose block (hash `block_hash`)
+    /// `certificate` certifies (checked by the node against the validators): the engine goes
+    /// on from there.
+    fn installed(&mut self, height: u64, block_hash: [u8; 32], certificate: CommitSignatures) {
+        let _ = (height, block_hash, certificate);
+    }
     /// The engine's view (PBFT) or 0.
     fn view(&self) -> u64 {
         0

@@ -28,8 +28,8 @@ use vchain_ledger::{
     ChainHead, LedgerError, RocksLedger, SnapshotChunk, SnapshotPart, StorageBudget,
 };
 use vchain_proto::v1::{
-    sync_request, sync_response, Block, GetBlockChunk, GetSnapshotChunk, KeyValue, ListSnapshots,
-    SnapshotChunkData, SnapshotDescriptor, SnapshotList, SyncRequest, SyncResponse,
+    sync_request, sync_response, Block, GetBlockChunk, GetCertificate, GetSnapshotChunk, KeyValue,
+    ListSnapshots, SnapshotChunkData, SnapshotDescriptor, SnapshotList, SyncRequest, SyncResponse,
 };
 
 use crate::network::chunk::{chunk_of, Assembler, Chunk};
@@ -325,6 +325,19 @@ impl CheckpointStore {
                     .map_err(|e| SyncError::Invalid(e.to_string()))?;
                 Ok(sync_response::Response::BlockChunk(chunk.encode()))
             }
+            Some(sync_request::Request::Certificate(GetCertificate { height })) => {
+                let mut bytes = live.certificate(height)?;
+                if bytes.is_none() {
+                    for checkpoint in self.list() {
+                        if checkpoint.descriptor.height == height {
+                            bytes = checkpoint.ledger()?.certificate(height)?;
+                        }
+                    }
+                }
+                Ok(sync_response::Response::Certificate(
+                    bytes.unwrap_or_default(),
+                ))
+            }
         }
     }
 }
@@ -477,6 +490,31 @@ impl Fetcher<'_> {
         assembler
             .finish()
             .map_err(|e| SyncError::Invalid(e.to_string()))
+    }
+
+    /// The commit certificate `peer` stores for the block at `height`, if any (unchecked: the
+    /// caller verifies it).
+    pub(crate) fn certificate(
+        &self,
+        peer: PeerId,
+        height: u64,
+    ) -> Result<Option<vchain_proto::v1::CommitCertificate>, SyncError> {
+        match self.ask(
+            peer,
+            request(sync_request::Request::Certificate(GetCertificate {
+                height,
+            })),
+        )? {
+            sync_response::Response::Certificate(bytes) if bytes.is_empty() => Ok(None),
+            sync_response::Response::Certificate(bytes) => {
+                vchain_proto::v1::CommitCertificate::decode(bytes.as_slice())
+                    .map(Some)
+                    .map_err(|e| SyncError::Invalid(format!("certificate: {e}")))
+            }
+            other => Err(SyncError::Invalid(format!(
+                "asked for a certificate, got {other:?}"
+            ))),
+        }
     }
 
     /// Replaces `ledger`'s state with the snapshot `descriptor` names, fetched from `peer`:

@@ -390,3 +390,67 @@ async fn the_consortium_votes_a_fifth_validator_in_and_it_certifies_from_the_nex
         node.shutdown().await.expect("clean stop");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_far_behind_installs_a_snapshot_whose_certificate_it_checked() {
+    // Checkpoints every 4 heights: a node more than 8 behind takes a snapshot.
+    let (dir, configs, mut nodes) =
+        start_engine_cluster("pbft", 4, |c| c.snapshot_interval = 4).await;
+    let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
+    let finance = dev_key(&keystore, "bank-a-finance");
+    let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
+    let carmaker = uscc_of(&genesis, "carmaker");
+    agreed_leader(&nodes, None).await;
+    let granted = submit(
+        nodes[0].as_ref().expect("running"),
+        &genesis.chain_id,
+        "bank-a-finance",
+        &finance,
+        Operation::GrantCreditLine(GrantCreditLine {
+            core_enterprise: carmaker.clone(),
+            currency: "CNY".into(),
+            limit: 1_000,
+        }),
+    )
+    .await;
+    converged(&nodes, granted.height).await;
+    nodes[3]
+        .take()
+        .expect("running")
+        .shutdown()
+        .await
+        .expect("clean stop");
+    let mut last = granted.height;
+    for _ in 0..16 {
+        let raised = submit(
+            nodes[0].as_ref().expect("running"),
+            &genesis.chain_id,
+            "bank-a-finance",
+            &finance,
+            Operation::RaiseCreditLine(RaiseCreditLine {
+                core_enterprise: carmaker.clone(),
+                amount: 1,
+            }),
+        )
+        .await;
+        last = raised.height;
+    }
+    assert!(last >= granted.height + 16);
+    nodes[3] = Some(
+        vchain_node::start(configs[3].clone())
+            .await
+            .expect("restarts"),
+    );
+    let root = converged(&nodes, last).await;
+    let back = status(nodes[3].as_ref().expect("running")).await;
+    assert_eq!(back.state_root, root);
+    assert!(
+        back.snapshots_installed >= 1,
+        "it installed a snapshot rather than every block: {back:?}"
+    );
+    // Its head is certified, and it serves the certificate it checked.
+    checked_certificate(nodes[3].as_ref().expect("running"), &genesis, back.height).await;
+    for node in nodes.into_iter().flatten() {
+        node.shutdown().await.expect("clean stop");
+    }
+}

@@ -176,6 +176,19 @@ impl Engine for PbftEngine {
         self.replica.reconfigure(from, validators);
     }
 
+    fn lag(&self) -> Option<(NodeId, u64)> {
+        self.replica.lag()
+    }
+
+    fn installed(&mut self, height: u64, block_hash: [u8; 32], certificate: CommitSignatures) {
+        self.replica.installed(Certificate {
+            sequence: height,
+            view: certificate.view,
+            digest: block_hash,
+            signatures: certificate.signatures,
+        });
+    }
+
     fn view(&self) -> u64 {
         self.replica.view()
     }

@@ -435,6 +435,31 @@ impl Replica {
         self.refused = nodes.clone();
     }
 
+    /// A peer ahead of this replica and the height it claims, if any.
+    pub fn lag(&self) -> Option<(NodeId, u64)> {
+        self.ahead
+            .as_ref()
+            .filter(|(height, _)| *height > self.committed)
+            .map(|(height, peer)| (peer.clone(), *height))
+    }
+
+    /// The node installed a state snapshot at `height` (it checked `certificate`, of the
+    /// block there, against the validators): everything at or below it is decided, and the
+    /// replica goes on from there.
+    pub fn installed(&mut self, certificate: Certificate) {
+        let height = certificate.sequence;
+        if height <= self.committed {
+            return;
+        }
+        self.committed = height;
+        self.certificate = Some(certificate);
+        self.forget_through(height);
+        self.log = VoteLog::new(self.sets.latest().to_vec(), height);
+        self.catch_up_attempt = 0;
+        self.timer = 0;
+        self.dirty = true;
+    }
+
     /// Whether transactions wait at the node (arms the view-change timer on backups).
     pub fn set_pending_work(&mut self, pending: bool) {
         self.pending_work = pending;

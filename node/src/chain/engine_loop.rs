@@ -102,6 +102,8 @@ pub(super) struct Producer {
     pub(super) validated: Vec<Prepared>,
     /// The validators' keys the PBFT engine checks with, and the set it was last given.
     pub(super) validator_keys: Option<(super::pbft::ValidatorKeys, Vec<NodeId>)>,
+    /// When this node last tried a certified snapshot (PBFT).
+    pub(super) last_snapshot_try: Option<Instant>,
 }
 
 /// Rounds of engine work one turn carries out before it listens for input again: validating a
@@ -410,6 +412,7 @@ impl Producer {
             *next_tick = Instant::now() + tick;
         }
         self.drain_ready()?;
+        self.catch_up_by_snapshot()?;
         let chain = self.chain.clone();
         let head = chain.head()?;
         if let Some((height, proposed)) = self.in_flight {
@@ -518,7 +521,7 @@ impl Producer {
     /// Under PBFT, after a block is applied: if it changed the chain's consensus membership,
     /// the engine's validators change from the next height on (and their keys are learned)
     /// before any later height is handed out.
-    fn follow_validator_changes(&mut self) -> Result<(), ChainError> {
+    pub(super) fn follow_validator_changes(&mut self) -> Result<(), ChainError> {
         let Some((keys, current)) = &mut self.validator_keys else {
             return Ok(());
         };

@@ -398,6 +398,7 @@ impl Chain {
             validations: Vec::new(),
             validated: Vec::new(),
             validator_keys,
+            last_snapshot_try: None,
         };
         // The incarnation notice goes out first on every message stream: set it before the
         // producer (or anyone) sends a frame.

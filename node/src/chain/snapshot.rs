@@ -12,7 +12,10 @@
 //! - a checkpoint is recorded before the log is compacted through the previous one, so a crash
 //!   between the two leaves entries the snapshot covers, which a restart skips;
 //! - history filled in from peers is only read and checked, never executed, so it never races
-//!   the producer's writes to state.
+//!   the producer's writes to state;
+//! - under PBFT no single peer is trusted for a snapshot: its block's commit certificate must
+//!   verify against the validators this node knows before the state is fetched, and the
+//!   install then checks the block and the state root against the certified header.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -28,6 +31,9 @@ use super::engine_loop::Producer;
 use super::{lock, Chain, ChainError};
 use crate::network::PeerId;
 use crate::sync::{Fetcher, SyncError};
+
+/// Under PBFT, how long after a snapshot attempt the next may start.
+const PBFT_SNAPSHOT_RETRY: Duration = Duration::from_secs(10);
 
 /// Runs `f` when dropped.
 fn scopeguard(f: impl FnOnce()) -> impl Drop {
@@ -196,6 +202,105 @@ impl Producer {
             }
             std::thread::sleep(Duration::from_millis(500).saturating_mul(attempt.min(10)));
         }
+    }
+
+    /// Under PBFT, when a peer is more than two checkpoint intervals ahead: installs the newest
+    /// snapshot a peer serves whose block's commit certificate verifies against the validators
+    /// this node knows (those of its head), instead of fetching every block. A certificate
+    /// that does not verify (the set may have changed since this node's head) is refused, and
+    /// the node goes on catching up by certified blocks, which is always possible.
+    pub(super) fn catch_up_by_snapshot(&mut self) -> Result<(), ChainError> {
+        let Some((_, claimed)) = self.engine.lag() else {
+            return Ok(());
+        };
+        let chain = self.chain.clone();
+        let head = chain.head()?;
+        let lag_min = chain.config.snapshot_interval.saturating_mul(2).max(1);
+        if claimed <= head.height.saturating_add(lag_min)
+            || self
+                .last_snapshot_try
+                .is_some_and(|at| at.elapsed() < PBFT_SNAPSHOT_RETRY)
+        {
+            return Ok(());
+        }
+        self.last_snapshot_try = Some(std::time::Instant::now());
+        let (Some(peers), Some(runtime)) = (&chain.peers, &self.runtime) else {
+            return Ok(());
+        };
+        let fetcher = Fetcher {
+            network: &peers.network,
+            runtime,
+        };
+        let membership = vchain_contracts::consensus_config(&*chain.ledger)?;
+        let validators = vchain_contracts::commit_certificate::Validators::from_config(&membership)
+            .map_err(|e| ChainError::Invariant(format!("the chain's validators: {e}")))?;
+        let span = info_span!("pbft_snapshot", head = head.height, claimed);
+        let _entered = span.enter();
+        for (node, peer) in peers.all() {
+            if node == chain.config.node_id {
+                continue;
+            }
+            let offer = match fetcher.list(peer) {
+                Ok(offers) => offers
+                    .into_iter()
+                    .filter(|o| o.height > head.height)
+                    .max_by_key(|o| o.height),
+                Err(error) => {
+                    debug!(%error, %node, "no snapshot list");
+                    continue;
+                }
+            };
+            let Some(offer) = offer else {
+                continue;
+            };
+            let certificate = match fetcher.certificate(peer, offer.height) {
+                Ok(Some(certificate)) => certificate,
+                Ok(None) => continue,
+                Err(error) => {
+                    debug!(%error, %node, "no certificate for its snapshot");
+                    continue;
+                }
+            };
+            let names_it =
+                certificate.height == offer.height && certificate.block_hash == offer.block_hash;
+            let verified = vchain_contracts::commit_certificate::verify(
+                &chain.chain_id,
+                &validators,
+                &certificate,
+            );
+            if !names_it || verified.is_err() {
+                warn!(%node, height = offer.height, ?verified, names_it, "a snapshot whose certificate does not check; catching up by blocks");
+                continue;
+            }
+            let Some(signatures) = super::pbft::signatures(&certificate) else {
+                continue;
+            };
+            chain.syncing.store(true, Ordering::SeqCst);
+            let _syncing = scopeguard(|| chain.syncing.store(false, Ordering::SeqCst));
+            match fetcher.install(peer, &chain.ledger, &offer) {
+                Ok(installed) => {
+                    chain
+                        .ledger
+                        .store_certificate(installed.height, &certificate.encode_to_vec())?;
+                    self.engine
+                        .installed(installed.height, installed.block_hash, signatures);
+                    self.prepared = None;
+                    self.in_flight = None;
+                    self.validated.clear();
+                    self.validations.clear();
+                    self.forget_stale_transactions();
+                    chain.refresh_params()?;
+                    self.membership.dirty = true;
+                    chain.snapshots_installed.fetch_add(1, Ordering::SeqCst);
+                    chain.start_backfill(runtime);
+                    self.follow_validator_changes()?;
+                    info!(height = installed.height, from = %node, "caught up from a certified snapshot");
+                    return Ok(());
+                }
+                Err(error) => warn!(%error, %node, "snapshot install failed"),
+            }
+        }
+        Ok(())
     }
 
     /// After a snapshot install the mempool may hold transactions whose nonces the skipped
