@@ -18,8 +18,8 @@ use vchain_wallet::keystore::Keystore;
 use vchain_wallet::transaction;
 
 use common::cluster::{
-    agreed_leader, client, converged, dev_key, get_proposal, proposal_id_of, start_engine_cluster,
-    status, submit, uscc_of, voters_are,
+    agreed_leader, client, converged, dev_key, get_proposal, grant_carmaker_line, next_nonce,
+    proposal_id_of, start_engine_cluster, status, submit, uscc_of, voters_are,
 };
 
 /// The commit certificate `node` serves for `height`, checked against the validators of
@@ -95,19 +95,8 @@ async fn four_pbft_nodes_commit_with_certificates_survive_a_stopped_primary_and_
     // View 0's primary is the first validator; a transaction sent to a backup commits
     // everywhere, certified.
     assert_eq!(agreed_leader(&nodes, None).await, 0, "node-1 leads view 0");
-    let grant = Operation::GrantCreditLine(GrantCreditLine {
-        core_enterprise: carmaker.clone(),
-        currency: "CNY".into(),
-        limit: 1_000,
-    });
-    let granted = submit(
-        nodes[2].as_ref().expect("running"),
-        &genesis.chain_id,
-        "bank-a-finance",
-        &finance,
-        grant,
-    )
-    .await;
+    let granted =
+        grant_carmaker_line(nodes[2].as_ref().expect("running"), &genesis, &finance).await;
     assert!(granted.committed);
     converged(&nodes, granted.height).await;
     for node in nodes.iter().flatten() {
@@ -173,19 +162,8 @@ async fn with_two_of_four_stopped_nothing_commits_and_one_returning_resumes_the_
     let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
     let carmaker = uscc_of(&genesis, "carmaker");
     agreed_leader(&nodes, None).await;
-    let grant = Operation::GrantCreditLine(GrantCreditLine {
-        core_enterprise: carmaker.clone(),
-        currency: "CNY".into(),
-        limit: 1_000,
-    });
-    let granted = submit(
-        nodes[0].as_ref().expect("running"),
-        &genesis.chain_id,
-        "bank-a-finance",
-        &finance,
-        grant,
-    )
-    .await;
+    let granted =
+        grant_carmaker_line(nodes[0].as_ref().expect("running"), &genesis, &finance).await;
     converged(&nodes, granted.height).await;
 
     // Two backups stop: two of four are no quorum (3 are needed).
@@ -198,20 +176,7 @@ async fn with_two_of_four_stopped_nothing_commits_and_one_returning_resumes_the_
             .expect("clean stop");
     }
     let mut api = client(nodes[0].as_ref().expect("running")).await;
-    let nonce = api
-        .get_account(common::audited(
-            nodes[0].as_ref().expect("running"),
-            GetAccountRequest {
-                account_id: "bank-a-finance".into(),
-            },
-            "GetAccount",
-        ))
-        .await
-        .expect("account")
-        .into_inner()
-        .account
-        .expect("account")
-        .next_nonce;
+    let nonce = next_nonce(nodes[0].as_ref().expect("running"), "bank-a-finance").await;
     let signed = transaction::sign(
         &transaction::body(
             &genesis.chain_id,
@@ -285,7 +250,6 @@ async fn the_consortium_votes_a_fifth_validator_in_and_it_certifies_from_the_nex
     let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
     let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
     let finance = dev_key(&keystore, "bank-a-finance");
-    let carmaker = uscc_of(&genesis, "carmaker");
     agreed_leader(&nodes, None).await;
     let four = ["node-1", "node-2", "node-3", "node-4"];
     voters_are(&nodes, &four).await;
@@ -354,18 +318,7 @@ async fn the_consortium_votes_a_fifth_validator_in_and_it_certifies_from_the_nex
         added.height,
     )
     .await;
-    let grant = submit(
-        nodes[4].as_ref().expect("running"),
-        &genesis.chain_id,
-        "bank-a-finance",
-        &finance,
-        Operation::GrantCreditLine(GrantCreditLine {
-            core_enterprise: carmaker.clone(),
-            currency: "CNY".into(),
-            limit: 1_000,
-        }),
-    )
-    .await;
+    let grant = grant_carmaker_line(nodes[4].as_ref().expect("running"), &genesis, &finance).await;
     assert!(grant.committed);
     converged(&nodes, grant.height).await;
     let mut five_config = genesis.consensus_config();
@@ -401,18 +354,8 @@ async fn a_node_far_behind_installs_a_snapshot_whose_certificate_it_checked() {
     let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
     let carmaker = uscc_of(&genesis, "carmaker");
     agreed_leader(&nodes, None).await;
-    let granted = submit(
-        nodes[0].as_ref().expect("running"),
-        &genesis.chain_id,
-        "bank-a-finance",
-        &finance,
-        Operation::GrantCreditLine(GrantCreditLine {
-            core_enterprise: carmaker.clone(),
-            currency: "CNY".into(),
-            limit: 1_000,
-        }),
-    )
-    .await;
+    let granted =
+        grant_carmaker_line(nodes[0].as_ref().expect("running"), &genesis, &finance).await;
     converged(&nodes, granted.height).await;
     nodes[3]
         .take()

@@ -91,21 +91,8 @@ pub async fn submit(
     key: &ed25519_dalek::SigningKey,
     operation: Operation,
 ) -> SubmitTransactionResponse {
+    let nonce = next_nonce(node, signer).await;
     let mut api = client(node).await;
-    let nonce = api
-        .get_account(super::audited(
-            node,
-            GetAccountRequest {
-                account_id: signer.into(),
-            },
-            "GetAccount",
-        ))
-        .await
-        .expect("account")
-        .into_inner()
-        .account
-        .expect("account")
-        .next_nonce;
     let signed = transaction::sign(&transaction::body(chain_id, signer, nonce, operation), key);
     let response = api
         .submit_transaction(SubmitTransactionRequest {
@@ -202,6 +189,48 @@ pub fn dev_key(keystore: &Keystore, name: &str) -> ed25519_dalek::SigningKey {
     keystore
         .unlock(name, vchain_devnet::DEV_PASSPHRASE)
         .expect("dev key")
+}
+
+/// The next nonce of `account`, as `node` reports it.
+pub async fn next_nonce(node: &NodeHandle, account: &str) -> u64 {
+    client(node)
+        .await
+        .get_account(super::audited(
+            node,
+            GetAccountRequest {
+                account_id: account.into(),
+            },
+            "GetAccount",
+        ))
+        .await
+        .expect("account")
+        .into_inner()
+        .account
+        .expect("account")
+        .next_nonce
+}
+
+/// Bank A's finance account grants the carmaker a credit line of 1,000 CNY through `node`
+/// (the dev parties' usual first write), committed.
+pub async fn grant_carmaker_line(
+    node: &NodeHandle,
+    genesis: &vchain_contracts::genesis::Genesis,
+    finance: &ed25519_dalek::SigningKey,
+) -> SubmitTransactionResponse {
+    let granted = submit(
+        node,
+        &genesis.chain_id,
+        "bank-a-finance",
+        finance,
+        Operation::GrantCreditLine(GrantCreditLine {
+            core_enterprise: uscc_of(genesis, "carmaker"),
+            currency: "CNY".into(),
+            limit: 1_000,
+        }),
+    )
+    .await;
+    assert!(granted.committed, "{granted:?}");
+    granted
 }
 
 /// The proposal a submission opened.

@@ -24,35 +24,37 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14vchain/v1/sync.proto\x12\tvchain.v1\"u\n\x12SnapshotDescriptor\x12\x11\n\tlog_index\x18\x01 \x01(\x04\x12\x0e\n\x06height\x18\x02 \x01(\x04\x12\x12\n\nblock_hash\x18\x03 \x01(\x0c\x12\x12\n\nstate_root\x18\x04 \x01(\x0c\x12\x14\n\x0ctimestamp_ms\x18\x05 \x01(\x04\"\xb4\x01\n\x0bSyncRequest\x12\x32\n\x0elist_snapshots\x18\x01 \x01(\x0b\x32\x18.vchain.v1.ListSnapshotsH\x00\x12\x35\n\x0esnapshot_chunk\x18\x02 \x01(\x0b\x32\x1b.vchain.v1.GetSnapshotChunkH\x00\x12/\n\x0b\x62lock_chunk\x18\x03 \x01(\x0b\x32\x18.vchain.v1.GetBlockChunkH\x00\x42\t\n\x07request\"\x0f\n\rListSnapshots\"\x7f\n\x10GetSnapshotChunk\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12%\n\x04part\x18\x02 \x01(\x0e\x32\x17.vchain.v1.SnapshotPart\x12\r\n\x05\x61\x66ter\x18\x03 \x01(\x0c\x12\x12\n\nfrom_start\x18\x04 \x01(\x08\x12\x11\n\tbytes_max\x18\x05 \x01(\r\".\n\rGetBlockChunk\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\r\n\x05\x63hunk\x18\x02 \x01(\r\"\xa8\x01\n\x0cSyncResponse\x12,\n\tsnapshots\x18\x01 \x01(\x0b\x32\x17.vchain.v1.SnapshotListH\x00\x12\x36\n\x0esnapshot_chunk\x18\x02 \x01(\x0b\x32\x1c.vchain.v1.SnapshotChunkDataH\x00\x12\x15\n\x0b\x62lock_chunk\x18\x03 \x01(\x0cH\x00\x12\x0f\n\x05\x65rror\x18\x04 \x01(\tH\x00\x42\n\n\x08response\"@\n\x0cSnapshotList\x12\x30\n\tsnapshots\x18\x01 \x03(\x0b\x32\x1d.vchain.v1.SnapshotDescriptor\"&\n\x08KeyValue\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\r\n\x05value\x18\x02 \x01(\x0c\"G\n\x11SnapshotChunkData\x12$\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x13.vchain.v1.KeyValue\x12\x0c\n\x04more\x18\x02 \x01(\x08\"L\n\x0bIncarnation\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\x0c\x12\x12\n\ngeneration\x18\x03 \x01(\x04\x12\x0c\n\x04\x62oot\x18\x04 \x01(\x0c\"_\n\x11IncarnationNotice\x12#\n\x03own\x18\x01 \x01(\x0b\x32\x16.vchain.v1.Incarnation\x12%\n\x05known\x18\x02 \x03(\x0b\x32\x16.vchain.v1.Incarnation*_\n\x0cSnapshotPart\x12\x1d\n\x19SNAPSHOT_PART_UNSPECIFIED\x10\x00\x12\x17\n\x13SNAPSHOT_PART_STATE\x10\x01\x12\x17\n\x13SNAPSHOT_PART_INDEX\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14vchain/v1/sync.proto\x12\tvchain.v1\"u\n\x12SnapshotDescriptor\x12\x11\n\tlog_index\x18\x01 \x01(\x04\x12\x0e\n\x06height\x18\x02 \x01(\x04\x12\x12\n\nblock_hash\x18\x03 \x01(\x0c\x12\x12\n\nstate_root\x18\x04 \x01(\x0c\x12\x14\n\x0ctimestamp_ms\x18\x05 \x01(\x04\"\xe6\x01\n\x0bSyncRequest\x12\x32\n\x0elist_snapshots\x18\x01 \x01(\x0b\x32\x18.vchain.v1.ListSnapshotsH\x00\x12\x35\n\x0esnapshot_chunk\x18\x02 \x01(\x0b\x32\x1b.vchain.v1.GetSnapshotChunkH\x00\x12/\n\x0b\x62lock_chunk\x18\x03 \x01(\x0b\x32\x18.vchain.v1.GetBlockChunkH\x00\x12\x30\n\x0b\x63\x65rtificate\x18\x04 \x01(\x0b\x32\x19.vchain.v1.GetCertificateH\x00\x42\t\n\x07request\" \n\x0eGetCertificate\x12\x0e\n\x06height\x18\x01 \x01(\x04\"\x0f\n\rListSnapshots\"\x7f\n\x10GetSnapshotChunk\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12%\n\x04part\x18\x02 \x01(\x0e\x32\x17.vchain.v1.SnapshotPart\x12\r\n\x05\x61\x66ter\x18\x03 \x01(\x0c\x12\x12\n\nfrom_start\x18\x04 \x01(\x08\x12\x11\n\tbytes_max\x18\x05 \x01(\r\".\n\rGetBlockChunk\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\r\n\x05\x63hunk\x18\x02 \x01(\r\"\xbf\x01\n\x0cSyncResponse\x12,\n\tsnapshots\x18\x01 \x01(\x0b\x32\x17.vchain.v1.SnapshotListH\x00\x12\x36\n\x0esnapshot_chunk\x18\x02 \x01(\x0b\x32\x1c.vchain.v1.SnapshotChunkDataH\x00\x12\x15\n\x0b\x62lock_chunk\x18\x03 \x01(\x0cH\x00\x12\x0f\n\x05\x65rror\x18\x04 \x01(\tH\x00\x12\x15\n\x0b\x63\x65rtificate\x18\x05 \x01(\x0cH\x00\x42\n\n\x08response\"@\n\x0cSnapshotList\x12\x30\n\tsnapshots\x18\x01 \x03(\x0b\x32\x1d.vchain.v1.SnapshotDescriptor\"&\n\x08KeyValue\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\r\n\x05value\x18\x02 \x01(\x0c\"G\n\x11SnapshotChunkData\x12$\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x13.vchain.v1.KeyValue\x12\x0c\n\x04more\x18\x02 \x01(\x08\"L\n\x0bIncarnation\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\x0c\x12\x12\n\ngeneration\x18\x03 \x01(\x04\x12\x0c\n\x04\x62oot\x18\x04 \x01(\x0c\"_\n\x11IncarnationNotice\x12#\n\x03own\x18\x01 \x01(\x0b\x32\x16.vchain.v1.Incarnation\x12%\n\x05known\x18\x02 \x03(\x0b\x32\x16.vchain.v1.Incarnation*_\n\x0cSnapshotPart\x12\x1d\n\x19SNAPSHOT_PART_UNSPECIFIED\x10\x00\x12\x17\n\x13SNAPSHOT_PART_STATE\x10\x01\x12\x17\n\x13SNAPSHOT_PART_INDEX\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vchain.v1.sync_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SNAPSHOTPART']._serialized_start=1056
-  _globals['_SNAPSHOTPART']._serialized_end=1151
+  _globals['_SNAPSHOTPART']._serialized_start=1163
+  _globals['_SNAPSHOTPART']._serialized_end=1258
   _globals['_SNAPSHOTDESCRIPTOR']._serialized_start=35
   _globals['_SNAPSHOTDESCRIPTOR']._serialized_end=152
   _globals['_SYNCREQUEST']._serialized_start=155
-  _globals['_SYNCREQUEST']._serialized_end=335
-  _globals['_LISTSNAPSHOTS']._serialized_start=337
-  _globals['_LISTSNAPSHOTS']._serialized_end=352
-  _globals['_GETSNAPSHOTCHUNK']._serialized_start=354
-  _globals['_GETSNAPSHOTCHUNK']._serialized_end=481
-  _globals['_GETBLOCKCHUNK']._serialized_start=483
-  _globals['_GETBLOCKCHUNK']._serialized_end=529
-  _globals['_SYNCRESPONSE']._serialized_start=532
-  _globals['_SYNCRESPONSE']._serialized_end=700
-  _globals['_SNAPSHOTLIST']._serialized_start=702
-  _globals['_SNAPSHOTLIST']._serialized_end=766
-  _globals['_KEYVALUE']._serialized_start=768
-  _globals['_KEYVALUE']._serialized_end=806
-  _globals['_SNAPSHOTCHUNKDATA']._serialized_start=808
-  _globals['_SNAPSHOTCHUNKDATA']._serialized_end=879
-  _globals['_INCARNATION']._serialized_start=881
-  _globals['_INCARNATION']._serialized_end=957
-  _globals['_INCARNATIONNOTICE']._serialized_start=959
-  _globals['_INCARNATIONNOTICE']._serialized_end=1054
+  _globals['_SYNCREQUEST']._serialized_end=385
+  _globals['_GETCERTIFICATE']._serialized_start=387
+  _globals['_GETCERTIFICATE']._serialized_end=419
+  _globals['_LISTSNAPSHOTS']._serialized_start=421
+  _globals['_LISTSNAPSHOTS']._serialized_end=436
+  _globals['_GETSNAPSHOTCHUNK']._serialized_start=438
+  _globals['_GETSNAPSHOTCHUNK']._serialized_end=565
+  _globals['_GETBLOCKCHUNK']._serialized_start=567
+  _globals['_GETBLOCKCHUNK']._serialized_end=613
+  _globals['_SYNCRESPONSE']._serialized_start=616
+  _globals['_SYNCRESPONSE']._serialized_end=807
+  _globals['_SNAPSHOTLIST']._serialized_start=809
+  _globals['_SNAPSHOTLIST']._serialized_end=873
+  _globals['_KEYVALUE']._serialized_start=875
+  _globals['_KEYVALUE']._serialized_end=913
+  _globals['_SNAPSHOTCHUNKDATA']._serialized_start=915
+  _globals['_SNAPSHOTCHUNKDATA']._serialized_end=986
+  _globals['_INCARNATION']._serialized_start=988
+  _globals['_INCARNATION']._serialized_end=1064
+  _globals['_INCARNATIONNOTICE']._serialized_start=1066
+  _globals['_INCARNATIONNOTICE']._serialized_end=1161
 # @@protoc_insertion_point(module_scope)

@@ -31,14 +31,22 @@ class SnapshotDescriptor(_message.Message):
     def __init__(self, log_index: _Optional[int] = ..., height: _Optional[int] = ..., block_hash: _Optional[bytes] = ..., state_root: _Optional[bytes] = ..., timestamp_ms: _Optional[int] = ...) -> None: ...
 
 class SyncRequest(_message.Message):
-    __slots__ = ("list_snapshots", "snapshot_chunk", "block_chunk")
+    __slots__ = ("list_snapshots", "snapshot_chunk", "block_chunk", "certificate")
     LIST_SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_CHUNK_FIELD_NUMBER: _ClassVar[int]
     BLOCK_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     list_snapshots: ListSnapshots
     snapshot_chunk: GetSnapshotChunk
     block_chunk: GetBlockChunk
-    def __init__(self, list_snapshots: _Optional[_Union[ListSnapshots, _Mapping]] = ..., snapshot_chunk: _Optional[_Union[GetSnapshotChunk, _Mapping]] = ..., block_chunk: _Optional[_Union[GetBlockChunk, _Mapping]] = ...) -> None: ...
+    certificate: GetCertificate
+    def __init__(self, list_snapshots: _Optional[_Union[ListSnapshots, _Mapping]] = ..., snapshot_chunk: _Optional[_Union[GetSnapshotChunk, _Mapping]] = ..., block_chunk: _Optional[_Union[GetBlockChunk, _Mapping]] = ..., certificate: _Optional[_Union[GetCertificate, _Mapping]] = ...) -> None: ...
+
+class GetCertificate(_message.Message):
+    __slots__ = ("height",)
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    height: int
+    def __init__(self, height: _Optional[int] = ...) -> None: ...
 
 class ListSnapshots(_message.Message):
     __slots__ = ()
@@ -67,16 +75,18 @@ class GetBlockChunk(_message.Message):
     def __init__(self, height: _Optional[int] = ..., chunk: _Optional[int] = ...) -> None: ...
 
 class SyncResponse(_message.Message):
-    __slots__ = ("snapshots", "snapshot_chunk", "block_chunk", "error")
+    __slots__ = ("snapshots", "snapshot_chunk", "block_chunk", "error", "certificate")
     SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_CHUNK_FIELD_NUMBER: _ClassVar[int]
     BLOCK_CHUNK_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     snapshots: SnapshotList
     snapshot_chunk: SnapshotChunkData
     block_chunk: bytes
     error: str
-    def __init__(self, snapshots: _Optional[_Union[SnapshotList, _Mapping]] = ..., snapshot_chunk: _Optional[_Union[SnapshotChunkData, _Mapping]] = ..., block_chunk: _Optional[bytes] = ..., error: _Optional[str] = ...) -> None: ...
+    certificate: bytes
+    def __init__(self, snapshots: _Optional[_Union[SnapshotList, _Mapping]] = ..., snapshot_chunk: _Optional[_Union[SnapshotChunkData, _Mapping]] = ..., block_chunk: _Optional[bytes] = ..., error: _Optional[str] = ..., certificate: _Optional[bytes] = ...) -> None: ...
 
 class SnapshotList(_message.Message):
     __slots__ = ("snapshots",)
