@@ -36,6 +36,7 @@
 
 mod api;
 mod block_time;
+mod certification;
 mod chain;
 pub mod clock;
 pub mod config;

@@ -1,0 +1,339 @@
+//! Certifying a Raft chain's blocks after the fact (issue 14, ADR 0015), as a state machine
+//! without I/O: every node signs each block it applies (the commit certificate's statement,
+//! view 0), shares the signature, and collects the members' signatures until a majority of the
+//! voting members of that height stands behind the block; a member signing two different
+//! blocks at one height is kept as evidence.
+//!
+//! The node's event loop feeds it (`applied` for its own blocks, `received` for peers'
+//! signatures) and carries out what it hands back (`take_certified`, `take_evidence`); one test
+//! drives many certifiers over a simulated exchange.
+//!
+//! Invariants kept here:
+//! - a signature counts only if it verifies under the chain's rule with the member's key of
+//!   that height, and only once per member and height;
+//! - a certificate is handed out once per height, with its signatures in ascending member
+//!   order, so `commit_certificate::verify` accepts it;
+//! - what is held is bounded: [`ROUNDS_MAX`] heights open, [`EARLY_MAX`] signatures for heights
+//!   not applied yet, [`EVIDENCE_MAX`] pieces of evidence.
+//!
+//! Not wired into the node yet (issue 14 is in progress): the event loop's part, the network
+//! frame that carries signatures and the status field for certification lag come next.
+#![cfg_attr(not(test), allow(dead_code))]
+
+use std::collections::BTreeMap;
+
+use vchain_contracts::commit_certificate::{statement, Validators};
+use vchain_proto::v1::{CommitCertificate, CommitSignature};
+
+/// Heights whose certification is still open; older ones are given up (certification lag).
+pub(crate) const ROUNDS_MAX: usize = 1_024;
+/// Signatures kept for heights this node has not applied yet (peers ahead of it).
+pub(crate) const EARLY_MAX: usize = 4_096;
+/// Conflicting signature pairs kept as evidence.
+pub(crate) const EVIDENCE_MAX: usize = 256;
+
+/// A member that signed two different blocks at one height: both signatures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Evidence {
+    /// The member.
+    pub(crate) node_id: String,
+    /// The height.
+    pub(crate) height: u64,
+    /// (block hash, signature) it signed first.
+    pub(crate) first: ([u8; 32], [u8; 64]),
+    /// (block hash, signature) it signed second.
+    pub(crate) second: ([u8; 32], [u8; 64]),
+}
+
+/// What a peer's signature did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Received {
+    /// Counted towards its height's certificate.
+    Counted,
+    /// The same signature again, or for a height already certified or given up.
+    Ignored,
+    /// Kept until this node applies the height.
+    Early,
+    /// The member signed another block at this height before: evidence.
+    Conflict,
+    /// Not a member of that height, or a signature that does not verify.
+    Refused,
+}
+
+struct Round {
+    block_hash: [u8; 32],
+    validators: Validators,
+    need: usize,
+    signatures: BTreeMap<String, ([u8; 32], [u8; 64])>,
+    done: bool,
+}
+
+/// Collects the members' signatures of applied blocks into certificates.
+pub(crate) struct Certifier {
+    chain_id: String,
+    rounds: BTreeMap<u64, Round>,
+    early: BTreeMap<(u64, String), ([u8; 32], [u8; 64])>,
+    certified: Vec<CommitCertificate>,
+    evidence: Vec<Evidence>,
+    new_evidence: Vec<Evidence>,
+    highest_certified: u64,
+}
+
+impl Certifier {
+    /// A certifier for chain `chain_id`.
+    pub(crate) fn new(chain_id: String) -> Self {
+        Self {
+            chain_id,
+            rounds: BTreeMap::new(),
+            early: BTreeMap::new(),
+            certified: Vec::new(),
+            evidence: Vec::new(),
+            new_evidence: Vec::new(),
+            highest_certified: 0,
+        }
+    }
+
+    /// The statement every member signs for block `block_hash` at `height`.
+    pub(crate) fn statement(&self, height: u64, block_hash: &[u8; 32]) -> Vec<u8> {
+        statement(&self.chain_id, height, 0, block_hash)
+    }
+
+    /// This node applied `block_hash` at `height`, whose members are `validators`, of which
+    /// `need` must sign; `own` is this node's signature (if it is a member). Signatures that
+    /// arrived early are judged now.
+    pub(crate) fn applied(
+        &mut self,
+        height: u64,
+        block_hash: [u8; 32],
+        validators: Validators,
+        need: usize,
+        own: Option<(String, [u8; 64])>,
+    ) {
+        assert!(need >= 1, "a certificate needs at least one signature");
+        if self.rounds.contains_key(&height) || height <= self.highest_certified {
+            return;
+        }
+        self.rounds.insert(
+            height,
+            Round {
+                block_hash,
+                validators,
+                need,
+                signatures: BTreeMap::new(),
+                done: false,
+            },
+        );
+        while self.rounds.len() > ROUNDS_MAX {
+            self.rounds.pop_first();
+        }
+        if let Some((me, signature)) = own {
+            self.received(&me, height, block_hash, signature);
+        }
+        let early: Vec<(String, ([u8; 32], [u8; 64]))> = self
+            .early
+            .range((height, String::new())..(height + 1, String::new()))
+            .map(|((_, from), value)| (from.clone(), *value))
+            .collect();
+        self.early.retain(|(h, _), _| *h != height);
+        for (from, (hash, signature)) in early {
+            self.received(&from, height, hash, signature);
+        }
+    }
+
+    /// `from`'s signature of `block_hash` at `height`.
+    pub(crate) fn received(
+        &mut self,
+        from: &str,
+        height: u64,
+        block_hash: [u8; 32],
+        signature: [u8; 64],
+    ) -> Received {
+        let statement = self.statement(height, &block_hash);
+        let Some(round) = self.rounds.get_mut(&height) else {
+            if height <= self.highest_certified {
+                return Received::Ignored;
+            }
+            if self.early.len() >= EARLY_MAX {
+                return Received::Ignored;
+            }
+            self.early
+                .insert((height, from.to_owned()), (block_hash, signature));
+            return Received::Early;
+        };
+        let Some(key) = round.validators.key(from) else {
+            return Received::Refused;
+        };
+        if !vchain_contracts::signature::verify(key, &statement, &signature) {
+            return Received::Refused;
+        }
+        if let Some((first_hash, first_signature)) = round.signatures.get(from) {
+            if *first_hash == block_hash {
+                return Received::Ignored;
+            }
+            let evidence = Evidence {
+                node_id: from.to_owned(),
+                height,
+                first: (*first_hash, *first_signature),
+                second: (block_hash, signature),
+            };
+            if self.evidence.len() < EVIDENCE_MAX {
+                self.evidence.push(evidence.clone());
+                self.new_evidence.push(evidence);
+            }
+            return Received::Conflict;
+        }
+        round
+            .signatures
+            .insert(from.to_owned(), (block_hash, signature));
+        let matching: Vec<CommitSignature> = round
+            .signatures
+            .iter()
+            .filter(|(_, (hash, _))| *hash == round.block_hash)
+            .map(|(node_id, (_, signature))| CommitSignature {
+                node_id: node_id.clone(),
+                signature: signature.to_vec(),
+            })
+            .collect();
+        if !round.done && matching.len() >= round.need {
+            round.done = true;
+            self.certified.push(CommitCertificate {
+                height,
+                view: 0,
+                block_hash: round.block_hash.to_vec(),
+                signatures: matching,
+            });
+            self.highest_certified = self.highest_certified.max(height);
+        }
+        Received::Counted
+    }
+
+    /// Certificates completed since the last call, to store with their blocks.
+    pub(crate) fn take_certified(&mut self) -> Vec<CommitCertificate> {
+        std::mem::take(&mut self.certified)
+    }
+
+    /// Evidence found since the last call, to raise alerts for.
+    pub(crate) fn take_evidence(&mut self) -> Vec<Evidence> {
+        std::mem::take(&mut self.new_evidence)
+    }
+
+    /// The highest height certified so far.
+    pub(crate) fn highest_certified(&self) -> u64 {
+        self.highest_certified
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::{Signer, SigningKey};
+    use vchain_contracts::commit_certificate::verify;
+
+    use super::*;
+
+    const CHAIN: &str = "vchain-unit";
+
+    fn key(i: usize) -> SigningKey {
+        SigningKey::from_bytes(&[i as u8 + 1; 32])
+    }
+
+    fn validators(n: usize) -> Validators {
+        Validators::new((0..n).map(|i| (format!("n{i}"), key(i).verifying_key().to_bytes())))
+            .expect("set")
+    }
+
+    fn sign(i: usize, height: u64, hash: [u8; 32]) -> [u8; 64] {
+        key(i).sign(&statement(CHAIN, height, 0, &hash)).to_bytes()
+    }
+
+    #[test]
+    fn a_majority_of_members_certifies_a_block_and_the_certificate_verifies() {
+        let mut certifier = Certifier::new(CHAIN.into());
+        let hash = [7; 32];
+        certifier.applied(
+            1,
+            hash,
+            validators(3),
+            2,
+            Some(("n0".into(), sign(0, 1, hash))),
+        );
+        assert!(certifier.take_certified().is_empty(), "one of three");
+        assert_eq!(
+            certifier.received("n2", 1, hash, sign(2, 1, hash)),
+            Received::Counted
+        );
+        let certified = certifier.take_certified();
+        assert_eq!(certified.len(), 1);
+        // The verifier's PBFT quorum for 3 is 2, the same as a Raft majority here.
+        verify(CHAIN, &validators(3), &certified[0]).expect("verifies");
+        assert_eq!(certifier.highest_certified(), 1);
+        // A late signature changes nothing.
+        assert_eq!(
+            certifier.received("n1", 1, hash, sign(1, 1, hash)),
+            Received::Counted
+        );
+        assert!(certifier.take_certified().is_empty(), "handed out once");
+    }
+
+    #[test]
+    fn strangers_and_bad_signatures_do_not_count() {
+        let mut certifier = Certifier::new(CHAIN.into());
+        let hash = [7; 32];
+        certifier.applied(1, hash, validators(3), 2, None);
+        assert_eq!(
+            certifier.received("n9", 1, hash, sign(0, 1, hash)),
+            Received::Refused
+        );
+        assert_eq!(
+            certifier.received("n1", 1, hash, sign(2, 1, hash)),
+            Received::Refused,
+            "n2's signature claimed by n1"
+        );
+        assert_eq!(
+            certifier.received("n1", 1, hash, sign(1, 2, hash)),
+            Received::Refused,
+            "a signature for another height"
+        );
+        assert!(certifier.take_certified().is_empty());
+    }
+
+    #[test]
+    fn a_member_signing_two_blocks_at_one_height_is_kept_as_evidence() {
+        let mut certifier = Certifier::new(CHAIN.into());
+        let (ours, other) = ([7; 32], [8; 32]);
+        certifier.applied(1, ours, validators(4), 3, None);
+        assert_eq!(
+            certifier.received("n1", 1, other, sign(1, 1, other)),
+            Received::Counted
+        );
+        assert_eq!(
+            certifier.received("n1", 1, ours, sign(1, 1, ours)),
+            Received::Conflict
+        );
+        let evidence = certifier.take_evidence();
+        assert_eq!(evidence.len(), 1);
+        assert_eq!(
+            (evidence[0].node_id.as_str(), evidence[0].height),
+            ("n1", 1)
+        );
+        assert_eq!((evidence[0].first.0, evidence[0].second.0), (other, ours));
+        // Signatures for another block never make this node's block certified.
+        for i in [2, 3] {
+            certifier.received(&format!("n{i}"), 1, other, sign(i, 1, other));
+        }
+        assert!(certifier.take_certified().is_empty());
+    }
+
+    #[test]
+    fn signatures_from_peers_ahead_wait_until_the_height_is_applied() {
+        let mut certifier = Certifier::new(CHAIN.into());
+        let hash = [7; 32];
+        for i in [1, 2] {
+            assert_eq!(
+                certifier.received(&format!("n{i}"), 5, hash, sign(i, 5, hash)),
+                Received::Early
+            );
+        }
+        certifier.applied(5, hash, validators(3), 2, None);
+        assert_eq!(certifier.take_certified().len(), 1, "judged once applied");
+    }
+}
