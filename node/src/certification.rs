@@ -32,6 +32,9 @@ pub(crate) const EARLY_MAX: usize = 4_096;
 /// Conflicting signature pairs kept as evidence.
 pub(crate) const EVIDENCE_MAX: usize = 256;
 
+/// A block hash and a member's signature of it.
+type Signed = ([u8; 32], [u8; 64]);
+
 /// A member that signed two different blocks at one height: both signatures.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Evidence {
@@ -40,9 +43,9 @@ pub(crate) struct Evidence {
     /// The height.
     pub(crate) height: u64,
     /// (block hash, signature) it signed first.
-    pub(crate) first: ([u8; 32], [u8; 64]),
+    pub(crate) first: Signed,
     /// (block hash, signature) it signed second.
-    pub(crate) second: ([u8; 32], [u8; 64]),
+    pub(crate) second: Signed,
 }
 
 /// What a peer's signature did.
@@ -64,7 +67,7 @@ struct Round {
     block_hash: [u8; 32],
     validators: Validators,
     need: usize,
-    signatures: BTreeMap<String, ([u8; 32], [u8; 64])>,
+    signatures: BTreeMap<String, Signed>,
     done: bool,
 }
 
@@ -72,7 +75,7 @@ struct Round {
 pub(crate) struct Certifier {
     chain_id: String,
     rounds: BTreeMap<u64, Round>,
-    early: BTreeMap<(u64, String), ([u8; 32], [u8; 64])>,
+    early: BTreeMap<(u64, String), Signed>,
     certified: Vec<CommitCertificate>,
     evidence: Vec<Evidence>,
     new_evidence: Vec<Evidence>,
@@ -129,7 +132,7 @@ impl Certifier {
         if let Some((me, signature)) = own {
             self.received(&me, height, block_hash, signature);
         }
-        let early: Vec<(String, ([u8; 32], [u8; 64]))> = self
+        let early: Vec<(String, Signed)> = self
             .early
             .range((height, String::new())..(height + 1, String::new()))
             .map(|((_, from), value)| (from.clone(), *value))
