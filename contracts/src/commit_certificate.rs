@@ -132,10 +132,42 @@ pub enum ValidatorsError {
     },
 }
 
-/// The validators of one height: node id to ed25519 consensus key, in id order.
+/// How many of a set must sign a certificate: the chain's engine decides (ADR 0015).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuorumRule {
+    /// PBFT: [`quorum`], so any two certificates share an honest signer.
+    Byzantine,
+    /// Raft: a majority of the voting members, what Raft itself commits with (its nodes sign
+    /// after applying; ADR 0015).
+    Majority,
+}
+
+impl QuorumRule {
+    /// The rule of the engine a `ConsensusConfig` names (`pbft`: Byzantine; any other:
+    /// majority).
+    pub fn of_engine(engine: &str) -> Self {
+        if engine == "pbft" {
+            Self::Byzantine
+        } else {
+            Self::Majority
+        }
+    }
+
+    /// Signatures `n` validators' certificate needs under this rule.
+    pub fn needed(self, n: usize) -> usize {
+        match self {
+            Self::Byzantine => quorum(n),
+            Self::Majority => n / 2 + 1,
+        }
+    }
+}
+
+/// The validators of one height: node id to ed25519 consensus key, in id order, and the
+/// quorum rule of the chain's engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Validators {
     keys: BTreeMap<String, [u8; 32]>,
+    rule: QuorumRule,
 }
 
 impl Validators {
@@ -159,12 +191,21 @@ impl Validators {
         if keys.len() > VALIDATORS_MAX {
             return Err(ValidatorsError::TooMany { got: keys.len() });
         }
-        Ok(Self { keys })
+        Ok(Self {
+            keys,
+            rule: QuorumRule::Byzantine,
+        })
+    }
+
+    /// The same set under `rule` (a set made by [`Validators::new`] is Byzantine).
+    pub fn with_rule(mut self, rule: QuorumRule) -> Self {
+        self.rule = rule;
+        self
     }
 
     /// The validators of a consensus configuration: each node's `public_key` (the key its CA
-    /// certified) is its consensus key. The configuration in force for height `h` is the one
-    /// stored under `p/consensus` after block `h - 1`.
+    /// certified) is its consensus key, and the quorum rule is its engine's. The configuration
+    /// in force for height `h` is the one stored under `p/consensus` after block `h - 1`.
     pub fn from_config(config: &ConsensusConfig) -> Result<Self, ValidatorsError> {
         let pairs = config
             .nodes
@@ -179,7 +220,7 @@ impl Validators {
                 Ok((node.node_id.clone(), key))
             })
             .collect::<Result<Vec<_>, ValidatorsError>>()?;
-        Self::new(pairs)
+        Ok(Self::new(pairs)?.with_rule(QuorumRule::of_engine(&config.engine)))
     }
 
     /// The validators' node ids, ascending.
@@ -207,9 +248,14 @@ impl Validators {
         faults_tolerated(self.len())
     }
 
-    /// Signatures a certificate of this set needs.
+    /// Signatures a certificate of this set needs, under its rule.
     pub fn quorum(&self) -> usize {
-        quorum(self.len())
+        self.rule.needed(self.len())
+    }
+
+    /// The quorum rule.
+    pub fn rule(&self) -> QuorumRule {
+        self.rule
     }
 }
 
@@ -250,8 +296,8 @@ pub fn statement(chain_id: &str, height: u64, view: u64, block_hash: &[u8; 32]) 
 /// Checks that `certificate` proves its block final on `chain_id` under `validators` (the set of
 /// the certificate's height): its signatures are in ascending node id order, one per validator,
 /// each verifies under the chain's signature rule ([`crate::signature`]) over the
-/// [`statement`], and there are at least a [`quorum`] of them. Any error names the first
-/// signature at fault.
+/// [`statement`], and there are at least the set's quorum of them ([`quorum`] under PBFT, a
+/// majority under Raft: [`QuorumRule`]). Any error names the first signature at fault.
 pub fn verify(
     chain_id: &str,
     validators: &Validators,
@@ -321,6 +367,35 @@ mod tests {
             );
         }
         assert_eq!((quorum(4), quorum(7), quorum(1)), (3, 5, 1));
+    }
+
+    #[test]
+    fn the_quorum_rule_is_the_engines() {
+        assert_eq!(QuorumRule::of_engine("pbft"), QuorumRule::Byzantine);
+        assert_eq!(QuorumRule::of_engine("raft"), QuorumRule::Majority);
+        // 5 validators: PBFT needs 4 (f = 1), a Raft majority 3; they agree at 3 and 4.
+        assert_eq!(QuorumRule::Byzantine.needed(5), 4);
+        assert_eq!(QuorumRule::Majority.needed(5), 3);
+        for n in [3, 4] {
+            assert_eq!(
+                QuorumRule::Byzantine.needed(n),
+                QuorumRule::Majority.needed(n)
+            );
+        }
+        let config = |engine: &str| ConsensusConfig {
+            engine: engine.into(),
+            nodes: (0..5u8)
+                .map(|i| vchain_proto::v1::ConsensusNode {
+                    node_id: format!("n{i}"),
+                    public_key: vec![i + 1; 32],
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let raft = Validators::from_config(&config("raft")).expect("set");
+        let pbft = Validators::from_config(&config("pbft")).expect("set");
+        assert_eq!((raft.quorum(), pbft.quorum()), (3, 4));
     }
 
     #[test]
