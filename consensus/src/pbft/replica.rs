@@ -1488,27 +1488,15 @@ mod tests {
         .expect("starts")
     }
 
-    /// The signed votes of `output`, decoded.
+    /// The signed votes of `output`, decoded and checked (all are n1's, the replica tested).
     fn votes(output: &Output) -> Vec<Vote> {
         output
             .signed
             .iter()
             .filter_map(|send| match send {
-                Send::Broadcast(bytes) | Send::To(_, bytes) => match Envelope::decode_kind(bytes) {
-                    Ok(Kind::Vote(wire)) => Some(Vote {
-                        phase: match wire.phase {
-                            1 => Phase::PrePrepare,
-                            2 => Phase::Prepare,
-                            _ => Phase::Commit,
-                        },
-                        view: wire.view,
-                        sequence: wire.sequence,
-                        digest: wire.digest.try_into().expect("32"),
-                        block: wire.block,
-                        signature: wire.signature.try_into().expect("64"),
-                    }),
-                    _ => None,
-                },
+                Send::Broadcast(bytes) | Send::To(_, bytes) => {
+                    Vote::decode_verified(&TestCrypto::new("n1"), "n1", bytes).ok()
+                }
             })
             .collect()
     }
