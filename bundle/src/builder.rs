@@ -170,11 +170,11 @@ pub fn build(
             records.push(prove(source, key, Some(&value))?);
         }
     }
+    // The binding of every key that signed one of those transactions (filled in below).
     let consensus = prove(source, keys::CONSENSUS.to_vec(), None)?;
     let config = ConsensusConfig::decode(consensus.value.as_slice())
         .map_err(|e| BuildError::Inconsistent(format!("p/consensus does not decode: {e}")))?;
     records.push(consensus);
-    records.sort_by(|a, b| a.key.cmp(&b.key));
 
     // Every transaction an event names, with its audit path in its block.
     let mut transactions = Vec::with_capacity(wanted.len());
@@ -205,6 +205,15 @@ pub fn build(
             path: path.iter().map(|h| h.to_vec()).collect(),
         });
     }
+
+    let signing_keys: BTreeSet<Vec<u8>> = transactions
+        .iter()
+        .filter_map(|t| t.transaction.as_ref().map(|t| t.public_key.clone()))
+        .collect();
+    for public_key in signing_keys {
+        records.push(prove(source, keys::key_binding(&public_key), None)?);
+    }
+    records.sort_by(|a, b| a.key.cmp(&b.key));
 
     // Every result that changed the validator set, from the heights the tip's record lists.
     let mut validator_changes = Vec::new();

@@ -23,8 +23,9 @@ pub const TRANSACTIONS_MAX: usize = EVENTS_MAX;
 pub const VALIDATOR_CHANGES_MAX: usize = 4_096;
 /// Most certified headers besides the tip: one per transaction and per validator change.
 pub const HEADERS_MAX: usize = TRANSACTIONS_MAX + VALIDATOR_CHANGES_MAX;
-/// Most proven state entries: a record and a count per voucher, every event, `p/consensus`.
-pub const RECORDS_MAX: usize = 2 * VOUCHERS_MAX + EVENTS_MAX + 1;
+/// Most proven state entries: a record and a count per voucher, every event, a key binding per
+/// transaction at most, `p/consensus`.
+pub const RECORDS_MAX: usize = 2 * VOUCHERS_MAX + EVENTS_MAX + TRANSACTIONS_MAX + 1;
 /// The only format version this crate writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -33,4 +34,6 @@ const _: () = assert!(EVENTS_MAX >= EVENTS_PER_VOUCHER_MAX);
 const _: () = assert!(TRANSACTIONS_MAX <= EVENTS_MAX);
 // A bundle holds at least a few hundred of the largest transactions.
 const _: () = assert!(BUNDLE_BYTES_MAX >= 256 * TX_BYTES_LIMIT as usize);
-const _: () = assert!(RECORDS_MAX <= u32::MAX as usize && HEADERS_MAX <= u32::MAX as usize);
+// Every count fits the u32 a verifier in another language may use for it.
+const _: () = assert!(RECORDS_MAX <= u32::MAX as usize);
+const _: () = assert!(HEADERS_MAX <= u32::MAX as usize);

@@ -12,8 +12,8 @@
 //! 7. the tip's `p/consensus` equals the walk's end, its `change_heights` the changes given;
 //! 8. the lineage (one root, every child present and pointing back, amounts sum);
 //! 9. every voucher's events: each matches its key, their number is the proven count;
-//! 10. every transaction an event names: present, hash, signer, signature, inclusion; and
-//!     nothing unreferenced.
+//! 10. every transaction an event names: present, hash, signer, its key bound to the signer
+//!     (`k/{key hex}`), signature, inclusion; and nothing unreferenced.
 //!
 //! Must not depend on: any I/O or clock. Total: any input gives `Ok` or a [`VerifyError`],
 //! never a panic.
@@ -55,6 +55,7 @@ enum RecordKind {
     Voucher(String),
     EventCount(String),
     Event(String, EventPosition),
+    KeyBinding(Vec<u8>),
     Consensus,
 }
 
@@ -84,6 +85,13 @@ fn classify(key: &[u8]) -> Option<RecordKind> {
     }
     if let Some(id) = id_after(key, b"v/") {
         return Some(RecordKind::Voucher(id));
+    }
+    if let Some(public_key) = key
+        .strip_prefix(b"k/")
+        .and_then(|hex_key| hex::decode(hex_key).ok())
+        .filter(|public_key| keys::key_binding(public_key) == key)
+    {
+        return Some(RecordKind::KeyBinding(public_key));
     }
     id_after(key, b"ec/").map(RecordKind::EventCount)
 }
@@ -121,6 +129,9 @@ fn certified<'a>(entry: &'a CertifiedHeader, what: &str) -> Result<Certified<'a>
             .ok_or_else(|| missing(format!("{what}.certificate")))?,
     })
 }
+
+/// A voucher's checked events: position, printable key, event.
+type History = Vec<(EventPosition, String, Event)>;
 
 /// The certified headers of a bundle by height, the tip's included.
 struct Headers<'a> {
@@ -211,7 +222,7 @@ pub fn verify(bundle: &TraceBundle, genesis: &Genesis) -> Result<VerifiedLineage
     check_order(
         "records",
         bundle.records.iter().map(|r| r.key.as_slice()),
-        |key| printable(key),
+        printable,
     )?;
     check_order(
         "transactions",
@@ -300,6 +311,7 @@ pub fn verify(bundle: &TraceBundle, genesis: &Genesis) -> Result<VerifiedLineage
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut events: BTreeMap<String, Vec<(EventPosition, &ProvenEntry)>> = BTreeMap::new();
     let mut consensus: Option<ConsensusConfig> = None;
+    let mut bindings: BTreeMap<Vec<u8>, String> = BTreeMap::new();
     for record in &bundle.records {
         let key = printable(&record.key);
         let proof = record
@@ -350,6 +362,11 @@ pub fn verify(bundle: &TraceBundle, genesis: &Genesis) -> Result<VerifiedLineage
             Some(RecordKind::Event(id, position)) => {
                 events.entry(id).or_default().push((position, record));
             }
+            Some(RecordKind::KeyBinding(public_key)) => {
+                let account = String::from_utf8(record.value.clone())
+                    .map_err(|_| malformed("the bound account id is not UTF-8".into()))?;
+                bindings.insert(public_key, account);
+            }
         }
     }
     too_large("vouchers", vouchers.len(), VOUCHERS_MAX)?;
@@ -388,7 +405,7 @@ pub fn verify(bundle: &TraceBundle, genesis: &Genesis) -> Result<VerifiedLineage
     }
 
     // 9. Events: each agrees with its key, and each voucher has exactly its proven count.
-    let mut checked: Vec<(String, Vec<(EventPosition, String, Event)>)> = Vec::new();
+    let mut checked: Vec<(String, History)> = Vec::new();
     let mut total_events = 0usize;
     for id in &order {
         let list = events.get(id).map(Vec::as_slice).unwrap_or_default();
@@ -441,6 +458,7 @@ pub fn verify(bundle: &TraceBundle, genesis: &Genesis) -> Result<VerifiedLineage
                 .push((event, key.as_str()));
         }
     }
+    let mut used_bindings: BTreeSet<&[u8]> = BTreeSet::new();
     for transaction in &bundle.transactions {
         let at = (transaction.height, transaction.index);
         let Some(naming) = referenced_transactions.get(&at) else {
@@ -449,8 +467,20 @@ pub fn verify(bundle: &TraceBundle, genesis: &Genesis) -> Result<VerifiedLineage
                 index: at.1,
             });
         };
-        check_transaction(transaction, naming, chain_id, &header_at)?;
+        check_transaction(transaction, naming, chain_id, &header_at, &bindings)?;
         referenced_heights.insert(transaction.height);
+        if let Some(signed) = &transaction.transaction {
+            used_bindings.insert(signed.public_key.as_slice());
+        }
+    }
+    if let Some(unused) = bindings
+        .keys()
+        .find(|k| !used_bindings.contains(k.as_slice()))
+    {
+        return Err(VerifyError::RecordUnexpected {
+            key: printable(&keys::key_binding(unused)),
+            voucher_id: bundle.voucher_id.clone(),
+        });
     }
     for &height in headers.keys() {
         if !referenced_heights.contains(&height) {
@@ -722,6 +752,7 @@ fn check_transaction(
     naming: &[(&Event, &str)],
     chain_id: &str,
     headers: &Headers<'_>,
+    bindings: &BTreeMap<Vec<u8>, String>,
 ) -> Result<(), VerifyError> {
     let (height, index) = (transaction.height, transaction.index);
     let mismatch = |why: String| VerifyError::TransactionMismatch { height, index, why };
@@ -755,6 +786,22 @@ fn check_transaction(
                 body.signer, event.actor
             )));
         }
+    }
+    // The block's tx_root binds the body only; the key is tied to the signer by its binding
+    // (never removed), so a signature by any other key cannot stand in for the signer's.
+    match bindings.get(&signed.public_key) {
+        None => {
+            return Err(VerifyError::RecordMissing {
+                key: printable(&keys::key_binding(&signed.public_key)),
+            })
+        }
+        Some(account) if *account != body.signer => {
+            return Err(mismatch(format!(
+                "its key is bound to account {account}, its body names signer {}",
+                body.signer
+            )))
+        }
+        Some(_) => {}
     }
     if !signature::verify(&signed.public_key, &signed.body, &signed.signature) {
         return Err(VerifyError::SignatureInvalid {

@@ -125,6 +125,8 @@ pub(crate) struct Chain {
     pub(crate) blocks: Vec<Block>,
     pub(crate) certificates: BTreeMap<u64, CommitCertificate>,
     pub(crate) time_ms: u64,
+    /// Certificates signed by the first quorum of ids instead of the last.
+    pub(crate) sign_first: bool,
     validator_keys: BTreeMap<String, SigningKey>,
     documents: u64,
 }
@@ -148,6 +150,7 @@ impl Chain {
             ledger,
             blocks: Vec::new(),
             certificates: BTreeMap::new(),
+            sign_first: false,
             validator_keys,
             documents: 0,
         }
@@ -210,8 +213,16 @@ impl Chain {
         let (block, hash) = seal(draft, transactions, &outcome, root);
         let validators = Validators::from_config(&config).expect("validators");
         let signed = statement(CHAIN_ID, height, 0, &hash);
+        // Exactly a quorum; by default the last ids, so the validator voted in signs the
+        // blocks after its arrival and a verifier must know the set changed.
+        let skip = if self.sign_first {
+            0
+        } else {
+            validators.len() - validators.quorum()
+        };
         let signatures = validators
             .node_ids()
+            .skip(skip)
             .take(validators.quorum())
             .map(|id| CommitSignature {
                 node_id: id.to_owned(),
@@ -279,7 +290,14 @@ pub(crate) struct Story {
 
 /// Plays the story and returns the chain with the voucher ids.
 pub(crate) fn story() -> Story {
+    story_signed(false)
+}
+
+/// [`story`] with certificates signed by the first quorum of ids (`sign_first`): the genesis
+/// validators alone then sign every block, before and after the fifth joins.
+pub(crate) fn story_signed(sign_first: bool) -> Story {
     let mut chain = Chain::new();
+    chain.sign_first = sign_first;
     chain.run(
         "fin",
         Operation::GrantCreditLine(GrantCreditLine {
