@@ -1,7 +1,8 @@
 //! Block assembly and block checking: Merkle roots over transactions, results and system
 //! events, headers, block hashes, and the checks every node makes of every block it applies.
 //!
-//! The three roots use the RFC 6962 (Certificate Transparency) Merkle tree: leaf =
+//! The three roots use the RFC 6962 (Certificate Transparency) Merkle tree ([`crate::merkle`],
+//! which also gives and checks inclusion proofs): leaf =
 //! SHA-256(0x00 || data), node = SHA-256(0x01 || left || right), the empty tree is SHA-256 of
 //! nothing, and a list splits at the largest power of two below its length.
 //!
@@ -14,28 +15,8 @@ use sha2::{Digest, Sha256};
 use vchain_proto::v1::{Block, BlockHeader, ConsensusConfig, Event, SignedTransaction, TxResult};
 
 use crate::execute::BlockOutcome;
+pub use crate::merkle::merkle_root;
 use crate::tx::{tx_hash, Hash};
-
-/// RFC 6962 Merkle tree hash of `leaves` (each leaf's data, e.g. a transaction hash).
-pub fn merkle_root<L: AsRef<[u8]>>(leaves: &[L]) -> Hash {
-    match leaves.len() {
-        0 => Sha256::digest([]).into(),
-        1 => {
-            let mut hasher = Sha256::new();
-            hasher.update([0u8]);
-            hasher.update(leaves[0].as_ref());
-            hasher.finalize().into()
-        }
-        n => {
-            let split = n.next_power_of_two() / 2;
-            let mut hasher = Sha256::new();
-            hasher.update([1u8]);
-            hasher.update(merkle_root(&leaves[..split]));
-            hasher.update(merkle_root(&leaves[split..]));
-            hasher.finalize().into()
-        }
-    }
-}
 
 /// The hash of a block: SHA-256 over its encoded header.
 pub fn block_hash(header: &BlockHeader) -> Hash {

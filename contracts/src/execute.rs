@@ -468,7 +468,7 @@ fn destroy_expired(
             event_index: u16::try_from(first_event_index + events.len())
                 .map_err(|_| corrupt("too many destructions"))?,
         };
-        overlay.put_message(keys::voucher_event(&voucher_id, position), &event);
+        ops::put_history_event(overlay, &voucher_id, position, &event)?;
         events.push(event);
     }
     overlay.commit_tx();

@@ -255,6 +255,7 @@ impl Genesis {
                 })
                 .collect(),
             removed_node_ids: Vec::new(),
+            change_heights: Vec::new(),
         }
     }
 

@@ -15,6 +15,7 @@
 //! | `c/{financier}/{core}` | [`CreditLine`](vchain_proto::v1::CreditLine) |
 //! | `v/{voucher_id}` | [`Voucher`](vchain_proto::v1::Voucher) |
 //! | `e/{voucher_id}/{height:8}{tx:4}{n:2}` | [`Event`](vchain_proto::v1::Event) in the voucher's history |
+//! | `ec/{voucher_id}` | how many events `e/{voucher_id}/` holds, u64 big-endian: every write of an event under that prefix counts it up (vouchers and warehouse receipts alike), so a proof of the count and of that many distinct event keys proves the history complete |
 //! | `l/{height:8}{tx:4}{n:2}` | [`Event`](vchain_proto::v1::Event) in the audit log (permission changes) |
 //! | `d/{kind}/{number}` | voucher id issued against this trade document |
 //! | `dh/{hash hex}` | voucher id issued against a document with this hash |
@@ -233,6 +234,19 @@ pub fn voucher(voucher_id: &str) -> Vec<u8> {
 /// Prefix of a voucher's history.
 pub fn voucher_events_prefix(voucher_id: &str) -> Vec<u8> {
     join(&[b"e/", voucher_id.as_bytes(), b"/"])
+}
+
+/// Key of the number of events in a voucher's (or warehouse receipt's) history: u64
+/// big-endian, counted up by every event written under [`voucher_events_prefix`] and never
+/// down (events are never deleted). Outside that prefix, so a scan of the history never meets
+/// it.
+pub fn voucher_event_count(voucher_id: &str) -> Vec<u8> {
+    join(&[b"ec/", voucher_id.as_bytes()])
+}
+
+/// Reads a value stored under [`voucher_event_count`]; `None` unless it is exactly 8 bytes.
+pub fn decode_event_count(value: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(value.try_into().ok()?))
 }
 
 /// Position of an event in the chain: block height, transaction index, event index.

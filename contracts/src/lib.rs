@@ -46,6 +46,7 @@ pub mod execute;
 pub mod genesis;
 pub mod keys;
 pub mod limits;
+pub mod merkle;
 mod ops;
 pub mod read;
 pub mod signature;

@@ -71,6 +71,7 @@ fn membership() -> ConsensusConfig {
             ..ConsensusNode::default()
         }],
         removed_node_ids: vec!["node-old".into()],
+        change_heights: vec![],
     }
 }
 

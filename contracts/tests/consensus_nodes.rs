@@ -90,6 +90,7 @@ fn the_reader_returns_the_genesis_membership() {
                 },
             ],
             removed_node_ids: vec![],
+            change_heights: vec![],
         }
     );
     assert_eq!(
@@ -645,4 +646,44 @@ fn a_keyless_node_makes_no_validator_set() {
             got: 31,
         })
     );
+}
+
+#[test]
+fn change_heights_list_every_block_that_changed_the_membership_once() {
+    let mut chain = raft_chain();
+    assert!(
+        config(&chain).change_heights.is_empty(),
+        "genesis changed nothing"
+    );
+    chain.govern(
+        ADMIN_B,
+        add_consensus_node("node-c", "bank-b", &node_key(3)),
+    );
+    let first = chain.height;
+    assert_eq!(config(&chain).change_heights, [first]);
+
+    // Two proposals pass in one block: the block is listed once.
+    let add_d = chain.next_proposal_id();
+    chain.ok(
+        ADMIN_B,
+        add_consensus_node("node-d", "bank-b", &node_key(4)),
+    );
+    let remove_c = chain.next_proposal_id();
+    chain.ok(ADMIN_B, remove_consensus_node("node-c"));
+    let nonce = chain.nonce(ADMIN_A);
+    let votes = vec![
+        chain.sign(ADMIN_A, nonce, vote(&add_d, true)),
+        chain.sign(ADMIN_A, nonce + 1, vote(&remove_c, true)),
+    ];
+    let outcome = chain.block(votes);
+    for result in &outcome.results {
+        assert_ok(result);
+    }
+    let second = chain.height;
+    assert_eq!(node_ids(&chain), ["node-a", "node-b", "node-d"]);
+    assert_eq!(config(&chain).change_heights, [first, second]);
+
+    // A block that changes something else leaves the list alone.
+    chain.ok(ADMIN_A, freeze_account(SUP1));
+    assert_eq!(config(&chain).change_heights, [first, second]);
 }

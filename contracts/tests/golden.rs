@@ -29,22 +29,22 @@ const EXPECTED: [Expected; 3] = [
         tx_root: "248a27ba1cd3270724a62a6812973973ad50bad461089819fee702633a0d09f5",
         result_root: "1718596cdfc8db86a45d3172e62c3a1cb834235f93c7b205c0796e6e47e1d0ec",
         system_event_root: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-        state_root: "b5a2044d70e371f02c080e1e3595547f863e83a752440f694f1b764024fec2e8",
-        block_hash: "7818865a0f453ac2e26f7f3014b3b3d26ffceac58a5dd18faec303a0561d1d9b",
+        state_root: "3f884c7ee3e6284d9345bd9855c49b23c81bf863bd51578c2637eba868e4f91a",
+        block_hash: "a8f126d7fecf609a81f7ce4fc9565c7ef62a0228d79e34da7e8c2f395efe889e",
     },
     Expected {
         tx_root: "92b9d505e8d1a0ffd1c77e70c7cb3ba58b2913d6b6c484c14f564e2752fe719f",
         result_root: "8022254ff801881b5d125c6f4fa155b04ea50de005a59ad94a06134e0237360f",
         system_event_root: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-        state_root: "b552e3ed65456fa9b26c6ef53c0deecf23341e54242ca7e50a0c1060d2d4caee",
-        block_hash: "30e2eb9a70309f8684e5652cd954e8e3ad632ee63078bf9a7c1a43af7a5b539a",
+        state_root: "ce7d1240657fa5e05dffc612370021057205a6dded47732f59ed5d684fca1333",
+        block_hash: "35e6ce633ae55cac19cd5c773df06b7fc671441161eee1932389687c2d64f7c5",
     },
     Expected {
         tx_root: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
         result_root: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
         system_event_root: "f8738bd57fbb4f26f3f5da284e94e991c6982c25492f926ab1ef7c594acdee95",
-        state_root: "06638da524563e66c2d35d688fbf4ebdb9af83343304ad9f1a7c3493124f897a",
-        block_hash: "6d90efb563d99a1894fb6ed509d604de51055562d91c38b5c5723742baca8757",
+        state_root: "8beacb89bbf1e8d9dfb56c5656c08c5938c60d2321ea850208f55d1b1d39ae51",
+        block_hash: "907ef4d5b174843426a0bc4d0319b93618797372af562997c5c65a03d89bf7b8",
     },
 ];
 

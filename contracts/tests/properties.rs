@@ -612,6 +612,21 @@ fn check_block(chain: &TestChain, before: &Snapshot, outcome: &vchain_contracts:
         .collect();
     assert_eq!(queue, expected, "expiry queue");
 
+    // Completeness of every history: each voucher's event count (`ec/{id}`) is exactly the
+    // number of events under `e/{id}/`, whoever wrote them (transactions, destruction, lapse).
+    for voucher in after.vouchers.values() {
+        let events = chain.scan(&keys::voucher_events_prefix(&voucher.id)).len();
+        let count = chain
+            .raw(&keys::voucher_event_count(&voucher.id))
+            .map(|bytes| keys::decode_event_count(&bytes).expect("an 8-byte count"));
+        assert_eq!(
+            count,
+            Some(events as u64),
+            "event count of {} is its number of events",
+            voucher.id
+        );
+    }
+
     // Destruction: exactly the vouchers whose day had come before this block's transactions (the
     // default cap of 256 per block is never reached here).
     for event in &outcome.system_events {

@@ -30,6 +30,7 @@ fn config(nodes: &[usize]) -> ConsensusConfig {
         engine: "pbft".into(),
         nodes: nodes.iter().map(|&i| node(i)).collect(),
         removed_node_ids: Vec::new(),
+        change_heights: Vec::new(),
     }
 }
 

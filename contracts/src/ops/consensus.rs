@@ -156,6 +156,8 @@ pub(crate) fn apply_add_node(
     certified: Option<CheckedCertificate>,
 ) -> Event {
     debug_assert!(config.nodes.last() == Some(&added));
+    let mut config = config;
+    record_change_height(&mut config, tx.context.height);
     tx.overlay.put_message(keys::CONSENSUS.to_vec(), &config);
     if let Some(certified) = certified {
         certificate::put_record(
@@ -245,6 +247,8 @@ pub(crate) fn apply_remove_node(
     removed: ConsensusNode,
 ) -> Result<Event, Failure> {
     debug_assert!(config.removed_node_ids.last() == Some(&removed.node_id));
+    let mut config = config;
+    record_change_height(&mut config, tx.context.height);
     tx.overlay.put_message(keys::CONSENSUS.to_vec(), &config);
     // A removed node's certificate certifies nothing any more: it goes on the revocation list.
     if !removed.certificate_serial.is_empty() {
@@ -270,6 +274,22 @@ pub(crate) fn apply_remove_node(
     event.public_key = removed.public_key;
     event.node_id = removed.node_id;
     Ok(event)
+}
+
+/// Notes that the block at `height` changed the voting membership: appended to
+/// `change_heights` once per block (a second change in the same block finds it there already).
+/// Heights only grow, so the list stays ascending; an offline verifier relies on both.
+fn record_change_height(config: &mut ConsensusConfig, height: u64) {
+    match config.change_heights.last() {
+        Some(&last) if last == height => {}
+        last => {
+            assert!(
+                last.is_none_or(|&last| last < height),
+                "membership changed at height {height} after a change recorded at {last:?}"
+            );
+            config.change_heights.push(height);
+        }
+    }
 }
 
 /// The nodes `org_id` runs, in membership order.

@@ -98,6 +98,45 @@ pub(crate) fn run(tx: &mut TxContext<'_, '_>, operation: Operation) -> Result<()
     }
 }
 
+/// Writes `event` at `position` in the history of `asset_id` (a voucher or a warehouse receipt,
+/// `e/{asset_id}/`) and counts it in [`keys::voucher_event_count`]: the one way any code writes
+/// such a history, so the count is always the number of events under the prefix (an auditor's
+/// proof of completeness). A count at `u64::MAX` is corrupt state rather than a rejection: no
+/// history can hold that many events.
+pub(crate) fn put_history_event(
+    overlay: &mut Overlay<'_>,
+    asset_id: &str,
+    position: EventPosition,
+    event: &Event,
+) -> Result<(), ExecError> {
+    let count_key = keys::voucher_event_count(asset_id);
+    let count = match overlay.get(&count_key)? {
+        None => 0,
+        Some(bytes) => keys::decode_event_count(&bytes).ok_or_else(|| ExecError::CorruptState {
+            key: String::from_utf8_lossy(&count_key).into_owned(),
+            what: "event count (u64)",
+            why: format!("{} bytes", bytes.len()),
+        })?,
+    };
+    let next = count
+        .checked_add(1)
+        .ok_or_else(|| ExecError::CorruptState {
+            key: String::from_utf8_lossy(&count_key).into_owned(),
+            what: "event count below u64::MAX",
+            why: "the count would overflow".into(),
+        })?;
+    let event_key = keys::voucher_event(asset_id, position);
+    // Each position is written once: a second write would count one event twice.
+    debug_assert!(
+        overlay.get(&event_key)?.is_none(),
+        "event {} written twice",
+        String::from_utf8_lossy(&event_key)
+    );
+    overlay.put_message(event_key, event);
+    overlay.put(count_key, next.to_be_bytes().to_vec());
+    Ok(())
+}
+
 impl TxContext<'_, '_> {
     /// Rejects unless the signer holds one of `roles`.
     pub(crate) fn require_role(&self, roles: &[Role], action: &str) -> Result<(), Failure> {
@@ -239,8 +278,7 @@ impl TxContext<'_, '_> {
             "a voucher event names its voucher"
         );
         let position = self.next_position()?;
-        self.overlay
-            .put_message(keys::voucher_event(&event.voucher_id, position), &event);
+        put_history_event(self.overlay, &event.voucher_id, position, &event)?;
         self.events.push(event);
         Ok(())
     }
@@ -274,8 +312,7 @@ impl TxContext<'_, '_> {
     /// and in the transaction's result.
     pub(crate) fn asset_event(&mut self, asset_id: &str, event: Event) -> Result<(), Failure> {
         let position = self.next_position()?;
-        self.overlay
-            .put_message(keys::voucher_event(asset_id, position), &event);
+        put_history_event(self.overlay, asset_id, position, &event)?;
         self.events.push(event);
         Ok(())
     }

@@ -595,7 +595,7 @@ pub(crate) fn lapse_pledges(
             tx_index: u32::MAX,
             event_index: u16::try_from(index).map_err(|_| corrupt("too many system events"))?,
         };
-        overlay.put_message(keys::voucher_event(asset.id(), position), &event);
+        super::put_history_event(overlay, asset.id(), position, &event)?;
         events.push(event);
     }
     overlay.commit_tx();
