@@ -5,7 +5,7 @@
 //! | 0 | success |
 //! | 1 | internal or unexpected error |
 //! | 2 | usage error (bad arguments; clap's default) |
-//! | 3 | transaction rejected by the chain: admission or contract rule (gRPC `InvalidArgument`, `FailedPrecondition`, `PermissionDenied`, `AlreadyExists`, `OutOfRange`, `Unauthenticated`, `Aborted`), or a committed result other than OK |
+//! | 3 | transaction rejected by the chain: admission or contract rule (gRPC `InvalidArgument`, `FailedPrecondition`, `PermissionDenied`, `AlreadyExists`, `OutOfRange`, `Unauthenticated`, `Aborted`), or a committed result other than OK; for `vchain verify`, a trace bundle that does not verify (the reason's code on stderr) |
 //! | 4 | not found (gRPC `NotFound`) |
 //! | 5 | node unreachable, unavailable, busy or too slow (connect error, a call broken off by the node's death or a reset connection, `Unavailable`, `DeadlineExceeded`, `ResourceExhausted`, `Cancelled`) |
 //! | 6 | keystore error: missing key, wrong passphrase, no passphrase available, key without account, key not bound to its account |
@@ -24,7 +24,8 @@ Exit codes:
   2  usage error (bad arguments)
   3  transaction rejected by the chain: admission or contract rule (gRPC InvalidArgument,
      FailedPrecondition, PermissionDenied, AlreadyExists, OutOfRange, Unauthenticated, Aborted)
-     or a committed result other than OK
+     or a committed result other than OK; for `vchain verify`, a trace bundle that does not
+     verify (why, with its code, on stderr)
   4  not found (gRPC NotFound)
   5  node unreachable, unavailable, busy or too slow (connect error, a call broken off by
      the node's death or a reset connection, Unavailable, DeadlineExceeded,

@@ -544,6 +544,14 @@ pub(crate) fn status(s: &GetStatusResponse) -> String {
     if !s.voters.is_empty() {
         kv(&mut o, "voters", s.voters.join(","));
     }
+    kv(
+        &mut o,
+        "certified",
+        format!(
+            "through height {} ({} behind the head)",
+            s.certified_height, s.certification_lag
+        ),
+    );
     if s.syncing {
         kv(&mut o, "syncing", "installing a state snapshot from a peer");
     }
@@ -580,6 +588,19 @@ pub(crate) fn status(s: &GetStatusResponse) -> String {
         );
     }
     // What an operator must act on: see docs/operations.md.
+    for e in &s.equivocations {
+        kv(
+            &mut o,
+            "EQUIVOCATION",
+            format!(
+                "{} signed two blocks at height {}: {} and {} (evidence kept; remove it through governance)",
+                e.node_id,
+                e.height,
+                hex::encode(&e.first_block_hash),
+                hex::encode(&e.second_block_hash)
+            ),
+        );
+    }
     if s.voting_forbidden {
         kv(
             &mut o,
@@ -850,8 +871,25 @@ mod tests {
             voting_forbidden: true,
             votes_refused_from: vec!["node-2".into(), "node-4".into()],
             blocks_ahead_of_clock: 3,
+            certified_height: 40,
+            certification_lag: 2,
+            equivocations: vec![vchain_proto::v1::EquivocationEvidence {
+                node_id: "node-3".into(),
+                height: 17,
+                first_block_hash: vec![0xaa; 32],
+                second_block_hash: vec![0xbb; 32],
+                ..Default::default()
+            }],
             ..Default::default()
         });
+        assert!(
+            troubled.contains("through height 40 (2 behind the head)"),
+            "{troubled}"
+        );
+        assert!(
+            troubled.contains("node-3 signed two blocks at height 17"),
+            "{troubled}"
+        );
         assert!(troubled.contains("voting forbidden"), "{troubled}");
         assert!(troubled.contains("node-2,node-4"), "{troubled}");
         assert!(troubled.contains("blocks ahead of clock"), "{troubled}");

@@ -167,6 +167,10 @@ pub fn prepare(
     std::fs::create_dir_all(data_dir)
         .map_err(|e| setup(&format!("creating {}", data_dir.display()), &e))?;
     let (organisations, identities, _) = demo_parties(data_dir, now_ms)?;
+    // The node's key is listed, so the dev chain certifies its blocks (a set of one, ADR 0015)
+    // and an auditor's bundle from it verifies like one from a consortium.
+    let node_key = vchain_node::network::NodeKey::load_or_create(data_dir)
+        .map_err(|e| setup("the node key", &e))?;
     let genesis = Genesis {
         chain_id: "vchain-dev".into(),
         genesis_time_ms: now_ms,
@@ -176,7 +180,7 @@ pub fn prepare(
             nodes: vec![GenesisNode {
                 node_id: "node-1".into(),
                 org_id: "bank-a".into(),
-                public_key: String::new(),
+                public_key: node_key.public_key_hex(),
                 certificate: String::new(),
             }],
         },
@@ -321,8 +325,25 @@ fn node_certificate(
         .map_err(|e| setup("certifying a dev node", &e))
 }
 
-/// A loopback port that was free a moment ago (the kernel's pick for port 0).
+/// Ports a dev cluster's listeners are picked from: below Linux's ephemeral range (32768 and
+/// up), which the kernel hands to outgoing connections and to port-0 binds, so a port found
+/// free here is not taken by another test's connection before the node binds it.
+const DEV_PORTS: std::ops::Range<u16> = 20_000..32_768;
+
+/// A loopback port that was free a moment ago, picked at random from [`DEV_PORTS`] (parallel
+/// tests each pick their own), or the kernel's pick if none of a few tries is free.
 fn free_loopback_port() -> Result<u16, DevnetError> {
+    use std::hash::{BuildHasher, Hasher};
+    let span = u64::from(DEV_PORTS.end - DEV_PORTS.start);
+    for attempt in 0..32u64 {
+        // Not consensus code: the process's random hash seed is randomness enough.
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(attempt);
+        let port = DEV_PORTS.start + u16::try_from(hasher.finish() % span).unwrap_or(0);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())

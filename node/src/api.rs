@@ -364,6 +364,7 @@ fn committed_answer(
 }
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<EventEnvelope, Status>> + Send + 'static>>;
+type BundleStream = Pin<Box<dyn Stream<Item = Result<TraceBundleChunk, Status>> + Send + 'static>>;
 
 #[tonic::async_trait]
 impl VchainApi for ApiService {
@@ -627,6 +628,67 @@ impl VchainApi for ApiService {
             .await
             .map_err(internal)??;
         Ok(Response::new(response))
+    }
+
+    type ExportTraceBundleStream = BundleStream;
+
+    async fn export_trace_bundle(
+        &self,
+        request: Request<ExportTraceBundleRequest>,
+    ) -> Result<Response<Self::ExportTraceBundleStream>, Status> {
+        let reader = self.reader(&request, "ExportTraceBundle")?;
+        let id = request.into_inner().voucher_id;
+        let chain = self.chain.clone();
+        let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Status> {
+            // A bundle holds the whole lineage (the verifier demands it complete): only a
+            // reader who may read all of it gets one.
+            let snapshot = chain.ledger.snapshot();
+            let lineage = trace::trace(&snapshot, &id)
+                .map_err(internal)?
+                .ok_or_else(|| not_found(ErrorCode::VoucherNotFound, "voucher", &id))?;
+            let all = lineage.vouchers.len();
+            let visible = visibility::visible_trace(&reader, lineage)
+                .map_err(|refusal| read_access::refusal_status(&refusal))?;
+            if visible.vouchers.len() != all {
+                return Err(read_access::refusal_status(&reader.not_a_party(&format!(
+                    "the whole lineage of voucher {id} (a trace bundle holds all of it; this reader is a party to {} of its {all} vouchers)",
+                    visible.vouchers.len()
+                ))));
+            }
+            drop(snapshot);
+            let bundle = crate::trace_bundle::export(&chain.ledger, &id).map_err(|error| {
+                use crate::trace_bundle::ExportError;
+                use vchain_bundle::BuildError;
+                match &error {
+                    ExportError::Build(BuildError::UnknownVoucher(_)) => {
+                        not_found(ErrorCode::VoucherNotFound, "voucher", &id)
+                    }
+                    ExportError::Build(BuildError::TooLarge { .. }) => {
+                        refusal(ErrorCode::TooLarge, &error)
+                    }
+                    // Another node may hold the history, or this one in a moment.
+                    ExportError::Build(BuildError::MissingBlock(_) | BuildError::Uncertified(_))
+                    | ExportError::TipUncertified(_) => {
+                        refusal(ErrorCode::NodeUnavailable, &error)
+                    }
+                    _ => internal(&error),
+                }
+            })?;
+            Ok(vchain_bundle::encode(&bundle))
+        })
+        .await
+        .map_err(internal)??;
+        let total_bytes = bytes.len() as u64;
+        let chunks: Vec<Result<TraceBundleChunk, Status>> = bytes
+            .chunks(crate::trace_bundle::BUNDLE_CHUNK_BYTES)
+            .map(|data| {
+                Ok(TraceBundleChunk {
+                    data: data.to_vec(),
+                    total_bytes,
+                })
+            })
+            .collect();
+        Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
     }
 
     async fn get_account(
@@ -1108,6 +1170,24 @@ impl VchainApi for ApiService {
                 .incarnations
                 .as_ref()
                 .is_some_and(|i| i.voting_forbidden()),
+            certified_height: if self.chain.is_syncing() {
+                0
+            } else {
+                self.chain.certified_height().map_err(internal)?
+            },
+            certification_lag: if self.chain.is_syncing() {
+                0
+            } else {
+                head.height
+                    .saturating_sub(self.chain.certified_height().map_err(internal)?)
+            },
+            equivocations: self
+                .chain
+                .equivocations()
+                .map_err(internal)?
+                .into_iter()
+                .take(crate::certification::EVIDENCE_MAX)
+                .collect(),
             consensus_view: self
                 .chain
                 .consensus_view
@@ -1178,6 +1258,7 @@ impl VchainApi for ApiService {
         let mut view = EventView::new(&request.account_id, &request.voucher_id);
         // Subscribe before reading the head, so no block falls between replay and live.
         let mut live = self.chain.subscribe();
+        let mut alerts = self.chain.subscribe_alerts();
         let mut stop = self.chain.stop_signal();
         let chain = self.chain.clone();
         let (sender, receiver) = mpsc::channel(SUBSCRIBER_BUFFER);
@@ -1187,7 +1268,10 @@ impl VchainApi for ApiService {
                 let sender = sender.clone();
                 async move {
                     sender
-                        .send(Ok(EventEnvelope { event: Some(event) }))
+                        .send(Ok(EventEnvelope {
+                            event: Some(event),
+                            alert: None,
+                        }))
                         .await
                         .is_ok()
                 }
@@ -1233,6 +1317,14 @@ impl VchainApi for ApiService {
             loop {
                 let received = tokio::select! {
                     received = live.recv() => received,
+                    Ok(alert) = alerts.recv() => {
+                        // A node's own alert, not a chain event: every stream gets it.
+                        let envelope = EventEnvelope { event: None, alert: Some((*alert).clone()) };
+                        if sender.send(Ok(envelope)).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
                     _ = stopped(&mut stop) => {
                         let _ = sender
                             .send(Err(refusal(ErrorCode::NodeUnavailable, "node is shutting down")))

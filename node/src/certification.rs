@@ -16,13 +16,12 @@
 //! - what is held is bounded: [`ROUNDS_MAX`] heights open, [`EARLY_MAX`] signatures for heights
 //!   not applied yet, [`EVIDENCE_MAX`] pieces of evidence.
 //!
-//! Not wired into the node yet (issue 14 is in progress): the event loop's part, the network
-//! frame that carries signatures and the status field for certification lag come next.
-#![cfg_attr(not(test), allow(dead_code))]
+//! The event loop's part (signing, sending, storing, fetching what was missed) is
+//! `chain/certify.rs`; this module decides.
 
 use std::collections::BTreeMap;
 
-use vchain_contracts::commit_certificate::{statement, Validators};
+use vchain_contracts::commit_certificate::{statement, verify, Validators};
 use vchain_proto::v1::{CommitCertificate, CommitSignature};
 
 /// Heights whose certification is still open; older ones are given up (certification lag).
@@ -34,6 +33,44 @@ pub(crate) const EVIDENCE_MAX: usize = 256;
 
 /// A block hash and a member's signature of it.
 type Signed = ([u8; 32], [u8; 64]);
+
+/// Bytes of a signature notice on the network: height (u64 big-endian), block hash, signature.
+pub(crate) const NOTICE_BYTES: usize = 8 + 32 + 64;
+const _: () = assert!(NOTICE_BYTES <= crate::network::CERTIFICATION_NOTICE_BYTES_MAX);
+
+/// A member's signature of the block at a height, as peers send it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Notice {
+    /// The height.
+    pub(crate) height: u64,
+    /// The block hash signed.
+    pub(crate) block_hash: [u8; 32],
+    /// The signature of the commit statement (view 0).
+    pub(crate) signature: [u8; 64],
+}
+
+impl Notice {
+    /// The notice's bytes: [`NOTICE_BYTES`], fields in order, fixed width.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(NOTICE_BYTES);
+        bytes.extend_from_slice(&self.height.to_be_bytes());
+        bytes.extend_from_slice(&self.block_hash);
+        bytes.extend_from_slice(&self.signature);
+        bytes
+    }
+
+    /// Parses a notice; `None` unless exactly [`NOTICE_BYTES`] long.
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Notice> {
+        if bytes.len() != NOTICE_BYTES {
+            return None;
+        }
+        Some(Notice {
+            height: u64::from_be_bytes(bytes[..8].try_into().ok()?),
+            block_hash: bytes[8..40].try_into().ok()?,
+            signature: bytes[40..].try_into().ok()?,
+        })
+    }
+}
 
 /// A member that signed two different blocks at one height: both signatures.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +105,8 @@ struct Round {
     validators: Validators,
     need: usize,
     signatures: BTreeMap<String, Signed>,
+    /// This node's own signature, to send again while the round is open.
+    own: Option<[u8; 64]>,
     done: bool,
 }
 
@@ -123,6 +162,7 @@ impl Certifier {
                 validators,
                 need,
                 signatures: BTreeMap::new(),
+                own: own.as_ref().map(|(_, signature)| *signature),
                 done: false,
             },
         );
@@ -220,9 +260,45 @@ impl Certifier {
         std::mem::take(&mut self.new_evidence)
     }
 
-    /// The highest height certified so far.
-    pub(crate) fn highest_certified(&self) -> u64 {
-        self.highest_certified
+    /// The height up to which every block this certifier was told of is certified: below the
+    /// lowest open round, or the highest certified if none is open.
+    pub(crate) fn certified_through(&self) -> u64 {
+        match self.rounds.iter().find(|(_, round)| !round.done) {
+            Some((height, _)) => height - 1,
+            None => self.highest_certified,
+        }
+    }
+
+    /// Open rounds (not certified yet), lowest first, at most `max`: their heights, block
+    /// hashes and this node's own signature if it signed.
+    pub(crate) fn open(&self, max: usize) -> Vec<(u64, [u8; 32], Option<[u8; 64]>)> {
+        self.rounds
+            .iter()
+            .filter(|(_, round)| !round.done)
+            .take(max)
+            .map(|(height, round)| (*height, round.block_hash, round.own))
+            .collect()
+    }
+
+    /// A whole certificate for an open round, fetched from a peer: accepted (and handed out
+    /// by [`take_certified`](Self::take_certified)) only if it names the block this node
+    /// applied at that height and verifies against that height's validators. True if
+    /// accepted.
+    pub(crate) fn offered(&mut self, certificate: &CommitCertificate) -> bool {
+        let Some(round) = self.rounds.get_mut(&certificate.height) else {
+            return false;
+        };
+        if round.done
+            || certificate.block_hash.as_slice() != round.block_hash
+            || certificate.view != 0
+            || verify(&self.chain_id, &round.validators, certificate).is_err()
+        {
+            return false;
+        }
+        round.done = true;
+        self.certified.push(certificate.clone());
+        self.highest_certified = self.highest_certified.max(certificate.height);
+        true
     }
 }
 
@@ -268,7 +344,7 @@ mod tests {
         assert_eq!(certified.len(), 1);
         // The verifier's PBFT quorum for 3 is 2, the same as a Raft majority here.
         verify(CHAIN, &validators(3), &certified[0]).expect("verifies");
-        assert_eq!(certifier.highest_certified(), 1);
+        assert_eq!(certifier.certified_through(), 1);
         // A late signature changes nothing.
         assert_eq!(
             certifier.received("n1", 1, hash, sign(1, 1, hash)),
@@ -324,6 +400,56 @@ mod tests {
             certifier.received(&format!("n{i}"), 1, other, sign(i, 1, other));
         }
         assert!(certifier.take_certified().is_empty());
+    }
+
+    #[test]
+    fn notices_round_trip_and_other_lengths_are_refused() {
+        let notice = Notice {
+            height: 9,
+            block_hash: [1; 32],
+            signature: [2; 64],
+        };
+        assert_eq!(Notice::decode(&notice.encode()), Some(notice));
+        assert_eq!(notice.encode().len(), NOTICE_BYTES);
+        assert_eq!(Notice::decode(&notice.encode()[1..]), None);
+        let mut longer = notice.encode();
+        longer.push(0);
+        assert_eq!(Notice::decode(&longer), None);
+    }
+
+    #[test]
+    fn a_fetched_certificate_closes_a_round_only_if_it_verifies_for_the_applied_block() {
+        let mut certifier = Certifier::new(CHAIN.into());
+        let (ours, other) = ([7; 32], [8; 32]);
+        let own = sign(0, 3, ours);
+        certifier.applied(3, ours, validators(3), 2, Some(("n0".into(), own)));
+        assert_eq!(certifier.open(10), vec![(3, ours, Some(own))]);
+        assert_eq!(certifier.certified_through(), 2);
+        let certificate = |hash: [u8; 32], signers: &[usize]| CommitCertificate {
+            height: 3,
+            view: 0,
+            block_hash: hash.to_vec(),
+            signatures: signers
+                .iter()
+                .map(|&i| CommitSignature {
+                    node_id: format!("n{i}"),
+                    signature: sign(i, 3, hash).to_vec(),
+                })
+                .collect(),
+        };
+        assert!(!certifier.offered(&certificate(ours, &[1])), "one of three");
+        assert!(
+            !certifier.offered(&certificate(other, &[1, 2])),
+            "another block"
+        );
+        let mut forged = certificate(ours, &[1, 2]);
+        forged.signatures[1].signature[0] ^= 1;
+        assert!(!certifier.offered(&forged), "a forged signature");
+        assert!(certifier.offered(&certificate(ours, &[1, 2])));
+        assert_eq!(certifier.take_certified().len(), 1);
+        assert!(certifier.open(10).is_empty());
+        assert_eq!(certifier.certified_through(), 3);
+        assert!(!certifier.offered(&certificate(ours, &[1, 2])), "once");
     }
 
     #[test]

@@ -53,6 +53,7 @@ mod read_access;
 mod sync;
 #[cfg(test)]
 mod test_chain;
+mod trace_bundle;
 mod transport_refusals;
 
 pub use chain::{Chain, ChainError, CommitNotice, SubmitError};
@@ -202,6 +203,11 @@ async fn bridge_network(chain: Arc<Chain>, mut events: tokio::sync::mpsc::Receiv
                     // In order with the peer's consensus messages (its votes are judged by
                     // what this says); the records it writes are small and rare.
                     tokio::task::block_in_place(|| incarnations.receive(&node, &bytes));
+                }
+            }
+            NetworkEvent::Certification { from, bytes } => {
+                if let Some(node) = chain.node_of(&from) {
+                    chain.deliver_certification(node, bytes);
                 }
             }
             NetworkEvent::Clock { from, wall_ms } => {

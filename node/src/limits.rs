@@ -18,7 +18,13 @@ use vchain_contracts::limits::{ENCODED_BLOCK_BYTES_LIMIT, TX_BYTES_LIMIT};
 use crate::network::chunk::{CHUNKS_PER_TRANSFER_MAX, CHUNK_BYTES_MAX};
 use crate::network::{FRAME_BYTES_MAX, SYNC_RESPONSE_BYTES_MAX, TRANSACTIONS_PER_BATCH_MAX};
 use crate::sync::{BLOCK_CHUNK_BYTES, SNAPSHOT_CHUNK_BYTES, SYNC_BLOCK_BYTES_MAX};
+use crate::trace_bundle::BUNDLE_CHUNK_BYTES;
 use crate::{GRPC_CONCURRENT_STREAMS_MAX, GRPC_MESSAGE_BYTES_MAX, GRPC_PENDING_RESETS_MAX};
+
+// A trace bundle's chunk and its wrapper fit one gRPC message; a whole bundle is at most a
+// bounded number of chunks.
+const _: () = assert!(BUNDLE_CHUNK_BYTES + WRAPPER_BYTES_MAX <= GRPC_MESSAGE_BYTES_MAX);
+const _: () = assert!(vchain_bundle::limits::BUNDLE_BYTES_MAX / BUNDLE_CHUNK_BYTES <= 1_024);
 
 /// Bytes a protobuf wrapper adds around one embedded message or byte string (field tag and a
 /// length prefix, with room for a second level and small sibling fields such as a hash).

@@ -436,6 +436,35 @@ pub(crate) fn check_head_block(
         .collect())
 }
 
+/// The commit certificate `peer` stores for the block at `height`, if any, asked from inside the
+/// async runtime (unchecked: the caller verifies it).
+pub(crate) async fn fetch_certificate(
+    network: &NetworkHandle,
+    peer: PeerId,
+    height: u64,
+) -> Result<Option<vchain_proto::v1::CommitCertificate>, SyncError> {
+    let answer = network
+        .request(
+            peer,
+            request(sync_request::Request::Certificate(GetCertificate {
+                height,
+            })),
+        )
+        .await
+        .map_err(|e| SyncError::Refused(e.to_string()))?;
+    match response(&answer)? {
+        sync_response::Response::Certificate(bytes) if bytes.is_empty() => Ok(None),
+        sync_response::Response::Certificate(bytes) => {
+            vchain_proto::v1::CommitCertificate::decode(bytes.as_slice())
+                .map(Some)
+                .map_err(|e| SyncError::Invalid(format!("certificate: {e}")))
+        }
+        other => Err(SyncError::Invalid(format!(
+            "asked for a certificate, got {other:?}"
+        ))),
+    }
+}
+
 /// Largest block a node fetches while syncing.
 pub(crate) const SYNC_BLOCK_BYTES_MAX: usize = 64 << 20;
 
@@ -576,6 +605,7 @@ pub(crate) fn backfill_history(
     fetcher: &Fetcher<'_>,
     peers: impl Fn() -> Vec<PeerId>,
     stop: impl Fn() -> bool,
+    certificates: Option<&CertificateCheck>,
 ) -> Result<(), SyncError> {
     let Some(below) = ledger.history_gap()? else {
         return Ok(());
@@ -613,12 +643,15 @@ pub(crate) fn backfill_history(
                     if let Some((header, bytes, tx_hashes)) =
                         fetch_past_block(fetcher, &peers(), height, &expected)
                     {
-                        ledger.store_past_block(
-                            height,
-                            &block_hash(&header),
-                            &bytes,
-                            &tx_hashes,
-                        )?;
+                        let hash = block_hash(&header);
+                        ledger.store_past_block(height, &hash, &bytes, &tx_hashes)?;
+                        if let Some(check) = certificates.filter(|_| height > 0) {
+                            if let Some(certificate) =
+                                fetch_past_certificate(fetcher, &peers(), height, &hash, check)
+                            {
+                                ledger.store_certificate(height, &certificate.encode_to_vec())?;
+                            }
+                        }
                         fetched += 1;
                         break header;
                     }
@@ -631,6 +664,49 @@ pub(crate) fn backfill_history(
     }
     info!(fetched, "history complete back to genesis");
     Ok(())
+}
+
+/// How a node judges the certificates of past blocks it fills in: the chain id and the
+/// validators it knows (those at its head). A certificate made by an earlier set does not
+/// verify against them and is not kept: the node then serves that block without one, and a
+/// trace bundle needing it is made by another node.
+pub(crate) struct CertificateCheck {
+    /// The chain id.
+    pub(crate) chain_id: String,
+    /// The validators the certificates are checked against.
+    pub(crate) validators: vchain_contracts::commit_certificate::Validators,
+}
+
+/// The certificate of past block `height` (hash `hash`) from the first of `peers` that serves
+/// one that names it and verifies.
+fn fetch_past_certificate(
+    fetcher: &Fetcher<'_>,
+    peers: &[PeerId],
+    height: u64,
+    hash: &[u8; 32],
+    check: &CertificateCheck,
+) -> Option<vchain_proto::v1::CommitCertificate> {
+    for peer in peers {
+        match fetcher.certificate(*peer, height) {
+            Ok(Some(certificate))
+                if certificate.height == height
+                    && certificate.block_hash.as_slice() == hash.as_slice()
+                    && vchain_contracts::commit_certificate::verify(
+                        &check.chain_id,
+                        &check.validators,
+                        &certificate,
+                    )
+                    .is_ok() =>
+            {
+                return Some(certificate);
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::debug!(%error, height, %peer, "past certificate not fetched");
+            }
+        }
+    }
+    None
 }
 
 /// Block `height` from the first of `peers` that serves one hashing to `expected`.

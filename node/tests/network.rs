@@ -120,6 +120,7 @@ fn from_of(event: &NetworkEvent) -> Option<PeerId> {
         | NetworkEvent::Transactions { from, .. }
         | NetworkEvent::Clock { from, .. }
         | NetworkEvent::Incarnations { from, .. }
+        | NetworkEvent::Certification { from, .. }
         | NetworkEvent::SyncRequest { from, .. } => Some(*from),
         NetworkEvent::PeerConnected { peer, .. } => Some(*peer),
         NetworkEvent::PeerDisconnected { .. } | NetworkEvent::ConnectionRefused { .. } => None,

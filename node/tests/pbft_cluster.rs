@@ -298,6 +298,12 @@ async fn the_consortium_votes_a_fifth_validator_in_and_it_certifies_from_the_nex
     )
     .await;
     assert!(added.committed, "{added:?}");
+    // Committed on node 2 first: node 1 applies the same block a moment later.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status(nodes[0].as_ref().expect("running")).await.height < added.height {
+        assert!(Instant::now() < deadline, "node 1 never applied the vote");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let passed = get_proposal(nodes[0].as_ref().expect("running"), &proposal_id).await;
     assert_eq!(
         passed.proposal.expect("proposal").status(),

@@ -510,6 +510,29 @@ async fn a_node_too_far_behind_installs_a_snapshot_and_matches_the_others() {
             "block {height} is the leader's"
         );
     }
+    // And every block's commit certificate (ADR 0015): fetched with the blocks it filled in,
+    // made for the snapshot's head block and the blocks after it, each verifying.
+    let validators =
+        vchain_contracts::commit_certificate::Validators::from_config(&genesis.consensus_config())
+            .expect("validators");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for height in 1..=last {
+        let certificate = loop {
+            if let Some(bytes) = restarted.chain.ledger.certificate(height).expect("read") {
+                break bytes;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "block {height} has no certificate on the snapshot-installed node"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let certificate =
+            <vchain_proto::v1::CommitCertificate as prost::Message>::decode(certificate.as_slice())
+                .expect("decodes");
+        vchain_contracts::commit_certificate::verify(&genesis.chain_id, &validators, &certificate)
+            .unwrap_or_else(|e| panic!("certificate of {height}: {e}"));
+    }
     let found = client(restarted)
         .await
         .get_transaction(common::audited(

@@ -364,7 +364,10 @@ pub async fn run(config: &Config) -> anyhow::Result<Report> {
     // Collect the alerts that reached the pledgee (bounded wait).
     let wait = Duration::from_secs(3);
     while let Ok(Some(envelope)) = tokio::time::timeout(wait, stream.next()).await {
-        let event = envelope?.event.ok_or_else(|| anyhow!("empty envelope"))?;
+        // A node's own alerts (not chain events) ride the same stream.
+        let Some(event) = envelope?.event else {
+            continue;
+        };
         if event.kind() == EventKind::PledgeAlert {
             report.alerts.push(event);
         }

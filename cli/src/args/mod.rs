@@ -133,9 +133,23 @@ pub(crate) enum Command {
     Events(EventsArgs),
     /// Read the permission-change audit log (regulators and administrators).
     Audit(AuditArgs),
+    /// Check a trace bundle (`vchain voucher trace V --export FILE`) with no node: every
+    /// signature, proof and certificate back to genesis. Prints the lineage it proved; exit 3
+    /// with the exact reason if anything does not check.
+    Verify(VerifyArgs),
     /// Dev-mode node controls.
     #[command(subcommand)]
     Dev(DevCmd),
+}
+
+/// `vchain verify`.
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The bundle file.
+    pub(crate) file: std::path::PathBuf,
+    /// The chain's genesis file (TOML), the one thing the check trusts.
+    #[arg(long, value_name = "GENESIS")]
+    pub(crate) genesis: std::path::PathBuf,
 }
 
 /// The signing key of a transaction and how to submit it.

@@ -154,9 +154,14 @@ pub(crate) enum VoucherCmd {
         #[arg(long)]
         page_size: Option<u32>,
     },
-    /// Show a voucher's whole lineage as a tree, with every event.
+    /// Show a voucher's whole lineage as a tree, with every event; or, with --export, write
+    /// an auditor's trace bundle of it to check offline with `vchain verify`.
     Trace {
         /// Voucher id.
         voucher: String,
+        /// Write the lineage's trace bundle (every transaction, proof, header and certificate
+        /// it rests on) to FILE instead of showing it.
+        #[arg(long, value_name = "FILE")]
+        export: Option<std::path::PathBuf>,
     },
 }

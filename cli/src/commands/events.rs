@@ -63,6 +63,16 @@ impl Ctx {
                     break 'run "end of stream";
                 };
                 let Some(event) = envelope.event else {
+                    // A node's own alert (not a chain event): say it, loudly, on stderr.
+                    if let Some(e) = envelope.alert.and_then(|a| a.equivocation) {
+                        eprintln!(
+                            "ALERT: consensus node {} signed two blocks at height {}: {} and {}",
+                            e.node_id,
+                            e.height,
+                            hex::encode(&e.first_block_hash),
+                            hex::encode(&e.second_block_hash)
+                        );
+                    }
                     continue;
                 };
                 if !self.json {

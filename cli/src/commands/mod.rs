@@ -19,6 +19,7 @@ mod proposal;
 mod receipt;
 mod status;
 mod tx;
+mod verify;
 mod voucher;
 
 use std::future::Future;
@@ -113,6 +114,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<Out> {
         Command::Status => ctx.status().await,
         Command::Events(a) => ctx.events(a).await,
         Command::Audit(a) => ctx.audit(a).await,
+        Command::Verify(a) => ctx.verify_bundle(&a.file, &a.genesis),
         Command::Dev(DevCmd::AdvanceClock(a)) => ctx.advance_clock(a.days, a.ms).await,
     }
 }

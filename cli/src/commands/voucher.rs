@@ -152,7 +152,14 @@ impl Ctx {
                 live,
                 page_size,
             } => self.list_vouchers(owner, live, page_size).await,
-            VoucherCmd::Trace { voucher } => {
+            VoucherCmd::Trace {
+                voucher,
+                export: Some(file),
+            } => self.export_bundle(&voucher, &file).await,
+            VoucherCmd::Trace {
+                voucher,
+                export: None,
+            } => {
                 let mut c = self.client().await?;
                 let t = self
                     .call(

@@ -37,6 +37,16 @@ use super::engine_loop::Producer;
 use super::production::Prepared;
 use super::{lock, BlockEvents, ChainError, CommitNotice};
 
+/// A block `apply_committed` applied.
+pub(super) struct AppliedBlock {
+    /// Its height.
+    pub(super) height: u64,
+    /// Its hash.
+    pub(super) hash: Hash,
+    /// True if it changed the chain's consensus membership.
+    pub(super) membership_changed: bool,
+}
+
 impl Producer {
     /// Persists a committed block, re-executing it unless this node prepared it. A committed
     /// block that does not extend the head (a proposal overtaken by another leader's block at
@@ -46,7 +56,7 @@ impl Producer {
         &mut self,
         payload: &[u8],
         signatures: Option<&CommitSignatures>,
-    ) -> Result<(), ChainError> {
+    ) -> Result<Option<AppliedBlock>, ChainError> {
         let chain = self.chain.clone();
         let started = Instant::now();
         if payload.len() > ENCODED_BLOCK_BYTES_LIMIT as usize {
@@ -89,7 +99,7 @@ impl Producer {
             if self.prepared.as_ref().is_some_and(|p| p.hash == hash) {
                 self.prepared = None;
             }
-            return Ok(());
+            return Ok(None);
         }
         // Executed already: as the proposer, or validating it as a PBFT backup.
         let executed = match self.prepared.take().filter(|p| p.hash == hash) {
@@ -145,12 +155,13 @@ impl Producer {
             })
             .collect();
         self.notify(header.height, &tx_hashes, &signers, &outcome);
-        if outcome.events().any(|e| {
+        let membership_changed = outcome.events().any(|e| {
             matches!(
                 e.kind(),
                 EventKind::ConsensusNodeAdded | EventKind::ConsensusNodeRemoved
             )
-        }) {
+        });
+        if membership_changed {
             self.membership.dirty = true;
         }
         if outcome
@@ -160,7 +171,11 @@ impl Producer {
             chain.refresh_params()?;
             info!(height = header.height, params = ?chain.params(), "chain parameters changed");
         }
-        Ok(())
+        Ok(Some(AppliedBlock {
+            height: header.height,
+            hash,
+            membership_changed,
+        }))
     }
 
     /// Checks a block someone else proposed, field by field, executes it and checks the

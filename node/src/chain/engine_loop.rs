@@ -55,6 +55,15 @@ pub(super) enum Wake {
         /// Opaque engine bytes.
         bytes: Vec<u8>,
     },
+    /// A member's signature of a block it applied (certification, raft and solo chains).
+    Certification {
+        /// Sending node.
+        from: NodeId,
+        /// The notice's bytes (`certification::Notice`).
+        bytes: Vec<u8>,
+    },
+    /// A complete certificate fetched from a peer (checked before it is kept).
+    CertificateFetched(vchain_proto::v1::CommitCertificate),
     /// Finish the current block and stop.
     Shutdown,
 }
@@ -104,6 +113,8 @@ pub(super) struct Producer {
     pub(super) validator_keys: Option<(super::pbft::ValidatorKeys, Vec<NodeId>)>,
     /// When this node last tried a certified snapshot (PBFT).
     pub(super) last_snapshot_try: Option<Instant>,
+    /// Certifying applied blocks (raft and solo; PBFT blocks commit with their certificate).
+    pub(super) certification: Option<super::certify::Certification>,
 }
 
 /// Rounds of engine work one turn carries out before it listens for input again: validating a
@@ -393,25 +404,32 @@ impl Producer {
             }
         }
         self.engine.note_pending_work(self.chain.mempool_len() > 0);
-        if let Some(Wake::Consensus { from, bytes }) = message {
-            if let Err(error) = self.engine.step(&from, &bytes) {
-                debug!(%error, %from, "consensus message refused");
-            }
-            // The engine found this node's own log went back (it stopped voting): record it,
-            // so that a restart, after which no leader can show it again, keeps it.
-            if let (Some(why), Some(incarnations)) =
-                (self.engine.went_back(), &self.chain.incarnations)
-            {
-                if !incarnations.voting_forbidden() {
-                    incarnations.forbid_own_voting(why);
+        match message {
+            Some(Wake::Consensus { from, bytes }) => {
+                if let Err(error) = self.engine.step(&from, &bytes) {
+                    debug!(%error, %from, "consensus message refused");
+                }
+                // The engine found this node's own log went back (it stopped voting): record
+                // it, so that a restart, after which no leader can show it again, keeps it.
+                if let (Some(why), Some(incarnations)) =
+                    (self.engine.went_back(), &self.chain.incarnations)
+                {
+                    if !incarnations.voting_forbidden() {
+                        incarnations.forbid_own_voting(why);
+                    }
                 }
             }
+            Some(wake @ (Wake::Certification { .. } | Wake::CertificateFetched(_))) => {
+                self.certification_input(wake)?;
+            }
+            _ => {}
         }
         if Instant::now() >= *next_tick {
             self.engine.tick();
             *next_tick = Instant::now() + tick;
         }
         self.drain_ready()?;
+        self.certification_tick()?;
         self.catch_up_by_snapshot()?;
         let chain = self.chain.clone();
         let head = chain.head()?;
@@ -482,7 +500,10 @@ impl Producer {
         for committed in &ready.committed {
             match &committed.entry {
                 CommittedEntry::Payload(payload) => {
-                    self.apply_committed(payload, committed.certificate.as_ref())?;
+                    let applied = self.apply_committed(payload, committed.certificate.as_ref())?;
+                    if let Some(block) = applied {
+                        self.certify_applied(block.height, block.hash, block.membership_changed)?;
+                    }
                     self.follow_validator_changes()?;
                     self.log_bytes_since_checkpoint = self
                         .log_bytes_since_checkpoint

@@ -31,6 +31,7 @@
 
 mod admission;
 mod apply;
+mod certify;
 mod engine_loop;
 mod membership;
 mod pbft;
@@ -54,7 +55,7 @@ use vchain_contracts::genesis::Genesis;
 use vchain_contracts::tx::Hash;
 use vchain_contracts::BlockOutcome;
 use vchain_ledger::{BlockCommit, ChainHead, RocksLedger};
-use vchain_proto::v1::{ChainParams, Event, ResourceUsage, TxResult};
+use vchain_proto::v1::{ChainParams, Event, NodeAlert, ResourceUsage, TxResult};
 
 use crate::block_time::PeerClocks;
 use crate::clock::ChainClock;
@@ -72,6 +73,9 @@ use membership::MembershipSync;
 
 /// How many committed blocks the event channel buffers for slow subscribers.
 pub(crate) const EVENT_CHANNEL_BLOCKS_MAX: usize = 1_024;
+
+/// How many alerts the alert channel buffers for slow subscribers.
+pub(crate) const ALERT_CHANNEL_MAX: usize = 64;
 
 /// What a waiting client learns when its transaction commits.
 #[derive(Debug, Clone)]
@@ -197,6 +201,11 @@ pub struct Chain {
     proposals_refused: std::sync::atomic::AtomicU64,
     /// Bytes of log entries the consensus engine holds in memory, as it last reported them.
     consensus_log_bytes: std::sync::atomic::AtomicU64,
+    /// Every block up to this height carries a commit certificate here (raft and solo: as far
+    /// back as certification looked at start; PBFT: unused, blocks commit certified).
+    certified_height: std::sync::atomic::AtomicU64,
+    /// Alerts this node raises (not chain events), for event streams.
+    alerts: broadcast::Sender<Arc<NodeAlert>>,
 }
 
 /// The process's resident memory: `VmRSS` of `/proc/self/status` (kB), on Linux.
@@ -379,7 +388,13 @@ impl Chain {
             incarnations,
             proposals_refused: Default::default(),
             consensus_log_bytes: Default::default(),
+            certified_height: Default::default(),
+            alerts: broadcast::channel(ALERT_CHANNEL_MAX).0,
         });
+        let certification = match chain.engine_name.as_str() {
+            "pbft" => None,
+            _ => Some(certify::Certification::resume(&chain)?),
+        };
         let producer = Producer {
             chain: chain.clone(),
             engine,
@@ -399,6 +414,7 @@ impl Chain {
             validated: Vec::new(),
             validator_keys,
             last_snapshot_try: None,
+            certification,
         };
         // The incarnation notice goes out first on every message stream: set it before the
         // producer (or anyone) sends a frame.
@@ -492,6 +508,22 @@ impl Chain {
     /// Committed-block events, for streaming.
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<BlockEvents>> {
         self.events.subscribe()
+    }
+
+    /// Alerts this node raises (evidence of a member signing two blocks at one height), for
+    /// streaming beside the chain's events.
+    pub(crate) fn subscribe_alerts(&self) -> broadcast::Receiver<Arc<NodeAlert>> {
+        self.alerts.subscribe()
+    }
+
+    /// The height through which every block carries a commit certificate on this node: the
+    /// head under PBFT (blocks commit with one), the certifier's progress under raft and solo.
+    pub(crate) fn certified_height(&self) -> Result<u64, ChainError> {
+        let head = self.head()?.height;
+        Ok(match self.engine_name.as_str() {
+            "pbft" => head,
+            _ => self.certified_height.load(Ordering::Relaxed).min(head),
+        })
     }
 
     /// Active certificates on chain that expire within [`CERTIFICATE_WARNING_DAYS`] of the

@@ -93,11 +93,24 @@ impl Chain {
                 };
                 // A newer snapshot moves the gap up while this runs: go round until none is left.
                 while matches!(chain.ledger.history_gap(), Ok(Some(_))) && !chain.is_stopping() {
+                    // Past blocks' certificates are kept when they verify against the
+                    // validators at the head (ADR 0015): a bundle can then rest on them.
+                    let certificates = vchain_contracts::consensus_config(&*chain.ledger)
+                        .ok()
+                        .and_then(|config| {
+                            vchain_contracts::commit_certificate::Validators::from_config(&config)
+                                .ok()
+                        })
+                        .map(|validators| crate::sync::CertificateCheck {
+                            chain_id: chain.chain_id.clone(),
+                            validators,
+                        });
                     if let Err(error) = crate::sync::backfill_history(
                         &chain.ledger,
                         &fetcher,
                         || peers.all().into_values().collect(),
                         || chain.is_stopping(),
+                        certificates.as_ref(),
                     ) {
                         error!(%error, "filling in past blocks failed");
                         break;
@@ -187,6 +200,9 @@ impl Producer {
                         chain.snapshots_installed.fetch_add(1, Ordering::SeqCst);
                         chain.start_backfill(runtime);
                         info!(height = head.height, from = %node, "caught up from a snapshot");
+                        // The snapshot's head block was not applied here: certify it as if it
+                        // had been (the set may have changed, so it is read again).
+                        self.certify_applied(head.height, head.block_hash, true)?;
                         return Ok(());
                     }
                     Ok(None) => debug!(%node, "peer does not serve the snapshot"),

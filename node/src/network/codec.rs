@@ -8,8 +8,8 @@ use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
 
 use super::{
-    NetworkError, FRAME_BYTES_MAX, SYNC_REQUEST_BYTES_MAX, SYNC_RESPONSE_BYTES_MAX,
-    TRANSACTIONS_PER_BATCH_MAX,
+    NetworkError, CERTIFICATION_NOTICE_BYTES_MAX, FRAME_BYTES_MAX, SYNC_REQUEST_BYTES_MAX,
+    SYNC_RESPONSE_BYTES_MAX, TRANSACTIONS_PER_BATCH_MAX,
 };
 
 /// The ordered message stream (consensus messages and forwarded transactions).
@@ -21,6 +21,7 @@ const KIND_CONSENSUS: u8 = 0;
 const KIND_TRANSACTIONS: u8 = 1;
 const KIND_CLOCK: u8 = 2;
 const KIND_INCARNATIONS: u8 = 3;
+const KIND_CERTIFICATION: u8 = 4;
 /// Largest incarnation notice (an own record and one per consensus node, ~100 bytes each).
 pub(crate) const INCARNATIONS_BYTES_MAX: usize = 64 * 1024;
 /// Kind byte plus transaction count.
@@ -38,6 +39,8 @@ pub(crate) enum Frame {
     /// The sender's consensus incarnation and those it knows of (see `incarnation`), opaque
     /// here; also the first frame of every message stream.
     Incarnations(Vec<u8>),
+    /// The sender's signature of a block it applied (see `certification`), opaque here.
+    Certification(Vec<u8>),
 }
 
 impl Frame {
@@ -86,6 +89,19 @@ impl Frame {
                 }
                 let mut body = Vec::with_capacity(1 + bytes.len());
                 body.push(KIND_INCARNATIONS);
+                body.extend_from_slice(bytes);
+                body
+            }
+            Frame::Certification(bytes) => {
+                if bytes.len() > CERTIFICATION_NOTICE_BYTES_MAX {
+                    return Err(NetworkError::TooLarge {
+                        what: "certification signature",
+                        got: bytes.len(),
+                        max: CERTIFICATION_NOTICE_BYTES_MAX,
+                    });
+                }
+                let mut body = Vec::with_capacity(1 + bytes.len());
+                body.push(KIND_CERTIFICATION);
                 body.extend_from_slice(bytes);
                 body
             }
@@ -144,6 +160,13 @@ impl Frame {
             }
             KIND_INCARNATIONS => Err(invalid_data(format!(
                 "an incarnation notice of {} bytes",
+                rest.len()
+            ))),
+            KIND_CERTIFICATION if rest.len() <= CERTIFICATION_NOTICE_BYTES_MAX => {
+                Ok(Frame::Certification(rest.to_vec()))
+            }
+            KIND_CERTIFICATION => Err(invalid_data(format!(
+                "a certification signature of {} bytes",
                 rest.len()
             ))),
             KIND_CLOCK => {
@@ -331,6 +354,7 @@ mod tests {
             Frame::Consensus(b"vote".to_vec()),
             Frame::Transactions(vec![]),
             Frame::Transactions(vec![b"a".to_vec(), vec![], vec![7; 1000]]),
+            Frame::Certification(vec![3; 104]),
         ] {
             let body = frame.encode().expect("encode");
             assert_eq!(Frame::decode(&body).expect("decode"), frame);
@@ -340,6 +364,14 @@ mod tests {
         assert!(Frame::decode(&[KIND_TRANSACTIONS, 0, 0, 0, 1, 0, 0, 0, 5, 1]).is_err());
         assert!(Frame::decode(&[KIND_TRANSACTIONS, 0, 0, 0, 0, 1]).is_err());
         assert!(Frame::Consensus(vec![0; FRAME_BYTES_MAX]).encode().is_err());
+        assert!(
+            Frame::Certification(vec![0; CERTIFICATION_NOTICE_BYTES_MAX + 1])
+                .encode()
+                .is_err()
+        );
+        let mut oversized = vec![KIND_CERTIFICATION];
+        oversized.extend_from_slice(&[0; CERTIFICATION_NOTICE_BYTES_MAX + 1]);
+        assert!(Frame::decode(&oversized).is_err());
         assert!(
             Frame::Transactions(vec![vec![]; TRANSACTIONS_PER_BATCH_MAX + 1])
                 .encode()

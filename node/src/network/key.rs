@@ -115,12 +115,12 @@ impl NodeKey {
     }
 
     /// The raw 32-byte ed25519 public key (the node's consensus key).
-    pub(crate) fn public_key_bytes(&self) -> [u8; 32] {
+    pub fn public_key_bytes(&self) -> [u8; 32] {
         self.keypair.public().to_bytes()
     }
 
     /// This node's ed25519 signature over `message` (its consensus votes under PBFT).
-    pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         let signature = self.keypair.sign(message);
         signature
             .try_into()

@@ -30,7 +30,8 @@
 //!
 //! # Protocols
 //! - `/vchain/msg/1` — one long-lived, ordered stream per (sender, receiver) pair carrying
-//!   length-prefixed frames: consensus messages and forwarded transactions. Fire-and-forget,
+//!   length-prefixed frames: consensus messages, forwarded transactions, clock readings,
+//!   incarnation notices and certification signatures. Fire-and-forget,
 //!   in order per peer: a frame that was delivered arrived after every frame queued before it.
 //!   (The issue suggests request-response for consensus; request-response opens one substream
 //!   per message and so does not preserve order, which Raft's per-peer pipelining assumes.)
@@ -86,6 +87,9 @@ use std::time::Duration;
 /// Largest consensus message, and largest encoded frame on the message stream: a Raft message
 /// carrying the largest block fits (asserted in the node's `limits` module).
 pub const FRAME_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Largest certification notice (a member's signature of a block it applied: height, block
+/// hash and signature, 104 bytes; see the node's `certification` module).
+pub const CERTIFICATION_NOTICE_BYTES_MAX: usize = 256;
 /// Most transactions in one forwarded batch.
 pub const TRANSACTIONS_PER_BATCH_MAX: usize = 4_096;
 /// Largest sync request.

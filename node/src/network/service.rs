@@ -52,6 +52,14 @@ pub enum NetworkEvent {
         /// The notice.
         bytes: Vec<u8>,
     },
+    /// A member's signature of a block it applied (opaque to the network; see
+    /// `certification`).
+    Certification {
+        /// Sender.
+        from: PeerId,
+        /// The signature notice.
+        bytes: Vec<u8>,
+    },
     /// A member's wall clock reading.
     Clock {
         /// Sender.
@@ -336,6 +344,20 @@ impl NetworkHandle {
             .hello
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Some(body.clone());
+        let mut sent = 0;
+        for peer in self.connected_peers() {
+            if self.queue(peer, body.clone()).is_ok() {
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Sends every connected member this node's signature of a block it applied (opaque
+    /// bytes, at most 256); returns how many peers took it. Best effort: a member that misses
+    /// it fetches the certificate once complete.
+    pub fn broadcast_certification(&self, notice: Vec<u8>) -> Result<usize, NetworkError> {
+        let body = Frame::Certification(notice).encode()?;
         let mut sent = 0;
         for peer in self.connected_peers() {
             if self.queue(peer, body.clone()).is_ok() {
@@ -993,6 +1015,7 @@ async fn read_loop(
             Ok(Frame::Consensus(bytes)) => NetworkEvent::Consensus { from: peer, bytes },
             Ok(Frame::Transactions(txs)) => NetworkEvent::Transactions { from: peer, txs },
             Ok(Frame::Incarnations(bytes)) => NetworkEvent::Incarnations { from: peer, bytes },
+            Ok(Frame::Certification(bytes)) => NetworkEvent::Certification { from: peer, bytes },
             Ok(Frame::Clock(wall_ms)) => NetworkEvent::Clock {
                 from: peer,
                 wall_ms,

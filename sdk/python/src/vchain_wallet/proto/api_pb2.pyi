@@ -312,7 +312,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("chain_id", "node_id", "consensus", "height", "head_hash", "state_root", "head_time_ms", "mempool_size", "genesis_hash", "version", "params", "members", "leader", "voters", "syncing", "snapshots_installed", "certificates_expiring", "certificate_warning_days", "blocks_ahead_of_clock", "votes_refused_from", "voting_forbidden", "consensus_view", "proposals_refused", "resources")
+    __slots__ = ("chain_id", "node_id", "consensus", "height", "head_hash", "state_root", "head_time_ms", "mempool_size", "genesis_hash", "version", "params", "members", "leader", "voters", "syncing", "snapshots_installed", "certificates_expiring", "certificate_warning_days", "blocks_ahead_of_clock", "votes_refused_from", "voting_forbidden", "consensus_view", "certified_height", "certification_lag", "equivocations", "proposals_refused", "resources")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     CONSENSUS_FIELD_NUMBER: _ClassVar[int]
@@ -335,6 +335,9 @@ class GetStatusResponse(_message.Message):
     VOTES_REFUSED_FROM_FIELD_NUMBER: _ClassVar[int]
     VOTING_FORBIDDEN_FIELD_NUMBER: _ClassVar[int]
     CONSENSUS_VIEW_FIELD_NUMBER: _ClassVar[int]
+    CERTIFIED_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATION_LAG_FIELD_NUMBER: _ClassVar[int]
+    EQUIVOCATIONS_FIELD_NUMBER: _ClassVar[int]
     PROPOSALS_REFUSED_FIELD_NUMBER: _ClassVar[int]
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
     chain_id: str
@@ -359,9 +362,12 @@ class GetStatusResponse(_message.Message):
     votes_refused_from: _containers.RepeatedScalarFieldContainer[str]
     voting_forbidden: bool
     consensus_view: int
+    certified_height: int
+    certification_lag: int
+    equivocations: _containers.RepeatedCompositeFieldContainer[_types_pb2.EquivocationEvidence]
     proposals_refused: int
     resources: ResourceUsage
-    def __init__(self, chain_id: _Optional[str] = ..., node_id: _Optional[str] = ..., consensus: _Optional[str] = ..., height: _Optional[int] = ..., head_hash: _Optional[bytes] = ..., state_root: _Optional[bytes] = ..., head_time_ms: _Optional[int] = ..., mempool_size: _Optional[int] = ..., genesis_hash: _Optional[bytes] = ..., version: _Optional[str] = ..., params: _Optional[_Union[_types_pb2.ChainParams, _Mapping]] = ..., members: _Optional[_Iterable[_Union[_types_pb2.Organisation, _Mapping]]] = ..., leader: _Optional[str] = ..., voters: _Optional[_Iterable[str]] = ..., syncing: _Optional[bool] = ..., snapshots_installed: _Optional[int] = ..., certificates_expiring: _Optional[_Iterable[_Union[_types_pb2.CertificateRecord, _Mapping]]] = ..., certificate_warning_days: _Optional[int] = ..., blocks_ahead_of_clock: _Optional[int] = ..., votes_refused_from: _Optional[_Iterable[str]] = ..., voting_forbidden: _Optional[bool] = ..., consensus_view: _Optional[int] = ..., proposals_refused: _Optional[int] = ..., resources: _Optional[_Union[ResourceUsage, _Mapping]] = ...) -> None: ...
+    def __init__(self, chain_id: _Optional[str] = ..., node_id: _Optional[str] = ..., consensus: _Optional[str] = ..., height: _Optional[int] = ..., head_hash: _Optional[bytes] = ..., state_root: _Optional[bytes] = ..., head_time_ms: _Optional[int] = ..., mempool_size: _Optional[int] = ..., genesis_hash: _Optional[bytes] = ..., version: _Optional[str] = ..., params: _Optional[_Union[_types_pb2.ChainParams, _Mapping]] = ..., members: _Optional[_Iterable[_Union[_types_pb2.Organisation, _Mapping]]] = ..., leader: _Optional[str] = ..., voters: _Optional[_Iterable[str]] = ..., syncing: _Optional[bool] = ..., snapshots_installed: _Optional[int] = ..., certificates_expiring: _Optional[_Iterable[_Union[_types_pb2.CertificateRecord, _Mapping]]] = ..., certificate_warning_days: _Optional[int] = ..., blocks_ahead_of_clock: _Optional[int] = ..., votes_refused_from: _Optional[_Iterable[str]] = ..., voting_forbidden: _Optional[bool] = ..., consensus_view: _Optional[int] = ..., certified_height: _Optional[int] = ..., certification_lag: _Optional[int] = ..., equivocations: _Optional[_Iterable[_Union[_types_pb2.EquivocationEvidence, _Mapping]]] = ..., proposals_refused: _Optional[int] = ..., resources: _Optional[_Union[ResourceUsage, _Mapping]] = ...) -> None: ...
 
 class ResourceUsage(_message.Message):
     __slots__ = ("resident_bytes", "consensus_log_bytes", "mempool_bytes", "memtable_bytes", "block_cache_bytes", "wal_bytes", "table_bytes", "checkpoint_log_index", "block_bytes")
@@ -418,10 +424,18 @@ class SubscribeEventsRequest(_message.Message):
     def __init__(self, from_height: _Optional[int] = ..., account_id: _Optional[str] = ..., voucher_id: _Optional[str] = ...) -> None: ...
 
 class EventEnvelope(_message.Message):
-    __slots__ = ("event",)
+    __slots__ = ("event", "alert")
     EVENT_FIELD_NUMBER: _ClassVar[int]
+    ALERT_FIELD_NUMBER: _ClassVar[int]
     event: _types_pb2.Event
-    def __init__(self, event: _Optional[_Union[_types_pb2.Event, _Mapping]] = ...) -> None: ...
+    alert: NodeAlert
+    def __init__(self, event: _Optional[_Union[_types_pb2.Event, _Mapping]] = ..., alert: _Optional[_Union[NodeAlert, _Mapping]] = ...) -> None: ...
+
+class NodeAlert(_message.Message):
+    __slots__ = ("equivocation",)
+    EQUIVOCATION_FIELD_NUMBER: _ClassVar[int]
+    equivocation: _types_pb2.EquivocationEvidence
+    def __init__(self, equivocation: _Optional[_Union[_types_pb2.EquivocationEvidence, _Mapping]] = ...) -> None: ...
 
 class AdvanceClockRequest(_message.Message):
     __slots__ = ("milliseconds",)

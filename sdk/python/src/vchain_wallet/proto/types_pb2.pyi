@@ -1492,14 +1492,16 @@ class StateProof(_message.Message):
     def __init__(self, siblings: _Optional[_Iterable[bytes]] = ..., other_key_hash: _Optional[bytes] = ..., other_value_hash: _Optional[bytes] = ...) -> None: ...
 
 class ConsensusConfig(_message.Message):
-    __slots__ = ("engine", "nodes", "removed_node_ids")
+    __slots__ = ("engine", "nodes", "removed_node_ids", "change_heights")
     ENGINE_FIELD_NUMBER: _ClassVar[int]
     NODES_FIELD_NUMBER: _ClassVar[int]
     REMOVED_NODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_HEIGHTS_FIELD_NUMBER: _ClassVar[int]
     engine: str
     nodes: _containers.RepeatedCompositeFieldContainer[ConsensusNode]
     removed_node_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, engine: _Optional[str] = ..., nodes: _Optional[_Iterable[_Union[ConsensusNode, _Mapping]]] = ..., removed_node_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    change_heights: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, engine: _Optional[str] = ..., nodes: _Optional[_Iterable[_Union[ConsensusNode, _Mapping]]] = ..., removed_node_ids: _Optional[_Iterable[str]] = ..., change_heights: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class CommitSignature(_message.Message):
     __slots__ = ("node_id", "signature")
@@ -1508,6 +1510,22 @@ class CommitSignature(_message.Message):
     node_id: str
     signature: bytes
     def __init__(self, node_id: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class EquivocationEvidence(_message.Message):
+    __slots__ = ("node_id", "height", "first_block_hash", "first_signature", "second_block_hash", "second_signature")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    FIRST_BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    SECOND_BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
+    SECOND_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    height: int
+    first_block_hash: bytes
+    first_signature: bytes
+    second_block_hash: bytes
+    second_signature: bytes
+    def __init__(self, node_id: _Optional[str] = ..., height: _Optional[int] = ..., first_block_hash: _Optional[bytes] = ..., first_signature: _Optional[bytes] = ..., second_block_hash: _Optional[bytes] = ..., second_signature: _Optional[bytes] = ...) -> None: ...
 
 class CommitCertificate(_message.Message):
     __slots__ = ("height", "view", "block_hash", "signatures")
