@@ -665,6 +665,7 @@
     if (generation !== current.generation) return; // a newer render took over
     const scroll = window.scrollY;
     page.setAttribute('data-testid', 'page');
+    page.setAttribute('data-hash', hash);
     page.setAttribute('data-route', current.nav || hash.split('/')[1] || 'status');
     view.replaceChildren(page);
     if (quiet) window.scrollTo(0, scroll);
