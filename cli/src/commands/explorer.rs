@@ -23,7 +23,7 @@ impl Ctx {
         let client = vchain_wallet::Client::with_channel(self.channel().await?)
             .await
             .map_err(wallet_error)?
-            .with_call_timeout(self.rpc_timeout);
+            .with_call_timeout(self.rpc_timeout.min(explorer::NODE_CALL_TIMEOUT_MAX));
         let server = explorer::Explorer::bind(
             args.listen,
             client,
