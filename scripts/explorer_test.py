@@ -282,6 +282,11 @@ def check_lineage(b, s):
     b.wait(lambda d: b.one("voucher-verification").get_attribute("data-state") != "pending", "the voucher's mark")
     assert b.one("voucher-verification").get_attribute("data-state") == "not_certified"
     b.shot("voucher")
+    # The whole tree in one picture (the README's, with --bless): a taller laptop window.
+    b.viewport(LAPTOP[0], 1080)
+    b.size = "laptop"
+    b.shot("lineage")
+    b.viewport(*LAPTOP)
 
     # Down: the root's first piece (castings' after the transfer), then its split child.
     click_node(b, f"{v['a']}.1", v["a"])

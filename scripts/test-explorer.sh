@@ -10,7 +10,7 @@
 # selenium (pip, into the Python wallet's virtualenv, made as scripts/test-python.sh makes it).
 #
 # Usage: scripts/test-explorer.sh [--bless]
-#   --bless   also copies the laptop screenshot of a voucher's lineage to docs/explorer.png
+#   --bless   also copies the laptop screenshot of a voucher's lineage (laptop-lineage.png) to docs/explorer.png
 #             (the README's picture)
 # Env:   VCHAIN_BIN_DIR     use the vchain-node and vchain binaries there instead of building
 #        VCHAIN_VENV        the virtualenv (default $CARGO_TARGET_DIR/python-venv)
@@ -111,6 +111,6 @@ timeout 240 "$venv/bin/python" scripts/explorer_test.py \
   --endpoint "$VCHAIN_ENDPOINT" --keystore "$VCHAIN_KEYSTORE" --bin-dir "$bin" --artefacts "$artefacts"
 
 if $bless; then
-  cp "$artefacts/laptop-voucher.png" docs/explorer.png
-  echo "test-explorer.sh: docs/explorer.png updated from $artefacts/laptop-voucher.png"
+  cp "$artefacts/laptop-lineage.png" docs/explorer.png
+  echo "test-explorer.sh: docs/explorer.png updated from $artefacts/laptop-lineage.png"
 fi

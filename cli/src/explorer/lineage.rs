@@ -29,7 +29,7 @@ use crate::json;
 /// Most holdings drawn; a larger lineage is cut (in the trace's order) and says so.
 pub(crate) const LINEAGE_NODES_MAX: usize = 2_000;
 /// Width of a node's box, pixels.
-pub(crate) const NODE_WIDTH: u32 = 196;
+pub(crate) const NODE_WIDTH: u32 = 216;
 /// Height of a node's box, pixels.
 pub(crate) const NODE_HEIGHT: u32 = 86;
 /// Horizontal distance between the left edges of neighbouring leaves.

@@ -124,9 +124,10 @@ pub(crate) fn combine(marks: &BTreeMap<u64, VerificationMark>) -> VerificationMa
         },
         (2, _) => VerificationMark::NotCertified {
             detail: format!(
-                "block(s) {} of the {} carry no commit certificate",
-                heights(2).join(", "),
-                marks.len()
+                "{} of the {} block(s) it rests on carry no commit certificate: {}",
+                heights(2).len(),
+                marks.len(),
+                heights(2).join(", ")
             ),
         },
         (3, Some((height, why))) => VerificationMark::Invalid {
@@ -284,7 +285,7 @@ impl Verifier {
             height: None,
             mark: VerificationMark::NotCertified {
                 detail: format!(
-                    "none of blocks {lowest}..={head} carries a commit certificate (solo chains carry none)"
+                    "none of blocks {lowest} to {head} carries a commit certificate (solo chains carry none)"
                 ),
             },
         };
@@ -391,7 +392,7 @@ mod tests {
         ]);
         assert!(matches!(
             combine(&some_bare),
-            VerificationMark::NotCertified { detail } if detail.contains("block(s) 5 of the 3")
+            VerificationMark::NotCertified { detail } if detail == "1 of the 3 block(s) it rests on carry no commit certificate: 5"
         ));
         let one_unchecked = BTreeMap::from([(3, verified()), (7, unchecked)]);
         assert!(matches!(

@@ -153,8 +153,8 @@
       m && m.detail ? h('div', { class: 'mark-detail' }, m.detail) : null);
   }
 
-  function facts(rows) {
-    return h('dl', { class: 'facts' }, rows.filter(Boolean).map(([term, value, testid]) => [
+  function facts(rows, wide) {
+    return h('dl', { class: wide ? 'facts wide' : 'facts' }, rows.filter(Boolean).map(([term, value, testid]) => [
       h('dt', null, term), h('dd', { 'data-testid': testid }, value === undefined || value === '' ? '–' : value)]));
   }
 
@@ -251,7 +251,7 @@
   function blockRows(blocks, fresh) {
     return blocks.map((b) => h('tr', { 'data-testid': `block-row-${b.height}`, class: fresh && fresh.has(b.height) ? 'fresh' : null },
       h('td', null, blockLink(b.height)),
-      h('td', { class: 'opt' }, h('span', { title: time(b.time_ms) }, ago(b.time_ms) || time(b.time_ms))),
+      h('td', { class: 'opt when' }, h('span', { title: time(b.time_ms) }, ago(b.time_ms) || time(b.time_ms))),
       h('td', { class: 'num', 'data-testid': 'block-tx-count' }, b.tx_count),
       h('td', { class: 'num opt' }, b.events),
       h('td', { class: 'num opt' }, b.rejected ? h('span', { class: 'badge bad' }, b.rejected) : 0),
@@ -475,8 +475,8 @@
       s('title', null, `${n.voucher_id} · ${n.events.length} event(s) during this holding`),
       s('rect', { class: 'box', width: W, height: H, rx: 8 }),
       s('text', { class: 'id', x: 10, y: 19 }, n.voucher_id),
-      s('rect', { class: `state ${stateClass}`, x: W - 92, y: 6, width: 84, height: 17, rx: 8 }),
-      s('text', { class: 'state', x: W - 50, y: 18, 'text-anchor': 'middle' }, n.state.replace(/_/g, ' ').slice(0, 14)),
+      s('rect', { class: `state ${stateClass}`, x: W - 94, y: 6, width: 86, height: 17, rx: 8 }),
+      s('text', { class: 'state', x: W - 51, y: 18, 'text-anchor': 'middle' }, n.state.replace(/_/g, ' ').slice(0, 14)),
       s('text', { class: 'amount', x: 10, y: 41, 'data-testid': 'lineage-node-amount' }, amount(n.amount, n.currency || currency)),
       s('text', { class: 'holder', x: 10, y: 60, 'data-testid': 'lineage-node-holder' }, `held by ${n.holder}`.slice(0, 30)),
       s('text', { class: 'sub', x: 10, y: 77 }, `${n.from_height ? 'from #' + n.from_height : ''}${n.frozen ? ' · frozen' : ''}${n.pledge ? ' · pledged' : ''}`)));
@@ -507,7 +507,7 @@
     current.lineageVouchers = new Set(l.nodes.map((n) => n.voucher_id));
     current.afterRender = () => {
       // Bring the voucher asked for into view inside the graph.
-      const focus = l.nodes.find((n) => n.focus);
+      const focus = l.nodes.find((n) => n.focus && n.current) || l.nodes.find((n) => n.focus);
       if (focus) {
         graphWrap.scrollLeft = Math.max(0, focus.x + l.node_width / 2 - graphWrap.clientWidth / 2);
         graphWrap.scrollTop = Math.max(0, focus.y + l.node_height / 2 - graphWrap.clientHeight / 2);
@@ -515,28 +515,27 @@
     };
     return h('div', null,
       h('div', { class: 'page-head' }, h('h1', null, 'Voucher ', h('span', { class: 'mono', 'data-testid': 'voucher-id' }, v.id)),
-        h('span', { 'data-testid': 'voucher-status' }, statusBadge(v.status)), v.frozen ? h('span', { class: 'badge bad' }, 'frozen') : ''),
-      h('div', { class: 'grid' },
-        card(null, facts([
-          ['Amount', h('b', null, amount(v.amount, v.currency)), 'voucher-amount'],
-          ['Holder', accountLink(v.holder), 'voucher-holder'],
-          ['Issuer', h('span', { class: 'mono' }, v.issuer)],
-          ['Financier', h('span', { class: 'mono' }, v.financier)],
-          ['Maturity', v.maturity_date, 'voucher-maturity'],
-          ['Issued', [blockLink(v.issued_height), ` · ${time(v.issued_time_ms)}`]],
-          ['Trade document', doc.number ? `${doc.kind} ${doc.number} (SHA-256 ${shortHash(doc.hash)})` : '–'],
-          ['Lineage', [v.parent_id ? ['split from ', voucherLink(v.parent_id), ' · '] : 'issued · ', 'root ', voucherLink(v.root_id), ` · depth ${v.depth}`], 'voucher-lineage'],
-          v.children && v.children.length ? ['Split into', v.children.map((c, i) => [i ? ', ' : '', voucherLink(c)]), 'voucher-children'] : null,
-        ])),
-        card('Verified?', verification,
-          h('p', { class: 'muted small' }, 'Verified when every block holding an event of this voucher or of the vouchers it was split from carries a commit certificate that verifies against the validators of its height.')),
-        d.pledge ? card('Pledge notice', d.pledge.error ? errorBox(new ApiFailure(d.pledge.error), 'Reading the pledge') : pledgeFacts(d.pledge, 'voucher-pledge')) : null),
+        h('span', { 'data-testid': 'voucher-status' }, statusBadge(v.status)), v.frozen ? h('span', { class: 'badge bad' }, 'frozen') : '',
+        v.pledge ? h('span', { class: 'badge warn' }, 'pledged') : ''),
+      card(null, facts([
+        ['Amount', h('b', null, amount(v.amount, v.currency)), 'voucher-amount'],
+        ['Holder', accountLink(v.holder), 'voucher-holder'],
+        ['Issuer', h('span', { class: 'mono' }, v.issuer)],
+        ['Financier', h('span', { class: 'mono' }, v.financier)],
+        ['Maturity', v.maturity_date, 'voucher-maturity'],
+        ['Issued', [blockLink(v.issued_height), ` · ${time(v.issued_time_ms)}`]],
+        ['Trade document', doc.number ? `${doc.kind} ${doc.number} (SHA-256 ${shortHash(doc.hash)})` : '–'],
+        ['Lineage', [v.parent_id ? ['split from ', voucherLink(v.parent_id), ' · '] : 'issued · ', 'root ', voucherLink(v.root_id), ` · depth ${v.depth}`], 'voucher-lineage'],
+        v.children && v.children.length ? ['Split into', v.children.map((c, i) => [i ? ', ' : '', voucherLink(c)]), 'voucher-children'] : null,
+        ['Verified', h('span', { title: 'Verified when every block holding an event of this voucher or of the vouchers it was split from carries a commit certificate that verifies against the validators of its height.' }, verification)],
+      ], true)),
       card(`Lineage from ${l.root_id} (${l.nodes.length} holdings, read at height ${l.height})`,
         h('div', { class: 'legend' },
           h('span', null, 'Each box is a voucher while one account held it; click one to open that voucher.'),
           h('span', null, '— split'), h('span', null, '- - transfer'), h('span', null, '- - financing (amber)'), h('span', null, '- - pledge enforced (red)')),
         graphWrap,
         l.truncated ? h('p', { class: 'error' }, `${l.truncated} holdings not drawn: the lineage is larger than the explorer draws.`) : null),
+      d.pledge ? card('Pledge notice', d.pledge.error ? errorBox(new ApiFailure(d.pledge.error), 'Reading the pledge') : pledgeFacts(d.pledge, 'voucher-pledge')) : null,
       card('What happened, holding by holding', holdingsList(l)));
   }
 
