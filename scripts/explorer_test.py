@@ -8,7 +8,8 @@ Chromium and checks what is shown: the status height, a block's transactions, an
 vouchers, the proposals; it opens the root voucher and follows the lineage by clicking graph
 nodes down to a split child and back, checking amounts and holders on the graph's nodes; it
 submits a transaction and waits for the new block to appear without a reload; it checks that a
-refused read shows the node's rule code; and it checks every page at phone width. Screenshots
+refused read shows the node's rule code; on a PBFT testnet it checks that blocks, a voucher and
+the status are marked verified; and it checks every page at phone width. Screenshots
 of every page at laptop and phone size go to the artefact directory.
 
 Needs only the standard library and selenium; every wait is bounded.
@@ -332,6 +333,30 @@ def check_refusal(b, base_castings, s):
     assert b.text("voucher-id") == s.vouchers["c"], "castings reads its own lineage"
 
 
+def check_verified(b, base, cli):
+    """On a PBFT chain every block carries a commit certificate: the explorer checks them."""
+    carmaker = cli.json("account", "get", "carmaker")["account"]["uscc"]
+    bank = cli.json("account", "get", "bank-a-finance")["account"]["uscc"]
+    cli.tx("credit-line", "grant", "--as", "bank-a-finance", "--core", carmaker, "--currency", "CNY", "--limit", "500000000")
+    events, height, _ = cli.tx("voucher", "issue", "--as", "carmaker", "--holder", "gearbox", "--financier", bank,
+                               "--amount", "5000000", "--maturity", (date.today() + timedelta(days=30)).isoformat(),
+                               "--doc-kind", "invoice", "--doc-number", "INV-PBFT-1", "--doc-hash", "56" * 32)
+    (voucher,) = created(events)
+    b.open(f"{base}/#/block/{height}")
+    assert b.one("block-verification").get_attribute("data-state") == "verified", b.text("block-verification")
+    assert "of 4 validators" in b.text("block-verification")
+    b.shot("pbft-block")
+    b.go(f"#/voucher/{voucher}")
+    b.wait(lambda d: b.one("voucher-verification").get_attribute("data-state") != "pending", "the voucher's mark")
+    assert b.one("voucher-verification").get_attribute("data-state") == "verified", b.text("voucher-verification")
+    b.shot("pbft-voucher")
+    b.go("#/")
+    assert b.one("status-certified").get_attribute("data-state") == "verified", b.text("status-certified")
+    assert b.one("nodes-proof").get_attribute("data-state") == "verified"
+    assert len(b.one("nodes-table").find_elements(By.CSS_SELECTOR, "tbody tr")) == 4
+    b.shot("pbft-status")
+
+
 def check_phone(b, base, s):
     b.viewport(*PHONE, mobile=True)
     routes = [("status", "#/"), ("blocks", "#/blocks"), ("block", f"#/block/{s.heights['issue']}"),
@@ -358,6 +383,9 @@ def main():
     p.add_argument("--keystore", required=True)
     p.add_argument("--bin-dir", required=True)
     p.add_argument("--artefacts", required=True)
+    p.add_argument("--url-pbft", required=True, help="the explorer of a PBFT testnet, reading as its regulator")
+    p.add_argument("--endpoint-pbft", required=True)
+    p.add_argument("--keystore-pbft", required=True)
     args = p.parse_args()
     # Stopped by a timeout: quit the browser on the way out (the finally below).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -373,6 +401,7 @@ def main():
                           ("lineage", lambda: check_lineage(b, story)),
                           ("live", lambda: check_live(b, cli, story)),
                           ("refusal", lambda: check_refusal(b, args.url_castings, story)),
+                          ("verified", lambda: check_verified(b, args.url_pbft, Cli(args.bin_dir, args.endpoint_pbft, args.keystore_pbft))),
                           ("phone", lambda: check_phone(b, args.url, story))]:
             t = time.monotonic()
             run()

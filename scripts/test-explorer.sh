@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests the web explorer (`vchain explorer`) in a real headless browser: starts a fresh dev node
-# and two explorers on loopback (one reading as the regulator, one as the supplier castings),
-# and runs scripts/explorer_test.py, which makes a voucher lineage with the CLI, loads every
+# and two explorers on loopback (one reading as the regulator, one as the supplier castings), a
+# 4-node PBFT testnet with a third explorer (blocks with real commit certificates), and runs
+# scripts/explorer_test.py, which makes a voucher lineage with the CLI, loads every
 # page in headless Chromium, follows the lineage by clicking, waits for a new block to appear
 # live and checks the pages at phone width. Screenshots of every page at laptop and phone size
 # are kept in the artefact directory.
@@ -67,9 +68,11 @@ mkdir -p "$artefacts"
 
 work=$(mktemp -d)
 pids=()
+testnet_up=false
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if $testnet_up; then "$bin/vchain-testnet" --dir "$work/pbft" down >/dev/null 2>&1 || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -96,19 +99,28 @@ export VCHAIN_ENDPOINT="http://127.0.0.1:$node_port" VCHAIN_KEYSTORE="$work/node
 wait_for "the dev node" "${pids[-1]}" "$work/node.log" "$bin/vchain" status
 
 start_explorer() {
-  local reader=$1 port=$2
-  "$bin/vchain" explorer --listen "127.0.0.1:$port" --reader "$reader" >"$work/explorer-$reader.log" 2>&1 &
+  local name=$1 port=$2; shift 2
+  "$bin/vchain" "$@" explorer --listen "127.0.0.1:$port" >"$work/explorer-$name.log" 2>&1 &
   pids+=($!)
-  wait_for "the explorer reading as $reader" "${pids[-1]}" "$work/explorer-$reader.log" http_ok "http://127.0.0.1:$port/api/status"
+  wait_for "the explorer $name" "${pids[-1]}" "$work/explorer-$name.log" http_ok "http://127.0.0.1:$port/api/status"
 }
 explorer_port=$(free_port)
-start_explorer regulator "$explorer_port"
+start_explorer regulator "$explorer_port" --reader regulator
 castings_port=$(free_port)
-start_explorer castings "$castings_port"
+start_explorer castings "$castings_port" --reader castings
+
+# A PBFT consortium of four nodes, whose blocks carry commit certificates: the explorer's
+# "verified" marks are checked against real ones.
+testnet_up=true
+"$bin/vchain-testnet" --dir "$work/pbft" up --nodes 4 --consensus pbft >"$work/pbft.log" 2>&1
+pbft_endpoint=$("$bin/vchain-testnet" --dir "$work/pbft" status | awk '$1 == "node-1" {print $3}')
+pbft_port=$(free_port)
+start_explorer pbft "$pbft_port" --reader regulator --endpoint "$pbft_endpoint" --keystore "$work/pbft/keystore.json"
 
 timeout 240 "$venv/bin/python" scripts/explorer_test.py \
   --url "http://127.0.0.1:$explorer_port" --url-castings "http://127.0.0.1:$castings_port" \
-  --endpoint "$VCHAIN_ENDPOINT" --keystore "$VCHAIN_KEYSTORE" --bin-dir "$bin" --artefacts "$artefacts"
+  --endpoint "$VCHAIN_ENDPOINT" --keystore "$VCHAIN_KEYSTORE" --bin-dir "$bin" --artefacts "$artefacts" \
+  --url-pbft "http://127.0.0.1:$pbft_port" --endpoint-pbft "$pbft_endpoint" --keystore-pbft "$work/pbft/keystore.json"
 
 if $bless; then
   cp "$artefacts/laptop-lineage.png" docs/explorer.png
