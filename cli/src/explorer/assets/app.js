@@ -293,7 +293,12 @@
               ['Newest certified block', [d.certified.height ? blockLink(d.certified.height) : '–', mark(d.certified.mark, 'status-certified')]],
               ['Node', `${st.node_id} · vchain ${st.version}`],
               st.syncing ? ['Syncing', h('span', { class: 'badge warn' }, 'installing a snapshot')] : null,
+              // Nodes that certify their blocks after applying them (ADR 0015) report how far.
+              st.certified_height !== undefined ? ['Certified by this node up to', [blockLink(st.certified_height), st.certification_lag ? ` (${st.certification_lag} behind)` : ''], 'status-node-certified'] : null,
             ])),
+            st.equivocations && st.equivocations.length ? card('Equivocation alerts',
+              h('p', { class: 'error', 'data-testid': 'status-equivocations' }, `${st.equivocations.length} consensus member signature(s) on two different blocks at one height: remove the member through governance and find out why.`),
+              json(st.equivocations)) : null,
             card('Consensus nodes',
               table('nodes-table', [['Node'], ['Organisation'], ['Role']], d.nodes.map((n) => h('tr', { 'data-testid': `node-row-${n.node_id}` },
                 h('td', null, h('b', null, n.node_id), n.this_node ? h('span', { class: 'badge info' }, ' this node') : ''),
@@ -730,6 +735,13 @@
       banner.textContent = n.reachable ? '' : `The node is not answering: ${n.error || 'unreachable'}. Pages show what was last read; they update when it is back.`;
     });
     source.addEventListener('lagged', () => refreshSoon());
+    // A node's own alert (not a chain event), e.g. a member that signed two blocks at a height.
+    source.addEventListener('alert', (m) => {
+      const alert = $('alert');
+      alert.hidden = false;
+      alert.textContent = `Node alert: ${m.data}`;
+      if (current.nav === 'status') refreshSoon();
+    });
   }
 
   // ---------------------------------------------------------------------------------------
