@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace (unit, property, integration with real gRPC and RocksDB,
 # crash recovery with kill -9), then the Python wallet's tests against a real dev node
-# (scripts/test-python.sh). Usage: scripts/test.sh [extra cargo test args]
+# (scripts/test-python.sh) and the web explorer in a headless browser (scripts/test-explorer.sh).
+# Usage: scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -24,5 +25,8 @@ python3 scripts/module-cycles.py contracts/src
 cargo test --workspace --locked "$@"
 # The Python wallet (sdk/python) against the binaries just built.
 scripts/test-python.sh
+# The web explorer in headless Chromium against a dev node (screenshots under
+# $CARGO_TARGET_DIR/test-artefacts/explorer).
+scripts/test-explorer.sh
 # Lints are part of the build: a warning fails CI.
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -11,8 +11,8 @@
 //! first. The one thing taken on the node's word is block `H`'s header; an offline verifier that
 //! starts from genesis (issue 14) needs not even that.
 //!
-//! Must not depend on: the network. The command fetches; this decides, so it is tested with
-//! blocks and certificates made in the test.
+//! Must not depend on: the network. The callers fetch (through [`NodeReads`]); this decides, so
+//! it is tested with blocks and certificates made in the test.
 
 use std::fmt::Write as _;
 
@@ -310,6 +310,67 @@ pub(crate) enum Outcome {
     Failed(CheckError),
     /// Not checked, for the reason given (the block is too far below the head).
     NotChecked(String),
+}
+
+/// What checking a certificate reads from a node: blocks by height and the consensus
+/// configuration with its proof at the node's head. `vchain block get` and the explorer read
+/// them with their own signed reads; [`check_on_node`] decides with what they return.
+pub(crate) trait NodeReads {
+    /// The committed block at `height`. An error means the node could not be read (not that
+    /// the block is wrong: what the node serves is judged by the check).
+    async fn block_at(&self, height: u64) -> anyhow::Result<Block>;
+    /// The node's `GetStateProof` answer for [`keys::CONSENSUS`] at its head.
+    async fn consensus_proof(&self) -> anyhow::Result<GetStateProofResponse>;
+}
+
+/// Checks `certificate` of `block` (served with hash `served_hash`) against the validators of
+/// its height: the consensus configuration `node` proves at its head, walked back to the
+/// block's height (see the module docs). A node that cannot be read is an error; anything it
+/// serves that does not check is the outcome [`Outcome::Failed`]; a block more than
+/// [`VALIDATOR_WALK_BLOCKS_MAX`] below the head is [`Outcome::NotChecked`].
+pub(crate) async fn check_on_node(
+    node: &impl NodeReads,
+    block: &Block,
+    served_hash: &[u8],
+    certificate: &CommitCertificate,
+) -> anyhow::Result<Outcome> {
+    let height = block.header.as_ref().map_or(0, |h| h.height);
+    let answer = node.consensus_proof().await?;
+    let proven = match proven_config(&answer) {
+        Ok(proven) => proven,
+        Err(e) => return Ok(Outcome::Failed(e)),
+    };
+    let Some(below) = proven.height.checked_sub(height) else {
+        return Ok(Outcome::Failed(CheckError::Configuration {
+            height: proven.height,
+            why: format!("it is below block {height}, which the node serves"),
+        }));
+    };
+    if below > VALIDATOR_WALK_BLOCKS_MAX {
+        return Ok(Outcome::NotChecked(format!(
+            "block {height} is {below} blocks below the node's head; the validators of its height are found by walking at most {VALIDATOR_WALK_BLOCKS_MAX} blocks"
+        )));
+    }
+    let mut walk = match MembershipWalk::start(block) {
+        Ok(walk) => walk,
+        Err(e) => return Ok(Outcome::Failed(e)),
+    };
+    while walk.next_height() <= proven.height {
+        let next = node.block_at(walk.next_height()).await?;
+        if let Err(e) = walk.push(&next) {
+            return Ok(Outcome::Failed(e));
+        }
+    }
+    let validators = match walk.validators(&proven) {
+        Ok(validators) => validators,
+        Err(e) => return Ok(Outcome::Failed(e)),
+    };
+    Ok(
+        match check(block, served_hash, certificate, &validators, proven.height) {
+            Ok(verified) => Outcome::Verified(verified),
+            Err(e) => Outcome::Failed(e),
+        },
+    )
 }
 
 /// The signers a certificate names, in its order.

@@ -33,6 +33,7 @@ mod args;
 mod certificate;
 mod commands;
 mod exit;
+mod explorer;
 mod json;
 mod passphrase;
 mod render;
@@ -40,7 +41,13 @@ mod render;
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let json_output = cli.json;
-    let result = tokio::runtime::Builder::new_current_thread()
+    // One thread serves a command's few calls; the explorer serves many browsers at once and
+    // checks signatures, so it gets worker threads.
+    let mut runtime = match cli.command {
+        args::Command::Explorer(_) => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
+    };
+    let result = runtime
         .enable_all()
         .build()
         .map_err(|e| anyhow::Error::new(e).context("starting the async runtime"))

@@ -13,6 +13,7 @@ mod credit_line;
 mod dev;
 mod device;
 mod events;
+mod explorer;
 mod identity;
 mod key;
 mod pledge;
@@ -38,6 +39,7 @@ pub(crate) use credit_line::CreditLineCmd;
 pub(crate) use dev::DevCmd;
 pub(crate) use device::{DeviceCmd, DeviceKindArg};
 pub(crate) use events::EventsArgs;
+pub(crate) use explorer::ExplorerArgs;
 pub(crate) use identity::IdentityCmd;
 pub(crate) use key::KeyCmd;
 pub(crate) use pledge::PledgeCmd;
@@ -137,6 +139,9 @@ pub(crate) enum Command {
     /// signature, proof and certificate back to genesis. Prints the lineage it proved; exit 3
     /// with the exact reason if anything does not check.
     Verify(VerifyArgs),
+    /// Serve a web explorer of the chain (status, blocks, accounts, vouchers and their lineage,
+    /// pledges, proposals), live, reading as the `--reader` key; runs until Ctrl-C.
+    Explorer(ExplorerArgs),
     /// Dev-mode node controls.
     #[command(subcommand)]
     Dev(DevCmd),

@@ -12,6 +12,7 @@ mod credit_line;
 mod dev;
 mod device;
 mod events;
+mod explorer;
 mod identity;
 mod key;
 mod pledge;
@@ -115,6 +116,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<Out> {
         Command::Events(a) => ctx.events(a).await,
         Command::Audit(a) => ctx.audit(a).await,
         Command::Verify(a) => ctx.verify_bundle(&a.file, &a.genesis),
+        Command::Explorer(a) => ctx.explorer(a).await,
         Command::Dev(DevCmd::AdvanceClock(a)) => ctx.advance_clock(a.days, a.ms).await,
     }
 }
