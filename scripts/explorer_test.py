@@ -35,8 +35,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 LAPTOP = (1366, 768)
 PHONE = (390, 844)
 WAIT_S = 15
-# What a dev (solo) chain's blocks may be marked: no certificate, or one that verifies.
-SOLO_MARKS = ("not_certified", "verified")
+# What a dev (solo) chain's blocks are marked: its one node certifies each (ADR 0015).
+SOLO_MARKS = ("verified",)
 CLI_TIMEOUT_S = 60
 
 
@@ -286,6 +286,8 @@ def check_lineage(b, s):
     assert any("paid 285,000.00" in e.text for e in graph.find_elements(By.CSS_SELECTOR, '[data-testid="lineage-edge"][data-kind="financing"]'))
     b.wait(lambda d: b.one("voucher-verification").get_attribute("data-state") != "pending", "the voucher's mark")
     assert b.one("voucher-verification").get_attribute("data-state") in SOLO_MARKS, b.text("voucher-verification")
+    # Started with --genesis: the mark is the whole lineage's trace bundle checked offline.
+    assert "trace bundle verified" in b.text("voucher-verification"), b.text("voucher-verification")
     b.shot("voucher")
     # The whole tree in one picture (the README's, with --bless): a taller laptop window.
     b.viewport(LAPTOP[0], 1080)
@@ -353,6 +355,7 @@ def check_verified(b, base, cli):
     b.go(f"#/voucher/{voucher}")
     b.wait(lambda d: b.one("voucher-verification").get_attribute("data-state") != "pending", "the voucher's mark")
     assert b.one("voucher-verification").get_attribute("data-state") == "verified", b.text("voucher-verification")
+    assert "trace bundle verified" in b.text("voucher-verification"), b.text("voucher-verification")
     b.shot("pbft-voucher")
     b.go("#/")
     assert b.one("status-certified").get_attribute("data-state") == "verified", b.text("status-certified")

@@ -99,13 +99,18 @@ export VCHAIN_ENDPOINT="http://127.0.0.1:$node_port" VCHAIN_KEYSTORE="$work/node
 wait_for "the dev node" "${pids[-1]}" "$work/node.log" "$bin/vchain" status
 
 start_explorer() {
+  # Global options, then `--` and the explorer's own.
   local name=$1 port=$2; shift 2
-  "$bin/vchain" "$@" explorer --listen "127.0.0.1:$port" >"$work/explorer-$name.log" 2>&1 &
+  local global=() own=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do global+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  own=("$@")
+  "$bin/vchain" "${global[@]}" explorer --listen "127.0.0.1:$port" "${own[@]}" >"$work/explorer-$name.log" 2>&1 &
   pids+=($!)
   wait_for "the explorer $name" "${pids[-1]}" "$work/explorer-$name.log" http_ok "http://127.0.0.1:$port/api/status"
 }
 explorer_port=$(free_port)
-start_explorer regulator "$explorer_port" --reader regulator
+start_explorer regulator "$explorer_port" --reader regulator -- --genesis "$work/node/genesis.toml"
 castings_port=$(free_port)
 start_explorer castings "$castings_port" --reader castings
 
@@ -115,7 +120,7 @@ testnet_up=true
 "$bin/vchain-testnet" --dir "$work/pbft" up --nodes 4 --consensus pbft >"$work/pbft.log" 2>&1
 pbft_endpoint=$("$bin/vchain-testnet" --dir "$work/pbft" status | awk '$1 == "node-1" {print $3}')
 pbft_port=$(free_port)
-start_explorer pbft "$pbft_port" --reader regulator --endpoint "$pbft_endpoint" --keystore "$work/pbft/keystore.json"
+start_explorer pbft "$pbft_port" --reader regulator --endpoint "$pbft_endpoint" --keystore "$work/pbft/keystore.json" -- --genesis "$work/pbft/genesis.toml"
 
 timeout 240 "$venv/bin/python" scripts/explorer_test.py \
   --url "http://127.0.0.1:$explorer_port" --url-castings "http://127.0.0.1:$castings_port" \

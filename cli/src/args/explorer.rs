@@ -12,4 +12,9 @@ pub(crate) struct ExplorerArgs {
     /// key may read, so keep it on loopback unless that is meant.
     #[arg(long, value_name = "ADDR")]
     pub(crate) listen: SocketAddr,
+    /// The chain's genesis file (TOML): each voucher's mark is then its whole lineage's trace
+    /// bundle checked against it, as `vchain verify` does. Without it, the explorer checks the
+    /// certificates of the blocks a voucher's history lies in.
+    #[arg(long, value_name = "GENESIS")]
+    pub(crate) genesis: Option<std::path::PathBuf>,
 }

@@ -3,6 +3,8 @@
 
 use std::io::Write as _;
 
+use anyhow::Context as _;
+
 use serde_json::json;
 use vchain_wallet::Signer;
 
@@ -24,11 +26,23 @@ impl Ctx {
             .await
             .map_err(wallet_error)?
             .with_call_timeout(self.rpc_timeout.min(explorer::NODE_CALL_TIMEOUT_MAX));
+        let genesis = match &args.genesis {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                Some(
+                    toml::from_str::<vchain_contracts::genesis::Genesis>(&text)
+                        .with_context(|| format!("{} is not a genesis file", path.display()))?,
+                )
+            }
+            None => None,
+        };
         let server = explorer::Explorer::bind(
             args.listen,
             client,
             Signer::new(account.clone(), key),
             self.endpoint.clone(),
+            genesis,
         )
         .await?;
         let address = server.local_addr();

@@ -86,6 +86,11 @@ impl Live {
         }
     }
 
+    /// Publishes a node's alert (not a chain event) to every page.
+    pub(crate) fn publish_alert(&self, alert: &vchain_proto::v1::NodeAlert) {
+        self.publish("alert", json::to_json(alert));
+    }
+
     /// Publishes a committed event and keeps it among the recent ones.
     pub(crate) fn publish_event(&self, event: &Event) {
         let data = json::to_json(event);
@@ -246,6 +251,10 @@ pub(crate) async fn follow_events(node: Arc<Node>, live: Arc<Live>) {
                         if resume.admit(event.height) {
                             live.publish_event(&event);
                         }
+                    }
+                    // The node's own alerts (a member signing two blocks at one height).
+                    if let Some(alert) = envelope.alert {
+                        live.publish_alert(&alert);
                     }
                 }
             }

@@ -132,6 +132,7 @@ impl Explorer {
         client: Client,
         reader: Signer,
         endpoint: String,
+        genesis: Option<vchain_contracts::genesis::Genesis>,
     ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(listen)
             .await
@@ -142,7 +143,7 @@ impl Explorer {
         let state = Arc::new(AppState {
             node: Arc::new(Node::new(client, reader)),
             live: Arc::new(Live::default()),
-            verifier: Verifier::default(),
+            verifier: Verifier::new(genesis),
             endpoint,
             hosts: Hosts::for_address(address),
             in_flight: Arc::new(Semaphore::new(REQUESTS_IN_FLIGHT_MAX)),

@@ -14,14 +14,14 @@ use vchain_proto::v1::get_block_request::Selector;
 use vchain_proto::v1::get_pledge_request::Selector as PledgeSelector;
 use vchain_proto::v1::list_vouchers_request::Owner;
 use vchain_proto::v1::{
-    Account, Block, EventEnvelope, GetAccountRequest, GetBlockRequest, GetBlockResponse,
-    GetPledgeRequest, GetProposalRequest, GetProposalResponse, GetStateProofRequest,
-    GetStateProofResponse, GetStatusRequest, GetStatusResponse, GetTransactionRequest,
-    GetTransactionResponse, GetVoucherRequest, ListProposalsRequest, ListProposalsResponse,
-    ListVouchersRequest, ListVouchersResponse, Pledge, SubscribeEventsRequest, TraceVoucherRequest,
-    TraceVoucherResponse, Voucher,
+    Account, Block, EventEnvelope, ExportTraceBundleRequest, GetAccountRequest, GetBlockRequest,
+    GetBlockResponse, GetPledgeRequest, GetProposalRequest, GetProposalResponse,
+    GetStateProofRequest, GetStateProofResponse, GetStatusRequest, GetStatusResponse,
+    GetTransactionRequest, GetTransactionResponse, GetVoucherRequest, ListProposalsRequest,
+    ListProposalsResponse, ListVouchersRequest, ListVouchersResponse, Pledge,
+    SubscribeEventsRequest, TraceVoucherRequest, TraceVoucherResponse, Voucher,
 };
-use vchain_wallet::{Client, Signer, WalletError};
+use vchain_wallet::{Client, Refusal, Signer, WalletError};
 
 use super::error::ApiError;
 use super::BLOCK_CACHE_BYTES_MAX;
@@ -205,6 +205,39 @@ impl Node {
             api.trace_voucher(self.read("TraceVoucher", request)),
         )
         .await
+    }
+
+    /// The encoded trace bundle of a voucher's lineage (`ExportTraceBundle`), at most
+    /// `vchain_bundle::limits::BUNDLE_BYTES_MAX` bytes.
+    pub(crate) async fn trace_bundle(&self, voucher_id: &str) -> Result<Vec<u8>, ApiError> {
+        let mut api = self.client.api();
+        let what = format!("exporting the trace bundle of {voucher_id}");
+        let request = ExportTraceBundleRequest {
+            voucher_id: voucher_id.to_owned(),
+        };
+        let mut stream = self
+            .call(
+                what.clone(),
+                api.export_trace_bundle(self.read("ExportTraceBundle", request)),
+            )
+            .await?;
+        let mut bytes = Vec::new();
+        loop {
+            let next = tokio::time::timeout(super::NODE_CALL_TIMEOUT_MAX, stream.message())
+                .await
+                .map_err(|_| ApiError::node_timeout(what.clone(), super::NODE_CALL_TIMEOUT_MAX))?
+                .map_err(|status| ApiError::refused(what.clone(), &Refusal::from(status)))?;
+            let Some(chunk) = next else {
+                return Ok(bytes);
+            };
+            bytes.extend_from_slice(&chunk.data);
+            if bytes.len() > vchain_bundle::limits::BUNDLE_BYTES_MAX {
+                return Err(ApiError::bad_node(format!(
+                    "{what}: more than the {} bytes a bundle may have",
+                    vchain_bundle::limits::BUNDLE_BYTES_MAX
+                )));
+            }
+        }
     }
 
     /// A pledge registration, by number or by the voucher it locks.

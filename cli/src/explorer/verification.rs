@@ -8,11 +8,13 @@
 //! does not hold together; *unchecked* when the check could not be made (the reader may not read
 //! blocks, the node did not answer, the block is too far below the head).
 //!
-//! A voucher is verified by [`Verifier::voucher_verification`] — the one hook for the offline
-//! trace-bundle check (issue 14, crate `vchain-bundle`) to replace: today it marks a voucher
-//! verified when every block holding an event of the voucher or of one of its ancestors (what
-//! its existence rests on: the issuance, the splits, the transfers) carries a certificate that
-//! verifies.
+//! A voucher is verified by [`Verifier::voucher_verification`]: given the chain's genesis
+//! (`vchain explorer --genesis`), by the offline trace-bundle check (`vchain_bundle::verify`:
+//! the whole lineage, every event, transaction and validator change proven back to genesis,
+//! exactly as `vchain verify` does); without it, or for a reader the node will not give the
+//! whole lineage to, by checking that every block holding an event of the voucher or of one of
+//! its ancestors (what its existence rests on: the issuance, the splits, the transfers) carries
+//! a certificate that verifies.
 //!
 //! Owns: the marks, their cache and how marks of many blocks combine. Must not depend on: HTTP.
 
@@ -181,6 +183,8 @@ pub(crate) fn voucher_event_heights(
 /// Checks and remembers marks.
 #[derive(Debug, Default)]
 pub(crate) struct Verifier {
+    /// The chain's genesis, if given: vouchers are then checked by their trace bundle.
+    genesis: Option<vchain_contracts::genesis::Genesis>,
     /// Final marks by (height, SHA-256 of the encoded certificate), at most
     /// [`VERIFICATION_CACHE_MAX`].
     cache: Mutex<BTreeMap<(u64, [u8; 32]), VerificationMark>>,
@@ -198,6 +202,14 @@ pub(crate) struct CertifiedHeight {
 }
 
 impl Verifier {
+    /// A verifier that checks vouchers by their trace bundle against `genesis` when given.
+    pub(crate) fn new(genesis: Option<vchain_contracts::genesis::Genesis>) -> Self {
+        Self {
+            genesis,
+            ..Self::default()
+        }
+    }
+
     /// The mark of a block the node served.
     pub(crate) async fn block(&self, node: &Node, response: &GetBlockResponse) -> VerificationMark {
         let (Some(block), Some(certificate)) = (&response.block, &response.certificate) else {
@@ -242,6 +254,53 @@ impl Verifier {
         node: &Node,
         voucher_id: &str,
     ) -> VerificationMark {
+        let mut fallback = "start the explorer with --genesis to check the whole lineage offline";
+        if let Some(genesis) = &self.genesis {
+            match node.trace_bundle(voucher_id).await {
+                Ok(bytes) => {
+                    return match vchain_bundle::decode(&bytes)
+                        .and_then(|bundle| vchain_bundle::verify(&bundle, genesis))
+                    {
+                        Ok(lineage) => VerificationMark::Verified {
+                            detail: format!(
+                                "trace bundle verified against genesis: {} vouchers, {} events, certified height {} ({} bytes)",
+                                lineage.vouchers.len(),
+                                lineage.vouchers.iter().map(|v| v.events.len()).sum::<usize>(),
+                                lineage.tip.height,
+                                bytes.len()
+                            ),
+                        },
+                        Err(error) => VerificationMark::Invalid {
+                            detail: format!(
+                                "the trace bundle does not verify: {}: {error}",
+                                error.code()
+                            ),
+                        },
+                    };
+                }
+                // A reader who may not read the whole lineage gets no bundle: check what it
+                // may read, block by block.
+                Err(error) if error.code == "NOT_A_PARTY" => {
+                    fallback = "this reader may not read the whole lineage, so no trace bundle";
+                }
+                Err(error) => {
+                    return VerificationMark::Unchecked {
+                        detail: error.to_string(),
+                    }
+                }
+            }
+        }
+        let mark = self.voucher_blocks_verification(node, voucher_id).await;
+        match mark {
+            VerificationMark::Verified { detail } => VerificationMark::Verified {
+                detail: format!("{detail} ({fallback})"),
+            },
+            other => other,
+        }
+    }
+
+    /// The per-block check of [`voucher_verification`](Self::voucher_verification).
+    async fn voucher_blocks_verification(&self, node: &Node, voucher_id: &str) -> VerificationMark {
         let trace = match node.trace(voucher_id).await {
             Ok(trace) => trace,
             Err(e) => {
