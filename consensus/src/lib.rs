@@ -209,6 +209,23 @@ pub struct CertifiedBlock {
     pub certificate: CommitSignatures,
 }
 
+/// A validator that signed commits for two different blocks at one height in one view (PBFT):
+/// both signatures, each over the commit statement of its digest, so anyone holding the
+/// validator's key can check them. Evidence for the node to keep and raise (ADR 0015).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedEquivocation {
+    /// The validator.
+    pub node: NodeId,
+    /// The height (PBFT sequence).
+    pub height: u64,
+    /// The view both commits were cast in.
+    pub view: u64,
+    /// The digest (block hash) and signature counted first.
+    pub first: ([u8; 32], [u8; 64]),
+    /// The other digest and its signature.
+    pub second: ([u8; 32], [u8; 64]),
+}
+
 /// What the node must do next, in this order: persist `persist` (one synced batch; `messages`
 /// may go meanwhile), send `persisted_messages`, apply `committed` in order, then call
 /// [`Engine::advance`] with this value. `to_validate` is answered later, through
@@ -227,6 +244,8 @@ pub struct Ready {
     pub to_validate: Vec<Proposal>,
     /// Peers' requests for committed blocks, to answer with [`Engine::serve_catch_up`].
     pub catch_up: Vec<CatchUpRequest>,
+    /// Validators found signing two blocks at one height (PBFT only): keep and raise them.
+    pub equivocations: Vec<SignedEquivocation>,
 }
 
 impl Ready {
@@ -238,6 +257,7 @@ impl Ready {
             && self.committed.is_empty()
             && self.to_validate.is_empty()
             && self.catch_up.is_empty()
+            && self.equivocations.is_empty()
     }
 }
 

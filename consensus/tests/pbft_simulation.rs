@@ -212,6 +212,9 @@ struct Stats {
     views: u64,
     /// Runs that ended past view 0.
     runs_with_view_change: u64,
+    /// Signed commit equivocations honest nodes handed out (each checked: a Byzantine
+    /// replica's, two digests, both signatures valid).
+    equivocations_reported: u64,
 }
 
 impl Stats {
@@ -223,6 +226,7 @@ impl Stats {
         self.partitions += other.partitions;
         self.views += other.views;
         self.runs_with_view_change += other.runs_with_view_change;
+        self.equivocations_reported += other.equivocations_reported;
     }
 }
 
@@ -363,6 +367,33 @@ impl Sim {
                 panic!("seed {}: PBFT commits blocks only", self.seed);
             };
             self.apply(i, committed.index, block, committed.certificate.as_ref());
+        }
+        // Evidence names only a Byzantine replica, and proves itself.
+        for equivocation in &ready.equivocations {
+            let who = self
+                .ids
+                .iter()
+                .position(|id| *id == equivocation.node)
+                .unwrap_or_else(|| panic!("seed {}: evidence names a stranger", self.seed));
+            assert!(
+                self.nodes[who].byzantine.is_some(),
+                "seed {}: honest {} reported as signing two blocks at {}",
+                self.seed,
+                equivocation.node,
+                equivocation.height
+            );
+            assert_ne!(equivocation.first.0, equivocation.second.0);
+            let crypto = SimCrypto { me: String::new() };
+            for (digest, signature) in [equivocation.first, equivocation.second] {
+                let statement =
+                    crypto.commit_statement(equivocation.height, equivocation.view, &digest);
+                assert!(
+                    crypto.verify(&equivocation.node, &statement, &signature),
+                    "seed {}: evidence with a signature that does not verify",
+                    self.seed
+                );
+            }
+            self.stats.equivocations_reported += 1;
         }
         self.nodes[i].to_validate.extend(ready.to_validate.clone());
         let node = &mut self.nodes[i];
@@ -858,6 +889,13 @@ fn each_byzantine_behaviour_alone_neither_forks_nor_stops_the_others() {
             sim.drop_percent = 0;
             sim.crashes = false;
             let stats = sim.run();
+            // Conflicting commits reach every honest replica: each hands out the evidence.
+            if *behaviour == Byzantine::ConflictingVotes {
+                assert!(
+                    stats.equivocations_reported > 0,
+                    "{behaviour:?} at {position}: no evidence handed out"
+                );
+            }
             if matches!(
                 behaviour,
                 Byzantine::Silent | Byzantine::Censoring | Byzantine::InvalidBlocks

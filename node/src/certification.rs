@@ -79,6 +79,8 @@ pub(crate) struct Evidence {
     pub(crate) node_id: String,
     /// The height.
     pub(crate) height: u64,
+    /// The view both were signed in (0 on raft and solo chains; the PBFT view).
+    pub(crate) view: u64,
     /// (block hash, signature) it signed first.
     pub(crate) first: Signed,
     /// (block hash, signature) it signed second.
@@ -216,6 +218,7 @@ impl Certifier {
             let evidence = Evidence {
                 node_id: from.to_owned(),
                 height,
+                view: 0,
                 first: (*first_hash, *first_signature),
                 second: (block_hash, signature),
             };

@@ -77,6 +77,54 @@ async fn certificate_of(node: &NodeHandle, genesis: &Genesis, height: u64) -> Co
     certificate
 }
 
+/// A program speaking with the key of the stopped node `liar` (its machine taken over),
+/// connected to `target`: its network, and `target`'s peer id.
+async fn impersonate(
+    config: &vchain_node::config::NodeConfig,
+    target: &NodeHandle,
+) -> (
+    vchain_node::network::NetworkHandle,
+    vchain_node::network::PeerId,
+) {
+    let target_network = target.chain.network().expect("networked");
+    let target_peer = target_network.local_peer_id();
+    let mut network_config = NetworkConfig::new(
+        NodeKey::load_or_create(&config.data_dir).expect("the liar's key"),
+        "/ip4/127.0.0.1/tcp/0".parse().expect("multiaddr"),
+    );
+    network_config.members.insert(target_peer);
+    network_config.dial.push(PeerAddress {
+        peer_id: target_peer,
+        address: target_network.listen_addrs()[0].clone(),
+    });
+    let (network, mut events) = Network::start(network_config).await.expect("network");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match tokio::time::timeout(Duration::from_millis(200), events.recv()).await {
+            Ok(Some(NetworkEvent::PeerConnected { .. })) => break,
+            _ => assert!(Instant::now() < deadline, "the liar never connected"),
+        }
+    }
+    // Keep draining its events so the network never waits on them.
+    tokio::spawn(async move { while events.recv().await.is_some() {} });
+    (network, target_peer)
+}
+
+/// The first node alert on `stream` (bounded wait).
+async fn next_alert(stream: &mut tonic::Streaming<EventEnvelope>) -> EquivocationEvidence {
+    let alert = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(envelope) = stream.next().await {
+            if let Some(alert) = envelope.expect("envelope").alert {
+                return alert;
+            }
+        }
+        panic!("stream ended without an alert");
+    })
+    .await
+    .expect("an alert within 20 s");
+    alert.equivocation.expect("equivocation")
+}
+
 fn raise(genesis: &Genesis) -> Operation {
     Operation::RaiseCreditLine(RaiseCreditLine {
         core_enterprise: uscc_of(genesis, "carmaker"),
@@ -232,24 +280,7 @@ async fn a_member_signing_two_blocks_at_one_height_is_caught_with_evidence_and_a
     };
     let forged_hash = [0x66; 32];
     let (honest, forged) = (sign(real_hash), sign(forged_hash));
-    let watcher_network = watcher.chain.network().expect("networked");
-    let mut config = NetworkConfig::new(
-        NodeKey::load_or_create(&configs[liar].data_dir).expect("key"),
-        "/ip4/127.0.0.1/tcp/0".parse().expect("multiaddr"),
-    );
-    config.members.insert(watcher_network.local_peer_id());
-    config.dial.push(PeerAddress {
-        peer_id: watcher_network.local_peer_id(),
-        address: watcher_network.listen_addrs()[0].clone(),
-    });
-    let (lying, mut lying_events) = Network::start(config).await.expect("network");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match tokio::time::timeout(Duration::from_millis(200), lying_events.recv()).await {
-            Ok(Some(NetworkEvent::PeerConnected { .. })) => break,
-            _ => assert!(Instant::now() < deadline, "the liar never connected"),
-        }
-    }
+    let (lying, _) = impersonate(&configs[liar], watcher).await;
     // Malformed notices first: dropped, nothing else happens.
     lying.broadcast_certification(vec![1, 2, 3]).expect("sent");
     lying
@@ -264,17 +295,7 @@ async fn a_member_signing_two_blocks_at_one_height_is_caught_with_evidence_and_a
         .expect("sent");
 
     // The alert reaches the stream.
-    let alert = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(envelope) = stream.next().await {
-            if let Some(alert) = envelope.expect("envelope").alert {
-                return alert;
-            }
-        }
-        panic!("stream ended without an alert");
-    })
-    .await
-    .expect("an alert within 20 s");
-    let evidence = alert.equivocation.expect("equivocation");
+    let evidence = next_alert(&mut stream).await;
     assert_eq!(
         (evidence.node_id.as_str(), evidence.height),
         ("node-3", height)
@@ -324,6 +345,109 @@ async fn a_member_signing_two_blocks_at_one_height_is_caught_with_evidence_and_a
         vec![evidence]
     );
 
+    for node in nodes.into_iter().flatten() {
+        node.shutdown().await.expect("clean stop");
+    }
+}
+
+/// The PBFT engine's own evidence reaches operators the same way: a validator that signs
+/// commits for two blocks at one height in one view is caught by the replica that sees both,
+/// and the node keeps and raises it (ADR 0015).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pbft_validator_signing_commits_for_two_blocks_is_caught_with_evidence() {
+    use vchain_consensus::pbft::messages::{Crypto, Vote, SIGNATURE_BYTES};
+    use vchain_consensus::pbft::votes::Phase;
+
+    /// Signs as the taken-over validator does: its node key over the chain's statements.
+    struct KeyCrypto {
+        key: NodeKey,
+        chain_id: String,
+    }
+    impl Crypto for KeyCrypto {
+        fn sign(&self, statement: &[u8]) -> [u8; SIGNATURE_BYTES] {
+            self.key.sign(statement)
+        }
+        fn verify(&self, _: &str, _: &[u8], _: &[u8]) -> bool {
+            false
+        }
+        fn commit_statement(&self, sequence: u64, view: u64, digest: &[u8; 32]) -> Vec<u8> {
+            commit_certificate::statement(&self.chain_id, sequence, view, digest)
+        }
+        fn digest(&self, block: &[u8]) -> [u8; 32] {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(block).into()
+        }
+    }
+
+    let (dir, configs, mut nodes) = common::cluster::start_engine_cluster("pbft", 4, |_| {}).await;
+    let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
+    let primary = agreed_leader(&nodes, None).await;
+    // A backup's machine is taken over.
+    let liar = (primary + 1) % 4;
+    let watcher_index = (primary + 2) % 4;
+    let liar_id = configs[liar].node_id.clone();
+    nodes[liar]
+        .take()
+        .expect("running")
+        .shutdown()
+        .await
+        .expect("clean stop");
+    let watcher = nodes[watcher_index].as_ref().expect("running");
+    let mut stream = client(watcher)
+        .await
+        .subscribe_events(common::audited(
+            watcher,
+            SubscribeEventsRequest::default(),
+            "SubscribeEvents",
+        ))
+        .await
+        .expect("stream")
+        .into_inner();
+    let (lying, watcher_peer) = impersonate(&configs[liar], watcher).await;
+    let seen = status(watcher).await;
+    let (height, view) = (seen.height + 2, seen.consensus_view);
+    let crypto = KeyCrypto {
+        key: NodeKey::load_or_create(&configs[liar].data_dir).expect("key"),
+        chain_id: genesis.chain_id.clone(),
+    };
+    let (a, b) = ([0xa1; 32], [0xb2; 32]);
+    for digest in [a, b] {
+        let vote = Vote::signed(&crypto, Phase::Commit, view, height, digest, Vec::new());
+        lying
+            .send_consensus(watcher_peer, vote.encode())
+            .expect("sent");
+    }
+    let evidence = next_alert(&mut stream).await;
+    assert_eq!(
+        (evidence.node_id.as_str(), evidence.height, evidence.view),
+        (liar_id.as_str(), height, view)
+    );
+    assert_eq!(
+        (
+            evidence.first_block_hash.clone(),
+            evidence.second_block_hash.clone()
+        ),
+        (a.to_vec(), b.to_vec())
+    );
+    // Both signatures check under the liar's key with the certificate rule: anyone can.
+    for (hash, signature) in [
+        (&evidence.first_block_hash, &evidence.first_signature),
+        (&evidence.second_block_hash, &evidence.second_signature),
+    ] {
+        let statement = commit_certificate::statement(
+            &genesis.chain_id,
+            height,
+            view,
+            hash.as_slice().try_into().expect("32 bytes"),
+        );
+        assert!(vchain_contracts::signature::verify(
+            &crypto.key.public_key_bytes(),
+            &statement,
+            signature
+        ));
+    }
+    assert_eq!(status(watcher).await.equivocations, vec![evidence]);
+    lying.shutdown().await.expect("liar stops");
     for node in nodes.into_iter().flatten() {
         node.shutdown().await.expect("clean stop");
     }

@@ -81,6 +81,7 @@ impl PbftEngine {
             to_validate,
             committed,
             catch_up,
+            equivocations,
         } = self.replica.take_output();
         Ready {
             persist: Persist {
@@ -105,6 +106,7 @@ impl PbftEngine {
                 .into_iter()
                 .map(|(peer, after)| CatchUpRequest { peer, after })
                 .collect(),
+            equivocations,
         }
     }
 }

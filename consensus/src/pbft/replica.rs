@@ -103,7 +103,14 @@ pub struct Output {
     pub committed: Vec<CommittedBlock>,
     /// Peers asking for committed blocks: (peer, its committed height).
     pub catch_up: Vec<(NodeId, u64)>,
+    /// Validators that signed commits for two blocks at one height in one view, with both
+    /// signatures (at most [`EQUIVOCATIONS_REPORTED_MAX`] per output).
+    pub equivocations: Vec<crate::SignedEquivocation>,
 }
+
+/// Most signed equivocations one output carries (the rest are still counted in
+/// [`Dropped::equivocations`] and kept by the vote log).
+pub const EQUIVOCATIONS_REPORTED_MAX: usize = 64;
 
 /// Messages dropped, by reason, for the operator's counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -663,10 +670,31 @@ impl Replica {
             }
         }
         let (sequence, view, phase) = (vote.sequence, vote.view, vote.phase);
+        let second = (vote.digest, vote.signature);
         match self.record(from, vote) {
             Recorded::Counted | Recorded::Duplicate => {}
             Recorded::Equivocation => {
                 self.dropped.equivocations += 1;
+                // Two signed commits for one slot: both signatures are evidence anyone can
+                // check (the commit statement names chain, height, view and block).
+                if phase == Phase::Commit {
+                    let first = self
+                        .commits
+                        .get(&(sequence, view))
+                        .and_then(|commits| commits.get(from))
+                        .copied();
+                    if let Some(first) = first.filter(|(digest, _)| *digest != second.0) {
+                        if self.output.equivocations.len() < EQUIVOCATIONS_REPORTED_MAX {
+                            self.output.equivocations.push(crate::SignedEquivocation {
+                                node: from.to_owned(),
+                                height: sequence,
+                                view,
+                                first,
+                                second,
+                            });
+                        }
+                    }
+                }
                 // Two pre-prepares for one slot from this view's primary: it is faulty.
                 if phase == Phase::PrePrepare && view == self.view && self.active {
                     self.start_view_change(self.view + 1);
@@ -1570,6 +1598,41 @@ mod tests {
         assert!(output.to_validate.is_empty() && votes(&output).is_empty());
         assert_eq!(restarted.evidence().len(), 1);
         assert_eq!(restarted.view(), 1, "it asks for a new view");
+    }
+
+    #[test]
+    fn a_validator_signing_commits_for_two_blocks_at_one_height_is_handed_out_with_both_signatures()
+    {
+        let mut backup = replica("n1", None, 0);
+        let n2 = TestCrypto::new("n2");
+        let commit =
+            |block: &[u8]| Vote::signed(&n2, Phase::Commit, 0, 1, n2.digest(block), Vec::new());
+        let (a, b) = (commit(b"a"), commit(b"b"));
+        backup.step("n2", &a.encode()).expect("valid");
+        assert!(backup.take_output().equivocations.is_empty(), "one commit");
+        backup.step("n2", &b.encode()).expect("well formed");
+        let output = backup.take_output();
+        assert_eq!(
+            output.equivocations,
+            vec![crate::SignedEquivocation {
+                node: "n2".into(),
+                height: 1,
+                view: 0,
+                first: (a.digest, a.signature),
+                second: (b.digest, b.signature),
+            }]
+        );
+        assert_eq!(backup.dropped().equivocations, 1);
+        // Prepares for two blocks are counted as evidence in the log but carry no commit
+        // signature: not handed out.
+        let prepare =
+            |block: &[u8]| Vote::signed(&n2, Phase::Prepare, 0, 2, n2.digest(block), Vec::new());
+        backup.step("n2", &prepare(b"a").encode()).expect("valid");
+        backup
+            .step("n2", &prepare(b"b").encode())
+            .expect("well formed");
+        assert!(backup.take_output().equivocations.is_empty());
+        assert_eq!(backup.dropped().equivocations, 2);
     }
 
     #[test]

@@ -920,6 +920,7 @@ impl Engine for RaftEngine {
             committed: self.committed(&committed),
             to_validate: Vec::new(),
             catch_up: Vec::new(),
+            equivocations: Vec::new(),
         };
         self.in_flight = Some(InFlight {
             raw,

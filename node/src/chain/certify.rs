@@ -363,10 +363,11 @@ impl Producer {
 
 impl Chain {
     /// Keeps `evidence` (a consensus record), logs it and sends it to every event stream.
-    fn raise_equivocation(&self, evidence: &Evidence) {
+    pub(super) fn raise_equivocation(&self, evidence: &Evidence) {
         let record = EquivocationEvidence {
             node_id: evidence.node_id.clone(),
             height: evidence.height,
+            view: evidence.view,
             first_block_hash: evidence.first.0.to_vec(),
             first_signature: evidence.first.1.to_vec(),
             second_block_hash: evidence.second.0.to_vec(),
@@ -375,6 +376,7 @@ impl Chain {
         error!(
             node_id = %evidence.node_id,
             height = evidence.height,
+            view = evidence.view,
             first_block_hash = %hex::encode(evidence.first.0),
             second_block_hash = %hex::encode(evidence.second.0),
             "a consensus member signed two different blocks at one height; evidence kept"

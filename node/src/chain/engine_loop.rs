@@ -496,6 +496,18 @@ impl Producer {
         self.send(&ready.messages);
         self.persist(&ready.persist)?;
         self.send(&ready.persisted_messages);
+        // A validator signing commits for two blocks at one height (PBFT): kept and raised
+        // like a raft member's conflicting certification signatures.
+        for equivocation in &ready.equivocations {
+            self.chain
+                .raise_equivocation(&crate::certification::Evidence {
+                    node_id: equivocation.node.clone(),
+                    height: equivocation.height,
+                    view: equivocation.view,
+                    first: equivocation.first,
+                    second: equivocation.second,
+                });
+        }
         let mut applied = None;
         for committed in &ready.committed {
             match &committed.entry {

@@ -121,6 +121,20 @@ class TraceVoucherResponse(_message.Message):
     height: int
     def __init__(self, voucher_id: _Optional[str] = ..., root_id: _Optional[str] = ..., vouchers: _Optional[_Iterable[_Union[TracedVoucher, _Mapping]]] = ..., height: _Optional[int] = ...) -> None: ...
 
+class ExportTraceBundleRequest(_message.Message):
+    __slots__ = ("voucher_id",)
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    voucher_id: str
+    def __init__(self, voucher_id: _Optional[str] = ...) -> None: ...
+
+class TraceBundleChunk(_message.Message):
+    __slots__ = ("data", "total_bytes")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    total_bytes: int
+    def __init__(self, data: _Optional[bytes] = ..., total_bytes: _Optional[int] = ...) -> None: ...
+
 class GetAccountRequest(_message.Message):
     __slots__ = ("account_id",)
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]

@@ -76,6 +76,11 @@ class VchainApiStub:
                 request_serializer=vchain_dot_v1_dot_api__pb2.TraceVoucherRequest.SerializeToString,
                 response_deserializer=vchain_dot_v1_dot_api__pb2.TraceVoucherResponse.FromString,
                 _registered_method=True)
+        self.ExportTraceBundle = channel.unary_stream(
+                '/vchain.v1.VchainApi/ExportTraceBundle',
+                request_serializer=vchain_dot_v1_dot_api__pb2.ExportTraceBundleRequest.SerializeToString,
+                response_deserializer=vchain_dot_v1_dot_api__pb2.TraceBundleChunk.FromString,
+                _registered_method=True)
         self.GetAccount = channel.unary_unary(
                 '/vchain.v1.VchainApi/GetAccount',
                 request_serializer=vchain_dot_v1_dot_api__pb2.GetAccountRequest.SerializeToString,
@@ -204,6 +209,16 @@ class VchainApiServicer:
 
     def TraceVoucher(self, request, context):
         """A voucher's whole lineage with every event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportTraceBundle(self, request, context):
+        """An auditor's trace bundle of a voucher's whole lineage, to check with no node
+        (`vchain verify`; docs/verification.md): its chunks, concatenated in order, are one encoded
+        `TraceBundle`. Only to a reader who may read the whole lineage (an auditor or
+        administrator, or a party to every voucher in it): NOT_A_PARTY otherwise.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -338,6 +353,11 @@ def add_VchainApiServicer_to_server(servicer, server):
                     servicer.TraceVoucher,
                     request_deserializer=vchain_dot_v1_dot_api__pb2.TraceVoucherRequest.FromString,
                     response_serializer=vchain_dot_v1_dot_api__pb2.TraceVoucherResponse.SerializeToString,
+            ),
+            'ExportTraceBundle': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportTraceBundle,
+                    request_deserializer=vchain_dot_v1_dot_api__pb2.ExportTraceBundleRequest.FromString,
+                    response_serializer=vchain_dot_v1_dot_api__pb2.TraceBundleChunk.SerializeToString,
             ),
             'GetAccount': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAccount,
@@ -562,6 +582,33 @@ class VchainApi:
             '/vchain.v1.VchainApi/TraceVoucher',
             vchain_dot_v1_dot_api__pb2.TraceVoucherRequest.SerializeToString,
             vchain_dot_v1_dot_api__pb2.TraceVoucherResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportTraceBundle(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/vchain.v1.VchainApi/ExportTraceBundle',
+            vchain_dot_v1_dot_api__pb2.ExportTraceBundleRequest.SerializeToString,
+            vchain_dot_v1_dot_api__pb2.TraceBundleChunk.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1512,20 +1512,22 @@ class CommitSignature(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class EquivocationEvidence(_message.Message):
-    __slots__ = ("node_id", "height", "first_block_hash", "first_signature", "second_block_hash", "second_signature")
+    __slots__ = ("node_id", "height", "first_block_hash", "first_signature", "second_block_hash", "second_signature", "view")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     FIRST_BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
     FIRST_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     SECOND_BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
     SECOND_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     height: int
     first_block_hash: bytes
     first_signature: bytes
     second_block_hash: bytes
     second_signature: bytes
-    def __init__(self, node_id: _Optional[str] = ..., height: _Optional[int] = ..., first_block_hash: _Optional[bytes] = ..., first_signature: _Optional[bytes] = ..., second_block_hash: _Optional[bytes] = ..., second_signature: _Optional[bytes] = ...) -> None: ...
+    view: int
+    def __init__(self, node_id: _Optional[str] = ..., height: _Optional[int] = ..., first_block_hash: _Optional[bytes] = ..., first_signature: _Optional[bytes] = ..., second_block_hash: _Optional[bytes] = ..., second_signature: _Optional[bytes] = ..., view: _Optional[int] = ...) -> None: ...
 
 class CommitCertificate(_message.Message):
     __slots__ = ("height", "view", "block_hash", "signatures")
