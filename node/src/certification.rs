@@ -96,6 +96,10 @@ pub(crate) enum Received {
     Ignored,
     /// Kept until this node applies the height.
     Early,
+    /// A first signature from this member for a height already certified here: the member
+    /// may lack this node's signature (it was down when it went out), so this node answers it
+    /// with its own ([`Certifier::own_notice`]).
+    Late,
     /// The member signed another block at this height before: evidence.
     Conflict,
     /// Not a member of that height, or a signature that does not verify.
@@ -231,6 +235,9 @@ impl Certifier {
         round
             .signatures
             .insert(from.to_owned(), (block_hash, signature));
+        if round.done {
+            return Received::Late;
+        }
         let matching: Vec<CommitSignature> = round
             .signatures
             .iter()
@@ -240,7 +247,7 @@ impl Certifier {
                 signature: signature.to_vec(),
             })
             .collect();
-        if !round.done && matching.len() >= round.need {
+        if matching.len() >= round.need {
             round.done = true;
             self.certified.push(CommitCertificate {
                 height,
@@ -270,6 +277,17 @@ impl Certifier {
             Some((height, _)) => height - 1,
             None => self.highest_certified,
         }
+    }
+
+    /// This node's own signature notice for the block it applied at `height`, if it signed
+    /// one and the round is still held.
+    pub(crate) fn own_notice(&self, height: u64) -> Option<Notice> {
+        let round = self.rounds.get(&height)?;
+        Some(Notice {
+            height,
+            block_hash: round.block_hash,
+            signature: round.own?,
+        })
     }
 
     /// Open rounds (not certified yet), lowest first, at most `max`: their heights, block
@@ -348,10 +366,23 @@ mod tests {
         // The verifier's PBFT quorum for 3 is 2, the same as a Raft majority here.
         verify(CHAIN, &validators(3), &certified[0]).expect("verifies");
         assert_eq!(certifier.certified_through(), 1);
-        // A late signature changes nothing.
+        // A late signature changes nothing, but says its signer may lack this node's.
         assert_eq!(
             certifier.received("n1", 1, hash, sign(1, 1, hash)),
-            Received::Counted
+            Received::Late
+        );
+        assert_eq!(
+            certifier.own_notice(1),
+            Some(Notice {
+                height: 1,
+                block_hash: hash,
+                signature: sign(0, 1, hash),
+            })
+        );
+        // The same again is a duplicate: answered once, so two nodes never ping-pong.
+        assert_eq!(
+            certifier.received("n1", 1, hash, sign(1, 1, hash)),
+            Received::Ignored
         );
         assert!(certifier.take_certified().is_empty(), "handed out once");
     }

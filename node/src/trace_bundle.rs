@@ -5,8 +5,9 @@
 //!
 //! The view: the state and proofs come from one RocksDB snapshot taken at the head (the tip);
 //! blocks and commit certificates, which never change once stored, are read from the live
-//! ledger. On raft and solo chains the head's certificate follows its block by a moment, so
-//! the export waits for it (at most [`TIP_CERTIFICATE_WAIT`]).
+//! ledger. On raft and solo chains a block's certificate follows it by a moment, so the export
+//! waits for the head's, and for any other the bundle needs (at most [`TIP_CERTIFICATE_WAIT`]
+//! in all).
 
 use std::time::{Duration, Instant};
 
@@ -91,5 +92,14 @@ pub(crate) fn export(ledger: &RocksLedger, voucher_id: &str) -> Result<TraceBund
         snapshot,
         tip,
     };
-    Ok(vchain_bundle::build(&source, voucher_id)?)
+    // A block this node applied a moment ago (catching up after a restart) may still be
+    // collecting its certificate: wait for it within the same bound, then say which is missing.
+    loop {
+        match vchain_bundle::build(&source, voucher_id) {
+            Err(vchain_bundle::BuildError::Uncertified(_)) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            outcome => return Ok(outcome?),
+        }
+    }
 }

@@ -6,9 +6,10 @@
 //! `GetBlock` and the sync protocol.
 //!
 //! What is missed is made up for without trusting anyone: while a round stays open this node
-//! sends its own signature again ([`RESEND_INTERVAL`]), and for rounds behind the head it fetches
-//! the complete certificate from a peer and keeps it only if it verifies
-//! ([`Certifier::offered`]). After a restart the blocks applied without a certificate (at most
+//! sends its own signature again ([`RESEND_INTERVAL`]); a member whose first signature arrives
+//! for a block already certified here (it was down when the others signed) is answered with this
+//! node's own at once; and a round open for [`FETCH_AFTER`] is completed by fetching the whole
+//! certificate from a peer, kept only if it verifies ([`Certifier::offered`]). After a restart the blocks applied without a certificate (at most
 //! [`RECOVER_BLOCKS_MAX`]) are opened again and signed again: the same stored block, so the
 //! same statement, never a second block for one height.
 //!
@@ -217,8 +218,24 @@ impl Producer {
                     notice.block_hash,
                     notice.signature,
                 );
-                if received == Received::Refused {
-                    debug!(%from, height = notice.height, "certification signature refused (not a member of that height, or it does not verify)");
+                match received {
+                    Received::Refused => {
+                        debug!(%from, height = notice.height, "certification signature refused (not a member of that height, or it does not verify)");
+                    }
+                    // Its first signature for a block certified here already: it was likely
+                    // down when this node's went out, so it gets this node's now (once; a
+                    // duplicate is Ignored, so two nodes never answer each other forever).
+                    Received::Late => {
+                        if let (Some(own), Some(peers)) = (
+                            certification.certifier.own_notice(notice.height),
+                            &self.chain.peers,
+                        ) {
+                            if let Some(peer) = peers.peer_of(&from) {
+                                let _ = peers.network.send_certification(peer, own.encode());
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
             Wake::CertificateFetched(certificate) => {

@@ -367,6 +367,11 @@ impl NetworkHandle {
         Ok(sent)
     }
 
+    /// Sends `peer` this node's signature of a block it applied (opaque bytes, at most 256).
+    pub fn send_certification(&self, peer: PeerId, notice: Vec<u8>) -> Result<(), NetworkError> {
+        self.queue(peer, Frame::Certification(notice).encode()?)
+    }
+
     /// Tells every connected member this node's clock; returns how many peers took it.
     pub(crate) fn broadcast_clock(&self, wall_ms: u64) -> Result<usize, NetworkError> {
         let body = Frame::Clock(wall_ms).encode()?;
