@@ -79,6 +79,19 @@ pub struct NodeConfig {
     /// RESOURCE_EXHAUSTED. 1..=[`EVENT_SUBSCRIPTIONS_LIMIT`].
     #[serde(default = "default_event_subscriptions_max")]
     pub event_subscriptions_max: usize,
+    /// Prometheus metrics and health endpoints (`/metrics`, `/healthz`, `/readyz`); none when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsSection>,
+}
+
+/// Where the node serves its metrics and health endpoints (docs/operations.md, "Metrics").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// HTTP listen address, e.g. `127.0.0.1:9100` (port 0: any free port). Anyone who can
+    /// reach it reads the node's metrics: keep it on a private network.
+    pub listen: SocketAddr,
 }
 
 /// The ledger's RocksDB budget (see `vchain_ledger::rocks::budget`; `docs/operations.md` adds up

@@ -46,6 +46,7 @@ mod errors_doc;
 mod incarnation;
 mod limits;
 mod mempool;
+mod metrics;
 pub mod network;
 #[cfg(test)]
 mod quorum_rule;
@@ -189,6 +190,18 @@ async fn start_network(
 /// transactions into the mempool (admitted like any submission).
 async fn bridge_network(chain: Arc<Chain>, mut events: tokio::sync::mpsc::Receiver<NetworkEvent>) {
     while let Some(event) = events.recv().await {
+        let kind = match &event {
+            NetworkEvent::Consensus { .. } => Some("consensus"),
+            NetworkEvent::Transactions { .. } => Some("transactions"),
+            NetworkEvent::Clock { .. } => Some("clock"),
+            NetworkEvent::Incarnations { .. } => Some("incarnations"),
+            NetworkEvent::Certification { .. } => Some("certification"),
+            NetworkEvent::SyncRequest { .. } => Some("sync"),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            chain.metrics.message_received(kind);
+        }
         match event {
             NetworkEvent::Consensus { from, bytes } => match chain.node_of(&from) {
                 Some(node) => chain.deliver_consensus(node, bytes),
@@ -263,6 +276,8 @@ pub fn load_genesis(path: &std::path::Path) -> Result<Genesis, NodeError> {
 pub struct NodeHandle {
     /// Where the gRPC API listens.
     pub grpc_addr: SocketAddr,
+    /// Where the metrics and health endpoints listen (when configured).
+    pub metrics_addr: Option<SocketAddr>,
     /// The chain, for in-process inspection.
     pub chain: Arc<Chain>,
     stop_server: oneshot::Sender<()>,
@@ -382,9 +397,31 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
             let _ = stopped.await;
         });
     let server = tokio::spawn(server);
+    let metrics_addr = match chain.config.metrics.as_ref().map(|m| m.listen) {
+        Some(listen) => {
+            let mut stop = chain.stop_signal();
+            let stopped = async move {
+                while !*stop.borrow_and_update() {
+                    if stop.changed().await.is_err() {
+                        break;
+                    }
+                }
+            };
+            Some(
+                metrics::serve(listen, chain.clone(), stopped)
+                    .await
+                    .map_err(|e| NodeError::Server {
+                        addr: listen,
+                        why: format!("metrics: {e}"),
+                    })?,
+            )
+        }
+        None => None,
+    };
     info!(%grpc_addr, node_id = %chain.config.node_id, chain_id = %chain.chain_id, dev_api, "node serving");
     Ok(NodeHandle {
         grpc_addr,
+        metrics_addr,
         chain,
         stop_server,
         server,

@@ -68,6 +68,7 @@ pub(crate) fn solo(dir: &Path, now_ms: u64) -> (NodeConfig, Genesis, SigningKey)
         snapshot_log_mib: crate::config::SNAPSHOT_LOG_MIB_DEFAULT,
         storage: crate::config::StorageSection::default(),
         event_subscriptions_max: crate::config::EVENT_SUBSCRIPTIONS_MAX,
+        metrics: None,
         network: None,
     };
     (config, genesis, key(1))

@@ -134,6 +134,16 @@ impl Producer {
             index_writes: &outcome.index_writes,
             certificate: certificate.as_deref(),
         })?;
+        chain.metrics.block_applied(
+            header.timestamp_ms,
+            started.elapsed().as_secs_f64(),
+            outcome.results.iter().map(|r| {
+                (r.code != 0).then(|| {
+                    vchain_proto::v1::ErrorCode::try_from(r.code)
+                        .map_or("UNKNOWN", |code| code.as_str_name())
+                })
+            }),
+        );
         let rejected = outcome.results.iter().filter(|r| r.code != 0).count();
         info!(
             height = header.height,

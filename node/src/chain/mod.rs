@@ -206,6 +206,8 @@ pub struct Chain {
     certified_height: std::sync::atomic::AtomicU64,
     /// Alerts this node raises (not chain events), for event streams.
     alerts: broadcast::Sender<Arc<NodeAlert>>,
+    /// Prometheus metrics (served when the config has a `[metrics]` section).
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 /// The process's resident memory: `VmRSS` of `/proc/self/status` (kB), on Linux.
@@ -390,6 +392,7 @@ impl Chain {
             consensus_log_bytes: Default::default(),
             certified_height: Default::default(),
             alerts: broadcast::channel(ALERT_CHANNEL_MAX).0,
+            metrics: crate::metrics::Metrics::new(),
         });
         let certification = match chain.engine_name.as_str() {
             "pbft" => None,
@@ -450,6 +453,11 @@ impl Chain {
     /// The leader as last reported by the engine.
     pub(crate) fn leader(&self) -> Option<NodeId> {
         lock(&self.leader).clone()
+    }
+
+    /// The PBFT view as last reported by the engine (0 under raft and solo).
+    pub(crate) fn consensus_view(&self) -> u64 {
+        self.consensus_view.load(Ordering::Relaxed)
     }
 
     /// The consensus voters as last reported by the engine (sorted).
