@@ -264,6 +264,41 @@ async fn bridge_network(chain: Arc<Chain>, mut events: tokio::sync::mpsc::Receiv
     }
 }
 
+/// How often the gRPC health status is brought up to date with the node's readiness.
+const HEALTH_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Keeps the gRPC health service's statuses equal to the node's readiness (`/readyz`'s rule,
+/// [`metrics::not_ready`]); NOT_SERVING once the node stops.
+async fn report_health(chain: Arc<Chain>, reporter: tonic_health::server::HealthReporter) {
+    use tonic::server::NamedService;
+    use tonic_health::ServingStatus;
+    let names = ["", <VchainApiServer<api::ApiService> as NamedService>::NAME];
+    let mut stop = chain.stop_signal();
+    let mut serving = None;
+    loop {
+        let stopping = *stop.borrow_and_update();
+        let ready = !stopping && metrics::not_ready(&chain).is_none();
+        if serving != Some(ready) {
+            let status = if ready {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            for name in names {
+                reporter.set_service_status(name, status).await;
+            }
+            serving = Some(ready);
+        }
+        if stopping {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(HEALTH_REFRESH) => {}
+            changed = stop.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
 /// Reads a genesis file.
 pub fn load_genesis(path: &std::path::Path) -> Result<Genesis, NodeError> {
     let text = std::fs::read_to_string(path)
@@ -374,6 +409,10 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
         .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
         .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
     let dev = dev_api.then(|| DevApiServer::new(api::DevService::new(chain.clone())));
+    // The standard gRPC health service (grpc.health.v1): the node's readiness for the whole
+    // server ("") and for the API, kept current by a task that ends with the node.
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    tokio::spawn(report_health(chain.clone(), health_reporter));
     let (stop_server, stopped) = oneshot::channel::<()>();
     // Small answers must not wait for a delayed ACK (Nagle): ~40 ms per call otherwise.
     let incoming = tokio_stream::StreamExt::map(TcpListenerStream::new(listener), |accepted| {
@@ -392,6 +431,7 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
         .add_service(reflection)
         .add_service(reflection_v1alpha)
         .add_service(api)
+        .add_service(health)
         .add_optional_service(dev)
         .serve_with_incoming_shutdown(incoming, async {
             let _ = stopped.await;

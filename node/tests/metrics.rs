@@ -137,6 +137,31 @@ async fn metrics_count_what_the_chain_did_and_health_says_it_serves() {
     assert!(text.ends_with("# EOF\n"), "OpenMetrics text ends with EOF");
     assert_eq!(get(address, "/no-such-page").0, 404);
 
+    // The standard gRPC health service on the API's port says the same.
+    let channel = tonic::transport::Channel::from_shared(format!(
+        "http://{}",
+        node.node.as_ref().expect("running").grpc_addr
+    ))
+    .expect("uri")
+    .connect()
+    .await
+    .expect("connect");
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    for service in ["", "vchain.v1.VchainApi"] {
+        let answer = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .expect("health")
+            .into_inner();
+        assert_eq!(
+            answer.status(),
+            tonic_health::pb::health_check_response::ServingStatus::Serving,
+            "{service:?}"
+        );
+    }
+
     node.stop().await;
     // Stopped with the node: nothing answers there any more.
     let deadline = Instant::now() + Duration::from_secs(5);
