@@ -528,22 +528,8 @@ impl Fetcher<'_> {
         peer: PeerId,
         height: u64,
     ) -> Result<Option<vchain_proto::v1::CommitCertificate>, SyncError> {
-        match self.ask(
-            peer,
-            request(sync_request::Request::Certificate(GetCertificate {
-                height,
-            })),
-        )? {
-            sync_response::Response::Certificate(bytes) if bytes.is_empty() => Ok(None),
-            sync_response::Response::Certificate(bytes) => {
-                vchain_proto::v1::CommitCertificate::decode(bytes.as_slice())
-                    .map(Some)
-                    .map_err(|e| SyncError::Invalid(format!("certificate: {e}")))
-            }
-            other => Err(SyncError::Invalid(format!(
-                "asked for a certificate, got {other:?}"
-            ))),
-        }
+        self.runtime
+            .block_on(fetch_certificate(self.network, peer, height))
     }
 
     /// Replaces `ledger`'s state with the snapshot `descriptor` names, fetched from `peer`:

@@ -18,7 +18,8 @@ use vchain_proto::v1::*;
 use vchain_wallet::keystore::Keystore;
 
 use common::cluster::{
-    agreed_leader, client, converged, dev_key, start_cluster, status, submit, uscc_of,
+    agreed_leader, certificate_checked_by, client, converged, dev_key, start_cluster, status,
+    submit, uscc_of,
 };
 
 /// Waits (bounded) until every running node has certified every block up to `height`.
@@ -48,33 +49,9 @@ async fn certified(nodes: &[Option<NodeHandle>], height: u64) {
 /// The block at `height` on `node` and its certificate, which must verify against the genesis
 /// validators under the Raft majority rule.
 async fn certificate_of(node: &NodeHandle, genesis: &Genesis, height: u64) -> CommitCertificate {
-    let response = client(node)
-        .await
-        .get_block(common::audited(
-            node,
-            GetBlockRequest {
-                selector: Some(get_block_request::Selector::Height(height)),
-            },
-            "GetBlock",
-        ))
-        .await
-        .expect("block")
-        .into_inner();
-    let certificate = response.certificate.unwrap_or_else(|| {
-        panic!(
-            "block {height} on {} has no certificate",
-            node.chain.config.node_id
-        )
-    });
-    assert_eq!(
-        certificate.block_hash, response.block_hash,
-        "names its block"
-    );
     let validators = Validators::from_config(&genesis.consensus_config()).expect("validators");
     assert_eq!(validators.quorum(), 2, "a majority of three");
-    commit_certificate::verify(&genesis.chain_id, &validators, &certificate)
-        .unwrap_or_else(|e| panic!("certificate of {height}: {e}"));
-    certificate
+    certificate_checked_by(node, &genesis.chain_id, &validators, height).await
 }
 
 /// A program speaking with the key of the stopped node `liar` (its machine taken over),

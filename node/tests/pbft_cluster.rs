@@ -18,8 +18,9 @@ use vchain_wallet::keystore::Keystore;
 use vchain_wallet::transaction;
 
 use common::cluster::{
-    agreed_leader, client, converged, dev_key, get_proposal, grant_carmaker_line, next_nonce,
-    proposal_id_of, start_engine_cluster, status, submit, uscc_of, voters_are,
+    agreed_leader, certificate_checked_by, client, converged, dev_key, get_proposal,
+    grant_carmaker_line, next_nonce, proposal_id_of, start_engine_cluster, status, submit, uscc_of,
+    voters_are,
 };
 
 /// The commit certificate `node` serves for `height`, checked against the validators of
@@ -32,35 +33,6 @@ async fn checked_certificate(
     let validators = Validators::from_config(&genesis.consensus_config()).expect("validators");
     let certificate = certificate_checked_by(node, &genesis.chain_id, &validators, height).await;
     assert!(certificate.signatures.len() >= 3, "a quorum of 4 is 3");
-    certificate
-}
-
-/// The commit certificate `node` serves for `height`, checked against `validators`.
-async fn certificate_checked_by(
-    node: &NodeHandle,
-    chain_id: &str,
-    validators: &Validators,
-    height: u64,
-) -> CommitCertificate {
-    let response = client(node)
-        .await
-        .get_block(common::audited(
-            node,
-            GetBlockRequest {
-                selector: Some(get_block_request::Selector::Height(height)),
-            },
-            "GetBlock",
-        ))
-        .await
-        .expect("block")
-        .into_inner();
-    let certificate = response
-        .certificate
-        .expect("a PBFT block has a certificate");
-    assert_eq!(certificate.height, height);
-    assert_eq!(certificate.block_hash, response.block_hash);
-    commit_certificate::verify(chain_id, validators, &certificate)
-        .expect("the certificate verifies against the validators of its height");
     certificate
 }
 

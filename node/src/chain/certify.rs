@@ -257,8 +257,15 @@ impl Producer {
         let Some(certification) = &mut self.certification else {
             return Ok(());
         };
+        let resend_due = certification.last_resend.elapsed() >= RESEND_INTERVAL;
+        let fetch_due = certification.last_fetch.elapsed() >= FETCH_INTERVAL
+            && !certification.fetching.load(Ordering::SeqCst);
+        // Nothing is due most turns: no ledger read then.
+        if !resend_due && !fetch_due {
+            return Ok(());
+        }
         let head = self.chain.head()?.height;
-        if certification.last_resend.elapsed() >= RESEND_INTERVAL {
+        if resend_due {
             certification.last_resend = Instant::now();
             if let Some(peers) = &self.chain.peers {
                 let open = certification.certifier.open(usize::MAX);
@@ -275,14 +282,14 @@ impl Producer {
                 }
             }
         }
-        if certification.last_fetch.elapsed() >= FETCH_INTERVAL
-            && !certification.fetching.load(Ordering::SeqCst)
-        {
+        if fetch_due {
             certification.last_fetch = Instant::now();
             let open = certification.certifier.open(usize::MAX);
+            let still_open: std::collections::BTreeSet<u64> =
+                open.iter().map(|(height, ..)| *height).collect();
             certification
                 .opened_at
-                .retain(|height, _| open.iter().any(|(h, ..)| h == height));
+                .retain(|height, _| still_open.contains(height));
             let behind: Vec<u64> = open
                 .iter()
                 .map(|(height, ..)| *height)

@@ -278,3 +278,35 @@ pub async fn voters_are(nodes: &[Option<NodeHandle>], voters: &[&str]) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The commit certificate `node` serves for `height`, checked against `validators`.
+pub async fn certificate_checked_by(
+    node: &NodeHandle,
+    chain_id: &str,
+    validators: &vchain_contracts::commit_certificate::Validators,
+    height: u64,
+) -> CommitCertificate {
+    let response = client(node)
+        .await
+        .get_block(super::audited(
+            node,
+            GetBlockRequest {
+                selector: Some(get_block_request::Selector::Height(height)),
+            },
+            "GetBlock",
+        ))
+        .await
+        .expect("block")
+        .into_inner();
+    let certificate = response.certificate.unwrap_or_else(|| {
+        panic!(
+            "block {height} on {} has no certificate",
+            node.chain.config.node_id
+        )
+    });
+    assert_eq!(certificate.height, height);
+    assert_eq!(certificate.block_hash, response.block_hash);
+    vchain_contracts::commit_certificate::verify(chain_id, validators, &certificate)
+        .expect("the certificate verifies against the validators of its height");
+    certificate
+}
