@@ -30,8 +30,8 @@ case "$consensus" in raft|pbft) ;; *) echo "demo: --consensus is raft or pbft" >
 scripts/setup.sh
 source scripts/env.sh
 echo "== building vchain-testnet, vchain-node and vchain (first build compiles RocksDB: ~20 min on 2 cores)"
-cargo build --workspace --bins --locked -q
-bin="$CARGO_TARGET_DIR/debug"
+cargo build --workspace --bins --locked --release -q
+bin="$CARGO_TARGET_DIR/release"
 dir="${VCHAIN_TESTNET_DIR:-$(mktemp -d)/testnet}"
 net() { "$bin/vchain-testnet" --dir "$dir" "$@"; }
 cleanup() { if ! $keep; then net down >/dev/null 2>&1 || true; fi; }

@@ -13,8 +13,8 @@ keep=false
 scripts/setup.sh
 source scripts/env.sh
 echo "== building vchain-node and vchain (first build compiles RocksDB: ~20 min on 2 cores)"
-cargo build --workspace --bins --locked -q
-bin="$CARGO_TARGET_DIR/debug"
+cargo build --workspace --bins --locked --release -q
+bin="$CARGO_TARGET_DIR/release"
 
 data="${VCHAIN_DEMO_DIR:-$(mktemp -d)/vchain-dev}"
 port="${VCHAIN_DEMO_PORT:-}"

@@ -26,8 +26,8 @@ scripts/setup.sh
 source scripts/env.sh
 started=$(date +%s)
 if [ -n "$seed" ]; then
-  VCHAIN_SIM_SEED="$seed" cargo test --workspace --locked --test pbft_simulation -- --nocapture
+  VCHAIN_SIM_SEED="$seed" cargo test --workspace --locked --release --test pbft_simulation -- --nocapture
 else
-  VCHAIN_SIM_SEEDS="$seeds" cargo test --workspace --locked --test pbft_simulation -- --nocapture
+  VCHAIN_SIM_SEEDS="$seeds" cargo test --workspace --locked --release --test pbft_simulation -- --nocapture
 fi
 echo "simulate: $seeds seeds per replica count passed in $(( $(date +%s) - started )) s"

@@ -58,8 +58,8 @@ fi
 
 if [ -z "${VCHAIN_BIN_DIR:-}" ]; then
   # The same build as scripts/test.sh's `cargo test` (nothing to do right after it).
-  cargo test --workspace --locked --no-run -q
-  VCHAIN_BIN_DIR="$CARGO_TARGET_DIR/debug"
+  cargo test --workspace --locked --release --no-run -q
+  VCHAIN_BIN_DIR="$CARGO_TARGET_DIR/release"
 fi
 bin="$VCHAIN_BIN_DIR"
 artefacts="${EXPLORER_ARTEFACTS:-$CARGO_TARGET_DIR/test-artefacts/explorer}"

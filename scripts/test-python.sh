@@ -36,8 +36,8 @@ fi
 if [ -z "${VCHAIN_BIN_DIR:-}" ]; then
   # The same build as scripts/test.sh's `cargo test` (nothing to do right after it): building
   # only the binaries would resolve features differently and rebuild RocksDB.
-  cargo test --workspace --locked --no-run -q
-  export VCHAIN_BIN_DIR="$CARGO_TARGET_DIR/debug"
+  cargo test --workspace --locked --release --no-run -q
+  export VCHAIN_BIN_DIR="$CARGO_TARGET_DIR/release"
 fi
 cd sdk/python
 exec "$venv/bin/python" -m pytest "$@"

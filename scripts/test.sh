@@ -22,11 +22,11 @@ if cargo tree --locked -p vchain-node -e normal --prefix none | grep -E '^vchain
 fi
 # House rule: a crate's modules form layers; none depends on one that depends back on it.
 python3 scripts/module-cycles.py contracts/src
-cargo test --workspace --locked "$@"
+cargo test --workspace --locked --release "$@"
 # The Python wallet (sdk/python) against the binaries just built.
 scripts/test-python.sh
 # The web explorer in headless Chromium against a dev node (screenshots under
 # $CARGO_TARGET_DIR/test-artefacts/explorer).
 scripts/test-explorer.sh
 # Lints are part of the build: a warning fails CI.
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked --release -- -D warnings

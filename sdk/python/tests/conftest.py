@@ -6,8 +6,8 @@ bank's root CA (``bank-a-ca.pem``, key ``bank-a-ca`` in the keystore) and a gene
 gRPC (with the DevApi that moves the chain clock) on the address it is given. The session starts
 one on a free loopback port in a temporary directory and always stops it.
 
-The binaries come from ``$VCHAIN_BIN_DIR``, else ``$CARGO_TARGET_DIR/debug``, else
-``~/.cache/vchain/target/debug`` (``scripts/test-python.sh`` sets ``VCHAIN_BIN_DIR``). A missing
+The binaries come from ``$VCHAIN_BIN_DIR``, else ``$CARGO_TARGET_DIR/release``, else
+``~/.cache/vchain/target/release`` (``scripts/test-python.sh`` sets ``VCHAIN_BIN_DIR``). A missing
 binary fails the node tests: it never skips them.
 """
 
@@ -58,7 +58,7 @@ def bin_dir() -> Path:
     if os.environ.get("VCHAIN_BIN_DIR"):
         return Path(os.environ["VCHAIN_BIN_DIR"])
     target = os.environ.get("CARGO_TARGET_DIR") or str(Path.home() / ".cache" / "vchain" / "target")
-    return Path(target) / "debug"
+    return Path(target) / "release"
 
 
 def _free_port() -> int:
