@@ -28,6 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/vchain/v1/api.proto",
         "proto/vchain/v1/sync.proto",
         "proto/vchain/v1/bundle.proto",
+        "proto/vchain/v1/admin.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

@@ -398,6 +398,10 @@ pub trait Engine: Send {
     fn view(&self) -> u64 {
         0
     }
+    /// The engine's term (Raft) or 0.
+    fn term(&self) -> u64 {
+        0
+    }
     /// What the node must do next. Calling it again before [`Engine::advance`] returns the
     /// same work again.
     fn ready(&mut self) -> Ready;

@@ -62,13 +62,26 @@ pub enum LedgerError {
     /// end: opening would continue from a silently shortened history, dropping writes the node
     /// acknowledged. The node refuses to start and says what the operator can do.
     #[error(
-        "the ledger at {path} is damaged ({found}); the node will not continue from a shortened history. Remove this node by proposal and add the machine again under a new node id with an empty data directory (its peers would refuse the votes of a restored copy for good); only a single-node chain may restore a backup taken while it was stopped"
+        "the ledger at {path} is damaged ({found}); the node will not continue from a shortened history. Remove this node by proposal and add the machine again under a new node id, with an empty data directory or one restored from a backup under the new id (`vchain-node restore`; docs/operations.md, \"Backups\")"
     )]
     Damaged {
         /// The ledger directory.
         path: String,
         /// What RocksDB found.
         found: String,
+    },
+    /// The ledger was written in an on-disk format this release does not read (a newer
+    /// release wrote it).
+    #[error(
+        "the ledger at {path} is in on-disk format {found}, written by a newer vchain release; this release reads formats up to {supported}: run the release that wrote it or a newer one"
+    )]
+    UnsupportedFormat {
+        /// The ledger directory.
+        path: String,
+        /// The format the ledger records.
+        found: u32,
+        /// The newest format this release reads (and writes).
+        supported: u32,
     },
     /// A block with the same hash is already committed.
     #[error("block {} is already committed at height {height}", Hex(.block_hash))]

@@ -56,7 +56,7 @@ pub use memory::MemoryLedger;
 pub use rocks::{
     BlockCommit, ChainHead, ConsensusLog, ConsensusWrite, LedgerSnapshot, RocksLedger,
     SnapshotChunk, SnapshotInstall, SnapshotPart, StorageBudget, TxLocation, CERTIFICATE_BYTES_MAX,
-    SNAPSHOT_CHUNK_BYTES_MAX,
+    LEDGER_FORMAT, SNAPSHOT_CHUNK_BYTES_MAX,
 };
 pub use tree::{root_of, verify_proof, Node, NodePath, NodeStore, TreeUpdate};
 

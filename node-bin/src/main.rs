@@ -50,6 +50,97 @@ enum Command {
         #[arg(long)]
         reset: bool,
     },
+    /// Take a consistent backup of the running node of this config, without stopping it, into
+    /// a new directory: a copy of the ledger at its head and `manifest.json` (height, block
+    /// hash, state root, every file's SHA-256). Asks the node through its admin socket
+    /// (`<data_dir>/admin.sock`).
+    Backup {
+        /// Path of the node's TOML config (for its data directory).
+        #[arg(long)]
+        config: PathBuf,
+        /// The directory to create (on the ledger's filesystem the copy is hard links).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a backup into the data directory of this config (the node stopped, the data
+    /// directory without a ledger). Checks the manifest, every file's digest, the head and the
+    /// state root before it writes anything. The node's consensus state is never restored:
+    /// restore under a new node id the consortium adds, or with --as-follower under the same id.
+    Restore {
+        /// Path of the node's TOML config.
+        #[arg(long)]
+        config: PathBuf,
+        /// The backup directory (`vchain-node backup --out`).
+        #[arg(long)]
+        backup: PathBuf,
+        /// Restore under the node id the backup was taken from, as a node that follows the
+        /// chain and never votes.
+        #[arg(long)]
+        as_follower: bool,
+    },
+}
+
+/// Exit status of a backup or restore that was refused (a check failed), as opposed to 1 for
+/// anything else.
+const EXIT_REFUSED: i32 = 3;
+
+async fn backup(config: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    let config = vchain_node::config::NodeConfig::load(config)
+        .with_context(|| format!("loading {}", config.display()))?;
+    let socket = vchain_node::admin::socket_path(&config.data_dir);
+    match vchain_node::admin::request_backup(&socket, out).await {
+        Ok(taken) => {
+            println!(
+                "backup of height {} (block {}, state root {}): {} files, {} bytes, in {} ms\nmanifest: {}",
+                taken.height,
+                hex::encode(&taken.block_hash),
+                hex::encode(&taken.state_root),
+                taken.files,
+                taken.bytes,
+                taken.took_ms,
+                taken.manifest_path
+            );
+            Ok(())
+        }
+        Err(error) => {
+            eprintln!("backup failed: {error}");
+            std::process::exit(EXIT_REFUSED);
+        }
+    }
+}
+
+fn restore(
+    config: &std::path::Path,
+    backup: &std::path::Path,
+    as_follower: bool,
+) -> anyhow::Result<()> {
+    let config = vchain_node::config::NodeConfig::load(config)
+        .with_context(|| format!("loading {}", config.display()))?;
+    let options = vchain_node::backup::RestoreOptions { as_follower };
+    match vchain_node::backup::restore(&config, backup, options) {
+        Ok(report) => {
+            println!(
+                "restored height {} (block {}, state root {}) of chain {} from node {}: checked in {} ms, copied in {} ms{}",
+                report.manifest.height,
+                report.manifest.block_hash,
+                report.manifest.state_root,
+                report.manifest.chain_id,
+                report.manifest.node_id,
+                report.checked_in.as_millis(),
+                report.copied_in.as_millis(),
+                if report.as_follower {
+                    "; this node will follow the chain and never vote"
+                } else {
+                    ""
+                }
+            );
+            Ok(())
+        }
+        Err(error) => {
+            eprintln!("restore refused [{}]: {error}", error.code());
+            std::process::exit(EXIT_REFUSED);
+        }
+    }
 }
 
 fn init_logging(format: LogFormat) {
@@ -79,6 +170,12 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let config = match cli.command {
+        Command::Backup { config, out } => return backup(&config, &out).await,
+        Command::Restore {
+            config,
+            backup,
+            as_follower,
+        } => return tokio::task::block_in_place(|| restore(&config, &backup, as_follower)),
         Command::Run { config } => vchain_node::config::NodeConfig::load(&config)
             .with_context(|| format!("loading {}", config.display()))?,
         Command::Dev {

@@ -21,7 +21,10 @@
 //! - [`network`]: the node's network key for tooling ([`network::NodeKey`],
 //!   [`network::NODE_KEY_FILE`], [`network::peer_id_from_public_key_hex`]) and the
 //!   peer-to-peer layer itself;
-//! - [`GRPC_MESSAGE_BYTES_MAX`], the largest gRPC message, for clients sizing theirs.
+//! - [`GRPC_MESSAGE_BYTES_MAX`], the largest gRPC message, for clients sizing theirs;
+//! - [`backup`]: taking a running node's backup (asked through [`admin`], the node's admin
+//!   socket, with [`admin::request_backup`]) and [`backup::restore`] into a stopped node's data
+//!   directory.
 //!
 //! Start a node in-process (tests do this with `grpc_listen = 127.0.0.1:0`):
 //!
@@ -34,7 +37,9 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admin;
 mod api;
+pub mod backup;
 mod block_time;
 mod certification;
 mod chain;
@@ -313,6 +318,8 @@ pub struct NodeHandle {
     pub grpc_addr: SocketAddr,
     /// Where the metrics and health endpoints listen (when configured).
     pub metrics_addr: Option<SocketAddr>,
+    /// The admin socket (`NodeAdmin`: backups), if it could be bound.
+    pub admin_socket: Option<std::path::PathBuf>,
     /// The chain, for in-process inspection.
     pub chain: Arc<Chain>,
     stop_server: oneshot::Sender<()>,
@@ -458,10 +465,21 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
         }
         None => None,
     };
+    let admin_socket = {
+        let mut stop = chain.stop_signal();
+        admin::serve(chain.clone(), async move {
+            while !*stop.borrow_and_update() {
+                if stop.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+    };
     info!(%grpc_addr, node_id = %chain.config.node_id, chain_id = %chain.chain_id, dev_api, "node serving");
     Ok(NodeHandle {
         grpc_addr,
         metrics_addr,
+        admin_socket,
         chain,
         stop_server,
         server,

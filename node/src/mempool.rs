@@ -43,6 +43,8 @@ struct Entry {
     nonce: u64,
     arrival: u64,
     size: usize,
+    /// When this node admitted it (wall time, for the commit-latency metric only).
+    admitted_at: std::time::Instant,
 }
 
 /// Waiting transactions.
@@ -121,6 +123,15 @@ impl Mempool {
         self.entries.contains_key(hash)
     }
 
+    /// How long each of `hashes` that waits here has waited since admission.
+    pub(crate) fn waited(&self, hashes: &[Hash]) -> Vec<std::time::Duration> {
+        hashes
+            .iter()
+            .filter_map(|hash| self.entries.get(hash))
+            .map(|entry| entry.admitted_at.elapsed())
+            .collect()
+    }
+
     /// Adds an admitted transaction.
     pub(crate) fn insert(
         &mut self,
@@ -157,6 +168,7 @@ impl Mempool {
                 nonce: checked.nonce,
                 arrival: self.next_arrival,
                 size,
+                admitted_at: std::time::Instant::now(),
             },
         );
         self.next_arrival += 1;

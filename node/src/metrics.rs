@@ -39,6 +39,14 @@ pub(crate) struct KindLabel {
     pub(crate) kind: String,
 }
 
+/// How an admission ended, as a label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct OutcomeLabel {
+    /// `admitted`, `resent` (already waiting), or the refusal's rule code (`BAD_SIGNATURE`,
+    /// `MEMPOOL_FULL`, `NONCE_TAKEN`, `NODE_UNAVAILABLE`, ...).
+    pub(crate) outcome: String,
+}
+
 /// The node's metrics.
 pub(crate) struct Metrics {
     registry: Registry,
@@ -48,6 +56,7 @@ pub(crate) struct Metrics {
     mempool_transactions: Gauge<i64, AtomicI64>,
     mempool_bytes: Gauge<i64, AtomicI64>,
     consensus_view: Gauge<i64, AtomicI64>,
+    consensus_term: Gauge<i64, AtomicI64>,
     leader_known: Gauge<i64, AtomicI64>,
     is_leader: Gauge<i64, AtomicI64>,
     voters: Gauge<i64, AtomicI64>,
@@ -61,6 +70,12 @@ pub(crate) struct Metrics {
     rocksdb_table_bytes: Gauge<i64, AtomicI64>,
     rocksdb_wal_bytes: Gauge<i64, AtomicI64>,
     rocksdb_memtable_bytes: Gauge<i64, AtomicI64>,
+    rocksdb_write_stopped: Gauge<i64, AtomicI64>,
+    rocksdb_delayed_write_rate: Gauge<i64, AtomicI64>,
+    history_gap: Gauge<i64, AtomicI64>,
+    leader_changes: Counter<u64, AtomicU64>,
+    admissions: Family<OutcomeLabel, Counter<u64, AtomicU64>>,
+    commit_latency_seconds: Histogram,
     blocks: Counter<u64, AtomicU64>,
     transactions_committed: Counter<u64, AtomicU64>,
     transactions_rejected: Family<RuleLabel, Counter<u64, AtomicU64>>,
@@ -97,6 +112,7 @@ impl Metrics {
         );
         let mempool_bytes = gauge!("mempool_bytes", "Encoded bytes of the waiting transactions");
         let consensus_view = gauge!("consensus_view", "PBFT view (0 under raft and solo)");
+        let consensus_term = gauge!("consensus_term", "Raft term (0 under PBFT and solo)");
         let leader_known = gauge!(
             "consensus_leader_known",
             "1 if this node knows a leader (raft) or primary (pbft), else 0"
@@ -125,6 +141,37 @@ impl Metrics {
         let rocksdb_table_bytes = gauge!("rocksdb_table_bytes", "Ledger table (SST) files");
         let rocksdb_wal_bytes = gauge!("rocksdb_wal_bytes", "Ledger write-ahead log files");
         let rocksdb_memtable_bytes = gauge!("rocksdb_memtable_bytes", "Ledger memtables");
+        let rocksdb_write_stopped = gauge!(
+            "rocksdb_write_stopped",
+            "1 while RocksDB stops the ledger's writes (a write stall: compaction is behind)"
+        );
+        let rocksdb_delayed_write_rate = gauge!(
+            "rocksdb_delayed_write_rate_bytes",
+            "Bytes per second RocksDB slows the ledger's writes to (0: not delayed)"
+        );
+        let history_gap = gauge!(
+            "history_gap_blocks",
+            "Blocks a state snapshot skipped that this node has not filled in from peers yet"
+        );
+        let leader_changes = Counter::<u64, AtomicU64>::default();
+        registry.register(
+            "consensus_leader_changes",
+            "Times the leader (raft) or primary (pbft) this node knows changed, since start (elections, view changes)",
+            leader_changes.clone(),
+        );
+        let admissions = Family::<OutcomeLabel, Counter<u64, AtomicU64>>::default();
+        registry.register(
+            "admissions",
+            "Transactions offered to this node's mempool, by outcome, since start",
+            admissions.clone(),
+        );
+        // 1 ms .. ~33 s.
+        let commit_latency_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 16));
+        registry.register(
+            "commit_latency_seconds",
+            "Time from a transaction's admission on this node to its block's commit here",
+            commit_latency_seconds.clone(),
+        );
         let blocks = Counter::<u64, AtomicU64>::default();
         registry.register("blocks", "Blocks committed since start", blocks.clone());
         let transactions_committed = Counter::<u64, AtomicU64>::default();
@@ -167,6 +214,7 @@ impl Metrics {
             mempool_transactions,
             mempool_bytes,
             consensus_view,
+            consensus_term,
             leader_known,
             is_leader,
             voters,
@@ -180,6 +228,12 @@ impl Metrics {
             rocksdb_table_bytes,
             rocksdb_wal_bytes,
             rocksdb_memtable_bytes,
+            rocksdb_write_stopped,
+            rocksdb_delayed_write_rate,
+            history_gap,
+            leader_changes,
+            admissions,
+            commit_latency_seconds,
             blocks,
             transactions_committed,
             transactions_rejected,
@@ -222,6 +276,27 @@ impl Metrics {
         }
     }
 
+    /// A transaction offered to the mempool ended with `outcome` (see [`OutcomeLabel`]).
+    pub(crate) fn admission(&self, outcome: &str) {
+        self.admissions
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Transactions this node admitted committed, each after waiting `waited`.
+    pub(crate) fn committed_after(&self, waited: impl Iterator<Item = std::time::Duration>) {
+        for waited in waited {
+            self.commit_latency_seconds.observe(waited.as_secs_f64());
+        }
+    }
+
+    /// The leader or primary this node knows changed.
+    pub(crate) fn leader_changed(&self) {
+        self.leader_changes.inc();
+    }
+
     /// A message of `kind` arrived from a peer.
     pub(crate) fn message_received(&self, kind: &str) {
         self.messages_received
@@ -243,6 +318,7 @@ impl Metrics {
         gauge(&self.certification_lag, height.saturating_sub(certified));
         gauge(&self.mempool_transactions, chain.mempool_len() as u64);
         gauge(&self.consensus_view, chain.consensus_view());
+        gauge(&self.consensus_term, chain.consensus_term());
         let leader = chain.leader();
         gauge(&self.leader_known, u64::from(leader.is_some()));
         gauge(
@@ -275,6 +351,17 @@ impl Metrics {
             gauge(&self.rocksdb_table_bytes, resources.table_bytes);
             gauge(&self.rocksdb_wal_bytes, resources.wal_bytes);
             gauge(&self.rocksdb_memtable_bytes, resources.memtable_bytes);
+        }
+        if let Ok(stall) = chain.ledger.write_stall() {
+            gauge(&self.rocksdb_write_stopped, u64::from(stall.stopped));
+            gauge(&self.rocksdb_delayed_write_rate, stall.delayed_write_rate);
+        }
+        if let Ok(gap) = chain.ledger.history_gap() {
+            // Blocks 1 .. below may be missing (genesis is always stored).
+            gauge(
+                &self.history_gap,
+                gap.map_or(0, |below| below.saturating_sub(1)),
+            );
         }
     }
 

@@ -81,6 +81,25 @@ async fn metrics_count_what_the_chain_did_and_health_says_it_serves() {
         Some(Some("NOT_HOLDER"))
     );
     assert!(rejected.metadata().get("x-vchain-height").is_some());
+    // One refused at admission: its signature does not verify. No block holds it.
+    let mut forged = node
+        .sign(
+            "carmaker",
+            Operation::SplitVoucher(SplitVoucher {
+                voucher_id: "V-NONE".into(),
+                amounts: vec![1, 1],
+            }),
+        )
+        .await;
+    forged.signature[0] ^= 1;
+    let refused = node.submit_tx(forged).await.expect_err("refused");
+    assert_eq!(
+        refused
+            .metadata()
+            .get("x-vchain-error-code")
+            .map(|v| v.to_str().ok()),
+        Some(Some("BAD_SIGNATURE"))
+    );
     let height = node.status().await.height;
 
     // The certificate of the last block follows it by a moment (a set of one, ADR 0015).
@@ -125,6 +144,38 @@ async fn metrics_count_what_the_chain_did_and_health_says_it_serves() {
     assert_eq!(
         sample(&text, "vchain_block_interval_seconds_count"),
         Some(2.0)
+    );
+    // Admissions by outcome: the three that reached a block, and the forged one.
+    assert_eq!(
+        sample(&text, "vchain_admissions_total{outcome=\"admitted\"}"),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "vchain_admissions_total{outcome=\"BAD_SIGNATURE\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    // Each admitted transaction's wait from admission to commit, here.
+    assert_eq!(
+        sample(&text, "vchain_commit_latency_seconds_count"),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "vchain_consensus_term"),
+        Some(0.0),
+        "solo has no term"
+    );
+    assert_eq!(sample(&text, "vchain_rocksdb_write_stopped"), Some(0.0));
+    assert_eq!(
+        sample(&text, "vchain_rocksdb_delayed_write_rate_bytes"),
+        Some(0.0)
+    );
+    assert_eq!(sample(&text, "vchain_history_gap_blocks"), Some(0.0));
+    assert!(
+        sample(&text, "vchain_consensus_leader_changes_total").is_some(),
+        "{text}"
     );
     assert_eq!(sample(&text, "vchain_equivocations"), Some(0.0));
     assert_eq!(sample(&text, "vchain_certificates_expiring"), Some(0.0));

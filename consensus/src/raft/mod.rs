@@ -638,6 +638,10 @@ impl Engine for RaftEngine {
         self.raw.raft.state == StateRole::Leader
     }
 
+    fn term(&self) -> u64 {
+        self.raw.raft.term
+    }
+
     fn voters(&self) -> Vec<NodeId> {
         let mut voters: Vec<NodeId> = self
             .raw

@@ -170,7 +170,31 @@ pub struct StorageUsage {
     pub block_bytes: u64,
 }
 
+/// Whether RocksDB is holding the ledger's writes back (compaction behind the writes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteStall {
+    /// Writes are stopped until compaction catches up.
+    pub stopped: bool,
+    /// Bytes per second writes are slowed to (0: not slowed).
+    pub delayed_write_rate: u64,
+}
+
 impl super::RocksLedger {
+    /// Whether RocksDB stops or slows the ledger's writes now.
+    pub fn write_stall(&self) -> Result<WriteStall, crate::LedgerError> {
+        let property = |key: &str| -> Result<u64, crate::LedgerError> {
+            Ok(self
+                .db
+                .property_int_value(key)
+                .map_err(super::storage(format!("reading {key}")))?
+                .unwrap_or(0))
+        };
+        Ok(WriteStall {
+            stopped: property("rocksdb.is-write-stopped")? != 0,
+            delayed_write_rate: property("rocksdb.actual-delayed-write-rate")?,
+        })
+    }
+
     /// What this ledger holds in memory and on disk now.
     pub fn usage(&self) -> Result<StorageUsage, crate::LedgerError> {
         let mut usage = StorageUsage::default();

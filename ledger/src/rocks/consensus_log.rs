@@ -55,12 +55,12 @@ pub struct ConsensusLog {
 pub(super) const CONSENSUS_RECORDS_MAX: usize = 4_096;
 
 /// Key of a node-level consensus record: apart from the engine's own keys.
-fn record_key(name: &str) -> Vec<u8> {
+pub(super) fn record_key(name: &str) -> Vec<u8> {
     [b"record/".as_slice(), name.as_bytes()].concat()
 }
 
 /// Upper bound (exclusive) of every 8-byte index key.
-const PAST_LAST_INDEX: [u8; 9] = [0xff; 9];
+pub(super) const PAST_LAST_INDEX: [u8; 9] = [0xff; 9];
 
 impl RocksLedger {
     /// Makes `write` durable (one synced batch; a write of the applied index alone is not

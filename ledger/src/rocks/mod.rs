@@ -272,7 +272,11 @@ impl RocksLedger {
             path: path.to_path_buf(),
             emptied_interrupted_install: std::sync::atomic::AtomicBool::new(false),
         };
+        // A newer release's ledger is refused before it is read; an older one is migrated once
+        // it is known to be whole.
+        ledger.refuse_newer_format()?;
         let head = ledger.reconcile()?;
+        ledger.settle_format()?;
         match head {
             Some(head) => {
                 tracing::info!(height = head.height, state_root = %Hex(&head.state_root), "ledger opened")
@@ -297,6 +301,11 @@ impl RocksLedger {
                 .store(true, std::sync::atomic::Ordering::SeqCst);
             return Ok(None);
         }
+        self.check_head()
+    }
+
+    /// Checks that the head, the stored tree root and the head block agree; the head.
+    fn check_head(&self) -> Result<Option<ChainHead>, LedgerError> {
         let view = self.view();
         let head = view.head()?;
         let tree_root = view.tree_root()?;
@@ -775,13 +784,16 @@ impl View<'_> {
     }
 }
 
+mod backup;
 pub mod budget;
 mod certificates;
 mod consensus_log;
+mod format;
 mod history;
-pub use budget::StorageBudget;
+pub use budget::{StorageBudget, WriteStall};
 pub use certificates::CERTIFICATE_BYTES_MAX;
 pub use consensus_log::{ConsensusLog, ConsensusWrite};
+pub use format::LEDGER_FORMAT;
 mod snapshot;
 pub use snapshot::{SnapshotChunk, SnapshotInstall, SnapshotPart, SNAPSHOT_CHUNK_BYTES_MAX};
 

@@ -1409,3 +1409,114 @@ fn certificates_follow_the_blocks_through_a_snapshot_install_and_history_backfil
         );
     }
 }
+
+#[test]
+fn a_new_ledger_records_its_format_an_older_one_migrates_and_a_newer_one_is_refused() {
+    let dir = TempDir::new().expect("tempdir");
+    {
+        let ledger = RocksLedger::open(dir.path()).expect("open");
+        assert_eq!(
+            ledger.format().expect("format"),
+            LEDGER_FORMAT,
+            "stamped when new"
+        );
+        commit(&ledger, 0, &writes(&[("a", Some("1"))]), &WriteSet::new()).expect("genesis");
+        // As a release before the format record left it.
+        ledger.force_format(None).expect("unstamp");
+        assert_eq!(ledger.format().expect("format"), 0);
+    }
+    {
+        let ledger = RocksLedger::open(dir.path()).expect("an older format opens");
+        assert_eq!(ledger.format().expect("format"), LEDGER_FORMAT, "migrated");
+        assert_eq!(ledger.head().expect("head").expect("genesis").height, 0);
+        ledger
+            .force_format(Some(LEDGER_FORMAT + 1))
+            .expect("as a newer release");
+    }
+    let error = RocksLedger::open(dir.path()).expect_err("a newer format is refused");
+    assert!(
+        matches!(
+            error,
+            LedgerError::UnsupportedFormat { found, supported, .. }
+                if found == LEDGER_FORMAT + 1 && supported == LEDGER_FORMAT
+        ),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("newer vchain release"),
+        "{error}"
+    );
+    let logs = TempDir::new().expect("tempdir");
+    let error = RocksLedger::open_read_only(dir.path(), logs.path()).expect_err("read-only too");
+    assert!(
+        matches!(error, LedgerError::UnsupportedFormat { .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_read_only_open_recomputes_the_root_and_forgetting_consensus_state_keeps_what_is_asked() {
+    let dir = TempDir::new().expect("tempdir");
+    let root = {
+        let ledger = RocksLedger::open(dir.path()).expect("open");
+        commit(
+            &ledger,
+            0,
+            &writes(&[("a", Some("1")), ("b", Some("2"))]),
+            &WriteSet::new(),
+        )
+        .expect("genesis");
+        ledger
+            .consensus_persist(&ConsensusWrite {
+                entries: &[(1, b"entry".to_vec())],
+                hard_state: Some(b"vote"),
+                applied: Some(1),
+                ..ConsensusWrite::default()
+            })
+            .expect("persist");
+        ledger
+            .put_consensus_record("incarnation", b"me")
+            .expect("record");
+        ledger
+            .put_consensus_record("evidence/1/x", b"proof")
+            .expect("record");
+        ledger.head().expect("head").expect("genesis").state_root
+    };
+    let logs = TempDir::new().expect("tempdir");
+    let listing = |path: &std::path::Path| {
+        let mut names: Vec<_> = std::fs::read_dir(path)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = listing(dir.path());
+    {
+        let ledger = RocksLedger::open_read_only(dir.path(), logs.path()).expect("read-only");
+        assert_eq!(ledger.recompute_state_root().expect("root"), root);
+        assert_eq!(
+            root,
+            root_of([("a", "1"), ("b", "2")]),
+            "the same root as from scratch"
+        );
+        assert!(ledger.put_consensus_record("x", b"y").is_err(), "read-only");
+    }
+    assert_eq!(
+        listing(dir.path()),
+        before,
+        "a read-only open writes no file"
+    );
+    let ledger = RocksLedger::open(dir.path()).expect("open");
+    ledger
+        .forget_consensus_state(&["evidence/"])
+        .expect("forget");
+    let log = ledger.consensus_load().expect("load");
+    assert_eq!(log, ConsensusLog::default(), "the engine's state is gone");
+    assert_eq!(ledger.consensus_record("incarnation").expect("read"), None);
+    assert_eq!(
+        ledger.consensus_record("evidence/1/x").expect("read"),
+        Some(b"proof".to_vec())
+    );
+    assert_eq!(ledger.head().expect("head").expect("head").state_root, root);
+}

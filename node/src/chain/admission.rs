@@ -45,6 +45,24 @@ pub enum SubmitError {
     ShuttingDown,
 }
 
+impl SubmitError {
+    /// The rule code a client is answered with (`ErrorCode` name), for the admission metric.
+    pub(crate) fn outcome(&self) -> &'static str {
+        match self {
+            SubmitError::Check(CheckError::Rejected(rejection)) => rejection.code.as_str_name(),
+            SubmitError::Check(CheckError::Fatal(_)) => "INTERNAL",
+            SubmitError::Mempool(MempoolError::Full { .. }) => "MEMPOOL_FULL",
+            SubmitError::Mempool(MempoolError::NonceTaken { .. } | MempoolError::Duplicate(_)) => {
+                "NONCE_TAKEN"
+            }
+            SubmitError::ShuttingDown => "NODE_UNAVAILABLE",
+        }
+    }
+}
+
+/// The admission metric's outcome of an admitted transaction (or one already waiting).
+const ADMITTED: &str = "admitted";
+
 /// Most waiting transactions handed to a new leader at once.
 const FORWARD_ON_LEADER_CHANGE_MAX: usize = 16_384;
 /// How often a follower hands the leader again what has waited here since the last time: a
@@ -108,6 +126,19 @@ impl Chain {
     /// Admits `tx` to the mempool. With `wait`, also returns a receiver that fires when it
     /// commits (registered before admission, so the commit cannot be missed).
     pub fn submit(
+        &self,
+        tx: SignedTransaction,
+        wait: bool,
+    ) -> Result<(Hash, Option<oneshot::Receiver<CommitNotice>>), SubmitError> {
+        let admitted = self.admit(tx, wait);
+        self.metrics.admission(match &admitted {
+            Ok(_) => ADMITTED,
+            Err(error) => error.outcome(),
+        });
+        admitted
+    }
+
+    fn admit(
         &self,
         tx: SignedTransaction,
         wait: bool,
@@ -227,6 +258,12 @@ impl Chain {
         // Under PBFT the node a client reached sent them to every validator already.
         if !self.broadcasts_transactions() {
             self.forward_to_leader(forwards);
+        }
+        for result in &results {
+            self.metrics.admission(match result {
+                Ok(_) => ADMITTED,
+                Err(error) => error.outcome(),
+            });
         }
         Ok(results)
     }

@@ -277,8 +277,13 @@ impl Producer {
     /// those its transactions superseded, answers their waiting clients, streams its events.
     fn notify(&self, height: u64, tx_hashes: &[Hash], signers: &[String], outcome: &BlockOutcome) {
         let chain = &self.chain;
-        let superseded =
-            lock(&chain.mempool).remove_committed(tx_hashes, signers, |a| chain.next_nonce(a));
+        let (waited, superseded) = {
+            let mut mempool = lock(&chain.mempool);
+            let waited = mempool.waited(tx_hashes);
+            let superseded = mempool.remove_committed(tx_hashes, signers, |a| chain.next_nonce(a));
+            (waited, superseded)
+        };
+        chain.metrics.committed_after(waited.into_iter());
         {
             let mut waiters = lock(&chain.waiters);
             for ((hash, result), message) in tx_hashes

@@ -141,6 +141,39 @@ pub(super) struct ResumedEngine {
 /// Resumes the engine genesis names: Raft from its stored log, hard state and snapshot (its
 /// incarnation opened first, before the node says anything), Solo from the head. Another
 /// engine is chosen here, and only here.
+/// Opens this node's consensus incarnation. Missing consensus state on a ledger that shows the
+/// chain ran means a vote may have been lost, so the node may not vote; except on the first
+/// start after [`crate::backup::restore`] put another node's backup under this node id, whose
+/// consensus state is new (the marker is used up here, so a later loss counts again).
+fn open_incarnations(
+    ledger: &Arc<RocksLedger>,
+    config: &NodeConfig,
+    state_exists: bool,
+    head: &ChainHead,
+) -> Result<Incarnations, ChainError> {
+    let restored_from = ledger
+        .consensus_record(crate::backup::RESTORED_FROM_RECORD)?
+        .filter(|from| !from.is_empty());
+    let fresh_identity = restored_from
+        .as_deref()
+        .is_some_and(|from| from != config.node_id.as_bytes());
+    let incarnations = Incarnations::open(
+        ledger.clone(),
+        &config.node_id,
+        state_exists,
+        head.height > 0 && !fresh_identity,
+    )?;
+    if let Some(from) = restored_from {
+        info!(
+            restored_from = %String::from_utf8_lossy(&from),
+            fresh_identity,
+            "first start after a restore"
+        );
+        ledger.put_consensus_record(crate::backup::RESTORED_FROM_RECORD, &[])?;
+    }
+    Ok(incarnations)
+}
+
 pub(super) fn resume_engine(
     config: &NodeConfig,
     genesis: &Genesis,
@@ -169,12 +202,7 @@ pub(super) fn resume_engine(
             // Before the node says anything: its incarnation (see `incarnation`).
             let state_exists =
                 log.hard_state.is_some() || log.snapshot.is_some() || !log.entries.is_empty();
-            incarnations = Some(Incarnations::open(
-                ledger.clone(),
-                &config.node_id,
-                state_exists,
-                head.height > 0,
-            )?);
+            incarnations = Some(open_incarnations(ledger, config, state_exists, head)?);
             let stored_snapshot = log
                 .snapshot
                 .as_deref()
@@ -222,12 +250,7 @@ pub(super) fn resume_engine(
             let log = ledger.consensus_load()?;
             let state_exists = log.hard_state.is_some();
             // Before the node says anything: its incarnation (see `incarnation`).
-            incarnations = Some(Incarnations::open(
-                ledger.clone(),
-                &config.node_id,
-                state_exists,
-                head.height > 0,
-            )?);
+            incarnations = Some(open_incarnations(ledger, config, state_exists, head)?);
             let durable = Durable {
                 hard_state: log.hard_state,
                 // The ledger's head is what this node applied: PBFT's sequence is the height.
@@ -465,10 +488,16 @@ impl Producer {
         chain
             .consensus_view
             .store(self.engine.view(), Ordering::Relaxed);
+        chain
+            .consensus_term
+            .store(self.engine.term(), Ordering::Relaxed);
         let leader = self.engine.leader();
         let previous = std::mem::replace(&mut *lock(&chain.leader), leader.clone());
         if leader != previous {
             self.membership.dirty = true;
+            if leader.is_some() {
+                chain.metrics.leader_changed();
+            }
         }
         self.forward_waiting(&leader, &previous);
         Ok(())

@@ -178,6 +178,8 @@ pub struct Chain {
     /// The PBFT view as the engine last reported it (0 under raft and solo, which have none);
     /// `leader` is then that view's primary.
     pub(crate) consensus_view: std::sync::atomic::AtomicU64,
+    /// The Raft term as the engine last reported it (0 under PBFT and solo).
+    pub(crate) consensus_term: std::sync::atomic::AtomicU64,
     /// The voters as the engine last reported them.
     voters: Mutex<Vec<NodeId>>,
     /// Checkpoints kept for state sync (networked engines only).
@@ -225,12 +227,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Opens the ledger, writes genesis on first start (or checks it matches on later ones).
-pub(crate) fn open_ledger(
-    config: &NodeConfig,
+/// The genesis block `genesis` makes: the block, its hash, its state root and its writes.
+fn genesis_block(
     genesis: &Genesis,
-) -> Result<(Arc<RocksLedger>, Hash), ChainError> {
-    let ledger = RocksLedger::open_with(&config.ledger_dir(), &config.storage.budget())?;
+) -> Result<(vchain_proto::v1::Block, Hash, Hash, BlockOutcome), ChainError> {
     let state = genesis
         .state()
         .map_err(|e| ChainError::Genesis(e.to_string()))?;
@@ -248,6 +248,21 @@ pub(crate) fn open_ledger(
         proposer: "genesis".into(),
     };
     let (block, hash) = seal(draft, Vec::new(), &outcome, genesis_root);
+    Ok((block, hash, genesis_root, outcome))
+}
+
+/// The hash of the genesis block `genesis` makes (block 0 of every ledger of its chain).
+pub(crate) fn genesis_hash(genesis: &Genesis) -> Result<Hash, ChainError> {
+    Ok(genesis_block(genesis)?.1)
+}
+
+/// Opens the ledger, writes genesis on first start (or checks it matches on later ones).
+pub(crate) fn open_ledger(
+    config: &NodeConfig,
+    genesis: &Genesis,
+) -> Result<(Arc<RocksLedger>, Hash), ChainError> {
+    let ledger = RocksLedger::open_with(&config.ledger_dir(), &config.storage.budget())?;
+    let (block, hash, genesis_root, outcome) = genesis_block(genesis)?;
     match ledger.head()? {
         None => {
             let bytes = block.encode_to_vec();
@@ -379,6 +394,7 @@ impl Chain {
             peers,
             leader: Mutex::new(None),
             consensus_view: std::sync::atomic::AtomicU64::new(0),
+            consensus_term: std::sync::atomic::AtomicU64::new(0),
             voters: Mutex::new(Vec::new()),
             checkpoints,
             syncing: AtomicBool::new(false),
@@ -458,6 +474,11 @@ impl Chain {
     /// The PBFT view as last reported by the engine (0 under raft and solo).
     pub(crate) fn consensus_view(&self) -> u64 {
         self.consensus_view.load(Ordering::Relaxed)
+    }
+
+    /// The Raft term as the engine last reported it (0 under PBFT and solo).
+    pub(crate) fn consensus_term(&self) -> u64 {
+        self.consensus_term.load(Ordering::Relaxed)
     }
 
     /// The consensus voters as last reported by the engine (sorted).

@@ -16,7 +16,7 @@ use libp2p::{
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
-use tracing::{debug, info, warn, Instrument};
+use tracing::{debug, error, info, warn, Instrument};
 
 use super::chunk::{Assembler, Chunk};
 use super::codec::{
@@ -882,6 +882,8 @@ async fn write_loop(
     shared: Arc<Shared>,
 ) {
     let mut stream: Option<Stream> = None;
+    // Said once per peer connection: the peer runs a release that speaks another protocol.
+    let mut protocol_refusal_logged = false;
     while let Some(body) = queue.recv().await {
         // Opening can fail transiently (the connection or the peer's handler is not ready yet,
         // e.g. right after connecting under load). Nothing was written, so retrying cannot
@@ -914,6 +916,19 @@ async fn write_loop(
                         warn!(%peer, "cannot greet on a new message stream, message dropped");
                         break;
                     }
+                }
+                Ok(Err(libp2p_stream::OpenStreamError::UnsupportedProtocol(protocol))) => {
+                    // Not transient: the peer's release does not speak this one's version of the
+                    // message protocol (the version is in its name). Retrying cannot help.
+                    if !protocol_refusal_logged {
+                        error!(
+                            %peer,
+                            protocol = %protocol,
+                            "the peer does not speak this node's message protocol: it runs a vchain release with another network protocol version; run releases that share one (docs/operations.md, \"Upgrades\")"
+                        );
+                        protocol_refusal_logged = true;
+                    }
+                    break;
                 }
                 Ok(Err(e)) if attempt < STREAM_OPEN_ATTEMPTS_MAX => {
                     debug!(%peer, attempt, "cannot open message stream yet: {e}");

@@ -1,0 +1,254 @@
+//! Restoring a backup into a stopped node's data directory: every check first, then the copy.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use tracing::{info, info_span, warn};
+use vchain_contracts::block::block_hash;
+use vchain_ledger::RocksLedger;
+
+use super::manifest::{digest_files, sync_dir, Manifest, LEDGER_DIR};
+use super::{BackupError, RECORDS_KEPT, RESTORED_FROM_RECORD};
+use crate::config::NodeConfig;
+
+/// How a backup is restored.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RestoreOptions {
+    /// Restore under the node id the backup was taken from, as a node that follows the chain
+    /// and never votes again (without it, that is refused: see the module doc).
+    pub as_follower: bool,
+}
+
+/// What a restore did.
+#[derive(Clone, Debug)]
+pub struct RestoreReport {
+    /// The backup's manifest (its head is the restored ledger's).
+    pub manifest: Manifest,
+    /// Time spent checking the backup (digests, the read-only open, the recomputed state root).
+    pub checked_in: Duration,
+    /// Time spent copying it into place.
+    pub copied_in: Duration,
+    /// True if the node will run as a follower that never votes.
+    pub as_follower: bool,
+}
+
+/// Restores the backup in `backup_dir` into the data directory of `config` (whose node must be
+/// stopped, and whose data directory must hold no ledger). Checks before it writes anything:
+/// see the module doc. Blocking.
+pub fn restore(
+    config: &NodeConfig,
+    backup_dir: &Path,
+    options: RestoreOptions,
+) -> Result<RestoreReport, BackupError> {
+    let span = info_span!("restore", backup = %backup_dir.display(), node_id = %config.node_id);
+    let _entered = span.enter();
+    let started = Instant::now();
+    let manifest = Manifest::read(backup_dir)?;
+    let genesis =
+        crate::load_genesis(&config.genesis).map_err(|e| BackupError::Config(e.to_string()))?;
+    if manifest.chain_id != genesis.chain_id {
+        return Err(BackupError::WrongChain(format!(
+            "the backup is of chain {}, this node's genesis is of chain {}",
+            manifest.chain_id, genesis.chain_id
+        )));
+    }
+    let genesis_hash = hex::encode(
+        crate::chain::genesis_hash(&genesis).map_err(|e| BackupError::Config(e.to_string()))?,
+    );
+    if manifest.genesis_hash != genesis_hash {
+        return Err(BackupError::WrongChain(format!(
+            "the backup's genesis block is {}, this node's genesis makes {genesis_hash}",
+            manifest.genesis_hash
+        )));
+    }
+    if manifest.node_id == config.node_id && !options.as_follower {
+        return Err(BackupError::SameIdentity {
+            node_id: manifest.node_id.clone(),
+        });
+    }
+    let target = config.ledger_dir();
+    for taken in [target.clone(), config.data_dir.join("checkpoints")] {
+        if taken.exists() {
+            return Err(BackupError::TargetExists(format!(
+                "{} exists: restore into a data directory without a ledger (move it away first)",
+                taken.display()
+            )));
+        }
+    }
+
+    let source = backup_dir.join(LEDGER_DIR);
+    check_files(&manifest, &source)?;
+    check_ledger(&manifest, &source, &genesis_hash)?;
+    let checked_in = started.elapsed();
+    info!(
+        height = manifest.height,
+        checked_ms = checked_in.as_millis() as u64,
+        "backup checked"
+    );
+
+    let copying = Instant::now();
+    std::fs::create_dir_all(&config.data_dir).map_err(BackupError::io(format!(
+        "creating {}",
+        config.data_dir.display()
+    )))?;
+    let staging = config.data_dir.join("ledger.restoring");
+    if staging.exists() {
+        // An earlier restore that did not finish: nothing else writes here.
+        std::fs::remove_dir_all(&staging)
+            .map_err(BackupError::io(format!("removing {}", staging.display())))?;
+    }
+    std::fs::create_dir(&staging)
+        .map_err(BackupError::io(format!("creating {}", staging.display())))?;
+    for file in &manifest.files {
+        let to = staging.join(&file.name);
+        std::fs::copy(source.join(&file.name), &to)
+            .and_then(|_| std::fs::File::open(&to)?.sync_all())
+            .map_err(BackupError::io(format!(
+                "copying {} into {}",
+                file.name,
+                staging.display()
+            )))?;
+    }
+    sync_dir(&staging)?;
+    {
+        // The consensus state stays behind: a restored node never votes as it did before.
+        let ledger = RocksLedger::open_with(&staging, &config.storage.budget())?;
+        ledger.forget_consensus_state(&RECORDS_KEPT)?;
+        ledger.put_consensus_record(RESTORED_FROM_RECORD, manifest.node_id.as_bytes())?;
+    }
+    std::fs::rename(&staging, &target).map_err(BackupError::io(format!(
+        "renaming {} to {}",
+        staging.display(),
+        target.display()
+    )))?;
+    sync_dir(&config.data_dir)?;
+    let copied_in = copying.elapsed();
+    let as_follower = manifest.node_id == config.node_id;
+    if as_follower {
+        warn!(
+            node_id = %config.node_id,
+            "restored under the id the backup was taken from: the node will follow the chain and never vote"
+        );
+    }
+    info!(
+        height = manifest.height,
+        bytes = manifest.total_bytes(),
+        copied_ms = copied_in.as_millis() as u64,
+        "backup restored"
+    );
+    Ok(RestoreReport {
+        manifest,
+        checked_in,
+        copied_in,
+        as_follower,
+    })
+}
+
+/// The ledger copy holds exactly the manifest's files, each of its size and digest.
+fn check_files(manifest: &Manifest, source: &Path) -> Result<(), BackupError> {
+    let listed: BTreeMap<&str, _> = manifest
+        .files
+        .iter()
+        .map(|f| (f.name.as_str(), f))
+        .collect();
+    if listed.len() != manifest.files.len() {
+        return Err(BackupError::Manifest("a file is listed twice".into()));
+    }
+    let found = digest_files(source)?;
+    for file in &found {
+        match listed.get(file.name.as_str()) {
+            None => {
+                return Err(BackupError::File {
+                    file: file.name.clone(),
+                    why: "not in the manifest".into(),
+                })
+            }
+            Some(want) if want.bytes != file.bytes => {
+                return Err(BackupError::File {
+                    file: file.name.clone(),
+                    why: format!("{} bytes, the manifest says {}", file.bytes, want.bytes),
+                })
+            }
+            Some(want) if want.sha256 != file.sha256 => {
+                return Err(BackupError::File {
+                    file: file.name.clone(),
+                    why: format!("SHA-256 {}, the manifest says {}", file.sha256, want.sha256),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(missing) = manifest
+        .files
+        .iter()
+        .find(|want| !found.iter().any(|f| f.name == want.name))
+    {
+        return Err(BackupError::File {
+            file: missing.name.clone(),
+            why: "listed in the manifest but missing".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The copy, opened read-only, is the manifest's head of this chain, and its state entries give
+/// the head's state root.
+fn check_ledger(manifest: &Manifest, source: &Path, genesis_hash: &str) -> Result<(), BackupError> {
+    // RocksDB's info log of the read-only open goes to a directory of its own, not the backup.
+    let log_dir = std::env::temp_dir().join(format!("vchain-restore-log-{}", std::process::id()));
+    std::fs::create_dir_all(&log_dir)
+        .map_err(BackupError::io(format!("creating {}", log_dir.display())))?;
+    let checked = (|| {
+        let ledger = RocksLedger::open_read_only(source, &log_dir)?;
+        let head = ledger
+            .head()?
+            .ok_or_else(|| BackupError::Head("the ledger copy has no head".into()))?;
+        let found = (
+            head.height,
+            hex::encode(head.block_hash),
+            hex::encode(head.state_root),
+        );
+        let want = (
+            manifest.height,
+            manifest.block_hash.clone(),
+            manifest.state_root.clone(),
+        );
+        if found != want {
+            return Err(BackupError::Head(format!(
+                "the copy's head is height {} block {} state root {}; the manifest says height {} block {} state root {}",
+                found.0, found.1, found.2, want.0, want.1, want.2
+            )));
+        }
+        let head_header = ledger.block(head.height)?.and_then(|b| b.header);
+        let header_says = head_header
+            .as_ref()
+            .map(|h| (block_hash(h), h.state_root.as_slice() == head.state_root));
+        if header_says != Some((head.block_hash, true)) {
+            return Err(BackupError::Head(format!(
+                "the copy's block {} does not hash to its head {} with the head's state root",
+                head.height, found.1
+            )));
+        }
+        let stored_genesis = ledger
+            .block(0)?
+            .and_then(|b| b.header)
+            .map(|h| hex::encode(block_hash(&h)));
+        if stored_genesis.as_deref() != Some(genesis_hash) {
+            return Err(BackupError::WrongChain(format!(
+                "the copy's block 0 is {}, this node's genesis makes {genesis_hash}",
+                stored_genesis.unwrap_or_else(|| "missing".into())
+            )));
+        }
+        let computed = ledger.recompute_state_root()?;
+        if computed != head.state_root {
+            return Err(BackupError::StateRoot {
+                recorded: hex::encode(head.state_root),
+                computed: hex::encode(computed),
+            });
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&log_dir);
+    checked
+}
