@@ -274,8 +274,8 @@ issue() {
 }
 
 step "transactions through node1's published port: a credit line, vouchers"
-bank=$(uscc_of bank-a-finance)
-carmaker=$(uscc_of carmaker)
+bank=$(uscc_of bank-a-finance) || fail "reading account bank-a-finance through node1's published port"
+carmaker=$(uscc_of carmaker) || fail "reading account carmaker through node1's published port"
 vchain --endpoint "http://$(published 1 7050)" credit-line grant --as bank-a-finance --core "$carmaker" \
   --currency CNY --limit 500000000000 >/dev/null || fail "credit line grant"
 issue 1 3
