@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace (unit, property, integration with real gRPC and RocksDB,
 # crash recovery with kill -9), then the Python wallet's tests against a real dev node
-# (scripts/test-python.sh) and the web explorer in a headless browser (scripts/test-explorer.sh).
+# (scripts/test-python.sh), the web explorer in a headless browser (scripts/test-explorer.sh)
+# and the container deployment (scripts/test-containers.sh).
 # Usage: scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,5 +29,9 @@ scripts/test-python.sh
 # The web explorer in headless Chromium against a dev node (screenshots under
 # $CARGO_TARGET_DIR/test-artefacts/explorer).
 scripts/test-explorer.sh
+# The container image built here (no registry) and a 4-node consortium under compose: a
+# partition by the container network, healing, SIGTERM; the Kubernetes manifests and the
+# systemd unit checked (scripts/test-containers.sh; the image's build reuses the binaries above).
+scripts/test-containers.sh
 # Lints are part of the build: a warning fails CI.
 cargo clippy --workspace --all-targets --locked --release -- -D warnings

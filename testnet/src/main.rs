@@ -3,7 +3,8 @@
 //! own process, waits for a leader and prints every node's gRPC endpoint. `status`, `stop N`,
 //! `start N`, `kill N` (SIGKILL) and `down` act on the running network; `usage` shows each
 //! node's memory and disk by what holds them, and `soak-report` judges a soak run's samples
-//! (`scripts/soak.sh`).
+//! (`scripts/soak.sh`). `init --hosts A,B,C,D` writes the same kind of testnet for nodes that
+//! run elsewhere (containers, other machines) and starts nothing (`init.rs`).
 //!
 //! Each node process is this same binary in its hidden `run-node` mode, so the testnet needs
 //! nothing but itself. Logs are in `<dir>/node-N/node.log`, process ids in `<dir>/node-N/pid`.
@@ -17,6 +18,8 @@ use clap::{Parser, Subcommand};
 use vchain_node::config::NodeConfig;
 use vchain_proto::v1::vchain_api_client::VchainApiClient;
 use vchain_proto::v1::{GetStatusRequest, GetStatusResponse};
+
+mod init;
 
 /// Most nodes a local testnet runs.
 const NODES_MAX: usize = 16;
@@ -52,6 +55,33 @@ enum Cmd {
         /// budget); the result is validated before any node starts.
         #[arg(long)]
         config_overlay: Option<PathBuf>,
+    },
+    /// Write a testnet's files for nodes on other hosts (containers, machines) and start
+    /// nothing: keys, certificates, genesis and demo parties as `up` makes them, and per node
+    /// a self-contained directory (`config.toml`, `genesis.toml`, `node_key`) whose config
+    /// listens on all interfaces and dials its peers at the addresses given.
+    Init {
+        /// Each node's address as its peers reach it, node 1 first, comma-separated: IPv4
+        /// addresses (e.g. fixed container addresses), or DNS names, which must be resolved in
+        /// the config before the node starts (its transport dials addresses only; the image's
+        /// `vchain-resolve-peers` does it). One node per host.
+        #[arg(long, value_delimiter = ',', required = true)]
+        hosts: Vec<String>,
+        /// The consensus engine genesis chooses: `raft` or `pbft`.
+        #[arg(long, default_value = "raft", value_parser = ["raft", "pbft"])]
+        consensus: String,
+        /// Port of the gRPC API on every node.
+        #[arg(long, default_value_t = 7050)]
+        grpc_port: u16,
+        /// Port of the peer-to-peer network on every node.
+        #[arg(long, default_value_t = 7100)]
+        p2p_port: u16,
+        /// Port of the metrics and health endpoints (`[metrics] listen`) on every node.
+        #[arg(long, default_value_t = 9100)]
+        metrics_port: u16,
+        /// The data directory on the nodes' hosts (absolute).
+        #[arg(long, default_value = "/data")]
+        data_dir: PathBuf,
     },
     /// Height, leader and state root of every node.
     Status,
@@ -416,6 +446,53 @@ async fn main() -> anyhow::Result<()> {
                 dir.join("keystore.json").display()
             );
             print_status(&dir).await?;
+        }
+        Cmd::Init {
+            hosts,
+            consensus,
+            grpc_port,
+            p2p_port,
+            metrics_port,
+            data_dir,
+        } => {
+            if !(1..=NODES_MAX).contains(&hosts.len()) {
+                bail!("--hosts names 1 to {NODES_MAX} nodes");
+            }
+            let hosts = hosts
+                .iter()
+                .map(|h| init::Host::parse(h))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let ports = init::Ports {
+                grpc: grpc_port,
+                p2p: p2p_port,
+                metrics: metrics_port,
+            };
+            let now = vchain_node::clock::ChainClock::default().now_ms();
+            let peers = init::init(&dir, &consensus, &hosts, ports, &data_dir, now)?;
+            println!(
+                "testnet of {} {consensus} nodes written to {}",
+                peers.len(),
+                dir.display()
+            );
+            for (node_id, address) in &peers {
+                println!("  {node_id:<8} {address}");
+            }
+            println!(
+                "each node's files are in {}/<node id>/ (config.toml, genesis.toml, node_key); \
+                 gRPC on port {grpc_port}, metrics and health on {metrics_port}, data in {}",
+                dir.display(),
+                data_dir.display()
+            );
+            println!(
+                "keystore {} (passphrase \"dev\")",
+                dir.join("keystore.json").display()
+            );
+            if hosts.iter().any(|h| matches!(h, init::Host::Name(_))) {
+                println!(
+                    "the configs name hosts: resolve them to addresses before each node starts \
+                     (vchain-resolve-peers in the image): the node dials addresses only"
+                );
+            }
         }
         Cmd::Status => print_status(&dir).await?,
         Cmd::Usage { csv } => print_usage(&dir, csv).await?,

@@ -70,3 +70,75 @@ fn up_status_kill_start_down() {
         "{status}"
     );
 }
+
+/// `init --hosts` writes a testnet for nodes on other hosts: each node's directory carries its
+/// config, genesis and key; listeners bind every interface; each node dials the others at the
+/// addresses given, as the peers genesis lists. What it writes is what deploy/compose runs
+/// (scripts/test-containers.sh starts it in containers).
+#[test]
+fn init_writes_self_contained_nodes_for_other_hosts() {
+    use vchain_node::config::NodeConfig;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let net = dir.path().join("consortium");
+    let hosts = ["10.89.0.11", "10.89.0.12", "10.89.0.13", "10.89.0.14"];
+    let (ok, text) = testnet(
+        &net,
+        &["init", "--hosts", &hosts.join(","), "--consensus", "pbft"],
+    );
+    assert!(ok, "init failed: {text}");
+    assert!(text.contains("testnet of 4 pbft nodes written"), "{text}");
+    let genesis = vchain_node::load_genesis(&net.join("genesis.toml")).expect("genesis");
+    assert_eq!(genesis.consensus.engine, "pbft");
+    assert_eq!(genesis.consensus.nodes.len(), 4);
+    let top_genesis = std::fs::read(net.join("genesis.toml")).expect("genesis");
+    for (i, node) in genesis.consensus.nodes.iter().enumerate() {
+        let node_dir = net.join(&node.node_id);
+        let config = NodeConfig::load(&node_dir.join("config.toml")).expect("config");
+        assert_eq!(config.node_id, node.node_id);
+        assert_eq!(config.data_dir, std::path::Path::new("/data"));
+        assert_eq!(config.genesis, node_dir.join("genesis.toml"));
+        assert_eq!(
+            std::fs::read(&config.genesis).expect("node's genesis"),
+            top_genesis
+        );
+        assert!(node_dir.join("node_key").is_file(), "{}", node.node_id);
+        assert_eq!(config.grpc_listen.to_string(), "0.0.0.0:7050");
+        assert_eq!(
+            config.metrics.expect("metrics").listen.to_string(),
+            "0.0.0.0:9100"
+        );
+        let network = config.network.expect("network");
+        assert_eq!(network.listen, "/ip4/0.0.0.0/tcp/7100");
+        let expected: Vec<String> = genesis
+            .consensus
+            .nodes
+            .iter()
+            .zip(hosts)
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, (peer, host))| {
+                let id = vchain_node::network::peer_id_from_public_key_hex(&peer.public_key)
+                    .expect("peer id");
+                format!("/ip4/{host}/tcp/7100/p2p/{id}")
+            })
+            .collect();
+        assert_eq!(network.peers, expected, "{}", node.node_id);
+    }
+    // It never writes over keys.
+    let (ok, text) = testnet(&net, &["init", "--hosts", &hosts.join(",")]);
+    assert!(!ok && text.contains("is not empty"), "{text}");
+    // Names are written as /dns4 (resolved before the node starts); nonsense is refused.
+    let named = dir.path().join("named");
+    let (ok, text) = testnet(&named, &["init", "--hosts", "a.example,b.example"]);
+    assert!(ok, "init failed: {text}");
+    let config = NodeConfig::load(&named.join("node-1").join("config.toml")).expect("config");
+    assert!(
+        config.network.expect("network").peers[0].starts_with("/dns4/b.example/tcp/7100/p2p/"),
+        "peers dialled by name"
+    );
+    let (ok, text) = testnet(&dir.path().join("bad"), &["init", "--hosts", "a_b"]);
+    assert!(
+        !ok && text.contains("neither an IPv4 address nor a DNS name"),
+        "{text}"
+    );
+}
