@@ -39,9 +39,10 @@ trap cleanup EXIT
 wait_height() {
   local endpoint="$1" want="$2" deadline=$(( $(date +%s) + 600 ))
   while [ "$(date +%s)" -lt "$deadline" ]; do
-    local height
-    height="$("$bin/vchain" --endpoint "$endpoint" status --json 2>/dev/null \
-      | python3 -c 'import json,sys; print(json.load(sys.stdin).get("height", 0))' 2>/dev/null || echo -1)"
+    local out height
+    out="$("$bin/vchain" --endpoint "$endpoint" status --json 2>/dev/null)" || out=""
+    height="$(printf '%s' "$out" \
+      | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["height"]))' 2>/dev/null)" || height=-1
     if [ "${height:--1}" -ge "$want" ]; then echo "$height"; return 0; fi
     sleep 0.2
   done

@@ -32,6 +32,6 @@ scripts/test-explorer.sh
 # The container image built here (no registry) and a 4-node consortium under compose: a
 # partition by the container network, healing, SIGTERM; the Kubernetes manifests and the
 # systemd unit checked (scripts/test-containers.sh; the image's build reuses the binaries above).
-scripts/test-containers.sh
+VCHAIN_BIN_DIR="$CARGO_TARGET_DIR/release" scripts/test-containers.sh
 # Lints are part of the build: a warning fails CI.
 cargo clippy --workspace --all-targets --locked --release -- -D warnings

@@ -130,8 +130,10 @@ fn restore(
                 report.copied_in.as_millis(),
                 if report.as_follower {
                     "; this node will follow the chain and never vote"
+                } else if report.manifest.node_id == config.node_id {
+                    "; this solo chain produces blocks again from the backup's head"
                 } else {
-                    ""
+                    "; start the node once the consortium has added it"
                 }
             );
             Ok(())

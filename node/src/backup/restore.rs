@@ -29,7 +29,9 @@ pub struct RestoreReport {
     pub checked_in: Duration,
     /// Time spent copying it into place.
     pub copied_in: Duration,
-    /// True if the node will run as a follower that never votes.
+    /// True if the node will run as a follower that never votes (a consortium node restored
+    /// under the id the backup was taken from). A solo chain restored under its own id is not a
+    /// follower: it produces blocks again from the backup's head.
     pub as_follower: bool,
 }
 
@@ -124,12 +126,20 @@ pub fn restore(
     )))?;
     sync_dir(&config.data_dir)?;
     let copied_in = copying.elapsed();
-    let as_follower = manifest.node_id == config.node_id;
-    if as_follower {
-        warn!(
-            node_id = %config.node_id,
-            "restored under the id the backup was taken from: the node will follow the chain and never vote"
-        );
+    let as_follower = manifest.node_id == config.node_id && manifest.engine != "solo";
+    if manifest.node_id == config.node_id {
+        if as_follower {
+            warn!(
+                node_id = %config.node_id,
+                "restored under the id the backup was taken from: the node will follow the chain and never vote"
+            );
+        } else {
+            warn!(
+                node_id = %config.node_id,
+                height = manifest.height,
+                "a solo chain restored: it produces blocks again from the backup's head; blocks it made after the backup are lost"
+            );
+        }
     }
     info!(
         height = manifest.height,
