@@ -3,7 +3,7 @@
 //! alike. Related to the contracts' limits at compile time, so changing one cannot silently
 //! make a valid lineage unbundlable or a bundle unbounded.
 
-use vchain_contracts::limits::TX_BYTES_LIMIT;
+use vchain_contracts::limits::{LINEAGE_DEPTH_LIMIT, TX_BYTES_LIMIT};
 use vchain_contracts::trace::{
     EVENTS_PER_VOUCHER_MAX as TRACE_EVENTS_PER_VOUCHER_MAX, TRACE_VOUCHERS_MAX,
 };
@@ -30,6 +30,10 @@ pub const RECORDS_MAX: usize = 2 * VOUCHERS_MAX + EVENTS_MAX + TRANSACTIONS_MAX 
 pub const FORMAT_VERSION: u32 = 1;
 
 const _: () = assert!(VOUCHERS_MAX < TRACE_VOUCHERS_MAX);
+// A lineage as deep as any rules version allows, split in two at every level (a supplier paying
+// its sub-suppliers one at a time from the same voucher), 2 × depth + 1 vouchers, is bundled
+// whole.
+const _: () = assert!(2 * (LINEAGE_DEPTH_LIMIT as usize) < VOUCHERS_MAX);
 const _: () = assert!(EVENTS_MAX >= EVENTS_PER_VOUCHER_MAX);
 const _: () = assert!(TRANSACTIONS_MAX <= EVENTS_MAX);
 // A bundle holds at least a few hundred of the largest transactions.

@@ -139,6 +139,12 @@ pub(crate) fn event_line(e: &Event, with_voucher: bool) -> String {
     if e.limit > 0 {
         let _ = write!(s, " limit={}", e.limit);
     }
+    if e.rules_version > 0 {
+        let _ = write!(s, " rules=v{}", e.rules_version);
+    }
+    if e.activation_height > 0 {
+        let _ = write!(s, " activation_height={}", e.activation_height);
+    }
     for (label, bytes) in [
         ("digest", &e.digest),
         ("key", &e.public_key),
@@ -552,6 +558,39 @@ pub(crate) fn status(s: &GetStatusResponse) -> String {
             s.certified_height, s.certification_lag
         ),
     );
+    // 0: a node from before rules versions, which says nothing of them.
+    if s.rules_version > 0 {
+        kv(
+            &mut o,
+            "rules",
+            format!(
+                "v{} (this node executes up to v{})",
+                s.rules_version, s.rules_version_max
+            ),
+        );
+    }
+    if s.rules_pending_version > 0 {
+        kv(
+            &mut o,
+            "rules upgrade",
+            format!(
+                "v{} activates at height {} ({} blocks after the head)",
+                s.rules_pending_version,
+                s.rules_activation_height,
+                s.rules_activation_height.saturating_sub(s.height)
+            ),
+        );
+        if s.rules_pending_version > s.rules_version_max {
+            kv(
+                &mut o,
+                "RULES UPGRADE NEEDED",
+                format!(
+                    "this node executes rules up to v{}: upgrade its release before height {}, or it stops there",
+                    s.rules_version_max, s.rules_activation_height
+                ),
+            );
+        }
+    }
     if s.syncing {
         kv(&mut o, "syncing", "installing a state snapshot from a peer");
     }
@@ -635,6 +674,14 @@ pub(crate) fn status(s: &GetStatusResponse) -> String {
             match p.proposal_ttl_ms {
                 0 => "default (7 days)".to_owned(),
                 ttl_ms => ttl_ms.to_string(),
+            },
+        );
+        kv(
+            &mut o,
+            "lineage depth max",
+            match p.lineage_depth_max {
+                0 => "default (32)".to_owned(),
+                depth => depth.to_string(),
             },
         );
     }
@@ -891,6 +938,40 @@ mod tests {
             "{troubled}"
         );
         assert!(troubled.contains("voting forbidden"), "{troubled}");
+        assert!(
+            !troubled.contains("rules"),
+            "a node that reports no rules version gets no rules lines: {troubled}"
+        );
+        let upgrading = status(&GetStatusResponse {
+            height: 90,
+            rules_version: 1,
+            rules_version_max: 1,
+            rules_pending_version: 2,
+            rules_activation_height: 120,
+            ..Default::default()
+        });
+        assert!(
+            upgrading.contains("rules: v1 (this node executes up to v1)\n"),
+            "{upgrading}"
+        );
+        assert!(
+            upgrading
+                .contains("rules upgrade: v2 activates at height 120 (30 blocks after the head)\n"),
+            "{upgrading}"
+        );
+        assert!(
+            upgrading.contains("RULES UPGRADE NEEDED: this node executes rules up to v1: upgrade its release before height 120"),
+            "{upgrading}"
+        );
+        let ready = status(&GetStatusResponse {
+            rules_version: 1,
+            rules_version_max: 2,
+            rules_pending_version: 2,
+            rules_activation_height: 120,
+            ..Default::default()
+        });
+        assert!(!ready.contains("NEEDED"), "{ready}");
+
         assert!(troubled.contains("node-2,node-4"), "{troubled}");
         assert!(troubled.contains("blocks ahead of clock"), "{troubled}");
     }

@@ -1791,6 +1791,117 @@ async fn proposals_are_submitted_and_voted_on_the_dev_chain() {
     chain.stop().await;
 }
 
+/// A chain rules upgrade with the CLI on the dev chain (ADR 0016): a v2 parameter is refused
+/// under v1; bank A schedules v2 and bank B approves; `vchain status` shows the upgrade in words
+/// and JSON; a second schedule is refused while one is pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rules_upgrade_is_scheduled_and_shown_with_the_cli() {
+    let chain = DevChain::start().await;
+    let status = chain.json(&["status"]).await;
+    assert_eq!(status["rules_version"], 1, "{status:#}");
+    assert_eq!(status["rules_pending_version"], 0, "{status:#}");
+    let implemented = status["rules_version_max"]
+        .as_u64()
+        .expect("rules_version_max");
+    assert_eq!(implemented, u64::from(vchain_contracts::RULES_VERSION_MAX));
+    let text = chain.run(&["status"]).await.expect_code(0).stdout.clone();
+    assert!(
+        text.contains(&format!(
+            "rules: v1 (this node executes up to v{implemented})\n"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("lineage depth max: default (32)\n"), "{text}");
+
+    chain
+        .run(&[
+            "proposal",
+            "submit",
+            "set-params",
+            "--as",
+            "bank-a-admin",
+            "--lineage-depth-max",
+            "64",
+        ])
+        .await
+        .expect_rejected("RULES_VERSION_REQUIRED");
+
+    let height = chain.json(&["status"]).await["height"]
+        .as_u64()
+        .expect("height");
+    let activation = (height + 100).to_string();
+    let out = chain
+        .tx(&[
+            "proposal",
+            "submit",
+            "schedule-upgrade",
+            "--as",
+            "bank-a-admin",
+            "--version",
+            "2",
+            "--activation-height",
+            &activation,
+        ])
+        .await;
+    let id = out["result"]["events"][0]["proposal_id"]
+        .as_str()
+        .expect("proposal id")
+        .to_owned();
+    let shown = chain.json(&["proposal", "get", &id]).await;
+    assert_eq!(
+        shown["proposal"]["submission"]["title"],
+        format!("switch to chain rules v2 at height {activation}"),
+        "the default title names the change: {shown:#}"
+    );
+    let r = chain
+        .run(&["proposal", "vote", &id, "--as", "bank-b-admin", "--approve"])
+        .await;
+    r.expect_code(0);
+    assert!(
+        r.stdout.contains(&format!(
+            "RULES_UPGRADE_SCHEDULED actor=bank-b-admin proposal={id} rules=v2 activation_height={activation}"
+        )),
+        "{}",
+        r.stdout
+    );
+    let status = chain.json(&["status"]).await;
+    assert_eq!(status["rules_version"], 1, "{status:#}");
+    assert_eq!(status["rules_pending_version"], 2, "{status:#}");
+    assert_eq!(
+        status["rules_activation_height"].as_u64(),
+        activation.parse().ok(),
+        "{status:#}"
+    );
+    let text = chain.run(&["status"]).await.expect_code(0).stdout.clone();
+    assert!(
+        text.contains(&format!(
+            "rules upgrade: v2 activates at height {activation} ("
+        )),
+        "{text}"
+    );
+    assert!(
+        !text.contains("RULES UPGRADE NEEDED"),
+        "this release implements v2: {text}"
+    );
+
+    chain
+        .run(&[
+            "proposal",
+            "submit",
+            "schedule-upgrade",
+            "--as",
+            "bank-a-admin",
+            "--version",
+            "2",
+            "--activation-height",
+            &activation,
+        ])
+        .await
+        .expect_rejected("RULES_UPGRADE_PENDING");
+
+    chain.stop().await;
+}
+
 /// The certificate workflow with the CLI on the dev chain, whose banks have root CAs: bank A
 /// certifies a new supplier's key and registers it (a bare key is refused); the supplier acts;
 /// bank A revokes the certificate and the supplier is refused; bank A rotates a new

@@ -9,7 +9,8 @@
 use vchain_proto::v1::ChainParams;
 
 use crate::limits::{
-    BLOCK_BYTES_LIMIT, BLOCK_TX_LIMIT, DESTROY_PER_BLOCK_LIMIT, TX_BYTES_LIMIT, TX_BYTES_MIN,
+    BLOCK_BYTES_LIMIT, BLOCK_TX_LIMIT, DESTROY_PER_BLOCK_LIMIT, LINEAGE_DEPTH_LIMIT,
+    TX_BYTES_LIMIT, TX_BYTES_MIN,
 };
 
 /// The approval threshold a chain uses when its parameters leave it at 0: with at most
@@ -44,6 +45,7 @@ const _: () = assert!(
         && TX_BYTES_MIN == 512
         && BLOCK_BYTES_LIMIT == 8_388_608
         && DESTROY_PER_BLOCK_LIMIT == 1_024
+        && LINEAGE_DEPTH_LIMIT == 1_024
 );
 
 /// Checks chain parameters: the rules genesis applies, and that a `SetChainParams` proposal
@@ -52,7 +54,7 @@ const _: () = assert!(
 pub fn validate_chain_params(params: &ChainParams) -> Result<(), ParamsError> {
     let percent = params.proposal_approval_percent;
     let ttl_ms = params.proposal_ttl_ms;
-    let checks: [(bool, &str); 14] = [
+    let checks: [(bool, &str); 15] = [
         (
             params.max_tenor_days >= 1,
             "max_tenor_days must be at least 1",
@@ -107,6 +109,12 @@ pub fn validate_chain_params(params: &ChainParams) -> Result<(), ParamsError> {
         (
             ttl_ms == 0 || (PROPOSAL_TTL_MS_MIN..=PROPOSAL_TTL_MS_MAX).contains(&ttl_ms),
             "proposal_ttl_ms must be within one minute..=90 days (or 0 for the default 7 days)",
+        ),
+        // Which rules version may set it is the proposal's check (`ops::governance`): these
+        // are the bounds any version keeps.
+        (
+            params.lineage_depth_max <= LINEAGE_DEPTH_LIMIT,
+            "lineage_depth_max must be at most 1024 (LINEAGE_DEPTH_LIMIT), or 0 for the default 32",
         ),
     ];
     match checks.iter().find(|(ok, _)| !ok) {

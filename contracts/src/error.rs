@@ -53,6 +53,22 @@ pub enum ExecError {
     /// The genesis state was never written, so there are no parameters to execute with.
     #[error("state has no {0}: genesis was not applied")]
     MissingGenesis(&'static str),
+    /// The block must execute under a chain rules version this build does not implement (the
+    /// chain activated it by governance): executing it under other rules would fork. The node
+    /// checks this before it executes (`rules::block_rules`); this is the backstop.
+    #[error(
+        "this release implements chain rules up to v{implemented}; the chain activates \
+         v{version} at height {height}: install a release that implements it and start the \
+         node again"
+    )]
+    RulesUnsupported {
+        /// The newest version this build implements.
+        implemented: u32,
+        /// The version the block needs.
+        version: u32,
+        /// The block's height.
+        height: u64,
+    },
 }
 
 /// Why an operation stopped: a rule said no, or execution itself failed.

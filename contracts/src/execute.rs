@@ -1,10 +1,12 @@
 //! Block execution: a pure function of (committed state, block context, transactions).
 //!
 //! Order of work for a block, the same on every node:
-//! 1. read the chain id and parameters from state;
-//! 2. the chain's own step: destroy vouchers whose grace period ended before this block's day,
-//!    lapse pledge registrations whose period ended, then expire open proposals whose deadline
-//!    has come;
+//! 1. read the chain id and parameters from state, and the rules version the block executes
+//!    under ([`crate::rules::block_rules`]; refused if this build does not implement it);
+//! 2. the chain's own step: activate a rules upgrade due at this height (first, so the whole
+//!    block runs under the new version), destroy vouchers whose grace period ended before this
+//!    block's day, lapse pledge registrations whose period ended, then expire open proposals
+//!    whose deadline has come;
 //! 3. verify every signature (one batch, falling back to one by one if the batch fails; the
 //!    verdicts are those of [`crate::signature::verify`] alone, see there);
 //! 4. run the transactions in order; each authenticates (account, key, signature, nonce), spends
@@ -24,6 +26,7 @@ use crate::certificates;
 use crate::error::{ExecError, Failure, Rejection};
 use crate::keys::{self, EventPosition};
 use crate::ops::{self, TxContext};
+use crate::rules;
 use crate::signature;
 use crate::state::{read_message, Overlay};
 use crate::tx::{tx_hash, Hash};
@@ -94,10 +97,22 @@ pub fn execute_block(
     );
     let _entered = span.enter();
     let (chain_id, params) = chain_config(state)?;
+    let rules = rules::block_rules(state, context.height)?;
+    if rules.version > rules::RULES_VERSION_MAX {
+        return Err(ExecError::RulesUnsupported {
+            implemented: rules::RULES_VERSION_MAX,
+            version: rules.version,
+            height: context.height,
+        });
+    }
     let today = validate::local_day(context.timestamp_ms, params.utc_offset_minutes);
     let mut overlay = Overlay::new(state);
 
-    let mut system_events = destroy_expired(&mut overlay, context, &params, today, 0)?;
+    let mut system_events: Vec<Event> = rules::activate_due(&mut overlay, context, &rules, 0)?
+        .into_iter()
+        .collect();
+    let destroyed = destroy_expired(&mut overlay, context, &params, today, system_events.len())?;
+    system_events.extend(destroyed);
     let lapsed = ops::pledge::lapse_pledges(&mut overlay, context, today, system_events.len())?;
     system_events.extend(lapsed);
     let expired =
@@ -118,6 +133,7 @@ pub fn execute_block(
             context,
             &chain_id,
             &params,
+            rules.version,
             today,
             transaction,
             signature_valid,
@@ -215,6 +231,7 @@ fn run_transaction(
     context: &BlockContext,
     chain_id: &str,
     params: &ChainParams,
+    rules_version: u32,
     today: u32,
     transaction: &SignedTransaction,
     signature_valid: bool,
@@ -261,6 +278,7 @@ fn run_transaction(
         overlay,
         context,
         params,
+        rules_version,
         today,
         signer,
         tx_hash: hash,
@@ -423,11 +441,8 @@ fn destroy_expired(
     today: u32,
     first_event_index: usize,
 ) -> Result<Vec<Event>, ExecError> {
-    let due = overlay.base().scan_prefix(
-        keys::EXPIRY_PREFIX,
-        None,
-        params.destroy_per_block_max as usize,
-    )?;
+    // Through the overlay: a rules activation may have written (other keys) before this.
+    let due = overlay.scan_prefix(keys::EXPIRY_PREFIX, params.destroy_per_block_max as usize)?;
     let mut events = Vec::new();
     for (key, _) in due {
         let corrupt = |why: &str| ExecError::CorruptState {

@@ -86,6 +86,9 @@ impl Params {
             destroy_per_block_max: self.destroy_per_block_max,
             proposal_approval_percent: self.proposal_approval_percent,
             proposal_ttl_ms: self.proposal_ttl_ms,
+            // A chain starts on rules version 1, where the depth is fixed; a proposal sets it
+            // after an upgrade to version 2 (genesis files cannot name it).
+            lineage_depth_max: 0,
         }
     }
 

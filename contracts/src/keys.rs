@@ -8,6 +8,8 @@
 //! | `p/params` | [`ChainParams`](vchain_proto::v1::ChainParams) |
 //! | `p/development` | `[1]` on a development chain (genesis `development = true`); absent otherwise |
 //! | `p/consensus` | [`ConsensusConfig`](vchain_proto::v1::ConsensusConfig): engine, current voting nodes, removed node ids |
+//! | `p/rules_active` | [`ChainRules`](vchain_proto::v1::ChainRules): the active rules version, from the height it activated at; absent until an upgrade activates (version 1 since genesis) |
+//! | `p/rules_pending` | [`ChainRules`](vchain_proto::v1::ChainRules): a scheduled rules upgrade and its activation height; absent when none is pending |
 //! | `o/{org_id}` | [`Organisation`](vchain_proto::v1::Organisation) |
 //! | `i/{uscc}` | [`Identity`](vchain_proto::v1::Identity) |
 //! | `a/{account_id}` | [`Account`](vchain_proto::v1::Account) |
@@ -55,6 +57,10 @@ pub const PARAMS: &[u8] = b"p/params";
 /// Key of the consensus configuration: the engine and the current voting membership, which the
 /// node follows after each block.
 pub const CONSENSUS: &[u8] = b"p/consensus";
+/// Key of the active chain rules version (absent: version 1, since genesis).
+pub const RULES: &[u8] = b"p/rules_active";
+/// Key of the scheduled chain rules upgrade (absent: none pending).
+pub const RULES_PENDING: &[u8] = b"p/rules_pending";
 /// Key of the next voucher serial number.
 pub const VOUCHER_SEQ: &[u8] = b"m/voucher_seq";
 /// Prefix of the expiry queue.

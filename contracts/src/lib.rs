@@ -49,6 +49,7 @@ pub mod limits;
 pub mod merkle;
 mod ops;
 pub mod read;
+pub mod rules;
 pub mod signature;
 mod state;
 pub mod trace;
@@ -76,4 +77,5 @@ pub use ops::governance::{
     EVENTS_PER_PROPOSAL_MAX, ORGANISATIONS_MAX, PROPOSALS_PAGE_MAX, ROOT_CA_CERTIFICATE_BYTES_MAX,
 };
 pub use ops::pledge::{active_pledge, pledge, ASSET_RECEIPT, ASSET_VOUCHER};
+pub use rules::{block_rules, BlockRules, RULES_VERSION_MAX};
 pub use state::read_message;

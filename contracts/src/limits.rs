@@ -20,6 +20,10 @@ pub const BLOCK_TX_LIMIT: u32 = 10_000;
 /// Largest `destroy_per_block_max` a chain may set: vouchers the chain destroys at the start of
 /// one block (each adds a system event to the block).
 pub const DESTROY_PER_BLOCK_LIMIT: u32 = 1_024;
+/// Largest `lineage_depth_max` a chain may set (a parameter from chain rules version 2,
+/// `crate::rules`): how many times a voucher's descendants can be split in turn. A trace walks
+/// a lineage this deep within its own bounds (`crate::trace` relates them at compile time).
+pub const LINEAGE_DEPTH_LIMIT: u32 = 1_024;
 /// Most pledge registrations that lapse in one block (the chain's own step, each a system
 /// event); the rest follow in the next blocks.
 pub const PLEDGE_LAPSES_PER_BLOCK_MAX: usize = 256;
@@ -46,12 +50,17 @@ const SYSTEM_EVENT_BYTES_MAX: u32 = 1_024;
 // One transaction always fits a block, and the smallest allowed transaction is below the cap.
 const _: () = assert!(TX_BYTES_MIN <= TX_BYTES_LIMIT);
 const _: () = assert!(TX_BYTES_LIMIT <= BLOCK_BYTES_LIMIT);
+/// Rules upgrades one block activates (the chain's own step, a system event): one pending at a
+/// time.
+pub const RULES_ACTIVATIONS_PER_BLOCK_MAX: usize = 1;
+
 // The framing and minimal results of a full block, plus the chain's own steps at their
-// largest (destructions, pledge lapses, proposal expiries), leave at least half of the outcome
-// room for the transactions' events.
+// largest (a rules activation, destructions, pledge lapses, proposal expiries), leave at least
+// half of the outcome room for the transactions' events.
 const _: () = assert!(
     BLOCK_TX_LIMIT as usize * PER_TX_FRAMING_BYTES as usize
-        + (DESTROY_PER_BLOCK_LIMIT as usize
+        + (RULES_ACTIVATIONS_PER_BLOCK_MAX
+            + DESTROY_PER_BLOCK_LIMIT as usize
             + PLEDGE_LAPSES_PER_BLOCK_MAX
             + PROPOSAL_EXPIRY_PER_BLOCK_MAX)
             * SYSTEM_EVENT_BYTES_MAX as usize

@@ -26,19 +26,6 @@ impl<'a> Overlay<'a> {
         }
     }
 
-    /// The committed state under the buffers, for scans that must run before any write.
-    pub(crate) fn base(&self) -> &'a dyn StateReader {
-        debug_assert!(
-            self.is_clean(),
-            "reading the base directly would miss buffered writes"
-        );
-        self.base
-    }
-
-    pub(crate) fn is_clean(&self) -> bool {
-        self.block_state.is_empty() && self.tx_state.is_empty()
-    }
-
     pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
         if let Some(value) = self.tx_state.get(key) {
             return Ok(value.clone());

@@ -6,13 +6,19 @@ use vchain_proto::v1::{Event, TraceVoucherResponse, TracedVoucher, Voucher};
 
 use crate::error::ExecError;
 use crate::keys;
-use crate::ops::LINEAGE_DEPTH_MAX;
+use crate::limits::LINEAGE_DEPTH_LIMIT;
 use crate::state::{decode, read_message};
 
 /// Most vouchers one trace returns (a lineage larger than this is cut, deepest last).
 pub const TRACE_VOUCHERS_MAX: usize = 10_000;
 /// Most events read per voucher.
 pub const EVENTS_PER_VOUCHER_MAX: usize = 4_096;
+
+// The deepest lineage any rules version allows is walked whole: the climb to the root below
+// is bounded by LINEAGE_DEPTH_LIMIT, and the path from the root to the traced voucher (depth
+// + 1 vouchers) with a sibling at every level (a split makes at least two), 2 × depth + 1
+// vouchers, fits one trace.
+const _: () = assert!(2 * (LINEAGE_DEPTH_LIMIT as usize) < TRACE_VOUCHERS_MAX);
 
 /// The history of one voucher, oldest first.
 pub fn voucher_events(state: &dyn StateReader, voucher_id: &str) -> Result<Vec<Event>, ExecError> {
@@ -45,9 +51,9 @@ pub fn trace(
         what: "Voucher in a lineage",
         why: "missing".into(),
     };
-    // Up to the root: at most LINEAGE_DEPTH_MAX parents.
+    // Up to the root: at most LINEAGE_DEPTH_LIMIT parents, whichever rules made the lineage.
     let mut root = start.clone();
-    for _ in 0..=LINEAGE_DEPTH_MAX {
+    for _ in 0..=LINEAGE_DEPTH_LIMIT {
         if root.parent_id.is_empty() {
             break;
         }
@@ -56,7 +62,7 @@ pub fn trace(
     }
     assert!(
         root.parent_id.is_empty(),
-        "lineage of {voucher_id} is deeper than {LINEAGE_DEPTH_MAX}"
+        "lineage of {voucher_id} is deeper than {LINEAGE_DEPTH_LIMIT}"
     );
     assert_eq!(
         root.id, start.root_id,

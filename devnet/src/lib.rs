@@ -138,6 +138,7 @@ fn dev_config(
         event_subscriptions_max: vchain_node::config::EVENT_SUBSCRIPTIONS_MAX,
         metrics: None,
         network,
+        rules_version_max: None,
     }
 }
 

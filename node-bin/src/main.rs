@@ -207,7 +207,7 @@ async fn main() -> anyhow::Result<()> {
     }
     node.shutdown().await?;
     if chain.has_failed() {
-        anyhow::bail!("node stopped on an error");
+        anyhow::bail!("node stopped on an error: {}", chain.failure());
     }
     Ok(())
 }

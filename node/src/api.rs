@@ -89,7 +89,10 @@ pub(crate) fn grpc_code(code: ErrorCode) -> tonic::Code {
         | E::ProposalRequired
         | E::OrganisationLast
         | E::OrganisationRunsNodes
-        | E::OrganisationsFull => Code::FailedPrecondition,
+        | E::OrganisationsFull
+        | E::RulesUpgradePending
+        | E::RulesVersionRequired => Code::FailedPrecondition,
+        E::RulesVersionInvalid | E::RulesActivationHeightInvalid => Code::InvalidArgument,
         E::InvalidProposal => Code::InvalidArgument,
         E::ArithmeticOverflow => Code::OutOfRange,
         E::Malformed
@@ -1121,7 +1124,18 @@ impl VchainApi for ApiService {
                 <Organisation as prost::Message>::decode(value.as_slice()).ok()
             })
             .collect();
+        // Committed state, like the head: a snapshot being installed has none yet.
+        let (rules, pending) = if self.chain.is_syncing() {
+            (ChainRules::default(), None)
+        } else {
+            self.chain.rules().map_err(internal)?
+        };
+        let pending = pending.unwrap_or_default();
         Ok(Response::new(GetStatusResponse {
+            rules_version: rules.version,
+            rules_pending_version: pending.version,
+            rules_activation_height: pending.activation_height,
+            rules_version_max: self.chain.config.rules_version_max(),
             chain_id: self.chain.chain_id.clone(),
             node_id: self.chain.config.node_id.clone(),
             consensus: self.chain.engine_name.clone(),

@@ -83,6 +83,13 @@ pub struct NodeConfig {
     /// absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<MetricsSection>,
+    /// The newest chain rules version this node executes, for upgrade drills and tests only:
+    /// a node set to an older version behaves like the older release (it records an upgrade
+    /// to a newer version, warns, and stops at its activation height). Absent: everything this
+    /// release implements ([`vchain_contracts::RULES_VERSION_MAX`]); above that is refused.
+    /// Production configs leave it out (docs/operations.md, "Upgrades").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules_version_max: Option<u32>,
 }
 
 /// Where the node serves its metrics and health endpoints (docs/operations.md, "Metrics").
@@ -308,6 +315,22 @@ impl NodeConfig {
         if !(1..=EVENT_SUBSCRIPTIONS_LIMIT).contains(&self.event_subscriptions_max) {
             return invalid("event_subscriptions_max", "must be 1..=4096");
         }
+        if let Some(version) = self.rules_version_max {
+            if !(vchain_contracts::rules::RULES_VERSION_GENESIS
+                ..=vchain_contracts::RULES_VERSION_MAX)
+                .contains(&version)
+            {
+                return invalid(
+                    "rules_version_max",
+                    &format!(
+                        "must be {}..={}: this release implements chain rules up to v{}",
+                        vchain_contracts::rules::RULES_VERSION_GENESIS,
+                        vchain_contracts::RULES_VERSION_MAX,
+                        vchain_contracts::RULES_VERSION_MAX
+                    ),
+                );
+            }
+        }
         if let Some(network) = &self.network {
             if !(10..=10_000).contains(&network.tick_ms) {
                 return invalid("network.tick_ms", "must be 10..=10000");
@@ -323,6 +346,13 @@ impl NodeConfig {
     pub fn ledger_dir(&self) -> PathBuf {
         self.data_dir.join("ledger")
     }
+
+    /// The newest chain rules version this node executes: `rules_version_max`, or all this
+    /// release implements.
+    pub fn rules_version_max(&self) -> u32 {
+        self.rules_version_max
+            .unwrap_or(vchain_contracts::RULES_VERSION_MAX)
+    }
 }
 
 #[cfg(test)]
@@ -336,6 +366,17 @@ mod tests {
                 .expect("parse");
         assert_eq!(config.block_interval_ms, 200);
         assert!(config.validate().is_ok());
+        assert_eq!(
+            config.rules_version_max(),
+            vchain_contracts::RULES_VERSION_MAX,
+            "a node executes every rules version its release implements unless told otherwise"
+        );
+        let drill = NodeConfig {
+            rules_version_max: Some(1),
+            ..config.clone()
+        };
+        assert!(drill.validate().is_ok());
+        assert_eq!(drill.rules_version_max(), 1);
         let bad = NodeConfig {
             block_interval_ms: 1,
             ..config.clone()
@@ -382,6 +423,20 @@ mod tests {
                     ..config.clone()
                 },
                 "storage.wal_mib_max",
+            ),
+            (
+                NodeConfig {
+                    rules_version_max: Some(vchain_contracts::RULES_VERSION_MAX + 1),
+                    ..config.clone()
+                },
+                "rules_version_max",
+            ),
+            (
+                NodeConfig {
+                    rules_version_max: Some(0),
+                    ..config.clone()
+                },
+                "rules_version_max",
             ),
         ] {
             match bad.validate() {

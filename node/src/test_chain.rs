@@ -70,6 +70,7 @@ pub(crate) fn solo(dir: &Path, now_ms: u64) -> (NodeConfig, Genesis, SigningKey)
         event_subscriptions_max: crate::config::EVENT_SUBSCRIPTIONS_MAX,
         metrics: None,
         network: None,
+        rules_version_max: None,
     };
     (config, genesis, key(1))
 }

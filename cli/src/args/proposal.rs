@@ -141,6 +141,22 @@ pub(crate) enum ProposalAction {
         #[command(flatten)]
         params: ParamChanges,
     },
+    /// Schedule the chain's next rules version to activate at a height (a rolling upgrade:
+    /// upgrade every node's release before that height; docs/operations.md, "Upgrades").
+    ScheduleUpgrade {
+        #[command(flatten)]
+        tx: TxOpts,
+        #[command(flatten)]
+        text: ProposalText,
+        /// The rules version to switch to: the chain's current one + 1 (`vchain status` shows
+        /// it).
+        #[arg(long)]
+        version: u32,
+        /// Height of the first block under the new rules: at least 16 blocks after the block
+        /// that passes the proposal. Give the banks time to upgrade their nodes.
+        #[arg(long, value_name = "HEIGHT")]
+        activation_height: u64,
+    },
 }
 
 /// Chain parameters to change (the time zone cannot change).
@@ -176,6 +192,10 @@ pub(crate) struct ParamChanges {
     /// How long a proposal stays open, milliseconds.
     #[arg(long)]
     pub(crate) proposal_ttl_ms: Option<u64>,
+    /// Deepest lineage (splits of splits), 1..=1024, 0 for the default 32; from chain rules
+    /// version 2 on.
+    #[arg(long)]
+    pub(crate) lineage_depth_max: Option<u32>,
 }
 
 /// Parses `ACCOUNT=HEX` for `--admin`.

@@ -549,6 +549,45 @@ fn proposal_commands() {
     ));
     assert!(matches!(
         parse(&[
+            "proposal", "submit", "set-params", "--as", "admin", "--lineage-depth-max", "1000"
+        ])
+        .command,
+        Command::Proposal(ProposalCmd::Submit(ProposalAction::SetParams { ref params, .. }))
+            if params.lineage_depth_max == Some(1_000)
+    ));
+    assert!(matches!(
+        parse(&[
+            "proposal",
+            "submit",
+            "schedule-upgrade",
+            "--as",
+            "admin",
+            "--version",
+            "2",
+            "--activation-height",
+            "5000"
+        ])
+        .command,
+        Command::Proposal(ProposalCmd::Submit(ProposalAction::ScheduleUpgrade {
+            version: 2,
+            activation_height: 5_000,
+            ..
+        }))
+    ));
+    assert_eq!(
+        parse_err(&[
+            "proposal",
+            "submit",
+            "schedule-upgrade",
+            "--as",
+            "admin",
+            "--version",
+            "2"
+        ]),
+        ErrorKind::MissingRequiredArgument
+    );
+    assert!(matches!(
+        parse(&[
             "proposal",
             "submit",
             "rotate-ca",

@@ -64,13 +64,20 @@ impl Ctx {
                 };
                 let Some(event) = envelope.event else {
                     // A node's own alert (not a chain event): say it, loudly, on stderr.
-                    if let Some(e) = envelope.alert.and_then(|a| a.equivocation) {
+                    let alert = envelope.alert.unwrap_or_default();
+                    if let Some(e) = alert.equivocation {
                         eprintln!(
                             "ALERT: consensus node {} signed two blocks at height {}: {} and {}",
                             e.node_id,
                             e.height,
                             hex::encode(&e.first_block_hash),
                             hex::encode(&e.second_block_hash)
+                        );
+                    }
+                    if let Some(u) = alert.rules_upgrade_unsupported {
+                        eprintln!(
+                            "ALERT: the chain activates rules v{} at height {} (proposal {}); this node executes rules up to v{}: upgrade its release before then, or it stops there",
+                            u.version, u.activation_height, u.proposal_id, u.rules_version_max
                         );
                     }
                     continue;

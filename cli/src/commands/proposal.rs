@@ -7,7 +7,7 @@ use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::{
     AddConsensusNode, AddOrganisation, AdminAccount, GetProposalRequest, GetStatusRequest,
     ListProposalsRequest, RemoveConsensusNode, RemoveOrganisation, RotateOrganisationCa,
-    SetChainParams, SubmitProposal, VoteOnProposal,
+    ScheduleRulesUpgrade, SetChainParams, SubmitProposal, VoteOnProposal,
 };
 
 use crate::args::{ParamChanges, ProposalAction, ProposalCmd};
@@ -141,6 +141,19 @@ impl Ctx {
                     }),
                 )
             }
+            ProposalCmd::Submit(ProposalAction::ScheduleUpgrade {
+                tx,
+                text,
+                version,
+                activation_height,
+            }) => (
+                tx,
+                text,
+                Action::ScheduleRulesUpgrade(ScheduleRulesUpgrade {
+                    version,
+                    activation_height,
+                }),
+            ),
         };
         let title = text.title.unwrap_or_else(|| default_title(&action));
         let op = Operation::SubmitProposal(SubmitProposal {
@@ -230,6 +243,10 @@ fn default_title(action: &Action) -> String {
         Action::RemoveConsensusNode(a) => format!("remove consensus node {}", a.node_id),
         Action::RotateOrganisationCa(a) => format!("rotate the root CA of {}", a.org_id),
         Action::SetChainParams(_) => "change chain parameters".to_owned(),
+        Action::ScheduleRulesUpgrade(a) => format!(
+            "switch to chain rules v{} at height {}",
+            a.version, a.activation_height
+        ),
     }
 }
 
@@ -249,6 +266,7 @@ fn changed_params(
         destroy_per_block_max,
         proposal_approval_percent,
         proposal_ttl_ms,
+        lineage_depth_max,
     } = *changes;
     let set = |field: &mut u32, value: Option<u32>| {
         if let Some(value) = value {
@@ -266,6 +284,7 @@ fn changed_params(
         &mut current.proposal_approval_percent,
         proposal_approval_percent,
     );
+    set(&mut current.lineage_depth_max, lineage_depth_max);
     if let Some(value) = min_split_amount {
         current.min_split_amount = value;
     }

@@ -18,13 +18,20 @@
 //! - Every submission, vote and decision is an event in the proposal's history (`ge/`), and the
 //!   proposal record keeps its votes; changes to members, their CAs, consensus nodes and
 //!   parameters also go to the audit log, as every permission change does.
+//! - A rules upgrade (`ScheduleRulesUpgrade`, ADR 0016) names the version after the active one,
+//!   an activation height at least [`RULES_ACTIVATION_NOTICE_MIN`] and at most
+//!   [`RULES_ACTIVATION_NOTICE_MAX`] blocks after the block that checks it, and needs no other
+//!   upgrade pending. It is not bounded by what this release implements
+//!   ([`crate::rules::RULES_VERSION_MAX`]): an older release must record the schedule a newer
+//!   one will execute. Passing stores it (`p/rules_pending`); `crate::rules` activates it.
 
 use sha2::{Digest, Sha256};
 use vchain_ledger::StateReader;
 use vchain_proto::v1::{
-    submit_proposal::Action, AddOrganisation, AdminAccount, ChainParams, ErrorCode, Event,
-    EventKind, Identity, IdentityStatus, Organisation, Proposal, ProposalStatus,
-    RemoveOrganisation, Role, RotateOrganisationCa, SetChainParams, SubmitProposal, VoteOnProposal,
+    submit_proposal::Action, AddOrganisation, AdminAccount, ChainParams, ChainRules, ErrorCode,
+    Event, EventKind, Identity, IdentityStatus, Organisation, Proposal, ProposalStatus,
+    RemoveOrganisation, Role, RotateOrganisationCa, ScheduleRulesUpgrade, SetChainParams,
+    SubmitProposal, VoteOnProposal,
 };
 
 use crate::certificates::{self, CheckedCertificate};
@@ -39,6 +46,9 @@ use crate::ops::certificate;
 use crate::ops::consensus;
 use crate::ops::identity::ACCOUNTS_PER_IDENTITY_MAX;
 use crate::ops::TxContext;
+use crate::rules::{
+    self, RULES_ACTIVATION_NOTICE_MAX, RULES_ACTIVATION_NOTICE_MIN, RULES_VERSION_LIMIT,
+};
 use crate::state::{decode, read_message, Overlay};
 use crate::validate::{self, TEXT_LEN_MAX};
 
@@ -126,6 +136,7 @@ fn action_name(action: &Action) -> &'static str {
         Action::RemoveConsensusNode(_) => "removing a consensus node",
         Action::RotateOrganisationCa(_) => "rotating an organisation's CA",
         Action::SetChainParams(_) => "changing the chain parameters",
+        Action::ScheduleRulesUpgrade(_) => "scheduling a chain rules upgrade",
     }
 }
 
@@ -222,6 +233,8 @@ enum Plan {
     RotateOrganisationCa(Organisation, Vec<u8>),
     /// The parameters now and as proposed.
     SetChainParams(ChainParams),
+    /// The version and activation height to record.
+    ScheduleRulesUpgrade(ScheduleRulesUpgrade),
 }
 
 /// Checks that `action`, proposed by an administrator of `proposer_org`, applies to the state as
@@ -244,6 +257,7 @@ fn check_action(
         }
         Action::RotateOrganisationCa(op) => check_rotate_ca(tx, op),
         Action::SetChainParams(op) => check_set_params(tx, op),
+        Action::ScheduleRulesUpgrade(op) => check_schedule_rules(tx, op),
     }
 }
 
@@ -453,12 +467,77 @@ fn check_set_params(tx: &TxContext<'_, '_>, op: &SetChainParams) -> Result<Plan,
             "the proposed parameters equal the current ones",
         );
     }
+    // A parameter a later rules version introduced cannot change before that version is
+    // active: the release executing it today would ignore it, so the chain would say one thing
+    // and do another.
+    let needed = rules::RULES_VERSION_LINEAGE_DEPTH_PARAM;
+    if params.lineage_depth_max != current.lineage_depth_max && tx.rules_version < needed {
+        return reject(
+            ErrorCode::RulesVersionRequired,
+            format!(
+                "params: lineage_depth_max is a chain rules v{needed} parameter and the chain runs \
+                 v{}; schedule the upgrade first (ScheduleRulesUpgrade), then change it",
+                tx.rules_version
+            ),
+        );
+    }
     Ok(Plan::SetChainParams(*params))
 }
 
-/// Writes what a checked action does and returns its events (the caller records them). Only
-/// storage can fail here, never a rule.
-fn apply(tx: &mut TxContext<'_, '_>, plan: Plan) -> Result<Vec<Event>, Failure> {
+/// Checks a rules upgrade against the chain as this transaction sees it: no upgrade pending, the
+/// version after the active one, and an activation height within the notice bounds of this
+/// block (the one submitting it, or later the one passing it).
+fn check_schedule_rules(
+    tx: &TxContext<'_, '_>,
+    op: &ScheduleRulesUpgrade,
+) -> Result<Plan, Failure> {
+    let pending: Option<ChainRules> = tx.overlay.get_message(keys::RULES_PENDING, "ChainRules")?;
+    if let Some(pending) = pending {
+        return reject(
+            ErrorCode::RulesUpgradePending,
+            format!(
+                "chain rules v{} are already scheduled to activate at height {} (proposal {}); \
+                 one upgrade at a time",
+                pending.version, pending.activation_height, pending.proposal_id
+            ),
+        );
+    }
+    let active = tx
+        .overlay
+        .get_message::<ChainRules>(keys::RULES, "ChainRules")?
+        .map_or(rules::RULES_VERSION_GENESIS, |r| r.version);
+    // The block's own version: a block activating an upgrade has written it already.
+    debug_assert_eq!(active, tx.rules_version);
+    let next = active.saturating_add(1);
+    if op.version != next || op.version > RULES_VERSION_LIMIT {
+        return reject(
+            ErrorCode::RulesVersionInvalid,
+            format!(
+                "the chain runs rules v{active}; an upgrade names v{next}, not v{}",
+                op.version
+            ),
+        );
+    }
+    let height = tx.context.height;
+    let earliest = height.saturating_add(RULES_ACTIVATION_NOTICE_MIN);
+    let latest = height.saturating_add(RULES_ACTIVATION_NOTICE_MAX);
+    if op.activation_height < earliest || op.activation_height > latest {
+        return reject(
+            ErrorCode::RulesActivationHeightInvalid,
+            format!(
+                "activation height {} at block {height}: it must be at least \
+                 {RULES_ACTIVATION_NOTICE_MIN} and at most {RULES_ACTIVATION_NOTICE_MAX} blocks \
+                 ahead, {earliest}..={latest}",
+                op.activation_height
+            ),
+        );
+    }
+    Ok(Plan::ScheduleRulesUpgrade(*op))
+}
+
+/// Writes what a checked action of proposal `proposal_id` does and returns its events (the
+/// caller records them). Only storage can fail here, never a rule.
+fn apply(tx: &mut TxContext<'_, '_>, plan: Plan, proposal_id: &str) -> Result<Vec<Event>, Failure> {
     Ok(match plan {
         Plan::AddOrganisation(op, ca, admins) => vec![apply_add_organisation(tx, op, ca, admins)],
         Plan::RemoveOrganisation(mut organisation) => {
@@ -492,6 +571,27 @@ fn apply(tx: &mut TxContext<'_, '_>, plan: Plan) -> Result<Vec<Event>, Failure> 
             // The new parameters in full; the previous ones are in the previous such event
             // (or genesis), so a reader diffs them without words from the chain.
             event.params = Some(params);
+            vec![event]
+        }
+        Plan::ScheduleRulesUpgrade(op) => {
+            let record = ChainRules {
+                version: op.version,
+                activation_height: op.activation_height,
+                proposal_id: proposal_id.to_owned(),
+            };
+            tx.overlay
+                .put_message(keys::RULES_PENDING.to_vec(), &record);
+            // Read back: the chain's step activates exactly what was checked.
+            let stored: Option<ChainRules> =
+                tx.overlay.get_message(keys::RULES_PENDING, "ChainRules")?;
+            assert_eq!(
+                stored.as_ref(),
+                Some(&record),
+                "the scheduled upgrade reads back"
+            );
+            let mut event = tx.event(EventKind::RulesUpgradeScheduled);
+            event.rules_version = op.version;
+            event.activation_height = op.activation_height;
             vec![event]
         }
     })
@@ -742,7 +842,7 @@ fn decide(tx: &mut TxContext<'_, '_>, mut proposal: Proposal) -> Result<(), Fail
             })?;
         match check_action(tx, &action, &proposal.proposer_org) {
             Ok(plan) => {
-                let events = apply(tx, plan)?;
+                let events = apply(tx, plan, &proposal.id)?;
                 proposal.set_status(ProposalStatus::Passed);
                 for mut event in events {
                     event.proposal_id = proposal.id.clone();

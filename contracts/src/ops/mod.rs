@@ -23,13 +23,15 @@ use crate::keys::{self, EventPosition};
 use crate::state::Overlay;
 use crate::tx::Hash;
 
-pub(crate) use voucher::{adjust_live_vouchers, release_credit_line, LINEAGE_DEPTH_MAX};
+pub(crate) use voucher::{adjust_live_vouchers, release_credit_line};
 
 /// One authenticated transaction being executed.
 pub(crate) struct TxContext<'o, 'a> {
     pub(crate) overlay: &'o mut Overlay<'a>,
     pub(crate) context: &'o BlockContext,
     pub(crate) params: &'o ChainParams,
+    /// The chain rules version the block executes under (`crate::rules`).
+    pub(crate) rules_version: u32,
     /// The block's day in the chain's time zone.
     pub(crate) today: u32,
     /// The signer's account (nonce already spent).

@@ -14,12 +14,11 @@ use vchain_proto::v1::{
 
 use crate::error::{reject, ExecError, Failure};
 use crate::keys;
+use crate::limits::LINEAGE_DEPTH_LIMIT;
 use crate::ops::TxContext;
+use crate::rules;
 use crate::state::Overlay;
 use crate::validate::{self, ID_LEN_MAX, TEXT_LEN_MAX};
-
-/// Deepest lineage: how many times a voucher's descendants can be split in turn.
-pub(crate) const LINEAGE_DEPTH_MAX: u32 = 32;
 
 /// Roles that may hold a voucher.
 const HOLDER_ROLES: [Role; 2] = [Role::Supplier, Role::Financier];
@@ -348,15 +347,29 @@ pub(crate) fn split(tx: &mut TxContext<'_, '_>, op: SplitVoucher) -> Result<(), 
             ),
         );
     }
-    if parent.depth >= LINEAGE_DEPTH_MAX {
+    // The deepest lineage depends on the chain rules version: a constant under version 1, the
+    // `lineage_depth_max` parameter from version 2.
+    let depth_max = rules::lineage_depth_max(tx.rules_version, tx.params);
+    if parent.depth >= depth_max {
         return reject(
             ErrorCode::LineageTooDeep,
             format!(
-                "voucher {} is already {LINEAGE_DEPTH_MAX} splits deep",
-                parent.id
+                "voucher {} is already {} splits deep, the deepest lineage allowed ({depth_max}{})",
+                parent.id,
+                parent.depth,
+                if tx.rules_version < rules::RULES_VERSION_LINEAGE_DEPTH_PARAM {
+                    format!(
+                        " under chain rules v{}; from v{} the parameter lineage_depth_max sets it",
+                        tx.rules_version,
+                        rules::RULES_VERSION_LINEAGE_DEPTH_PARAM
+                    )
+                } else {
+                    ", the chain parameter lineage_depth_max".to_owned()
+                }
             ),
         );
     }
+    debug_assert!(depth_max <= LINEAGE_DEPTH_LIMIT);
     let mut total: u64 = 0;
     for &amount in &op.amounts {
         if amount < tx.params.min_split_amount.max(1) {

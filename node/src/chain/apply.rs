@@ -181,6 +181,27 @@ impl Producer {
             chain.refresh_params()?;
             info!(height = header.height, params = ?chain.params(), "chain parameters changed");
         }
+        for event in outcome.events() {
+            match event.kind() {
+                EventKind::RulesUpgradeScheduled => {
+                    info!(
+                        height = header.height,
+                        version = event.rules_version,
+                        activation_height = event.activation_height,
+                        proposal = %event.proposal_id,
+                        "chain rules upgrade scheduled"
+                    );
+                    chain.warn_unsupported_rules();
+                }
+                EventKind::RulesUpgradeActivated => info!(
+                    height = header.height,
+                    version = event.rules_version,
+                    proposal = %event.proposal_id,
+                    "chain rules upgraded: this block and every later one execute under the new version"
+                ),
+                _ => {}
+            }
+        }
         Ok(Some(AppliedBlock {
             height: header.height,
             hash,
@@ -254,6 +275,9 @@ impl Producer {
         if let Err(mismatch) = check_header(header, &parent, &membership) {
             return Ok(Err(mismatch));
         }
+        // A block under rules this node does not execute stops it (this node's own error, not
+        // the block's): it neither stores nor votes for what it cannot check.
+        chain.require_rules_for(header.height)?;
         let outcome = execute_block(
             &*chain.ledger,
             &BlockContext {

@@ -424,6 +424,7 @@ impl Chain {
         }
         let _ = self.alerts.send(Arc::new(NodeAlert {
             equivocation: Some(record),
+            ..NodeAlert::default()
         }));
     }
 

@@ -311,6 +311,9 @@ impl Producer {
         loop {
             if Instant::now() >= next_certificate_warning && !self.chain.is_syncing() {
                 self.chain.warn_expiring_certificates();
+                // And a rules upgrade this node cannot execute: at start and every hour, until
+                // the release is upgraded or the node stops at the activation height.
+                self.chain.warn_unsupported_rules();
                 next_certificate_warning = Instant::now() + CERTIFICATE_WARNING_INTERVAL;
             }
             let deadline = next_tick.min(last_block + interval);
@@ -362,6 +365,7 @@ impl Producer {
             info!(%what, "block producer stopped");
         } else {
             error!(%error, "block production failed; stopping the node");
+            *lock(&self.chain.failure) = error.to_string();
             self.chain.failed.store(true, Ordering::SeqCst);
             // RocksDB reports a full disk as an I/O error whose text carries the OS's words;
             // the operator's remedy is simple, so say it (nothing acknowledged is lost: every

@@ -136,6 +136,23 @@ pub enum ChainError {
     /// The node began to stop while waiting for something it needs (a snapshot from peers).
     #[error("interrupted by shutdown: {0}")]
     Interrupted(String),
+    /// The next block executes under a chain rules version this node does not execute (the
+    /// consortium scheduled it by governance; ADR 0016): the node stops rather than execute it
+    /// under other rules, and does not start on a ledger already past it.
+    #[error(
+        "this release implements chain rules up to v{implemented}; the chain activates \
+         v{version} at height {height}: install a release that implements it and start the \
+         node again"
+    )]
+    RulesUnsupported {
+        /// The newest version this node executes (its release's, or its config's
+        /// `rules_version_max`).
+        implemented: u32,
+        /// The version the chain needs.
+        version: u32,
+        /// The height at which the chain activates (or activated) it.
+        height: u64,
+    },
 }
 
 /// Certificates expiring within this many days are reported in status and logged.
@@ -169,6 +186,8 @@ pub struct Chain {
     wake: SyncSender<Wake>,
     stopping: AtomicBool,
     failed: AtomicBool,
+    /// Why the producer stopped on a fatal error, for status (empty while it runs).
+    failure: Mutex<String>,
     /// Flips to true when the node stops, so long-lived streams end and shutdown can finish.
     stopped: tokio::sync::watch::Sender<bool>,
     /// The network of a networked engine (`None` for solo).
@@ -342,6 +361,16 @@ impl Chain {
         }
         let (ledger, genesis_hash) = open_ledger(&config, genesis)?;
         let (chain_id, params) = chain_config(&*ledger)?;
+        // A ledger whose chain already runs rules this node does not execute cannot be served
+        // or extended: refuse to start, saying which release is needed.
+        let active = vchain_contracts::rules::active_rules(&*ledger)?;
+        if active.version > config.rules_version_max() {
+            return Err(ChainError::RulesUnsupported {
+                implemented: config.rules_version_max(),
+                version: active.version,
+                height: active.activation_height,
+            });
+        }
         let head = ledger
             .head()?
             .ok_or_else(|| ChainError::Genesis("ledger has no head after genesis".into()))?;
@@ -390,6 +419,7 @@ impl Chain {
             wake,
             stopping: AtomicBool::new(false),
             failed: AtomicBool::new(false),
+            failure: Mutex::new(String::new()),
             stopped: tokio::sync::watch::channel(false).0,
             peers,
             leader: Mutex::new(None),
@@ -599,6 +629,81 @@ impl Chain {
         *lock(&self.params)
     }
 
+    /// Refuses to execute block `height` (proposing, re-executing or validating it) under a
+    /// chain rules version this node does not execute: a fatal error that stops the producer
+    /// before anything of the block runs, as a divergence does. Restarted with a release (or
+    /// `rules_version_max`) that implements it, the node applies the same block and goes on.
+    pub(crate) fn require_rules_for(&self, height: u64) -> Result<(), ChainError> {
+        let rules = vchain_contracts::block_rules(&*self.ledger, height)?;
+        let implemented = self.config.rules_version_max();
+        if rules.version <= implemented {
+            return Ok(());
+        }
+        let activation_height = match &rules.activates {
+            Some(pending) => pending.activation_height,
+            None => vchain_contracts::rules::active_rules(&*self.ledger)?.activation_height,
+        };
+        Err(ChainError::RulesUnsupported {
+            implemented,
+            version: rules.version,
+            height: activation_height,
+        })
+    }
+
+    /// The active chain rules version and the pending upgrade, if any, as committed.
+    pub(crate) fn rules(
+        &self,
+    ) -> Result<
+        (
+            vchain_proto::v1::ChainRules,
+            Option<vchain_proto::v1::ChainRules>,
+        ),
+        ChainError,
+    > {
+        Ok((
+            vchain_contracts::rules::active_rules(&*self.ledger)?,
+            vchain_contracts::rules::pending_rules(&*self.ledger)?,
+        ))
+    }
+
+    /// If the chain scheduled a rules version this node does not execute: says so at error
+    /// level, naming the height to upgrade before, and sends a [`NodeAlert`] to every event
+    /// stream. Called when such a schedule is applied, at start and hourly.
+    pub(crate) fn warn_unsupported_rules(&self) {
+        let pending = match vchain_contracts::rules::pending_rules(&*self.ledger) {
+            Ok(Some(pending)) => pending,
+            Ok(None) => return,
+            Err(error) => {
+                warn!(%error, "could not read the scheduled chain rules upgrade");
+                return;
+            }
+        };
+        let rules_version_max = self.config.rules_version_max();
+        if pending.version <= rules_version_max {
+            return;
+        }
+        tracing::error!(
+            version = pending.version,
+            activation_height = pending.activation_height,
+            rules_version_max,
+            proposal = %pending.proposal_id,
+            "the chain activates rules v{} at height {}, and this node implements rules up to \
+             v{rules_version_max}: upgrade this node's release before height {}, or it stops there",
+            pending.version,
+            pending.activation_height,
+            pending.activation_height,
+        );
+        let _ = self.alerts.send(Arc::new(NodeAlert {
+            rules_upgrade_unsupported: Some(vchain_proto::v1::RulesUpgradeUnsupported {
+                version: pending.version,
+                activation_height: pending.activation_height,
+                rules_version_max,
+                proposal_id: pending.proposal_id,
+            }),
+            ..NodeAlert::default()
+        }));
+    }
+
     /// How far ahead of this node's clock a block's time may be before it is flagged.
     pub(crate) fn clock_skew_ms_max(&self) -> u64 {
         self.config
@@ -642,5 +747,10 @@ impl Chain {
     /// True if the producer stopped on a fatal error (storage failure or divergence).
     pub fn has_failed(&self) -> bool {
         self.failed.load(Ordering::SeqCst)
+    }
+
+    /// Why the producer stopped on a fatal error, in words; empty while it runs.
+    pub fn failure(&self) -> String {
+        lock(&self.failure).clone()
     }
 }

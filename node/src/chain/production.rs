@@ -196,6 +196,8 @@ impl Producer {
         let timestamp_ms = now_ms.max(head.timestamp_ms + 1);
         let span = info_span!("cut_block", height);
         let _entered = span.enter();
+        // Never propose a block under rules this node does not execute (it stops instead).
+        chain.require_rules_for(height)?;
         let params = chain.params();
         let draft = BlockDraft {
             chain_id: chain.chain_id.clone(),

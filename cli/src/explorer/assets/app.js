@@ -217,6 +217,8 @@
       case 'PROPOSAL_PASSED': return ['proposal ', proposalLink(e.proposal_id), ' passed and its change was made'];
       case 'PROPOSAL_REJECTED': return ['proposal ', proposalLink(e.proposal_id), ' was rejected', e.code && e.code !== 'OK' ? ` (${e.code})` : ''];
       case 'PROPOSAL_EXPIRED': return ['proposal ', proposalLink(e.proposal_id), ' expired undecided'];
+      case 'RULES_UPGRADE_SCHEDULED': return ['chain rules ', h('b', null, `v${e.rules_version}`), ` scheduled to activate at block ${e.activation_height} (proposal `, proposalLink(e.proposal_id), ')'];
+      case 'RULES_UPGRADE_ACTIVATED': return ['chain rules ', h('b', null, `v${e.rules_version}`), ' are active from this block on (proposal ', proposalLink(e.proposal_id), ')'];
       case 'CONSENSUS_NODE_ADDED': return ['consensus node ', h('b', null, e.node_id), ' joined', e.org_id ? ` (${e.org_id})` : ''];
       case 'CONSENSUS_NODE_REMOVED': return ['consensus node ', h('b', null, e.node_id), ' left'];
       case 'CREDIT_LINE_GRANTED': case 'CREDIT_LINE_RAISED': case 'CREDIT_LINE_LOWERED': case 'CREDIT_LINE_REVOKED':
@@ -295,6 +297,10 @@
               st.syncing ? ['Syncing', h('span', { class: 'badge warn' }, 'installing a snapshot')] : null,
               // Nodes that certify their blocks after applying them (ADR 0015) report how far.
               st.certified_height !== undefined ? ['Certified by this node up to', [blockLink(st.certified_height), st.certification_lag ? ` (${st.certification_lag} behind)` : ''], 'status-node-certified'] : null,
+              // Chain rules versions (ADR 0016): the active one and a scheduled upgrade.
+              st.rules_version ? ['Chain rules', `v${st.rules_version} (this node executes up to v${st.rules_version_max})`, 'status-rules'] : null,
+              st.rules_pending_version ? ['Rules upgrade', [`v${st.rules_pending_version} at block ${st.rules_activation_height}`,
+                st.rules_pending_version > st.rules_version_max ? h('span', { class: 'badge bad' }, ' this node must be upgraded first') : ''], 'status-rules-upgrade'] : null,
             ])),
             st.equivocations && st.equivocations.length ? card('Equivocation alerts',
               h('p', { class: 'error', 'data-testid': 'status-equivocations' }, `${st.equivocations.length} consensus member signature(s) on two different blocks at one height: remove the member through governance and find out why.`),

@@ -326,7 +326,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("chain_id", "node_id", "consensus", "height", "head_hash", "state_root", "head_time_ms", "mempool_size", "genesis_hash", "version", "params", "members", "leader", "voters", "syncing", "snapshots_installed", "certificates_expiring", "certificate_warning_days", "blocks_ahead_of_clock", "votes_refused_from", "voting_forbidden", "consensus_view", "certified_height", "certification_lag", "equivocations", "proposals_refused", "resources")
+    __slots__ = ("chain_id", "node_id", "consensus", "height", "head_hash", "state_root", "head_time_ms", "mempool_size", "genesis_hash", "version", "params", "members", "leader", "voters", "syncing", "snapshots_installed", "certificates_expiring", "certificate_warning_days", "blocks_ahead_of_clock", "votes_refused_from", "voting_forbidden", "consensus_view", "certified_height", "certification_lag", "equivocations", "proposals_refused", "resources", "rules_version", "rules_pending_version", "rules_activation_height", "rules_version_max")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     CONSENSUS_FIELD_NUMBER: _ClassVar[int]
@@ -354,6 +354,10 @@ class GetStatusResponse(_message.Message):
     EQUIVOCATIONS_FIELD_NUMBER: _ClassVar[int]
     PROPOSALS_REFUSED_FIELD_NUMBER: _ClassVar[int]
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    RULES_PENDING_VERSION_FIELD_NUMBER: _ClassVar[int]
+    RULES_ACTIVATION_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    RULES_VERSION_MAX_FIELD_NUMBER: _ClassVar[int]
     chain_id: str
     node_id: str
     consensus: str
@@ -381,7 +385,11 @@ class GetStatusResponse(_message.Message):
     equivocations: _containers.RepeatedCompositeFieldContainer[_types_pb2.EquivocationEvidence]
     proposals_refused: int
     resources: ResourceUsage
-    def __init__(self, chain_id: _Optional[str] = ..., node_id: _Optional[str] = ..., consensus: _Optional[str] = ..., height: _Optional[int] = ..., head_hash: _Optional[bytes] = ..., state_root: _Optional[bytes] = ..., head_time_ms: _Optional[int] = ..., mempool_size: _Optional[int] = ..., genesis_hash: _Optional[bytes] = ..., version: _Optional[str] = ..., params: _Optional[_Union[_types_pb2.ChainParams, _Mapping]] = ..., members: _Optional[_Iterable[_Union[_types_pb2.Organisation, _Mapping]]] = ..., leader: _Optional[str] = ..., voters: _Optional[_Iterable[str]] = ..., syncing: _Optional[bool] = ..., snapshots_installed: _Optional[int] = ..., certificates_expiring: _Optional[_Iterable[_Union[_types_pb2.CertificateRecord, _Mapping]]] = ..., certificate_warning_days: _Optional[int] = ..., blocks_ahead_of_clock: _Optional[int] = ..., votes_refused_from: _Optional[_Iterable[str]] = ..., voting_forbidden: _Optional[bool] = ..., consensus_view: _Optional[int] = ..., certified_height: _Optional[int] = ..., certification_lag: _Optional[int] = ..., equivocations: _Optional[_Iterable[_Union[_types_pb2.EquivocationEvidence, _Mapping]]] = ..., proposals_refused: _Optional[int] = ..., resources: _Optional[_Union[ResourceUsage, _Mapping]] = ...) -> None: ...
+    rules_version: int
+    rules_pending_version: int
+    rules_activation_height: int
+    rules_version_max: int
+    def __init__(self, chain_id: _Optional[str] = ..., node_id: _Optional[str] = ..., consensus: _Optional[str] = ..., height: _Optional[int] = ..., head_hash: _Optional[bytes] = ..., state_root: _Optional[bytes] = ..., head_time_ms: _Optional[int] = ..., mempool_size: _Optional[int] = ..., genesis_hash: _Optional[bytes] = ..., version: _Optional[str] = ..., params: _Optional[_Union[_types_pb2.ChainParams, _Mapping]] = ..., members: _Optional[_Iterable[_Union[_types_pb2.Organisation, _Mapping]]] = ..., leader: _Optional[str] = ..., voters: _Optional[_Iterable[str]] = ..., syncing: _Optional[bool] = ..., snapshots_installed: _Optional[int] = ..., certificates_expiring: _Optional[_Iterable[_Union[_types_pb2.CertificateRecord, _Mapping]]] = ..., certificate_warning_days: _Optional[int] = ..., blocks_ahead_of_clock: _Optional[int] = ..., votes_refused_from: _Optional[_Iterable[str]] = ..., voting_forbidden: _Optional[bool] = ..., consensus_view: _Optional[int] = ..., certified_height: _Optional[int] = ..., certification_lag: _Optional[int] = ..., equivocations: _Optional[_Iterable[_Union[_types_pb2.EquivocationEvidence, _Mapping]]] = ..., proposals_refused: _Optional[int] = ..., resources: _Optional[_Union[ResourceUsage, _Mapping]] = ..., rules_version: _Optional[int] = ..., rules_pending_version: _Optional[int] = ..., rules_activation_height: _Optional[int] = ..., rules_version_max: _Optional[int] = ...) -> None: ...
 
 class ResourceUsage(_message.Message):
     __slots__ = ("resident_bytes", "consensus_log_bytes", "mempool_bytes", "memtable_bytes", "block_cache_bytes", "wal_bytes", "table_bytes", "checkpoint_log_index", "block_bytes")
@@ -446,10 +454,24 @@ class EventEnvelope(_message.Message):
     def __init__(self, event: _Optional[_Union[_types_pb2.Event, _Mapping]] = ..., alert: _Optional[_Union[NodeAlert, _Mapping]] = ...) -> None: ...
 
 class NodeAlert(_message.Message):
-    __slots__ = ("equivocation",)
+    __slots__ = ("equivocation", "rules_upgrade_unsupported")
     EQUIVOCATION_FIELD_NUMBER: _ClassVar[int]
+    RULES_UPGRADE_UNSUPPORTED_FIELD_NUMBER: _ClassVar[int]
     equivocation: _types_pb2.EquivocationEvidence
-    def __init__(self, equivocation: _Optional[_Union[_types_pb2.EquivocationEvidence, _Mapping]] = ...) -> None: ...
+    rules_upgrade_unsupported: RulesUpgradeUnsupported
+    def __init__(self, equivocation: _Optional[_Union[_types_pb2.EquivocationEvidence, _Mapping]] = ..., rules_upgrade_unsupported: _Optional[_Union[RulesUpgradeUnsupported, _Mapping]] = ...) -> None: ...
+
+class RulesUpgradeUnsupported(_message.Message):
+    __slots__ = ("version", "activation_height", "rules_version_max", "proposal_id")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    RULES_VERSION_MAX_FIELD_NUMBER: _ClassVar[int]
+    PROPOSAL_ID_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    activation_height: int
+    rules_version_max: int
+    proposal_id: str
+    def __init__(self, version: _Optional[int] = ..., activation_height: _Optional[int] = ..., rules_version_max: _Optional[int] = ..., proposal_id: _Optional[str] = ...) -> None: ...
 
 class AdvanceClockRequest(_message.Message):
     __slots__ = ("milliseconds",)

@@ -151,6 +151,10 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORGANISATION_LAST: _ClassVar[ErrorCode]
     ORGANISATION_RUNS_NODES: _ClassVar[ErrorCode]
     ORGANISATIONS_FULL: _ClassVar[ErrorCode]
+    RULES_VERSION_INVALID: _ClassVar[ErrorCode]
+    RULES_ACTIVATION_HEIGHT_INVALID: _ClassVar[ErrorCode]
+    RULES_UPGRADE_PENDING: _ClassVar[ErrorCode]
+    RULES_VERSION_REQUIRED: _ClassVar[ErrorCode]
     CERTIFICATE_INVALID: _ClassVar[ErrorCode]
     CERTIFICATE_EXPIRED: _ClassVar[ErrorCode]
     CERTIFICATE_NOT_YET_VALID: _ClassVar[ErrorCode]
@@ -233,6 +237,8 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_READING_RECORDED: _ClassVar[EventKind]
     EVENT_KIND_PLEDGE_ALERT: _ClassVar[EventKind]
     EVENT_KIND_CHAIN_PARAMS_CHANGED: _ClassVar[EventKind]
+    EVENT_KIND_RULES_UPGRADE_SCHEDULED: _ClassVar[EventKind]
+    EVENT_KIND_RULES_UPGRADE_ACTIVATED: _ClassVar[EventKind]
 
 class IdentityStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -383,6 +389,10 @@ ORGANISATION_NOT_FOUND: ErrorCode
 ORGANISATION_LAST: ErrorCode
 ORGANISATION_RUNS_NODES: ErrorCode
 ORGANISATIONS_FULL: ErrorCode
+RULES_VERSION_INVALID: ErrorCode
+RULES_ACTIVATION_HEIGHT_INVALID: ErrorCode
+RULES_UPGRADE_PENDING: ErrorCode
+RULES_VERSION_REQUIRED: ErrorCode
 CERTIFICATE_INVALID: ErrorCode
 CERTIFICATE_EXPIRED: ErrorCode
 CERTIFICATE_NOT_YET_VALID: ErrorCode
@@ -462,6 +472,8 @@ EVENT_KIND_DEVICE_REVOKED: EventKind
 EVENT_KIND_READING_RECORDED: EventKind
 EVENT_KIND_PLEDGE_ALERT: EventKind
 EVENT_KIND_CHAIN_PARAMS_CHANGED: EventKind
+EVENT_KIND_RULES_UPGRADE_SCHEDULED: EventKind
+EVENT_KIND_RULES_UPGRADE_ACTIVATED: EventKind
 IDENTITY_STATUS_UNSPECIFIED: IdentityStatus
 IDENTITY_STATUS_ACTIVE: IdentityStatus
 IDENTITY_STATUS_REVOKED: IdentityStatus
@@ -1050,13 +1062,14 @@ class Pledge(_message.Message):
     def __init__(self, registration_number: _Optional[str] = ..., asset_kind: _Optional[str] = ..., asset_id: _Optional[str] = ..., pledgor: _Optional[str] = ..., pledgee: _Optional[str] = ..., secured_amount: _Optional[int] = ..., currency: _Optional[str] = ..., collateral_description: _Optional[str] = ..., period_end_date: _Optional[str] = ..., period_end_day: _Optional[int] = ..., modification_code_hash: _Optional[bytes] = ..., status: _Optional[_Union[PledgeStatus, str]] = ..., registered_height: _Optional[int] = ..., registered_ms: _Optional[int] = ..., ended_height: _Optional[int] = ..., ended_reason: _Optional[str] = ..., mode: _Optional[_Union[PledgeMode, str]] = ..., floor_value: _Optional[int] = ..., health: _Optional[_Union[PledgeHealth, str]] = ..., health_cause: _Optional[_Union[HealthCause, str]] = ...) -> None: ...
 
 class SubmitProposal(_message.Message):
-    __slots__ = ("add_organisation", "remove_organisation", "add_consensus_node", "remove_consensus_node", "rotate_organisation_ca", "set_chain_params", "title", "reason")
+    __slots__ = ("add_organisation", "remove_organisation", "add_consensus_node", "remove_consensus_node", "rotate_organisation_ca", "set_chain_params", "schedule_rules_upgrade", "title", "reason")
     ADD_ORGANISATION_FIELD_NUMBER: _ClassVar[int]
     REMOVE_ORGANISATION_FIELD_NUMBER: _ClassVar[int]
     ADD_CONSENSUS_NODE_FIELD_NUMBER: _ClassVar[int]
     REMOVE_CONSENSUS_NODE_FIELD_NUMBER: _ClassVar[int]
     ROTATE_ORGANISATION_CA_FIELD_NUMBER: _ClassVar[int]
     SET_CHAIN_PARAMS_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_RULES_UPGRADE_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     add_organisation: AddOrganisation
@@ -1065,9 +1078,10 @@ class SubmitProposal(_message.Message):
     remove_consensus_node: RemoveConsensusNode
     rotate_organisation_ca: RotateOrganisationCa
     set_chain_params: SetChainParams
+    schedule_rules_upgrade: ScheduleRulesUpgrade
     title: str
     reason: str
-    def __init__(self, add_organisation: _Optional[_Union[AddOrganisation, _Mapping]] = ..., remove_organisation: _Optional[_Union[RemoveOrganisation, _Mapping]] = ..., add_consensus_node: _Optional[_Union[AddConsensusNode, _Mapping]] = ..., remove_consensus_node: _Optional[_Union[RemoveConsensusNode, _Mapping]] = ..., rotate_organisation_ca: _Optional[_Union[RotateOrganisationCa, _Mapping]] = ..., set_chain_params: _Optional[_Union[SetChainParams, _Mapping]] = ..., title: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    def __init__(self, add_organisation: _Optional[_Union[AddOrganisation, _Mapping]] = ..., remove_organisation: _Optional[_Union[RemoveOrganisation, _Mapping]] = ..., add_consensus_node: _Optional[_Union[AddConsensusNode, _Mapping]] = ..., remove_consensus_node: _Optional[_Union[RemoveConsensusNode, _Mapping]] = ..., rotate_organisation_ca: _Optional[_Union[RotateOrganisationCa, _Mapping]] = ..., set_chain_params: _Optional[_Union[SetChainParams, _Mapping]] = ..., schedule_rules_upgrade: _Optional[_Union[ScheduleRulesUpgrade, _Mapping]] = ..., title: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class VoteOnProposal(_message.Message):
     __slots__ = ("proposal_id", "approve")
@@ -1120,6 +1134,14 @@ class SetChainParams(_message.Message):
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     params: ChainParams
     def __init__(self, params: _Optional[_Union[ChainParams, _Mapping]] = ...) -> None: ...
+
+class ScheduleRulesUpgrade(_message.Message):
+    __slots__ = ("version", "activation_height")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    activation_height: int
+    def __init__(self, version: _Optional[int] = ..., activation_height: _Optional[int] = ...) -> None: ...
 
 class Vote(_message.Message):
     __slots__ = ("org_id", "account", "approve", "height", "time_ms", "tx_hash")
@@ -1174,7 +1196,7 @@ class Proposal(_message.Message):
     def __init__(self, id: _Optional[str] = ..., proposer: _Optional[str] = ..., proposer_org: _Optional[str] = ..., submission: _Optional[_Union[SubmitProposal, _Mapping]] = ..., submitted_height: _Optional[int] = ..., submitted_ms: _Optional[int] = ..., deadline_ms: _Optional[int] = ..., status: _Optional[_Union[ProposalStatus, str]] = ..., votes: _Optional[_Iterable[_Union[Vote, _Mapping]]] = ..., decided_height: _Optional[int] = ..., submitted_tx_hash: _Optional[bytes] = ..., approvals: _Optional[int] = ..., disapprovals: _Optional[int] = ..., member_count: _Optional[int] = ..., approval_percent: _Optional[int] = ..., rejected_by: _Optional[_Union[ErrorCode, str]] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("kind", "height", "tx_hash", "time_ms", "actor", "voucher_id", "accounts", "amount", "currency", "counterparty", "related_vouchers", "detail", "consideration", "node_id", "proposal_id", "org_id", "pledge", "receipt_id", "device_id", "public_key", "role", "uscc", "amounts", "digest", "previous_holder", "quantity", "certificate_serial", "previous_certificate_serial", "params", "approve", "code", "device_kind", "reading", "health", "health_cause", "registration", "limit")
+    __slots__ = ("kind", "height", "tx_hash", "time_ms", "actor", "voucher_id", "accounts", "amount", "currency", "counterparty", "related_vouchers", "detail", "consideration", "node_id", "proposal_id", "org_id", "pledge", "receipt_id", "device_id", "public_key", "role", "uscc", "amounts", "digest", "previous_holder", "quantity", "certificate_serial", "previous_certificate_serial", "params", "approve", "code", "device_kind", "reading", "health", "health_cause", "registration", "limit", "rules_version", "activation_height")
     KIND_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     TX_HASH_FIELD_NUMBER: _ClassVar[int]
@@ -1212,6 +1234,8 @@ class Event(_message.Message):
     HEALTH_CAUSE_FIELD_NUMBER: _ClassVar[int]
     REGISTRATION_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     kind: EventKind
     height: int
     tx_hash: bytes
@@ -1249,7 +1273,9 @@ class Event(_message.Message):
     health_cause: HealthCause
     registration: Pledge
     limit: int
-    def __init__(self, kind: _Optional[_Union[EventKind, str]] = ..., height: _Optional[int] = ..., tx_hash: _Optional[bytes] = ..., time_ms: _Optional[int] = ..., actor: _Optional[str] = ..., voucher_id: _Optional[str] = ..., accounts: _Optional[_Iterable[str]] = ..., amount: _Optional[int] = ..., currency: _Optional[str] = ..., counterparty: _Optional[str] = ..., related_vouchers: _Optional[_Iterable[str]] = ..., detail: _Optional[str] = ..., consideration: _Optional[int] = ..., node_id: _Optional[str] = ..., proposal_id: _Optional[str] = ..., org_id: _Optional[str] = ..., pledge: _Optional[str] = ..., receipt_id: _Optional[str] = ..., device_id: _Optional[str] = ..., public_key: _Optional[bytes] = ..., role: _Optional[_Union[Role, str]] = ..., uscc: _Optional[str] = ..., amounts: _Optional[_Iterable[int]] = ..., digest: _Optional[bytes] = ..., previous_holder: _Optional[str] = ..., quantity: _Optional[int] = ..., certificate_serial: _Optional[bytes] = ..., previous_certificate_serial: _Optional[bytes] = ..., params: _Optional[_Union[ChainParams, _Mapping]] = ..., approve: _Optional[bool] = ..., code: _Optional[_Union[ErrorCode, str]] = ..., device_kind: _Optional[_Union[DeviceKind, str]] = ..., reading: _Optional[_Union[SensorReading, _Mapping]] = ..., health: _Optional[_Union[PledgeHealth, str]] = ..., health_cause: _Optional[_Union[HealthCause, str]] = ..., registration: _Optional[_Union[Pledge, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+    rules_version: int
+    activation_height: int
+    def __init__(self, kind: _Optional[_Union[EventKind, str]] = ..., height: _Optional[int] = ..., tx_hash: _Optional[bytes] = ..., time_ms: _Optional[int] = ..., actor: _Optional[str] = ..., voucher_id: _Optional[str] = ..., accounts: _Optional[_Iterable[str]] = ..., amount: _Optional[int] = ..., currency: _Optional[str] = ..., counterparty: _Optional[str] = ..., related_vouchers: _Optional[_Iterable[str]] = ..., detail: _Optional[str] = ..., consideration: _Optional[int] = ..., node_id: _Optional[str] = ..., proposal_id: _Optional[str] = ..., org_id: _Optional[str] = ..., pledge: _Optional[str] = ..., receipt_id: _Optional[str] = ..., device_id: _Optional[str] = ..., public_key: _Optional[bytes] = ..., role: _Optional[_Union[Role, str]] = ..., uscc: _Optional[str] = ..., amounts: _Optional[_Iterable[int]] = ..., digest: _Optional[bytes] = ..., previous_holder: _Optional[str] = ..., quantity: _Optional[int] = ..., certificate_serial: _Optional[bytes] = ..., previous_certificate_serial: _Optional[bytes] = ..., params: _Optional[_Union[ChainParams, _Mapping]] = ..., approve: _Optional[bool] = ..., code: _Optional[_Union[ErrorCode, str]] = ..., device_kind: _Optional[_Union[DeviceKind, str]] = ..., reading: _Optional[_Union[SensorReading, _Mapping]] = ..., health: _Optional[_Union[PledgeHealth, str]] = ..., health_cause: _Optional[_Union[HealthCause, str]] = ..., registration: _Optional[_Union[Pledge, _Mapping]] = ..., limit: _Optional[int] = ..., rules_version: _Optional[int] = ..., activation_height: _Optional[int] = ...) -> None: ...
 
 class TxResult(_message.Message):
     __slots__ = ("tx_hash", "code", "message", "events")
@@ -1456,7 +1482,7 @@ class Organisation(_message.Message):
     def __init__(self, org_id: _Optional[str] = ..., name: _Optional[str] = ..., uscc: _Optional[str] = ..., root_ca_certificate: _Optional[bytes] = ..., removed: _Optional[bool] = ..., added_height: _Optional[int] = ..., removed_height: _Optional[int] = ...) -> None: ...
 
 class ChainParams(_message.Message):
-    __slots__ = ("max_tenor_days", "min_split_amount", "split_fanout_max", "redemption_grace_days", "utc_offset_minutes", "block_tx_max", "block_bytes_max", "tx_bytes_max", "destroy_per_block_max", "proposal_approval_percent", "proposal_ttl_ms")
+    __slots__ = ("max_tenor_days", "min_split_amount", "split_fanout_max", "redemption_grace_days", "utc_offset_minutes", "block_tx_max", "block_bytes_max", "tx_bytes_max", "destroy_per_block_max", "proposal_approval_percent", "proposal_ttl_ms", "lineage_depth_max")
     MAX_TENOR_DAYS_FIELD_NUMBER: _ClassVar[int]
     MIN_SPLIT_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     SPLIT_FANOUT_MAX_FIELD_NUMBER: _ClassVar[int]
@@ -1468,6 +1494,7 @@ class ChainParams(_message.Message):
     DESTROY_PER_BLOCK_MAX_FIELD_NUMBER: _ClassVar[int]
     PROPOSAL_APPROVAL_PERCENT_FIELD_NUMBER: _ClassVar[int]
     PROPOSAL_TTL_MS_FIELD_NUMBER: _ClassVar[int]
+    LINEAGE_DEPTH_MAX_FIELD_NUMBER: _ClassVar[int]
     max_tenor_days: int
     min_split_amount: int
     split_fanout_max: int
@@ -1479,7 +1506,18 @@ class ChainParams(_message.Message):
     destroy_per_block_max: int
     proposal_approval_percent: int
     proposal_ttl_ms: int
-    def __init__(self, max_tenor_days: _Optional[int] = ..., min_split_amount: _Optional[int] = ..., split_fanout_max: _Optional[int] = ..., redemption_grace_days: _Optional[int] = ..., utc_offset_minutes: _Optional[int] = ..., block_tx_max: _Optional[int] = ..., block_bytes_max: _Optional[int] = ..., tx_bytes_max: _Optional[int] = ..., destroy_per_block_max: _Optional[int] = ..., proposal_approval_percent: _Optional[int] = ..., proposal_ttl_ms: _Optional[int] = ...) -> None: ...
+    lineage_depth_max: int
+    def __init__(self, max_tenor_days: _Optional[int] = ..., min_split_amount: _Optional[int] = ..., split_fanout_max: _Optional[int] = ..., redemption_grace_days: _Optional[int] = ..., utc_offset_minutes: _Optional[int] = ..., block_tx_max: _Optional[int] = ..., block_bytes_max: _Optional[int] = ..., tx_bytes_max: _Optional[int] = ..., destroy_per_block_max: _Optional[int] = ..., proposal_approval_percent: _Optional[int] = ..., proposal_ttl_ms: _Optional[int] = ..., lineage_depth_max: _Optional[int] = ...) -> None: ...
+
+class ChainRules(_message.Message):
+    __slots__ = ("version", "activation_height", "proposal_id")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    PROPOSAL_ID_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    activation_height: int
+    proposal_id: str
+    def __init__(self, version: _Optional[int] = ..., activation_height: _Optional[int] = ..., proposal_id: _Optional[str] = ...) -> None: ...
 
 class StateProof(_message.Message):
     __slots__ = ("siblings", "other_key_hash", "other_value_hash")
