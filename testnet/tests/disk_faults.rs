@@ -657,7 +657,7 @@ async fn a_damaged_write_ahead_log_refuses_to_start_and_the_others_commit_on() {
             "will not continue from a shortened history",
             "Remove this node by proposal",
             "new node id",
-            "would refuse the votes of a restored copy",
+            "restored from a backup under the new id",
         ] {
             assert!(
                 output.contains(needed),
