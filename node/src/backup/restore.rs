@@ -189,10 +189,11 @@ fn check_files(manifest: &Manifest, source: &Path) -> Result<(), BackupError> {
             Some(_) => {}
         }
     }
+    let present: std::collections::BTreeSet<&str> = found.iter().map(|f| f.name.as_str()).collect();
     if let Some(missing) = manifest
         .files
         .iter()
-        .find(|want| !found.iter().any(|f| f.name == want.name))
+        .find(|want| !present.contains(want.name.as_str()))
     {
         return Err(BackupError::File {
             file: missing.name.clone(),
@@ -206,7 +207,12 @@ fn check_files(manifest: &Manifest, source: &Path) -> Result<(), BackupError> {
 /// the head's state root.
 fn check_ledger(manifest: &Manifest, source: &Path, genesis_hash: &str) -> Result<(), BackupError> {
     // RocksDB's info log of the read-only open goes to a directory of its own, not the backup.
-    let log_dir = std::env::temp_dir().join(format!("vchain-restore-log-{}", std::process::id()));
+    // Unique per check: two restores in one process (tests run them in parallel) must not
+    // share it, since each removes its own when done.
+    static CHECKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let check = CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let log_dir =
+        std::env::temp_dir().join(format!("vchain-restore-log-{}-{check}", std::process::id()));
     std::fs::create_dir_all(&log_dir)
         .map_err(BackupError::io(format!("creating {}", log_dir.display())))?;
     let checked = (|| {
