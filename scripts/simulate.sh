@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Deterministic PBFT simulation (issue 13, consensus/tests/pbft_simulation.rs): 4 and 7 replicas
+# Deterministic PBFT simulation (issue 13, consensus/tests/it/pbft_simulation.rs): 4 and 7 replicas
 # in one process over a seeded network that drops, delays, duplicates, reorders and partitions,
 # with crashes and restarts from durable state and Byzantine replicas. Every run checks after
 # each step that no two honest replicas apply different blocks at one height, and after the
@@ -26,8 +26,8 @@ scripts/setup.sh
 source scripts/env.sh
 started=$(date +%s)
 if [ -n "$seed" ]; then
-  VCHAIN_SIM_SEED="$seed" cargo test --workspace --locked --release --test pbft_simulation -- --nocapture
+  VCHAIN_SIM_SEED="$seed" cargo test --workspace --locked --release --test it -- pbft_simulation:: --nocapture
 else
-  VCHAIN_SIM_SEEDS="$seeds" cargo test --workspace --locked --release --test pbft_simulation -- --nocapture
+  VCHAIN_SIM_SEEDS="$seeds" cargo test --workspace --locked --release --test it -- pbft_simulation:: --nocapture
 fi
 echo "simulate: $seeds seeds per replica count passed in $(( $(date +%s) - started )) s"

@@ -55,7 +55,8 @@ pub enum ExecError {
     MissingGenesis(&'static str),
     /// The block must execute under a chain rules version this build does not implement (the
     /// chain activated it by governance): executing it under other rules would fork. The node
-    /// checks this before it executes (`rules::block_rules`); this is the backstop.
+    /// checks this before it executes (`rules::block_rules`) and at start, with the activation
+    /// height, and stops; execution's own check is the backstop.
     #[error(
         "this release implements chain rules up to v{implemented}; the chain activates \
          v{version} at height {height}: install a release that implements it and start the \
@@ -66,7 +67,8 @@ pub enum ExecError {
         implemented: u32,
         /// The version the block needs.
         version: u32,
-        /// The block's height.
+        /// Where the chain activates (or activated) it; the block's own height in execution's
+        /// backstop check.
         height: u64,
     },
 }

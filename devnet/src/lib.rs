@@ -135,6 +135,7 @@ fn dev_config(
         snapshot_interval: 1_000,
         snapshot_log_mib: vchain_node::config::SNAPSHOT_LOG_MIB_DEFAULT,
         storage: vchain_node::config::StorageSection::default(),
+        archive_dir: None,
         event_subscriptions_max: vchain_node::config::EVENT_SUBSCRIPTIONS_MAX,
         metrics: None,
         network,

@@ -83,6 +83,23 @@ pub enum LedgerError {
         /// The newest format this release reads (and writes).
         supported: u32,
     },
+    /// An archive of old blocks was refused; nothing was changed.
+    #[error("archive refused: {why}")]
+    ArchiveRefused {
+        /// Why (which blocks, which limit).
+        why: String,
+    },
+    /// An archived block could not be read from its segment file: the file is missing,
+    /// unreadable or damaged. The node keeps running; the archive directory needs restoring.
+    #[error("archived block {height} is unavailable from {file}: {why}")]
+    ArchiveUnavailable {
+        /// The block's height.
+        height: u64,
+        /// The segment file it is in.
+        file: String,
+        /// What failed.
+        why: String,
+    },
     /// A block with the same hash is already committed.
     #[error("block {} is already committed at height {height}", Hex(.block_hash))]
     DuplicateBlock {

@@ -54,9 +54,9 @@ pub use error::{LedgerError, ProofError};
 pub use memory::MemoryLedger;
 #[cfg(feature = "rocksdb")]
 pub use rocks::{
-    BlockCommit, ChainHead, ConsensusLog, ConsensusWrite, LedgerSnapshot, RocksLedger,
-    SnapshotChunk, SnapshotInstall, SnapshotPart, StorageBudget, TxLocation, CERTIFICATE_BYTES_MAX,
-    LEDGER_FORMAT, SNAPSHOT_CHUNK_BYTES_MAX,
+    ArchiveOutcome, ArchiveSegment, BlockCommit, ChainHead, ConsensusLog, ConsensusWrite,
+    LedgerSnapshot, RocksLedger, SnapshotChunk, SnapshotInstall, SnapshotPart, StorageBudget,
+    TxLocation, CERTIFICATE_BYTES_MAX, LEDGER_FORMAT, SNAPSHOT_CHUNK_BYTES_MAX,
 };
 pub use tree::{root_of, verify_proof, Node, NodePath, NodeStore, TreeUpdate};
 

@@ -62,6 +62,35 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Print this node's network key: `public_key=<hex>` (what `vchain ca issue --public-key`
+    /// and `vchain consensus add-node --public-key` take) and `peer_id=<libp2p id>`, as shell
+    /// assignments (`eval "$(vchain-node node-key --config node.toml)"`). Creates the key, as
+    /// the first start would, if the data directory has none yet.
+    NodeKey {
+        /// Path of the node's TOML config (for its data directory).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Archive old blocks of the running node of this config: move them out of its ledger into
+    /// segment files in its archive directory (`archive_dir`, or `<data_dir>/archive`), from
+    /// which it keeps serving them (traces, history, peers catching up). Full history stays in
+    /// the ledger unless this is run. Asks the node through its admin socket.
+    Archive {
+        /// Path of the node's TOML config (for its data directory).
+        #[arg(long)]
+        config: PathBuf,
+        /// Archive the blocks below this height (genesis and the head are never archived).
+        #[arg(
+            long,
+            conflicts_with = "keep_recent",
+            required_unless_present = "keep_recent"
+        )]
+        below: Option<u64>,
+        /// Archive all but the newest this many blocks (at most a million per run: run it
+        /// again, e.g. from a timer, for the rest).
+        #[arg(long)]
+        keep_recent: Option<u64>,
+    },
     /// Restore a backup into the data directory of this config (the node stopped, the data
     /// directory without a ledger). Checks the manifest, every file's digest, the head and the
     /// state root before it writes anything. The node's consensus state is never restored:
@@ -80,7 +109,7 @@ enum Command {
     },
 }
 
-/// Exit status of a backup or restore that was refused (a check failed), as opposed to 1 for
+/// Exit status of a backup, archive or restore that was refused (a check failed), as opposed to 1 for
 /// anything else.
 const EXIT_REFUSED: i32 = 3;
 
@@ -104,6 +133,47 @@ async fn backup(config: &std::path::Path, out: &std::path::Path) -> anyhow::Resu
         }
         Err(error) => {
             eprintln!("backup failed: {error}");
+            std::process::exit(EXIT_REFUSED);
+        }
+    }
+}
+
+async fn archive(
+    config: &std::path::Path,
+    below: Option<u64>,
+    keep_recent: Option<u64>,
+) -> anyhow::Result<()> {
+    let config = vchain_node::config::NodeConfig::load(config)
+        .with_context(|| format!("loading {}", config.display()))?;
+    let socket = vchain_node::admin::socket_path(&config.data_dir);
+    let range = match (below, keep_recent) {
+        (Some(height), _) => vchain_node::admin::ArchiveRange::Below(height),
+        (None, blocks) => vchain_node::admin::ArchiveRange::KeepRecent(blocks.unwrap_or(0)),
+    };
+    match vchain_node::admin::request_archive(&socket, range).await {
+        Ok(archived) => {
+            println!(
+                "archived blocks {} to {} ({} bytes of blocks) into {} in {} ms",
+                archived.from_height,
+                archived.below_height.saturating_sub(1),
+                archived.block_bytes,
+                archived.archive_dir,
+                archived.took_ms
+            );
+            for segment in &archived.segments {
+                println!(
+                    "  {} heights {}..={} {} bytes sha256 {}",
+                    segment.file_name,
+                    segment.first_height,
+                    segment.last_height,
+                    segment.bytes,
+                    hex::encode(&segment.sha256)
+                );
+            }
+            Ok(())
+        }
+        Err(error) => {
+            eprintln!("archive failed: {error}");
             std::process::exit(EXIT_REFUSED);
         }
     }
@@ -173,6 +243,23 @@ async fn main() -> anyhow::Result<()> {
     init_logging(cli.log_format);
     let config = match cli.command {
         Command::Backup { config, out } => return backup(&config, &out).await,
+        Command::NodeKey { config } => {
+            let config = vchain_node::config::NodeConfig::load(&config)
+                .with_context(|| format!("loading {}", config.display()))?;
+            let key = vchain_node::network::NodeKey::load_or_create(&config.data_dir)
+                .with_context(|| format!("the node key in {}", config.data_dir.display()))?;
+            println!(
+                "public_key={}\npeer_id={}",
+                key.public_key_hex(),
+                key.peer_id()
+            );
+            return Ok(());
+        }
+        Command::Archive {
+            config,
+            below,
+            keep_recent,
+        } => return archive(&config, below, keep_recent).await,
         Command::Restore {
             config,
             backup,

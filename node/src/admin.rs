@@ -16,7 +16,9 @@ use tonic::{Request, Response, Status};
 use tracing::{info, warn};
 use vchain_proto::v1::node_admin_client::NodeAdminClient;
 use vchain_proto::v1::node_admin_server::{NodeAdmin, NodeAdminServer};
-use vchain_proto::v1::{BackupRequest, BackupResponse};
+use vchain_proto::v1::{
+    ArchiveBlocksRequest, ArchiveBlocksResponse, ArchiveSegmentInfo, BackupRequest, BackupResponse,
+};
 
 use crate::backup::BackupError;
 use crate::chain::Chain;
@@ -33,7 +35,7 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 
 struct AdminService {
     chain: Arc<Chain>,
-    /// Held while a backup is taken: one at a time.
+    /// Held while a backup or an archive runs: one at a time.
     busy: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -87,7 +89,85 @@ impl NodeAdmin for AdminService {
             took_ms: took.as_millis() as u64,
         }))
     }
+
+    async fn archive_blocks(
+        &self,
+        request: Request<ArchiveBlocksRequest>,
+    ) -> Result<Response<ArchiveBlocksResponse>, Status> {
+        let request = request.into_inner();
+        let below = match (request.below_height, request.keep_recent) {
+            (below, 0) => below,
+            (0, keep) => {
+                let head = self
+                    .chain
+                    .ledger
+                    .head()
+                    .map_err(|e| Status::internal(format!("reading the head: {e}")))?
+                    .map_or(0, |head| head.height);
+                let from = self
+                    .chain
+                    .ledger
+                    .archived_below()
+                    .map_err(|e| Status::internal(format!("reading the archive: {e}")))?
+                    .unwrap_or(1);
+                head.saturating_sub(keep)
+                    .min(from.saturating_add(vchain_ledger::rocks::ARCHIVE_BLOCKS_MAX))
+            }
+            _ => {
+                return Err(Status::invalid_argument(
+                    "give below_height or keep_recent, not both",
+                ))
+            }
+        };
+        let guard = self
+            .busy
+            .clone()
+            .try_lock_owned()
+            .map_err(|_| refusal(BackupError::InProgress))?;
+        let chain = self.chain.clone();
+        let started = std::time::Instant::now();
+        let archived = tokio::task::spawn_blocking(move || {
+            let _guard = guard;
+            chain.ledger.archive_blocks(below)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("the archive task failed: {e}")))?;
+        let outcome = archived.map_err(|error| match error {
+            vchain_ledger::LedgerError::ArchiveRefused { .. } => {
+                let mut status = Status::failed_precondition(format!("{ARCHIVE_REFUSED}: {error}"));
+                status.metadata_mut().insert(
+                    "vchain-archive-code",
+                    ARCHIVE_REFUSED.parse().expect("ascii"),
+                );
+                status
+            }
+            other => Status::internal(format!("archiving failed: {other}")),
+        })?;
+        Ok(Response::new(ArchiveBlocksResponse {
+            from_height: outcome.from,
+            below_height: outcome.below,
+            block_bytes: outcome.block_bytes,
+            segments: outcome
+                .segments
+                .iter()
+                .map(|segment| ArchiveSegmentInfo {
+                    file_name: segment.file_name(),
+                    first_height: segment.first,
+                    last_height: segment.last,
+                    bytes: segment.bytes,
+                    sha256: segment.sha256.to_vec(),
+                })
+                .collect(),
+            archive_dir: self.chain.config.archive_dir().display().to_string(),
+            took_ms: started.elapsed().as_millis() as u64,
+        }))
+    }
 }
+
+/// The code of a refused archive (in the status message and the `vchain-archive-code`
+/// metadata): the request would archive the head or nothing, or more than one call moves, or
+/// the node lacks some of those blocks.
+pub const ARCHIVE_REFUSED: &str = "ARCHIVE_REFUSED";
 
 /// Serves `NodeAdmin` on the data directory's socket until `stopped` resolves. A stale socket
 /// file (from a node that did not stop cleanly) is replaced: the ledger's lock, taken before,
@@ -155,8 +235,8 @@ pub enum AdminError {
     Refused(String),
 }
 
-/// Asks the node whose socket is `socket` to take a backup into `out_dir`.
-pub async fn request_backup(socket: &Path, out_dir: &Path) -> Result<BackupResponse, AdminError> {
+/// Connects to the admin socket `socket`.
+async fn connect(socket: &Path) -> Result<NodeAdminClient<tonic::transport::Channel>, AdminError> {
     let unreachable = |why: String| AdminError::Unreachable {
         path: socket.display().to_string(),
         why,
@@ -174,12 +254,50 @@ pub async fn request_backup(socket: &Path, out_dir: &Path) -> Result<BackupRespo
         }))
         .await
         .map_err(|e| unreachable(format!("{e}")))?;
+    Ok(NodeAdminClient::new(channel))
+}
+
+/// Asks the node whose socket is `socket` to take a backup into `out_dir`.
+pub async fn request_backup(socket: &Path, out_dir: &Path) -> Result<BackupResponse, AdminError> {
     let out_dir = std::path::absolute(out_dir)
         .map_err(|e| AdminError::Refused(format!("{}: {e}", out_dir.display())))?;
-    NodeAdminClient::new(channel)
+    connect(socket)
+        .await?
         .backup(BackupRequest {
             out_dir: out_dir.display().to_string(),
         })
+        .await
+        .map(Response::into_inner)
+        .map_err(|status| AdminError::Refused(status.message().to_owned()))
+}
+
+/// Which old blocks an archive moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArchiveRange {
+    /// The blocks below this height.
+    Below(u64),
+    /// All but the newest this many blocks (at most as many as one call moves).
+    KeepRecent(u64),
+}
+
+/// Asks the node whose socket is `socket` to archive its old blocks in `range`.
+pub async fn request_archive(
+    socket: &Path,
+    range: ArchiveRange,
+) -> Result<ArchiveBlocksResponse, AdminError> {
+    let request = match range {
+        ArchiveRange::Below(height) => ArchiveBlocksRequest {
+            below_height: height,
+            keep_recent: 0,
+        },
+        ArchiveRange::KeepRecent(blocks) => ArchiveBlocksRequest {
+            below_height: 0,
+            keep_recent: blocks,
+        },
+    };
+    connect(socket)
+        .await?
+        .archive_blocks(request)
         .await
         .map(Response::into_inner)
         .map_err(|status| AdminError::Refused(status.message().to_owned()))

@@ -193,6 +193,19 @@ fn invalid_argument(message: impl std::fmt::Display) -> Status {
     refusal(ErrorCode::InvalidArgument, message)
 }
 
+/// A ledger read failed: an archived block whose segment file is missing or damaged is
+/// NODE_UNAVAILABLE (another bank's node serves it, or this one once its archive directory is
+/// restored); anything else is the node's fault.
+pub(crate) fn ledger_read_failure(error: vchain_ledger::LedgerError) -> Status {
+    match error {
+        vchain_ledger::LedgerError::ArchiveUnavailable { .. } => {
+            warn!(%error, "an archived block is unavailable");
+            refusal(ErrorCode::NodeUnavailable, error)
+        }
+        error => internal(error),
+    }
+}
+
 /// The node failed (storage, a task), not the request.
 pub(crate) fn internal(error: impl std::fmt::Display) -> Status {
     warn!(%error, "request failed inside the node");
@@ -337,7 +350,7 @@ impl ApiService {
     }
 
     fn block_at(&self, height: u64) -> Result<Option<Block>, Status> {
-        self.chain.ledger.block(height).map_err(internal)
+        self.chain.ledger.block(height).map_err(ledger_read_failure)
     }
 }
 
@@ -671,9 +684,11 @@ impl VchainApi for ApiService {
                     }
                     // Another node may hold the history, or this one in a moment.
                     ExportError::Build(BuildError::MissingBlock(_) | BuildError::Uncertified(_))
-                    | ExportError::TipUncertified(_) => {
-                        refusal(ErrorCode::NodeUnavailable, &error)
-                    }
+                    | ExportError::TipUncertified(_)
+                    | ExportError::Ledger(vchain_ledger::LedgerError::ArchiveUnavailable { .. })
+                    | ExportError::Build(BuildError::Ledger(
+                        vchain_ledger::LedgerError::ArchiveUnavailable { .. },
+                    )) => refusal(ErrorCode::NodeUnavailable, &error),
                     _ => internal(&error),
                 }
             })?;

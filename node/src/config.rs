@@ -72,6 +72,11 @@ pub struct NodeConfig {
     /// What RocksDB may use: block cache, memtables, write-ahead log.
     #[serde(default)]
     pub storage: StorageSection,
+    /// Where archived blocks' segment files go (`vchain-node archive`); absent:
+    /// `<data_dir>/archive`. May be on other, cheaper storage, but must stay readable: a node
+    /// serves archived blocks (traces, history, catching-up peers) from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_dir: Option<PathBuf>,
     /// Peer-to-peer settings; required when genesis chooses a networked engine (raft).
     #[serde(default)]
     pub network: Option<NetworkSection>,
@@ -345,6 +350,13 @@ impl NodeConfig {
     /// Where the ledger lives.
     pub fn ledger_dir(&self) -> PathBuf {
         self.data_dir.join("ledger")
+    }
+
+    /// Where archived blocks' segment files are: `archive_dir`, or `<data_dir>/archive`.
+    pub fn archive_dir(&self) -> PathBuf {
+        self.archive_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("archive"))
     }
 
     /// The newest chain rules version this node executes: `rules_version_max`, or all this

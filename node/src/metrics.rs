@@ -61,6 +61,7 @@ pub(crate) struct Metrics {
     is_leader: Gauge<i64, AtomicI64>,
     voters: Gauge<i64, AtomicI64>,
     peers_connected: Gauge<i64, AtomicI64>,
+    peer_protocol_mismatches: Gauge<i64, AtomicI64>,
     syncing: Gauge<i64, AtomicI64>,
     snapshots_installed: Gauge<i64, AtomicI64>,
     proposals_refused: Gauge<i64, AtomicI64>,
@@ -120,6 +121,10 @@ impl Metrics {
         let is_leader = gauge!("consensus_is_leader", "1 if this node leads, else 0");
         let voters = gauge!("consensus_voters", "Consensus voters this node has applied");
         let peers_connected = gauge!("peers_connected", "Consensus peers connected now");
+        let peer_protocol_mismatches = gauge!(
+            "peer_protocol_mismatches",
+            "Peer connections since start on which the peer did not speak this node's message protocol version (another release)"
+        );
         let syncing = gauge!("syncing", "1 while installing a state snapshot from a peer");
         let snapshots_installed = gauge!(
             "snapshots_installed",
@@ -219,6 +224,7 @@ impl Metrics {
             is_leader,
             voters,
             peers_connected,
+            peer_protocol_mismatches,
             syncing,
             snapshots_installed,
             proposals_refused,
@@ -331,6 +337,12 @@ impl Metrics {
             chain
                 .network()
                 .map_or(0, |network| network.connected_peers().len() as u64),
+        );
+        gauge(
+            &self.peer_protocol_mismatches,
+            chain
+                .network()
+                .map_or(0, |network| network.protocol_mismatches()),
         );
         gauge(&self.syncing, u64::from(chain.is_syncing()));
         gauge(&self.snapshots_installed, chain.snapshots_installed());

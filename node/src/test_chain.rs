@@ -67,6 +67,7 @@ pub(crate) fn solo(dir: &Path, now_ms: u64) -> (NodeConfig, Genesis, SigningKey)
         snapshot_interval: 1_000,
         snapshot_log_mib: crate::config::SNAPSHOT_LOG_MIB_DEFAULT,
         storage: crate::config::StorageSection::default(),
+        archive_dir: None,
         event_subscriptions_max: crate::config::EVENT_SUBSCRIPTIONS_MAX,
         metrics: None,
         network: None,

@@ -4,7 +4,7 @@
 //!
 //! `vchain-testnet usage --csv` appends one [`Sample`] per running node; `vchain-testnet
 //! soak-report FILE` reads them back and prints a [`Report`]; `scripts/soak.sh` runs the whole
-//! thing for 30 minutes or more, and `testnet/tests/soak_cluster.rs` a short version in CI.
+//! thing for 30 minutes or more, and `testnet/tests/it/soak_cluster.rs` a short version in CI.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -43,6 +43,8 @@ impl RocksLedger {
             writer: std::sync::Mutex::new(UpperTree::default()),
             path: path.to_path_buf(),
             emptied_interrupted_install: std::sync::atomic::AtomicBool::new(false),
+            archive_dir: std::sync::OnceLock::new(),
+            archiving: std::sync::Mutex::new(()),
         };
         if ledger
             .view()

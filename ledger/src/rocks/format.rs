@@ -4,7 +4,10 @@
 //! Format history (append a line, and a step to [`RocksLedger::migrate_format`], with every
 //! change to how the ledger lays out its column families, keys or records):
 //! - 0: ledgers written before the format was recorded (no `format` record);
-//! - 1: the same layout, with the `format` record.
+//! - 1: the same layout, with the `format` record;
+//! - 2: blocks may be archived to segment files: `archive/...` meta records point to them and
+//!   the archived blocks are gone from the blocks family (`archive.rs`). A release that reads
+//!   only format 1 would take an archived block for a missing one, so it must refuse.
 //!
 //! Invariants kept here: a ledger in a newer format is refused before anything reads or writes
 //! it; a migration runs one step at a time, each step's writes and its new format number in one
@@ -16,7 +19,7 @@ use super::{RocksLedger, CF_META};
 use crate::LedgerError;
 
 /// The on-disk format this release writes, and the newest it reads.
-pub const LEDGER_FORMAT: u32 = 1;
+pub const LEDGER_FORMAT: u32 = 2;
 /// Meta key of the format record (u32 big-endian).
 const FORMAT_KEY: &[u8] = b"format";
 
@@ -76,6 +79,9 @@ impl RocksLedger {
         match from {
             // Format 1 only adds the format record itself.
             0 => Ok(WriteBatch::default()),
+            // Format 2 adds records that only an archive writes; a ledger without them is
+            // already a format 2 ledger with nothing archived.
+            1 => Ok(WriteBatch::default()),
             other => Err(LedgerError::corruption(
                 "format record",
                 format!("no migration from format {other}"),

@@ -144,6 +144,10 @@ pub struct RocksLedger {
     /// Set when [`RocksLedger::open`] found an interrupted snapshot install and emptied the
     /// ledger.
     emptied_interrupted_install: std::sync::atomic::AtomicBool,
+    /// Where archived blocks' segment files are ([`RocksLedger::attach_archive`]).
+    archive_dir: std::sync::OnceLock<PathBuf>,
+    /// Held by an archive while it writes segments, so two never move the same blocks.
+    archiving: Mutex<()>,
 }
 
 /// Tree nodes shallower than this are kept in memory for the writer: at most 2^16 - 1
@@ -271,6 +275,8 @@ impl RocksLedger {
             writer: Mutex::new(UpperTree::default()),
             path: path.to_path_buf(),
             emptied_interrupted_install: std::sync::atomic::AtomicBool::new(false),
+            archive_dir: std::sync::OnceLock::new(),
+            archiving: Mutex::new(()),
         };
         // A newer release's ledger is refused before it is read; an older one is migrated once
         // it is known to be whole.
@@ -762,7 +768,10 @@ impl View<'_> {
     }
 
     fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, LedgerError> {
-        self.get(CF_BLOCKS, &height.to_be_bytes())
+        match self.get(CF_BLOCKS, &height.to_be_bytes())? {
+            Some(bytes) => Ok(Some(bytes)),
+            None => self.archived_block_bytes(height),
+        }
     }
 
     fn height_of(&self, block_hash: &Hash) -> Result<Option<u64>, LedgerError> {
@@ -784,12 +793,16 @@ impl View<'_> {
     }
 }
 
+mod archive;
 mod backup;
 pub mod budget;
 mod certificates;
 mod consensus_log;
 mod format;
 mod history;
+pub use archive::{
+    ArchiveOutcome, ArchiveSegment, ARCHIVE_BLOCKS_MAX, SEGMENT_BYTES_TARGET, SEGMENT_MAGIC,
+};
 pub use budget::{StorageBudget, WriteStall};
 pub use certificates::CERTIFICATE_BYTES_MAX;
 pub use consensus_log::{ConsensusLog, ConsensusWrite};

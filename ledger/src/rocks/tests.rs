@@ -1520,3 +1520,237 @@ fn a_read_only_open_recomputes_the_root_and_forgetting_consensus_state_keeps_wha
     );
     assert_eq!(ledger.head().expect("head").expect("head").state_root, root);
 }
+
+/// A ledger with blocks 0..=`head`, every odd height certified; the blocks' bytes by height.
+fn archivable(path: &std::path::Path, head: u64) -> (RocksLedger, Vec<Vec<u8>>) {
+    let ledger = RocksLedger::open(path).expect("open");
+    let mut blocks = Vec::new();
+    for height in 0..=head {
+        let block_hash = commit(
+            &ledger,
+            height,
+            &writes(&[(&format!("s/{height}"), Some("v"))]),
+            &WriteSet::new(),
+        )
+        .expect("commit");
+        if height % 2 == 1 {
+            ledger
+                .store_certificate(height, &certificate(height, &block_hash))
+                .expect("certify");
+        }
+        blocks.push(ledger.block_bytes(height).expect("read").expect("block"));
+    }
+    (ledger, blocks)
+}
+
+/// The records of a segment file, parsed as docs/operations.md describes the format:
+/// (height, block bytes, certificate bytes).
+fn segment_records(path: &std::path::Path) -> Vec<(u64, Vec<u8>, Vec<u8>)> {
+    let bytes = std::fs::read(path).expect("read segment");
+    assert_eq!(&bytes[..8], SEGMENT_MAGIC, "magic");
+    let mut records = Vec::new();
+    let mut at = 8;
+    let u32_at = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().expect("4")) as usize;
+    while at < bytes.len() {
+        let height = u64_at(&bytes, at);
+        let block_len = u32_at(at + 8);
+        let block = bytes[at + 12..at + 12 + block_len].to_vec();
+        at += 12 + block_len;
+        let certificate_len = u32_at(at);
+        let certificate = bytes[at + 4..at + 4 + certificate_len].to_vec();
+        at += 4 + certificate_len;
+        records.push((height, block, certificate));
+    }
+    records
+}
+
+#[test]
+fn archived_blocks_leave_rocksdb_for_segments_and_are_read_back_checked_across_reopens() {
+    let dir = TempDir::new().expect("tempdir");
+    let archive = TempDir::new().expect("tempdir");
+    let (ledger, blocks) = archivable(dir.path(), 20);
+    let before = ledger.head().expect("head").expect("head");
+    ledger
+        .attach_archive(archive.path().to_path_buf())
+        .expect("attach");
+    assert_eq!(ledger.archived_below().expect("read"), None);
+
+    let first = ledger.archive_blocks(10).expect("archive below 10");
+    assert_eq!((first.from, first.below), (1, 10));
+    assert_eq!(first.segments.len(), 1);
+    let segment = &first.segments[0];
+    assert_eq!((segment.first, segment.last), (1, 9));
+    assert_eq!(
+        first.block_bytes,
+        blocks[1..10].iter().map(|b| b.len() as u64).sum::<u64>()
+    );
+    let path = archive.path().join(segment.file_name());
+    let file = std::fs::read(&path).expect("segment written");
+    assert_eq!(file.len() as u64, segment.bytes);
+    assert_eq!(
+        sha(&file),
+        segment.sha256,
+        "the recorded digest is the file's"
+    );
+    let records = segment_records(&path);
+    assert_eq!(records.len(), 9);
+    for (height, block, cert) in &records {
+        assert_eq!(
+            block, &blocks[*height as usize],
+            "block {height} as committed"
+        );
+        let stored = ledger
+            .certificate(*height)
+            .expect("read")
+            .unwrap_or_default();
+        assert_eq!(cert, &stored, "certificate {height} copied (empty if none)");
+        assert_eq!(cert.is_empty(), height % 2 == 0);
+    }
+
+    // Gone from the blocks family, served from the segment, through every read path.
+    for height in 1..10u64 {
+        let raw = ledger
+            .view()
+            .get(CF_BLOCKS, &height.to_be_bytes())
+            .expect("raw");
+        assert_eq!(raw, None, "block {height} left RocksDB");
+    }
+    let snapshot = ledger.snapshot();
+    for (height, bytes) in blocks.iter().enumerate() {
+        let height = height as u64;
+        assert_eq!(
+            ledger.block_bytes(height).expect("read").as_ref(),
+            Some(bytes)
+        );
+        assert_eq!(
+            snapshot.view().block_bytes(height).expect("read").as_ref(),
+            Some(bytes)
+        );
+        let tx = tx_hashes(height, 2)[1];
+        assert_eq!(
+            ledger.tx_location(&tx).expect("read"),
+            Some(TxLocation { height, index: 1 }),
+            "transaction locations stay"
+        );
+    }
+    drop(snapshot);
+    assert_eq!(
+        ledger.head().expect("head"),
+        Some(before),
+        "the head is untouched"
+    );
+
+    // The next archive extends the range with a new segment.
+    let second = ledger.archive_blocks(15).expect("archive below 15");
+    assert_eq!((second.from, second.below), (10, 15));
+    assert_eq!(
+        ledger.archive_segments().expect("segments"),
+        vec![first.segments[0].clone(), second.segments[0].clone()]
+    );
+    drop(ledger);
+
+    // A reopened ledger reads them once the directory is attached, and names what it lacks
+    // before.
+    let ledger = RocksLedger::open(dir.path()).expect("reopen");
+    assert_eq!(ledger.archived_below().expect("read"), Some(15));
+    let error = ledger.block_bytes(3).expect_err("no directory attached");
+    assert!(
+        matches!(&error, LedgerError::ArchiveUnavailable { height: 3, file, .. }
+            if file == &segment.file_name()),
+        "{error}"
+    );
+    ledger
+        .attach_archive(archive.path().to_path_buf())
+        .expect("attach");
+    for (height, bytes) in blocks.iter().enumerate() {
+        assert_eq!(
+            ledger.block_bytes(height as u64).expect("read").as_ref(),
+            Some(bytes)
+        );
+    }
+    assert!(
+        ledger.attach_archive(archive.path().to_path_buf()).is_err(),
+        "attached once"
+    );
+    // Commits go on above the archive.
+    commit(
+        &ledger,
+        21,
+        &writes(&[("s/21", Some("v"))]),
+        &WriteSet::new(),
+    )
+    .expect("commit");
+}
+
+#[test]
+fn an_archive_is_refused_with_nothing_changed_when_it_would_take_the_head_or_nothing() {
+    let dir = TempDir::new().expect("tempdir");
+    let archive = TempDir::new().expect("tempdir");
+    let (ledger, _) = archivable(dir.path(), 5);
+    let refused = |ledger: &RocksLedger, below: u64, says: &str| {
+        let error = ledger.archive_blocks(below).expect_err("refused");
+        assert!(
+            matches!(&error, LedgerError::ArchiveRefused { why } if why.contains(says)),
+            "below {below}: {error}"
+        );
+    };
+    refused(&ledger, 3, "no archive directory");
+    ledger
+        .attach_archive(archive.path().join("segments"))
+        .expect("attach");
+    refused(&ledger, 6, "the head is never archived");
+    refused(&ledger, 1, "nothing below 1");
+    refused(&ledger, 0, "nothing below 0");
+    assert_eq!(ledger.archived_below().expect("read"), None);
+    assert!(
+        !archive.path().join("segments").exists(),
+        "no directory made for a refused archive"
+    );
+    ledger.archive_blocks(5).expect("everything below the head");
+    refused(&ledger, 5, "nothing below 5");
+    assert_eq!(ledger.archived_below().expect("read"), Some(5));
+}
+
+#[test]
+fn a_damaged_or_missing_segment_is_named_and_never_read_as_a_block() {
+    let dir = TempDir::new().expect("tempdir");
+    let archive = TempDir::new().expect("tempdir");
+    let (ledger, blocks) = archivable(dir.path(), 6);
+    ledger
+        .attach_archive(archive.path().to_path_buf())
+        .expect("attach");
+    let outcome = ledger.archive_blocks(6).expect("archive");
+    let path = archive.path().join(outcome.segments[0].file_name());
+    let mut bytes = std::fs::read(&path).expect("read");
+    // The last byte of block 1's bytes (its record starts right after the magic).
+    let block1_end = 8 + 12 + blocks[1].len() - 1;
+    bytes[block1_end] ^= 0x01;
+    std::fs::write(&path, &bytes).expect("damage");
+    let error = ledger.block_bytes(1).expect_err("damaged");
+    assert!(
+        matches!(&error, LedgerError::ArchiveUnavailable { height: 1, why, .. }
+            if why.contains("damaged or replaced")),
+        "{error}"
+    );
+    assert_eq!(
+        ledger
+            .block_bytes(2)
+            .expect("an undamaged block still reads")
+            .as_ref(),
+        Some(&blocks[2])
+    );
+    std::fs::remove_file(&path).expect("remove");
+    let error = ledger.block_bytes(2).expect_err("missing");
+    assert!(
+        matches!(&error, LedgerError::ArchiveUnavailable { height: 2, .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains(&outcome.segments[0].file_name()),
+        "{error}"
+    );
+    assert_eq!(
+        ledger.block_bytes(6).expect("the head reads").as_ref(),
+        Some(&blocks[6])
+    );
+}

@@ -14,6 +14,8 @@ pub const BACKUP_FORMAT: u32 = 1;
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// The ledger copy's directory name in a backup directory.
 pub(crate) const LEDGER_DIR: &str = "ledger";
+/// The archive segments' directory name in a backup directory (only if blocks are archived).
+pub(crate) const ARCHIVE_DIR: &str = "archive";
 /// Bytes read at a time while digesting a file.
 const DIGEST_READ_BYTES: usize = 1 << 20;
 /// Most files a ledger copy may hold (RocksDB keeps far fewer; a bound on what a manifest lists).
@@ -50,6 +52,11 @@ pub struct Manifest {
     pub taken_at_ms: u64,
     /// Every file of the ledger copy, by name.
     pub files: Vec<FileDigest>,
+    /// Every segment file of the node's block archive (`vchain-node archive`), copied into
+    /// `archive/`: the ledger copy points into them for its archived blocks. Empty when no
+    /// block is archived.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub archive: Vec<FileDigest>,
 }
 
 /// One file of a ledger copy.
@@ -83,7 +90,7 @@ impl Manifest {
                 vchain_ledger::LEDGER_FORMAT
             )));
         }
-        if manifest.files.len() > BACKUP_FILES_MAX {
+        if manifest.files.len() + manifest.archive.len() > BACKUP_FILES_MAX {
             return Err(BackupError::Manifest(format!(
                 "{} files listed, at most {BACKUP_FILES_MAX}",
                 manifest.files.len()
@@ -109,9 +116,13 @@ impl Manifest {
         sync_dir(dir)
     }
 
-    /// The total size of the listed files.
+    /// The total size of the listed files (ledger and archive).
     pub fn total_bytes(&self) -> u64 {
-        self.files.iter().map(|f| f.bytes).sum()
+        self.files
+            .iter()
+            .chain(&self.archive)
+            .map(|f| f.bytes)
+            .sum()
     }
 }
 
@@ -156,7 +167,7 @@ pub(crate) fn digest_files(dir: &Path) -> Result<Vec<FileDigest>, BackupError> {
 }
 
 /// A file's size and SHA-256 (hex), read in bounded pieces.
-fn digest_file(path: &Path) -> Result<(u64, String), BackupError> {
+pub(crate) fn digest_file(path: &Path) -> Result<(u64, String), BackupError> {
     let mut file = std::fs::File::open(path)
         .map_err(BackupError::io(format!("opening {}", path.display())))?;
     let mut hasher = Sha256::new();

@@ -4,7 +4,9 @@
 //! while the node commits: the writer pauses only for the copy, which is hard links on the same
 //! filesystem), and `manifest.json` ([`Manifest`]: the chain, the head's height, block hash and
 //! state root, and every file's size and SHA-256). The running node takes it ([`take`], asked
-//! through the admin socket, `crate::admin`).
+//! through the admin socket, `crate::admin`). A node that archived old blocks
+//! (`vchain-node archive`) also has its archive segments in `archive/`, listed with their
+//! digests: the ledger copy points into them, so a backup is whole on its own.
 //!
 //! [`restore`] runs with the node stopped. It checks everything before it writes anything: the
 //! manifest's format, the files against their digests (no file missing, none extra), the copy

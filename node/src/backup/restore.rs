@@ -8,7 +8,9 @@ use tracing::{info, info_span, warn};
 use vchain_contracts::block::block_hash;
 use vchain_ledger::RocksLedger;
 
-use super::manifest::{digest_files, sync_dir, Manifest, LEDGER_DIR};
+use super::manifest::{
+    digest_file, digest_files, sync_dir, FileDigest, Manifest, ARCHIVE_DIR, LEDGER_DIR,
+};
 use super::{BackupError, RECORDS_KEPT, RESTORED_FROM_RECORD};
 use crate::config::NodeConfig;
 
@@ -80,8 +82,12 @@ pub fn restore(
     }
 
     let source = backup_dir.join(LEDGER_DIR);
-    check_files(&manifest, &source)?;
+    check_files(&manifest.files, &source)?;
+    if !manifest.archive.is_empty() {
+        check_files(&manifest.archive, &backup_dir.join(ARCHIVE_DIR))?;
+    }
     check_ledger(&manifest, &source, &genesis_hash)?;
+    check_archive_target(&manifest.archive, &config.archive_dir())?;
     let checked_in = started.elapsed();
     info!(
         height = manifest.height,
@@ -94,6 +100,11 @@ pub fn restore(
         "creating {}",
         config.data_dir.display()
     )))?;
+    copy_archive(
+        &manifest.archive,
+        &backup_dir.join(ARCHIVE_DIR),
+        &config.archive_dir(),
+    )?;
     let staging = config.data_dir.join("ledger.restoring");
     if staging.exists() {
         // An earlier restore that did not finish: nothing else writes here.
@@ -155,14 +166,52 @@ pub fn restore(
     })
 }
 
-/// The ledger copy holds exactly the manifest's files, each of its size and digest.
-fn check_files(manifest: &Manifest, source: &Path) -> Result<(), BackupError> {
-    let listed: BTreeMap<&str, _> = manifest
-        .files
-        .iter()
-        .map(|f| (f.name.as_str(), f))
-        .collect();
-    if listed.len() != manifest.files.len() {
+/// The node's archive directory holds none of the backup's segments, or holds them as they are
+/// (a restore on the machine whose archive survived): a different file under a segment's name
+/// is refused rather than replaced.
+fn check_archive_target(archive: &[FileDigest], target: &Path) -> Result<(), BackupError> {
+    for file in archive {
+        let path = target.join(&file.name);
+        if path.exists() && digest_file(&path)?.1 != file.sha256 {
+            return Err(BackupError::TargetExists(format!(
+                "{} exists with other content than the backup's segment of that name: move it away first",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Copies the backup's archive segments into the node's archive directory (each under a
+/// temporary name, synced, renamed), skipping those already there as they are.
+fn copy_archive(archive: &[FileDigest], from: &Path, target: &Path) -> Result<(), BackupError> {
+    if archive.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(target)
+        .map_err(BackupError::io(format!("creating {}", target.display())))?;
+    for file in archive {
+        let path = target.join(&file.name);
+        if path.exists() {
+            continue; // checked: the same content
+        }
+        let partial = target.join(format!("{}.restoring", file.name));
+        std::fs::copy(from.join(&file.name), &partial)
+            .and_then(|_| std::fs::File::open(&partial)?.sync_all())
+            .and_then(|()| std::fs::rename(&partial, &path))
+            .map_err(BackupError::io(format!(
+                "copying archive segment {} into {}",
+                file.name,
+                target.display()
+            )))?;
+    }
+    sync_dir(target)
+}
+
+/// A directory of a backup holds exactly the `listed` files, each of its size and digest.
+fn check_files(listed_files: &[FileDigest], source: &Path) -> Result<(), BackupError> {
+    let listed: BTreeMap<&str, _> = listed_files.iter().map(|f| (f.name.as_str(), f)).collect();
+    if listed.len() != listed_files.len() {
         return Err(BackupError::Manifest("a file is listed twice".into()));
     }
     let found = digest_files(source)?;
@@ -190,8 +239,7 @@ fn check_files(manifest: &Manifest, source: &Path) -> Result<(), BackupError> {
         }
     }
     let present: std::collections::BTreeSet<&str> = found.iter().map(|f| f.name.as_str()).collect();
-    if let Some(missing) = manifest
-        .files
+    if let Some(missing) = listed_files
         .iter()
         .find(|want| !present.contains(want.name.as_str()))
     {
@@ -255,6 +303,27 @@ fn check_ledger(manifest: &Manifest, source: &Path, genesis_hash: &str) -> Resul
                 "the copy's block 0 is {}, this node's genesis makes {genesis_hash}",
                 stored_genesis.unwrap_or_else(|| "missing".into())
             )));
+        }
+        // The archived blocks the copy points to are the segments the backup carries.
+        let segments: Vec<(String, String)> = ledger
+            .archive_segments()?
+            .iter()
+            .map(|s| (s.file_name(), hex::encode(s.sha256)))
+            .collect();
+        let carried: Vec<(String, String)> = manifest
+            .archive
+            .iter()
+            .map(|f| (f.name.clone(), f.sha256.clone()))
+            .collect();
+        if segments != carried {
+            return Err(BackupError::File {
+                file: ARCHIVE_DIR.into(),
+                why: format!(
+                    "the ledger copy points into {} archive segments, the backup carries {} that differ",
+                    segments.len(),
+                    carried.len()
+                ),
+            });
         }
         let computed = ledger.recompute_state_root()?;
         if computed != head.state_root {

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tracing::{info, info_span};
 
-use super::manifest::{digest_files, sync_dir, Manifest, BACKUP_FORMAT, LEDGER_DIR};
+use super::manifest::{
+    digest_files, sync_dir, FileDigest, Manifest, ARCHIVE_DIR, BACKUP_FORMAT, LEDGER_DIR,
+};
 use super::BackupError;
 use crate::chain::Chain;
 
@@ -46,6 +48,7 @@ fn write_backup(chain: &Chain, out_dir: &Path) -> Result<Manifest, BackupError> 
     // The writer is held for the copy only: the head it returns is the copy's.
     let head = chain.ledger.checkpoint(&ledger_dir)?;
     let files = digest_files(&ledger_dir)?;
+    let archive = copy_archive(chain, &out_dir.join(ARCHIVE_DIR))?;
     let manifest = Manifest {
         format: BACKUP_FORMAT,
         vchain_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -63,8 +66,50 @@ fn write_backup(chain: &Chain, out_dir: &Path) -> Result<Manifest, BackupError> 
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0),
         files,
+        archive,
     };
     sync_dir(&ledger_dir)?;
     manifest.write(out_dir)?;
     Ok(manifest)
+}
+
+/// Copies the node's archive segments into `to` (hard links where the filesystem allows: the
+/// segments never change once written) and checks each against the digest the ledger records
+/// for it, so a backup never carries a damaged archive. The admin socket runs one backup or
+/// archive at a time, so the segments are those the checkpoint's ledger points into.
+fn copy_archive(chain: &Chain, to: &Path) -> Result<Vec<FileDigest>, BackupError> {
+    let segments = chain.ledger.archive_segments()?;
+    if segments.is_empty() {
+        return Ok(Vec::new());
+    }
+    let from = chain.config.archive_dir();
+    std::fs::create_dir(to).map_err(BackupError::io(format!("creating {}", to.display())))?;
+    for segment in &segments {
+        let name = segment.file_name();
+        let (source, target) = (from.join(&name), to.join(&name));
+        if std::fs::hard_link(&source, &target).is_err() {
+            std::fs::copy(&source, &target)
+                .and_then(|_| std::fs::File::open(&target)?.sync_all())
+                .map_err(BackupError::io(format!("copying {}", source.display())))?;
+        }
+    }
+    let digests = digest_files(to)?;
+    for (segment, digest) in segments.iter().zip(&digests) {
+        if digest.name != segment.file_name() || digest.sha256 != hex::encode(segment.sha256) {
+            return Err(BackupError::File {
+                file: source_name(&from, &segment.file_name()),
+                why: format!(
+                    "the archive segment has SHA-256 {}, the ledger records {}: the archive is damaged",
+                    digest.sha256,
+                    hex::encode(segment.sha256)
+                ),
+            });
+        }
+    }
+    sync_dir(to)?;
+    Ok(digests)
+}
+
+fn source_name(dir: &Path, name: &str) -> String {
+    dir.join(name).display().to_string()
 }

@@ -611,10 +611,19 @@ impl Producer {
             .min(request.after.saturating_add(CATCH_UP_BLOCKS_READ_MAX));
         let mut blocks = Vec::new();
         for height in request.after.saturating_add(1)..=last {
-            let (Some(block), Some(certificate)) = (
-                self.chain.ledger.block_bytes(height)?,
-                self.chain.ledger.certificate(height)?,
-            ) else {
+            let block = match self.chain.ledger.block_bytes(height) {
+                Ok(block) => block,
+                // An archived block whose segment is missing or damaged: the peer asks another
+                // node; this one keeps running (the error is logged, and the operator alerted
+                // by the log, where the archive directory needs restoring).
+                Err(error @ vchain_ledger::LedgerError::ArchiveUnavailable { .. }) => {
+                    warn!(%error, peer = %request.peer, "cannot serve an archived block to a catching-up peer");
+                    break;
+                }
+                Err(error) => return Err(error.into()),
+            };
+            let (Some(block), Some(certificate)) = (block, self.chain.ledger.certificate(height)?)
+            else {
                 break; // history not here (an installed snapshot) or a block without one
             };
             let Some(signatures) =

@@ -136,23 +136,6 @@ pub enum ChainError {
     /// The node began to stop while waiting for something it needs (a snapshot from peers).
     #[error("interrupted by shutdown: {0}")]
     Interrupted(String),
-    /// The next block executes under a chain rules version this node does not execute (the
-    /// consortium scheduled it by governance; ADR 0016): the node stops rather than execute it
-    /// under other rules, and does not start on a ledger already past it.
-    #[error(
-        "this release implements chain rules up to v{implemented}; the chain activates \
-         v{version} at height {height}: install a release that implements it and start the \
-         node again"
-    )]
-    RulesUnsupported {
-        /// The newest version this node executes (its release's, or its config's
-        /// `rules_version_max`).
-        implemented: u32,
-        /// The version the chain needs.
-        version: u32,
-        /// The height at which the chain activates (or activated) it.
-        height: u64,
-    },
 }
 
 /// Certificates expiring within this many days are reported in status and logged.
@@ -281,6 +264,7 @@ pub(crate) fn open_ledger(
     genesis: &Genesis,
 ) -> Result<(Arc<RocksLedger>, Hash), ChainError> {
     let ledger = RocksLedger::open_with(&config.ledger_dir(), &config.storage.budget())?;
+    ledger.attach_archive(config.archive_dir())?;
     let (block, hash, genesis_root, outcome) = genesis_block(genesis)?;
     match ledger.head()? {
         None => {
@@ -365,11 +349,12 @@ impl Chain {
         // or extended: refuse to start, saying which release is needed.
         let active = vchain_contracts::rules::active_rules(&*ledger)?;
         if active.version > config.rules_version_max() {
-            return Err(ChainError::RulesUnsupported {
+            return Err(vchain_contracts::ExecError::RulesUnsupported {
                 implemented: config.rules_version_max(),
                 version: active.version,
                 height: active.activation_height,
-            });
+            }
+            .into());
         }
         let head = ledger
             .head()?
@@ -643,11 +628,12 @@ impl Chain {
             Some(pending) => pending.activation_height,
             None => vchain_contracts::rules::active_rules(&*self.ledger)?.activation_height,
         };
-        Err(ChainError::RulesUnsupported {
+        Err(vchain_contracts::ExecError::RulesUnsupported {
             implemented,
             version: rules.version,
             height: activation_height,
-        })
+        }
+        .into())
     }
 
     /// The active chain rules version and the pending upgrade, if any, as committed.

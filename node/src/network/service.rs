@@ -137,6 +137,8 @@ struct Shared {
     /// The frame written first on every message stream this node opens (see
     /// [`NetworkHandle::announce`]); none until the node sets one.
     hello: RwLock<Option<Vec<u8>>>,
+    /// Connections on which the peer did not speak this node's message protocol version.
+    protocol_mismatches: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -260,6 +262,7 @@ impl Network {
             peer_send_queue_max: config.peer_send_queue_max,
             request_timeout: config.request_timeout,
             hello: RwLock::new(None),
+            protocol_mismatches: std::sync::atomic::AtomicU64::new(0),
         });
         let (event_tx, event_rx) = mpsc::channel(config.event_queue_max);
         let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE_MAX);
@@ -312,6 +315,14 @@ impl NetworkHandle {
     /// Peers with at least one open connection.
     pub fn connected_peers(&self) -> BTreeSet<PeerId> {
         self.shared.outbound().keys().copied().collect()
+    }
+
+    /// Peer connections, since start, on which the peer did not speak this node's version of
+    /// the message protocol (it runs a release with another network protocol version).
+    pub fn protocol_mismatches(&self) -> u64 {
+        self.shared
+            .protocol_mismatches
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Queues a consensus message to `peer` (fire-and-forget, in order per peer). Fails fast
@@ -921,6 +932,9 @@ async fn write_loop(
                     // Not transient: the peer's release does not speak this one's version of the
                     // message protocol (the version is in its name). Retrying cannot help.
                     if !protocol_refusal_logged {
+                        shared
+                            .protocol_mismatches
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         error!(
                             %peer,
                             protocol = %protocol,

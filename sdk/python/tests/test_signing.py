@@ -1,7 +1,7 @@
 """Transactions and reads are signed exactly as the Rust side signs them.
 
 The published golden vectors (``docs/golden-vectors.md``) hold real signed transactions of the
-contract tests' chain, whose keys come from fixed seeds (``contracts/tests/common/mod.rs``).
+contract tests' chain, whose keys come from fixed seeds (``contracts/tests/it/common/mod.rs``).
 Rebuilding each from its fields and signing it here must give the very same bytes and hash.
 """
 

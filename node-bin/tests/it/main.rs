@@ -1,0 +1,8 @@
+//! The integration tests of `node-bin`, one module per concern, compiled as one test binary:
+//! each binary links the whole dependency graph again, so one binary instead of one per file
+//! saves minutes of release linking in CI. Run one module with `cargo test --release
+//! --workspace --test it -- MODULE::`.
+
+mod commands;
+mod crash;
+mod pause;
