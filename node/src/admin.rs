@@ -52,6 +52,29 @@ fn refusal(error: BackupError) -> Status {
     status
 }
 
+impl AdminService {
+    /// Runs `work` on a blocking thread, refused while another admin call (a backup or an
+    /// archive) runs: each reads or rewrites much of the ledger.
+    async fn exclusive<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        work: impl FnOnce(&Chain) -> T + Send + 'static,
+    ) -> Result<T, Status> {
+        let guard = self
+            .busy
+            .clone()
+            .try_lock_owned()
+            .map_err(|_| refusal(BackupError::InProgress))?;
+        let chain = self.chain.clone();
+        tokio::task::spawn_blocking(move || {
+            let _guard = guard;
+            work(&chain)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("the {what} task failed: {e}")))
+    }
+}
+
 #[tonic::async_trait]
 impl NodeAdmin for AdminService {
     async fn backup(
@@ -62,18 +85,11 @@ impl NodeAdmin for AdminService {
         if out_dir.as_os_str().is_empty() {
             return Err(Status::invalid_argument("out_dir is empty"));
         }
-        let guard = self
-            .busy
-            .clone()
-            .try_lock_owned()
-            .map_err(|_| refusal(BackupError::InProgress))?;
-        let chain = self.chain.clone();
-        let taken = tokio::task::spawn_blocking(move || {
-            let _guard = guard;
-            crate::backup::take(&chain, &out_dir).map(|taken| (taken, out_dir))
-        })
-        .await
-        .map_err(|e| Status::internal(format!("the backup task failed: {e}")))?;
+        let taken = self
+            .exclusive("backup", move |chain| {
+                crate::backup::take(chain, &out_dir).map(|taken| (taken, out_dir))
+            })
+            .await?;
         let ((manifest, took), out_dir) = taken.map_err(refusal)?;
         let decode = |hex_text: &str| hex::decode(hex_text).unwrap_or_default();
         Ok(Response::new(BackupResponse {
@@ -119,19 +135,10 @@ impl NodeAdmin for AdminService {
                 ))
             }
         };
-        let guard = self
-            .busy
-            .clone()
-            .try_lock_owned()
-            .map_err(|_| refusal(BackupError::InProgress))?;
-        let chain = self.chain.clone();
         let started = std::time::Instant::now();
-        let archived = tokio::task::spawn_blocking(move || {
-            let _guard = guard;
-            chain.ledger.archive_blocks(below)
-        })
-        .await
-        .map_err(|e| Status::internal(format!("the archive task failed: {e}")))?;
+        let archived = self
+            .exclusive("archive", move |chain| chain.ledger.archive_blocks(below))
+            .await?;
         let outcome = archived.map_err(|error| match error {
             vchain_ledger::LedgerError::ArchiveRefused { .. } => {
                 let mut status = Status::failed_precondition(format!("{ARCHIVE_REFUSED}: {error}"));

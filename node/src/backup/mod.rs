@@ -47,8 +47,8 @@ pub enum BackupError {
     /// already holds a ledger.
     #[error("{0}")]
     TargetExists(String),
-    /// Another backup is being taken on this node.
-    #[error("another backup of this node is being taken")]
+    /// Another admin call (a backup or an archive of old blocks) is running on this node.
+    #[error("another backup or archive of this node is running; try again when it ends")]
     InProgress,
     /// `manifest.json` is missing or unreadable.
     #[error("manifest: {0}")]
