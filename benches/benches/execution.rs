@@ -2,11 +2,13 @@
 //! the node's whole block pipeline (batch signature verification, execution, state tree update,
 //! sealing and one synced RocksDB commit per block).
 //!
-//! `cargo bench -p vchain-benches --bench execution` (env: BENCH_BLOCKS, BENCH_BLOCK_TXS).
+//! `cargo test --workspace --locked --release --bench execution -- --bench` (env: BENCH_BLOCKS,
+//! BENCH_BLOCK_TXS; BENCH_CEILING=0 skips measuring the machine's ceiling first).
 //! Bounded: BENCH_BLOCKS blocks of BENCH_BLOCK_TXS transactions per scenario.
 
 use std::time::{Duration, Instant};
 
+use vchain_benches::ceiling::Ceiling;
 use vchain_benches::BenchChain;
 use vchain_contracts::genesis::Params;
 use vchain_proto::v1::transaction_body::Operation;
@@ -27,7 +29,7 @@ struct Report {
 }
 
 impl Report {
-    fn print(&mut self) {
+    fn print(&mut self, ceiling: Option<&Ceiling>) {
         self.timings.sort();
         let total: Duration = self.timings.iter().sum();
         let [execute, tree, commit] = self
@@ -48,6 +50,16 @@ impl Report {
             pct(0.95).as_secs_f64() * 1e3,
             self.timings.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
         );
+        if let Some(ceiling) = ceiling {
+            let tx_per_s = self.txs as f64 / total.as_secs_f64();
+            println!(
+                "{:<10} {:.1}% of this machine's signature-verification ceiling ({:.0} tx/s on {} cores)",
+                "",
+                ceiling.share_of_verification(tx_per_s) * 100.0,
+                ceiling.verify_batch_per_s * ceiling.cores as f64,
+                ceiling.cores
+            );
+        }
     }
 }
 
@@ -85,6 +97,13 @@ fn main() {
     println!("{blocks} blocks x {block_txs} txs per scenario, {suppliers} suppliers\n");
 
     let dir = tempfile::tempdir().expect("tempdir");
+    // Measured in the same run, so the figures below can be read as a share of it.
+    // BENCH_CEILING=0 skips it (profiling the pipeline alone).
+    let ceiling = (!smoke && env_usize("BENCH_CEILING", 1) != 0)
+        .then(|| Ceiling::measure(dir.path()).expect("machine ceiling"));
+    if let Some(ceiling) = &ceiling {
+        println!("{ceiling}");
+    }
     let params = Params {
         block_tx_max: block_txs as u32,
         min_split_amount: 1,
@@ -136,7 +155,7 @@ fn main() {
         transfers.phases[2] += timing.commit;
         transfers.txs += timing.txs;
     }
-    transfers.print();
+    transfers.print(ceiling.as_ref());
 
     // Splits: each live voucher splits in two; the first child replaces it.
     let mut splits = Report {
@@ -184,7 +203,7 @@ fn main() {
         splits.phases[2] += timing.commit;
         splits.txs += timing.txs;
     }
-    splits.print();
+    splits.print(ceiling.as_ref());
 
     // Signature verification alone, for scale.
     let txs: Vec<SignedTransaction> = (0..block_txs)

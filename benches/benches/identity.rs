@@ -3,7 +3,7 @@
 //! signed read (once per query: the read statement and one ed25519 verification under the
 //! chain's rule; the account lookup is a single state read on top).
 //!
-//! `cargo bench --profile dev -p vchain-benches --bench identity` (env: BENCH_ITERATIONS,
+//! `cargo test --workspace --locked --release --bench identity -- --bench` (env: BENCH_ITERATIONS,
 //! default 2,000). Bounded: BENCH_ITERATIONS of each.
 
 use std::time::Instant;

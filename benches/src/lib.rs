@@ -4,6 +4,8 @@
 //!
 //! Owns: nothing the node uses; it only drives the public APIs of `contracts` and `ledger`.
 
+pub mod ceiling;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 

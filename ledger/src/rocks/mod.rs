@@ -726,7 +726,8 @@ impl View<'_> {
             Some(snapshot) => snapshot.get_cf(cf, key),
             None => self.ledger.db.get_cf(cf, key),
         };
-        result.map_err(storage(format!("reading {cf_name} key {}", Hex(key))))
+        // The message is formatted only on failure: this is every read's path.
+        result.map_err(|error| storage(format!("reading {cf_name} key {}", Hex(key)))(error))
     }
 
     fn scan(
@@ -749,7 +750,7 @@ impl View<'_> {
         let mut entries = Vec::new();
         for item in iterator {
             let (key, value) =
-                item.map_err(storage(format!("scanning {cf_name} under {}", Hex(prefix))))?;
+                item.map_err(|e| storage(format!("scanning {cf_name} under {}", Hex(prefix)))(e))?;
             if exclusive && *key == *start {
                 continue;
             }

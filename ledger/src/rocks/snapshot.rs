@@ -99,7 +99,7 @@ impl RocksLedger {
         let mut more = false;
         for item in self.db.iterator_cf(cf, mode) {
             let (key, value) =
-                item.map_err(storage(format!("reading a {} snapshot chunk", part.cf())))?;
+                item.map_err(|e| storage(format!("reading a {} snapshot chunk", part.cf()))(e))?;
             if after.is_some_and(|after| *key <= *after) {
                 continue;
             }
@@ -172,7 +172,7 @@ impl RocksLedger {
                 .iterator_cf(cf, IteratorMode::Start)
                 .take(WIPE_BATCH_KEYS)
             {
-                let (key, _) = item.map_err(storage(format!("wiping {cf_name}")))?;
+                let (key, _) = item.map_err(|e| storage(format!("wiping {cf_name}"))(e))?;
                 batch.delete_cf(cf, key);
                 count += 1;
             }
