@@ -73,7 +73,8 @@ pub struct NodeConfig {
     #[serde(default)]
     pub storage: StorageSection,
     /// Where archived blocks' segment files go (`vchain-node archive`); absent:
-    /// `<data_dir>/archive`. May be on other, cheaper storage, but must stay readable: a node
+    /// `<data_dir>/archive`. A relative path is taken from the config file's directory, as
+    /// `data_dir` is. May be on other, cheaper storage, but must stay readable: a node
     /// serves archived blocks (traces, history, catching-up peers) from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive_dir: Option<PathBuf>,
@@ -263,6 +264,11 @@ impl NodeConfig {
         if config.genesis.is_relative() {
             config.genesis = base.join(&config.genesis);
         }
+        if let Some(archive) = config.archive_dir.as_mut() {
+            if archive.is_relative() {
+                *archive = base.join(&*archive);
+            }
+        }
         config.validate()?;
         Ok(config)
     }
@@ -370,6 +376,27 @@ impl NodeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_paths_are_taken_from_the_config_files_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("node.toml");
+        let base = "node_id = \"n1\"\ndata_dir = \"d\"\ngenesis = \"g.toml\"\n";
+        std::fs::write(&path, base).expect("write");
+        let config = NodeConfig::load(&path).expect("load");
+        assert_eq!(config.data_dir, dir.path().join("d"));
+        assert_eq!(config.genesis, dir.path().join("g.toml"));
+        assert_eq!(config.archive_dir(), dir.path().join("d").join("archive"));
+        std::fs::write(&path, format!("{base}archive_dir = \"cold/archive\"\n")).expect("write");
+        let config = NodeConfig::load(&path).expect("load");
+        assert_eq!(
+            config.archive_dir(),
+            dir.path().join("cold").join("archive")
+        );
+        std::fs::write(&path, format!("{base}archive_dir = \"/mnt/cold\"\n")).expect("write");
+        let config = NodeConfig::load(&path).expect("load");
+        assert_eq!(config.archive_dir(), PathBuf::from("/mnt/cold"));
+    }
 
     #[test]
     fn defaults_fill_in_and_limits_are_checked() {
