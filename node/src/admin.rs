@@ -111,30 +111,18 @@ impl NodeAdmin for AdminService {
         request: Request<ArchiveBlocksRequest>,
     ) -> Result<Response<ArchiveBlocksResponse>, Status> {
         let request = request.into_inner();
-        let below = match (request.below_height, request.keep_recent) {
-            (below, 0) => below,
-            (0, keep) => {
-                let head = self
-                    .chain
-                    .ledger
-                    .head()
-                    .map_err(|e| Status::internal(format!("reading the head: {e}")))?
-                    .map_or(0, |head| head.height);
-                let from = self
-                    .chain
-                    .ledger
-                    .archived_below()
-                    .map_err(|e| Status::internal(format!("reading the archive: {e}")))?
-                    .unwrap_or(1);
-                head.saturating_sub(keep)
-                    .min(from.saturating_add(vchain_ledger::rocks::ARCHIVE_BLOCKS_MAX))
-            }
-            _ => {
-                return Err(Status::invalid_argument(
-                    "give below_height or keep_recent, not both",
-                ))
-            }
-        };
+        let below =
+            match (request.below_height, request.keep_recent) {
+                (below, 0) => below,
+                (0, keep) => self.chain.ledger.archive_below_keeping(keep).map_err(|e| {
+                    Status::internal(format!("reading the head and the archive: {e}"))
+                })?,
+                _ => {
+                    return Err(Status::invalid_argument(
+                        "give below_height or keep_recent, not both",
+                    ))
+                }
+            };
         let started = std::time::Instant::now();
         let archived = self
             .exclusive("archive", move |chain| chain.ledger.archive_blocks(below))

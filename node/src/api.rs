@@ -1319,7 +1319,7 @@ impl VchainApi for ApiService {
                         Ok(Some(block)) => block,
                         Ok(None) => break,
                         Err(error) => {
-                            let _ = sender.send(Err(internal(error))).await;
+                            let _ = sender.send(Err(ledger_read_failure(error))).await;
                             return;
                         }
                     };

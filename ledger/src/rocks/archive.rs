@@ -270,6 +270,17 @@ impl RocksLedger {
             .transpose()
     }
 
+    /// The `below` an archive keeping the newest `keep_recent` blocks in RocksDB passes to
+    /// [`archive_blocks`](Self::archive_blocks): at most [`ARCHIVE_BLOCKS_MAX`] blocks above
+    /// what is archived already (a scheduled job calls again for the rest).
+    pub fn archive_below_keeping(&self, keep_recent: u64) -> Result<u64, LedgerError> {
+        let head = self.head()?.map_or(0, |head| head.height);
+        let from = self.archived_below()?.unwrap_or(1);
+        Ok(head
+            .saturating_sub(keep_recent)
+            .min(from.saturating_add(ARCHIVE_BLOCKS_MAX)))
+    }
+
     /// The segment files this ledger's archived blocks are in, lowest first.
     pub fn archive_segments(&self) -> Result<Vec<ArchiveSegment>, LedgerError> {
         let mut segments = Vec::new();

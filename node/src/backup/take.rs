@@ -97,7 +97,7 @@ fn copy_archive(chain: &Chain, to: &Path) -> Result<Vec<FileDigest>, BackupError
     for (segment, digest) in segments.iter().zip(&digests) {
         if digest.name != segment.file_name() || digest.sha256 != hex::encode(segment.sha256) {
             return Err(BackupError::File {
-                file: source_name(&from, &segment.file_name()),
+                file: from.join(segment.file_name()).display().to_string(),
                 why: format!(
                     "the archive segment has SHA-256 {}, the ledger records {}: the archive is damaged",
                     digest.sha256,
@@ -108,8 +108,4 @@ fn copy_archive(chain: &Chain, to: &Path) -> Result<Vec<FileDigest>, BackupError
     }
     sync_dir(to)?;
     Ok(digests)
-}
-
-fn source_name(dir: &Path, name: &str) -> String {
-    dir.join(name).display().to_string()
 }

@@ -76,10 +76,6 @@ async fn archive(node: &TestNode, range: ArchiveRange) -> Result<ArchiveBlocksRe
         .map_err(|error| error.to_string())
 }
 
-fn below(height: u64) -> ArchiveRange {
-    ArchiveRange::Below(height)
-}
-
 fn segment_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("archive dir")
@@ -110,20 +106,24 @@ async fn archived_blocks_are_served_and_verified_across_restart_backup_and_a_mis
     let lineage_before = verified_bundle(&mut node, &children[0]).await;
 
     // Refusals change nothing.
-    let why = archive(&node, below(head + 1))
+    let why = archive(&node, ArchiveRange::Below(head + 1))
         .await
         .expect_err("the head stays");
     assert!(
         why.contains("ARCHIVE_REFUSED") && why.contains("head"),
         "{why}"
     );
-    let why = archive(&node, below(1)).await.expect_err("nothing below 1");
+    let why = archive(&node, ArchiveRange::Below(1))
+        .await
+        .expect_err("nothing below 1");
     assert!(why.contains("ARCHIVE_REFUSED"), "{why}");
     let archive_dir = node.config.archive_dir();
     assert!(!archive_dir.exists(), "a refused archive made no directory");
 
     // Archive all but the newest block.
-    let archived = archive(&node, below(head)).await.expect("archived");
+    let archived = archive(&node, ArchiveRange::Below(head))
+        .await
+        .expect("archived");
     assert_eq!((archived.from_height, archived.below_height), (1, head));
     assert_eq!(archived.archive_dir, archive_dir.display().to_string());
     assert!(archived.block_bytes > 0);
@@ -146,7 +146,7 @@ async fn archived_blocks_are_served_and_verified_across_restart_backup_and_a_mis
     assert_eq!(trace(&mut node, &children[0]).await, trace_before);
     let lineage = verified_bundle(&mut node, &children[0]).await;
     assert_eq!(lineage.vouchers, lineage_before.vouchers);
-    let why = archive(&node, below(head))
+    let why = archive(&node, ArchiveRange::Below(head))
         .await
         .expect_err("again: nothing left");
     assert!(why.contains("ARCHIVE_REFUSED"), "{why}");
