@@ -235,6 +235,30 @@ async fn archived_blocks_are_served_and_verified_across_restart_backup_and_a_mis
         status.message().contains("blocks-"),
         "names the segment: {status:?}"
     );
+    // A replay of events through archived blocks says the same, not NODE_FAULT.
+    let request = node.audited(
+        SubscribeEventsRequest {
+            from_height: 1,
+            ..SubscribeEventsRequest::default()
+        },
+        "SubscribeEvents",
+    );
+    let mut replay = node
+        .api
+        .subscribe_events(request)
+        .await
+        .expect("subscribed")
+        .into_inner();
+    let status = replay
+        .next()
+        .await
+        .expect("an answer")
+        .expect_err("the replay reaches an unavailable archived block");
+    assert_eq!(
+        common::error_code(&status),
+        "NODE_UNAVAILABLE",
+        "{status:?}"
+    );
     let head_now = node.status().await.height;
     block_at(&mut node, head_now)
         .await
