@@ -157,9 +157,17 @@ class Browser:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
 
     def one(self, testid, within=None):
-        root = within or self.driver
-        found = root.find_elements(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
-        assert found, f"nothing with data-testid={testid} on {self.driver.current_url}"
+        # `within` is an element, or better a container's testid: then one selector from the
+        # document, so a container the page re-renders between two lookups (the blocks list
+        # refreshes itself) cannot leave a stale element handle behind.
+        selector = f'[data-testid="{testid}"]'
+        root = self.driver
+        if isinstance(within, str):
+            selector = f'[data-testid="{within}"] {selector}'
+        elif within is not None:
+            root = within
+        found = root.find_elements(By.CSS_SELECTOR, selector)
+        assert found, f"nothing matches {selector} on {self.driver.current_url}"
         return found[0]
 
     def all(self, css):
@@ -197,12 +205,12 @@ def check_pages(b, base, s):
     b.shot("status")
 
     b.go("#/blocks")
-    b.one(f"block-row-{s.heights['issue']}", b.one("blocks-table"))
+    b.one(f"block-row-{s.heights['issue']}", "blocks-table")
     b.shot("blocks")
 
     b.go(f"#/block/{s.heights['issue']}")
     assert b.text("block-height") == str(s.heights["issue"])
-    row = b.one(f"tx-row-{s.tx['issue']}", b.one("block-txs"))
+    row = b.one(f"tx-row-{s.tx['issue']}", "block-txs")
     assert "issue voucher" in row.text and "carmaker" in row.text, row.text
     # A solo block carries no certificate, or (once members certify blocks after applying them,
     # ADR 0015) one that verifies; never one that does not, and the check is always made.
@@ -225,7 +233,7 @@ def check_pages(b, base, s):
     b.shot("account")
 
     b.go("#/proposals")
-    row = b.one(f"proposal-row-{s.proposal}", b.one("proposals-table"))
+    row = b.one(f"proposal-row-{s.proposal}", "proposals-table")
     assert "Longer redemption grace" in row.text, row.text
     row.find_element(By.CSS_SELECTOR, "a").click()
     b.wait_page(f"#/proposal/{s.proposal}")
