@@ -31,6 +31,7 @@ use crate::signature;
 use crate::state::{read_message, Overlay};
 use crate::tx::{tx_hash, Hash};
 use crate::validate;
+use crate::verified::{Verdicts, VerifiedSignatures};
 
 // Defined in its own module so the operations take it without depending on this one; other
 // crates name it here.
@@ -90,6 +91,18 @@ pub fn execute_block(
     context: &BlockContext,
     transactions: &[SignedTransaction],
 ) -> Result<BlockOutcome, ExecError> {
+    execute_block_verified(state, context, transactions, &VerifiedSignatures::none())
+}
+
+/// [`execute_block`], verifying only the signatures `verified` does not already hold as valid
+/// (a node's admission filled it). The outcome is exactly [`execute_block`]'s: a verdict is a
+/// pure function of the bytes it is kept under ([`crate::verified`]).
+pub fn execute_block_verified(
+    state: &dyn StateReader,
+    context: &BlockContext,
+    transactions: &[SignedTransaction],
+    verified: &VerifiedSignatures,
+) -> Result<BlockOutcome, ExecError> {
     let span = trace_span!(
         "execute_block",
         height = context.height,
@@ -118,7 +131,7 @@ pub fn execute_block(
     let expired =
         ops::governance::expire_proposals(&mut overlay, context, &params, system_events.len())?;
     system_events.extend(expired);
-    let signatures_valid = verify_signatures(transactions);
+    let signatures_valid = verify_signatures_with(transactions, verified).valid;
 
     let mut results = Vec::with_capacity(transactions.len());
     let mut messages = Vec::with_capacity(transactions.len());
@@ -213,15 +226,28 @@ pub fn chain_step_due(state: &dyn StateReader, timestamp_ms: u64) -> Result<bool
 /// one [`crate::signature::verify`] gives that transaction alone, so admission ([`check_tx`],
 /// [`check_txs`]), execution and replay agree whatever a transaction's neighbours.
 pub fn verify_signatures(transactions: &[SignedTransaction]) -> Vec<bool> {
-    let items: Vec<signature::SignedMessage<'_>> = transactions
-        .iter()
+    verify_signatures_with(transactions, &VerifiedSignatures::none()).valid
+}
+
+/// [`verify_signatures`], taking valid verdicts `verified` holds and remembering new ones there.
+pub fn verify_signatures_with(
+    transactions: &[SignedTransaction],
+    verified: &VerifiedSignatures,
+) -> Verdicts {
+    verified.verify_all(&signed_messages(transactions.iter()))
+}
+
+/// What a transaction's signature covers: its body, by its key.
+fn signed_messages<'a>(
+    transactions: impl Iterator<Item = &'a SignedTransaction>,
+) -> Vec<signature::SignedMessage<'a>> {
+    transactions
         .map(|tx| signature::SignedMessage {
             public_key: &tx.public_key,
             message: &tx.body,
             signature: &tx.signature,
         })
-        .collect();
-    signature::verify_all(&items)
+        .collect()
 }
 
 /// Authenticates one transaction, spends its nonce and runs its operation.
@@ -515,13 +541,18 @@ pub struct CheckedTx {
 /// Admission check for the mempool, against committed state: everything [`execute_block`] checks
 /// before the operation, except that the nonce may run ahead by up to [`NONCE_WINDOW`]. Advisory:
 /// a transaction that passes can still be rejected when its block executes.
+///
+/// A signature found valid is remembered in `verified`, so the block that carries the
+/// transaction need not verify it again ([`execute_block_verified`]).
 pub fn check_tx(
     state: &dyn StateReader,
     transaction: &SignedTransaction,
+    verified: &VerifiedSignatures,
 ) -> Result<CheckedTx, CheckError> {
     let (chain_id, params) = chain_config(state)?;
     refuse_unidentified(state, &chain_id, &params, transaction)?;
-    let signature_valid = verify_signatures(std::slice::from_ref(transaction))[0];
+    let signature_valid =
+        verify_signatures_with(std::slice::from_ref(transaction), verified).valid[0];
     check_one(state, &chain_id, &params, transaction, signature_valid)
 }
 
@@ -533,7 +564,8 @@ pub const CHECK_BATCH_MAX: usize = 4_096;
 pub struct BatchCheck {
     /// One result per transaction, in order.
     pub results: Vec<Result<CheckedTx, CheckError>>,
-    /// Signatures verified: only those of transactions whose signer exists with that key.
+    /// Signatures verified: only those of transactions whose signer exists with that key, and
+    /// not already known valid.
     pub signatures_verified: usize,
 }
 
@@ -543,9 +575,12 @@ pub struct BatchCheck {
 /// check needing no signature (size, encoding, chain, unknown signer, a key that is not the
 /// account's) are refused before any signature is verified, so a flood from unknown signers
 /// costs state reads only.
+///
+/// Valid signatures are remembered in `verified`, as by [`check_tx`].
 pub fn check_txs(
     state: &dyn StateReader,
     transactions: &[SignedTransaction],
+    verified: &VerifiedSignatures,
 ) -> Result<BatchCheck, ExecError> {
     let (chain_id, params) = chain_config(state)?;
     let checked = transactions.len().min(CHECK_BATCH_MAX);
@@ -559,13 +594,16 @@ pub fn check_txs(
             },
         );
     }
-    let identified: Vec<SignedTransaction> = transactions[..checked]
-        .iter()
-        .zip(&early)
-        .filter(|(_, refused)| refused.is_none())
-        .map(|(transaction, _)| transaction.clone())
-        .collect();
-    let mut signatures_valid = verify_signatures(&identified).into_iter();
+    let identified = signed_messages(
+        transactions[..checked]
+            .iter()
+            .zip(&early)
+            .filter(|(_, refused)| refused.is_none())
+            .map(|(transaction, _)| transaction),
+    );
+    let verdicts = verified.verify_all(&identified);
+    let signatures_verified = verdicts.verified;
+    let mut signatures_valid = verdicts.valid.into_iter();
     let mut results = Vec::with_capacity(transactions.len());
     for (transaction, refused) in transactions[..checked].iter().zip(early) {
         results.push(match refused {
@@ -588,7 +626,7 @@ pub fn check_txs(
     }
     Ok(BatchCheck {
         results,
-        signatures_verified: identified.len(),
+        signatures_verified,
     })
 }
 

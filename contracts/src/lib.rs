@@ -55,6 +55,7 @@ mod state;
 pub mod trace;
 pub mod tx;
 pub mod validate;
+pub mod verified;
 pub mod visibility;
 
 pub use certificates::{
@@ -63,8 +64,8 @@ pub use certificates::{
 };
 pub use error::{ExecError, Rejection};
 pub use execute::{
-    chain_step_due, check_tx, check_txs, execute_block, BatchCheck, BlockContext, BlockOutcome,
-    CheckError, CheckedTx,
+    chain_step_due, check_tx, check_txs, execute_block, execute_block_verified, BatchCheck,
+    BlockContext, BlockOutcome, CheckError, CheckedTx,
 };
 pub use limits::{PLEDGE_LAPSES_PER_BLOCK_MAX, PROPOSAL_EXPIRY_PER_BLOCK_MAX};
 pub use ops::certificate::{

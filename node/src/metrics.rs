@@ -65,6 +65,8 @@ pub(crate) struct Metrics {
     syncing: Gauge<i64, AtomicI64>,
     snapshots_installed: Gauge<i64, AtomicI64>,
     proposals_refused: Gauge<i64, AtomicI64>,
+    signatures_verified: Gauge<i64, AtomicI64>,
+    signature_verdicts_reused: Gauge<i64, AtomicI64>,
     equivocations: Gauge<i64, AtomicI64>,
     certificates_expiring: Gauge<i64, AtomicI64>,
     resident_bytes: Gauge<i64, AtomicI64>,
@@ -133,6 +135,14 @@ impl Metrics {
         let proposals_refused = gauge!(
             "proposals_refused",
             "Block proposals the consensus engine refused since start"
+        );
+        let signatures_verified = gauge!(
+            "signatures_verified",
+            "Transaction signatures this node verified since start (admission, validation and execution together)"
+        );
+        let signature_verdicts_reused = gauge!(
+            "signature_verdicts_reused",
+            "Transaction signatures found valid earlier on this node and not verified again, since start"
         );
         let equivocations = gauge!(
             "equivocations",
@@ -228,6 +238,8 @@ impl Metrics {
             syncing,
             snapshots_installed,
             proposals_refused,
+            signatures_verified,
+            signature_verdicts_reused,
             equivocations,
             certificates_expiring,
             resident_bytes,
@@ -347,6 +359,9 @@ impl Metrics {
         gauge(&self.syncing, u64::from(chain.is_syncing()));
         gauge(&self.snapshots_installed, chain.snapshots_installed());
         gauge(&self.proposals_refused, chain.proposals_refused());
+        let (verified, reused) = chain.verified_signatures.counts();
+        gauge(&self.signatures_verified, verified);
+        gauge(&self.signature_verdicts_reused, reused);
         gauge(
             &self.equivocations,
             chain.equivocations().map_or(0, |e| e.len() as u64),

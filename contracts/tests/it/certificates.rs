@@ -3,6 +3,7 @@
 //! stops an account from its block on, and key rotation keeps the account's vouchers.
 
 use crate::common;
+use vchain_contracts::verified::VerifiedSignatures;
 
 use common::ops::*;
 use common::*;
@@ -311,7 +312,8 @@ fn a_revoked_certificate_stops_its_account_from_the_revoking_block_on() {
 
     // Admission refuses it too, and the registry lists it.
     let next = chain.tx(SUP1, transfer(&voucher, SUP2));
-    let refused = check_tx(&chain.ledger, &next).expect_err("admission refuses");
+    let refused =
+        check_tx(&chain.ledger, &next, &VerifiedSignatures::none()).expect_err("admission refuses");
     assert!(refused.to_string().contains("revoked"), "{refused}");
     let list = revoked_certificates(&chain.ledger, "bank-a", 10).expect("read");
     assert_eq!(list.len(), 1);
@@ -1042,6 +1044,7 @@ fn an_account_is_cancelled_only_once_it_holds_no_live_voucher_and_then_does_noth
         &["recipient account sup-1 is cancelled"],
     );
     let tx = chain.tx(SUP1, rotate_key(SUP1, b""));
-    let refused = check_tx(&chain.ledger, &tx).expect_err("admission refuses");
+    let refused =
+        check_tx(&chain.ledger, &tx, &VerifiedSignatures::none()).expect_err("admission refuses");
     assert!(refused.to_string().contains("revoked"), "{refused}");
 }

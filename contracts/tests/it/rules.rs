@@ -3,6 +3,7 @@
 //! signer's nonce (or nothing at all when authentication refused it).
 
 use crate::common;
+use vchain_contracts::verified::VerifiedSignatures;
 
 use common::ops::*;
 use common::*;
@@ -2584,7 +2585,7 @@ fn trace_includes_destruction_events() {
 // ---------------------------------------------------------------------------------------------
 
 fn check_code(chain: &TestChain, tx: &vchain_proto::v1::SignedTransaction) -> (ErrorCode, String) {
-    match check_tx(&chain.ledger, tx) {
+    match check_tx(&chain.ledger, tx, &VerifiedSignatures::none()) {
         Ok(checked) => panic!("admitted {checked:?}"),
         Err(CheckError::Rejected(rejection)) => (rejection.code, rejection.message),
         Err(CheckError::Fatal(error)) => panic!("check_tx failed: {error}"),
@@ -2595,14 +2596,15 @@ fn check_code(chain: &TestChain, tx: &vchain_proto::v1::SignedTransaction) -> (E
 fn check_tx_admission() {
     let (mut chain, id) = chain_with_voucher();
     let tx = chain.tx(SUP1, transfer(&id, SUP2));
-    let checked = check_tx(&chain.ledger, &tx).expect("a good transaction is admitted");
+    let checked = check_tx(&chain.ledger, &tx, &VerifiedSignatures::none())
+        .expect("a good transaction is admitted");
     assert_eq!(
         (checked.hash, checked.signer.as_str(), checked.nonce),
         (tx_hash(&tx.body), SUP1, 0)
     );
     let ahead = chain.sign(SUP1, NONCE_WINDOW - 1, transfer(&id, SUP2));
     assert_eq!(
-        check_tx(&chain.ledger, &ahead)
+        check_tx(&chain.ledger, &ahead, &VerifiedSignatures::none())
             .expect("within the window")
             .nonce,
         NONCE_WINDOW - 1
@@ -2681,7 +2683,8 @@ fn unknown_signers_are_refused_before_any_signature_is_verified() {
     batch.push(impostor);
     let good = chain.tx(SUP2, request(&id));
     batch.push(good.clone());
-    let checked = vchain_contracts::check_txs(&chain.ledger, &batch).expect("storage works");
+    let checked = vchain_contracts::check_txs(&chain.ledger, &batch, &VerifiedSignatures::none())
+        .expect("storage works");
     let codes: Vec<ErrorCode> = checked
         .results
         .iter()
@@ -2700,6 +2703,19 @@ fn unknown_signers_are_refused_before_any_signature_is_verified() {
     );
     // The single admission path refuses them the same way.
     assert_eq!(check_code(&chain, &batch[0]).0, ErrorCode::UnknownAccount);
+    // A node remembers the valid verdict: the same batch again verifies nothing, and answers
+    // the same.
+    let record = VerifiedSignatures::new(16);
+    let first = vchain_contracts::check_txs(&chain.ledger, &batch, &record).expect("storage works");
+    let again = vchain_contracts::check_txs(&chain.ledger, &batch, &record).expect("storage works");
+    assert_eq!(
+        (first.signatures_verified, again.signatures_verified),
+        (1, 0)
+    );
+    assert_eq!(
+        format!("{:?}", first.results),
+        format!("{:?}", again.results)
+    );
 }
 
 #[test]

@@ -18,8 +18,9 @@ use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use sha2::{Digest, Sha512};
 use vchain_contracts::execute::{
-    check_tx, check_txs, execute_block, verify_signatures, CheckError,
+    check_tx, check_txs, execute_block, execute_block_verified, verify_signatures, CheckError,
 };
+use vchain_contracts::verified::VerifiedSignatures;
 use vchain_contracts::{keys, signature};
 use vchain_ledger::WriteSet;
 use vchain_proto::v1::{
@@ -132,11 +133,11 @@ fn verdicts(chain: &TestChain, edge: &SignedTransaction) -> Vec<(&'static str, b
     let honest = honest(chain);
     let forged = forged(chain);
     let mut out = Vec::new();
-    let admitted = check_tx(&chain.ledger, edge);
+    let admitted = check_tx(&chain.ledger, edge, &VerifiedSignatures::none());
     out.push(("check_tx alone", signature_accepted_at_admission(&admitted)));
 
     let batch = |txs: Vec<SignedTransaction>, at: usize| -> bool {
-        let results = check_txs(&chain.ledger, &txs)
+        let results = check_txs(&chain.ledger, &txs, &VerifiedSignatures::none())
             .expect("state readable")
             .results;
         for (i, result) in results.iter().enumerate() {
@@ -196,6 +197,33 @@ fn verdicts(chain: &TestChain, edge: &SignedTransaction) -> Vec<(&'static str, b
         outcome.results[at].code != ErrorCode::BadSignature as i32
     };
     out.push(("block alone", block(std::slice::from_ref(edge), 0)));
+    // A node verifies each signature once: admission remembers valid verdicts and the block
+    // takes them. The block's verdict must still be the rule's, whether admission saw the
+    // transaction or not.
+    let remembered = |admit: &[SignedTransaction], txs: &[SignedTransaction], at: usize| {
+        let record = VerifiedSignatures::new(64);
+        check_txs(&chain.ledger, admit, &record).expect("state readable");
+        let outcome = execute_block_verified(&chain.ledger, &chain.next_context(), txs, &record)
+            .expect("execution must not fail on a sound ledger");
+        let plain = execute_block(&chain.ledger, &chain.next_context(), txs)
+            .expect("execution must not fail on a sound ledger");
+        assert_eq!(
+            outcome, plain,
+            "a remembered verdict changed the block's outcome"
+        );
+        outcome.results[at].code != ErrorCode::BadSignature as i32
+    };
+    let all = [
+        honest[0].clone(),
+        forged.clone(),
+        edge.clone(),
+        honest[1].clone(),
+    ];
+    out.push(("block after its admission", remembered(&all, &all, 2)));
+    out.push((
+        "block after its neighbours' admission",
+        remembered(&[honest[0].clone(), forged.clone()], &all, 2),
+    ));
     for (batch_name, block_name, before, after) in settings {
         let (txs, at) = with(&before, &after);
         out.push((batch_name, batch(txs.clone(), at)));

@@ -146,7 +146,7 @@ impl Chain {
         if self.stopping.load(Ordering::SeqCst) {
             return Err(SubmitError::ShuttingDown);
         }
-        let checked = check_tx(&*self.ledger, &tx)?;
+        let checked = check_tx(&*self.ledger, &tx, &self.verified_signatures)?;
         let forward = self.peers.as_ref().map(|_| tx.encode_to_vec());
         let receiver = if wait {
             let (sender, receiver) = oneshot::channel();
@@ -217,10 +217,11 @@ impl Chain {
             .filter(|(_, waiting)| !**waiting)
             .map(|(tx, _)| tx.clone())
             .collect();
-        let mut checks = vchain_contracts::check_txs(&*self.ledger, &fresh)
-            .map_err(|e| SubmitError::Check(CheckError::Fatal(e)))?
-            .results
-            .into_iter();
+        let mut checks =
+            vchain_contracts::check_txs(&*self.ledger, &fresh, &self.verified_signatures)
+                .map_err(|e| SubmitError::Check(CheckError::Fatal(e)))?
+                .results
+                .into_iter();
         let mut results = Vec::with_capacity(transactions.len());
         let mut forwards = Vec::new();
         let len = {

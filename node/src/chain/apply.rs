@@ -27,7 +27,7 @@ use vchain_contracts::block::{
 };
 use vchain_contracts::limits::ENCODED_BLOCK_BYTES_LIMIT;
 use vchain_contracts::tx::{tx_hash, Hash};
-use vchain_contracts::{execute_block, BlockContext, BlockOutcome};
+use vchain_contracts::{execute_block_verified, BlockContext, BlockOutcome};
 use vchain_ledger::BlockCommit;
 use vchain_proto::v1::{
     Block, BlockHeader, ErrorCode, Event, EventKind, TransactionBody, TxResult,
@@ -278,13 +278,14 @@ impl Producer {
         // A block under rules this node does not execute stops it (this node's own error, not
         // the block's): it neither stores nor votes for what it cannot check.
         chain.require_rules_for(header.height)?;
-        let outcome = execute_block(
+        let outcome = execute_block_verified(
             &*chain.ledger,
             &BlockContext {
                 height: header.height,
                 timestamp_ms: header.timestamp_ms,
             },
             &block.transactions,
+            &chain.verified_signatures,
         )?;
         let tree = chain.ledger.prepare_state(&outcome.state_writes)?;
         if let Err(mismatch) = check_execution(block, header, &outcome, &tree.root) {

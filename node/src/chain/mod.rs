@@ -52,7 +52,9 @@ use vchain_consensus::{Engine, NodeId};
 use vchain_contracts::block::{block_hash, seal, BlockDraft};
 use vchain_contracts::execute::chain_config;
 use vchain_contracts::genesis::Genesis;
+use vchain_contracts::limits::BLOCK_TX_LIMIT;
 use vchain_contracts::tx::Hash;
+use vchain_contracts::verified::VerifiedSignatures;
 use vchain_contracts::BlockOutcome;
 use vchain_ledger::{BlockCommit, ChainHead, RocksLedger};
 use vchain_proto::v1::{ChainParams, Event, NodeAlert, ResourceUsage, TxResult};
@@ -76,6 +78,10 @@ pub(crate) const EVENT_CHANNEL_BLOCKS_MAX: usize = 1_024;
 
 /// How many alerts the alert channel buffers for slow subscribers.
 pub(crate) const ALERT_CHANNEL_MAX: usize = 64;
+/// Valid signature verdicts a node keeps beyond one per mempool slot: a few largest blocks'
+/// worth, for transactions that arrive in a block without passing this node's admission (a
+/// follower's, or a block validated across views) while the mempool is full.
+const VERDICTS_BEYOND_MEMPOOL: usize = 4 * BLOCK_TX_LIMIT as usize;
 
 /// What a waiting client learns when its transaction commits.
 #[derive(Debug, Clone)]
@@ -164,6 +170,9 @@ pub struct Chain {
     /// Consensus engine name.
     pub(crate) engine_name: String,
     mempool: Mutex<Mempool>,
+    /// Signatures this node found valid (at admission, mostly), so a block verifies only what
+    /// this node has not seen (see [`vchain_contracts::verified`]).
+    pub(crate) verified_signatures: VerifiedSignatures,
     waiters: Mutex<HashMap<Hash, Vec<oneshot::Sender<CommitNotice>>>>,
     events: broadcast::Sender<Arc<BlockEvents>>,
     wake: SyncSender<Wake>,
@@ -392,6 +401,9 @@ impl Chain {
                 config.mempool_max,
                 crate::config::mib(config.mempool_mib_max) as usize,
             )),
+            verified_signatures: VerifiedSignatures::new(
+                config.mempool_max.saturating_add(VERDICTS_BEYOND_MEMPOOL),
+            ),
             waiters: Mutex::new(HashMap::new()),
             events: broadcast::channel(EVENT_CHANNEL_BLOCKS_MAX).0,
             ledger,

@@ -23,7 +23,7 @@ use tracing::{info_span, warn};
 use vchain_contracts::block::{seal, BlockDraft};
 use vchain_contracts::limits::{BLOCK_BYTES_LIMIT, BLOCK_TX_LIMIT, ENCODED_BLOCK_BYTES_LIMIT};
 use vchain_contracts::tx::{tx_hash, Hash};
-use vchain_contracts::{execute_block, BlockContext, BlockOutcome};
+use vchain_contracts::{execute_block_verified, BlockContext, BlockOutcome};
 use vchain_ledger::{ChainHead, TreeUpdate};
 use vchain_proto::v1::SignedTransaction;
 
@@ -214,13 +214,14 @@ impl Producer {
             ENCODED_BLOCK_BYTES_LIMIT as usize,
             |tx_max| lock(&chain.mempool).select(tx_max, bytes_max, |a| chain.next_nonce(a)),
             |transactions| {
-                Ok(execute_block(
+                Ok(execute_block_verified(
                     &*chain.ledger,
                     &BlockContext {
                         height,
                         timestamp_ms,
                     },
                     transactions,
+                    &chain.verified_signatures,
                 )?)
             },
         )?;

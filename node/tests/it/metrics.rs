@@ -136,6 +136,18 @@ async fn metrics_count_what_the_chain_did_and_health_says_it_serves() {
         "{text}"
     );
     assert_eq!(sample(&text, "vchain_blocks_total"), Some(3.0), "{text}");
+    // Each signature is verified once on the node: the three in blocks at admission (their
+    // blocks took the remembered verdicts) and the forged one, refused at admission.
+    assert_eq!(
+        sample(&text, "vchain_signatures_verified"),
+        Some(4.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "vchain_signature_verdicts_reused"),
+        Some(3.0),
+        "{text}"
+    );
     assert_eq!(
         sample(&text, "vchain_block_apply_seconds_count"),
         Some(3.0),
