@@ -48,7 +48,7 @@ impl MemoryLedger {
     /// Applies a block's state writes, updating the tree; returns the new root. All or nothing:
     /// on error the ledger is unchanged.
     pub fn apply(&mut self, writes: &WriteSet) -> Result<Hash, LedgerError> {
-        let update = tree::update_typed(self, writes)?;
+        let update = tree::update(self, writes)?;
         assert_eq!(
             update.prev_root, self.root,
             "tree update computed against another root than the ledger's"

@@ -113,6 +113,26 @@ impl NodePath {
         path
     }
 
+    /// The position at `depth` (at most this one's) on the path to this one.
+    ///
+    /// # Panics
+    /// If `depth` is deeper than this position.
+    pub fn ancestor(&self, depth: u16) -> Self {
+        assert!(
+            depth <= self.depth,
+            "ancestor at depth {depth} below {}",
+            self.depth
+        );
+        let mut prefix = self.prefix;
+        let depth_bits = usize::from(depth);
+        let full_bytes = depth_bits / 8;
+        if full_bytes < prefix.len() {
+            prefix[full_bytes] &= !(0xFFu8 >> (depth_bits % 8));
+            prefix[full_bytes + 1..].fill(0);
+        }
+        NodePath { depth, prefix }
+    }
+
     /// Depth of the position (0 = root).
     pub fn depth(&self) -> u16 {
         self.depth
@@ -176,7 +196,18 @@ impl NodePath {
 
     /// Whether every bit at and after `depth` is zero.
     fn is_canonical(&self) -> bool {
-        self.depth <= DEPTH_MAX && (self.depth..DEPTH_MAX).all(|index| !bit(&self.prefix, index))
+        if self.depth > DEPTH_MAX {
+            return false;
+        }
+        let depth = usize::from(self.depth);
+        let (full_bytes, rest_bits) = (depth / 8, depth % 8);
+        if full_bytes == self.prefix.len() {
+            return true;
+        }
+        // Byte by byte (this is on every path decode): the partial byte's low bits, then whole
+        // bytes.
+        self.prefix[full_bytes] & (0xFFu8 >> rest_bits) == 0
+            && self.prefix[full_bytes + 1..].iter().all(|byte| *byte == 0)
     }
 
     /// Whether `key_hash` lies below this position.
@@ -285,41 +316,13 @@ pub struct TreeUpdate {
     pub prev_root: Hash,
     /// The root after the writes.
     pub root: Hash,
-    /// Node changes: encoded [`NodePath`] -> encoded [`Node`], or `None` to delete.
-    pub node_writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Node changes by position: the new node, or `None` to delete. In tree order (depth,
+    /// then path), which is also the order of their encoded positions.
+    pub node_writes: NodeWrites,
 }
 
-/// Node changes keyed by position, before encoding.
-pub(crate) type NodeWrites = BTreeMap<NodePath, Option<Node>>;
-
-/// The typed form of [`TreeUpdate`], for stores that keep nodes decoded.
-pub(crate) struct TypedUpdate {
-    pub(crate) prev_root: Hash,
-    pub(crate) root: Hash,
-    pub(crate) node_writes: NodeWrites,
-}
-
-/// Computes the tree update for `writes` against the tree in `store`, reading only the nodes on
-/// the paths of the written keys. Deleting an absent key and rewriting a value unchanged are
-/// no-ops. The store is not modified: the caller applies [`TreeUpdate::node_writes`].
-pub fn update(store: &dyn NodeStore, writes: &WriteSet) -> Result<TreeUpdate, LedgerError> {
-    let typed = update_typed(store, writes)?;
-    let node_writes = typed
-        .node_writes
-        .iter()
-        .map(|(path, node)| {
-            (
-                path.encode().to_vec(),
-                node.map(|node| node.encode().to_vec()),
-            )
-        })
-        .collect();
-    Ok(TreeUpdate {
-        prev_root: typed.prev_root,
-        root: typed.root,
-        node_writes,
-    })
-}
+/// Node changes keyed by position.
+pub type NodeWrites = BTreeMap<NodePath, Option<Node>>;
 
 /// One write, by key hash: `Some(value_hash)` puts, `None` deletes.
 #[derive(Clone, Copy, Debug)]
@@ -328,10 +331,10 @@ struct Change {
     value_hash: Option<Hash>,
 }
 
-pub(crate) fn update_typed(
-    store: &dyn NodeStore,
-    writes: &WriteSet,
-) -> Result<TypedUpdate, LedgerError> {
+/// Computes the tree update for `writes` against the tree in `store`, reading only the nodes on
+/// the paths of the written keys. Deleting an absent key and rewriting a value unchanged are
+/// no-ops. The store is not modified: the caller applies [`TreeUpdate::node_writes`].
+pub fn update(store: &dyn NodeStore, writes: &WriteSet) -> Result<TreeUpdate, LedgerError> {
     let old_root = store.node(&NodePath::ROOT)?;
     let prev_root = subtree_hash(&old_root);
     let mut changes: Vec<Change> = writes
@@ -370,7 +373,7 @@ pub(crate) fn update_typed(
         );
         assert_eq!(root, prev_root, "an empty write set changed the root");
     }
-    Ok(TypedUpdate {
+    Ok(TreeUpdate {
         prev_root,
         root,
         node_writes: descent.node_writes,

@@ -14,7 +14,7 @@ use std::path::Path;
 use rocksdb::{ColumnFamilyDescriptor, IteratorMode, WriteBatch, DB};
 
 use super::consensus_log::{record_key, CF_CONSENSUS_LOG, CF_CONSENSUS_META};
-use super::{storage, RocksLedger, UpperTree, BLOOM_FAMILIES, CF_STATE, COLUMN_FAMILIES};
+use super::{storage, PageCache, RocksLedger, BLOOM_FAMILIES, CF_STATE, COLUMN_FAMILIES};
 use crate::{Hash, LedgerError, StorageBudget};
 
 impl RocksLedger {
@@ -28,19 +28,28 @@ impl RocksLedger {
         options.create_if_missing(false);
         options.create_missing_column_families(false);
         options.set_db_log_dir(log_dir);
-        let families = COLUMN_FAMILIES.iter().map(|name| {
-            ColumnFamilyDescriptor::new(
-                *name,
-                budget.family_options(&cache, BLOOM_FAMILIES.contains(name)),
-            )
-        });
+        // A ledger of an older format may lack a family added since (it is migrated when a
+        // node opens it for writing): open the ones it has.
+        let existing = DB::list_cf(&options, path).map_err(storage(format!(
+            "listing the column families of the ledger at {}",
+            path.display()
+        )))?;
+        let families = COLUMN_FAMILIES
+            .iter()
+            .filter(|name| existing.iter().any(|e| e == *name))
+            .map(|name| {
+                ColumnFamilyDescriptor::new(
+                    *name,
+                    budget.family_options(&cache, BLOOM_FAMILIES.contains(name)),
+                )
+            });
         let db =
             DB::open_cf_descriptors_read_only(&options, path, families, false).map_err(storage(
                 format!("opening the ledger at {} read-only", path.display()),
             ))?;
         let ledger = RocksLedger {
             db,
-            writer: std::sync::Mutex::new(UpperTree::default()),
+            writer: std::sync::Mutex::new(PageCache::default()),
             path: path.to_path_buf(),
             emptied_interrupted_install: std::sync::atomic::AtomicBool::new(false),
             archive_dir: std::sync::OnceLock::new(),

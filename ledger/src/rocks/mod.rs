@@ -3,7 +3,6 @@
 //! batch, so after a crash the store holds either all of a block or none of it.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -16,22 +15,28 @@ use rocksdb::{
 use vchain_proto::v1::{Block, StateProof};
 
 use crate::error::Hex;
-use crate::tree::{self, Node, NodePath, NodeStore, TreeUpdate, NODE_LEN, NODE_PATH_LEN};
+use crate::tree::{self, Node, NodePath, NodeStore, TreeUpdate};
 use crate::{scan_start, Entry, Hash, LedgerError, StateReader, WriteSet, EMPTY_ROOT};
+use tree_pages::{page_of, Page, PageCache};
 
 const CF_BLOCKS: &str = "blocks";
 const CF_BLOCK_HASHES: &str = "block_hashes";
 const CF_TXS: &str = "txs";
 const CF_STATE: &str = "state";
+/// Tree nodes one per entry: ledger formats up to 2. Emptied by the migration to format 3 and
+/// otherwise unused; kept so that such a ledger opens.
 const CF_TREE: &str = "tree";
+/// Tree nodes in pages of four levels ([`tree_pages`]): ledger format 3 on.
+const CF_TREE_PAGES: &str = "tree_pages";
 const CF_INDEX: &str = "index";
 const CF_META: &str = "meta";
-const COLUMN_FAMILIES: [&str; 10] = [
+const COLUMN_FAMILIES: [&str; 11] = [
     CF_BLOCKS,
     CF_BLOCK_HASHES,
     CF_TXS,
     CF_STATE,
     CF_TREE,
+    CF_TREE_PAGES,
     CF_INDEX,
     CF_META,
     consensus_log::CF_CONSENSUS_LOG,
@@ -39,7 +44,7 @@ const COLUMN_FAMILIES: [&str; 10] = [
     certificates::CF_CERTIFICATES,
 ];
 /// Point-read column families, where a bloom filter saves the disk read for absent keys.
-const BLOOM_FAMILIES: [&str; 3] = [CF_STATE, CF_TREE, CF_TXS];
+const BLOOM_FAMILIES: [&str; 3] = [CF_STATE, CF_TREE_PAGES, CF_TXS];
 
 const HEAD_KEY: &[u8] = b"head";
 /// Version of the head record layout, so a future layout is refused rather than misread.
@@ -138,8 +143,8 @@ pub struct RocksLedger {
     db: DB,
     /// The writer's state: held by `prepare_state` and `commit_block`, so a commit's head check
     /// and batch write are one step even if two callers break the single-writer rule, and the
-    /// upper tree levels it caches always equal the committed tree.
-    writer: Mutex<UpperTree>,
+    /// tree pages it caches always equal the committed tree.
+    writer: Mutex<PageCache>,
     path: PathBuf,
     /// Set when [`RocksLedger::open`] found an interrupted snapshot install and emptied the
     /// ledger.
@@ -150,48 +155,48 @@ pub struct RocksLedger {
     archiving: Mutex<()>,
 }
 
-/// Tree nodes shallower than this are kept in memory for the writer: at most 2^16 - 1
-/// positions (about 10 MB), the levels every block's update walks through.
-pub const TREE_CACHE_DEPTH_MAX: u16 = 16;
-
-/// The writer's in-memory copy of the upper tree levels: `None` records a known-empty position.
-#[derive(Debug, Default)]
-struct UpperTree {
-    nodes: HashMap<NodePath, Option<Node>>,
-}
-
-/// Brings the writer's upper levels to a tree update that is now durable.
-fn refresh_upper(upper: &mut UpperTree, update: &TreeUpdate) -> Result<(), LedgerError> {
-    // Encoded paths start with the depth (big-endian u16) and sort by it, so the cached levels
-    // are a prefix of the writes: stop at the first deeper one.
-    for (path, node) in &update.node_writes {
-        let depth = u16::from_be_bytes([path[0], path[1]]);
-        if depth >= TREE_CACHE_DEPTH_MAX {
-            break;
-        }
-        let node = node.as_deref().map(Node::decode).transpose()?;
-        upper.nodes.insert(NodePath::decode(path)?, node);
+/// Brings the writer's cached pages to a tree update that is now durable.
+fn refresh_pages(cache: &mut PageCache, written: Vec<(NodePath, Option<Page>)>) {
+    for (root, page) in written {
+        cache.insert(root, page);
     }
-    Ok(())
+    cache.trim();
 }
 
-/// The committed tree as the writer sees it: upper levels from memory, the rest from RocksDB.
+/// The committed tree as the writer sees it: cached pages from memory, the rest from RocksDB
+/// (and then cached).
 struct CachedTree<'a> {
     ledger: &'a RocksLedger,
-    upper: RefCell<&'a mut UpperTree>,
+    cache: RefCell<&'a mut PageCache>,
+}
+
+impl CachedTree<'_> {
+    /// The committed page at `root`, from the cache or the store.
+    fn page(&self, root: &NodePath) -> Result<Option<Page>, LedgerError> {
+        if let Some(page) = self.cache.borrow().get(root) {
+            return Ok(page.clone());
+        }
+        let page = self.ledger.view().page(root)?;
+        self.cache.borrow_mut().insert(*root, page.clone());
+        Ok(page)
+    }
+
+    /// The page writes that apply `update`, with the pages to cache once they are durable.
+    fn page_writes(
+        &self,
+        update: &TreeUpdate,
+    ) -> Result<(tree_pages::PageWrites, Vec<(NodePath, Option<Page>)>), LedgerError> {
+        tree_pages::page_writes(update, |root| self.page(root))
+    }
 }
 
 impl NodeStore for CachedTree<'_> {
     fn node(&self, path: &NodePath) -> Result<Option<Node>, LedgerError> {
-        if path.depth() >= TREE_CACHE_DEPTH_MAX {
-            return self.ledger.view().node(path);
+        let (root, slot) = page_of(path);
+        if let Some(page) = self.cache.borrow().get(&root) {
+            return Ok(page.as_ref().and_then(|page| page.node(slot)));
         }
-        if let Some(node) = self.upper.borrow().nodes.get(path) {
-            return Ok(*node);
-        }
-        let node = self.ledger.view().node(path)?;
-        self.upper.borrow_mut().nodes.insert(*path, node);
-        Ok(node)
+        Ok(self.page(&root)?.and_then(|page| page.node(slot)))
     }
 }
 
@@ -272,7 +277,7 @@ impl RocksLedger {
         })?;
         let ledger = RocksLedger {
             db,
-            writer: Mutex::new(UpperTree::default()),
+            writer: Mutex::new(PageCache::default()),
             path: path.to_path_buf(),
             emptied_interrupted_install: std::sync::atomic::AtomicBool::new(false),
             archive_dir: std::sync::OnceLock::new(),
@@ -314,7 +319,13 @@ impl RocksLedger {
     fn check_head(&self) -> Result<Option<ChainHead>, LedgerError> {
         let view = self.view();
         let head = view.head()?;
-        let tree_root = view.tree_root()?;
+        // A ledger older than format 3 holds its tree one node per entry until it is migrated,
+        // which happens only once it is known to be whole.
+        let tree_root = if self.format()? < format::TREE_PAGES_FORMAT {
+            view.legacy_tree_root()?
+        } else {
+            view.tree_root()?
+        };
         match head {
             None if tree_root != EMPTY_ROOT => Err(LedgerError::corruption(
                 "ledger head",
@@ -382,12 +393,12 @@ impl RocksLedger {
         let mut writer = self.lock_writer()?;
         let store = CachedTree {
             ledger: self,
-            upper: RefCell::new(&mut writer),
+            cache: RefCell::new(&mut writer),
         };
         tree::update(&store, writes)
     }
 
-    fn lock_writer(&self) -> Result<MutexGuard<'_, UpperTree>, LedgerError> {
+    fn lock_writer(&self) -> Result<MutexGuard<'_, PageCache>, LedgerError> {
         self.writer.lock().map_err(|_| {
             LedgerError::corruption(
                 "commit lock",
@@ -469,21 +480,12 @@ impl RocksLedger {
         batch.put_cf(self.cf(CF_BLOCK_HASHES)?, commit.block_hash, height_bytes);
         self.put_tx_locations(&mut batch, commit.height, commit.tx_hashes)?;
         write_set_into(&mut batch, self.cf(CF_STATE)?, commit.state_writes);
-        let tree_cf = self.cf(CF_TREE)?;
-        for (path, node) in &commit.tree.node_writes {
-            assert_eq!(
-                path.len(),
-                NODE_PATH_LEN,
-                "tree update holds a malformed node path"
-            );
-            match node {
-                Some(node) => {
-                    assert_eq!(node.len(), NODE_LEN, "tree update holds a malformed node");
-                    batch.put_cf(tree_cf, path, node);
-                }
-                None => batch.delete_cf(tree_cf, path),
-            }
+        let (page_writes, pages_written) = CachedTree {
+            ledger: self,
+            cache: RefCell::new(&mut writer),
         }
+        .page_writes(commit.tree)?;
+        put_pages(&mut batch, self.cf(CF_TREE_PAGES)?, &page_writes);
         write_set_into(&mut batch, self.cf(CF_INDEX)?, commit.index_writes);
         if let Some(certificate) = commit.certificate {
             self.put_certificate(&mut batch, commit.height, certificate)?;
@@ -496,8 +498,8 @@ impl RocksLedger {
             .write_opt(batch, &write_options)
             .map_err(storage(format!("committing block {}", commit.height)))?;
 
-        // The batch is durable: bring the writer's upper levels to the committed tree.
-        refresh_upper(&mut writer, commit.tree)?;
+        // The batch is durable: bring the writer's cached pages to the committed tree.
+        refresh_pages(&mut writer, pages_written);
 
         // Read back what the next commit and every reader will rely on.
         let stored_head = view.head()?;
@@ -602,6 +604,15 @@ impl RocksLedger {
         LedgerSnapshot {
             ledger: self,
             snapshot: self.db.snapshot(),
+        }
+    }
+}
+
+fn put_pages(batch: &mut WriteBatch, cf: &ColumnFamily, pages: &tree_pages::PageWrites) {
+    for (root, page) in pages {
+        match page {
+            Some(page) => batch.put_cf(cf, root, page),
+            None => batch.delete_cf(cf, root),
         }
     }
 }
@@ -782,9 +793,24 @@ impl View<'_> {
     }
 
     fn node(&self, path: &NodePath) -> Result<Option<Node>, LedgerError> {
-        self.get(CF_TREE, &path.encode())?
-            .map(|bytes| Node::decode(&bytes))
+        let (root, slot) = page_of(path);
+        Ok(self.page(&root)?.and_then(|page| page.node(slot)))
+    }
+
+    /// The stored page rooted at `root` (`None`: no node below it in the page's levels).
+    fn page(&self, root: &NodePath) -> Result<Option<Page>, LedgerError> {
+        self.get(CF_TREE_PAGES, &root.encode())?
+            .map(|bytes| tree_pages::decode_stored(root, &bytes))
             .transpose()
+    }
+
+    /// The tree root as a format-2 ledger stored it (one node per entry), for the migration.
+    fn legacy_tree_root(&self) -> Result<Hash, LedgerError> {
+        Ok(self
+            .get(CF_TREE, &NodePath::ROOT.encode())?
+            .map(|bytes| Node::decode(&bytes))
+            .transpose()?
+            .map_or(EMPTY_ROOT, |node| node.hash()))
     }
 
     fn tree_root(&self) -> Result<Hash, LedgerError> {
@@ -809,7 +835,11 @@ pub use certificates::CERTIFICATE_BYTES_MAX;
 pub use consensus_log::{ConsensusLog, ConsensusWrite};
 pub use format::LEDGER_FORMAT;
 mod snapshot;
+mod tree_pages;
 pub use snapshot::{SnapshotChunk, SnapshotInstall, SnapshotPart, SNAPSHOT_CHUNK_BYTES_MAX};
+pub use tree_pages::{
+    DEEP_PAGES_CACHED_MAX, PAGES_CACHED_DEPTH, PAGE_BYTES_MAX, PAGE_LEVELS, PAGE_SLOTS,
+};
 
 #[cfg(test)]
 mod tests;

@@ -18,8 +18,8 @@ use std::sync::MutexGuard;
 use rocksdb::{Direction, IteratorMode, WriteBatch, WriteOptions};
 
 use super::{
-    storage, ChainHead, RocksLedger, UpperTree, CF_BLOCKS, CF_BLOCK_HASHES, CF_INDEX, CF_META,
-    CF_STATE, CF_TREE, CF_TXS, HEAD_KEY,
+    storage, ChainHead, PageCache, RocksLedger, CF_BLOCKS, CF_BLOCK_HASHES, CF_INDEX, CF_META,
+    CF_STATE, CF_TREE, CF_TREE_PAGES, CF_TXS, HEAD_KEY,
 };
 use crate::error::Hex;
 use crate::tree;
@@ -128,13 +128,13 @@ impl RocksLedger {
         let mut marker = WriteBatch::default();
         marker.put_cf(self.cf(CF_META)?, INSTALL_MARKER_KEY, head.encode());
         self.write_synced(marker, "marking a snapshot install")?;
-        for cf in [CF_STATE, CF_TREE, CF_INDEX] {
+        for cf in [CF_STATE, CF_TREE_PAGES, CF_INDEX] {
             self.wipe(cf)?;
         }
         let mut batch = WriteBatch::default();
         batch.delete_cf(self.cf(CF_META)?, HEAD_KEY);
         self.write_synced(batch, "removing the head for a snapshot install")?;
-        writer.nodes.clear();
+        writer.clear();
         tracing::info!(height = head.height, state_root = %Hex(&head.state_root), "snapshot install begun");
         Ok(SnapshotInstall {
             ledger: self,
@@ -150,6 +150,7 @@ impl RocksLedger {
         for cf in [
             CF_STATE,
             CF_TREE,
+            CF_TREE_PAGES,
             CF_INDEX,
             CF_BLOCKS,
             CF_BLOCK_HASHES,
@@ -162,7 +163,7 @@ impl RocksLedger {
         Ok(())
     }
 
-    fn wipe(&self, cf_name: &'static str) -> Result<(), LedgerError> {
+    pub(super) fn wipe(&self, cf_name: &'static str) -> Result<(), LedgerError> {
         let cf = self.cf(cf_name)?;
         loop {
             let mut batch = WriteBatch::default();
@@ -197,7 +198,7 @@ impl RocksLedger {
 pub struct SnapshotInstall<'a> {
     ledger: &'a RocksLedger,
     head: ChainHead,
-    writer: MutexGuard<'a, UpperTree>,
+    writer: MutexGuard<'a, PageCache>,
     /// Last key received per part, to insist on ascending order.
     last_key: [Option<Vec<u8>>; 2],
     entries: u64,
@@ -259,7 +260,7 @@ impl SnapshotInstall<'_> {
     ) -> Result<ChainHead, LedgerError> {
         let ledger = self.ledger;
         let state = ledger.cf(CF_STATE)?;
-        let tree_cf = ledger.cf(CF_TREE)?;
+        let pages_cf = ledger.cf(CF_TREE_PAGES)?;
         let mut after: Option<Vec<u8>> = None;
         let mut root = crate::EMPTY_ROOT;
         loop {
@@ -284,16 +285,17 @@ impl SnapshotInstall<'_> {
             after = Some(last.clone());
             let store = super::CachedTree {
                 ledger,
-                upper: RefCell::new(&mut self.writer),
+                cache: RefCell::new(&mut self.writer),
             };
             let update = tree::update(&store, &writes)?;
+            let (page_writes, pages_written) = store.page_writes(&update)?;
             let mut batch = WriteBatch::default();
-            super::write_set_into(&mut batch, tree_cf, &update.node_writes);
+            super::put_pages(&mut batch, pages_cf, &page_writes);
             ledger
                 .db
                 .write(batch)
                 .map_err(storage("writing the rebuilt tree"))?;
-            super::refresh_upper(&mut self.writer, &update)?;
+            super::refresh_pages(&mut self.writer, pages_written);
             root = update.root;
         }
         if root != self.head.state_root {

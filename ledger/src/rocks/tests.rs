@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 use vchain_proto::v1::BlockHeader;
 
+use super::tree_pages::Page;
 use super::*;
 use crate::{root_of, verify_proof, MemoryLedger};
 
@@ -51,6 +52,24 @@ fn tx_hashes(height: u64, count: u32) -> Vec<Hash> {
     (0..count)
         .map(|index| sha(format!("tx {height}/{index}").as_bytes()))
         .collect()
+}
+
+/// Rewrites the ledger's tree as format 2 stored it, one node per entry in the `tree` family
+/// with no pages, for a ledger whose whole state is `state`: the nodes a tree built from
+/// nothing has (the shape is canonical, so they are those of any tree with this state).
+fn store_tree_as_format_2(ledger: &RocksLedger, state: &WriteSet) {
+    let nodes = tree::update(&MemoryLedger::new(), state).expect("tree of the state");
+    ledger.wipe(CF_TREE_PAGES).expect("no pages");
+    let mut batch = WriteBatch::default();
+    for (path, node) in &nodes.node_writes {
+        batch.put_cf(
+            ledger.cf(CF_TREE).expect("cf"),
+            path.encode(),
+            node.expect("a tree from nothing deletes nothing").encode(),
+        );
+    }
+    ledger.db.write(batch).expect("legacy nodes");
+    ledger.writer.lock().expect("writer").clear();
 }
 
 /// Prepares and commits a block at `height` with the given writes; returns its hash.
@@ -408,12 +427,14 @@ fn reopen_refuses_a_head_that_disagrees_with_the_tree() {
             key_hash: [1; 32],
             value_hash: [2; 32],
         };
+        let mut page = Page::default();
+        page.set(0, Some(forged));
         ledger
             .db
             .put_cf(
-                ledger.cf(CF_TREE).expect("cf"),
+                ledger.cf(CF_TREE_PAGES).expect("cf"),
                 NodePath::ROOT.encode(),
-                forged.encode(),
+                page.encode(),
             )
             .expect("put");
         ledger.head().expect("head").expect("genesis")
@@ -1420,8 +1441,10 @@ fn a_new_ledger_records_its_format_an_older_one_migrates_and_a_newer_one_is_refu
             LEDGER_FORMAT,
             "stamped when new"
         );
-        commit(&ledger, 0, &writes(&[("a", Some("1"))]), &WriteSet::new()).expect("genesis");
-        // As a release before the format record left it.
+        let state = writes(&[("a", Some("1"))]);
+        commit(&ledger, 0, &state, &WriteSet::new()).expect("genesis");
+        // As a release before the format record left it: the tree one node per entry.
+        store_tree_as_format_2(&ledger, &state);
         ledger.force_format(None).expect("unstamp");
         assert_eq!(ledger.format().expect("format"), 0);
     }
@@ -1753,4 +1776,106 @@ fn a_damaged_or_missing_segment_is_named_and_never_read_as_a_block() {
         ledger.block_bytes(6).expect("the head reads").as_ref(),
         Some(&blocks[6])
     );
+}
+
+#[test]
+fn a_format_2_tree_moves_into_pages_with_the_same_root_and_proofs() {
+    let dir = TempDir::new().expect("tempdir");
+    // Enough keys that the tree reaches below the cached pages (depth 16 and on).
+    let state: WriteSet = (0..6_000u32)
+        .map(|i| {
+            (
+                format!("key-{i}").into_bytes(),
+                Some(format!("value-{i}").into_bytes()),
+            )
+        })
+        .collect();
+    let root = {
+        let ledger = RocksLedger::open(dir.path()).expect("open");
+        commit(&ledger, 0, &state, &WriteSet::new()).expect("genesis");
+        store_tree_as_format_2(&ledger, &state);
+        ledger.force_format(Some(2)).expect("as format 2");
+        ledger.head().expect("head").expect("genesis").state_root
+    };
+    let mut memory = MemoryLedger::new();
+    let update = tree::update(&memory, &state).expect("update");
+    memory.apply(&state).expect("apply");
+    assert_eq!(update.root, root);
+    assert!(
+        update
+            .node_writes
+            .keys()
+            .any(|path| path.depth() >= PAGES_CACHED_DEPTH),
+        "the test's tree reaches the deeper pages"
+    );
+
+    let ledger = RocksLedger::open(dir.path()).expect("a format 2 ledger opens and migrates");
+    assert_eq!(ledger.format().expect("format"), LEDGER_FORMAT);
+    assert_eq!(ledger.head().expect("head").expect("head").state_root, root);
+    let legacy = ledger.cf(CF_TREE).expect("cf");
+    assert!(
+        ledger
+            .db
+            .iterator_cf(legacy, IteratorMode::Start)
+            .next()
+            .is_none(),
+        "the node family is emptied"
+    );
+    for i in [0u32, 17, 2_999, 5_999] {
+        let key = format!("key-{i}");
+        let (value, proof) = ledger.prove(key.as_bytes()).expect("prove");
+        assert_eq!(value, Some(format!("value-{i}").into_bytes()));
+        verify_proof(&root, key.as_bytes(), value.as_deref(), &proof).expect("verifies");
+    }
+    // The next block updates the pages exactly as the binary tree changes.
+    let next = writes(&[
+        ("key-5", None),
+        ("key-new", Some("n")),
+        ("key-17", Some("changed")),
+    ]);
+    let expected = tree::update(&memory, &next).expect("update").root;
+    commit(&ledger, 1, &next, &WriteSet::new()).expect("block 1");
+    assert_eq!(
+        ledger.head().expect("head").expect("head").state_root,
+        expected
+    );
+    drop(ledger);
+    let reopened = RocksLedger::open(dir.path()).expect("reopens");
+    assert_eq!(
+        reopened.head().expect("head").expect("head").state_root,
+        expected
+    );
+}
+
+#[test]
+fn pages_deeper_than_the_cache_bound_are_forgotten_and_read_again() {
+    // Many blocks of scattered keys: the deeper-page cache fills past its bound and is emptied;
+    // every root must still equal the in-memory tree's.
+    let dir = TempDir::new().expect("tempdir");
+    let ledger = RocksLedger::open(dir.path()).expect("open");
+    let mut memory = MemoryLedger::new();
+    for height in 0..8u64 {
+        let state: WriteSet = (0..4_000u64)
+            .map(|i| {
+                let n = height * 4_000 + i;
+                (
+                    sha(&n.to_be_bytes()).to_vec(),
+                    Some(n.to_be_bytes().to_vec()),
+                )
+            })
+            .collect();
+        let expected = tree::update(&memory, &state).expect("update").root;
+        memory.apply(&state).expect("apply");
+        commit(&ledger, height, &state, &WriteSet::new()).expect("commit");
+        assert_eq!(
+            ledger.head().expect("head").expect("head").state_root,
+            expected,
+            "height {height}"
+        );
+        let cached = ledger.writer.lock().expect("writer").deep_len();
+        assert!(
+            cached <= DEEP_PAGES_CACHED_MAX,
+            "{cached} deep pages cached"
+        );
+    }
 }

@@ -23,11 +23,10 @@ impl MapStore {
     fn apply(&mut self, writes: &WriteSet) -> TreeUpdate {
         let update = update(self, writes).expect("update");
         for (path, node) in &update.node_writes {
-            let path = NodePath::decode(path).expect("path decodes");
+            let path = *path;
             match node {
                 Some(node) => {
-                    self.nodes
-                        .insert(path, Node::decode(node).expect("node decodes"));
+                    self.nodes.insert(path, *node);
                 }
                 None => {
                     assert!(
@@ -134,8 +133,8 @@ fn one_entry_root_is_the_leaf_hash_known_answer() {
     );
     // Encoded exactly as specified: root path = depth 0 and 32 zero bytes; leaf = 0x00 || kh || vh.
     let (path, node) = update.node_writes.iter().next().expect("one node write");
-    assert_eq!(path.as_slice(), [0u8; 34].as_slice());
-    let node = node.as_ref().expect("a put");
+    assert_eq!(path.encode().as_slice(), [0u8; 34].as_slice());
+    let node = node.as_ref().expect("a put").encode();
     assert_eq!(node[0], 0x00);
     assert_eq!(&node[1..33], key_hash.as_slice());
     assert_eq!(&node[33..], value_hash.as_slice());

@@ -1,0 +1,380 @@
+//! How the ledger stores the state tree: in pages of four levels, one RocksDB entry each.
+//!
+//! Owns: the page layout (which page and slot hold a node), a page's encoding, the writer's
+//! cache of committed pages, and turning a [`TreeUpdate`]'s node changes into page writes.
+//! Must not depend on: the tree's hashing or shape rules ([`crate::tree`] owns them): a page is
+//! storage only, so the state root, proofs and every hash are exactly those of the binary tree.
+//!
+//! # Why pages
+//! Stored one node per entry, a key at depth 20 cost 20 entries written and, below the cached
+//! levels, one RocksDB read per level: a block of splits wrote about 60,000 entries and its
+//! update spent most of its time in point reads (issue 16's profiles). A page holds the nodes of
+//! one four-level binary subtree (at most 15), so a path costs a quarter of the entries and reads,
+//! and a page (at most [`PAGE_BYTES_MAX`]) stays small enough to rewrite whole. This is the layout
+//! of a 16-ary Jellyfish node, kept binary inside so that nothing hashed changes.
+//!
+//! # Layout
+//! - A page is rooted at a depth that is a multiple of [`PAGE_LEVELS`]; its key is the encoded
+//!   [`NodePath`] of that root. The page of a node at depth `d` is rooted at `d - d % 4` on the
+//!   node's path; its slot is `2^r - 1 + b`, where `r = d % 4` and `b` the `r` path bits after the
+//!   page root (slot 0 is the page root, slots 1-2 the next level, 3-6, then 7-14).
+//! - Value: a big-endian u16 whose bit `s` says slot `s` is occupied, then each occupied slot's
+//!   encoded [`Node`] ([`NODE_LEN`] bytes) in slot order. A page with no node is not stored.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::error::Hex;
+use crate::tree::{Node, NodePath, TreeUpdate, DEPTH_MAX, NODE_LEN, NODE_PATH_LEN};
+use crate::LedgerError;
+
+/// Binary levels one page holds.
+pub const PAGE_LEVELS: u16 = 4;
+/// Node positions in a page: 1 + 2 + 4 + 8.
+pub const PAGE_SLOTS: usize = (1 << PAGE_LEVELS) - 1;
+/// Largest encoded page: the occupancy bits and every slot's node.
+pub const PAGE_BYTES_MAX: usize = 2 + PAGE_SLOTS * NODE_LEN;
+const _: () = assert!(PAGE_SLOTS <= u16::BITS as usize);
+// The deepest level (a leaf at DEPTH_MAX) starts a page of its own.
+const _: () = assert!(DEPTH_MAX % PAGE_LEVELS == 0);
+/// Pages shallower than this stay in the writer's memory for good: every block's update walks
+/// through them. 16 levels: at most 1 + 16 + 256 + 4,096 pages, under 5 MB.
+pub const PAGES_CACHED_DEPTH: u16 = 16;
+const _: () = assert!(PAGES_CACHED_DEPTH % PAGE_LEVELS == 0);
+/// Deeper pages the writer keeps from one block to the next (read or written since the cache
+/// was last emptied): about 16 MB. Past it the deeper pages are forgotten at the next commit.
+pub const DEEP_PAGES_CACHED_MAX: usize = 16_384;
+
+/// The nodes of one page, by slot.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Page {
+    slots: [Option<Node>; PAGE_SLOTS],
+}
+
+/// The page root holding the node at `path`, and the node's slot in it.
+pub(crate) fn page_of(path: &NodePath) -> (NodePath, usize) {
+    let depth = path.depth();
+    let page_depth = depth - depth % PAGE_LEVELS;
+    let root = path.ancestor(page_depth);
+    let mut below = 0usize;
+    for index in page_depth..depth {
+        let index = usize::from(index);
+        let bit = (path.prefix()[index / 8] >> (7 - index % 8)) & 1;
+        below = (below << 1) | usize::from(bit);
+    }
+    let relative = depth - page_depth;
+    let slot = (1usize << relative) - 1 + below;
+    debug_assert!(slot < PAGE_SLOTS);
+    (root, slot)
+}
+
+impl Page {
+    /// The node in `slot`.
+    pub(crate) fn node(&self, slot: usize) -> Option<Node> {
+        self.slots[slot]
+    }
+
+    /// Puts `node` in `slot` (`None` empties it).
+    pub(crate) fn set(&mut self, slot: usize, node: Option<Node>) {
+        self.slots[slot] = node;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.slots.iter().all(Option::is_none)
+    }
+
+    /// The stored bytes (see the module docs).
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut occupied = 0u16;
+        let mut bytes = Vec::with_capacity(PAGE_BYTES_MAX);
+        bytes.extend_from_slice(&[0, 0]);
+        for (slot, node) in self.slots.iter().enumerate() {
+            if let Some(node) = node {
+                occupied |= 1 << slot;
+                bytes.extend_from_slice(&node.encode());
+            }
+        }
+        bytes[..2].copy_from_slice(&occupied.to_be_bytes());
+        debug_assert!(bytes.len() <= PAGE_BYTES_MAX);
+        bytes
+    }
+
+    /// Parses stored bytes, refusing a wrong length, an unused occupancy bit, a node that does not
+    /// decode, or an empty page (never stored).
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, LedgerError> {
+        let what = || format!("tree page of {} bytes", bytes.len());
+        if bytes.len() < 2 {
+            return Err(LedgerError::corruption(what(), "no occupancy bits"));
+        }
+        let occupied = u16::from_be_bytes([bytes[0], bytes[1]]);
+        if occupied >> PAGE_SLOTS != 0 {
+            return Err(LedgerError::corruption(
+                what(),
+                format!("occupancy bits {occupied:#06x} name a slot beyond {PAGE_SLOTS}"),
+            ));
+        }
+        if occupied == 0 {
+            return Err(LedgerError::corruption(what(), "an empty page is stored"));
+        }
+        let count = occupied.count_ones() as usize;
+        if bytes.len() != 2 + count * NODE_LEN {
+            return Err(LedgerError::corruption(
+                what(),
+                format!("{count} nodes need {} bytes", 2 + count * NODE_LEN),
+            ));
+        }
+        let mut page = Page::default();
+        let mut nodes = bytes[2..].chunks_exact(NODE_LEN);
+        for slot in 0..PAGE_SLOTS {
+            if occupied & (1 << slot) != 0 {
+                let node = nodes.next().expect("length checked above");
+                page.slots[slot] = Some(Node::decode(node)?);
+            }
+        }
+        Ok(page)
+    }
+}
+
+/// Committed pages the writer holds in memory (`None`: known to be absent).
+#[derive(Debug, Default)]
+pub(crate) struct PageCache {
+    /// Pages rooted above [`PAGES_CACHED_DEPTH`], kept for good.
+    upper: HashMap<NodePath, Option<Page>>,
+    /// Deeper pages read or written since the cache last emptied them.
+    deep: HashMap<NodePath, Option<Page>>,
+}
+
+impl PageCache {
+    /// The cached page at `root`, if cached.
+    pub(crate) fn get(&self, root: &NodePath) -> Option<&Option<Page>> {
+        self.part(root).get(root)
+    }
+
+    /// Records the committed page at `root`.
+    pub(crate) fn insert(&mut self, root: NodePath, page: Option<Page>) {
+        self.part_mut(&root).insert(root, page);
+    }
+
+    /// Deeper pages held now.
+    #[cfg(test)]
+    pub(crate) fn deep_len(&self) -> usize {
+        self.deep.len()
+    }
+
+    /// Forgets every page (the tree was replaced).
+    pub(crate) fn clear(&mut self) {
+        self.upper.clear();
+        self.deep.clear();
+    }
+
+    /// Keeps the deeper pages within [`DEEP_PAGES_CACHED_MAX`]: all are forgotten at once when
+    /// past it (the next blocks read again what they use).
+    pub(crate) fn trim(&mut self) {
+        if self.deep.len() > DEEP_PAGES_CACHED_MAX {
+            self.deep.clear();
+        }
+    }
+
+    fn part(&self, root: &NodePath) -> &HashMap<NodePath, Option<Page>> {
+        if root.depth() < PAGES_CACHED_DEPTH {
+            &self.upper
+        } else {
+            &self.deep
+        }
+    }
+
+    fn part_mut(&mut self, root: &NodePath) -> &mut HashMap<NodePath, Option<Page>> {
+        if root.depth() < PAGES_CACHED_DEPTH {
+            &mut self.upper
+        } else {
+            &mut self.deep
+        }
+    }
+}
+
+/// Page writes: encoded page root -> encoded page, or `None` to delete.
+pub(crate) type PageWrites = BTreeMap<[u8; NODE_PATH_LEN], Option<Vec<u8>>>;
+
+/// The page writes that apply `update`'s node changes to the committed pages, which `load`
+/// gives (from the cache or the store), with the new pages for the cache.
+pub(crate) fn page_writes(
+    update: &TreeUpdate,
+    mut load: impl FnMut(&NodePath) -> Result<Option<Page>, LedgerError>,
+) -> Result<(PageWrites, Vec<(NodePath, Option<Page>)>), LedgerError> {
+    let mut pages: BTreeMap<NodePath, Page> = BTreeMap::new();
+    for (path, node) in &update.node_writes {
+        let (root, slot) = page_of(path);
+        let page = match pages.entry(root) {
+            std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                entry.insert(load(&root)?.unwrap_or_default())
+            }
+        };
+        page.set(slot, *node);
+    }
+    let mut writes = PageWrites::new();
+    let mut cached = Vec::with_capacity(pages.len());
+    for (root, page) in pages {
+        if page.is_empty() {
+            writes.insert(root.encode(), None);
+            cached.push((root, None));
+        } else {
+            writes.insert(root.encode(), Some(page.encode()));
+            cached.push((root, Some(page)));
+        }
+    }
+    Ok((writes, cached))
+}
+
+/// Decodes a stored page, naming its root on failure.
+pub(crate) fn decode_stored(root: &NodePath, bytes: &[u8]) -> Result<Page, LedgerError> {
+    Page::decode(bytes).map_err(|error| {
+        LedgerError::corruption(
+            format!("tree page {}", Hex(&root.encode())),
+            error.to_string(),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(bits: &[bool]) -> NodePath {
+        bits.iter()
+            .fold(NodePath::ROOT, |path, right| path.child(*right))
+    }
+
+    fn leaf(n: u8) -> Node {
+        Node::Leaf {
+            key_hash: [n; 32],
+            value_hash: [n.wrapping_add(1); 32],
+        }
+    }
+
+    #[test]
+    fn slots_follow_the_levels_of_the_page() {
+        assert_eq!(page_of(&NodePath::ROOT), (NodePath::ROOT, 0));
+        assert_eq!(page_of(&path(&[false])).1, 1);
+        assert_eq!(page_of(&path(&[true])).1, 2);
+        assert_eq!(page_of(&path(&[true, false])).1, 5);
+        assert_eq!(page_of(&path(&[true, true, true])).1, 14);
+        assert_eq!(page_of(&path(&[false, false, false])).1, 7);
+        // Depth 4 starts the next page, rooted on the node's own path.
+        let deep = path(&[true, false, true, true, false, true]);
+        let (root, slot) = page_of(&deep);
+        assert_eq!(root, path(&[true, false, true, true]));
+        assert_eq!(slot, 3 + 0b01);
+        // Every position of a page has its own slot.
+        let mut seen = std::collections::BTreeSet::new();
+        let mut frontier = vec![NodePath::ROOT];
+        for _ in 0..PAGE_LEVELS {
+            let mut next = Vec::new();
+            for p in frontier {
+                let (root, slot) = page_of(&p);
+                assert_eq!(root, NodePath::ROOT);
+                assert!(seen.insert(slot));
+                next.push(p.child(false));
+                next.push(p.child(true));
+            }
+            frontier = next;
+        }
+        assert_eq!(seen.len(), PAGE_SLOTS);
+    }
+
+    #[test]
+    fn a_page_round_trips_and_bad_bytes_are_refused() {
+        let mut page = Page::default();
+        page.set(
+            0,
+            Some(Node::Inner {
+                left: [1; 32],
+                right: [2; 32],
+            }),
+        );
+        page.set(9, Some(leaf(7)));
+        page.set(14, Some(leaf(9)));
+        let bytes = page.encode();
+        assert_eq!(bytes.len(), 2 + 3 * NODE_LEN);
+        assert_eq!(
+            &bytes[..2],
+            &((1u16 << 0) | (1 << 9) | (1 << 14)).to_be_bytes()
+        );
+        assert_eq!(Page::decode(&bytes).expect("decodes"), page);
+
+        let mut full = Page::default();
+        for slot in 0..PAGE_SLOTS {
+            full.set(slot, Some(leaf(slot as u8)));
+        }
+        assert_eq!(full.encode().len(), PAGE_BYTES_MAX);
+        assert_eq!(Page::decode(&full.encode()).expect("decodes"), full);
+
+        assert!(Page::decode(&[]).is_err(), "no occupancy bits");
+        assert!(
+            Page::decode(&[0, 0]).is_err(),
+            "an empty page is never stored"
+        );
+        assert!(
+            Page::decode(&[0x80, 0x00]).is_err(),
+            "slot 15 does not exist"
+        );
+        assert!(Page::decode(&bytes[..bytes.len() - 1]).is_err(), "short");
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(Page::decode(&long).is_err(), "long");
+        let mut bad_tag = bytes;
+        bad_tag[2] = 0x07;
+        assert!(
+            Page::decode(&bad_tag).is_err(),
+            "a node with an unknown tag"
+        );
+    }
+
+    #[test]
+    fn node_changes_become_whole_page_writes() {
+        let mut committed = Page::default();
+        committed.set(0, Some(leaf(1)));
+        let keep = path(&[true, true, true, true]);
+        let mut deep_committed = Page::default();
+        deep_committed.set(0, Some(leaf(3)));
+        let mut update = TreeUpdate::default();
+        // The root page: slot 0 replaced, slot 2 added.
+        update.node_writes.insert(
+            NodePath::ROOT,
+            Some(Node::Inner {
+                left: [0; 32],
+                right: [4; 32],
+            }),
+        );
+        update.node_writes.insert(path(&[true]), Some(leaf(2)));
+        // A deeper page emptied.
+        update.node_writes.insert(keep, None);
+        let (writes, cached) = page_writes(&update, |root| {
+            Ok(if *root == NodePath::ROOT {
+                Some(committed.clone())
+            } else if *root == keep {
+                Some(deep_committed.clone())
+            } else {
+                None
+            })
+        })
+        .expect("valid update");
+        assert_eq!(writes.len(), 2);
+        let root_page = Page::decode(
+            writes[&NodePath::ROOT.encode()]
+                .as_deref()
+                .expect("root page kept"),
+        )
+        .expect("decodes");
+        assert_eq!(
+            root_page.node(0),
+            Some(Node::Inner {
+                left: [0; 32],
+                right: [4; 32]
+            })
+        );
+        assert_eq!(root_page.node(2), Some(leaf(2)));
+        assert_eq!(writes[&keep.encode()], None, "an emptied page is deleted");
+        assert_eq!(cached.len(), 2);
+        assert!(cached.contains(&(keep, None)));
+    }
+}
