@@ -156,7 +156,7 @@ pub struct RocksLedger {
 }
 
 /// Brings the writer's cached pages to a tree update that is now durable.
-fn refresh_pages(cache: &mut PageCache, written: Vec<(NodePath, Option<Page>)>) {
+fn refresh_pages(cache: &mut PageCache, written: tree_pages::PagesWritten) {
     for (root, page) in written {
         cache.insert(root, page);
     }
@@ -185,7 +185,7 @@ impl CachedTree<'_> {
     fn page_writes(
         &self,
         update: &TreeUpdate,
-    ) -> Result<(tree_pages::PageWrites, Vec<(NodePath, Option<Page>)>), LedgerError> {
+    ) -> Result<(tree_pages::PageWrites, tree_pages::PagesWritten), LedgerError> {
         tree_pages::page_writes(update, |root| self.page(root))
     }
 }

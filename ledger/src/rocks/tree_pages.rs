@@ -35,11 +35,11 @@ pub const PAGE_SLOTS: usize = (1 << PAGE_LEVELS) - 1;
 pub const PAGE_BYTES_MAX: usize = 2 + PAGE_SLOTS * NODE_LEN;
 const _: () = assert!(PAGE_SLOTS <= u16::BITS as usize);
 // The deepest level (a leaf at DEPTH_MAX) starts a page of its own.
-const _: () = assert!(DEPTH_MAX % PAGE_LEVELS == 0);
+const _: () = assert!(DEPTH_MAX.is_multiple_of(PAGE_LEVELS));
 /// Pages shallower than this stay in the writer's memory for good: every block's update walks
 /// through them. 16 levels: at most 1 + 16 + 256 + 4,096 pages, under 5 MB.
 pub const PAGES_CACHED_DEPTH: u16 = 16;
-const _: () = assert!(PAGES_CACHED_DEPTH % PAGE_LEVELS == 0);
+const _: () = assert!(PAGES_CACHED_DEPTH.is_multiple_of(PAGE_LEVELS));
 /// Deeper pages the writer keeps from one block to the next (read or written since the cache
 /// was last emptied): about 16 MB. Past it the deeper pages are forgotten at the next commit.
 pub const DEEP_PAGES_CACHED_MAX: usize = 16_384;
@@ -194,12 +194,15 @@ impl PageCache {
 /// Page writes: encoded page root -> encoded page, or `None` to delete.
 pub(crate) type PageWrites = BTreeMap<[u8; NODE_PATH_LEN], Option<Vec<u8>>>;
 
+/// The pages a [`PageWrites`] leaves, decoded, for the writer's cache once they are durable.
+pub(crate) type PagesWritten = Vec<(NodePath, Option<Page>)>;
+
 /// The page writes that apply `update`'s node changes to the committed pages, which `load`
 /// gives (from the cache or the store), with the new pages for the cache.
 pub(crate) fn page_writes(
     update: &TreeUpdate,
     mut load: impl FnMut(&NodePath) -> Result<Option<Page>, LedgerError>,
-) -> Result<(PageWrites, Vec<(NodePath, Option<Page>)>), LedgerError> {
+) -> Result<(PageWrites, PagesWritten), LedgerError> {
     let mut pages: BTreeMap<NodePath, Page> = BTreeMap::new();
     for (path, node) in &update.node_writes {
         let (root, slot) = page_of(path);
