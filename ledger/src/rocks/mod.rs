@@ -17,7 +17,7 @@ use vchain_proto::v1::{Block, StateProof};
 use crate::error::Hex;
 use crate::tree::{self, Node, NodePath, NodeStore, TreeUpdate};
 use crate::{scan_start, Entry, Hash, LedgerError, StateReader, WriteSet, EMPTY_ROOT};
-use tree_pages::{page_of, Page, PageCache};
+use tree_pages::{page_of, PageCache, StoredPage};
 
 const CF_BLOCKS: &str = "blocks";
 const CF_BLOCK_HASHES: &str = "block_hashes";
@@ -172,7 +172,7 @@ struct CachedTree<'a> {
 
 impl CachedTree<'_> {
     /// The committed page at `root`, from the cache or the store.
-    fn page(&self, root: &NodePath) -> Result<Option<Page>, LedgerError> {
+    fn page(&self, root: &NodePath) -> Result<Option<StoredPage>, LedgerError> {
         if let Some(page) = self.cache.borrow().get(root) {
             return Ok(page.clone());
         }
@@ -181,11 +181,8 @@ impl CachedTree<'_> {
         Ok(page)
     }
 
-    /// The page writes that apply `update`, with the pages to cache once they are durable.
-    fn page_writes(
-        &self,
-        update: &TreeUpdate,
-    ) -> Result<(tree_pages::PageWrites, tree_pages::PagesWritten), LedgerError> {
+    /// The pages that apply `update`, to write and then to cache once they are durable.
+    fn page_writes(&self, update: &TreeUpdate) -> Result<tree_pages::PagesWritten, LedgerError> {
         tree_pages::page_writes(update, |root| self.page(root))
     }
 }
@@ -480,12 +477,12 @@ impl RocksLedger {
         batch.put_cf(self.cf(CF_BLOCK_HASHES)?, commit.block_hash, height_bytes);
         self.put_tx_locations(&mut batch, commit.height, commit.tx_hashes)?;
         write_set_into(&mut batch, self.cf(CF_STATE)?, commit.state_writes);
-        let (page_writes, pages_written) = CachedTree {
+        let pages_written = CachedTree {
             ledger: self,
             cache: RefCell::new(&mut writer),
         }
         .page_writes(commit.tree)?;
-        put_pages(&mut batch, self.cf(CF_TREE_PAGES)?, &page_writes);
+        put_pages(&mut batch, self.cf(CF_TREE_PAGES)?, &pages_written);
         write_set_into(&mut batch, self.cf(CF_INDEX)?, commit.index_writes);
         if let Some(certificate) = commit.certificate {
             self.put_certificate(&mut batch, commit.height, certificate)?;
@@ -608,11 +605,11 @@ impl RocksLedger {
     }
 }
 
-fn put_pages(batch: &mut WriteBatch, cf: &ColumnFamily, pages: &tree_pages::PageWrites) {
+fn put_pages(batch: &mut WriteBatch, cf: &ColumnFamily, pages: &tree_pages::PagesWritten) {
     for (root, page) in pages {
         match page {
-            Some(page) => batch.put_cf(cf, root, page),
-            None => batch.delete_cf(cf, root),
+            Some(page) => batch.put_cf(cf, root.encode(), page.bytes()),
+            None => batch.delete_cf(cf, root.encode()),
         }
     }
 }
@@ -798,7 +795,7 @@ impl View<'_> {
     }
 
     /// The stored page rooted at `root` (`None`: no node below it in the page's levels).
-    fn page(&self, root: &NodePath) -> Result<Option<Page>, LedgerError> {
+    fn page(&self, root: &NodePath) -> Result<Option<StoredPage>, LedgerError> {
         self.get(CF_TREE_PAGES, &root.encode())?
             .map(|bytes| tree_pages::decode_stored(root, &bytes))
             .transpose()

@@ -288,9 +288,9 @@ impl SnapshotInstall<'_> {
                 cache: RefCell::new(&mut self.writer),
             };
             let update = tree::update(&store, &writes)?;
-            let (page_writes, pages_written) = store.page_writes(&update)?;
+            let pages_written = store.page_writes(&update)?;
             let mut batch = WriteBatch::default();
-            super::put_pages(&mut batch, pages_cf, &page_writes);
+            super::put_pages(&mut batch, pages_cf, &pages_written);
             ledger
                 .db
                 .write(batch)

@@ -24,7 +24,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::error::Hex;
-use crate::tree::{Node, NodePath, TreeUpdate, DEPTH_MAX, NODE_LEN, NODE_PATH_LEN};
+use crate::tree::{Node, NodePath, TreeUpdate, DEPTH_MAX, NODE_LEN};
 use crate::LedgerError;
 
 /// Binary levels one page holds.
@@ -37,11 +37,13 @@ const _: () = assert!(PAGE_SLOTS <= u16::BITS as usize);
 // The deepest level (a leaf at DEPTH_MAX) starts a page of its own.
 const _: () = assert!(DEPTH_MAX.is_multiple_of(PAGE_LEVELS));
 /// Pages shallower than this stay in the writer's memory for good: every block's update walks
-/// through them. 16 levels: at most 1 + 16 + 256 + 4,096 pages, under 5 MB.
-pub const PAGES_CACHED_DEPTH: u16 = 16;
+/// through them. 20 levels: at most 1 + 16 + 256 + 4,096 + 65,536 pages, kept as stored (a
+/// page costs its nodes only), so at most about 70 MB, reached by trees of millions of keys
+/// (in a tree of N keys, the levels below log2(N) are sparse).
+pub const PAGES_CACHED_DEPTH: u16 = 20;
 const _: () = assert!(PAGES_CACHED_DEPTH.is_multiple_of(PAGE_LEVELS));
 /// Deeper pages the writer keeps from one block to the next (read or written since the cache
-/// was last emptied): about 16 MB. Past it the deeper pages are forgotten at the next commit.
+/// was last emptied): at most 16 MB. Past it the deeper pages are forgotten at the next commit.
 pub const DEEP_PAGES_CACHED_MAX: usize = 16_384;
 
 /// The nodes of one page, by slot.
@@ -69,6 +71,7 @@ pub(crate) fn page_of(path: &NodePath) -> (NodePath, usize) {
 
 impl Page {
     /// The node in `slot`.
+    #[cfg(test)]
     pub(crate) fn node(&self, slot: usize) -> Option<Node> {
         self.slots[slot]
     }
@@ -134,23 +137,82 @@ impl Page {
     }
 }
 
+/// A page as stored: its bytes, checked once, from which one node is read without decoding the
+/// others (the writer's cache holds pages this way: a sparse page costs only its nodes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StoredPage {
+    bytes: Box<[u8]>,
+}
+
+impl StoredPage {
+    /// Checks stored bytes as [`Page::decode`] does and keeps them.
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, LedgerError> {
+        Page::decode(bytes)?;
+        Ok(Self {
+            bytes: bytes.into(),
+        })
+    }
+
+    fn occupied(&self) -> u16 {
+        u16::from_be_bytes([self.bytes[0], self.bytes[1]])
+    }
+
+    /// The node in `slot`: its offset is the count of occupied slots before it.
+    pub(crate) fn node(&self, slot: usize) -> Option<Node> {
+        let occupied = self.occupied();
+        if occupied & (1 << slot) == 0 {
+            return None;
+        }
+        let before = (occupied & ((1u16 << slot) - 1)).count_ones() as usize;
+        let at = 2 + before * NODE_LEN;
+        let node = Node::decode(&self.bytes[at..at + NODE_LEN]);
+        debug_assert!(
+            node.is_ok(),
+            "a parsed page holds a node that does not decode"
+        );
+        node.ok()
+    }
+
+    /// Every node, for changing some.
+    pub(crate) fn to_page(&self) -> Page {
+        let mut page = Page::default();
+        for slot in 0..PAGE_SLOTS {
+            page.slots[slot] = self.node(slot);
+        }
+        page
+    }
+
+    /// The stored bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl From<&Page> for Option<StoredPage> {
+    fn from(page: &Page) -> Self {
+        (!page.is_empty()).then(|| StoredPage {
+            bytes: page.encode().into_boxed_slice(),
+        })
+    }
+}
+
 /// Committed pages the writer holds in memory (`None`: known to be absent).
 #[derive(Debug, Default)]
 pub(crate) struct PageCache {
     /// Pages rooted above [`PAGES_CACHED_DEPTH`], kept for good.
-    upper: HashMap<NodePath, Option<Page>>,
+    upper: HashMap<NodePath, Option<StoredPage>>,
     /// Deeper pages read or written since the cache last emptied them.
-    deep: HashMap<NodePath, Option<Page>>,
+    deep: HashMap<NodePath, Option<StoredPage>>,
 }
 
 impl PageCache {
     /// The cached page at `root`, if cached.
-    pub(crate) fn get(&self, root: &NodePath) -> Option<&Option<Page>> {
+    pub(crate) fn get(&self, root: &NodePath) -> Option<&Option<StoredPage>> {
         self.part(root).get(root)
     }
 
     /// Records the committed page at `root`.
-    pub(crate) fn insert(&mut self, root: NodePath, page: Option<Page>) {
+    pub(crate) fn insert(&mut self, root: NodePath, page: Option<StoredPage>) {
         self.part_mut(&root).insert(root, page);
     }
 
@@ -174,7 +236,7 @@ impl PageCache {
         }
     }
 
-    fn part(&self, root: &NodePath) -> &HashMap<NodePath, Option<Page>> {
+    fn part(&self, root: &NodePath) -> &HashMap<NodePath, Option<StoredPage>> {
         if root.depth() < PAGES_CACHED_DEPTH {
             &self.upper
         } else {
@@ -182,7 +244,7 @@ impl PageCache {
         }
     }
 
-    fn part_mut(&mut self, root: &NodePath) -> &mut HashMap<NodePath, Option<Page>> {
+    fn part_mut(&mut self, root: &NodePath) -> &mut HashMap<NodePath, Option<StoredPage>> {
         if root.depth() < PAGES_CACHED_DEPTH {
             &mut self.upper
         } else {
@@ -191,46 +253,35 @@ impl PageCache {
     }
 }
 
-/// Page writes: encoded page root -> encoded page, or `None` to delete.
-pub(crate) type PageWrites = BTreeMap<[u8; NODE_PATH_LEN], Option<Vec<u8>>>;
+/// The pages a tree update leaves, by root (`None`: the page is now empty and deleted).
+pub(crate) type PagesWritten = Vec<(NodePath, Option<StoredPage>)>;
 
-/// The pages a [`PageWrites`] leaves, decoded, for the writer's cache once they are durable.
-pub(crate) type PagesWritten = Vec<(NodePath, Option<Page>)>;
-
-/// The page writes that apply `update`'s node changes to the committed pages, which `load`
-/// gives (from the cache or the store), with the new pages for the cache.
+/// The pages that apply `update`'s node changes to the committed pages, which `load` gives
+/// (from the cache or the store).
 pub(crate) fn page_writes(
     update: &TreeUpdate,
-    mut load: impl FnMut(&NodePath) -> Result<Option<Page>, LedgerError>,
-) -> Result<(PageWrites, PagesWritten), LedgerError> {
+    mut load: impl FnMut(&NodePath) -> Result<Option<StoredPage>, LedgerError>,
+) -> Result<PagesWritten, LedgerError> {
     let mut pages: BTreeMap<NodePath, Page> = BTreeMap::new();
     for (path, node) in &update.node_writes {
         let (root, slot) = page_of(path);
         let page = match pages.entry(root) {
             std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::btree_map::Entry::Vacant(entry) => {
-                entry.insert(load(&root)?.unwrap_or_default())
+                entry.insert(load(&root)?.map(|page| page.to_page()).unwrap_or_default())
             }
         };
         page.set(slot, *node);
     }
-    let mut writes = PageWrites::new();
-    let mut cached = Vec::with_capacity(pages.len());
-    for (root, page) in pages {
-        if page.is_empty() {
-            writes.insert(root.encode(), None);
-            cached.push((root, None));
-        } else {
-            writes.insert(root.encode(), Some(page.encode()));
-            cached.push((root, Some(page)));
-        }
-    }
-    Ok((writes, cached))
+    Ok(pages
+        .iter()
+        .map(|(root, page)| (*root, Option::<StoredPage>::from(page)))
+        .collect())
 }
 
 /// Decodes a stored page, naming its root on failure.
-pub(crate) fn decode_stored(root: &NodePath, bytes: &[u8]) -> Result<Page, LedgerError> {
-    Page::decode(bytes).map_err(|error| {
+pub(crate) fn decode_stored(root: &NodePath, bytes: &[u8]) -> Result<StoredPage, LedgerError> {
+    StoredPage::parse(bytes).map_err(|error| {
         LedgerError::corruption(
             format!("tree page {}", Hex(&root.encode())),
             error.to_string(),
@@ -351,23 +402,20 @@ mod tests {
         update.node_writes.insert(path(&[true]), Some(leaf(2)));
         // A deeper page emptied.
         update.node_writes.insert(keep, None);
-        let (writes, cached) = page_writes(&update, |root| {
+        let stored = |page: &Page| Option::<StoredPage>::from(page);
+        let written = page_writes(&update, |root| {
             Ok(if *root == NodePath::ROOT {
-                Some(committed.clone())
+                stored(&committed)
             } else if *root == keep {
-                Some(deep_committed.clone())
+                stored(&deep_committed)
             } else {
                 None
             })
         })
         .expect("valid update");
-        assert_eq!(writes.len(), 2);
-        let root_page = Page::decode(
-            writes[&NodePath::ROOT.encode()]
-                .as_deref()
-                .expect("root page kept"),
-        )
-        .expect("decodes");
+        assert_eq!(written.len(), 2);
+        let root_page = written[0].1.as_ref().expect("root page kept");
+        assert_eq!(written[0].0, NodePath::ROOT);
         assert_eq!(
             root_page.node(0),
             Some(Node::Inner {
@@ -375,9 +423,24 @@ mod tests {
                 right: [4; 32]
             })
         );
+        assert_eq!(root_page.node(1), None);
         assert_eq!(root_page.node(2), Some(leaf(2)));
-        assert_eq!(writes[&keep.encode()], None, "an emptied page is deleted");
-        assert_eq!(cached.len(), 2);
-        assert!(cached.contains(&(keep, None)));
+        assert_eq!(written[1], (keep, None), "an emptied page is deleted");
+    }
+
+    #[test]
+    fn a_stored_page_reads_each_slot_as_the_decoded_page_does() {
+        let mut page = Page::default();
+        for slot in [0usize, 3, 4, 11, 14] {
+            page.set(slot, Some(leaf(slot as u8)));
+        }
+        let stored = StoredPage::parse(&page.encode()).expect("parses");
+        for slot in 0..PAGE_SLOTS {
+            assert_eq!(stored.node(slot), page.node(slot), "slot {slot}");
+        }
+        assert_eq!(stored.to_page(), page);
+        assert_eq!(stored.bytes(), page.encode().as_slice());
+        assert!(StoredPage::parse(&[0, 0]).is_err());
+        assert_eq!(Option::<StoredPage>::from(&Page::default()), None);
     }
 }
