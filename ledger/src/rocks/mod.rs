@@ -183,7 +183,31 @@ impl CachedTree<'_> {
 
     /// The pages that apply `update`, to write and then to cache once they are durable.
     fn page_writes(&self, update: &TreeUpdate) -> Result<tree_pages::PagesWritten, LedgerError> {
-        tree_pages::page_writes(update, |root| self.page(root))
+        tree_pages::page_writes(update, |root| {
+            if self.known_absent(root) {
+                return Ok(None);
+            }
+            self.page(root)
+        })
+    }
+
+    /// Whether the committed page at `root` is certainly absent, from cached pages alone: the
+    /// position just above it is empty or a leaf, and nothing lies below either (a leaf is
+    /// alone in its subtree). A tree update places new nodes below leaves it pushes down; this
+    /// spares the store a read for each page such a node starts.
+    fn known_absent(&self, root: &NodePath) -> bool {
+        if root.depth() == 0 {
+            return false;
+        }
+        let (parent_root, slot) = page_of(&root.ancestor(root.depth() - 1));
+        let cache = self.cache.borrow();
+        match cache.get(&parent_root) {
+            Some(parent) => !matches!(
+                parent.as_ref().and_then(|page| page.node(slot)),
+                Some(Node::Inner { .. })
+            ),
+            None => false,
+        }
     }
 }
 

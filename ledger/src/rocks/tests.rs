@@ -1879,3 +1879,48 @@ fn pages_deeper_than_the_cache_bound_are_forgotten_and_read_again() {
         );
     }
 }
+
+#[test]
+fn paged_storage_gives_the_binary_trees_roots_through_puts_and_deletes() {
+    // Blocks of puts and deletes over a shared key space: leaves pushed down into new pages,
+    // pulled up out of emptied ones, pages deleted. Every root must be the in-memory tree's,
+    // before and after a reopen (which reads only stored pages).
+    let dir = TempDir::new().expect("tempdir");
+    let mut memory = MemoryLedger::new();
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..2u64 {
+        let ledger = RocksLedger::open(dir.path()).expect("open");
+        for height in round * 12..round * 12 + 12 {
+            let mut state = WriteSet::new();
+            for _ in 0..1_500 {
+                let key = format!("k{}", next() % 20_000).into_bytes();
+                let value = (next() % 3 != 0).then(|| next().to_be_bytes().to_vec());
+                state.insert(key, value);
+            }
+            let expected = tree::update(&memory, &state).expect("update").root;
+            memory.apply(&state).expect("apply");
+            commit(&ledger, height, &state, &WriteSet::new()).expect("commit");
+            assert_eq!(
+                ledger.head().expect("head").expect("head").state_root,
+                expected,
+                "height {height}"
+            );
+        }
+        for i in (0..20_000u64).step_by(997) {
+            let key = format!("k{i}");
+            let (value, proof) = ledger.prove(key.as_bytes()).expect("prove");
+            assert_eq!(
+                value.as_deref(),
+                memory.get(key.as_bytes()).expect("get").as_deref()
+            );
+            verify_proof(&memory.root(), key.as_bytes(), value.as_deref(), &proof)
+                .expect("verifies");
+        }
+    }
+}
