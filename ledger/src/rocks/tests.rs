@@ -72,6 +72,23 @@ fn store_tree_as_format_2(ledger: &RocksLedger, state: &WriteSet) {
     ledger.writer.lock().expect("writer").clear();
 }
 
+/// Commits `state` at `height` and applies it to `memory`; asserts the committed root is the
+/// in-memory tree's.
+fn commit_as_in_memory(
+    ledger: &RocksLedger,
+    memory: &mut MemoryLedger,
+    height: u64,
+    state: &WriteSet,
+) {
+    let expected = memory.apply(state).expect("apply");
+    commit(ledger, height, state, &WriteSet::new()).expect("commit");
+    assert_eq!(
+        ledger.head().expect("head").expect("head").state_root,
+        expected,
+        "height {height}"
+    );
+}
+
 /// Prepares and commits a block at `height` with the given writes; returns its hash.
 fn commit(
     ledger: &RocksLedger,
@@ -1864,14 +1881,7 @@ fn pages_deeper_than_the_cache_bound_are_forgotten_and_read_again() {
                 )
             })
             .collect();
-        let expected = tree::update(&memory, &state).expect("update").root;
-        memory.apply(&state).expect("apply");
-        commit(&ledger, height, &state, &WriteSet::new()).expect("commit");
-        assert_eq!(
-            ledger.head().expect("head").expect("head").state_root,
-            expected,
-            "height {height}"
-        );
+        commit_as_in_memory(&ledger, &mut memory, height, &state);
         let cached = ledger.writer.lock().expect("writer").deep_len();
         assert!(
             cached <= DEEP_PAGES_CACHED_MAX,
@@ -1903,14 +1913,7 @@ fn paged_storage_gives_the_binary_trees_roots_through_puts_and_deletes() {
                 let value = (next() % 3 != 0).then(|| next().to_be_bytes().to_vec());
                 state.insert(key, value);
             }
-            let expected = tree::update(&memory, &state).expect("update").root;
-            memory.apply(&state).expect("apply");
-            commit(&ledger, height, &state, &WriteSet::new()).expect("commit");
-            assert_eq!(
-                ledger.head().expect("head").expect("head").state_root,
-                expected,
-                "height {height}"
-            );
+            commit_as_in_memory(&ledger, &mut memory, height, &state);
         }
         for i in (0..20_000u64).step_by(997) {
             let key = format!("k{i}");
