@@ -1808,12 +1808,27 @@ fn a_format_2_tree_moves_into_pages_with_the_same_root_and_proofs() {
         })
         .collect();
     let root = {
-        let ledger = RocksLedger::open(dir.path()).expect("open");
+        let mut ledger = RocksLedger::open(dir.path()).expect("open");
         commit(&ledger, 0, &state, &WriteSet::new()).expect("genesis");
         store_tree_as_format_2(&ledger, &state);
         ledger.force_format(Some(2)).expect("as format 2");
+        // A format 2 ledger has no pages family at all.
+        ledger
+            .db
+            .drop_cf(CF_TREE_PAGES)
+            .expect("drop the pages family");
         ledger.head().expect("head").expect("genesis").state_root
     };
+    // A backup's read-only open of the old ledger checks it without migrating it.
+    let logs = TempDir::new().expect("tempdir");
+    let read_only = RocksLedger::open_read_only(dir.path(), logs.path())
+        .expect("a format 2 ledger opens read-only");
+    assert_eq!(read_only.format().expect("format"), 2);
+    assert_eq!(
+        read_only.head().expect("head").expect("head").state_root,
+        root
+    );
+    drop(read_only);
     let mut memory = MemoryLedger::new();
     let update = tree::update(&memory, &state).expect("update");
     memory.apply(&state).expect("apply");
