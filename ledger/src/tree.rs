@@ -123,14 +123,7 @@ impl NodePath {
             "ancestor at depth {depth} below {}",
             self.depth
         );
-        let mut prefix = self.prefix;
-        let depth_bits = usize::from(depth);
-        let full_bytes = depth_bits / 8;
-        if full_bytes < prefix.len() {
-            prefix[full_bytes] &= !(0xFFu8 >> (depth_bits % 8));
-            prefix[full_bytes + 1..].fill(0);
-        }
-        NodePath { depth, prefix }
+        Self::of_key_hash(&self.prefix, depth)
     }
 
     /// Depth of the position (0 = root).

@@ -155,14 +155,6 @@ pub struct RocksLedger {
     archiving: Mutex<()>,
 }
 
-/// Brings the writer's cached pages to a tree update that is now durable.
-fn refresh_pages(cache: &mut PageCache, written: tree_pages::PagesWritten) {
-    for (root, page) in written {
-        cache.insert(root, page);
-    }
-    cache.trim();
-}
-
 /// The committed tree as the writer sees it: cached pages from memory, the rest from RocksDB
 /// (and then cached).
 struct CachedTree<'a> {
@@ -520,7 +512,7 @@ impl RocksLedger {
             .map_err(storage(format!("committing block {}", commit.height)))?;
 
         // The batch is durable: bring the writer's cached pages to the committed tree.
-        refresh_pages(&mut writer, pages_written);
+        writer.refresh(pages_written);
 
         // Read back what the next commit and every reader will rely on.
         let stored_head = view.head()?;

@@ -295,7 +295,7 @@ impl SnapshotInstall<'_> {
                 .db
                 .write(batch)
                 .map_err(storage("writing the rebuilt tree"))?;
-            super::refresh_pages(&mut self.writer, pages_written);
+            self.writer.refresh(pages_written);
             root = update.root;
         }
         if root != self.head.state_root {

@@ -222,6 +222,14 @@ impl PageCache {
         self.deep.len()
     }
 
+    /// Brings the cache to pages that are now durable, then keeps it within its bound.
+    pub(crate) fn refresh(&mut self, written: PagesWritten) {
+        for (root, page) in written {
+            self.insert(root, page);
+        }
+        self.trim();
+    }
+
     /// Forgets every page (the tree was replaced).
     pub(crate) fn clear(&mut self) {
         self.upper.clear();
@@ -230,7 +238,7 @@ impl PageCache {
 
     /// Keeps the deeper pages within [`DEEP_PAGES_CACHED_MAX`]: all are forgotten at once when
     /// past it (the next blocks read again what they use).
-    pub(crate) fn trim(&mut self) {
+    fn trim(&mut self) {
         if self.deep.len() > DEEP_PAGES_CACHED_MAX {
             self.deep.clear();
         }
