@@ -141,6 +141,7 @@ impl BenchChain {
             }],
             identities,
             development: false,
+            rules_version: vchain_contracts::RULES_VERSION_MAX,
         };
         let mut chain = BenchChain {
             ledger,
@@ -261,15 +262,22 @@ impl BenchChain {
 
     /// Issues one voucher of `amount` to each supplier; returns their ids in supplier order.
     pub fn issue_to_all(&mut self, amount: u64, batch: usize) -> Vec<String> {
+        let suppliers = self.suppliers.clone();
+        self.issue_to(&suppliers, amount, batch)
+    }
+
+    /// Issues one voucher of `amount` to each of `holders` (an account may be named many
+    /// times), `batch` a block; returns their ids in order.
+    pub fn issue_to(&mut self, holders: &[String], amount: u64, batch: usize) -> Vec<String> {
         let maturity =
             vchain_contracts::validate::format_date(((self.time_ms / DAY_MS) + 180) as u32);
         let mut ids = Vec::new();
-        let suppliers = self.suppliers.clone();
-        for chunk in suppliers.chunks(batch) {
+        for (n, chunk) in holders.chunks(batch).enumerate() {
             let txs: Vec<SignedTransaction> = chunk
                 .iter()
-                .map(|holder| {
-                    let invoice = format!("INV-{}-{holder}", self.height);
+                .enumerate()
+                .map(|(i, holder)| {
+                    let invoice = format!("INV-{}-{n}-{i}-{holder}", self.height);
                     let hash = <sha2::Sha256 as sha2::Digest>::digest(invoice.as_bytes()).to_vec();
                     self.sign(
                         "core",
@@ -306,5 +314,33 @@ impl BenchChain {
             }
         }
         ids
+    }
+
+    /// The committed voucher `id`.
+    pub fn voucher(&self, id: &str) -> Voucher {
+        vchain_contracts::read_message(
+            &self.ledger,
+            &vchain_contracts::keys::voucher(id),
+            "Voucher",
+        )
+        .expect("readable")
+        .expect("exists")
+    }
+
+    /// Splits a piece of `piece` off `voucher_id` (held by `holder`), one block; returns the
+    /// piece's and the remainder's ids: a supplier paying a sub-supplier.
+    pub fn split_off(&mut self, holder: &str, voucher_id: &str, piece: u64) -> (String, String) {
+        let amount = self.voucher(voucher_id).amount;
+        let split = self.sign(
+            holder,
+            Operation::SplitVoucher(SplitVoucher {
+                voucher_id: voucher_id.to_owned(),
+                amounts: vec![piece, amount - piece],
+            }),
+        );
+        let (timing, block) = self.commit_block(vec![split]);
+        assert_eq!(timing.rejected, 0, "split rejected: {:?}", block.results);
+        let children = self.voucher(voucher_id).children;
+        (children[0].clone(), children[1].clone())
     }
 }

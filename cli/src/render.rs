@@ -680,7 +680,11 @@ pub(crate) fn status(s: &GetStatusResponse) -> String {
             &mut o,
             "lineage depth max",
             match p.lineage_depth_max {
-                0 => "default (32)".to_owned(),
+                0 => format!(
+                    "default of rules v{} ({})",
+                    s.rules_version,
+                    vchain_contracts::rules::lineage_depth_default(s.rules_version)
+                ),
                 depth => depth.to_string(),
             },
         );
@@ -1032,6 +1036,7 @@ mod tests {
             voucher_id: "V4".into(),
             root_id: "V1".into(),
             height: 12,
+            next_page_token: String::new(),
             vouchers: vec![
                 tv(
                     v("V1", 100_000, "sup", VoucherStatus::Split, false),
@@ -1090,6 +1095,7 @@ mod tests {
             voucher_id: "V1".into(),
             root_id: "V1".into(),
             height: 4,
+            next_page_token: String::new(),
             vouchers: vec![TracedVoucher {
                 voucher: v("V1", 500, "sup", VoucherStatus::Active, false),
                 events: vec![ev(EventKind::VoucherIssued, 3, "core")],

@@ -139,6 +139,14 @@ struct DevChain {
 
 impl DevChain {
     async fn start() -> DevChain {
+        Self::start_from_genesis(|_| {}).await
+    }
+
+    /// A dev chain whose genesis is first adjusted by `adjust` (e.g. to start on an older
+    /// rules version).
+    async fn start_from_genesis(
+        adjust: impl FnOnce(&mut vchain_contracts::genesis::Genesis),
+    ) -> DevChain {
         let dir = tempfile::tempdir().expect("tempdir");
         let now = vchain_node::clock::ChainClock::default().now_ms();
         let config = vchain_devnet::prepare(
@@ -148,6 +156,14 @@ impl DevChain {
             now,
         )
         .expect("dev data dir");
+        let genesis_path = dir.path().join("genesis.toml");
+        let mut genesis = vchain_node::load_genesis(&genesis_path).expect("dev genesis");
+        adjust(&mut genesis);
+        std::fs::write(
+            &genesis_path,
+            toml::to_string_pretty(&genesis).expect("genesis as TOML"),
+        )
+        .expect("write genesis");
         let node = vchain_node::start(config).await.expect("node starts");
         let endpoint = format!("http://{}", node.grpc_addr);
         DevChain {
@@ -1791,12 +1807,35 @@ async fn proposals_are_submitted_and_voted_on_the_dev_chain() {
     chain.stop().await;
 }
 
-/// A chain rules upgrade with the CLI on the dev chain (ADR 0016): a v2 parameter is refused
-/// under v1; bank A schedules v2 and bank B approves; `vchain status` shows the upgrade in words
-/// and JSON; a second schedule is refused while one is pending.
+/// The dev chain starts on the newest rules version, where lineages go 1,024 splits deep
+/// unless the consortium sets less; `vchain status` says so in words and JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dev_chain_starts_on_the_newest_rules() {
+    let chain = DevChain::start().await;
+    let status = chain.json(&["status"]).await;
+    let newest = u64::from(vchain_contracts::RULES_VERSION_MAX);
+    assert_eq!(status["rules_version"], newest, "{status:#}");
+    assert_eq!(status["rules_version_max"], newest, "{status:#}");
+    let text = chain.run(&["status"]).await.expect_code(0).stdout.clone();
+    assert!(
+        text.contains(&format!(
+            "rules: v{newest} (this node executes up to v{newest})\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("lineage depth max: default of rules v3 (1024)\n"),
+        "{text}"
+    );
+    chain.stop().await;
+}
+
+/// A chain rules upgrade with the CLI on a dev chain started on v1 (ADR 0016): a v2 parameter
+/// is refused under v1; bank A schedules v2 and bank B approves; `vchain status` shows the
+/// upgrade in words and JSON; a second schedule is refused while one is pending.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rules_upgrade_is_scheduled_and_shown_with_the_cli() {
-    let chain = DevChain::start().await;
+    let chain = DevChain::start_from_genesis(|genesis| genesis.rules_version = 1).await;
     let status = chain.json(&["status"]).await;
     assert_eq!(status["rules_version"], 1, "{status:#}");
     assert_eq!(status["rules_pending_version"], 0, "{status:#}");
@@ -1811,7 +1850,10 @@ async fn a_rules_upgrade_is_scheduled_and_shown_with_the_cli() {
         )),
         "{text}"
     );
-    assert!(text.contains("lineage depth max: default (32)\n"), "{text}");
+    assert!(
+        text.contains("lineage depth max: default of rules v1 (32)\n"),
+        "{text}"
+    );
 
     chain
         .run(&[

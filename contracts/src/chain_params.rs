@@ -114,7 +114,7 @@ pub fn validate_chain_params(params: &ChainParams) -> Result<(), ParamsError> {
         // are the bounds any version keeps.
         (
             params.lineage_depth_max <= LINEAGE_DEPTH_LIMIT,
-            "lineage_depth_max must be at most 1024 (LINEAGE_DEPTH_LIMIT), or 0 for the default 32",
+            "lineage_depth_max must be at most 1024 (LINEAGE_DEPTH_LIMIT), or 0 for the rules version's default",
         ),
     ];
     match checks.iter().find(|(ok, _)| !ok) {

@@ -6,13 +6,14 @@ use prost::Message;
 use serde::{Deserialize, Serialize};
 use vchain_ledger::WriteSet;
 use vchain_proto::v1::{
-    Account, AccountStatus, ChainParams, ConsensusConfig, ConsensusNode, Identity, IdentityStatus,
-    Organisation, Role,
+    Account, AccountStatus, ChainParams, ChainRules, ConsensusConfig, ConsensusNode, Identity,
+    IdentityStatus, Organisation, Role,
 };
 
 use crate::certificates;
 use crate::chain_params::{self, ParamsError};
 use crate::keys;
+use crate::rules;
 use crate::validate;
 
 /// Chain parameters as written in a genesis file. Every field has a production default.
@@ -51,6 +52,17 @@ pub struct Params {
     /// [`PROPOSAL_TTL_MS_MAX`]: chain_params::PROPOSAL_TTL_MS_MAX
     /// [`PROPOSAL_TTL_MS_DEFAULT`]: chain_params::PROPOSAL_TTL_MS_DEFAULT
     pub proposal_ttl_ms: u64,
+    /// Deepest lineage (splits of splits): 1..=[`LINEAGE_DEPTH_LIMIT`], or 0 for the default
+    /// of the chain's rules version ([`crate::rules::lineage_depth_max`]). Only a genesis that
+    /// starts on rules version 2 or later may set it; left out, it is not written.
+    ///
+    /// [`LINEAGE_DEPTH_LIMIT`]: crate::limits::LINEAGE_DEPTH_LIMIT
+    #[serde(skip_serializing_if = "is_zero")]
+    pub lineage_depth_max: u32,
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
 }
 
 impl Default for Params {
@@ -67,6 +79,7 @@ impl Default for Params {
             destroy_per_block_max: 256,
             proposal_approval_percent: 0,
             proposal_ttl_ms: 0,
+            lineage_depth_max: 0,
         }
     }
 }
@@ -86,9 +99,9 @@ impl Params {
             destroy_per_block_max: self.destroy_per_block_max,
             proposal_approval_percent: self.proposal_approval_percent,
             proposal_ttl_ms: self.proposal_ttl_ms,
-            // A chain starts on rules version 1, where the depth is fixed; a proposal sets it
-            // after an upgrade to version 2 (genesis files cannot name it).
-            lineage_depth_max: 0,
+            // Left at 0 it is not encoded (proto3), so genesis files from before it existed
+            // keep their genesis state; `Genesis::state` refuses it on a v1 chain.
+            lineage_depth_max: self.lineage_depth_max,
         }
     }
 
@@ -206,6 +219,14 @@ pub struct Genesis {
     /// production chain's genesis hash says it is not one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub development: bool,
+    /// The chain rules version the chain starts on (`crate::rules`): 2..=[`RULES_VERSION_MAX`]
+    /// stores the rules record in the genesis state, activated at height 0; 0 or 1 (what a file
+    /// without the field gets) starts on version 1 with nothing stored, as every chain did
+    /// before. The dev and testnet tools write [`RULES_VERSION_MAX`].
+    ///
+    /// [`RULES_VERSION_MAX`]: crate::rules::RULES_VERSION_MAX
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rules_version: u32,
 }
 
 /// A genesis that cannot start a chain.
@@ -358,6 +379,31 @@ impl Genesis {
         put(keys::CHAIN_ID.to_vec(), self.chain_id.as_bytes().to_vec())?;
         if self.development {
             put(keys::DEVELOPMENT.to_vec(), vec![1])?;
+        }
+        let rules_version = self.rules_version.max(rules::RULES_VERSION_GENESIS);
+        if rules_version > rules::RULES_VERSION_MAX {
+            return Err(invalid(format!(
+                "rules_version {rules_version}: this release implements chain rules up to v{}",
+                rules::RULES_VERSION_MAX
+            )));
+        }
+        if self.params.lineage_depth_max != 0
+            && rules_version < rules::RULES_VERSION_LINEAGE_DEPTH_PARAM
+        {
+            return Err(invalid(format!(
+                "params: lineage_depth_max is a chain rules v{} parameter; set rules_version to \
+                 at least {} to name it",
+                rules::RULES_VERSION_LINEAGE_DEPTH_PARAM,
+                rules::RULES_VERSION_LINEAGE_DEPTH_PARAM
+            )));
+        }
+        if rules_version > rules::RULES_VERSION_GENESIS {
+            let record = ChainRules {
+                version: rules_version,
+                activation_height: 0,
+                proposal_id: String::new(),
+            };
+            put(keys::RULES.to_vec(), record.encode_to_vec())?;
         }
         put(
             keys::PARAMS.to_vec(),

@@ -31,6 +31,7 @@
 //! #             root_ca_certificate: String::new() }],
 //! #         identities: vec![],
 //! #         development: false,
+//! #         rules_version: 0,
 //! #     }
 //! # }
 //! ```

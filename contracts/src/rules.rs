@@ -11,6 +11,11 @@
 //! version of the block it runs in ([`BlockRules::version`]); today that is the lineage depth
 //! ([`lineage_depth_max`]).
 //!
+//! A genesis may start a chain on a later version (`Genesis::rules_version`, which the dev and
+//! testnet tools set to [`RULES_VERSION_MAX`]): the genesis state then holds the rules record,
+//! activated at height 0 by no proposal. A genesis file without it starts on version 1, so every
+//! genesis file written before keeps producing the same genesis state.
+//!
 //! A release implements versions up to [`RULES_VERSION_MAX`]. Scheduling is deliberately not
 //! bounded by it: the point of a rolling upgrade is that the old release accepts and records a
 //! schedule for a version only the new one implements. Executing is: [`block_rules`] tells the
@@ -36,7 +41,10 @@ use crate::state::{read_message, Overlay};
 pub const RULES_VERSION_GENESIS: u32 = 1;
 /// The newest rules version this release implements. Version 2: the lineage depth limit is the
 /// chain parameter `lineage_depth_max` instead of the constant [`LINEAGE_DEPTH_MAX_V1`].
-pub const RULES_VERSION_MAX: u32 = 2;
+/// Version 3: left at 0, that parameter means [`LINEAGE_DEPTH_DEFAULT_V3`] (deep lineages are
+/// normal use: a supplier paying its sub-suppliers one at a time from the same voucher deepens
+/// it by one a payment).
+pub const RULES_VERSION_MAX: u32 = 3;
 /// Highest version a proposal may name, whatever the releases: far above any release, it only
 /// keeps version arithmetic (`active + 1`) trivially in range.
 pub const RULES_VERSION_LIMIT: u32 = 65_535;
@@ -55,6 +63,13 @@ pub const RULES_ACTIVATION_NOTICE_MAX: u64 = 10_000_000;
 pub const LINEAGE_DEPTH_MAX_V1: u32 = 32;
 /// The first rules version in which `lineage_depth_max` is a chain parameter.
 pub const RULES_VERSION_LINEAGE_DEPTH_PARAM: u32 = 2;
+/// The first rules version in which `lineage_depth_max` left at 0 means
+/// [`LINEAGE_DEPTH_DEFAULT_V3`] rather than [`LINEAGE_DEPTH_MAX_V1`].
+pub const RULES_VERSION_DEEP_LINEAGE_DEFAULT: u32 = 3;
+/// Deepest lineage from rules version 3 while `lineage_depth_max` is left at 0: the deepest any
+/// chain may set, which a trace and a trace bundle still hold whole (`crate::trace`,
+/// `vchain_bundle::limits`). A consortium that wants less sets the parameter lower.
+pub const LINEAGE_DEPTH_DEFAULT_V3: u32 = LINEAGE_DEPTH_LIMIT;
 
 const _: () = assert!(RULES_VERSION_GENESIS >= 1 && RULES_VERSION_GENESIS <= RULES_VERSION_MAX);
 const _: () = assert!(RULES_VERSION_MAX < RULES_VERSION_LIMIT);
@@ -62,6 +77,11 @@ const _: () = assert!(RULES_VERSION_LINEAGE_DEPTH_PARAM <= RULES_VERSION_MAX);
 const _: () = assert!(RULES_ACTIVATION_NOTICE_MIN >= 1);
 const _: () = assert!(RULES_ACTIVATION_NOTICE_MIN < RULES_ACTIVATION_NOTICE_MAX);
 const _: () = assert!(LINEAGE_DEPTH_MAX_V1 <= LINEAGE_DEPTH_LIMIT);
+const _: () = assert!(RULES_VERSION_LINEAGE_DEPTH_PARAM < RULES_VERSION_DEEP_LINEAGE_DEFAULT);
+const _: () = assert!(RULES_VERSION_DEEP_LINEAGE_DEFAULT <= RULES_VERSION_MAX);
+// The floor: at least 1,000 splits deep on a chain that sets nothing.
+const _: () =
+    assert!(LINEAGE_DEPTH_DEFAULT_V3 >= 1_000 && LINEAGE_DEPTH_DEFAULT_V3 <= LINEAGE_DEPTH_LIMIT);
 
 /// The active rules: the stored record, or version [`RULES_VERSION_GENESIS`] since height 0 on
 /// a chain that never upgraded.
@@ -175,11 +195,22 @@ pub(crate) fn activate_due(
 }
 
 /// The deepest lineage a split may make under rules `version` with `params`: the constant
-/// [`LINEAGE_DEPTH_MAX_V1`] under version 1; from version 2 the parameter, 0 meaning the same
-/// constant.
+/// [`LINEAGE_DEPTH_MAX_V1`] under version 1; from version 2 the parameter, 0 meaning that
+/// constant under version 2 and [`LINEAGE_DEPTH_DEFAULT_V3`] from version 3.
 pub fn lineage_depth_max(version: u32, params: &ChainParams) -> u32 {
-    if version >= RULES_VERSION_LINEAGE_DEPTH_PARAM && params.lineage_depth_max != 0 {
+    if version < RULES_VERSION_LINEAGE_DEPTH_PARAM {
+        LINEAGE_DEPTH_MAX_V1
+    } else if params.lineage_depth_max != 0 {
         params.lineage_depth_max
+    } else {
+        lineage_depth_default(version)
+    }
+}
+
+/// What `lineage_depth_max` left at 0 means under rules `version`.
+pub fn lineage_depth_default(version: u32) -> u32 {
+    if version >= RULES_VERSION_DEEP_LINEAGE_DEFAULT {
+        LINEAGE_DEPTH_DEFAULT_V3
     } else {
         LINEAGE_DEPTH_MAX_V1
     }
@@ -202,5 +233,14 @@ mod tests {
             LINEAGE_DEPTH_MAX_V1,
             "0 means the version 1 depth"
         );
+        assert_eq!(lineage_depth_max(3, &raised), 1_000);
+        assert_eq!(
+            lineage_depth_max(3, &ChainParams::default()),
+            LINEAGE_DEPTH_DEFAULT_V3,
+            "from version 3, 0 means a thousand and more"
+        );
+        assert_eq!(lineage_depth_max(1, &ChainParams::default()), 32);
+        assert_eq!(lineage_depth_default(2), 32);
+        assert_eq!(lineage_depth_default(3), 1_024);
     }
 }

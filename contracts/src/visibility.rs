@@ -337,6 +337,17 @@ fn event_readable(
     Ok(!event.uscc.is_empty() && event.uscc == reader.identity.uscc)
 }
 
+/// Whether `reader` may read every voucher of the lineage `voucher` is in, whatever it holds:
+/// an auditor, regulator or administrator, or the lineage's issuer or financier (pieces keep
+/// their parent's). Such a reader's trace is read a page at a time
+/// ([`crate::trace::trace_page`]); another's share depends on the whole lineage
+/// ([`visible_trace`]).
+pub fn reads_whole_lineage(reader: &Reader, voucher: &Voucher) -> bool {
+    let uscc = reader.identity.uscc.as_str();
+    reader.privileged()
+        || (!uscc.is_empty() && (voucher.issuer == uscc || voucher.financier == uscc))
+}
+
 /// The part of `trace` that `reader` may read: the vouchers of the lineage it is a party to
 /// (decided on each voucher's history as the trace carries it) and every voucher above them up
 /// to the issued one. Whoever may read a voucher sees it here, and nothing here is a voucher it
@@ -521,6 +532,7 @@ mod tests {
                 traced("b", "root", "u", &["r", "u"]),
             ],
             height: 0,
+            next_page_token: String::new(),
         }
     }
 

@@ -190,6 +190,8 @@ pub fn prepare(
         organisations,
         identities,
         development: true,
+        // New chains start on the newest rules (e.g. lineages 1,024 splits deep by default).
+        rules_version: vchain_contracts::RULES_VERSION_MAX,
     };
     genesis.state().map_err(|e| setup("demo genesis", &e))?;
     let genesis_text =
@@ -416,6 +418,8 @@ pub fn prepare_cluster(
         organisations,
         identities,
         development: true,
+        // New chains start on the newest rules (e.g. lineages 1,024 splits deep by default).
+        rules_version: vchain_contracts::RULES_VERSION_MAX,
     };
     genesis.state().map_err(|e| setup("cluster genesis", &e))?;
     let genesis_text =

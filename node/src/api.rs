@@ -27,10 +27,10 @@ use crate::chain::{Chain, ChainError, SubmitError};
 use crate::mempool::MempoolError;
 use crate::read_access::{self, Reader};
 
-/// Largest page of `ListVouchers` and `ListProposals`.
-pub(crate) const PAGE_SIZE_MAX: u32 = 1_000;
-/// Default page of `ListVouchers` and `ListProposals`.
-pub(crate) const PAGE_SIZE_DEFAULT: u32 = 100;
+/// Largest page of `ListProposals` and the audit log: as `ListVouchers`'.
+pub(crate) const PAGE_SIZE_MAX: u32 = crate::listing::PAGE_SIZE_MAX as u32;
+/// Default page of `ListProposals` and the audit log: as `ListVouchers`'.
+pub(crate) const PAGE_SIZE_DEFAULT: u32 = crate::listing::PAGE_SIZE_DEFAULT as u32;
 /// Events buffered per subscriber before the stream applies back-pressure.
 pub(crate) const SUBSCRIBER_BUFFER: usize = 256;
 
@@ -559,60 +559,23 @@ impl VchainApi for ApiService {
             _ => return Err(invalid_argument("give a holder account or an issuer USCC")),
         };
         let page_size = match request.page_size {
-            0 => PAGE_SIZE_DEFAULT,
-            n => n.min(PAGE_SIZE_MAX),
-        } as usize;
+            0 => crate::listing::PAGE_SIZE_DEFAULT,
+            n => usize::try_from(n)
+                .unwrap_or(usize::MAX)
+                .min(crate::listing::PAGE_SIZE_MAX),
+        };
         let chain = self.chain.clone();
         let response =
             tokio::task::spawn_blocking(move || -> Result<ListVouchersResponse, Status> {
                 let snapshot = chain.ledger.snapshot();
-                let mut vouchers = Vec::new();
-                let mut after = (!request.page_token.is_empty())
-                    .then(|| [prefix.as_slice(), request.page_token.as_bytes()].concat());
-                // Scan in chunks so that `live_only` can skip ended vouchers without a full scan.
-                'scan: loop {
-                    let entries = snapshot
-                        .index_scan(&prefix, after.as_deref(), page_size + 1)
-                        .map_err(internal)?;
-                    let exhausted = entries.len() <= page_size;
-                    for (key, _) in &entries {
-                        after = Some(key.clone());
-                        let Some(id) = keys::voucher_id_from_index(&prefix, key) else {
-                            continue;
-                        };
-                        let voucher: Voucher =
-                            read_message(&snapshot, &keys::voucher(&id), "Voucher")
-                                .map_err(internal)?
-                                .ok_or_else(|| {
-                                    internal(format!("index names missing voucher {id}"))
-                                })?;
-                        let live = matches!(
-                            voucher.status(),
-                            VoucherStatus::Active | VoucherStatus::RedemptionRequested
-                        );
-                        if request.live_only && !live {
-                            continue;
-                        }
-                        if vouchers.len() == page_size {
-                            let next_page_token = vouchers
-                                .last()
-                                .map(|v: &Voucher| v.id.clone())
-                                .unwrap_or_default();
-                            return Ok(ListVouchersResponse {
-                                vouchers,
-                                next_page_token,
-                            });
-                        }
-                        vouchers.push(voucher);
-                    }
-                    if exhausted {
-                        break 'scan;
-                    }
-                }
-                Ok(ListVouchersResponse {
-                    vouchers,
-                    next_page_token: String::new(),
-                })
+                crate::listing::vouchers_page(
+                    &snapshot,
+                    &prefix,
+                    &request.page_token,
+                    page_size,
+                    request.live_only,
+                )
+                .map_err(internal)
             })
             .await
             .map_err(internal)??;
@@ -624,7 +587,15 @@ impl VchainApi for ApiService {
         request: Request<TraceVoucherRequest>,
     ) -> Result<Response<TraceVoucherResponse>, Status> {
         let reader = self.reader(&request, "TraceVoucher")?;
-        let id = request.into_inner().voucher_id;
+        let request = request.into_inner();
+        let id = request.voucher_id;
+        let page_token = request.page_token;
+        let page_size = match request.page_size {
+            0 => trace::TRACE_PAGE_DEFAULT,
+            n => usize::try_from(n)
+                .unwrap_or(usize::MAX)
+                .min(trace::TRACE_PAGE_MAX),
+        };
         let chain = self.chain.clone();
         let response =
             tokio::task::spawn_blocking(move || -> Result<TraceVoucherResponse, Status> {
@@ -634,12 +605,30 @@ impl VchainApi for ApiService {
                     .map_err(internal)?
                     .map(|h| h.height)
                     .unwrap_or(0);
-                let mut trace = trace::trace(&snapshot, &id)
+                let voucher: Voucher = read_message(&snapshot, &keys::voucher(&id), "Voucher")
                     .map_err(internal)?
                     .ok_or_else(|| not_found(ErrorCode::VoucherNotFound, "voucher", &id))?;
-                trace.height = height;
-                visibility::visible_trace(&reader, trace)
-                    .map_err(|refusal| read_access::refusal_status(&refusal))
+                let page_error = |error: trace::TracePageError| match error {
+                    trace::TracePageError::BadPageToken { .. } => invalid_argument(&error),
+                    trace::TracePageError::State(error) => internal(error),
+                };
+                // A reader who may read the whole lineage gets it a page at a time, at the
+                // cost of the page; another's share depends on all of it (a piece deep down
+                // makes its ancestors readable), so it is decided on the whole lineage first.
+                let mut page = if visibility::reads_whole_lineage(&reader, &voucher) {
+                    trace::trace_page(&snapshot, &id, &page_token, page_size)
+                        .map_err(page_error)?
+                        .ok_or_else(|| not_found(ErrorCode::VoucherNotFound, "voucher", &id))?
+                } else {
+                    let whole = trace::trace(&snapshot, &id)
+                        .map_err(internal)?
+                        .ok_or_else(|| not_found(ErrorCode::VoucherNotFound, "voucher", &id))?;
+                    let visible = visibility::visible_trace(&reader, whole)
+                        .map_err(|refusal| read_access::refusal_status(&refusal))?;
+                    trace::page_of(visible, &page_token, page_size).map_err(page_error)?
+                };
+                page.height = height;
+                Ok(page)
             })
             .await
             .map_err(internal)??;

@@ -50,6 +50,7 @@ mod dev_clock;
 mod errors_doc;
 mod incarnation;
 mod limits;
+pub mod listing;
 mod mempool;
 mod metrics;
 pub mod network;

@@ -52,6 +52,7 @@ pub(crate) fn solo(dir: &Path, now_ms: u64) -> (NodeConfig, Genesis, SigningKey)
         }],
         identities: vec![],
         development: true,
+        rules_version: 0,
     };
     let config = NodeConfig {
         node_id: "node-1".into(),

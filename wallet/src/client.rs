@@ -471,12 +471,29 @@ impl Wallet {
             .await
     }
 
-    /// A voucher's lineage with the history of each voucher in it.
+    /// A voucher's whole lineage with the history of each voucher in it, read a page at a
+    /// time ([`crate::trace::whole_trace`]).
     pub async fn trace(&self, voucher_id: &str) -> Result<TraceVoucherResponse, WalletError> {
+        crate::trace::whole_trace(|page_token| {
+            self.trace_page(voucher_id, page_token, crate::trace::TRACE_PAGE_SIZE)
+        })
+        .await
+    }
+
+    /// One page of a voucher's lineage: at most `page_size` vouchers (0: the node's default)
+    /// after the voucher `page_token` names (empty: from the root).
+    pub async fn trace_page(
+        &self,
+        voucher_id: &str,
+        page_token: String,
+        page_size: u32,
+    ) -> Result<TraceVoucherResponse, WalletError> {
         let request = self.read(
             "TraceVoucher",
             TraceVoucherRequest {
                 voucher_id: voucher_id.to_owned(),
+                page_size,
+                page_token,
             },
         );
         let mut api = self.client.api();

@@ -34,6 +34,7 @@ pub mod error;
 pub mod keystore;
 pub mod read;
 pub mod time;
+pub mod trace;
 pub mod transaction;
 
 pub use client::{Client, Committed, Signer, Submitted, Wallet};

@@ -192,8 +192,8 @@ pub(crate) struct ParamChanges {
     /// How long a proposal stays open, milliseconds.
     #[arg(long)]
     pub(crate) proposal_ttl_ms: Option<u64>,
-    /// Deepest lineage (splits of splits), 1..=1024, 0 for the default 32; from chain rules
-    /// version 2 on.
+    /// Deepest lineage (splits of splits), 1..=1024, 0 for the rules version's default (32
+    /// under v2, 1024 from v3); from chain rules version 2 on.
     #[arg(long)]
     pub(crate) lineage_depth_max: Option<u32>,
 }

@@ -160,21 +160,24 @@ impl Ctx {
                 voucher,
                 export: None,
             } => {
-                let mut c = self.client().await?;
-                let t = self
-                    .call(
-                        format!("tracing voucher {voucher}"),
-                        c.trace_voucher(
-                            self.read(
-                                TraceVoucherRequest {
-                                    voucher_id: voucher.clone(),
-                                },
-                                "TraceVoucher",
-                            )
-                            .await?,
-                        ),
-                    )
-                    .await?;
+                // The node answers a page at a time; the tree is drawn from all of them.
+                let t = vchain_wallet::trace::whole_trace(|page_token| {
+                    let voucher = voucher.clone();
+                    async move {
+                        let mut c = self.client().await?;
+                        let request = TraceVoucherRequest {
+                            voucher_id: voucher.clone(),
+                            page_size: vchain_wallet::trace::TRACE_PAGE_SIZE,
+                            page_token,
+                        };
+                        self.call(
+                            format!("tracing voucher {voucher}"),
+                            c.trace_voucher(self.read(request, "TraceVoucher").await?),
+                        )
+                        .await
+                    }
+                })
+                .await?;
                 let mut text = render::trace_tree(&t).join("\n");
                 text.push('\n');
                 Ok(Out::new(json::to_json(&t), text))

@@ -452,6 +452,7 @@ mod tests {
             voucher_id: "V4".into(),
             root_id: "V1".into(),
             height: 7,
+            next_page_token: String::new(),
             vouchers: vec![
                 traced(
                     voucher("V1", "", 100_000, "gearbox", Split),
@@ -625,6 +626,7 @@ mod tests {
             voucher_id: "V1".into(),
             root_id: "V1".into(),
             height: 5,
+            next_page_token: String::new(),
             vouchers: vec![traced(
                 v,
                 vec![issued("V1", "gearbox"), pledged, enforced],
@@ -663,6 +665,7 @@ mod tests {
             voucher_id: "R".into(),
             root_id: "R".into(),
             height: 3,
+            next_page_token: String::new(),
             vouchers,
         });
         assert_eq!(l.nodes.len(), LINEAGE_NODES_MAX);

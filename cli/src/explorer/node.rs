@@ -194,16 +194,21 @@ impl Node {
         .ok_or_else(|| ApiError::bad_node(format!("getting voucher {voucher_id}: none returned")))
     }
 
-    /// A voucher's whole lineage.
+    /// A voucher's whole lineage, read a page at a time.
     pub(crate) async fn trace(&self, voucher_id: &str) -> Result<TraceVoucherResponse, ApiError> {
-        let mut api = self.client.api();
-        let request = TraceVoucherRequest {
-            voucher_id: voucher_id.to_owned(),
-        };
-        self.call(
-            format!("tracing voucher {voucher_id}"),
-            api.trace_voucher(self.read("TraceVoucher", request)),
-        )
+        vchain_wallet::trace::whole_trace(|page_token| async move {
+            let mut api = self.client.api();
+            let request = TraceVoucherRequest {
+                voucher_id: voucher_id.to_owned(),
+                page_size: vchain_wallet::trace::TRACE_PAGE_SIZE,
+                page_token,
+            };
+            self.call(
+                format!("tracing voucher {voucher_id}"),
+                api.trace_voucher(self.read("TraceVoucher", request)),
+            )
+            .await
+        })
         .await
     }
 

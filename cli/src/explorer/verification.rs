@@ -490,6 +490,7 @@ mod tests {
             voucher_id: "V3".into(),
             root_id: "V1".into(),
             height: 20,
+            next_page_token: String::new(),
             vouchers: vec![
                 traced("V1", "", &[2, 4]),
                 traced("V2", "V1", &[4, 6, 9]),

@@ -363,6 +363,12 @@ pub(crate) fn split(tx: &mut TxContext<'_, '_>, op: SplitVoucher) -> Result<(), 
                         tx.rules_version,
                         rules::RULES_VERSION_LINEAGE_DEPTH_PARAM
                     )
+                } else if tx.params.lineage_depth_max == 0 {
+                    format!(
+                        ", the default of chain rules v{}; the chain parameter lineage_depth_max \
+                         sets it",
+                        tx.rules_version
+                    )
                 } else {
                     ", the chain parameter lineage_depth_max".to_owned()
                 }

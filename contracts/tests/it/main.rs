@@ -17,4 +17,5 @@ mod properties;
 mod rules;
 mod rules_upgrade;
 mod signatures;
+mod trace_pages;
 mod visibility;

@@ -1,8 +1,9 @@
 //! Chain rules versions (ADR 0016): scheduling an upgrade by proposal (every acceptance and
 //! refusal, at submission and again when it passes), its activation first thing in the block at
 //! exactly its height, a chain that never upgrades writing nothing about versions, and the first
-//! rule that differs between versions: the lineage depth, a constant under v1 and the chain
-//! parameter `lineage_depth_max` under v2.
+//! rule that differs between versions: the lineage depth, a constant under v1, the chain
+//! parameter `lineage_depth_max` under v2, and that parameter with a default of 1,024 under v3;
+//! and a genesis that starts a chain on a later version.
 
 use crate::common;
 
@@ -11,9 +12,10 @@ use common::*;
 use vchain_contracts::execute::execute_block;
 use vchain_contracts::genesis::Params;
 use vchain_contracts::keys;
+use vchain_contracts::limits::LINEAGE_DEPTH_LIMIT;
 use vchain_contracts::rules::{
-    self, LINEAGE_DEPTH_MAX_V1, RULES_ACTIVATION_NOTICE_MAX, RULES_ACTIVATION_NOTICE_MIN,
-    RULES_VERSION_MAX,
+    self, LINEAGE_DEPTH_DEFAULT_V3, LINEAGE_DEPTH_MAX_V1, RULES_ACTIVATION_NOTICE_MAX,
+    RULES_ACTIVATION_NOTICE_MIN, RULES_VERSION_MAX,
 };
 use vchain_contracts::ExecError;
 use vchain_proto::v1::submit_proposal::Action;
@@ -101,6 +103,22 @@ fn chain_on_v2() -> TestChain {
     chain
 }
 
+/// A chain whose genesis starts it on rules `version`, with `lineage_depth_max` in its
+/// parameters.
+fn chain_from_genesis_with(version: u32, lineage_depth_max: u32) -> TestChain {
+    let mut genesis = common::genesis(Params {
+        lineage_depth_max,
+        ..Params::default()
+    });
+    genesis.rules_version = version;
+    TestChain::from_genesis(genesis)
+}
+
+/// A chain whose genesis starts it on rules `version`.
+fn chain_from_genesis_on(version: u32) -> TestChain {
+    chain_from_genesis_with(version, 0)
+}
+
 // ---------------------------------------------------------------------------------------------
 // A chain that never upgrades
 // ---------------------------------------------------------------------------------------------
@@ -132,7 +150,7 @@ fn a_chain_that_never_upgrades_runs_v1_and_stores_nothing_about_versions() {
             record.context.height
         );
     }
-    // Genesis files cannot name `lineage_depth_max` (a chain starts on v1, where it stays 0),
+    // A genesis file without `rules_version` starts on v1, where `lineage_depth_max` stays 0,
     // and the v1 parameters encode and hash as they did before it existed.
     assert_eq!(Params::default().to_proto().lineage_depth_max, 0);
     let stored = chain.raw(keys::PARAMS).expect("params");
@@ -199,10 +217,11 @@ fn the_version_must_be_the_next_one_and_may_be_beyond_this_release() {
         );
     }
     // Not bounded by what this release implements: an old release records the schedule that
-    // a new one will execute (here the chain goes to v2, then v3 is scheduled beyond it).
-    let mut chain = chain_on_v2();
+    // a new one will execute (here the chain starts on the newest version, and the one after
+    // it is scheduled).
+    let mut chain = chain_from_genesis_on(RULES_VERSION_MAX);
     let version = RULES_VERSION_MAX + 1;
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let activation = chain.height + 2 + RULES_ACTIVATION_NOTICE_MIN;
     pass_upgrade(&mut chain, version, activation);
     assert_eq!(pending(&chain).map(|p| p.version), Some(version));
@@ -215,8 +234,8 @@ fn the_version_must_be_the_next_one_and_may_be_beyond_this_release() {
         matches!(
             error,
             ExecError::RulesUnsupported {
-                implemented: 2,
-                version: 3,
+                implemented: 3,
+                version: 4,
                 height,
             } if height == activation
         ),
@@ -225,7 +244,7 @@ fn the_version_must_be_the_next_one_and_may_be_beyond_this_release() {
     assert_eq!(
         error.to_string(),
         format!(
-            "this release implements chain rules up to v2; the chain activates v3 at height \
+            "this release implements chain rules up to v3; the chain activates v4 at height \
              {activation}: install a release that implements it and start the node again"
         )
     );
@@ -593,4 +612,145 @@ fn under_v2_the_parameter_can_go_back_to_unset() {
     chain.govern(ADMIN_A, set_params(unset));
     assert_eq!(params(&chain).lineage_depth_max, 0);
     assert_eq!(rules::lineage_depth_max(2, &params(&chain)), 32);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Version 3: a thousand and more splits deep by default; genesis on a later version
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_genesis_on_a_later_version_stores_the_rules_record_at_height_zero() {
+    let chain = chain_from_genesis_on(RULES_VERSION_MAX);
+    assert_eq!(
+        active(&chain),
+        ChainRules {
+            version: RULES_VERSION_MAX,
+            activation_height: 0,
+            proposal_id: String::new(),
+        }
+    );
+    assert_eq!(pending(&chain), None);
+    let rules = rules::block_rules(&chain.ledger, 1).expect("reads");
+    assert_eq!((rules.version, rules.activates), (RULES_VERSION_MAX, None));
+    // Version 1 named explicitly is the same genesis state as a file without the field.
+    let named = chain_from_genesis_on(1);
+    let unnamed = TestChain::new();
+    assert_eq!(named.ledger.root(), unnamed.ledger.root());
+    assert_eq!(named.raw(keys::RULES), None);
+}
+
+#[test]
+fn a_genesis_naming_a_version_this_release_lacks_or_a_v2_parameter_on_v1_is_refused() {
+    let mut genesis = common::genesis(Params::default());
+    genesis.rules_version = RULES_VERSION_MAX + 1;
+    let refused = genesis.state().expect_err("beyond this release");
+    assert_eq!(
+        refused.to_string(),
+        format!(
+            "invalid genesis: rules_version {}: this release implements chain rules up to v{}",
+            RULES_VERSION_MAX + 1,
+            RULES_VERSION_MAX
+        )
+    );
+    for version in [0, 1] {
+        let mut genesis = common::genesis(Params {
+            lineage_depth_max: 100,
+            ..Params::default()
+        });
+        genesis.rules_version = version;
+        let refused = genesis
+            .state()
+            .expect_err("a v2 parameter on v1")
+            .to_string();
+        assert!(
+            refused.contains("lineage_depth_max is a chain rules v2 parameter"),
+            "{refused}"
+        );
+    }
+    let mut genesis = common::genesis(Params {
+        lineage_depth_max: LINEAGE_DEPTH_LIMIT + 1,
+        ..Params::default()
+    });
+    genesis.rules_version = RULES_VERSION_MAX;
+    let refused = genesis.state().expect_err("out of range").to_string();
+    assert!(
+        refused.contains("lineage_depth_max must be at most 1024"),
+        "{refused}"
+    );
+}
+
+#[test]
+fn a_genesis_on_v2_may_set_the_depth_and_then_enforces_it() {
+    let mut chain = chain_from_genesis_with(2, 3);
+    assert_eq!(params(&chain).lineage_depth_max, 3);
+    chain.grant_line(10_000_000);
+    let root = chain.issue(SUP1, 100 * 100, 30);
+    let deep = deepen(&mut chain, root, 3);
+    chain.reject(
+        SUP1,
+        split(&deep, &[100, 100]),
+        ErrorCode::LineageTooDeep,
+        &[
+            "already 3 splits deep",
+            "the chain parameter lineage_depth_max",
+        ],
+    );
+}
+
+#[test]
+fn upgrading_to_v3_raises_the_unset_depth_from_32_to_1024() {
+    let mut chain = chain_on_v2();
+    chain.grant_line(10_000_000);
+    let root = chain.issue(SUP1, 100 * 100, 30);
+    let deep = deepen(&mut chain, root, LINEAGE_DEPTH_MAX_V1);
+    chain.reject(
+        SUP1,
+        split(&deep, &[100, 100]),
+        ErrorCode::LineageTooDeep,
+        &["already 32 splits deep", "the default of chain rules v2"],
+    );
+    let activation = chain.height + 2 + RULES_ACTIVATION_NOTICE_MIN;
+    pass_upgrade(&mut chain, 3, activation);
+    advance_to(&mut chain, activation - 1);
+    chain.block(Vec::new());
+    assert_eq!(active(&chain).version, 3);
+    // The same voucher, the same parameters (still 0): now it splits again.
+    assert_eq!(params(&chain).lineage_depth_max, 0);
+    let deeper = deepen(&mut chain, deep, 1);
+    assert_eq!(chain.voucher(&deeper).depth, 33);
+    // A consortium can still lower it below what its vouchers have reached: deeper ones stop.
+    let mut lowered = params(&chain);
+    lowered.lineage_depth_max = 33;
+    chain.govern(ADMIN_A, set_params(lowered));
+    chain.reject(
+        SUP1,
+        split(&deeper, &[100, 100]),
+        ErrorCode::LineageTooDeep,
+        &[
+            "already 33 splits deep",
+            "the chain parameter lineage_depth_max",
+        ],
+    );
+}
+
+#[test]
+fn on_v3_a_supplier_pays_a_thousand_sub_suppliers_from_one_voucher() {
+    let mut chain = chain_from_genesis_on(3);
+    chain.grant_line(100_000_000);
+    let root = chain.issue(SUP1, 100 * 2_000, 30);
+    let deepest = deepen(&mut chain, root.clone(), LINEAGE_DEPTH_DEFAULT_V3);
+    assert_eq!(chain.voucher(&deepest).depth, 1_024);
+    chain.reject(
+        SUP1,
+        split(&deepest, &[100, 100]),
+        ErrorCode::LineageTooDeep,
+        &["already 1024 splits deep", "the default of chain rules v3"],
+    );
+    // Transfers do not deepen a lineage: the deepest piece still moves.
+    chain.ok(SUP1, transfer(&deepest, SUP2));
+    let traced = vchain_contracts::trace::trace(&chain.ledger, &deepest)
+        .expect("trace")
+        .expect("voucher exists");
+    assert_eq!(traced.root_id, root);
+    assert_eq!(traced.vouchers.len(), 1 + 2 * 1_024);
 }

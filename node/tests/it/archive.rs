@@ -32,6 +32,7 @@ async fn trace(node: &mut TestNode, voucher: &str) -> TraceVoucherResponse {
     let request = node.audited(
         TraceVoucherRequest {
             voucher_id: voucher.into(),
+            ..Default::default()
         },
         "TraceVoucher",
     );

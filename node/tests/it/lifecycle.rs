@@ -132,6 +132,7 @@ async fn whole_lifecycle_over_grpc_survives_a_restart() {
         .trace_voucher(node.audited(
             TraceVoucherRequest {
                 voucher_id: level3[1].clone(),
+                ..Default::default()
             },
             "TraceVoucher",
         ))

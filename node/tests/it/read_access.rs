@@ -52,6 +52,7 @@ async fn a_supplier_reads_its_own_vouchers_and_their_lineage_but_no_one_elses() 
         "castings",
         TraceVoucherRequest {
             voucher_id: castings_piece.clone(),
+            ..Default::default()
         },
         "TraceVoucher",
     );
@@ -93,6 +94,7 @@ async fn a_supplier_reads_its_own_vouchers_and_their_lineage_but_no_one_elses() 
         "castings",
         TraceVoucherRequest {
             voucher_id: gearbox_piece.clone(),
+            ..Default::default()
         },
         "TraceVoucher",
     );
@@ -170,6 +172,7 @@ async fn a_supplier_reads_its_own_vouchers_and_their_lineage_but_no_one_elses() 
         "regulator",
         TraceVoucherRequest {
             voucher_id: root.clone(),
+            ..Default::default()
         },
         "TraceVoucher",
     );
@@ -633,6 +636,7 @@ async fn a_reader_reads_every_voucher_its_trace_shows_and_the_same_events_by_vou
             "castings",
             TraceVoucherRequest {
                 voucher_id: castings_piece.clone(),
+                ..Default::default()
             },
             "TraceVoucher",
         ))
@@ -664,6 +668,7 @@ async fn a_reader_reads_every_voucher_its_trace_shows_and_the_same_events_by_vou
             "castings",
             TraceVoucherRequest {
                 voucher_id: root.clone(),
+                ..Default::default()
             },
             "TraceVoucher",
         ))
@@ -740,5 +745,113 @@ async fn a_reader_reads_every_voucher_its_trace_shows_and_the_same_events_by_vou
         (tonic::Code::PermissionDenied, "WRONG_ROLE"),
         "{denied:?}"
     );
+    node.stop().await;
+}
+
+/// Every page of `reader`'s trace of `voucher` with `page_size`: the ids of each page.
+async fn trace_pages(
+    node: &mut TestNode,
+    reader: &str,
+    voucher: &str,
+    page_size: u32,
+) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let request = read_as(
+            node,
+            reader,
+            TraceVoucherRequest {
+                voucher_id: voucher.into(),
+                page_size,
+                page_token,
+            },
+            "TraceVoucher",
+        );
+        let page = node
+            .api
+            .trace_voucher(request)
+            .await
+            .expect("a page")
+            .into_inner();
+        pages.push(
+            page.vouchers
+                .iter()
+                .filter_map(|t| t.voucher.as_ref().map(|v| v.id.clone()))
+                .collect(),
+        );
+        page_token = page.next_page_token;
+        if page_token.is_empty() || pages.len() > 16 {
+            return pages;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trace_is_read_a_page_at_a_time_and_each_reader_pages_its_own_share() {
+    let (mut node, root, castings_piece, gearbox_piece) = supply_chain().await;
+    // The regulator (reads the whole lineage) and the issuer (whose lineage it is) page it all.
+    for reader in ["regulator", "carmaker"] {
+        assert_eq!(
+            trace_pages(&mut node, reader, &castings_piece, 1).await,
+            [
+                vec![root.clone()],
+                vec![castings_piece.clone()],
+                vec![gearbox_piece.clone()]
+            ],
+            "{reader}"
+        );
+        assert_eq!(
+            trace_pages(&mut node, reader, &root, 0).await,
+            [vec![
+                root.clone(),
+                castings_piece.clone(),
+                gearbox_piece.clone()
+            ]],
+            "{reader}, the default page"
+        );
+    }
+    // Castings pages only its share: the root and its piece, never gearbox's.
+    assert_eq!(
+        trace_pages(&mut node, "castings", &castings_piece, 1).await,
+        [vec![root.clone()], vec![castings_piece.clone()]]
+    );
+    // A token from another lineage, or none at all, is a bad request, not a refusal.
+    let bank = node.uscc_of("bank-a-finance");
+    let maturity = node.date_in(30).await;
+    let other = created_vouchers(
+        &node
+            .ok(
+                "carmaker",
+                issue("gearbox", &bank, 1_000, &maturity, "INV-READ-PAGES"),
+            )
+            .await,
+    )
+    .pop()
+    .expect("issued");
+    for (reader, token) in [("regulator", other.as_str()), ("castings", "V-none")] {
+        let request = read_as(
+            &node,
+            reader,
+            TraceVoucherRequest {
+                voucher_id: castings_piece.clone(),
+                page_size: 1,
+                page_token: token.into(),
+            },
+            "TraceVoucher",
+        );
+        let refused = node
+            .api
+            .trace_voucher(request)
+            .await
+            .expect_err("a foreign token");
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+        assert!(
+            refused
+                .message()
+                .contains("is not a voucher of the lineage of"),
+            "{refused:?}"
+        );
+    }
     node.stop().await;
 }

@@ -25,8 +25,8 @@ use vchain_wallet::keystore::Keystore;
 use vchain_wallet::transaction;
 
 use common::cluster::{
-    client, converged, dev_key, get_proposal, proposal_id_of, start_cluster_with, status, submit,
-    uscc_of,
+    client, converged, dev_key, get_proposal, proposal_id_of, start_cluster_from_genesis, status,
+    submit, uscc_of,
 };
 
 /// Most load transactions, and the longest the load runs: bounded whatever happens.
@@ -247,9 +247,15 @@ async fn pass(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_rolling_upgrade_crosses_the_activation_height_under_load() {
-    // Every node is the old release: it implements rules v1 only.
-    let (dir, mut configs, mut nodes) =
-        start_cluster_with(4, |config| config.rules_version_max = Some(1)).await;
+    // Every node is the old release: it implements rules v1 only, and the chain starts on v1
+    // (the dev tools would start it on the newest).
+    let (dir, mut configs, mut nodes) = start_cluster_from_genesis(
+        "raft",
+        4,
+        |genesis| genesis.rules_version = 1,
+        |config| config.rules_version_max = Some(1),
+    )
+    .await;
     let keystore = Keystore::load_or_create(&dir.path().join("keystore.json")).expect("keystore");
     let genesis = vchain_node::load_genesis(&dir.path().join("genesis.toml")).expect("genesis");
     let chain_id = genesis.chain_id.clone();

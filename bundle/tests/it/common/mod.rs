@@ -115,6 +115,7 @@ pub(crate) fn genesis() -> Genesis {
         ],
         identities,
         development: false,
+        rules_version: 0,
     }
 }
 

@@ -136,6 +136,7 @@ pub(crate) fn genesis(params: Params) -> Genesis {
         ],
         identities,
         development: false,
+        rules_version: 0,
     }
 }
 

@@ -129,9 +129,30 @@ pub async fn start_engine_cluster(
     n: usize,
     adjust: impl Fn(&mut NodeConfig),
 ) -> (tempfile::TempDir, Vec<NodeConfig>, Vec<Option<NodeHandle>>) {
+    start_cluster_from_genesis(engine, n, |_| {}, adjust).await
+}
+
+/// A fresh dev cluster of `n` nodes of `engine` whose genesis is first adjusted by
+/// `adjust_genesis` (e.g. to start on an older rules version), each config adjusted by
+/// `adjust`, all started.
+pub async fn start_cluster_from_genesis(
+    engine: &str,
+    n: usize,
+    adjust_genesis: impl FnOnce(&mut vchain_contracts::genesis::Genesis),
+    adjust: impl Fn(&mut NodeConfig),
+) -> (tempfile::TempDir, Vec<NodeConfig>, Vec<Option<NodeHandle>>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let now = vchain_node::clock::ChainClock::default().now_ms();
     let mut configs = vchain_devnet::prepare_cluster(dir.path(), n, now, engine).expect("cluster");
+    let genesis_path = dir.path().join("genesis.toml");
+    let mut genesis = vchain_node::load_genesis(&genesis_path).expect("genesis");
+    adjust_genesis(&mut genesis);
+    genesis.state().expect("the adjusted genesis is valid");
+    std::fs::write(
+        &genesis_path,
+        toml::to_string_pretty(&genesis).expect("genesis as TOML"),
+    )
+    .expect("write genesis");
     // The kernel picks each gRPC port when the node binds it (tests read `grpc_addr`): a port
     // chosen in advance can be taken by a parallel test before the node starts.
     for config in &mut configs {

@@ -43,6 +43,10 @@ COMMIT_POLL_S = 0.1
 NONCE_RETRIES_MAX = 8
 #: Most pages :meth:`Wallet.vouchers` reads (of up to 1,000 vouchers each).
 PAGES_MAX = 10_000
+#: Vouchers asked for per page of a trace: the most a node serves (``TRACE_PAGE_MAX``).
+TRACE_PAGE_SIZE = 1024
+#: Pages one trace follows at most: a node cuts a whole lineage at 10,000 vouchers.
+TRACE_PAGES_MAX = 10
 #: Page size :meth:`Wallet.vouchers` asks for (the node's maximum).
 PAGE_SIZE = 1_000
 
@@ -248,8 +252,27 @@ class Wallet:
 
     def trace(self, voucher_id: str) -> api_pb2.TraceVoucherResponse:
         """A voucher's lineage, root first, each voucher with its events (only the part this
-        account may see)."""
-        return self._call("TraceVoucher", api_pb2.TraceVoucherRequest(voucher_id=voucher_id))
+        account may see). The node answers in pages of at most ``TRACE_PAGE_SIZE`` vouchers;
+        this follows them and returns one answer holding every page's vouchers."""
+        whole = None
+        token = ""
+        for _ in range(TRACE_PAGES_MAX):
+            page = self._call(
+                "TraceVoucher",
+                api_pb2.TraceVoucherRequest(
+                    voucher_id=voucher_id, page_token=token, page_size=TRACE_PAGE_SIZE
+                ),
+            )
+            if whole is None:
+                whole = page
+            else:
+                whole.vouchers.extend(page.vouchers)
+                whole.height = page.height
+            whole.next_page_token = page.next_page_token
+            if not page.next_page_token or page.next_page_token == token:
+                return whole
+            token = page.next_page_token
+        raise VchainError(f"more than {TRACE_PAGES_MAX} pages of lineage")
 
     def transaction(self, tx_hash: bytes) -> api_pb2.GetTransactionResponse:
         """A committed transaction with its result, block and time (``TRANSACTION_NOT_FOUND``

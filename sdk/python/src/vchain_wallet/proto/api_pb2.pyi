@@ -94,10 +94,14 @@ class ListVouchersResponse(_message.Message):
     def __init__(self, vouchers: _Optional[_Iterable[_Union[_types_pb2.Voucher, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class TraceVoucherRequest(_message.Message):
-    __slots__ = ("voucher_id",)
+    __slots__ = ("voucher_id", "page_size", "page_token")
     VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     voucher_id: str
-    def __init__(self, voucher_id: _Optional[str] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, voucher_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class TracedVoucher(_message.Message):
     __slots__ = ("voucher", "events", "depth")
@@ -110,16 +114,18 @@ class TracedVoucher(_message.Message):
     def __init__(self, voucher: _Optional[_Union[_types_pb2.Voucher, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_types_pb2.Event, _Mapping]]] = ..., depth: _Optional[int] = ...) -> None: ...
 
 class TraceVoucherResponse(_message.Message):
-    __slots__ = ("voucher_id", "root_id", "vouchers", "height")
+    __slots__ = ("voucher_id", "root_id", "vouchers", "height", "next_page_token")
     VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
     ROOT_ID_FIELD_NUMBER: _ClassVar[int]
     VOUCHERS_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     voucher_id: str
     root_id: str
     vouchers: _containers.RepeatedCompositeFieldContainer[TracedVoucher]
     height: int
-    def __init__(self, voucher_id: _Optional[str] = ..., root_id: _Optional[str] = ..., vouchers: _Optional[_Iterable[_Union[TracedVoucher, _Mapping]]] = ..., height: _Optional[int] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, voucher_id: _Optional[str] = ..., root_id: _Optional[str] = ..., vouchers: _Optional[_Iterable[_Union[TracedVoucher, _Mapping]]] = ..., height: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ExportTraceBundleRequest(_message.Message):
     __slots__ = ("voucher_id",)
