@@ -28,6 +28,14 @@ use vchain_wallet::transaction;
 pub const GENESIS_TIME_MS: u64 = 1_767_225_600_000;
 /// Milliseconds in a day.
 pub const DAY_MS: u64 = 86_400_000;
+/// The fixtures' accounts carry the dev chain's names, so `vchain-bench` (which signs as these)
+/// can drive a node started on a fixture's ledger: bank A's administrator, its financier and
+/// the core enterprise.
+pub const ADMINISTRATOR: &str = "bank-a-admin";
+/// The financier (grants the core enterprise its credit line).
+pub const FINANCIER: &str = "bank-a-finance";
+/// The core enterprise (issues every voucher).
+pub const CORE_ENTERPRISE: &str = "carmaker";
 
 /// A chain on disk with keys for its accounts.
 pub struct BenchChain {
@@ -42,6 +50,8 @@ pub struct BenchChain {
     height: u64,
     time_ms: u64,
     head_hash: Hash,
+    /// The genesis the chain started from (a node opening this ledger needs the same file).
+    pub genesis: Genesis,
 }
 
 fn key_for(index: u32) -> SigningKey {
@@ -76,6 +86,12 @@ impl BenchChain {
     /// A fresh chain in `dir` with `suppliers` supplier accounts, a financier and a core
     /// enterprise holding a large credit line.
     pub fn new(dir: &Path, suppliers: u32, params: Params) -> Self {
+        Self::new_at(dir, suppliers, params, GENESIS_TIME_MS)
+    }
+
+    /// [`BenchChain::new`] with genesis at `genesis_time_ms` (a fixture a node runs on starts
+    /// shortly before now, so that its vouchers have not matured by the node's clock).
+    pub fn new_at(dir: &Path, suppliers: u32, params: Params, genesis_time_ms: u64) -> Self {
         let ledger = RocksLedger::open(dir).expect("open ledger");
         let mut keys = std::collections::BTreeMap::new();
         let mut account = |id: &str, index: u32| {
@@ -90,20 +106,20 @@ impl BenchChain {
         };
         let mut identities = vec![
             GenesisIdentity {
-                org_id: "bank".into(),
+                org_id: "bank-a".into(),
                 uscc: uscc(2),
                 name: "Financier".into(),
                 role: "financier".into(),
                 legal_representative: String::new(),
-                accounts: vec![account("financier", 2)],
+                accounts: vec![account(FINANCIER, 2)],
             },
             GenesisIdentity {
-                org_id: "bank".into(),
+                org_id: "bank-a".into(),
                 uscc: uscc(3),
                 name: "Core".into(),
                 role: "core-enterprise".into(),
                 legal_representative: String::new(),
-                accounts: vec![account("core", 3)],
+                accounts: vec![account(CORE_ENTERPRISE, 3)],
             },
         ];
         let supplier_ids: Vec<String> =
@@ -111,7 +127,7 @@ impl BenchChain {
         for (i, id) in supplier_ids.iter().enumerate() {
             let n = 10 + i as u32;
             identities.push(GenesisIdentity {
-                org_id: "bank".into(),
+                org_id: "bank-a".into(),
                 uscc: uscc(n),
                 name: id.clone(),
                 role: "supplier".into(),
@@ -121,22 +137,22 @@ impl BenchChain {
         }
         let genesis = Genesis {
             chain_id: "bench".into(),
-            genesis_time_ms: GENESIS_TIME_MS,
+            genesis_time_ms,
             params,
             consensus: GenesisConsensus {
                 engine: "solo".into(),
                 nodes: vec![GenesisNode {
                     node_id: "n1".into(),
-                    org_id: "bank".into(),
+                    org_id: "bank-a".into(),
                     public_key: String::new(),
                     certificate: String::new(),
                 }],
             },
             organisations: vec![GenesisOrganisation {
-                org_id: "bank".into(),
+                org_id: "bank-a".into(),
                 name: "Bank".into(),
                 uscc: uscc(1),
-                admins: vec![account("admin", 1)],
+                admins: vec![account(ADMINISTRATOR, 1)],
                 root_ca_certificate: String::new(),
             }],
             identities,
@@ -150,8 +166,9 @@ impl BenchChain {
             keys,
             nonces: Default::default(),
             height: 0,
-            time_ms: GENESIS_TIME_MS,
+            time_ms: genesis_time_ms,
             head_hash: [0; 32],
+            genesis: genesis.clone(),
         };
         let state = genesis.state().expect("bench genesis");
         let tree = chain.ledger.prepare_state(&state).expect("tree");
@@ -163,7 +180,7 @@ impl BenchChain {
             chain_id: chain.chain_id.clone(),
             height: 0,
             prev_hash: [0; 32],
-            timestamp_ms: GENESIS_TIME_MS,
+            timestamp_ms: genesis_time_ms,
             proposer: "genesis".into(),
         };
         let (block, hash) = seal(draft, Vec::new(), &outcome, tree.root);
@@ -171,7 +188,7 @@ impl BenchChain {
         chain.head_hash = hash;
         let core = uscc(3);
         let grant = chain.sign(
-            "financier",
+            FINANCIER,
             Operation::GrantCreditLine(GrantCreditLine {
                 core_enterprise: core,
                 currency: "CNY".into(),
@@ -210,6 +227,11 @@ impl BenchChain {
                 certificate: None,
             })
             .expect("commit");
+    }
+
+    /// The key `account` signs with.
+    pub fn key(&self, account: &str) -> &SigningKey {
+        &self.keys[account]
     }
 
     /// Signs `operation` as `account` with its next nonce.
@@ -280,7 +302,7 @@ impl BenchChain {
                     let invoice = format!("INV-{}-{n}-{i}-{holder}", self.height);
                     let hash = <sha2::Sha256 as sha2::Digest>::digest(invoice.as_bytes()).to_vec();
                     self.sign(
-                        "core",
+                        CORE_ENTERPRISE,
                         Operation::IssueVoucher(IssueVoucher {
                             holder: holder.clone(),
                             financier: uscc(2),
