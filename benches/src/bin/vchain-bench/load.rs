@@ -529,6 +529,8 @@ impl Load {
                     if next.is_empty() || failed {
                         break;
                     }
+                    // The next page is another request: counted as a send like the first.
+                    self.shared.submitted.fetch_add(1, Ordering::Relaxed);
                     page_token = next;
                 }
             }
