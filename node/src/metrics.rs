@@ -70,6 +70,7 @@ pub(crate) struct Metrics {
     equivocations: Gauge<i64, AtomicI64>,
     certificates_expiring: Gauge<i64, AtomicI64>,
     resident_bytes: Gauge<i64, AtomicI64>,
+    cpu_seconds: Gauge<f64, AtomicU64>,
     rocksdb_table_bytes: Gauge<i64, AtomicI64>,
     rocksdb_wal_bytes: Gauge<i64, AtomicI64>,
     rocksdb_memtable_bytes: Gauge<i64, AtomicI64>,
@@ -153,6 +154,13 @@ impl Metrics {
             "Active account and node certificates on chain expiring within 30 days (or expired)"
         );
         let resident_bytes = gauge!("resident_memory_bytes", "Resident memory of the process");
+        // A float: whole seconds would hide a benchmark's few seconds of load.
+        let cpu_seconds = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "cpu_seconds",
+            "CPU time the process used since start, user and system together, seconds (its rate is the cores in use)",
+            cpu_seconds.clone(),
+        );
         let rocksdb_table_bytes = gauge!("rocksdb_table_bytes", "Ledger table (SST) files");
         let rocksdb_wal_bytes = gauge!("rocksdb_wal_bytes", "Ledger write-ahead log files");
         let rocksdb_memtable_bytes = gauge!("rocksdb_memtable_bytes", "Ledger memtables");
@@ -243,6 +251,7 @@ impl Metrics {
             equivocations,
             certificates_expiring,
             resident_bytes,
+            cpu_seconds,
             rocksdb_table_bytes,
             rocksdb_wal_bytes,
             rocksdb_memtable_bytes,
@@ -371,6 +380,9 @@ impl Metrics {
                 &self.certificates_expiring,
                 chain.certificates_expiring().map_or(0, |c| c.len() as u64),
             );
+        }
+        if let Some(seconds) = crate::chain::cpu_seconds() {
+            self.cpu_seconds.set(seconds);
         }
         if let Ok(resources) = chain.resources() {
             gauge(&self.resident_bytes, resources.resident_bytes);

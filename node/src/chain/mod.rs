@@ -231,6 +231,29 @@ fn resident_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// Clock ticks per second of the CPU times in `/proc`: the kernel's `USER_HZ`, which Linux fixes
+/// at 100 for user space on the architectures vchain runs on (x86_64, aarch64); it is what
+/// `sysconf(_SC_CLK_TCK)` answers there, read as a constant so the node needs no libc binding.
+const PROC_TICKS_PER_SECOND: f64 = 100.0;
+
+/// CPU time the process has used since it started, user and system together, in seconds:
+/// `utime` + `stime` of `/proc/self/stat`, on Linux. It counts every thread, ended ones too, so
+/// its rise over a wall-clock interval is the cores the node kept busy.
+pub(crate) fn cpu_seconds() -> Option<f64> {
+    cpu_seconds_of(&std::fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+/// [`cpu_seconds`] of one `/proc/<pid>/stat` line.
+fn cpu_seconds_of(stat: &str) -> Option<f64> {
+    // The command name (field 2) is in parentheses and may hold spaces and parentheses: count
+    // the fields from after its last `)`, where field 3 (the state) is the first.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // Fields 14 (utime) and 15 (stime) of the line.
+    let user: u64 = fields.get(14 - 3)?.parse().ok()?;
+    let system: u64 = fields.get(15 - 3)?.parse().ok()?;
+    Some(user.checked_add(system)? as f64 / PROC_TICKS_PER_SECOND)
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding these locks already stops the node; keep serving what is left.
     mutex
@@ -750,5 +773,22 @@ impl Chain {
     /// Why the producer stopped on a fatal error, in words; empty while it runs.
     pub fn failure(&self) -> String {
         lock(&self.failure).clone()
+    }
+}
+
+#[cfg(test)]
+mod resource_tests {
+    use super::*;
+
+    #[test]
+    fn cpu_seconds_are_user_plus_system_ticks_counted_after_the_command_name() {
+        // A command name with a space and a parenthesis; utime 250 and stime 125 ticks.
+        let stat = "4242 (vchain (node) x) S 1 4242 4242 0 -1 4194560 9000 0 0 0 250 125 0 0 \
+                    20 0 9 0 100 2000000 5000 18446744073709551615";
+        assert_eq!(cpu_seconds_of(stat), Some(3.75));
+        assert_eq!(cpu_seconds_of("4242 (short) S 1"), None);
+        assert_eq!(cpu_seconds_of("no parenthesis"), None);
+        let now = cpu_seconds().expect("Linux has /proc/self/stat");
+        assert!(now >= 0.0);
     }
 }

@@ -1,18 +1,39 @@
-//! `vchain-bench`: an end-to-end load generator. It drives a running node (a dev node, or any
-//! node of a testnet) over gRPC with signed lifecycle transactions and reports committed
-//! transactions per second and commit latency percentiles.
+//! `vchain-bench`: an end-to-end load generator in the manner of Hyperledger Caliper. It drives a
+//! running node (a dev node, or any node of a testnet) over gRPC with one named workload and
+//! reports committed transactions (or reads) per second, latency percentiles, each node's CPU
+//! and memory, and optionally the machine's ceiling beside the figure.
 //!
-//! Setup (over the chain itself, like a real onboarding): the administrator registers `--accounts`
-//! supplier identities with fresh keys, the financier grants the core enterprise a credit line,
-//! the core enterprise issues each supplier a voucher. Load: every supplier repeats "split my
-//! voucher, then transfer the small piece to another supplier", each transaction submitted with
-//! `wait_for_commit`, so its latency is submit-to-commit as a wallet sees it. `--rate` caps the
-//! total submission rate (transactions/second); 0 runs flat out. The run stops after
-//! `--duration-secs` or `--max-txs`, whichever comes first.
+//! **Setup** (over the chain itself, like a real onboarding; `setup.rs`): the administrator
+//! registers `--accounts` supplier identities with fresh keys; the financier grants the core
+//! enterprise a credit line and the core enterprise issues each supplier a voucher, which the
+//! supplier splits into the pieces its workload needs. The `issue` workload registers
+//! `--accounts` core enterprises as well, each with its own credit line, and issues nothing in
+//! setup. Setup is not measured.
+//!
+//! **Workloads** (`--workload`, `workload.rs` says exactly what each sends): `issue` (core
+//! enterprises issue vouchers to suppliers), `split` (suppliers halve vouchers, lineages kept
+//! shallow), `transfer` (suppliers pass vouchers round a ring), `mixed` (the default and the
+//! bench's original loop: split a piece off, transfer it on) and `reads` (signed reads:
+//! `GetVoucher`, `ListVouchers` paged, `TraceVoucher`, `GetAccount`).
+//!
+//! **Load** (`load.rs`): each account has `--in-flight` slots (1..=64, the chain's nonce
+//! window), each with one transaction submitted with `wait_for_commit` at a time, so latency is
+//! submit-to-commit as a wallet sees it; an account's slots use different vouchers and
+//! consecutive nonces, so all can commit. Flat out by default; `--rate N` offers N per second in
+//! total on one schedule (`pace.rs`) and reports whether that rate was achieved. The first
+//! `--warmup-secs` are not counted, then `--duration-secs` are measured (`stats.rs`: a
+//! transaction counts if it was sent in the measured window); `--max-txs` bounds the sends.
+//!
+//! **Report**: a summary on stdout; with `--report-dir DIR`, `report.md` and `report.svg`
+//! (`report.rs`). `--metrics-endpoints` reads each node's CPU time and resident memory from its
+//! Prometheus metrics through the measured window (`scrape.rs`); the bench reads its own from
+//! `/proc`. `--ceiling` measures the machine's ceiling after the load, in the same process
+//! (`vchain_benches::ceiling`), and gives the committed rate as a share of the ed25519 batch
+//! verification ceiling.
 //!
 //! The administrator, financier and core enterprise keys come from a keystore with the dev
 //! account names (`bank-a-admin`, `bank-a-finance`, `carmaker`), e.g. a dev node's. When bank A
-//! has a root CA (dev chains and testnets do), the load suppliers are certified with it: the CA
+//! has a root CA (dev chains and testnets do), the run's accounts are certified with it: the CA
 //! key is the keystore's `bank-a-ca`, its certificate `--ca-cert` (default: `bank-a-ca.pem` next
 //! to the keystore).
 //!
@@ -26,30 +47,38 @@
 //! holds them (`acked.rs`).
 
 mod acked;
+mod load;
+mod pace;
+mod report;
 mod retry;
+mod scrape;
+mod setup;
+mod stats;
+mod submit;
+mod workload;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use ed25519_dalek::SigningKey;
-use prost::Message;
-use sha2::{Digest, Sha256};
-use tokio::sync::Mutex;
-use tonic::transport::Channel;
-use vchain_contracts::tx;
-use vchain_contracts::validate::{format_date, local_day, uscc_with_check};
+use tokio::sync::watch;
+use vchain_contracts::validate::{format_date, local_day};
 use vchain_proto::v1::transaction_body::Operation;
-use vchain_proto::v1::vchain_api_client::VchainApiClient;
 use vchain_proto::v1::*;
 use vchain_wallet::keystore::Keystore;
-use vchain_wallet::transaction;
 
-/// Transactions one account may have waiting ahead of its next nonce (the mempool's window).
-const NONCE_WINDOW: usize = 64;
+use crate::load::{Account, Load, Plan};
+use crate::setup::{fan_out, issue_operation, run_batched, FanOut, Registration};
+use crate::submit::{clients, first_status, Shared, AUDITOR};
+use crate::workload::{Nonces, Piece, Workload, ISSUER_CREDIT_LIMIT, NONCE_WINDOW};
+
+/// Most load accounts one run registers.
+const ACCOUNTS_MAX: usize = 100_000;
+/// Longest warm-up.
+const WARMUP_SECS_MAX: u64 = 3_600;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -70,22 +99,43 @@ struct Args {
     /// keys when there is none].
     #[arg(long)]
     ca_cert: Option<PathBuf>,
-    /// Supplier accounts generating load (each has one transaction in flight at a time).
+    /// What the load sends (see the module documentation).
+    #[arg(long, value_enum, default_value_t = Workload::Mixed)]
+    workload: Workload,
+    /// Accounts generating load: suppliers (issue: core enterprises, with as many suppliers
+    /// to receive the vouchers).
     #[arg(long, default_value_t = 200)]
     accounts: usize,
-    /// Total submission rate cap, transactions per second (0: flat out).
+    /// Transactions (or reads) each account keeps in flight at once, 1..=64 (the nonce window).
+    #[arg(long, default_value_t = 1)]
+    in_flight: usize,
+    /// Total offered rate, transactions (or reads) per second, on one schedule (0: flat out).
     #[arg(long, default_value_t = 0)]
     rate: u64,
-    /// Stop after this many seconds of load.
+    /// Seconds of load before the measured window; what is sent then is not counted.
+    #[arg(long, default_value_t = 5)]
+    warmup_secs: u64,
+    /// Seconds of measured load after the warm-up.
     #[arg(long, default_value_t = 30)]
     duration_secs: u64,
-    /// Stop after this many load transactions.
+    /// Stop after this many load transactions (or reads), warm-up included.
     #[arg(long, default_value_t = 1_000_000)]
     max_txs: u64,
     /// How long a node waits for a submission's commit before it answers `pending` (the bench
     /// then sends it again to the next endpoint); at most the node's `submit_timeout_ms`.
     #[arg(long, default_value_t = 60_000)]
     commit_wait_ms: u32,
+    /// Write report.md and report.svg into this directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    report_dir: Option<PathBuf>,
+    /// Each node's metrics listener (`[metrics] listen`), e.g. http://127.0.0.1:9100: its CPU
+    /// and resident memory are read through the measured window.
+    #[arg(long, value_delimiter = ',', value_name = "URLS")]
+    metrics_endpoints: Vec<String>,
+    /// After the load, measure this machine's ceiling (ed25519, SHA-256, RocksDB synced
+    /// writes; about 15 s) and give the committed rate as a share of it.
+    #[arg(long)]
+    ceiling: bool,
     /// Append the hex hash of every transaction the chain acknowledged as committed (OK or
     /// rejected by a rule) to this file, one per line.
     #[arg(long, value_name = "FILE")]
@@ -97,340 +147,68 @@ struct Args {
     verify_acked: Option<PathBuf>,
 }
 
-struct Shared {
-    chain_id: String,
-    /// Signs the bench's reads: bank A's administrator, who may read everything.
-    auditor: SigningKey,
-    clients: Vec<VchainApiClient<Channel>>,
+/// Readings of the nodes and of the bench through the measured window.
+struct Readings {
+    nodes: Vec<Vec<scrape::Reading>>,
+    bench: Vec<scrape::Reading>,
+}
+
+/// Reads every node's metrics (and the bench's own `/proc`) once a second from `from` until
+/// `stop` says so, and once more then.
+fn spawn_sampler(
     endpoints: Vec<String>,
-    /// The endpoint that answered first at start; setup runs through it.
-    setup_endpoint: usize,
-    /// What a waited submission asks the node to wait for its commit.
-    commit_wait: Duration,
-    acked: Option<acked::AckedLog>,
-    latencies_us: Mutex<Vec<u64>>,
-    committed: AtomicU64,
-    rejected: AtomicU64,
-    failed: AtomicU64,
-    submitted: AtomicU64,
-    /// Retries (sendings after the first), all transactions together.
-    retries: AtomicU64,
-    /// Transactions sent more than once.
-    retried_transactions: AtomicU64,
-    /// Pieces each account received and may pass on (transfers do not deepen a lineage).
-    inboxes: Vec<Mutex<std::collections::VecDeque<String>>>,
+    from: Instant,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<Readings> {
+    tokio::spawn(async move {
+        let mut readings = Readings {
+            nodes: vec![Vec::new(); endpoints.len()],
+            bench: Vec::new(),
+        };
+        let warned: Vec<AtomicBool> = endpoints.iter().map(|_| AtomicBool::new(false)).collect();
+        tokio::select! {
+            _ = tokio::time::sleep_until(from.into()) => {}
+            _ = stop.changed() => {}
+        }
+        // Bounded like every loop: an hour of readings is far more than a run takes.
+        for _ in 0..3_600 * 24 {
+            let last = *stop.borrow();
+            readings.bench.push(scrape::own_reading());
+            for (index, endpoint) in endpoints.iter().enumerate() {
+                match scrape::scrape(endpoint).await {
+                    Ok(reading) => readings.nodes[index].push(reading),
+                    Err(error) => {
+                        if !warned[index].swap(true, Ordering::Relaxed) {
+                            eprintln!("metrics: {error:#}");
+                        }
+                    }
+                }
+            }
+            if last {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(scrape::SCRAPE_INTERVAL) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        readings
+    })
 }
 
-/// Splits per account before it only forwards pieces (the chain caps lineages at 32 splits).
-const SPLITS_PER_ACCOUNT_MAX: u32 = 28;
-
-fn key_for(run: u64, index: usize) -> SigningKey {
-    SigningKey::from_bytes(&Sha256::digest(format!("vchain-bench {run} {index}")).into())
-}
-
-/// Setup's waited submission through one node: pending is an error there (setup is not
-/// resent; run it while the nodes are up).
-async fn submit_wait(
-    client: &mut VchainApiClient<Channel>,
-    transaction: SignedTransaction,
-    wait: Duration,
-) -> Result<SubmitTransactionResponse, tonic::Status> {
-    client
-        .submit_transaction(SubmitTransactionRequest {
-            transaction: Some(transaction),
-            wait_for_commit: true,
-            timeout_ms: wait.as_millis().try_into().unwrap_or(u32::MAX),
+/// The processor model and cores, for the report.
+fn machine() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, model)| model.trim().to_owned())
         })
-        .await
-        .and_then(|r| {
-            let response = r.into_inner();
-            if response.pending {
-                Err(tonic::Status::deadline_exceeded(format!(
-                    "still pending after {} ms",
-                    wait.as_millis()
-                )))
-            } else {
-                Ok(response)
-            }
-        })
-}
-
-/// How one transaction's delivery ended.
-enum Delivery {
-    /// Committed with result OK.
-    Committed(SubmitTransactionResponse),
-    /// Committed, rejected by a rule (the status names it).
-    Rejected(tonic::Status),
-    /// Refused, or out of attempts or time: why.
-    Failed(String),
-}
-
-/// Retry notices printed (the rest are counted in the summary).
-const RETRY_NOTICES_MAX: u64 = 20;
-
-impl Shared {
-    /// `message` as a read of `method` signed by the bench's auditor.
-    fn read<T: prost::Message>(&self, message: T, method: &str) -> tonic::Request<T> {
-        vchain_wallet::read::request_now(message, &self.chain_id, method, AUDITOR, &self.auditor)
-    }
-
-    /// Records an acknowledged transaction in `--acked-out`, if given.
-    fn record_acked(&self, hash: &[u8]) -> anyhow::Result<()> {
-        match &self.acked {
-            Some(log) => log.record(hash),
-            None => Ok(()),
-        }
-    }
-
-    /// Delivers `transaction`: submits it through `endpoint` and waits for its commit; when
-    /// the outcome is unknown ([`retry::judge`]), sends the same bytes to the next endpoint
-    /// (`endpoint` follows) after a backoff, at most [`retry::SUBMIT_ATTEMPTS_MAX`] times and
-    /// never after `hard_stop`.
-    async fn deliver(
-        &self,
-        endpoint: &mut usize,
-        transaction: &SignedTransaction,
-        hard_stop: Instant,
-    ) -> Delivery {
-        let mut backoff = retry::Backoff::new();
-        let answer_wait = self.commit_wait + retry::ANSWER_MARGIN;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let remaining = hard_stop.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Delivery::Failed(format!("out of time after {} attempts", attempt - 1));
-            }
-            let mut client = self.clients[*endpoint].clone();
-            let request = SubmitTransactionRequest {
-                transaction: Some(transaction.clone()),
-                wait_for_commit: true,
-                timeout_ms: self.commit_wait.as_millis().try_into().unwrap_or(u32::MAX),
-            };
-            let wait = answer_wait.min(remaining);
-            let answer = tokio::time::timeout(wait, client.submit_transaction(request))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(tonic::Status::deadline_exceeded(format!(
-                        "no answer within {} ms",
-                        wait.as_millis()
-                    )))
-                })
-                .map(|response| response.into_inner());
-            let verdict = retry::judge(&answer);
-            let why = match (verdict, answer) {
-                (retry::Verdict::Committed, Ok(response)) => return Delivery::Committed(response),
-                (retry::Verdict::Rejected, Err(status)) => return Delivery::Rejected(status),
-                (retry::Verdict::Refused, Err(status)) => {
-                    return Delivery::Failed(format!(
-                        "refused by {}: {:?}: {}",
-                        self.endpoints[*endpoint],
-                        status.code(),
-                        status.message()
-                    ))
-                }
-                (retry::Verdict::Resend(retry::ResendCause::Pending), _) => {
-                    format!("pending after {} ms", self.commit_wait.as_millis())
-                }
-                (_, Err(status)) => format!("{:?}: {}", status.code(), status.message()),
-                (verdict, Ok(response)) => {
-                    return Delivery::Failed(format!(
-                        "unexpected answer {response:?} judged {verdict:?}"
-                    ))
-                }
-            };
-            let pause = backoff.next_wait();
-            if attempt >= retry::SUBMIT_ATTEMPTS_MAX {
-                return Delivery::Failed(format!(
-                    "{attempt} attempts, the last through {}: {why}",
-                    self.endpoints[*endpoint]
-                ));
-            }
-            if Instant::now() + pause >= hard_stop {
-                return Delivery::Failed(format!(
-                    "out of time after {attempt} attempts, the last through {}: {why}",
-                    self.endpoints[*endpoint]
-                ));
-            }
-            if attempt == 1 {
-                self.retried_transactions.fetch_add(1, Ordering::Relaxed);
-            }
-            let from = *endpoint;
-            *endpoint = (*endpoint + 1) % self.clients.len();
-            if self.retries.fetch_add(1, Ordering::Relaxed) < RETRY_NOTICES_MAX {
-                eprintln!(
-                    "retry: {} from {}, sending again to {} in {} ms",
-                    why,
-                    self.endpoints[from],
-                    self.endpoints[*endpoint],
-                    pause.as_millis()
-                );
-            }
-            tokio::time::sleep(pause).await;
-        }
-    }
-}
-
-/// The account whose key signs the bench's reads.
-const AUDITOR: &str = "bank-a-admin";
-
-async fn next_nonce(
-    shared: &Shared,
-    client: &mut VchainApiClient<Channel>,
-    account: &str,
-) -> anyhow::Result<u64> {
-    let account = client
-        .get_account(shared.read(
-            GetAccountRequest {
-                account_id: account.into(),
-            },
-            "GetAccount",
-        ))
-        .await?
-        .into_inner()
-        .account;
-    Ok(account.context("account missing")?.next_nonce)
-}
-
-/// Submits `operations` signed by `signer`, at most a nonce window at a time, and waits until
-/// all committed; returns their results in order.
-async fn run_batched(
-    shared: &Shared,
-    signer: &str,
-    key: &SigningKey,
-    operations: Vec<Operation>,
-) -> anyhow::Result<Vec<TxResult>> {
-    let mut client = shared.clients[shared.setup_endpoint].clone();
-    let mut results = Vec::with_capacity(operations.len());
-    let mut operations = operations.into_iter().peekable();
-    while operations.peek().is_some() {
-        let nonce = next_nonce(shared, &mut client, signer).await?;
-        let window: Vec<SignedTransaction> = operations
-            .by_ref()
-            .take(NONCE_WINDOW)
-            .enumerate()
-            .map(|(i, op)| {
-                transaction::sign(
-                    &transaction::body(&shared.chain_id, signer, nonce + i as u64, op),
-                    key,
-                )
-            })
-            .collect();
-        let last = window.last().cloned().context("empty window")?;
-        let count = window.len();
-        let outcomes = client
-            .submit_transactions(SubmitTransactionsRequest {
-                transactions: window[..count - 1].to_vec(),
-            })
-            .await?
-            .into_inner()
-            .outcomes;
-        if let Some(refused) = outcomes.iter().find(|o| !o.admitted) {
-            bail!(
-                "setup transaction refused: {:?} {}",
-                refused.code(),
-                refused.message
-            );
-        }
-        // The last one waits for its commit, and so for all before it.
-        let response = submit_wait(&mut client, last, shared.commit_wait)
-            .await
-            .map_err(|s| anyhow::anyhow!("setup: {}", s.message()))?;
-        let height = response.height;
-        // Collect every result of the window from the blocks up to that height.
-        let mut found = 0;
-        let mut h = height;
-        let mut window_results = Vec::new();
-        while found < count && h > 0 {
-            let block = client
-                .get_block(shared.read(
-                    GetBlockRequest {
-                        selector: Some(get_block_request::Selector::Height(h)),
-                    },
-                    "GetBlock",
-                ))
-                .await?
-                .into_inner()
-                .block
-                .context("block")?;
-            for (transaction, result) in block.transactions.iter().zip(block.results).rev() {
-                let body = TransactionBody::decode(transaction.body.as_slice())?;
-                if body.signer == signer && body.nonce >= nonce && body.nonce < nonce + count as u64
-                {
-                    window_results.push((body.nonce, result));
-                    found += 1;
-                }
-            }
-            h -= 1;
-        }
-        window_results.sort_by_key(|(n, _)| *n);
-        for (_, result) in window_results {
-            if result.code != 0 {
-                bail!(
-                    "setup transaction rejected: {:?} {}",
-                    result.code(),
-                    result.message
-                );
-            }
-            shared.record_acked(&result.tx_hash)?;
-            results.push(result);
-        }
-    }
-    Ok(results)
-}
-
-struct Worker {
-    account: String,
-    key: SigningKey,
-    voucher: String,
-    amount: u64,
-    nonce: u64,
-    index: usize,
-    splits: u32,
-}
-
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1_000.0
-}
-
-/// How long connecting to an endpoint may take before the call fails (and is resent).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long the first status call at start may take per endpoint.
-const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A lazily connecting client per endpoint: a node down now is connected when it is back, and
-/// a connection that broke is made again on the next call.
-fn clients(endpoints: &[String]) -> anyhow::Result<Vec<VchainApiClient<Channel>>> {
-    endpoints
-        .iter()
-        .map(|endpoint| {
-            let channel = Channel::from_shared(endpoint.clone())
-                .with_context(|| format!("endpoint {endpoint}"))?
-                .connect_timeout(CONNECT_TIMEOUT)
-                .connect_lazy();
-            Ok(VchainApiClient::new(channel).max_decoding_message_size(64 << 20))
-        })
-        .collect()
-}
-
-/// The first endpoint that answers `GetStatus`, and its answer.
-async fn first_status(
-    endpoints: &[String],
-    clients: &[VchainApiClient<Channel>],
-) -> anyhow::Result<(usize, GetStatusResponse)> {
-    let mut errors = Vec::new();
-    for (index, client) in clients.iter().enumerate() {
-        let mut client = client.clone();
-        match tokio::time::timeout(STATUS_TIMEOUT, client.get_status(GetStatusRequest {})).await {
-            Ok(Ok(status)) => return Ok((index, status.into_inner())),
-            Ok(Err(status)) => errors.push(format!("{}: {}", endpoints[index], status.message())),
-            Err(_) => errors.push(format!("{}: no answer", endpoints[index])),
-        }
-    }
-    bail!("no endpoint answers: {}", errors.join("; "))
+        .unwrap_or_else(|| "unknown processor".into());
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    format!("{model}, {cores} cores (node and bench share them when on one machine)")
 }
 
 #[tokio::main]
@@ -459,8 +237,17 @@ async fn main() -> anyhow::Result<()> {
         )
         .await;
     }
-    if args.accounts < 2 {
-        bail!("--accounts must be at least 2");
+    if !(2..=ACCOUNTS_MAX).contains(&args.accounts) {
+        bail!("--accounts must be 2..={ACCOUNTS_MAX}");
+    }
+    if !(1..=NONCE_WINDOW).contains(&args.in_flight) {
+        bail!("--in-flight must be 1..={NONCE_WINDOW} (the chain's nonce window)");
+    }
+    if args.warmup_secs > WARMUP_SECS_MAX {
+        bail!("--warmup-secs must be at most {WARMUP_SECS_MAX}");
+    }
+    for endpoint in &args.metrics_endpoints {
+        scrape::split_endpoint(endpoint)?;
     }
     let params = status.params.context("status has no params")?;
     let keystore = Keystore::load_or_create(&args.keystore)?;
@@ -503,16 +290,12 @@ async fn main() -> anyhow::Result<()> {
         setup_endpoint,
         commit_wait: Duration::from_millis(args.commit_wait_ms.into()),
         acked,
-        latencies_us: Mutex::new(Vec::new()),
         committed: AtomicU64::new(0),
         rejected: AtomicU64::new(0),
         failed: AtomicU64::new(0),
         submitted: AtomicU64::new(0),
         retries: AtomicU64::new(0),
         retried_transactions: AtomicU64::new(0),
-        inboxes: (0..args.accounts)
-            .map(|_| Mutex::new(Default::default()))
-            .collect(),
     });
     let mut client = shared.clients[setup_endpoint].clone();
     let account_of = |name: &str| {
@@ -535,277 +318,293 @@ async fn main() -> anyhow::Result<()> {
         account_of("carmaker").await?.uscc,
     );
     let run = (status.height * 7 + status.head_time_ms / 1_000) % 1_000_000;
+    let workload = args.workload;
     println!(
-        "vchain-bench: chain {} at height {}, run {run}, {} accounts, endpoints {:?}",
-        status.chain_id, status.height, args.accounts, args.endpoints
+        "vchain-bench: chain {} at height {}, run {run}, workload {}, {} accounts x {} in flight, endpoints {:?}",
+        status.chain_id,
+        status.height,
+        workload.name(),
+        args.accounts,
+        args.in_flight,
+        args.endpoints
     );
 
-    // Setup: identities, a credit line, one voucher each.
+    // Setup: identities, credit lines, vouchers.
     let started = Instant::now();
-    let accounts: Vec<String> = (0..args.accounts)
-        .map(|i| format!("load-{run}-{i}"))
-        .collect();
-    let registrations = accounts
+    let suppliers: Vec<Registration> = (0..args.accounts)
+        .map(|i| Registration::supplier(run, i))
+        .collect::<anyhow::Result<_>>()?;
+    let issuers: Vec<Registration> = match workload {
+        Workload::Issue => (0..args.accounts)
+            .map(|i| Registration::issuer(run, i))
+            .collect::<anyhow::Result<_>>()?,
+        _ => Vec::new(),
+    };
+    let registrations = suppliers
         .iter()
-        .enumerate()
-        .map(|(i, account)| {
-            let uscc = uscc_with_check(&format!("9131{run:06}{i:07}")).context("uscc")?;
-            let public_key = key_for(run, i).verifying_key().to_bytes();
-            let certificate = match &ca {
-                Some(ca) => ca
-                    .issue(
-                        &vchain_pki::Subject {
-                            organisation: ca.organisation().to_owned(),
-                            common_name: account.clone(),
-                            role: vchain_pki::CertRole::Account(vchain_pki::AccountRole::Supplier),
-                        },
-                        &public_key,
-                        ca.validity(),
-                    )?
-                    .into_der(),
-                None => Vec::new(),
-            };
-            Ok(Operation::RegisterIdentity(RegisterIdentity {
-                uscc,
-                name: format!("Load supplier {i}"),
-                role: Role::Supplier.into(),
-                legal_representative: String::new(),
-                account_id: account.clone(),
-                public_key: public_key.to_vec(),
-                certificate,
-            }))
-        })
+        .chain(&issuers)
+        .map(|r| r.operation(ca.as_ref()))
         .collect::<anyhow::Result<Vec<_>>>()?;
     run_batched(&shared, "bank-a-admin", &admin, registrations).await?;
-    let face: u64 = 1 << 40;
-    let grant = match client
-        .get_credit_line(shared.read(
-            GetCreditLineRequest {
-                financier: financier_uscc.clone(),
-                core_enterprise: core_uscc.clone(),
-            },
-            "GetCreditLine",
-        ))
-        .await
-    {
-        Ok(_) => Operation::RaiseCreditLine(RaiseCreditLine {
-            core_enterprise: core_uscc.clone(),
-            amount: face * args.accounts as u64,
-        }),
-        Err(_) => Operation::GrantCreditLine(GrantCreditLine {
-            core_enterprise: core_uscc.clone(),
-            currency: "CNY".into(),
-            limit: face * args.accounts as u64,
-        }),
-    };
-    run_batched(&shared, "bank-a-finance", &financier, vec![grant]).await?;
     let today = local_day(status.head_time_ms.max(1), params.utc_offset_minutes);
     let maturity = format_date(today + params.max_tenor_days.min(180));
-    let issues = accounts
-        .iter()
-        .map(|account| {
-            let number = format!("BENCH-{run}-{account}");
-            Operation::IssueVoucher(IssueVoucher {
-                holder: account.clone(),
-                financier: financier_uscc.clone(),
-                amount: face,
-                currency: "CNY".into(),
-                maturity_date: maturity.clone(),
-                trade_document: Some(TradeDocument {
-                    kind: "invoice".into(),
-                    hash: Sha256::digest(number.as_bytes()).to_vec(),
-                    number,
-                }),
+    let face: u64 = 1 << 40;
+    let mut held: Vec<(std::collections::VecDeque<Piece>, u64)> =
+        vec![(Default::default(), 0); suppliers.len()];
+    if workload == Workload::Issue {
+        let grants = issuers
+            .iter()
+            .map(|issuer| {
+                Operation::GrantCreditLine(GrantCreditLine {
+                    core_enterprise: issuer.uscc.clone(),
+                    currency: "CNY".into(),
+                    limit: ISSUER_CREDIT_LIMIT,
+                })
             })
-        })
-        .collect();
-    let issued = run_batched(&shared, "carmaker", &core, issues).await?;
-    let workers: Vec<Worker> = issued
-        .iter()
-        .zip(&accounts)
-        .enumerate()
-        .map(|(index, (result, account))| Worker {
-            account: account.clone(),
-            key: key_for(run, index),
-            voucher: result
-                .events
-                .first()
-                .map(|e| e.voucher_id.clone())
-                .unwrap_or_default(),
-            amount: face,
-            nonce: 0,
-            index,
-            splits: 0,
-        })
-        .collect();
+            .collect();
+        run_batched(&shared, "bank-a-finance", &financier, grants).await?;
+    } else {
+        let grant = match client
+            .get_credit_line(shared.read(
+                GetCreditLineRequest {
+                    financier: financier_uscc.clone(),
+                    core_enterprise: core_uscc.clone(),
+                },
+                "GetCreditLine",
+            ))
+            .await
+        {
+            Ok(_) => Operation::RaiseCreditLine(RaiseCreditLine {
+                core_enterprise: core_uscc.clone(),
+                amount: face * args.accounts as u64,
+            }),
+            Err(_) => Operation::GrantCreditLine(GrantCreditLine {
+                core_enterprise: core_uscc.clone(),
+                currency: "CNY".into(),
+                limit: face * args.accounts as u64,
+            }),
+        };
+        run_batched(&shared, "bank-a-finance", &financier, vec![grant]).await?;
+        let issues = suppliers
+            .iter()
+            .map(|supplier| {
+                issue_operation(
+                    &supplier.account,
+                    &financier_uscc,
+                    face,
+                    &maturity,
+                    format!("BENCH-{run}-{}", supplier.account),
+                )
+            })
+            .collect();
+        let issued = run_batched(&shared, "carmaker", &core, issues).await?;
+        // Each supplier splits its voucher into the pieces the workload needs, all at once.
+        let plan = FanOut {
+            target: workload.pieces_per_supplier(args.in_flight),
+            fanout_max: (params.split_fanout_max as usize).max(2),
+            min_split: params.min_split_amount.max(1),
+        };
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, (result, supplier)) in issued.iter().zip(&suppliers).enumerate() {
+            let root = Piece {
+                id: result
+                    .events
+                    .first()
+                    .map(|e| e.voucher_id.clone())
+                    .context("an issue without its voucher")?,
+                amount: face,
+                depth: 0,
+            };
+            let shared = shared.clone();
+            let (account, key) = (supplier.account.clone(), supplier.key.clone());
+            tasks.spawn(async move {
+                let pieces = fan_out(&shared, &account, &key, 0, root, plan).await;
+                (index, pieces)
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            let (index, pieces) = done?;
+            held[index] = pieces?;
+        }
+    }
     println!(
         "setup: {} accounts registered and funded in {:.1} s",
-        workers.len(),
+        suppliers.len() + issuers.len(),
         started.elapsed().as_secs_f64()
     );
+    let setup_secs = started.elapsed().as_secs_f64();
 
-    // Load.
-    let deadline = Instant::now() + Duration::from_secs(args.duration_secs);
-    // A transaction signed before the deadline is settled, not abandoned mid-failover.
-    let hard_stop = deadline + retry::RETRY_GRACE;
-    let interval = (args.rate > 0).then(|| Duration::from_secs_f64(1.0 / args.rate as f64));
-    let ticker = Arc::new(Mutex::new(interval.map(tokio::time::interval)));
+    // The load's accounts: the issuers, or the suppliers with the pieces they hold.
+    let holders: Vec<String> = suppliers.iter().map(|s| s.account.clone()).collect();
+    let load_accounts: Vec<Account> = match workload {
+        Workload::Issue => issuers
+            .into_iter()
+            .enumerate()
+            .map(|(index, issuer)| Account {
+                index,
+                name: issuer.account,
+                key: issuer.key,
+                nonces: Mutex::new(Nonces::new(0, args.in_flight)),
+                pieces: Mutex::new(Default::default()),
+                inbox: Mutex::new(Default::default()),
+                stopped: AtomicBool::new(false),
+            })
+            .collect(),
+        _ => suppliers
+            .into_iter()
+            .zip(held)
+            .enumerate()
+            .map(|(index, (supplier, (pieces, nonce)))| Account {
+                index,
+                name: supplier.account,
+                key: supplier.key,
+                nonces: Mutex::new(Nonces::new(nonce, args.in_flight)),
+                pieces: Mutex::new(pieces),
+                inbox: Mutex::new(Default::default()),
+                stopped: AtomicBool::new(false),
+            })
+            .collect(),
+    };
+
+    // Load: warm-up, then the measured window.
     let load_started = Instant::now();
-    let total = workers.len();
-    let mut tasks = Vec::new();
-    for mut worker in workers {
-        let shared = shared.clone();
-        let accounts = accounts.clone();
-        let ticker = ticker.clone();
-        let max_txs = args.max_txs;
-        let min_split = params.min_split_amount.max(1);
-        tasks.push(tokio::spawn(async move {
-            // Each worker starts on its own endpoint and stays on the one that last answered.
-            let mut endpoint = worker.index % shared.clients.len();
-            // Split, pass the small piece on, repeat; once the lineage is deep, only pass on
-            // pieces received from the previous account.
-            let mut split_next = true;
-            let mut small = String::new();
-            while Instant::now() < deadline && shared.submitted.load(Ordering::Relaxed) < max_txs {
-                let splitting = split_next && worker.splits < SPLITS_PER_ACCOUNT_MAX;
-                if !splitting && !split_next {
-                    // `small` is the piece just split off: pass it on.
-                } else if !splitting {
-                    match shared.inboxes[worker.index].lock().await.pop_front() {
-                        Some(piece) => small = piece,
-                        None => {
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                            continue;
-                        }
-                    }
-                }
-                if let Some(interval) = ticker.lock().await.as_mut() {
-                    interval.tick().await;
-                }
-                let next = (worker.index + 1) % total;
-                let operation = if splitting {
-                    Operation::SplitVoucher(SplitVoucher {
-                        voucher_id: worker.voucher.clone(),
-                        amounts: vec![min_split, worker.amount - min_split],
-                    })
-                } else {
-                    Operation::TransferVoucher(TransferVoucher {
-                        voucher_id: small.clone(),
-                        to: accounts[next].clone(),
-                        agreement_hash: Sha256::digest(
-                            format!("{small} {}", worker.nonce).as_bytes(),
-                        )
-                        .to_vec(),
-                        consideration: None,
-                    })
-                };
-                let transaction = transaction::sign(
-                    &transaction::body(&shared.chain_id, &worker.account, worker.nonce, operation),
-                    &worker.key,
-                );
-                shared.submitted.fetch_add(1, Ordering::Relaxed);
-                let sent = Instant::now();
-                let hash = tx::tx_hash(&transaction.body);
-                let delivered = shared.deliver(&mut endpoint, &transaction, hard_stop).await;
-                if matches!(delivered, Delivery::Committed(_) | Delivery::Rejected(_)) {
-                    if let Err(error) = shared.record_acked(&hash) {
-                        eprintln!("worker {}: {error:#}", worker.account);
-                        shared.failed.fetch_add(1, Ordering::Relaxed);
-                        return;
-                    }
-                }
-                match delivered {
-                    Delivery::Committed(response) => {
-                        shared
-                            .latencies_us
-                            .lock()
-                            .await
-                            .push(sent.elapsed().as_micros() as u64);
-                        shared.committed.fetch_add(1, Ordering::Relaxed);
-                        worker.nonce += 1;
-                        if splitting {
-                            let children: Vec<String> = response
-                                .result
-                                .map(|r| {
-                                    r.events
-                                        .into_iter()
-                                        .filter(|e| e.kind() == EventKind::VoucherCreatedBySplit)
-                                        .map(|e| e.voucher_id)
-                                        .collect()
-                                })
-                                .unwrap_or_default();
-                            if children.len() != 2 {
-                                eprintln!(
-                                    "worker {}: split {} committed with {} children, not 2",
-                                    worker.account,
-                                    hex::encode(hash),
-                                    children.len()
-                                );
-                                shared.failed.fetch_add(1, Ordering::Relaxed);
-                                return;
-                            }
-                            small = children[0].clone();
-                            worker.voucher = children[1].clone();
-                            worker.amount -= min_split;
-                            worker.splits += 1;
-                            split_next = false;
-                        } else {
-                            shared.inboxes[next].lock().await.push_back(small.clone());
-                            split_next = true;
-                        }
-                    }
-                    Delivery::Rejected(status) => {
-                        // Committed but rejected by a rule: the nonce is spent.
-                        if shared.rejected.fetch_add(1, Ordering::Relaxed) == 0 {
-                            eprintln!("first rejection: {}", status.message());
-                        }
-                        worker.nonce += 1;
-                        split_next = true;
-                    }
-                    Delivery::Failed(why) => {
-                        // Its outcome is unknown, so every later nonce of this account could
-                        // wait on it: the worker stops.
-                        eprintln!(
-                            "worker {}: transaction {} (nonce {}) failed: {why}",
-                            worker.account,
-                            hex::encode(hash),
-                            worker.nonce
-                        );
-                        shared.failed.fetch_add(1, Ordering::Relaxed);
-                        return;
-                    }
-                }
-            }
-        }));
-    }
-    for task in tasks {
-        task.await?;
-    }
-    let elapsed = load_started.elapsed().as_secs_f64();
-    let mut latencies = shared.latencies_us.lock().await.clone();
-    latencies.sort_unstable();
-    let committed = shared.committed.load(Ordering::Relaxed);
+    let warmup_end = load_started + Duration::from_secs(args.warmup_secs);
+    let deadline = warmup_end + Duration::from_secs(args.duration_secs);
+    let plan = Plan {
+        workload,
+        in_flight: args.in_flight,
+        started: load_started,
+        deadline,
+        // A transaction signed before the deadline is settled, not abandoned mid-failover.
+        hard_stop: deadline + retry::RETRY_GRACE,
+        max_sends: args.max_txs,
+        min_split: params.min_split_amount.max(1),
+        pacer: (args.rate > 0).then(|| pace::Pacer::new(load_started, args.rate)),
+        financier_uscc: financier_uscc.clone(),
+        maturity,
+        run,
+    };
+    let (stop_sampling, sampling) = watch::channel(false);
+    let sampler = spawn_sampler(args.metrics_endpoints.clone(), warmup_end, sampling);
+    let load = Arc::new(Load::new(shared.clone(), plan, load_accounts, holders));
+    load.run().await?;
+    let _ = stop_sampling.send(true);
+    let readings = sampler.await?;
+    let load_secs = load_started.elapsed().as_secs_f64();
+
+    let samples = load.recorder.samples();
+    let to_ms = |at: Instant| at.saturating_duration_since(load_started).as_millis() as u64;
+    let summary = stats::summarize(&samples, to_ms(warmup_end), to_ms(deadline));
+    let unit = workload.unit();
     println!(
-        "load: {} submitted, {committed} committed, {} rejected, {} failed, {} retries \
-         ({} transactions retried) in {elapsed:.1} s",
+        "load: {} submitted, {} committed, {} rejected, {} failed, {} retries \
+         ({} transactions retried) in {load_secs:.1} s (warm-up included)",
         shared.submitted.load(Ordering::Relaxed),
+        shared.committed.load(Ordering::Relaxed),
         shared.rejected.load(Ordering::Relaxed),
         shared.failed.load(Ordering::Relaxed),
         shared.retries.load(Ordering::Relaxed),
         shared.retried_transactions.load(Ordering::Relaxed)
     );
     println!(
-        "committed tx/s {:.0}   commit latency p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
-        committed as f64 / elapsed,
-        percentile(&latencies, 0.50),
-        percentile(&latencies, 0.95),
-        percentile(&latencies, 0.99),
-        percentile(&latencies, 1.0)
+        "measured {:.1} s: {} sent, {} committed, {} rejected, {} failed",
+        summary.measured_secs, summary.sent, summary.committed, summary.rejected, summary.failed
     );
+    println!(
+        "committed {unit}/s {:.0}   latency p50 {:.1} ms  p90 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
+        summary.committed_per_s,
+        summary.p50_ms,
+        summary.p90_ms,
+        summary.p95_ms,
+        summary.p99_ms,
+        summary.max_ms
+    );
+    let mode = match &load.plan.pacer {
+        None => report::Mode::FlatOut,
+        Some(pacer) => {
+            let offered = pacer.rate();
+            let sent_per_s = summary.sent as f64 / args.duration_secs.max(1) as f64;
+            let late = pacer.late();
+            println!(
+                "rate: offered {offered}/s, sent {sent_per_s:.0}/s in the measured window, {late} sends late{}",
+                if pace::held(offered, sent_per_s) {
+                    ""
+                } else {
+                    "; the offered rate was NOT achieved"
+                }
+            );
+            report::Mode::FixedRate {
+                offered,
+                sent_per_s,
+                late,
+            }
+        }
+    };
+    let nodes: Vec<scrape::Usage> = args
+        .metrics_endpoints
+        .iter()
+        .zip(&readings.nodes)
+        .map(|(endpoint, readings)| scrape::usage(endpoint, readings))
+        .collect();
+    let bench = scrape::usage("vchain-bench", &readings.bench);
+    for usage in nodes.iter().chain(std::iter::once(&bench)) {
+        println!(
+            "cpu {}: {} cores, resident peak {:.1} MiB",
+            usage.name,
+            usage.cores.map_or("-".into(), |c| format!("{c:.2}")),
+            usage.resident_peak_bytes.unwrap_or(0.0) / (1024.0 * 1024.0)
+        );
+    }
+    let height = client
+        .get_status(GetStatusRequest {})
+        .await
+        .ok()
+        .map(|s| s.into_inner().height);
+
+    let ceiling = if args.ceiling {
+        println!("ceiling: measuring this machine (about 15 s)");
+        let scratch = tempfile::tempdir().context("a scratch directory for the ceiling")?;
+        let ceiling = tokio::task::spawn_blocking(move || {
+            vchain_benches::ceiling::Ceiling::measure(scratch.path())
+        })
+        .await??;
+        print!("{ceiling}");
+        println!(
+            "committed {unit}/s as a share of the ed25519 batch ceiling on every core: {:.1}%",
+            ceiling.share_of_verification(summary.committed_per_s) * 100.0
+        );
+        Some(ceiling)
+    } else {
+        None
+    };
+
+    if let Some(dir) = &args.report_dir {
+        let report = report::Report {
+            workload: workload.name().into(),
+            unit,
+            description: workload.description().into(),
+            mode,
+            endpoints: args.endpoints.clone(),
+            accounts: args.accounts,
+            in_flight: args.in_flight,
+            duration_secs: args.duration_secs,
+            warmup_secs: args.warmup_secs,
+            setup_secs,
+            retries: shared.retries.load(Ordering::Relaxed),
+            height,
+            summary,
+            nodes,
+            bench,
+            ceiling,
+            machine: machine(),
+        };
+        report::write(dir, &report)?;
+        println!("report: {}", dir.join("report.md").display());
+    }
     if shared.failed.load(Ordering::Relaxed) > 0 {
         bail!(
-            "some workers failed (a transaction refused, out of attempts or time, or a split \
-             without two children; see above)"
+            "some {unit} failed (refused, out of attempts or time, or a split without its \
+             children; see above)"
         );
     }
     Ok(())
