@@ -540,6 +540,8 @@ impl Load {
                     account,
                     TraceVoucherRequest {
                         voucher_id: piece.id.clone(),
+                        // The first page (the node's default size): a wallet's usual read.
+                        ..Default::default()
                     },
                     "TraceVoucher",
                 );
