@@ -46,6 +46,17 @@ pub fn voucher_events(state: &dyn StateReader, voucher_id: &str) -> Result<Vec<E
         .collect()
 }
 
+/// `voucher` as a trace shows it: with its history and its depth.
+fn traced(state: &dyn StateReader, voucher: Voucher) -> Result<TracedVoucher, ExecError> {
+    let events = voucher_events(state, &voucher.id)?;
+    let depth = voucher.depth;
+    Ok(TracedVoucher {
+        voucher: Some(voucher),
+        events,
+        depth,
+    })
+}
+
 fn load(state: &dyn StateReader, voucher_id: &str) -> Result<Option<Voucher>, ExecError> {
     read_message(state, &keys::voucher(voucher_id), "Voucher")
 }
@@ -88,13 +99,7 @@ pub fn trace(
         for child_id in voucher.children.iter().rev() {
             stack.push(load(state, child_id)?.ok_or_else(|| missing(child_id))?);
         }
-        let events = voucher_events(state, &voucher.id)?;
-        let depth = voucher.depth;
-        vouchers.push(TracedVoucher {
-            voucher: Some(voucher),
-            events,
-            depth,
-        });
+        vouchers.push(traced(state, voucher)?);
     }
     Ok(Some(TraceVoucherResponse {
         voucher_id: voucher_id.to_owned(),
@@ -169,13 +174,7 @@ pub fn trace_page(
             break;
         }
         next = next_in_lineage(state, &voucher)?;
-        let events = voucher_events(state, &voucher.id)?;
-        let depth = voucher.depth;
-        vouchers.push(TracedVoucher {
-            voucher: Some(voucher),
-            events,
-            depth,
-        });
+        vouchers.push(traced(state, voucher)?);
     }
     let next_page_token = match next {
         Some(_) => vouchers
