@@ -1,8 +1,8 @@
 //! A rolling upgrade of a 4-node raft testnet across a rules activation height, under load
 //! (issue 15, "Upgrade"; ADR 0016). Every node starts as the old release (`rules_version_max =
-//! 1`); the consortium schedules rules v2 a few dozen blocks ahead, which the old releases
-//! record (and warn of); three nodes are restarted one at a time as the new release while
-//! transactions keep committing; the chain crosses the activation height and the three run v2
+//! 1`); the consortium schedules rules v2 120 blocks ahead (the load paced until then), which
+//! the old releases record (and warn of); three nodes are restarted one at a time as the new
+//! release while transactions keep committing; the chain crosses the activation height and the three run v2
 //! with one state root, and a v2 rule works (`lineage_depth_max` changes, refused under v1).
 //! The fourth node, left old, stops at the activation height with the message saying what to
 //! install, is not ready, and the others carry on; restarted as the new release it applies the
@@ -32,8 +32,11 @@ use common::cluster::{
 /// Most load transactions, and the longest the load runs: bounded whatever happens.
 const LOAD_TX_MAX: u64 = 2_000;
 const LOAD_TIME_MAX: Duration = Duration::from_secs(90);
-/// Blocks between the block that passes the upgrade and its activation.
-const ACTIVATION_AHEAD: u64 = 48;
+/// Blocks between the block that passes the upgrade and its activation: room for the three
+/// restarts at the paced load's few blocks a second, however slow the machine.
+const ACTIVATION_AHEAD: u64 = 120;
+/// Pause after each load transaction until the activation is released.
+const LOAD_PAUSE_BEFORE_RELEASE: Duration = Duration::from_millis(150);
 /// Load transactions that commit while each node is down, and again once it is back.
 const COMMITS_PER_PHASE: u64 = 3;
 /// Longest any one wait of the test lasts.
@@ -160,6 +163,13 @@ async fn run_load(
                     .insert(response.tx_hash.clone());
                 load.height.fetch_max(response.height, Ordering::SeqCst);
             }
+        }
+        // Until the test releases the activation, keep the chain well below it: each load
+        // transaction is a block, and on a busy machine the restarts take long enough for an
+        // unpaced load to reach the hold (and an old leader the activation) before the last
+        // node is back, which the test would read as lost commits.
+        if !load.released.load(Ordering::SeqCst) {
+            tokio::time::sleep(LOAD_PAUSE_BEFORE_RELEASE).await;
         }
     }
 }
