@@ -127,6 +127,7 @@ fn dev_config(
         genesis,
         grpc_listen,
         block_interval_ms: 100,
+        block_interval_min_ms: 10,
         block_tx_target: 2_000,
         mempool_mib_max: vchain_node::config::MEMPOOL_MIB_MAX_DEFAULT,
         mempool_max: 50_000,

@@ -41,6 +41,12 @@ pub struct NodeConfig {
     /// The producer cuts a block at least this often when transactions are waiting.
     #[serde(default = "default_block_interval_ms")]
     pub block_interval_ms: u64,
+    /// Under load, the producer cuts the next block as soon as its last one (which carried
+    /// transactions) has committed and transactions wait, this long after that last cut at the
+    /// earliest: group commit, so a busy chain runs block after block instead of idling out the
+    /// interval, and whatever arrived meanwhile goes into one block. 1..=`block_interval_ms`.
+    #[serde(default = "default_block_interval_min_ms")]
+    pub block_interval_min_ms: u64,
     /// ...or as soon as this many are waiting (capped by the chain's `block_tx_max`).
     #[serde(default = "default_block_tx_target")]
     pub block_tx_target: u32,
@@ -201,6 +207,9 @@ fn default_grpc_listen() -> SocketAddr {
 fn default_block_interval_ms() -> u64 {
     200
 }
+fn default_block_interval_min_ms() -> u64 {
+    10
+}
 fn default_block_tx_target() -> u32 {
     2_000
 }
@@ -286,6 +295,9 @@ impl NodeConfig {
         }
         if !(10..=60_000).contains(&self.block_interval_ms) {
             return invalid("block_interval_ms", "must be 10..=60000");
+        }
+        if !(1..=self.block_interval_ms).contains(&self.block_interval_min_ms) {
+            return invalid("block_interval_min_ms", "must be 1..=block_interval_ms");
         }
         if self.block_tx_target == 0 {
             return invalid("block_tx_target", "must be at least 1");
@@ -428,7 +440,22 @@ mod tests {
             })
         ));
         assert_eq!(config.storage.budget(), StorageBudget::default());
+        assert_eq!(config.block_interval_min_ms, 10, "group commit by default");
         for (bad, field) in [
+            (
+                NodeConfig {
+                    block_interval_min_ms: 0,
+                    ..config.clone()
+                },
+                "block_interval_min_ms",
+            ),
+            (
+                NodeConfig {
+                    block_interval_min_ms: config.block_interval_ms + 1,
+                    ..config.clone()
+                },
+                "block_interval_min_ms",
+            ),
             (
                 NodeConfig {
                     mempool_mib_max: 0,

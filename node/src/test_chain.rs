@@ -60,6 +60,7 @@ pub(crate) fn solo(dir: &Path, now_ms: u64) -> (NodeConfig, Genesis, SigningKey)
         genesis: PathBuf::from("genesis.toml"),
         grpc_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         block_interval_ms: 100,
+        block_interval_min_ms: 10,
         block_tx_target: 2_000,
         mempool_mib_max: crate::config::MEMPOOL_MIB_MAX_DEFAULT,
         mempool_max: 50_000,

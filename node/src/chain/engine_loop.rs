@@ -85,6 +85,9 @@ pub(super) struct Producer {
     /// Height and time of the proposal in flight: one at a time, since the next block builds
     /// on this one's state.
     pub(super) in_flight: Option<(u64, Instant)>,
+    /// The last block this node cut carried transactions: the chain is busy, so once that block
+    /// has committed the next is cut without waiting out the interval (`block_interval_min_ms`).
+    pub(super) last_cut_carried_transactions: bool,
     /// After the engine refused a proposal: no new one before this time.
     pub(super) retry_after: Option<Instant>,
     /// The async runtime the network lives on (to run sync requests from this thread).
@@ -279,10 +282,33 @@ pub(super) fn resume_engine(
 }
 
 impl Producer {
+    /// True when the chain is busy: the last block this node cut carried transactions, it has
+    /// committed (nothing in flight), and more transactions wait. The next block is then due
+    /// `block_interval_min_ms` after the last cut instead of `block_interval_ms`.
+    fn busy(&self) -> bool {
+        self.last_cut_carried_transactions
+            && self.in_flight.is_none()
+            && self.chain.mempool_len() > 0
+    }
+
+    /// Forgets the proposal in flight once it committed (the head reached it), this node no
+    /// longer leads, or it timed out.
+    fn settle_in_flight(&mut self, head: &ChainHead) {
+        if let Some((height, proposed)) = self.in_flight {
+            if head.height >= height
+                || !self.engine.is_leader()
+                || proposed.elapsed() > PROPOSAL_TIMEOUT
+            {
+                self.in_flight = None;
+            }
+        }
+    }
+
     /// Runs the producer until shutdown or a fatal error: a snapshot install left over from
     /// before a restart first, then one turn per input, tick or block interval.
     pub(super) fn run(mut self) {
         let interval = Duration::from_millis(self.chain.config.block_interval_ms);
+        let interval_min = Duration::from_millis(self.chain.config.block_interval_min_ms);
         let tick = Duration::from_millis(
             self.chain
                 .config
@@ -316,7 +342,8 @@ impl Producer {
                 self.chain.warn_unsupported_rules();
                 next_certificate_warning = Instant::now() + CERTIFICATE_WARNING_INTERVAL;
             }
-            let deadline = next_tick.min(last_block + interval);
+            let wait = if self.busy() { interval_min } else { interval };
+            let deadline = next_tick.min(last_block + wait);
             let message = match self
                 .wake
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
@@ -334,7 +361,7 @@ impl Producer {
                     &mut next_tick,
                     tick,
                     &mut last_block,
-                    interval,
+                    (interval, interval_min),
                     shutdown,
                 )
             }))
@@ -416,7 +443,7 @@ impl Producer {
         next_tick: &mut Instant,
         tick: Duration,
         last_block: &mut Instant,
-        interval: Duration,
+        (interval, interval_min): (Duration, Duration),
         shutdown: bool,
     ) -> Result<(), ChainError> {
         // Verdicts on peers' incarnations reach the engine before any message is stepped.
@@ -460,16 +487,11 @@ impl Producer {
         self.catch_up_by_snapshot()?;
         let chain = self.chain.clone();
         let head = chain.head()?;
-        if let Some((height, proposed)) = self.in_flight {
-            if head.height >= height
-                || !self.engine.is_leader()
-                || proposed.elapsed() > PROPOSAL_TIMEOUT
-            {
-                self.in_flight = None;
-            }
-        }
+        self.settle_in_flight(&head);
         let full = chain.mempool_len() >= chain.block_tx_target();
-        let due = full || shutdown || last_block.elapsed() >= interval;
+        let since_cut = last_block.elapsed();
+        let back_to_back = self.busy() && since_cut >= interval_min;
+        let due = full || shutdown || back_to_back || since_cut >= interval;
         if self.last_clock_share.elapsed() >= CLOCK_SHARE_INTERVAL {
             self.last_clock_share = Instant::now();
             if let Some(peers) = &chain.peers {
@@ -480,6 +502,11 @@ impl Producer {
             }
         }
         self.propose_if_due(&head, due, last_block)?;
+        // A solo block commits within the proposal: see it now, so that a busy chain's next
+        // block is timed from `block_interval_min_ms`.
+        if self.in_flight.is_some() {
+            self.settle_in_flight(&chain.head()?);
+        }
         let voters = self.engine.voters();
         if *lock(&chain.voters) != voters {
             *lock(&chain.voters) = voters;

@@ -470,6 +470,7 @@ impl Chain {
             wake: wake_rx,
             prepared: None,
             in_flight: None,
+            last_cut_carried_transactions: false,
             retry_after: None,
             runtime: tokio::runtime::Handle::try_current().ok(),
             pending_install,

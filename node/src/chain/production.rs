@@ -141,6 +141,7 @@ impl Producer {
             match self.cut_block(now, head)? {
                 Some(prepared) => {
                     self.in_flight = Some((head.height + 1, Instant::now()));
+                    self.last_cut_carried_transactions = !prepared.outcome.results.is_empty();
                     self.prepared = Some(prepared);
                     self.retry_after = None;
                 }

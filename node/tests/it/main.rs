@@ -5,6 +5,7 @@
 
 mod archive;
 mod backup;
+mod block_cadence;
 mod certification;
 mod client_contract;
 mod collateral;

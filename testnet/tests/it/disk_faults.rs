@@ -306,7 +306,8 @@ impl Net {
             }
             assert!(
                 Instant::now() < deadline,
-                "nodes {nodes:?} agree on no leader: {named:?}"
+                "nodes {nodes:?} agree on no leader: {named:?}\n{}",
+                self.log_tails()
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
