@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 use tracing::debug;
 use vchain_consensus::NodeId;
 use vchain_contracts::tx::{tx_hash, Hash};
-use vchain_contracts::{check_tx, keys, read_message, CheckError};
+use vchain_contracts::{keys, read_message, CheckError};
 use vchain_proto::v1::{Account, SignedTransaction};
 
 use super::engine_loop::{Producer, Wake};
@@ -146,7 +146,7 @@ impl Chain {
         if self.stopping.load(Ordering::SeqCst) {
             return Err(SubmitError::ShuttingDown);
         }
-        let checked = check_tx(&*self.ledger, &tx, &self.verified_signatures)?;
+        let checked = self.check_admission(&tx)?;
         let forward = self.peers.as_ref().map(|_| tx.encode_to_vec());
         let receiver = if wait {
             let (sender, receiver) = oneshot::channel();

@@ -30,6 +30,7 @@
 //! [`Chain::is_stopping`]) and drops every waiter.
 
 mod admission;
+mod admission_batch;
 mod apply;
 mod certify;
 mod engine_loop;
@@ -173,6 +174,8 @@ pub struct Chain {
     /// Signatures this node found valid (at admission, mostly), so a block verifies only what
     /// this node has not seen (see [`vchain_contracts::verified`]).
     pub(crate) verified_signatures: VerifiedSignatures,
+    /// The queue to the thread that checks single submissions in batches.
+    pub(crate) admission: admission_batch::AdmissionBatcher,
     waiters: Mutex<HashMap<Hash, Vec<oneshot::Sender<CommitNotice>>>>,
     events: broadcast::Sender<Arc<BlockEvents>>,
     wake: SyncSender<Wake>,
@@ -424,6 +427,7 @@ impl Chain {
                 config.mempool_max,
                 crate::config::mib(config.mempool_mib_max) as usize,
             )),
+            admission: Default::default(),
             verified_signatures: VerifiedSignatures::new(
                 config.mempool_max.saturating_add(VERDICTS_BEYOND_MEMPOOL),
             ),
@@ -460,6 +464,11 @@ impl Chain {
             alerts: broadcast::channel(ALERT_CHANNEL_MAX).0,
             metrics: crate::metrics::Metrics::new(),
         });
+        admission_batch::AdmissionBatcher::start(&chain).map_err(|error| {
+            ChainError::Genesis(format!(
+                "could not start the admission checker thread: {error}"
+            ))
+        })?;
         let certification = match chain.engine_name.as_str() {
             "pbft" => None,
             _ => Some(certify::Certification::resume(&chain)?),
@@ -752,6 +761,7 @@ impl Chain {
     /// Asks the producer to finish its block and stop.
     pub(crate) fn shutdown(&self) {
         self.stopping.store(true, Ordering::SeqCst);
+        self.admission.stop();
         self.stopped.send_replace(true);
         let _ = self.wake.try_send(Wake::Shutdown);
     }
