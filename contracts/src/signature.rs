@@ -251,12 +251,10 @@ mod tests {
         )
     }
 
-    #[test]
-    fn batch_verdicts_are_the_single_verdicts() {
-        let mut items: Vec<([u8; 32], Vec<u8>, [u8; 64])> =
-            (1..=6).map(|seed| signed(seed, &[seed; 40])).collect();
-        items[2].2[0] ^= 1; // R no longer matches
-        items[4].1.push(0); // another message
+    /// `items` as messages to check, and each one's verdict checked alone.
+    fn messages_and_single_verdicts(
+        items: &[([u8; 32], Vec<u8>, [u8; 64])],
+    ) -> (Vec<SignedMessage<'_>>, Vec<bool>) {
         let refs: Vec<SignedMessage<'_>> = items
             .iter()
             .map(|(key, message, signature)| SignedMessage {
@@ -265,10 +263,20 @@ mod tests {
                 signature,
             })
             .collect();
-        let single: Vec<bool> = refs
+        let single = refs
             .iter()
             .map(|i| verify(i.public_key, i.message, i.signature))
             .collect();
+        (refs, single)
+    }
+
+    #[test]
+    fn batch_verdicts_are_the_single_verdicts() {
+        let mut items: Vec<([u8; 32], Vec<u8>, [u8; 64])> =
+            (1..=6).map(|seed| signed(seed, &[seed; 40])).collect();
+        items[2].2[0] ^= 1; // R no longer matches
+        items[4].1.push(0); // another message
+        let (refs, single) = messages_and_single_verdicts(&items);
         assert_eq!(single, vec![true, true, false, true, false, true]);
         assert_eq!(verify_all(&refs), single);
         assert_eq!(verify_all(&refs[..2]), vec![true, true]);
@@ -284,18 +292,7 @@ mod tests {
         for n in [3, PARALLEL_BATCH_MIN * 2 + 1, items.len() - 1] {
             items[n].2[40] ^= 1;
         }
-        let refs: Vec<SignedMessage<'_>> = items
-            .iter()
-            .map(|(key, message, signature)| SignedMessage {
-                public_key: key,
-                message,
-                signature,
-            })
-            .collect();
-        let single: Vec<bool> = refs
-            .iter()
-            .map(|i| verify(i.public_key, i.message, i.signature))
-            .collect();
+        let (refs, single) = messages_and_single_verdicts(&items);
         assert_eq!(single.iter().filter(|valid| !**valid).count(), 3);
         for threads in [1, 2, 3, 4, 64] {
             assert_eq!(

@@ -369,9 +369,12 @@ async fn an_isolated_leader_cannot_commit_and_rejoins_without_divergence() {
     .await;
     assert!(majority_write.committed);
 
-    // Heal: everyone converges on the majority's history, the old leader included.
+    // Heal: everyone converges on the majority's history, the old leader included:
+    // `converged` saw every node, the old leader too, at one height with one state root. (Its
+    // root is not read again afterwards: the stranded write below may commit at any moment once
+    // the old leader has learnt of the new one.)
     heal(&nodes).await;
-    let root = converged(&nodes, majority_write.height).await;
+    converged(&nodes, majority_write.height).await;
     for node in nodes.iter().flatten() {
         assert_eq!(
             carmaker_limit(node, &genesis, "bank-a-finance").await,
@@ -379,13 +382,6 @@ async fn an_isolated_leader_cannot_commit_and_rejoins_without_divergence() {
             "the majority's write is on every node"
         );
     }
-    assert_eq!(
-        status(nodes[leader].as_ref().expect("running"))
-            .await
-            .state_root,
-        root,
-        "the old leader rejoined the majority's state"
-    );
 
     // The write stranded on the minority reaches the new leader once the old one learns of
     // it, and commits everywhere.
