@@ -282,12 +282,16 @@ pub(super) fn resume_engine(
 }
 
 impl Producer {
-    /// True when the chain is busy: the last block this node cut carried transactions, it has
-    /// committed (nothing in flight), and more transactions wait. The next block is then due
-    /// `block_interval_min_ms` after the last cut instead of `block_interval_ms`.
+    /// True when the chain is busy and this node may cut its next block: it leads, the last
+    /// block it cut carried transactions and has committed (nothing in flight), no refused
+    /// proposal's delay runs, and more transactions wait. The next block is then due
+    /// `block_interval_min_ms` after the last cut instead of `block_interval_ms`. (A follower
+    /// that once led keeps forwarded transactions in its mempool: it must not wake this often.)
     fn busy(&self) -> bool {
         self.last_cut_carried_transactions
             && self.in_flight.is_none()
+            && self.retry_after.is_none()
+            && self.engine.is_leader()
             && self.chain.mempool_len() > 0
     }
 
