@@ -111,9 +111,6 @@ pub const PARALLEL_THREADS_MAX: usize = 16;
 /// a batch with an invalid signature pass without breaking SHA-512. So how the items are split
 /// into batches, and over how many threads (this machine's cores), changes no verdict.
 pub fn verify_all(items: &[SignedMessage<'_>]) -> Vec<bool> {
-    if items.len() < 2 * PARALLEL_BATCH_MIN {
-        return verify_batch(items);
-    }
     verify_on_threads(items, cores())
 }
 

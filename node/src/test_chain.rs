@@ -3,6 +3,8 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use ed25519_dalek::SigningKey;
 use vchain_contracts::genesis::{
@@ -10,6 +12,10 @@ use vchain_contracts::genesis::{
 };
 use vchain_proto::v1::{transaction_body::Operation, SignedTransaction};
 
+use vchain_consensus::Engine;
+
+use crate::chain::Chain;
+use crate::clock::ChainClock;
 use crate::config::NodeConfig;
 
 /// The administrator whose key [`solo`] returns.
@@ -76,6 +82,22 @@ pub(crate) fn solo(dir: &Path, now_ms: u64) -> (NodeConfig, Genesis, SigningKey)
         rules_version_max: None,
     };
     (config, genesis, key(1))
+}
+
+/// Starts a [`solo`] chain with its data in `dir`: `adjust` changes its config first, and `wrap`
+/// may wrap its consensus engine (pass `|engine| engine` to keep it). Returns the chain, its
+/// block producer's thread and [`ADMIN`]'s key.
+pub(crate) fn start_solo(
+    dir: &Path,
+    adjust: impl FnOnce(&mut NodeConfig),
+    wrap: impl FnOnce(Box<dyn Engine>) -> Box<dyn Engine>,
+) -> (Arc<Chain>, JoinHandle<()>, SigningKey) {
+    let clock = Arc::new(ChainClock::default());
+    let (mut config, genesis, key) = solo(dir, clock.now_ms());
+    adjust(&mut config);
+    let (chain, producer) =
+        Chain::start_with_engine(config, &genesis, clock, None, wrap).expect("chain starts");
+    (chain, producer, key)
 }
 
 /// `operation` as [`ADMIN`]'s transaction number `nonce`, signed as a wallet signs it.

@@ -119,7 +119,6 @@ mod tests {
     use vchain_proto::v1::{ErrorCode, FreezeAccount};
 
     use super::*;
-    use crate::clock::ChainClock;
 
     fn code(result: &Result<CheckedTx, CheckError>) -> Option<ErrorCode> {
         match result {
@@ -132,13 +131,12 @@ mod tests {
     #[test]
     fn a_batch_gives_each_transaction_exactly_what_checking_it_alone_gives() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let now = ChainClock::default().now_ms();
-        let (mut config, genesis, key) = crate::test_chain::solo(dir.path(), now);
         // No block while the test runs: every check is against genesis state.
-        config.block_interval_ms = 60_000;
-        let (chain, producer) =
-            Chain::start(config, &genesis, Arc::new(ChainClock::default()), None)
-                .expect("chain starts");
+        let (chain, producer, key) = crate::test_chain::start_solo(
+            dir.path(),
+            |config| config.block_interval_ms = 60_000,
+            |engine| engine,
+        );
         let freeze = |n: u64| {
             Operation::FreezeAccount(FreezeAccount {
                 account_id: crate::test_chain::SECOND_ADMIN.into(),

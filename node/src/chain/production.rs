@@ -265,14 +265,11 @@ impl Producer {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use vchain_consensus::{ConsensusError, Engine, NodeId, Ready};
     use vchain_proto::v1::transaction_body::Operation;
     use vchain_proto::v1::{Event, FreezeAccount, TxResult};
 
     use super::*;
-    use crate::clock::ChainClock;
 
     /// The real engine, refusing its first `refusals` proposals the way Raft does during a
     /// leadership transfer.
@@ -402,22 +399,16 @@ mod tests {
     #[test]
     fn a_refused_proposal_is_retried_and_never_stops_the_node() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let now = ChainClock::default().now_ms();
-        let (mut config, genesis, key) = crate::test_chain::solo(dir.path(), now);
-        config.block_interval_ms = 20;
-        let (chain, producer) = Chain::start_with_engine(
-            config,
-            &genesis,
-            Arc::new(ChainClock::default()),
-            None,
+        let (chain, producer, key) = crate::test_chain::start_solo(
+            dir.path(),
+            |config| config.block_interval_ms = 20,
             |engine| {
                 Box::new(Refusing {
                     inner: engine,
                     refusals: 3,
                 })
             },
-        )
-        .expect("chain starts");
+        );
         let operation = Operation::FreezeAccount(FreezeAccount {
             account_id: crate::test_chain::SECOND_ADMIN.into(),
             reason: "test".into(),
