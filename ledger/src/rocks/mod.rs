@@ -15,7 +15,7 @@ use rocksdb::{
 use vchain_proto::v1::{Block, StateProof};
 
 use crate::error::Hex;
-use crate::tree::{self, Node, NodePath, NodeStore, TreeUpdate};
+use crate::tree::{self, Node, NodePath, NodeStore, TreeUpdate, NODE_PATH_LEN};
 use crate::{scan_start, Entry, Hash, LedgerError, StateReader, WriteSet, EMPTY_ROOT};
 use tree_pages::{page_of, PageCache, StoredPage};
 
@@ -163,24 +163,30 @@ struct CachedTree<'a> {
 }
 
 impl CachedTree<'_> {
-    /// The committed page at `root`, from the cache or the store.
-    fn page(&self, root: &NodePath) -> Result<Option<StoredPage>, LedgerError> {
-        if let Some(page) = self.cache.borrow().get(root) {
-            return Ok(page.clone());
+    /// Brings the committed page at `root` into the cache from the store, unless cached.
+    fn load(&self, root: &NodePath) -> Result<(), LedgerError> {
+        if self.cache.borrow().get(root).is_none() {
+            let page = self.ledger.view().page(root)?;
+            self.cache.borrow_mut().insert(*root, page);
         }
-        let page = self.ledger.view().page(root)?;
-        self.cache.borrow_mut().insert(*root, page.clone());
-        Ok(page)
+        Ok(())
     }
 
-    /// The pages that apply `update`, to write and then to cache once they are durable.
+    /// The pages that apply `update`, to write and then to cache once they are durable. Every
+    /// committed page it changes is loaded first (a read for each one neither cached nor
+    /// [known absent](Self::known_absent)), so the pages are built from borrowed cache entries.
     fn page_writes(&self, update: &TreeUpdate) -> Result<tree_pages::PagesWritten, LedgerError> {
-        tree_pages::page_writes(update, |root| {
-            if self.known_absent(root) {
-                return Ok(None);
+        let changes = tree_pages::changes_by_page(update);
+        for root in tree_pages::roots(&changes) {
+            if !self.known_absent(&root) {
+                self.load(&root)?;
             }
-            self.page(root)
-        })
+        }
+        let cache = self.cache.borrow();
+        Ok(tree_pages::page_writes(&changes, |root| {
+            // Not cached: known absent above.
+            cache.get(root).and_then(Option::as_ref)
+        }))
     }
 
     /// Whether the committed page at `root` is certainly absent, from cached pages alone: the
@@ -206,10 +212,13 @@ impl CachedTree<'_> {
 impl NodeStore for CachedTree<'_> {
     fn node(&self, path: &NodePath) -> Result<Option<Node>, LedgerError> {
         let (root, slot) = page_of(path);
-        if let Some(page) = self.cache.borrow().get(&root) {
-            return Ok(page.as_ref().and_then(|page| page.node(slot)));
-        }
-        Ok(self.page(&root)?.and_then(|page| page.node(slot)))
+        self.load(&root)?;
+        Ok(self
+            .cache
+            .borrow()
+            .get(&root)
+            .and_then(Option::as_ref)
+            .and_then(|page| page.node(slot)))
     }
 }
 
@@ -488,16 +497,17 @@ impl RocksLedger {
             timestamp_ms: commit.timestamp_ms,
         };
         let height_bytes = commit.height.to_be_bytes();
-        let mut batch = WriteBatch::default();
-        batch.put_cf(self.cf(CF_BLOCKS)?, height_bytes, commit.block_bytes);
-        batch.put_cf(self.cf(CF_BLOCK_HASHES)?, commit.block_hash, height_bytes);
-        self.put_tx_locations(&mut batch, commit.height, commit.tx_hashes)?;
-        write_set_into(&mut batch, self.cf(CF_STATE)?, commit.state_writes);
         let pages_written = CachedTree {
             ledger: self,
             cache: RefCell::new(&mut writer),
         }
         .page_writes(commit.tree)?;
+        // Sized up front: a block's batch runs to megabytes, and growing it doubles and copies.
+        let mut batch = WriteBatch::with_capacity_bytes(batch_bytes(commit, &pages_written));
+        batch.put_cf(self.cf(CF_BLOCKS)?, height_bytes, commit.block_bytes);
+        batch.put_cf(self.cf(CF_BLOCK_HASHES)?, commit.block_hash, height_bytes);
+        self.put_tx_locations(&mut batch, commit.height, commit.tx_hashes)?;
+        write_set_into(&mut batch, self.cf(CF_STATE)?, commit.state_writes);
         put_pages(&mut batch, self.cf(CF_TREE_PAGES)?, &pages_written);
         write_set_into(&mut batch, self.cf(CF_INDEX)?, commit.index_writes);
         if let Some(certificate) = commit.certificate {
@@ -619,6 +629,40 @@ impl RocksLedger {
             snapshot: self.db.snapshot(),
         }
     }
+}
+
+/// Bytes a RocksDB write batch takes per entry beyond its key and value: a tag, the column
+/// family and two lengths, each a varint of at most 5 bytes.
+const BATCH_ENTRY_OVERHEAD_BYTES: usize = 16;
+/// Room for the head record and the batch header.
+const BATCH_FIXED_BYTES: usize = 256;
+
+/// What `commit`'s write batch, with `pages`, holds: an estimate from above, to size it once.
+fn batch_bytes(commit: &BlockCommit<'_>, pages: &tree_pages::PagesWritten) -> usize {
+    let entries = |writes: &WriteSet| -> usize {
+        writes
+            .iter()
+            .map(|(key, value)| {
+                key.len() + value.as_ref().map_or(0, Vec::len) + BATCH_ENTRY_OVERHEAD_BYTES
+            })
+            .sum()
+    };
+    let page_bytes: usize = pages
+        .iter()
+        .map(|(_, page)| {
+            NODE_PATH_LEN
+                + page.as_ref().map_or(0, |p| p.bytes().len())
+                + BATCH_ENTRY_OVERHEAD_BYTES
+        })
+        .sum();
+    BATCH_FIXED_BYTES
+        + commit.block_bytes.len()
+        + commit.certificate.map_or(0, <[u8]>::len)
+        + 3 * BATCH_ENTRY_OVERHEAD_BYTES
+        + commit.tx_hashes.len() * (32 + TX_LOCATION_LEN + BATCH_ENTRY_OVERHEAD_BYTES)
+        + entries(commit.state_writes)
+        + entries(commit.index_writes)
+        + page_bytes
 }
 
 fn put_pages(batch: &mut WriteBatch, cf: &ColumnFamily, pages: &tree_pages::PagesWritten) {

@@ -21,7 +21,7 @@
 //! - Value: a big-endian u16 whose bit `s` says slot `s` is occupied, then each occupied slot's
 //!   encoded [`Node`] ([`NODE_LEN`] bytes) in slot order. A page with no node is not stored.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use crate::error::Hex;
 use crate::tree::{Node, NodePath, TreeUpdate, DEPTH_MAX, NODE_LEN};
@@ -42,6 +42,12 @@ const _: () = assert!(DEPTH_MAX.is_multiple_of(PAGE_LEVELS));
 /// (in a tree of N keys, the levels below log2(N) are sparse).
 pub const PAGES_CACHED_DEPTH: u16 = 20;
 const _: () = assert!(PAGES_CACHED_DEPTH.is_multiple_of(PAGE_LEVELS));
+// An upper page's position below the root is read from the first three bytes of its path.
+const _: () = assert!(PAGES_CACHED_DEPTH - PAGE_LEVELS <= 24);
+/// Page positions above [`PAGES_CACHED_DEPTH`]: 16⁰ + 16¹ + … (69,905 for 20 levels). The writer
+/// indexes them directly, without hashing a path (every tree update looks up each of them).
+const UPPER_PAGE_POSITIONS: usize =
+    ((1usize << PAGES_CACHED_DEPTH) - 1) / ((1usize << PAGE_LEVELS) - 1);
 /// Deeper pages the writer keeps from one block to the next (read or written since the cache
 /// was last emptied): at most 16 MB. Past it the deeper pages are forgotten at the next commit.
 pub const DEEP_PAGES_CACHED_MAX: usize = 16_384;
@@ -159,13 +165,7 @@ impl StoredPage {
 
     /// The node in `slot`: its offset is the count of occupied slots before it.
     pub(crate) fn node(&self, slot: usize) -> Option<Node> {
-        let occupied = self.occupied();
-        if occupied & (1 << slot) == 0 {
-            return None;
-        }
-        let before = (occupied & ((1u16 << slot) - 1)).count_ones() as usize;
-        let at = 2 + before * NODE_LEN;
-        let node = Node::decode(&self.bytes[at..at + NODE_LEN]);
+        let node = Node::decode(self.slot_bytes(slot)?);
         debug_assert!(
             node.is_ok(),
             "a parsed page holds a node that does not decode"
@@ -173,7 +173,19 @@ impl StoredPage {
         node.ok()
     }
 
-    /// Every node, for changing some.
+    /// The encoded node in `slot`, if occupied.
+    fn slot_bytes(&self, slot: usize) -> Option<&[u8]> {
+        let occupied = self.occupied();
+        if occupied & (1 << slot) == 0 {
+            return None;
+        }
+        let before = (occupied & ((1u16 << slot) - 1)).count_ones() as usize;
+        let at = 2 + before * NODE_LEN;
+        Some(&self.bytes[at..at + NODE_LEN])
+    }
+
+    /// Every node, decoded.
+    #[cfg(test)]
     pub(crate) fn to_page(&self) -> Page {
         let mut page = Page::default();
         for slot in 0..PAGE_SLOTS {
@@ -199,21 +211,46 @@ impl From<&Page> for Option<StoredPage> {
 /// Committed pages the writer holds in memory (`None`: known to be absent).
 #[derive(Debug, Default)]
 pub(crate) struct PageCache {
-    /// Pages rooted above [`PAGES_CACHED_DEPTH`], kept for good.
-    upper: HashMap<NodePath, Option<StoredPage>>,
+    /// Pages rooted above [`PAGES_CACHED_DEPTH`], kept for good, by [`upper_position`]; empty
+    /// until the first is cached.
+    upper: Vec<Option<Option<StoredPage>>>,
     /// Deeper pages read or written since the cache last emptied them.
     deep: HashMap<NodePath, Option<StoredPage>>,
+}
+
+/// Where the page rooted at `root` (above [`PAGES_CACHED_DEPTH`]) sits in [`PageCache::upper`]:
+/// the positions of shallower page levels, then its path bits as a number.
+fn upper_position(root: &NodePath) -> usize {
+    let depth = root.depth();
+    debug_assert!(depth < PAGES_CACHED_DEPTH && depth.is_multiple_of(PAGE_LEVELS));
+    let level = u32::from(depth / PAGE_LEVELS);
+    let shallower = ((1usize << (u32::from(PAGE_LEVELS) * level)) - 1) / PAGE_SLOTS;
+    let prefix = root.prefix();
+    let bits = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], 0]);
+    let below = bits.checked_shr(32 - u32::from(depth)).unwrap_or(0) as usize;
+    shallower + below
 }
 
 impl PageCache {
     /// The cached page at `root`, if cached.
     pub(crate) fn get(&self, root: &NodePath) -> Option<&Option<StoredPage>> {
-        self.part(root).get(root)
+        if root.depth() < PAGES_CACHED_DEPTH {
+            self.upper.get(upper_position(root))?.as_ref()
+        } else {
+            self.deep.get(root)
+        }
     }
 
     /// Records the committed page at `root`.
     pub(crate) fn insert(&mut self, root: NodePath, page: Option<StoredPage>) {
-        self.part_mut(&root).insert(root, page);
+        if root.depth() < PAGES_CACHED_DEPTH {
+            if self.upper.is_empty() {
+                self.upper.resize_with(UPPER_PAGE_POSITIONS, || None);
+            }
+            self.upper[upper_position(&root)] = Some(page);
+        } else {
+            self.deep.insert(root, page);
+        }
     }
 
     /// Deeper pages held now.
@@ -232,7 +269,7 @@ impl PageCache {
 
     /// Forgets every page (the tree was replaced).
     pub(crate) fn clear(&mut self) {
-        self.upper.clear();
+        self.upper = Vec::new();
         self.deep.clear();
     }
 
@@ -243,48 +280,95 @@ impl PageCache {
             self.deep.clear();
         }
     }
-
-    fn part(&self, root: &NodePath) -> &HashMap<NodePath, Option<StoredPage>> {
-        if root.depth() < PAGES_CACHED_DEPTH {
-            &self.upper
-        } else {
-            &self.deep
-        }
-    }
-
-    fn part_mut(&mut self, root: &NodePath) -> &mut HashMap<NodePath, Option<StoredPage>> {
-        if root.depth() < PAGES_CACHED_DEPTH {
-            &mut self.upper
-        } else {
-            &mut self.deep
-        }
-    }
 }
 
 /// The pages a tree update leaves, by root (`None`: the page is now empty and deleted).
 pub(crate) type PagesWritten = Vec<(NodePath, Option<StoredPage>)>;
 
-/// The pages that apply `update`'s node changes to the committed pages, which `load` gives
-/// (from the cache or the store).
-pub(crate) fn page_writes(
-    update: &TreeUpdate,
-    mut load: impl FnMut(&NodePath) -> Result<Option<StoredPage>, LedgerError>,
-) -> Result<PagesWritten, LedgerError> {
-    let mut pages: BTreeMap<NodePath, Page> = BTreeMap::new();
-    for (path, node) in &update.node_writes {
-        let (root, slot) = page_of(path);
-        let page = match pages.entry(root) {
-            std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::btree_map::Entry::Vacant(entry) => {
-                entry.insert(load(&root)?.map(|page| page.to_page()).unwrap_or_default())
-            }
-        };
-        page.set(slot, *node);
-    }
-    Ok(pages
+/// One node change of a tree update, placed in its page.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PageChange<'u> {
+    root: NodePath,
+    slot: usize,
+    node: &'u Option<Node>,
+}
+
+/// `update`'s node changes grouped by page: in page-root order, and by slot within a page.
+pub(crate) fn changes_by_page(update: &TreeUpdate) -> Vec<PageChange<'_>> {
+    let mut changes: Vec<PageChange<'_>> = update
+        .node_writes
         .iter()
-        .map(|(root, page)| (*root, Option::<StoredPage>::from(page)))
-        .collect())
+        .map(|(path, node)| {
+            let (root, slot) = page_of(path);
+            PageChange { root, slot, node }
+        })
+        .collect();
+    // Already sorted within each depth (node writes come by depth, then path): a stable sort
+    // finds those runs and merges them.
+    changes.sort_by(|a, b| a.root.cmp(&b.root).then(a.slot.cmp(&b.slot)));
+    changes
+}
+
+/// The distinct page roots of `changes` (from [`changes_by_page`]), in order.
+pub(crate) fn roots<'a>(changes: &'a [PageChange<'_>]) -> impl Iterator<Item = NodePath> + 'a {
+    changes
+        .chunk_by(|a, b| a.root == b.root)
+        .map(|page| page[0].root)
+}
+
+/// The pages that apply `changes` (from [`changes_by_page`]) to the committed pages, which
+/// `committed` gives (`None`: absent). A page is built from the committed page's stored node
+/// bytes and the changed nodes' encodings, in slot order, without decoding the nodes it keeps.
+pub(crate) fn page_writes<'c>(
+    changes: &[PageChange<'_>],
+    committed: impl Fn(&NodePath) -> Option<&'c StoredPage>,
+) -> PagesWritten {
+    changes
+        .chunk_by(|a, b| a.root == b.root)
+        .map(|page| (page[0].root, rewrite(committed(&page[0].root), page)))
+        .collect()
+}
+
+/// One page after `changes` (all of one page, in slot order); `None` when nothing is left.
+fn rewrite(committed: Option<&StoredPage>, changes: &[PageChange<'_>]) -> Option<StoredPage> {
+    let mut changed = 0u16;
+    let mut placed = 0u16;
+    for change in changes {
+        debug_assert!(changed & (1 << change.slot) == 0, "a slot changed twice");
+        changed |= 1 << change.slot;
+        if change.node.is_some() {
+            placed |= 1 << change.slot;
+        }
+    }
+    let kept = committed.map_or(0, StoredPage::occupied) & !changed;
+    let occupied = kept | placed;
+    if occupied == 0 {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(2 + occupied.count_ones() as usize * NODE_LEN);
+    bytes.extend_from_slice(&occupied.to_be_bytes());
+    let mut placed_nodes = changes.iter().filter_map(|change| change.node.as_ref());
+    for slot in 0..PAGE_SLOTS {
+        if placed & (1 << slot) != 0 {
+            let node = placed_nodes
+                .next()
+                .expect("one placed node per placed slot");
+            bytes.extend_from_slice(&node.encode());
+        } else if kept & (1 << slot) != 0 {
+            let page = committed.expect("a kept slot is in a committed page");
+            bytes.extend_from_slice(page.slot_bytes(slot).expect("a kept slot is occupied"));
+        }
+    }
+    debug_assert!(placed_nodes.next().is_none(), "every placed node written");
+    // Each node came from `Node::encode` or from a committed page checked when it was read.
+    assert_eq!(
+        bytes.len(),
+        2 + occupied.count_ones() as usize * NODE_LEN,
+        "a rewritten page holds one node per occupied slot"
+    );
+    Some(StoredPage {
+        bytes: bytes.into_boxed_slice(),
+    })
 }
 
 /// Decodes a stored page, naming its root on failure.
@@ -410,17 +494,17 @@ mod tests {
         update.node_writes.insert(path(&[true]), Some(leaf(2)));
         // A deeper page emptied.
         update.node_writes.insert(keep, None);
-        let stored = |page: &Page| Option::<StoredPage>::from(page);
-        let written = page_writes(&update, |root| {
-            Ok(if *root == NodePath::ROOT {
-                stored(&committed)
+        let committed = Option::<StoredPage>::from(&committed);
+        let deep_committed = Option::<StoredPage>::from(&deep_committed);
+        let written = page_writes(&changes_by_page(&update), |root| {
+            if *root == NodePath::ROOT {
+                committed.as_ref()
             } else if *root == keep {
-                stored(&deep_committed)
+                deep_committed.as_ref()
             } else {
                 None
-            })
-        })
-        .expect("valid update");
+            }
+        });
         assert_eq!(written.len(), 2);
         let root_page = written[0].1.as_ref().expect("root page kept");
         assert_eq!(written[0].0, NodePath::ROOT);
