@@ -251,7 +251,9 @@ impl BenchChain {
             height: self.height,
             timestamp_ms: self.time_ms,
         };
-        let outcome = execute_block(&self.ledger, &context, &transactions).expect("execute");
+        // Read as the node's block producer reads: through the ledger's value cache.
+        let outcome =
+            execute_block(&self.ledger.cached_state(), &context, &transactions).expect("execute");
         let executed = started.elapsed();
         let tree = self
             .ledger

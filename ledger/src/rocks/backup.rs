@@ -50,6 +50,7 @@ impl RocksLedger {
         let ledger = RocksLedger {
             db,
             writer: std::sync::Mutex::new(PageCache::default()),
+            state_cache: std::sync::Mutex::default(),
             path: path.to_path_buf(),
             emptied_interrupted_install: std::sync::atomic::AtomicBool::new(false),
             archive_dir: std::sync::OnceLock::new(),

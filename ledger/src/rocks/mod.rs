@@ -145,6 +145,9 @@ pub struct RocksLedger {
     /// and batch write are one step even if two callers break the single-writer rule, and the
     /// tree pages it caches always equal the committed tree.
     writer: Mutex<PageCache>,
+    /// Committed state values for the block producer's reads ([`RocksLedger::cached_state`]);
+    /// updated by every commit after its batch is durable, emptied by a snapshot install.
+    state_cache: Mutex<state_cache::StateCache>,
     path: PathBuf,
     /// Set when [`RocksLedger::open`] found an interrupted snapshot install and emptied the
     /// ledger.
@@ -300,6 +303,7 @@ impl RocksLedger {
         let ledger = RocksLedger {
             db,
             writer: Mutex::new(PageCache::default()),
+            state_cache: Mutex::default(),
             path: path.to_path_buf(),
             emptied_interrupted_install: std::sync::atomic::AtomicBool::new(false),
             archive_dir: std::sync::OnceLock::new(),
@@ -521,8 +525,10 @@ impl RocksLedger {
             .write_opt(batch, &write_options)
             .map_err(storage(format!("committing block {}", commit.height)))?;
 
-        // The batch is durable: bring the writer's cached pages to the committed tree.
+        // The batch is durable: bring the writer's cached pages to the committed tree, and its
+        // cached values to the committed state.
         writer.refresh(pages_written);
+        self.lock_state_cache().apply(commit.state_writes);
 
         // Read back what the next commit and every reader will rely on.
         let stored_head = view.head()?;
@@ -892,8 +898,10 @@ pub use certificates::CERTIFICATE_BYTES_MAX;
 pub use consensus_log::{ConsensusLog, ConsensusWrite};
 pub use format::LEDGER_FORMAT;
 mod snapshot;
+mod state_cache;
 mod tree_pages;
 pub use snapshot::{SnapshotChunk, SnapshotInstall, SnapshotPart, SNAPSHOT_CHUNK_BYTES_MAX};
+pub use state_cache::{CachedState, STATE_VALUES_CACHED_BYTES_MAX};
 pub use tree_pages::{
     DEEP_PAGES_CACHED_MAX, PAGES_CACHED_DEPTH, PAGE_BYTES_MAX, PAGE_LEVELS, PAGE_SLOTS,
 };

@@ -135,6 +135,7 @@ impl RocksLedger {
         batch.delete_cf(self.cf(CF_META)?, HEAD_KEY);
         self.write_synced(batch, "removing the head for a snapshot install")?;
         writer.clear();
+        self.lock_state_cache().clear();
         tracing::info!(height = head.height, state_root = %Hex(&head.state_root), "snapshot install begun");
         Ok(SnapshotInstall {
             ledger: self,
@@ -314,6 +315,8 @@ impl SnapshotInstall<'_> {
         // Blocks before the head may be missing until the node fills them in.
         ledger.put_history_gap(&mut batch, Some(self.head.height))?;
         ledger.write_synced(batch, "completing a snapshot install")?;
+        // A cached read made while the chunks came in may have found a key not yet written.
+        ledger.lock_state_cache().clear();
         let stored = ledger.view().tree_root()?;
         assert_eq!(
             stored, self.head.state_root,

@@ -1942,3 +1942,63 @@ fn paged_storage_gives_the_binary_trees_roots_through_puts_and_deletes() {
         }
     }
 }
+
+/// Every key of `keys` read through the producer's value cache and straight from the store.
+fn assert_cached_reads_match_the_store(ledger: &RocksLedger, keys: &[Vec<u8>], when: &str) {
+    let cached = ledger.cached_state();
+    for key in keys {
+        assert_eq!(
+            cached.get(key).expect("cached read"),
+            ledger.get(key).expect("store read"),
+            "{when}: key {}",
+            String::from_utf8_lossy(key)
+        );
+    }
+}
+
+#[test]
+fn the_producers_cached_values_always_equal_the_committed_state() {
+    let dirs = [TempDir::new().expect("dir"), TempDir::new().expect("dir")];
+    let ledger = RocksLedger::open(dirs[0].path()).expect("open");
+    let keys: Vec<Vec<u8>> = (0..60u64)
+        .map(|i| format!("acct/{i:03}").into_bytes())
+        .collect();
+    // Cached before they exist: known absent, then written, overwritten and deleted by later
+    // commits, read through the cache between every two commits.
+    assert_cached_reads_match_the_store(&ledger, &keys, "empty ledger");
+    for height in 0..8u64 {
+        let mut state = WriteSet::new();
+        for (i, key) in keys.iter().enumerate() {
+            let i = i as u64;
+            if (i + height).is_multiple_of(3) {
+                state.insert(key.clone(), Some(format!("v{height}.{i}").into_bytes()));
+            } else if (i + height).is_multiple_of(5) {
+                state.insert(key.clone(), None);
+            }
+        }
+        commit(&ledger, height, &state, &WriteSet::new()).expect("commit");
+        assert_cached_reads_match_the_store(&ledger, &keys, &format!("after height {height}"));
+    }
+    assert!(
+        ledger.lock_state_cache().len() >= keys.len(),
+        "the reads and commits went through the cache"
+    );
+    // A refused commit changes nothing, the cache included.
+    let stale = writes(&[("acct/000", Some("never committed"))]);
+    assert!(commit(&ledger, 3, &stale, &WriteSet::new()).is_err());
+    assert_cached_reads_match_the_store(&ledger, &keys, "after a refused commit");
+    // A snapshot install replaces the state: nothing cached before it survives.
+    let source = populated(dirs[1].path(), 9);
+    install_from(&ledger, &source).expect("install");
+    let installed: Vec<Vec<u8>> = keys
+        .iter()
+        .cloned()
+        .chain(all_state(&source).into_keys().take(200))
+        .collect();
+    assert_cached_reads_match_the_store(&ledger, &installed, "after a snapshot install");
+    assert_eq!(
+        ledger.cached_state().get(&keys[0]).expect("read"),
+        None,
+        "the old state is gone"
+    );
+}

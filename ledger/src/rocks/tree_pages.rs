@@ -521,6 +521,63 @@ mod tests {
     }
 
     #[test]
+    fn every_upper_page_has_its_own_position() {
+        let mut seen = vec![false; UPPER_PAGE_POSITIONS];
+        let mut level = vec![NodePath::ROOT];
+        for depth in (0..PAGES_CACHED_DEPTH).step_by(usize::from(PAGE_LEVELS)) {
+            let mut next = Vec::with_capacity(level.len() << PAGE_LEVELS);
+            for root in &level {
+                assert_eq!(root.depth(), depth);
+                let position = upper_position(root);
+                assert!(!seen[position], "position {position} taken twice");
+                seen[position] = true;
+                // The page roots one page level down: every path of PAGE_LEVELS bits.
+                let mut below = vec![*root];
+                for _ in 0..PAGE_LEVELS {
+                    below = below
+                        .iter()
+                        .flat_map(|p| [p.child(false), p.child(true)])
+                        .collect();
+                }
+                next.extend(below);
+            }
+            level = next;
+        }
+        assert!(seen.iter().all(|taken| *taken), "the positions are dense");
+    }
+
+    proptest::proptest! {
+        /// Building a page from stored bytes and changed nodes gives what decoding it, setting
+        /// the slots and encoding it again gives.
+        #[test]
+        fn a_rewritten_page_is_the_decoded_page_changed(
+            committed in proptest::collection::vec(proptest::option::of(0u8..200), PAGE_SLOTS),
+            changes in proptest::collection::btree_map(
+                0..PAGE_SLOTS,
+                proptest::option::of(0u8..200),
+                0..=PAGE_SLOTS,
+            ),
+        ) {
+            let mut reference = Page::default();
+            for (slot, node) in committed.iter().enumerate() {
+                reference.set(slot, node.map(leaf));
+            }
+            let stored = Option::<StoredPage>::from(&reference);
+            let nodes: Vec<(usize, Option<Node>)> =
+                changes.iter().map(|(slot, node)| (*slot, node.map(leaf))).collect();
+            let page_changes: Vec<PageChange<'_>> = nodes
+                .iter()
+                .map(|(slot, node)| PageChange { root: NodePath::ROOT, slot: *slot, node })
+                .collect();
+            for (slot, node) in &nodes {
+                reference.set(*slot, *node);
+            }
+            let rewritten = rewrite(stored.as_ref(), &page_changes);
+            proptest::prop_assert_eq!(rewritten, Option::<StoredPage>::from(&reference));
+        }
+    }
+
+    #[test]
     fn a_stored_page_reads_each_slot_as_the_decoded_page_does() {
         let mut page = Page::default();
         for slot in [0usize, 3, 4, 11, 14] {

@@ -279,7 +279,7 @@ impl Producer {
         // the block's): it neither stores nor votes for what it cannot check.
         chain.require_rules_for(header.height)?;
         let outcome = execute_block_verified(
-            &*chain.ledger,
+            &chain.ledger.cached_state(),
             &BlockContext {
                 height: header.height,
                 timestamp_ms: header.timestamp_ms,

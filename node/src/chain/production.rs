@@ -216,7 +216,7 @@ impl Producer {
             |tx_max| lock(&chain.mempool).select(tx_max, bytes_max, |a| chain.next_nonce(a)),
             |transactions| {
                 Ok(execute_block_verified(
-                    &*chain.ledger,
+                    &chain.ledger.cached_state(),
                     &BlockContext {
                         height,
                         timestamp_ms,
