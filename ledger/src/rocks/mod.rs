@@ -215,6 +215,10 @@ impl CachedTree<'_> {
 impl NodeStore for CachedTree<'_> {
     fn node(&self, path: &NodePath) -> Result<Option<Node>, LedgerError> {
         let (root, slot) = page_of(path);
+        // Most reads hit the cache: one lookup, then a load only on a miss.
+        if let Some(page) = self.cache.borrow().get(&root) {
+            return Ok(page.as_ref().and_then(|page| page.node(slot)));
+        }
         self.load(&root)?;
         Ok(self
             .cache
