@@ -11,6 +11,8 @@ if ! ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/llvm-*/lib/libclang-[0-9]*.so*
   need_apt+=(libclang-dev)
 fi
 command -v c++ >/dev/null 2>&1 || need_apt+=(g++)
+# tikv-jemalloc-sys builds jemalloc, the node's allocator, with its configure script and make.
+command -v make >/dev/null 2>&1 || need_apt+=(make)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

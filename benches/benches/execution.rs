@@ -14,6 +14,11 @@ use vchain_contracts::genesis::Params;
 use vchain_proto::v1::transaction_body::Operation;
 use vchain_proto::v1::{SignedTransaction, SplitVoucher, TransferVoucher};
 
+/// The node program's allocator (`vchain-node` uses jemalloc), so the pipeline measured here
+/// allocates as the node does.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()

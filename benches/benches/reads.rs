@@ -16,6 +16,11 @@ use vchain_contracts::keys;
 use vchain_contracts::trace::{trace, trace_page, TRACE_PAGE_DEFAULT, TRACE_PAGE_MAX};
 use vchain_node::listing::{vouchers_page, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX};
 
+/// The node program's allocator (`vchain-node` uses jemalloc), so the pipeline measured here
+/// allocates as the node does.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()

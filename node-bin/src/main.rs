@@ -10,6 +10,13 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc, not glibc's malloc: under load glibc spent about a third of the block producer's
+/// time in `malloc` and `free` (fragmented arenas searched on every allocation; issue 16,
+/// docs/benchmarks.md "jemalloc"). The node allocates per block, per transaction and per
+/// message on several threads, the pattern jemalloc's per-thread caches are built for.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "vchain-node",
