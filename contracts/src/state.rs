@@ -36,6 +36,12 @@ impl<'a> Overlay<'a> {
         Ok(self.base.get(key)?)
     }
 
+    /// Whether this block (its earlier transactions or the current one) wrote or deleted `key`.
+    /// Reads nothing from the committed state.
+    pub(crate) fn written_in_block(&self, key: &[u8]) -> bool {
+        self.tx_state.contains_key(key) || self.block_state.contains_key(key)
+    }
+
     pub(crate) fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.tx_state.insert(key, Some(value));
     }

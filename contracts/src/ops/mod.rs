@@ -128,9 +128,12 @@ pub(crate) fn put_history_event(
             why: "the count would overflow".into(),
         })?;
     let event_key = keys::voucher_event(asset_id, position);
-    // Each position is written once: a second write would count one event twice.
+    // Each position is written once: a second write would count one event twice. A position
+    // names the executing block's height, and every earlier block's events have lower heights,
+    // so only this block can have written it: the check reads the block's own writes, never the
+    // store (debug assertions run in release builds too, on every event).
     debug_assert!(
-        overlay.get(&event_key)?.is_none(),
+        !overlay.written_in_block(&event_key),
         "event {} written twice",
         String::from_utf8_lossy(&event_key)
     );

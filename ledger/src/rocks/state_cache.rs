@@ -56,10 +56,17 @@ impl StateCache {
         }
     }
 
-    /// Brings the cache to a block's committed writes, then keeps it within its bound.
+    /// Brings the cache to a block's committed writes, then keeps it within its bound. Only
+    /// keys it holds are updated: a key it does not hold is read from the store when first
+    /// asked for, so adding it here would only copy values execution may never read again
+    /// (every transfer writes a new history event, which execution never reads).
     pub(crate) fn apply(&mut self, writes: &WriteSet) {
         for (key, value) in writes {
-            self.insert(key.clone(), value.clone());
+            if let Some(cached) = self.values.get_mut(key.as_slice()) {
+                let old_bytes = entry_bytes(key.len(), cached);
+                cached.clone_from(value);
+                self.bytes = self.bytes - old_bytes + entry_bytes(key.len(), cached);
+            }
         }
         if self.bytes > STATE_VALUES_CACHED_BYTES_MAX {
             self.clear();
@@ -70,6 +77,12 @@ impl StateCache {
     pub(crate) fn clear(&mut self) {
         self.values.clear();
         self.bytes = 0;
+    }
+
+    /// Whether `key`'s value (or its absence) is held.
+    #[cfg(test)]
+    pub(crate) fn holds(&self, key: &[u8]) -> bool {
+        self.values.contains_key(key)
     }
 
     /// Values held now.

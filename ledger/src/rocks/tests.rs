@@ -1976,8 +1976,24 @@ fn the_producers_cached_values_always_equal_the_committed_state() {
                 state.insert(key.clone(), None);
             }
         }
+        // A key no read has cached: the commit does not add it, the first read fetches it.
+        let fresh = format!("new/{height}").into_bytes();
+        state.insert(fresh.clone(), Some(b"fresh".to_vec()));
         commit(&ledger, height, &state, &WriteSet::new()).expect("commit");
+        assert!(
+            !ledger.lock_state_cache().holds(&fresh),
+            "a key written but never read is not copied into the cache"
+        );
         assert_cached_reads_match_the_store(&ledger, &keys, &format!("after height {height}"));
+        assert_cached_reads_match_the_store(
+            &ledger,
+            std::slice::from_ref(&fresh),
+            &format!("the fresh key at height {height}"),
+        );
+        assert!(
+            ledger.lock_state_cache().holds(&fresh),
+            "read once, then cached"
+        );
     }
     assert!(
         ledger.lock_state_cache().len() >= keys.len(),

@@ -164,7 +164,6 @@ impl Producer {
                     .map(|b| b.signer)
             })
             .collect();
-        self.notify(header.height, &tx_hashes, &signers, &outcome);
         let membership_changed = outcome.events().any(|e| {
             matches!(
                 e.kind(),
@@ -202,6 +201,8 @@ impl Producer {
                 _ => {}
             }
         }
+        // Last: the waiters take the results (and their events) over, without copies.
+        self.notify(header.height, &tx_hashes, &signers, outcome);
         Ok(Some(AppliedBlock {
             height: header.height,
             hash,
@@ -300,7 +301,7 @@ impl Producer {
 
     /// Tells everyone block `height` committed: prunes the mempool of its transactions and of
     /// those its transactions superseded, answers their waiting clients, streams its events.
-    fn notify(&self, height: u64, tx_hashes: &[Hash], signers: &[String], outcome: &BlockOutcome) {
+    fn notify(&self, height: u64, tx_hashes: &[Hash], signers: &[String], outcome: BlockOutcome) {
         let chain = &self.chain;
         let (waited, superseded) = {
             let mut mempool = lock(&chain.mempool);
@@ -309,22 +310,26 @@ impl Producer {
             (waited, superseded)
         };
         chain.metrics.committed_after(waited.into_iter());
+        // The subscribers' copy; the waiters then take the results themselves.
+        let events: Vec<Event> = outcome.events().cloned().collect();
         {
             let mut waiters = lock(&chain.waiters);
-            for ((hash, result), message) in tx_hashes
-                .iter()
-                .zip(&outcome.results)
-                .zip(&outcome.messages)
+            for ((hash, result), message) in
+                tx_hashes.iter().zip(outcome.results).zip(outcome.messages)
             {
-                for sender in waiters.remove(hash).unwrap_or_default() {
-                    // The block carries the code; the words are this node's own.
+                // The block carries the code; the words are this node's own.
+                let result = TxResult { message, ..result };
+                let mut senders = waiters.remove(hash).unwrap_or_default();
+                // Most transactions have one waiter: the last one takes the result itself.
+                let last = senders.pop();
+                for sender in senders {
                     let _ = sender.send(CommitNotice {
                         height,
-                        result: TxResult {
-                            message: message.clone(),
-                            ..result.clone()
-                        },
+                        result: result.clone(),
                     });
+                }
+                if let Some(sender) = last {
+                    let _ = sender.send(CommitNotice { height, result });
                 }
             }
             // A waiting transaction whose nonce another transaction just spent can never run:
@@ -345,7 +350,6 @@ impl Producer {
             }
         }
         // No receiver is fine: subscribers that connect later replay from the ledger.
-        let events: Vec<Event> = outcome.events().cloned().collect();
         let _ = chain.events.send(Arc::new(BlockEvents { height, events }));
         if chain.is_stopping() && chain.mempool_len() > 0 {
             warn!(
