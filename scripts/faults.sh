@@ -195,8 +195,10 @@ damage_wal() {
   while alive "$n" && [ $SECONDS -lt $until ]; do sleep 1; done
   if alive "$n"; then
     say "FAIL: node-$n runs on a damaged write-ahead log"; damage_failed=1; net kill "$n"
-  elif tail -n +"$((before + 1))" "$log" | grep -q 'the ledger is damaged; refusing to start' &&
-       tail -n +"$((before + 1))" "$log" | grep -q 'will not continue from a shortened history'; then
+  # grep reads from a substitution, not a pipe: under pipefail `tail | grep -q` fails when grep
+  # stops at the match before tail has written the rest (SIGPIPE).
+  elif grep -q 'the ledger is damaged; refusing to start' <(tail -n +"$((before + 1))" "$log") &&
+       grep -q 'will not continue from a shortened history' <(tail -n +"$((before + 1))" "$log"); then
     say "node-$n refused to start:"
     tail -n +"$((before + 1))" "$log" | grep -m1 'will not continue from a shortened history' | cut -c1-400
   else
@@ -218,7 +220,7 @@ remove_by_proposal() {
   id=$(echo "$out" | grep -o '"proposal_id": *"P[0-9]*"' | head -1 | grep -o 'P[0-9]*')
   out=$("$bin/vchain" --endpoint "$via" --json proposal vote "$id" --as "$other-admin" --approve 2>&1) || {
     echo "$out"; say "FAIL: the vote on $id was not accepted"; governance_failed=1; return 0; }
-  echo "$out" | grep -q PROPOSAL_PASSED || { echo "$out"; say "FAIL: $id did not pass"; governance_failed=1; return 0; }
+  grep -q PROPOSAL_PASSED <<<"$out" || { echo "$out"; say "FAIL: $id did not pass"; governance_failed=1; return 0; }
   local until=$((SECONDS + GOVERNANCE_WAIT))
   voter() { "$bin/vchain" --endpoint "$via" status | grep '^voters:' | grep -qw "node-$1"; }
   while [ $SECONDS -lt $until ]; do

@@ -340,7 +340,11 @@ step "restart node$stopped: it reopens its volume and catches up"
 docker start "$stop_id" >/dev/null || fail "docker start node$stopped"
 wait_ready "$stopped" 60
 wait_converged "1 2 3 4" "$(height "$via")" 60
-docker logs "$stop_id" 2>&1 | grep -q 'reopened ledger' || fail "node$stopped did not reopen its ledger"
+# Read the whole log first: `docker logs | grep -q` under pipefail fails when grep stops at the
+# match before docker has written the rest (SIGPIPE), which is how this check once failed a
+# node that had reopened its ledger.
+stopped_log=$(docker logs "$stop_id" 2>&1)
+grep -q 'reopened ledger' <<<"$stopped_log" || fail "node$stopped did not reopen its ledger"
 # Its gRPC port is published anew: it takes transactions again.
 issue "$stopped" 1
 wait_converged "1 2 3 4" "$(height "$stopped")" 30
