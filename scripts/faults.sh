@@ -193,16 +193,18 @@ damage_wal() {
   net start "$n" >/dev/null
   local until=$((SECONDS + REFUSE_WAIT))
   while alive "$n" && [ $SECONDS -lt $until ]; do sleep 1; done
+  # What this start logged, read once: grep then reads a string, not a pipe (under pipefail
+  # `tail | grep -q` fails when grep stops at the match before tail has written the rest).
+  local started_log; started_log=$(tail -n +"$((before + 1))" "$log")
+  local refusal='will not continue from a shortened history'
   if alive "$n"; then
     say "FAIL: node-$n runs on a damaged write-ahead log"; damage_failed=1; net kill "$n"
-  # grep reads from a substitution, not a pipe: under pipefail `tail | grep -q` fails when grep
-  # stops at the match before tail has written the rest (SIGPIPE).
-  elif grep -q 'the ledger is damaged; refusing to start' <(tail -n +"$((before + 1))" "$log") &&
-       grep -q 'will not continue from a shortened history' <(tail -n +"$((before + 1))" "$log"); then
+  elif grep -q 'the ledger is damaged; refusing to start' <<<"$started_log" &&
+       grep -q "$refusal" <<<"$started_log"; then
     say "node-$n refused to start:"
-    tail -n +"$((before + 1))" "$log" | grep -m1 'will not continue from a shortened history' | cut -c1-400
+    grep -m1 "$refusal" <<<"$started_log" | cut -c1-400
   else
-    say "FAIL: node-$n stopped without the damaged message:"; tail -n +"$((before + 1))" "$log" | tail -5
+    say "FAIL: node-$n stopped without the damaged message:"; tail -5 <<<"$started_log"
     damage_failed=1
   fi
   removed=$n
@@ -222,7 +224,7 @@ remove_by_proposal() {
     echo "$out"; say "FAIL: the vote on $id was not accepted"; governance_failed=1; return 0; }
   grep -q PROPOSAL_PASSED <<<"$out" || { echo "$out"; say "FAIL: $id did not pass"; governance_failed=1; return 0; }
   local until=$((SECONDS + GOVERNANCE_WAIT))
-  voter() { "$bin/vchain" --endpoint "$via" status | grep '^voters:' | grep -qw "node-$1"; }
+  voter() { local status; status=$("$bin/vchain" --endpoint "$via" status) && grep '^voters:' <<<"$status" | grep -qw "node-$1"; }
   while [ $SECONDS -lt $until ]; do
     voter "$n" || break
     sleep 1
