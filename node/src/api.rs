@@ -395,10 +395,7 @@ impl VchainApi for ApiService {
             .ok_or_else(|| refusal(ErrorCode::Malformed, "transaction is required"))?;
         let wait = request.wait_for_commit;
         let hash = vchain_contracts::tx::tx_hash(&tx.body);
-        let chain = self.chain.clone();
-        let submitted = tokio::task::spawn_blocking(move || chain.submit(tx, wait))
-            .await
-            .map_err(internal)?;
+        let submitted = self.chain.submit_async(tx, wait).await.map_err(internal)?;
         let (hash, receiver) = match submitted {
             Ok(admitted) => admitted,
             // Its nonce is spent: if by this very transaction (a wallet sending it again), the

@@ -63,7 +63,7 @@ mod test_chain;
 mod trace_bundle;
 mod transport_refusals;
 
-pub use chain::{Chain, ChainError, CommitNotice, SubmitError};
+pub use chain::{Admission, Chain, ChainError, CommitNotice, SubmitError};
 pub use mempool::MempoolError;
 pub use sync::SyncError;
 

@@ -14,6 +14,7 @@
 //!   `REFORWARD_INTERVAL`, and all of it to a new leader, in batches of `FORWARD_BATCH_MAX`.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use prost::Message;
@@ -21,9 +22,10 @@ use tokio::sync::oneshot;
 use tracing::debug;
 use vchain_consensus::NodeId;
 use vchain_contracts::tx::{tx_hash, Hash};
-use vchain_contracts::{keys, read_message, CheckError};
+use vchain_contracts::{keys, read_message, CheckError, CheckedTx};
 use vchain_proto::v1::{Account, SignedTransaction};
 
+use super::admission_batch::Reply;
 use super::engine_loop::{Producer, Wake};
 use super::{lock, Chain, CommitNotice};
 use crate::mempool::MempoolError;
@@ -62,6 +64,18 @@ impl SubmitError {
 
 /// The admission metric's outcome of an admitted transaction (or one already waiting).
 const ADMITTED: &str = "admitted";
+
+/// What a submission gets: the transaction's hash and, when it asked to wait, a receiver that
+/// fires when it commits.
+pub type Admission = Result<(Hash, Option<oneshot::Receiver<CommitNotice>>), SubmitError>;
+
+/// The admission metric's outcome of `admission`.
+pub(super) fn admission_outcome(admission: &Admission) -> &'static str {
+    match admission {
+        Ok(_) => ADMITTED,
+        Err(error) => error.outcome(),
+    }
+}
 
 /// Most waiting transactions handed to a new leader at once.
 const FORWARD_ON_LEADER_CHANGE_MAX: usize = 16_384;
@@ -124,29 +138,65 @@ impl Chain {
     }
 
     /// Admits `tx` to the mempool. With `wait`, also returns a receiver that fires when it
-    /// commits (registered before admission, so the commit cannot be missed).
-    pub fn submit(
-        &self,
+    /// commits (registered before admission, so the commit cannot be missed). Checked in a
+    /// batch with whatever else arrives meanwhile (`admission_batch`); this thread waits for
+    /// the answer.
+    pub fn submit(&self, tx: SignedTransaction, wait: bool) -> Admission {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        match self.admission.enqueue(tx, wait, Reply::Blocking(reply)) {
+            // The checker answers every job it takes, unless the chain is gone.
+            Ok(()) => answer.recv().unwrap_or(Err(SubmitError::ShuttingDown)),
+            Err(tx) => self.admit_alone(tx, wait),
+        }
+    }
+
+    /// [`Chain::submit`] for an async caller: it awaits the checker's answer without holding a
+    /// thread (the RPC handler's path). When the checker cannot take the job, it is checked
+    /// on a blocking thread instead.
+    pub(crate) async fn submit_async(
+        self: &Arc<Self>,
         tx: SignedTransaction,
         wait: bool,
-    ) -> Result<(Hash, Option<oneshot::Receiver<CommitNotice>>), SubmitError> {
-        let admitted = self.admit(tx, wait);
-        self.metrics.admission(match &admitted {
-            Ok(_) => ADMITTED,
-            Err(error) => error.outcome(),
-        });
+    ) -> Result<Admission, tokio::task::JoinError> {
+        let (reply, answer) = oneshot::channel();
+        match self.admission.enqueue(tx, wait, Reply::Async(reply)) {
+            Ok(()) => Ok(answer.await.unwrap_or(Err(SubmitError::ShuttingDown))),
+            Err(tx) => {
+                let chain = self.clone();
+                tokio::task::spawn_blocking(move || chain.admit_alone(tx, wait)).await
+            }
+        }
+    }
+
+    /// Checks and admits `tx` on this thread (the checker is not running or its queue is full).
+    fn admit_alone(&self, tx: SignedTransaction, wait: bool) -> Admission {
+        let admitted = if self.stopping.load(Ordering::SeqCst) {
+            Err(SubmitError::ShuttingDown)
+        } else {
+            match vchain_contracts::check_tx(&*self.ledger, &tx, &self.verified_signatures) {
+                Ok(checked) => {
+                    let mut forwards = Vec::new();
+                    let admitted = self.admit_checked(checked, tx, wait, &mut forwards);
+                    self.after_admitting(forwards);
+                    admitted
+                }
+                Err(error) => Err(error.into()),
+            }
+        };
+        self.metrics.admission(admission_outcome(&admitted));
         admitted
     }
 
-    fn admit(
+    /// Admits a transaction that passed its admission check: registers its waiter (with
+    /// `wait`), then puts it in the mempool. Its encoding goes to `forwards` when this node
+    /// has peers to hand it to.
+    pub(super) fn admit_checked(
         &self,
+        checked: CheckedTx,
         tx: SignedTransaction,
         wait: bool,
-    ) -> Result<(Hash, Option<oneshot::Receiver<CommitNotice>>), SubmitError> {
-        if self.stopping.load(Ordering::SeqCst) {
-            return Err(SubmitError::ShuttingDown);
-        }
-        let checked = self.check_admission(&tx)?;
+        forwards: &mut Vec<Vec<u8>>,
+    ) -> Admission {
         let forward = self.peers.as_ref().map(|_| tx.encode_to_vec());
         let receiver = if wait {
             let (sender, receiver) = oneshot::channel();
@@ -160,25 +210,16 @@ impl Chain {
         } else {
             None
         };
-        let admitted = {
-            let mut mempool = lock(&self.mempool);
-            let result = mempool.insert(&checked, tx);
-            (result, mempool.len())
-        };
-        match admitted {
+        let inserted = lock(&self.mempool).insert(&checked, tx);
+        match inserted {
             // Sent again while it waits: not a refusal. The caller waits with the others (or
             // hears it is pending), exactly as if it were the first sending.
-            (Err(MempoolError::Duplicate(_)), _) => Ok((checked.hash, receiver)),
-            (Ok(()), len) => {
-                if len >= self.block_tx_target() {
-                    let _ = self.wake.try_send(Wake::BlockFull);
-                }
-                if let Some(forward) = forward {
-                    self.forward_to_leader(vec![forward]);
-                }
+            Err(MempoolError::Duplicate(_)) => Ok((checked.hash, receiver)),
+            Ok(()) => {
+                forwards.extend(forward);
                 Ok((checked.hash, receiver))
             }
-            (Err(error), _) => {
+            Err(error) => {
                 // Withdraw only this caller's waiter: another caller may be waiting on the
                 // same transaction (a wallet that resent it here), and must still hear.
                 drop(receiver);
@@ -191,6 +232,25 @@ impl Chain {
                 }
                 Err(error.into())
             }
+        }
+    }
+
+    /// After admitting some transactions: wakes the producer when a block is full, and hands
+    /// the admitted ones (`forwards`) to the leader.
+    pub(super) fn after_admitting(&self, forwards: Vec<Vec<u8>>) {
+        let len = lock(&self.mempool).len();
+        self.wake_producer(len);
+        self.forward_to_leader(forwards);
+    }
+
+    /// Wakes the producer when `waiting` transactions (the mempool's length after an
+    /// admission) make a full block, or when it sleeps awaiting the first of them on a busy
+    /// chain (it then cuts the next block at once instead of at its interval).
+    fn wake_producer(&self, waiting: usize) {
+        if waiting >= self.block_tx_target() {
+            let _ = self.wake.try_send(Wake::BlockFull);
+        } else if waiting > 0 && self.awaiting_transactions.swap(false, Ordering::SeqCst) {
+            let _ = self.wake.try_send(Wake::Arrived);
         }
     }
 
@@ -253,9 +313,7 @@ impl Chain {
             }
             mempool.len()
         };
-        if len >= self.block_tx_target() {
-            let _ = self.wake.try_send(Wake::BlockFull);
-        }
+        self.wake_producer(len);
         // Under PBFT the node a client reached sent them to every validator already.
         if !self.broadcasts_transactions() {
             self.forward_to_leader(forwards);

@@ -48,6 +48,9 @@ use crate::incarnation::Incarnations;
 pub(super) enum Wake {
     /// Enough transactions wait for a full block.
     BlockFull,
+    /// Transactions arrived while the producer, on a busy chain, waited for them
+    /// (`Chain::awaiting_transactions`).
+    Arrived,
     /// A consensus message from a peer.
     Consensus {
         /// Sending node.
@@ -88,6 +91,8 @@ pub(super) struct Producer {
     /// The last block this node cut carried transactions: the chain is busy, so once that block
     /// has committed the next is cut without waiting out the interval (`block_interval_min_ms`).
     pub(super) last_cut_carried_transactions: bool,
+    /// When this node last cut a block that carried transactions.
+    pub(super) last_carrying_cut: Instant,
     /// After the engine refused a proposal: no new one before this time.
     pub(super) retry_after: Option<Instant>,
     /// The async runtime the network lives on (to run sync requests from this thread).
@@ -288,11 +293,38 @@ impl Producer {
     /// `block_interval_min_ms` after the last cut instead of `block_interval_ms`. (A follower
     /// that once led keeps forwarded transactions in its mempool: it must not wake this often.)
     fn busy(&self) -> bool {
+        self.may_cut_back_to_back() && self.chain.mempool_len() > 0
+    }
+
+    /// [`Producer::busy`] but for the waiting transactions.
+    fn may_cut_back_to_back(&self) -> bool {
         self.last_cut_carried_transactions
             && self.in_flight.is_none()
             && self.retry_after.is_none()
             && self.engine.is_leader()
-            && self.chain.mempool_len() > 0
+    }
+
+    /// How long the producer may sleep before its next block is due. On a busy chain with
+    /// nothing waiting it sleeps the whole interval, but flags that it awaits transactions, so
+    /// that the first admission wakes it (`Wake::Arrived`) and the next block is cut at once:
+    /// without it, a chain whose clients all wait on the last block sat idle out the interval.
+    /// The mempool is read after the flag is raised: a transaction admitted before that is
+    /// seen here, one admitted after it finds the flag and wakes the producer.
+    fn block_wait(&self, (interval, interval_min): (Duration, Duration)) -> Duration {
+        if !self.may_cut_back_to_back() {
+            return interval;
+        }
+        self.chain
+            .awaiting_transactions
+            .store(true, Ordering::SeqCst);
+        if self.chain.mempool_len() > 0 {
+            self.chain
+                .awaiting_transactions
+                .store(false, Ordering::SeqCst);
+            interval_min
+        } else {
+            interval
+        }
     }
 
     /// Forgets the proposal in flight once it committed (the head reached it), this node no
@@ -346,7 +378,7 @@ impl Producer {
                 self.chain.warn_unsupported_rules();
                 next_certificate_warning = Instant::now() + CERTIFICATE_WARNING_INTERVAL;
             }
-            let wait = if self.busy() { interval_min } else { interval };
+            let wait = self.block_wait((interval, interval_min));
             let deadline = next_tick.min(last_block + wait);
             let message = match self
                 .wake
@@ -356,6 +388,9 @@ impl Producer {
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => Some(Wake::Shutdown),
             };
+            self.chain
+                .awaiting_transactions
+                .store(false, Ordering::SeqCst);
             let shutdown = matches!(message, Some(Wake::Shutdown));
             // An invariant assertion failing inside execution must stop the node, loudly, not
             // leave it serving reads with a dead producer.
@@ -496,6 +531,15 @@ impl Producer {
         let since_cut = last_block.elapsed();
         let back_to_back = self.busy() && since_cut >= interval_min;
         let due = full || shutdown || back_to_back || since_cut >= interval;
+        // Cut back to back, a block carries transactions or is not cut: what waits may not be
+        // selectable yet (a wallet's next nonce arriving after the one beyond it), and an empty
+        // block would end the busy spell and idle the chain out the interval. The producer looks
+        // again after `block_interval_min_ms`, until an interval has passed since the last block
+        // that carried transactions.
+        let empty_allowed = full
+            || shutdown
+            || since_cut >= interval
+            || self.last_carrying_cut.elapsed() >= interval;
         if self.last_clock_share.elapsed() >= CLOCK_SHARE_INTERVAL {
             self.last_clock_share = Instant::now();
             if let Some(peers) = &chain.peers {
@@ -505,7 +549,7 @@ impl Producer {
                 }
             }
         }
-        self.propose_if_due(&head, due, last_block)?;
+        self.propose_if_due(&head, due, empty_allowed, last_block)?;
         // A solo block commits within the proposal: see it now, so that a busy chain's next
         // block is timed from `block_interval_min_ms`.
         if self.in_flight.is_some() {

@@ -68,7 +68,7 @@ use crate::mempool::Mempool;
 use crate::network::{NetworkHandle, PeerId};
 use crate::sync::{CheckpointStore, SyncError};
 
-pub use admission::SubmitError;
+pub use admission::{Admission, SubmitError};
 pub(crate) use membership::Peers;
 
 use engine_loop::{resume_engine, Producer, ResumedEngine, Wake, PRODUCER_QUEUE_MAX};
@@ -180,6 +180,9 @@ pub struct Chain {
     events: broadcast::Sender<Arc<BlockEvents>>,
     wake: SyncSender<Wake>,
     stopping: AtomicBool,
+    /// The producer sleeps awaiting transactions on a busy chain: the next admission wakes it
+    /// (`Wake::Arrived`) and clears this.
+    awaiting_transactions: AtomicBool,
     failed: AtomicBool,
     /// Why the producer stopped on a fatal error, for status (empty while it runs).
     failure: Mutex<String>,
@@ -442,6 +445,7 @@ impl Chain {
             config,
             wake,
             stopping: AtomicBool::new(false),
+            awaiting_transactions: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             failure: Mutex::new(String::new()),
             stopped: tokio::sync::watch::channel(false).0,
@@ -480,6 +484,7 @@ impl Chain {
             prepared: None,
             in_flight: None,
             last_cut_carried_transactions: false,
+            last_carrying_cut: Instant::now(),
             retry_after: None,
             runtime: tokio::runtime::Handle::try_current().ok(),
             pending_install,

@@ -106,6 +106,17 @@ pub(super) struct Prepared {
     pub(super) tree: TreeUpdate,
 }
 
+/// What [`Producer::cut_block`] did.
+enum Cut {
+    /// It proposed this block (boxed: the other outcomes carry nothing).
+    Proposed(Box<Prepared>),
+    /// The block could not be proposed (the engine refused it, or its one transaction does
+    /// not fit a block): the next try waits `PROPOSAL_RETRY_DELAY`.
+    Refused,
+    /// Nothing selectable waits and an empty block was not wanted: nothing was proposed.
+    Nothing,
+}
+
 /// Most often a node warns that its own clock differs from the consortium's.
 const CLOCK_WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -121,11 +132,13 @@ impl Chain {
 impl Producer {
     /// Cuts and proposes a block when one is `due` and this node may: it leads, no proposal is
     /// in flight, no refusal's delay runs, and there is work (transactions waiting or the
-    /// chain's own step due at the block's time).
+    /// chain's own step due at the block's time). Unless `empty_allowed`, a block that would
+    /// carry no transaction (and no chain step) is not cut.
     pub(super) fn propose_if_due(
         &mut self,
         head: &ChainHead,
         due: bool,
+        empty_allowed: bool,
         last_block: &mut Instant,
     ) -> Result<(), ChainError> {
         let chain = self.chain.clone();
@@ -138,14 +151,19 @@ impl Producer {
             .then(|| self.next_block_time(head))
             .filter(|now| chain.mempool_len() > 0 || chain.chain_step_due(*now));
         if let Some(now) = block_time {
-            match self.cut_block(now, head)? {
-                Some(prepared) => {
+            let empty_allowed = empty_allowed || chain.chain_step_due(now);
+            match self.cut_block(now, head, empty_allowed)? {
+                Cut::Proposed(prepared) => {
                     self.in_flight = Some((head.height + 1, Instant::now()));
                     self.last_cut_carried_transactions = !prepared.outcome.results.is_empty();
-                    self.prepared = Some(prepared);
+                    if self.last_cut_carried_transactions {
+                        self.last_carrying_cut = Instant::now();
+                    }
+                    self.prepared = Some(*prepared);
                     self.retry_after = None;
                 }
-                None => self.retry_after = Some(Instant::now() + PROPOSAL_RETRY_DELAY),
+                Cut::Refused => self.retry_after = Some(Instant::now() + PROPOSAL_RETRY_DELAY),
+                Cut::Nothing => {}
             }
             *last_block = Instant::now();
             self.drain_ready()?;
@@ -190,7 +208,12 @@ impl Producer {
     /// Cuts, executes, seals and proposes the next block. `None` when nothing was proposed:
     /// the engine refused the proposal (logged and counted; the transactions stay in the
     /// mempool for the next round), or no block fits the encoded-block limit.
-    fn cut_block(&mut self, now_ms: u64, head: &ChainHead) -> Result<Option<Prepared>, ChainError> {
+    fn cut_block(
+        &mut self,
+        now_ms: u64,
+        head: &ChainHead,
+        empty_allowed: bool,
+    ) -> Result<Cut, ChainError> {
         let chain = &self.chain;
         let height = head.height + 1;
         // `now_ms` is already the block time `next_block_time` chose; never before the head.
@@ -236,9 +259,12 @@ impl Producer {
                     "a block of one transaction exceeds the encoded block limit; dropping it"
                 );
                 lock(&chain.mempool).remove_committed(&[tx_hash(&transaction.body)], &[], |_| 0);
-                return Ok(None);
+                return Ok(Cut::Refused);
             }
         };
+        if transactions.is_empty() && !empty_allowed {
+            return Ok(Cut::Nothing);
+        }
         let tree = chain.ledger.prepare_state(&outcome.state_writes)?;
         let (block, hash) = seal(draft, transactions, &outcome, tree.root);
         let encoded = block.encode_to_vec();
@@ -253,13 +279,13 @@ impl Producer {
             // still in the mempool; the next round proposes again.
             let refused = chain.proposals_refused.fetch_add(1, Ordering::Relaxed) + 1;
             warn!(%error, size, transactions = block.transactions.len(), refused, "the consensus engine refused the block proposal; retrying with the next block");
-            return Ok(None);
+            return Ok(Cut::Refused);
         }
-        Ok(Some(Prepared {
+        Ok(Cut::Proposed(Box::new(Prepared {
             hash,
             outcome,
             tree,
-        }))
+        })))
     }
 }
 
@@ -426,5 +452,56 @@ mod tests {
         chain.shutdown();
         producer.join().expect("producer ends cleanly");
         assert!(!chain.has_failed());
+    }
+
+    #[test]
+    fn a_busy_chain_cuts_no_empty_block_while_a_nonce_gap_fills() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // No block at the interval while the test runs: one is cut when three transactions
+        // wait (a full block), or, the chain busy, back to back.
+        let (chain, producer, key) = crate::test_chain::start_solo(
+            dir.path(),
+            |config| {
+                config.block_interval_ms = 60_000;
+                config.block_tx_target = 3;
+            },
+            |engine| engine,
+        );
+        let freeze = |nonce: u64| {
+            crate::test_chain::sign(
+                &chain.chain_id,
+                nonce,
+                Operation::FreezeAccount(FreezeAccount {
+                    account_id: crate::test_chain::SECOND_ADMIN.into(),
+                    reason: format!("gap {nonce}"),
+                }),
+                &key,
+            )
+        };
+        let height = |receiver: Option<tokio::sync::oneshot::Receiver<crate::CommitNotice>>| {
+            receiver
+                .expect("a waiter")
+                .blocking_recv()
+                .expect("committed")
+                .height
+        };
+        let first: Vec<_> = (0..3)
+            .map(|nonce| chain.submit(freeze(nonce), true).expect("admitted").1)
+            .collect();
+        let busy_height = first.into_iter().map(height).max().expect("three");
+        // Nonce 4 before 3: nothing is selectable until 3 arrives. An empty block cut meanwhile
+        // would end the busy spell, and both would wait out the minute's interval.
+        let beyond = chain.submit(freeze(4), true).expect("admitted").1;
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let next = chain.submit(freeze(3), true).expect("admitted").1;
+        assert_eq!(
+            height(next),
+            busy_height + 1,
+            "the next block, no empty one before it"
+        );
+        assert_eq!(height(beyond), busy_height + 1);
+        assert_eq!(chain.head().expect("head").height, busy_height + 1);
+        chain.shutdown();
+        producer.join().expect("producer ends cleanly");
     }
 }
