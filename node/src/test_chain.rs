@@ -112,3 +112,22 @@ pub(crate) fn sign(
         key,
     )
 }
+
+/// [`ADMIN`]'s transaction number `nonce` freezing [`SECOND_ADMIN`] for `reason`: a
+/// transaction that passes every check, for tests of admission and block cadence.
+pub(crate) fn freeze_second_admin(
+    chain_id: &str,
+    nonce: u64,
+    reason: &str,
+    key: &SigningKey,
+) -> SignedTransaction {
+    sign(
+        chain_id,
+        nonce,
+        Operation::FreezeAccount(vchain_proto::v1::FreezeAccount {
+            account_id: SECOND_ADMIN.into(),
+            reason: reason.into(),
+        }),
+        key,
+    )
+}

@@ -298,11 +298,7 @@ mod tests {
             |engine| engine,
         );
         chain.admission.stop();
-        let freeze = Operation::FreezeAccount(FreezeAccount {
-            account_id: crate::test_chain::SECOND_ADMIN.into(),
-            reason: "alone".into(),
-        });
-        let tx = crate::test_chain::sign(&chain.chain_id, 0, freeze, &key);
+        let tx = crate::test_chain::freeze_second_admin(&chain.chain_id, 0, "alone", &key);
         let mut bad = tx.clone();
         bad.signature[0] ^= 1;
         assert_eq!(
@@ -344,13 +340,10 @@ mod tests {
             |engine| engine,
         );
         let freeze = |nonce: u64| {
-            crate::test_chain::sign(
+            crate::test_chain::freeze_second_admin(
                 &chain.chain_id,
                 nonce,
-                Operation::FreezeAccount(FreezeAccount {
-                    account_id: crate::test_chain::SECOND_ADMIN.into(),
-                    reason: format!("busy {nonce}"),
-                }),
+                &format!("busy {nonce}"),
                 &key,
             )
         };

@@ -468,13 +468,10 @@ mod tests {
             |engine| engine,
         );
         let freeze = |nonce: u64| {
-            crate::test_chain::sign(
+            crate::test_chain::freeze_second_admin(
                 &chain.chain_id,
                 nonce,
-                Operation::FreezeAccount(FreezeAccount {
-                    account_id: crate::test_chain::SECOND_ADMIN.into(),
-                    reason: format!("gap {nonce}"),
-                }),
+                &format!("gap {nonce}"),
                 &key,
             )
         };
