@@ -1,7 +1,8 @@
 //! The gRPC API (`vchain.v1.VchainApi`, and `DevApi` on dev nodes).
 //!
 //! Reads go to the ledger (a RocksDB snapshot where one answer needs several reads); writes go
-//! through [`Chain::submit`]. Every refusal is a gRPC status whose code follows the rule that
+//! to the admission thread, awaited without holding a thread (`Chain::submit_async`, the async
+//! face of [`Chain::submit`]). Every refusal is a gRPC status whose code follows the rule that
 //! failed and whose message is the contract's, with the rule's name in `x-vchain-error-code`.
 
 use std::pin::Pin;

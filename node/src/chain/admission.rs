@@ -1,6 +1,7 @@
 //! Admission: transactions entering this node's mempool (`Chain::submit`,
-//! `Chain::submit_batch`), the clients waiting on their commit, and handing them to the leader
-//! when this node does not lead. Also the nonce the mempool is pruned by.
+//! `Chain::submit_async`, `Chain::submit_batch`), the clients waiting on their commit, waking the
+//! producer, and handing them to the leader when this node does not lead. Also the nonce the
+//! mempool is pruned by.
 //!
 //! Invariants kept here:
 //! - a transaction enters the mempool only after `check_tx` (or `check_txs`) passed it; a
@@ -9,6 +10,8 @@
 //!   missed; a refused submission withdraws only its own waiter; at most
 //!   `WAITERS_PER_TX_MAX` wait on one transaction;
 //! - a transaction sent again while it waits is not refused: its sender waits with the others;
+//! - a producer that awaits transactions on a busy chain (`Chain::awaiting_transactions`) is
+//!   woken by the first admission, and a full block's worth wakes it in any case;
 //! - admitted transactions stay in this node's mempool when forwarded (this node may lead
 //!   next); a follower hands the leader again what waited since the last time every
 //!   `REFORWARD_INTERVAL`, and all of it to a new leader, in batches of `FORWARD_BATCH_MAX`.
@@ -150,9 +153,9 @@ impl Chain {
         }
     }
 
-    /// [`Chain::submit`] for an async caller: it awaits the checker's answer without holding a
-    /// thread (the RPC handler's path). When the checker cannot take the job, it is checked
-    /// on a blocking thread instead.
+    /// [`Chain::submit`] for an async caller: it awaits the admission thread's answer without
+    /// holding a thread (the RPC handler's path). When that thread cannot take the job, it is
+    /// admitted on a blocking thread instead.
     pub(crate) async fn submit_async(
         self: &Arc<Self>,
         tx: SignedTransaction,
@@ -168,7 +171,8 @@ impl Chain {
         }
     }
 
-    /// Checks and admits `tx` on this thread (the checker is not running or its queue is full).
+    /// Checks and admits `tx` on this thread (the admission thread is not running or its queue
+    /// is full).
     fn admit_alone(&self, tx: SignedTransaction, wait: bool) -> Admission {
         let admitted = if self.stopping.load(Ordering::SeqCst) {
             Err(SubmitError::ShuttingDown)
