@@ -151,7 +151,6 @@ impl Producer {
             .then(|| self.next_block_time(head))
             .filter(|now| chain.mempool_len() > 0 || chain.chain_step_due(*now));
         if let Some(now) = block_time {
-            let empty_allowed = empty_allowed || chain.chain_step_due(now);
             match self.cut_block(now, head, empty_allowed)? {
                 Cut::Proposed(prepared) => {
                     self.in_flight = Some((head.height + 1, Instant::now()));
@@ -262,7 +261,9 @@ impl Producer {
                 return Ok(Cut::Refused);
             }
         };
-        if transactions.is_empty() && !empty_allowed {
+        // The chain's own step is read only for a block that would be empty: most blocks carry
+        // transactions, and this is a state read.
+        if transactions.is_empty() && !empty_allowed && !chain.chain_step_due(now_ms) {
             return Ok(Cut::Nothing);
         }
         let tree = chain.ledger.prepare_state(&outcome.state_writes)?;
