@@ -21,6 +21,13 @@ use vchain_proto::v1::{GetStatusRequest, GetStatusResponse};
 
 mod init;
 
+/// The node program's allocator (`vchain-node` uses jemalloc): each testnet node is this binary
+/// in its `run-node` mode, so with glibc's malloc the testnet measured another program than
+/// the one users run (glibc's `free` and chunk merging were about a fifth of each block
+/// producer's samples under load; issue 16, docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Most nodes a local testnet runs.
 const NODES_MAX: usize = 16;
 /// How long `up` and `start` wait for a leader.
