@@ -293,11 +293,28 @@ pub trait NodeStore {
     /// The node at `path`; `None` when the subtree there is empty (or the position is below a
     /// leaf).
     fn node(&self, path: &NodePath) -> Result<Option<Node>, LedgerError>;
+
+    /// The node at `path` that its parent records as `hash`, checked as [`read_child`] does:
+    /// absent when `hash` is empty, otherwise it must exist, hash to `hash` and (a leaf) lie on
+    /// its own path. A store that knows a stored node already matched its parent's record (it
+    /// checked it before, or built it from an update) may skip re-hashing it.
+    fn child(&self, path: NodePath, hash: &Hash) -> Result<Option<Node>, LedgerError> {
+        let node = if *hash == EMPTY_ROOT {
+            None
+        } else {
+            self.node(&path)?
+        };
+        check_child(path, hash, node, false)
+    }
 }
 
 impl<T: NodeStore + ?Sized> NodeStore for &T {
     fn node(&self, path: &NodePath) -> Result<Option<Node>, LedgerError> {
         (**self).node(path)
+    }
+
+    fn child(&self, path: NodePath, hash: &Hash) -> Result<Option<Node>, LedgerError> {
+        (**self).child(path, hash)
     }
 }
 
@@ -635,6 +652,18 @@ fn read_child(
     path: NodePath,
     hash: &Hash,
 ) -> Result<Option<Node>, LedgerError> {
+    store.child(path, hash)
+}
+
+/// Checks `node`, read at `path`, against `hash`, its parent's record of it: absent when `hash`
+/// is empty, otherwise it must exist, hash to `hash` (unless `hash_matched`: the caller knows
+/// it does), and (for a leaf) lie on its own key's path. `node` is ignored when `hash` is empty.
+pub(crate) fn check_child(
+    path: NodePath,
+    hash: &Hash,
+    node: Option<Node>,
+    hash_matched: bool,
+) -> Result<Option<Node>, LedgerError> {
     if *hash == EMPTY_ROOT {
         return Ok(None);
     }
@@ -645,23 +674,29 @@ fn read_child(
             Hex(&path.prefix)
         )
     };
-    let node = store.node(&path)?.ok_or_else(|| {
+    let node = node.ok_or_else(|| {
         LedgerError::corruption(
             what(),
             format!("missing; its parent records hash {}", Hex(hash)),
         )
     })?;
-    let actual = node.hash();
-    if actual != *hash {
-        return Err(LedgerError::corruption(
-            what(),
-            format!(
-                "hashes to {}, its parent records {}",
-                Hex(&actual),
-                Hex(hash)
-            ),
-        ));
+    if !hash_matched {
+        let actual = node.hash();
+        if actual != *hash {
+            return Err(LedgerError::corruption(
+                what(),
+                format!(
+                    "hashes to {}, its parent records {}",
+                    Hex(&actual),
+                    Hex(hash)
+                ),
+            ));
+        }
     }
+    debug_assert!(
+        node.hash() == *hash,
+        "a node said to match its parent's record does not"
+    );
     if let Node::Leaf { key_hash, .. } = &node {
         if !path.contains(key_hash) {
             return Err(LedgerError::corruption(

@@ -227,6 +227,27 @@ impl NodeStore for CachedTree<'_> {
             .and_then(Option::as_ref)
             .and_then(|page| page.node(slot)))
     }
+
+    /// As the default, but a node its cached page knows to match its parent's record is not
+    /// re-hashed, and one that matches now is marked so (see [`tree_pages::StoredPage`]).
+    fn child(&self, path: NodePath, hash: &Hash) -> Result<Option<Node>, LedgerError> {
+        if *hash == EMPTY_ROOT {
+            return Ok(None);
+        }
+        let (root, slot) = page_of(&path);
+        if self.cache.borrow().get(&root).is_none() {
+            self.load(&root)?;
+        }
+        let cache = self.cache.borrow();
+        let page = cache.get(&root).and_then(Option::as_ref);
+        let node = page.and_then(|page| page.node(slot));
+        let matched = page.is_some_and(|page| page.matched(slot));
+        let checked = tree::check_child(path, hash, node, matched)?;
+        if let (Some(page), false) = (page, matched) {
+            page.mark_matched(slot);
+        }
+        Ok(checked)
+    }
 }
 
 impl fmt::Debug for RocksLedger {

@@ -2018,3 +2018,107 @@ fn the_producers_cached_values_always_equal_the_committed_state() {
         "the old state is gone"
     );
 }
+
+/// The pages a commit writes go to the writer's cache with every node known to match its
+/// parent's record, so the next block's update does not hash them again.
+#[test]
+fn pages_a_commit_writes_are_known_to_match() {
+    let dir = TempDir::new().expect("tempdir");
+    let ledger = RocksLedger::open(dir.path()).expect("open");
+    let owned: Vec<(String, String)> = (0..64)
+        .map(|i| (format!("key {i}"), format!("value {i}")))
+        .collect();
+    let entries: Vec<(&str, Option<&str>)> = owned
+        .iter()
+        .map(|(key, value)| (key.as_str(), Some(value.as_str())))
+        .collect();
+    commit(&ledger, 0, &writes(&entries), &WriteSet::new()).expect("genesis");
+    let cache = ledger.lock_writer().expect("writer");
+    let root_page = cache
+        .get(&NodePath::ROOT)
+        .and_then(Option::as_ref)
+        .expect("the root page is cached");
+    let occupied: Vec<usize> = (0..tree_pages::PAGE_SLOTS)
+        .filter(|slot| root_page.node(*slot).is_some())
+        .collect();
+    assert_eq!(
+        occupied.len(),
+        tree_pages::PAGE_SLOTS,
+        "64 keys fill the root page"
+    );
+    assert!(occupied.iter().all(|slot| root_page.matched(*slot)));
+}
+
+/// A node read from the store is checked against its parent's record before it is known: one
+/// damaged behind the ledger's back is refused on its first read after a reopen, and nothing
+/// is marked known for it; the nodes that do match are known from then on.
+#[test]
+fn a_stored_node_is_checked_on_its_first_read() {
+    let dir = TempDir::new().expect("tempdir");
+    let owned: Vec<(String, String)> = (0..64)
+        .map(|i| (format!("key {i}"), format!("value {i}")))
+        .collect();
+    let first: Vec<(&str, Option<&str>)> = owned
+        .iter()
+        .map(|(key, value)| (key.as_str(), Some(value.as_str())))
+        .collect();
+    let second: Vec<(&str, Option<&str>)> = owned
+        .iter()
+        .map(|(key, _)| (key.as_str(), Some("new")))
+        .collect();
+    let damaged_root = {
+        let ledger = RocksLedger::open(dir.path()).expect("open");
+        commit(&ledger, 0, &writes(&first), &WriteSet::new()).expect("genesis");
+        // Damage one page below the root: its top node now hashes to something its parent
+        // does not record.
+        let cf = ledger.cf(CF_TREE_PAGES).expect("cf");
+        let (key, bytes) = ledger
+            .db
+            .iterator_cf(cf, IteratorMode::Start)
+            .map(|entry| entry.expect("read"))
+            .find(|(key, _)| NodePath::decode(key).expect("page key").depth() == 4)
+            .expect("a page at depth 4");
+        let mut page = Page::decode(&bytes).expect("page");
+        let damaged = match page.node(0).expect("a page's top node") {
+            Node::Leaf { key_hash, .. } => Node::Leaf {
+                key_hash,
+                value_hash: [7; 32],
+            },
+            Node::Inner { right, .. } => Node::Inner {
+                left: [7; 32],
+                right,
+            },
+        };
+        page.set(0, Some(damaged));
+        ledger.db.put_cf(cf, &key, page.encode()).expect("put");
+        NodePath::decode(&key).expect("page key")
+    };
+    let ledger = RocksLedger::open(dir.path()).expect("reopen: the root page is intact");
+    let error = ledger
+        .prepare_state(&writes(&second))
+        .expect_err("the damaged node is read on the way to a written key");
+    let message = error.to_string();
+    assert!(matches!(error, LedgerError::Corruption { .. }), "{message}");
+    assert!(message.contains("its parent records"), "{message}");
+    // Refused again: a refused node is never marked known.
+    assert!(ledger.prepare_state(&writes(&second)).is_err());
+    let cache = ledger.lock_writer().expect("writer");
+    let damaged_page = cache
+        .get(&damaged_root)
+        .and_then(Option::as_ref)
+        .expect("the damaged page was read");
+    assert!(!damaged_page.matched(0));
+    let root_page = cache
+        .get(&NodePath::ROOT)
+        .and_then(Option::as_ref)
+        .expect("the root page was read");
+    // The descent passed the damaged page's ancestors in the root page: they matched.
+    for depth in 1..4 {
+        let (page, slot) = tree_pages::page_of(&damaged_root.ancestor(depth));
+        assert_eq!(page, NodePath::ROOT);
+        assert!(
+            root_page.matched(slot),
+            "the ancestor at depth {depth} is known"
+        );
+    }
+}

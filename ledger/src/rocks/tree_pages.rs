@@ -21,6 +21,7 @@
 //! - Value: a big-endian u16 whose bit `s` says slot `s` is occupied, then each occupied slot's
 //!   encoded [`Node`] ([`NODE_LEN`] bytes) in slot order. A page with no node is not stored.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use crate::error::Hex;
@@ -145,18 +146,50 @@ impl Page {
 
 /// A page as stored: its bytes, checked once, from which one node is read without decoding the
 /// others (the writer's cache holds pages this way: a sparse page costs only its nodes).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// It also remembers which slots' nodes are known to hash to their parents' records, so that a
+/// tree update descending through a cached page re-hashes each stored node once, not on every
+/// block (re-hashing was about half the hashing of a follower's tree update). A slot is known
+/// when a read checked it against its parent, or when the writer built it from a tree update
+/// (whose nodes and parents' records are computed together). Such a slot stays known while the
+/// page is cached: the cached bytes change only by a commit's rewrite, which keeps the mark of
+/// a slot it copies and marks the slots it places. A position that a later update makes
+/// reachable again is placed by that update, so a stale node's mark is never relied on.
+#[derive(Clone, Debug)]
 pub(crate) struct StoredPage {
     bytes: Box<[u8]>,
+    /// Bit `s`: slot `s`'s node is known to hash to its parent's record.
+    matched: Cell<u16>,
 }
 
+/// Two pages are equal when their stored bytes are: what is known of them is not stored.
+impl PartialEq for StoredPage {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for StoredPage {}
+
 impl StoredPage {
-    /// Checks stored bytes as [`Page::decode`] does and keeps them.
+    /// Checks stored bytes as [`Page::decode`] does and keeps them (no slot known to match).
     pub(crate) fn parse(bytes: &[u8]) -> Result<Self, LedgerError> {
         Page::decode(bytes)?;
         Ok(Self {
             bytes: bytes.into(),
+            matched: Cell::new(0),
         })
+    }
+
+    /// Whether the node in `slot` is known to hash to its parent's record.
+    pub(crate) fn matched(&self, slot: usize) -> bool {
+        self.matched.get() & (1 << slot) != 0
+    }
+
+    /// Records that the node in `slot` was checked against its parent's record.
+    pub(crate) fn mark_matched(&self, slot: usize) {
+        debug_assert!(self.occupied() & (1 << slot) != 0, "marking an empty slot");
+        self.matched.set(self.matched.get() | (1 << slot));
     }
 
     fn occupied(&self) -> u16 {
@@ -204,6 +237,7 @@ impl From<&Page> for Option<StoredPage> {
     fn from(page: &Page) -> Self {
         (!page.is_empty()).then(|| StoredPage {
             bytes: page.encode().into_boxed_slice(),
+            matched: Cell::new(0),
         })
     }
 }
@@ -366,8 +400,11 @@ fn rewrite(committed: Option<&StoredPage>, changes: &[PageChange<'_>]) -> Option
         2 + occupied.count_ones() as usize * NODE_LEN,
         "a rewritten page holds one node per occupied slot"
     );
+    // A kept slot stays as known as it was; a placed one was computed with its parent.
+    let matched = committed.map_or(0, |page| page.matched.get()) & kept | placed;
     Some(StoredPage {
         bytes: bytes.into_boxed_slice(),
+        matched: Cell::new(matched),
     })
 }
 
@@ -518,6 +555,35 @@ mod tests {
         assert_eq!(root_page.node(1), None);
         assert_eq!(root_page.node(2), Some(leaf(2)));
         assert_eq!(written[1], (keep, None), "an emptied page is deleted");
+    }
+
+    /// A rewritten page keeps what was known of the slots it copies and knows the slots it
+    /// places (computed with their parents); a page parsed from the store knows nothing.
+    #[test]
+    fn a_rewritten_page_keeps_what_is_known_of_its_slots() {
+        let mut committed = Page::default();
+        for slot in [0, 1, 2, 5] {
+            committed.set(slot, Some(leaf(slot as u8)));
+        }
+        let committed = StoredPage::parse(&committed.encode()).expect("parses");
+        assert!((0..PAGE_SLOTS).all(|slot| !committed.matched(slot)));
+        committed.mark_matched(1);
+        committed.mark_matched(5);
+        let mut update = TreeUpdate::default();
+        // Slot 0 replaced, slot 5 emptied, slot 6 added; slots 1 and 2 kept.
+        update.node_writes.insert(NodePath::ROOT, Some(leaf(9)));
+        update.node_writes.insert(path(&[true, false]), None);
+        update
+            .node_writes
+            .insert(path(&[true, true]), Some(leaf(10)));
+        let written = page_writes(&changes_by_page(&update), |_| Some(&committed));
+        let page = written[0].1.as_ref().expect("a page is left");
+        assert!(page.matched(0), "placed");
+        assert!(page.matched(1), "kept, and known before");
+        assert!(!page.matched(2), "kept, never checked");
+        assert!(!page.matched(5), "emptied");
+        assert!(page.matched(6), "placed");
+        assert_eq!(page.node(5), None);
     }
 
     #[test]
