@@ -59,13 +59,44 @@ struct Parsed<'a> {
     message: &'a [u8],
 }
 
+/// Most keys one thread remembers as decoding to a point of large order (32 bytes each); past
+/// it the thread forgets them all and learns again.
+pub const STRONG_KEYS_REMEMBERED_MAX: usize = 4_096;
+
+thread_local! {
+    /// Keys this thread found to decode to a point of large order (rule 3 passed). An account
+    /// signs many transactions with one key, and the check costs a point decompression, about
+    /// a third of a batched verification's decompressions. Only the verdict of a pure function
+    /// of the key's bytes is remembered, so no verdict depends on what a thread saw before.
+    static STRONG_KEYS: std::cell::RefCell<std::collections::HashSet<[u8; PUBLIC_KEY_BYTES]>> =
+        std::cell::RefCell::new(std::collections::HashSet::new());
+}
+
+/// Whether `key` decodes to a curve point (rule 2 for `A`) that is not of small order (rule 3),
+/// remembered per thread for keys that pass.
+fn strong_key(key: &[u8; PUBLIC_KEY_BYTES]) -> bool {
+    if STRONG_KEYS.with(|keys| keys.borrow().contains(key)) {
+        return true;
+    }
+    // A key that does not decode fails rule 2 anyway; one that decodes to a small-order point
+    // fails rule 3. dalek decodes exactly as ZIP-215 does (non-canonical encodings accepted).
+    let strong = ed25519_dalek::VerifyingKey::from_bytes(key).is_ok_and(|point| !point.is_weak());
+    if strong {
+        STRONG_KEYS.with(|keys| {
+            let mut keys = keys.borrow_mut();
+            if keys.len() >= STRONG_KEYS_REMEMBERED_MAX {
+                keys.clear();
+            }
+            keys.insert(*key);
+        });
+    }
+    strong
+}
+
 fn parse<'a>(item: &SignedMessage<'a>) -> Option<Parsed<'a>> {
     let key: [u8; PUBLIC_KEY_BYTES] = item.public_key.try_into().ok()?;
     let signature: [u8; SIGNATURE_BYTES] = item.signature.try_into().ok()?;
-    // A key that does not decode fails rule 2 anyway; one that decodes to a small-order point
-    // fails rule 3. dalek decodes exactly as ZIP-215 does (non-canonical encodings accepted).
-    let point = ed25519_dalek::VerifyingKey::from_bytes(&key).ok()?;
-    if point.is_weak() {
+    if !strong_key(&key) {
         return None;
     }
     Some(Parsed {
@@ -318,6 +349,39 @@ mod tests {
             .and_then(|key| key.verify(&Signature::from_bytes(&forged), b"anything"));
         assert!(zip215.is_ok(), "ZIP-215 alone accepts it");
         assert!(!verify(&identity, b"anything", &forged));
+    }
+
+    /// Remembering strong keys changes no verdict: a remembered key's bad signature is still
+    /// refused, a small-order key is refused every time and never remembered, and a thread
+    /// remembers at most `STRONG_KEYS_REMEMBERED_MAX` keys.
+    #[test]
+    fn remembered_keys_change_no_verdict_and_stay_bounded() {
+        let (key, message, signature) = signed(11, b"m");
+        assert!(verify(&key, &message, &signature));
+        assert!(STRONG_KEYS.with(|keys| keys.borrow().contains(&key)));
+        let mut bad = signature;
+        bad[40] ^= 1;
+        assert!(
+            !verify(&key, &message, &bad),
+            "a remembered key's bad signature"
+        );
+        assert!(!verify(&key, b"other", &signature));
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        for _ in 0..3 {
+            assert!(!strong_key(&identity));
+        }
+        assert!(!STRONG_KEYS.with(|keys| keys.borrow().contains(&identity)));
+        for n in 0..STRONG_KEYS_REMEMBERED_MAX + 10 {
+            let mut seed = [0u8; 32];
+            seed[..8].copy_from_slice(&(n as u64).to_be_bytes());
+            let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+            assert!(strong_key(&public));
+            assert!(STRONG_KEYS.with(|keys| keys.borrow().len()) <= STRONG_KEYS_REMEMBERED_MAX);
+        }
+        // Forgotten or not, the first key's verdicts are what they were.
+        assert!(verify(&key, &message, &signature));
+        assert!(!verify(&key, &message, &bad));
     }
 
     #[test]
