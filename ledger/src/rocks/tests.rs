@@ -2019,20 +2019,25 @@ fn the_producers_cached_values_always_equal_the_committed_state() {
     );
 }
 
+/// Sixty-four keys (`key 0` ...), each with `value` and its number: enough to fill the root page.
+fn sixty_four_keys(value: &str) -> WriteSet {
+    (0..64)
+        .map(|i| {
+            (
+                format!("key {i}").into_bytes(),
+                Some(format!("{value} {i}").into_bytes()),
+            )
+        })
+        .collect()
+}
+
 /// The pages a commit writes go to the writer's cache with every node known to match its
 /// parent's record, so the next block's update does not hash them again.
 #[test]
 fn pages_a_commit_writes_are_known_to_match() {
     let dir = TempDir::new().expect("tempdir");
     let ledger = RocksLedger::open(dir.path()).expect("open");
-    let owned: Vec<(String, String)> = (0..64)
-        .map(|i| (format!("key {i}"), format!("value {i}")))
-        .collect();
-    let entries: Vec<(&str, Option<&str>)> = owned
-        .iter()
-        .map(|(key, value)| (key.as_str(), Some(value.as_str())))
-        .collect();
-    commit(&ledger, 0, &writes(&entries), &WriteSet::new()).expect("genesis");
+    commit(&ledger, 0, &sixty_four_keys("value"), &WriteSet::new()).expect("genesis");
     let cache = ledger.lock_writer().expect("writer");
     let root_page = cache
         .get(&NodePath::ROOT)
@@ -2055,20 +2060,9 @@ fn pages_a_commit_writes_are_known_to_match() {
 #[test]
 fn a_stored_node_is_checked_on_its_first_read() {
     let dir = TempDir::new().expect("tempdir");
-    let owned: Vec<(String, String)> = (0..64)
-        .map(|i| (format!("key {i}"), format!("value {i}")))
-        .collect();
-    let first: Vec<(&str, Option<&str>)> = owned
-        .iter()
-        .map(|(key, value)| (key.as_str(), Some(value.as_str())))
-        .collect();
-    let second: Vec<(&str, Option<&str>)> = owned
-        .iter()
-        .map(|(key, _)| (key.as_str(), Some("new")))
-        .collect();
     let damaged_root = {
         let ledger = RocksLedger::open(dir.path()).expect("open");
-        commit(&ledger, 0, &writes(&first), &WriteSet::new()).expect("genesis");
+        commit(&ledger, 0, &sixty_four_keys("value"), &WriteSet::new()).expect("genesis");
         // Damage one page below the root: its top node now hashes to something its parent
         // does not record.
         let cf = ledger.cf(CF_TREE_PAGES).expect("cf");
@@ -2095,13 +2089,13 @@ fn a_stored_node_is_checked_on_its_first_read() {
     };
     let ledger = RocksLedger::open(dir.path()).expect("reopen: the root page is intact");
     let error = ledger
-        .prepare_state(&writes(&second))
+        .prepare_state(&sixty_four_keys("new"))
         .expect_err("the damaged node is read on the way to a written key");
     let message = error.to_string();
     assert!(matches!(error, LedgerError::Corruption { .. }), "{message}");
     assert!(message.contains("its parent records"), "{message}");
     // Refused again: a refused node is never marked known.
-    assert!(ledger.prepare_state(&writes(&second)).is_err());
+    assert!(ledger.prepare_state(&sixty_four_keys("new")).is_err());
     let cache = ledger.lock_writer().expect("writer");
     let damaged_page = cache
         .get(&damaged_root)
