@@ -143,6 +143,15 @@ pub enum ChainError {
     /// The node began to stop while waiting for something it needs (a snapshot from peers).
     #[error("interrupted by shutdown: {0}")]
     Interrupted(String),
+    /// The operating system would not start one of the node's threads (its limits on threads
+    /// or memory): nothing about the chain is wrong.
+    #[error("cannot start the {thread} thread: {why}")]
+    ThreadStart {
+        /// Which thread (`block-producer`, `admission`).
+        thread: &'static str,
+        /// The operating system's error.
+        why: String,
+    },
 }
 
 /// Certificates expiring within this many days are reported in status and logged.
@@ -469,9 +478,10 @@ impl Chain {
             metrics: crate::metrics::Metrics::new(),
         });
         admission_batch::AdmissionBatcher::start(&chain).map_err(|error| {
-            ChainError::Genesis(format!(
-                "could not start the admission checker thread: {error}"
-            ))
+            ChainError::ThreadStart {
+                thread: "admission",
+                why: error.to_string(),
+            }
         })?;
         let certification = match chain.engine_name.as_str() {
             "pbft" => None,
@@ -510,7 +520,10 @@ impl Chain {
         let handle = std::thread::Builder::new()
             .name("block-producer".into())
             .spawn(move || producer.run())
-            .map_err(|e| ChainError::Genesis(format!("cannot spawn the producer thread: {e}")))?;
+            .map_err(|e| ChainError::ThreadStart {
+                thread: "block-producer",
+                why: e.to_string(),
+            })?;
         Ok((chain, handle))
     }
 
