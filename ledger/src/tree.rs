@@ -294,7 +294,7 @@ pub trait NodeStore {
     /// leaf).
     fn node(&self, path: &NodePath) -> Result<Option<Node>, LedgerError>;
 
-    /// The node at `path` that its parent records as `hash`, checked as [`read_child`] does:
+    /// The node at `path` that its parent records as `hash`, checked as `check_child` does:
     /// absent when `hash` is empty, otherwise it must exist, hash to `hash` and (a leaf) lie on
     /// its own path. A store that knows a stored node already matched its parent's record (it
     /// checked it before, or built it from an update) may skip re-hashing it.
@@ -469,7 +469,7 @@ impl Descent<'_> {
 
     /// Reads the child at `path` whose parent records `hash`, checking that it matches.
     fn read(&self, path: NodePath, hash: &Hash) -> Result<Option<Node>, LedgerError> {
-        read_child(self.store, path, hash)
+        self.store.child(path, hash)
     }
 
     fn descend(
@@ -645,16 +645,6 @@ fn merge_leaf(key_hash: Hash, value_hash: Hash, changes: &[Change]) -> Vec<(Hash
     leaves
 }
 
-/// Reads the node at `path` that its parent records as `hash`: absent when `hash` is empty,
-/// otherwise it must exist, hash to `hash`, and (for a leaf) lie on its own key's path.
-fn read_child(
-    store: &dyn NodeStore,
-    path: NodePath,
-    hash: &Hash,
-) -> Result<Option<Node>, LedgerError> {
-    store.child(path, hash)
-}
-
 /// Checks `node`, read at `path`, against `hash`, its parent's record of it: absent when `hash`
 /// is empty, otherwise it must exist, hash to `hash` (unless `hash_matched`: the caller knows
 /// it does), and (for a leaf) lie on its own key's path. `node` is ignored when `hash` is empty.
@@ -754,7 +744,7 @@ pub fn prove(store: &dyn NodeStore, key: &[u8]) -> Result<StateProof, LedgerErro
                 };
                 siblings.push(sibling.to_vec());
                 path = path.child(right_turn);
-                node = read_child(store, path, &next)?;
+                node = store.child(path, &next)?;
             }
         }
     }
