@@ -14,6 +14,8 @@
 //! demo account a certificate from its bank's CA, so `vchain ca issue --ca-cert
 //! <dir>/bank-a-ca.pem ...` certifies new accounts for the demo chain.
 
+pub mod ports;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -331,29 +333,9 @@ fn node_certificate(
         .map_err(|e| setup("certifying a dev node", &e))
 }
 
-/// Ports a dev cluster's listeners are picked from: below Linux's ephemeral range (32768 and
-/// up), which the kernel hands to outgoing connections and to port-0 binds, so a port found
-/// free here is not taken by another test's connection before the node binds it.
-const DEV_PORTS: std::ops::Range<u16> = 20_000..32_768;
-
-/// A loopback port that was free a moment ago, picked at random from [`DEV_PORTS`] (parallel
-/// tests each pick their own), or the kernel's pick if none of a few tries is free.
+/// A free loopback port for a listener ([`ports::free_loopback_port`]).
 fn free_loopback_port() -> Result<u16, DevnetError> {
-    use std::hash::{BuildHasher, Hasher};
-    let span = u64::from(DEV_PORTS.end - DEV_PORTS.start);
-    for attempt in 0..32u64 {
-        // Not consensus code: the process's random hash seed is randomness enough.
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u64(attempt);
-        let port = DEV_PORTS.start + u16::try_from(hasher.finish() % span).unwrap_or(0);
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return Ok(port);
-        }
-    }
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .map_err(|e| DevnetError::Setup(format!("finding a free port: {e}")))
+    ports::free_loopback_port().map_err(|e| DevnetError::Setup(format!("finding a free port: {e}")))
 }
 
 /// Creates `nodes` dev nodes under `dir` (`dir/node-1` ...) sharing one genesis with `engine`
