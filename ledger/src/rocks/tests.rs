@@ -1836,8 +1836,8 @@ fn a_format_2_tree_moves_into_pages_with_the_same_root_and_proofs() {
     assert!(
         update
             .node_writes
-            .keys()
-            .any(|path| path.depth() >= PAGES_CACHED_DEPTH),
+            .iter()
+            .any(|(path, _)| path.depth() >= PAGES_CACHED_DEPTH),
         "the test's tree reaches the deeper pages"
     );
 

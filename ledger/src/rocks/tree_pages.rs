@@ -325,21 +325,62 @@ pub(crate) struct PageChange<'u> {
     root: NodePath,
     slot: usize,
     node: &'u Option<Node>,
+    /// The change's place in (page root, slot) order, as one number (see [`page_order`]).
+    order: u128,
+}
+
+/// Page roots at most this deep are ordered by [`page_order`] alone: their path bits fit in
+/// its 13 prefix bytes.
+const ORDERED_DEPTH_MAX: u16 = 104;
+const _: () = assert!(ORDERED_DEPTH_MAX as usize == 13 * 8);
+
+/// A number whose order is (page root, slot) order for roots at most [`ORDERED_DEPTH_MAX`]
+/// deep: the root's depth, its first 13 path bytes, then the slot. Deeper roots (a tree of
+/// about 2^100 keys, or keys whose hashes share 104 bits) tie on it with every change of an
+/// equal head, and the full comparison orders them. Sorting a block's tens of thousands of
+/// changes by one integer compare instead of a 32-byte one was about a third of the grouping.
+fn page_order(root: &NodePath, slot: usize) -> u128 {
+    let mut head = [0u8; 16];
+    head[..2].copy_from_slice(&root.depth().to_be_bytes());
+    head[2..15].copy_from_slice(&root.prefix()[..13]);
+    if root.depth() <= ORDERED_DEPTH_MAX {
+        head[15] = u8::try_from(slot).expect("a slot fits a byte");
+    }
+    u128::from_be_bytes(head)
 }
 
 /// `update`'s node changes grouped by page: in page-root order, and by slot within a page.
+///
+/// # Panics
+/// If two changes are of one position (a tree update changes each position once).
 pub(crate) fn changes_by_page(update: &TreeUpdate) -> Vec<PageChange<'_>> {
     let mut changes: Vec<PageChange<'_>> = update
         .node_writes
         .iter()
         .map(|(path, node)| {
             let (root, slot) = page_of(path);
-            PageChange { root, slot, node }
+            PageChange {
+                root,
+                slot,
+                node,
+                order: page_order(&root, slot),
+            }
         })
         .collect();
-    // Already sorted within each depth (node writes come by depth, then path): a stable sort
-    // finds those runs and merges them.
-    changes.sort_by(|a, b| a.root.cmp(&b.root).then(a.slot.cmp(&b.slot)));
+    changes.sort_unstable_by(|a, b| {
+        a.order
+            .cmp(&b.order)
+            .then_with(|| (a.root, a.slot).cmp(&(b.root, b.slot)))
+    });
+    for pair in changes.windows(2) {
+        // One page and slot is one position: a tree update changes each position once.
+        assert!(
+            (pair[0].root, pair[0].slot) != (pair[1].root, pair[1].slot),
+            "a tree update places the node at slot {} of page {} twice",
+            pair[0].slot,
+            Hex(&pair[0].root.encode())
+        );
+    }
     changes
 }
 
@@ -521,16 +562,16 @@ mod tests {
         deep_committed.set(0, Some(leaf(3)));
         let mut update = TreeUpdate::default();
         // The root page: slot 0 replaced, slot 2 added.
-        update.node_writes.insert(
+        update.node_writes.push((
             NodePath::ROOT,
             Some(Node::Inner {
                 left: [0; 32],
                 right: [4; 32],
             }),
-        );
-        update.node_writes.insert(path(&[true]), Some(leaf(2)));
+        ));
+        update.node_writes.push((path(&[true]), Some(leaf(2))));
         // A deeper page emptied.
-        update.node_writes.insert(keep, None);
+        update.node_writes.push((keep, None));
         let committed = Option::<StoredPage>::from(&committed);
         let deep_committed = Option::<StoredPage>::from(&deep_committed);
         let written = page_writes(&changes_by_page(&update), |root| {
@@ -557,6 +598,17 @@ mod tests {
         assert_eq!(written[1], (keep, None), "an emptied page is deleted");
     }
 
+    /// Two changes of one position are a broken tree update: refused, never written.
+    #[test]
+    #[should_panic(expected = "places the node at slot 2 of page")]
+    fn a_position_changed_twice_is_refused() {
+        let mut update = TreeUpdate::default();
+        update.node_writes.push((path(&[true]), Some(leaf(1))));
+        update.node_writes.push((NodePath::ROOT, Some(leaf(3))));
+        update.node_writes.push((path(&[true]), None));
+        changes_by_page(&update);
+    }
+
     /// A rewritten page keeps what was known of the slots it copies and knows the slots it
     /// places (computed with their parents); a page parsed from the store knows nothing.
     #[test]
@@ -571,11 +623,11 @@ mod tests {
         committed.mark_matched(5);
         let mut update = TreeUpdate::default();
         // Slot 0 replaced, slot 5 emptied, slot 6 added; slots 1 and 2 kept.
-        update.node_writes.insert(NodePath::ROOT, Some(leaf(9)));
-        update.node_writes.insert(path(&[true, false]), None);
+        update.node_writes.push((NodePath::ROOT, Some(leaf(9))));
+        update.node_writes.push((path(&[true, false]), None));
         update
             .node_writes
-            .insert(path(&[true, true]), Some(leaf(10)));
+            .push((path(&[true, true]), Some(leaf(10))));
         let written = page_writes(&changes_by_page(&update), |_| Some(&committed));
         let page = written[0].1.as_ref().expect("a page is left");
         assert!(page.matched(0), "placed");
@@ -613,6 +665,35 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Node changes come out grouped by page in (page root, slot) order, roots deeper than
+        /// the order number's head (sharing its 13 bytes) included.
+        #[test]
+        fn changes_are_in_page_root_then_slot_order(
+            positions in proptest::collection::btree_set(
+                (0u8..2, proptest::array::uniform32(0u8..4), 0..=DEPTH_MAX),
+                1..200,
+            ),
+        ) {
+            let mut update = TreeUpdate::default();
+            let mut seen = std::collections::BTreeSet::new();
+            for (head, mut key_hash, depth) in positions {
+                // Two heads of 13 bytes: most roots share one, and deep roots tie on it.
+                key_hash[..13].fill(head * 0xff);
+                let path = NodePath::of_key_hash(&key_hash, depth);
+                if seen.insert(path) {
+                    update.node_writes.push((path, None));
+                }
+            }
+            let changes = changes_by_page(&update);
+            proptest::prop_assert_eq!(changes.len(), seen.len());
+            for pair in changes.windows(2) {
+                proptest::prop_assert!(
+                    (pair[0].root, pair[0].slot) < (pair[1].root, pair[1].slot),
+                    "out of order"
+                );
+            }
+        }
+
         /// Building a page from stored bytes and changed nodes gives what decoding it, setting
         /// the slots and encoding it again gives.
         #[test]
@@ -633,7 +714,12 @@ mod tests {
                 changes.iter().map(|(slot, node)| (*slot, node.map(leaf))).collect();
             let page_changes: Vec<PageChange<'_>> = nodes
                 .iter()
-                .map(|(slot, node)| PageChange { root: NodePath::ROOT, slot: *slot, node })
+                .map(|(slot, node)| PageChange {
+                    root: NodePath::ROOT,
+                    slot: *slot,
+                    node,
+                    order: page_order(&NodePath::ROOT, *slot),
+                })
                 .collect();
             for (slot, node) in &nodes {
                 reference.set(*slot, *node);

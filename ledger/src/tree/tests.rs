@@ -132,7 +132,7 @@ fn one_entry_root_is_the_leaf_hash_known_answer() {
         })
     );
     // Encoded exactly as specified: root path = depth 0 and 32 zero bytes; leaf = 0x00 || kh || vh.
-    let (path, node) = update.node_writes.iter().next().expect("one node write");
+    let (path, node) = update.node_writes.first().expect("one node write");
     assert_eq!(path.encode().as_slice(), [0u8; 34].as_slice());
     let node = node.as_ref().expect("a put").encode();
     assert_eq!(node[0], 0x00);
@@ -251,8 +251,8 @@ fn delete_collapses_the_survivor_up_several_levels() {
     let update = store.apply(&delete(&b));
     let deletes = update
         .node_writes
-        .values()
-        .filter(|node| node.is_none())
+        .iter()
+        .filter(|(_, node)| node.is_none())
         .count();
     assert_eq!(
         deletes,
