@@ -8,7 +8,9 @@
 //! enterprise a credit line and the core enterprise issues each supplier a voucher, which the
 //! supplier splits into the pieces its workload needs. The `issue` workload registers
 //! `--accounts` core enterprises as well, each with its own credit line, and issues nothing in
-//! setup. Setup is not measured.
+//! setup. Setup runs through one endpoint; before the load starts, the bench waits until every
+//! endpoint has applied it, so no worker meets a node that does not yet know its account. Setup
+//! is not measured.
 //!
 //! **Workloads** (`--workload`, `workload.rs` says exactly what each sends): `issue` (core
 //! enterprises issue vouchers to suppliers), `split` (suppliers halve vouchers, lineages kept
@@ -71,7 +73,9 @@ use vchain_proto::v1::*;
 use vchain_wallet::keystore::Keystore;
 
 use crate::load::{Account, Load, Plan};
-use crate::setup::{fan_out, issue_operation, run_batched, FanOut, Registration};
+use crate::setup::{
+    await_setup_everywhere, fan_out, issue_operation, run_batched, FanOut, Registration,
+};
 use crate::submit::{clients, first_status, Shared, AUDITOR};
 use crate::workload::{Nonces, Piece, Workload, ISSUER_CREDIT_LIMIT, NONCE_WINDOW};
 
@@ -427,6 +431,7 @@ async fn main() -> anyhow::Result<()> {
             held[index] = pieces?;
         }
     }
+    await_setup_everywhere(&shared).await?;
     println!(
         "setup: {} accounts registered and funded in {:.1} s",
         suppliers.len() + issuers.len(),

@@ -24,6 +24,12 @@ use crate::workload::{equal_parts, fan_out_children, Piece, NONCE_WINDOW};
 /// Longest one account's fan-out splits may take, all together.
 pub(crate) const FAN_OUT_WAIT: Duration = Duration::from_secs(300);
 
+/// Longest the other endpoints may take to apply the setup once the setup endpoint has.
+pub(crate) const SETUP_SPREAD_WAIT: Duration = Duration::from_secs(60);
+
+/// How often a lagging endpoint's height is read again.
+const SPREAD_POLL: Duration = Duration::from_millis(50);
+
 /// The signing key of the run's `index`-th supplier (deterministic, so a rerun can sign again).
 pub(crate) fn key_for(run: u64, index: usize) -> SigningKey {
     SigningKey::from_bytes(&Sha256::digest(format!("vchain-bench {run} {index}")).into())
@@ -207,6 +213,47 @@ pub(crate) async fn fan_out(
         }
     }
 }
+/// Waits until every endpoint has applied what the setup endpoint has (its height now), so no
+/// load worker sends to a node that does not yet know the worker's account or pieces: a
+/// follower applies a committed block a moment after the node that answered the commit, and
+/// its admission refuses a signer it has not seen (`UNKNOWN_ACCOUNT`), which is final.
+///
+/// An endpoint that never answers is left to the load's resending (its workers send
+/// elsewhere); one that answers but stays behind for `SETUP_SPREAD_WAIT` is an error naming it.
+pub(crate) async fn await_setup_everywhere(shared: &Shared) -> anyhow::Result<()> {
+    let mut client = shared.clients[shared.setup_endpoint].clone();
+    let target = client
+        .get_status(GetStatusRequest {})
+        .await
+        .context("setup endpoint's status after setup")?
+        .into_inner()
+        .height;
+    let deadline = Instant::now() + SETUP_SPREAD_WAIT;
+    for (endpoint, client) in shared.endpoints.iter().zip(&shared.clients) {
+        let mut client = client.clone();
+        loop {
+            let reached = client.get_status(GetStatusRequest {}).await;
+            match reached {
+                Ok(status) if status.get_ref().height >= target => break,
+                _ if Instant::now() < deadline => tokio::time::sleep(SPREAD_POLL).await,
+                Ok(status) => bail!(
+                    "{endpoint} is at height {} after {} s; the setup ends at {target}",
+                    status.get_ref().height,
+                    SETUP_SPREAD_WAIT.as_secs()
+                ),
+                Err(unreachable) => {
+                    eprintln!(
+                        "setup: {endpoint} did not answer ({}); its workers send elsewhere",
+                        unreachable.message()
+                    );
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Submits `operations` signed by `signer`, at most a nonce window at a time, and waits until
 /// all committed; returns their results in order.
 pub(crate) async fn run_batched(
