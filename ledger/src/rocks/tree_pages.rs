@@ -329,6 +329,25 @@ pub(crate) struct PageChange<'u> {
     order: u128,
 }
 
+impl<'u> PageChange<'u> {
+    /// The change of slot `slot` of the page rooted at `root` to `node`, with its order.
+    fn new(root: NodePath, slot: usize, node: &'u Option<Node>) -> Self {
+        Self {
+            root,
+            slot,
+            node,
+            order: page_order(&root, slot),
+        }
+    }
+
+    /// Whether `self` and `other` change one position. Orders that differ settle it with one
+    /// integer compare; only equal orders (or roots deeper than [`ORDERED_DEPTH_MAX`]) compare
+    /// the paths.
+    fn same_position(&self, other: &Self) -> bool {
+        self.order == other.order && (self.root, self.slot) == (other.root, other.slot)
+    }
+}
+
 /// Page roots at most this deep are ordered by [`page_order`] alone: their path bits fit in
 /// its 13 prefix bytes.
 const ORDERED_DEPTH_MAX: u16 = 104;
@@ -359,12 +378,7 @@ pub(crate) fn changes_by_page(update: &TreeUpdate) -> Vec<PageChange<'_>> {
         .iter()
         .map(|(path, node)| {
             let (root, slot) = page_of(path);
-            PageChange {
-                root,
-                slot,
-                node,
-                order: page_order(&root, slot),
-            }
+            PageChange::new(root, slot, node)
         })
         .collect();
     changes.sort_unstable_by(|a, b| {
@@ -375,7 +389,7 @@ pub(crate) fn changes_by_page(update: &TreeUpdate) -> Vec<PageChange<'_>> {
     for pair in changes.windows(2) {
         // One page and slot is one position: a tree update changes each position once.
         assert!(
-            (pair[0].root, pair[0].slot) != (pair[1].root, pair[1].slot),
+            !pair[0].same_position(&pair[1]),
             "a tree update places the node at slot {} of page {} twice",
             pair[0].slot,
             Hex(&pair[0].root.encode())
@@ -714,12 +728,7 @@ mod tests {
                 changes.iter().map(|(slot, node)| (*slot, node.map(leaf))).collect();
             let page_changes: Vec<PageChange<'_>> = nodes
                 .iter()
-                .map(|(slot, node)| PageChange {
-                    root: NodePath::ROOT,
-                    slot: *slot,
-                    node,
-                    order: page_order(&NodePath::ROOT, *slot),
-                })
+                .map(|(slot, node)| PageChange::new(NodePath::ROOT, *slot, node))
                 .collect();
             for (slot, node) in &nodes {
                 reference.set(*slot, *node);
