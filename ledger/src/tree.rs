@@ -32,7 +32,8 @@ pub const NODE_PATH_LEN: usize = 2 + 32;
 pub const NODE_LEN: usize = 1 + 32 + 32;
 
 const TAG_LEAF: u8 = 0x00;
-const TAG_INNER: u8 = 0x01;
+/// The first byte of an encoded inner [`Node`].
+pub(crate) const TAG_INNER: u8 = 0x01;
 
 /// SHA-256 of `bytes`.
 fn sha256(bytes: &[u8]) -> Hash {

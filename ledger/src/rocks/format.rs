@@ -11,6 +11,10 @@
 //! - 3: the state tree is stored in pages of four levels in the `tree_pages` family
 //!   (`tree_pages.rs`), not one node per entry in `tree`. The migration writes the pages from the
 //!   stored nodes, checks they give the same root, and empties `tree` in the step's batch.
+//! - 4: a tree page may be stored compact, without the inner nodes of its upper levels that its
+//!   other nodes give (`tree_pages.rs`). Nothing is rewritten: full pages stay readable and a
+//!   commit stores each page it changes compact. A release that reads only format 3 would refuse
+//!   a compact page as damaged, so it must refuse the ledger.
 //!
 //! Invariants kept here: a ledger in a newer format is refused before anything reads or writes
 //! it; a migration runs one step at a time, each step's writes and its new format number in one
@@ -18,14 +22,14 @@
 
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 
-use super::tree_pages::{page_of, Page, PAGE_LEVELS};
+use super::tree_pages::{page_of, Page, StoredPage, PAGE_LEVELS};
 use super::{storage, RocksLedger, CF_META, CF_TREE, CF_TREE_PAGES};
 use crate::error::Hex;
 use crate::tree::{Node, NodePath, DEPTH_MAX};
 use crate::LedgerError;
 
 /// The on-disk format this release writes, and the newest it reads.
-pub const LEDGER_FORMAT: u32 = 3;
+pub const LEDGER_FORMAT: u32 = 4;
 /// The first format that stores the state tree in pages.
 pub(super) const TREE_PAGES_FORMAT: u32 = 3;
 /// Pages written per batch while migrating a tree to pages (each at most
@@ -94,6 +98,8 @@ impl RocksLedger {
             // already a format 2 ledger with nothing archived.
             1 => Ok(WriteBatch::default()),
             2 => self.migrate_tree_to_pages(),
+            // Format 4 only adds a form of page that commits write from now on.
+            3 => Ok(WriteBatch::default()),
             other => Err(LedgerError::corruption(
                 "format record",
                 format!("no migration from format {other}"),
@@ -112,6 +118,7 @@ impl RocksLedger {
         let pages_cf = self.cf(CF_TREE_PAGES)?;
         let mut batch = WriteBatch::default();
         let mut written = 0u64;
+        let mut stored = Vec::with_capacity(super::PAGE_BYTES_MAX);
         for band in (0..=DEPTH_MAX).step_by(usize::from(PAGE_LEVELS)) {
             // Node keys sort by depth, then path: the nodes of one depth come in path order,
             // hence in page order. A page takes its nodes from four depths, read side by side.
@@ -147,7 +154,10 @@ impl RocksLedger {
                         nodes.next();
                     }
                 }
-                batch.put_cf(pages_cf, root.encode(), page.encode());
+                if let Some(page) = Option::<StoredPage>::from(&page) {
+                    page.stored_form(&mut stored);
+                    batch.put_cf(pages_cf, root.encode(), &stored);
+                }
                 written += 1;
                 if batch.len() >= MIGRATION_PAGES_PER_BATCH {
                     self.db

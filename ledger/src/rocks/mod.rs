@@ -668,7 +668,8 @@ const BATCH_ENTRY_OVERHEAD_BYTES: usize = 16;
 /// Room for the head record and the batch header.
 const BATCH_FIXED_BYTES: usize = 256;
 
-/// What `commit`'s write batch, with `pages`, holds: an estimate from above, to size it once.
+/// What `commit`'s write batch, with `pages`, holds: an estimate from above, to size it once
+/// (pages counted in the full form, which the stored form never exceeds).
 fn batch_bytes(commit: &BlockCommit<'_>, pages: &tree_pages::PagesWritten) -> usize {
     let entries = |writes: &WriteSet| -> usize {
         writes
@@ -696,10 +697,15 @@ fn batch_bytes(commit: &BlockCommit<'_>, pages: &tree_pages::PagesWritten) -> us
         + page_bytes
 }
 
+/// Puts `pages` in `batch` in their stored form (compact where it saves anything).
 fn put_pages(batch: &mut WriteBatch, cf: &ColumnFamily, pages: &tree_pages::PagesWritten) {
+    let mut stored = Vec::with_capacity(tree_pages::PAGE_BYTES_MAX);
     for (root, page) in pages {
         match page {
-            Some(page) => batch.put_cf(cf, root.encode(), page.bytes()),
+            Some(page) => {
+                page.stored_form(&mut stored);
+                batch.put_cf(cf, root.encode(), &stored);
+            }
             None => batch.delete_cf(cf, root.encode()),
         }
     }

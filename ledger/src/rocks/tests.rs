@@ -2054,6 +2054,95 @@ fn pages_a_commit_writes_are_known_to_match() {
     assert!(occupied.iter().all(|slot| root_page.matched(*slot)));
 }
 
+/// A node under an inner node that a compact page leaves out is still checked: damaged on disk,
+/// the page's top node computed from it no longer hashes to the parent page's record.
+#[test]
+fn a_damaged_node_of_a_compact_page_is_refused() {
+    let dir = TempDir::new().expect("tempdir");
+    {
+        let ledger = RocksLedger::open(dir.path()).expect("open");
+        commit(&ledger, 0, &sixty_four_keys("value"), &WriteSet::new()).expect("genesis");
+        let cf = ledger.cf(CF_TREE_PAGES).expect("cf");
+        let (key, mut bytes) = ledger
+            .db
+            .iterator_cf(cf, IteratorMode::Start)
+            .map(|entry| entry.expect("read"))
+            .find(|(key, bytes)| {
+                NodePath::decode(key).expect("page key").depth() == 4 && bytes[0] & 0x80 != 0
+            })
+            .expect("a compact page at depth 4");
+        // The last stored node's last byte: a node below the left-out top node.
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x01;
+        ledger.db.put_cf(cf, &key, &bytes).expect("put");
+    }
+    let ledger = RocksLedger::open(dir.path()).expect("reopen: the root page is intact");
+    let error = ledger
+        .prepare_state(&sixty_four_keys("new"))
+        .expect_err("the damaged page is read on the way to a written key");
+    assert!(error.to_string().contains("its parent records"), "{error}");
+}
+
+/// A ledger of format 3 (every page in full) opens under format 4 without a rewrite, reads and
+/// proves as before, and the pages a commit changes are then stored compact.
+#[test]
+fn a_format_3_ledger_reads_its_full_pages_and_commits_compact_ones() {
+    let dir = TempDir::new().expect("tempdir");
+    let state = sixty_four_keys("value");
+    let root = {
+        let ledger = RocksLedger::open(dir.path()).expect("open");
+        commit(&ledger, 0, &state, &WriteSet::new()).expect("genesis");
+        let cf = ledger.cf(CF_TREE_PAGES).expect("cf");
+        let pages: Vec<_> = ledger
+            .db
+            .iterator_cf(cf, IteratorMode::Start)
+            .map(|entry| entry.expect("read"))
+            .collect();
+        let mut compact = 0;
+        for (key, bytes) in pages {
+            compact += usize::from(bytes[0] & 0x80 != 0);
+            let full = Page::decode(&bytes).expect("page").encode();
+            ledger.db.put_cf(cf, &key, full).expect("put");
+        }
+        assert!(compact > 0, "a commit stores compact pages");
+        ledger.force_format(Some(3)).expect("as format 3");
+        ledger.head().expect("head").expect("genesis").state_root
+    };
+    let ledger = RocksLedger::open(dir.path()).expect("a format 3 ledger opens");
+    assert_eq!(ledger.format().expect("format"), LEDGER_FORMAT);
+    assert_eq!(ledger.head().expect("head").expect("head").state_root, root);
+    let cf = ledger.cf(CF_TREE_PAGES).expect("cf");
+    let root_page = || {
+        ledger
+            .db
+            .get_cf(cf, NodePath::ROOT.encode())
+            .expect("read")
+            .expect("the root page")
+    };
+    assert_eq!(root_page()[0] & 0x80, 0, "not rewritten by the migration");
+    let (value, proof) = ledger.prove(b"key 7").expect("prove");
+    assert_eq!(value.as_deref(), Some(b"value 7".as_slice()));
+    verify_proof(&root, b"key 7", value.as_deref(), &proof).expect("a proof from full pages");
+    commit(&ledger, 1, &sixty_four_keys("next"), &WriteSet::new()).expect("a commit");
+    let next_root = ledger.head().expect("head").expect("head").state_root;
+    assert_ne!(next_root, root);
+    assert_ne!(
+        root_page()[0] & 0x80,
+        0,
+        "the changed root page is stored compact"
+    );
+    drop(ledger);
+    let reopened = RocksLedger::open(dir.path()).expect("reopen");
+    assert_eq!(
+        reopened.head().expect("head").expect("head").state_root,
+        next_root
+    );
+    let (value, proof) = reopened.prove(b"key 7").expect("prove");
+    assert_eq!(value.as_deref(), Some(b"next 7".as_slice()));
+    verify_proof(&next_root, b"key 7", value.as_deref(), &proof)
+        .expect("a proof from compact pages");
+}
+
 /// A node read from the store is checked against its parent's record before it is known: one
 /// damaged behind the ledger's back is refused on its first read after a reopen, and nothing
 /// is marked known for it; the nodes that do match are known from then on.

@@ -18,15 +18,30 @@
 //!   [`NodePath`] of that root. The page of a node at depth `d` is rooted at `d - d % 4` on the
 //!   node's path; its slot is `2^r - 1 + b`, where `r = d % 4` and `b` the `r` path bits after the
 //!   page root (slot 0 is the page root, slots 1-2 the next level, 3-6, then 7-14).
-//! - Value: a big-endian u16 whose bit `s` says slot `s` is occupied, then each occupied slot's
-//!   encoded [`Node`] ([`NODE_LEN`] bytes) in slot order. A page with no node is not stored.
+//! - Value, full form: a big-endian u16 whose bit `s` says slot `s` is occupied, then each
+//!   occupied slot's encoded [`Node`] ([`NODE_LEN`] bytes) in slot order. A page with no node is
+//!   not stored.
+//! - Value, compact form (what a commit writes when it saves anything): the u16 with
+//!   [`COMPACT_FLAG`] set as well, then a byte whose bit `s` says the inner node in slot `s` is
+//!   left out, then the other occupied slots' nodes in slot order. Only inner nodes of the upper
+//!   three levels ([`PARENT_SLOTS`]) are left out: their children are in the page, and an inner
+//!   node is exactly the hashes of its two children (empty ones included), so reading the page
+//!   computes them again, bottom up. A full page of eight bottom nodes and seven inner nodes
+//!   above them is 523 bytes compact, 977 in full: a block's tree writes, its RocksDB write and
+//!   every later flush and compaction of them shrink by about that much. A reader accepts both
+//!   forms (ledgers of format 3 hold full pages until a commit rewrites them).
+//!
+//! The writer holds pages in the full form, so a descent reads any slot's node directly; the
+//! compact form exists only on disk. A damaged node under a left-out one is still caught: the
+//! page's top node, computed from it, no longer hashes to what the parent page records.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
 
 use crate::error::Hex;
-use crate::tree::{Node, NodePath, TreeUpdate, DEPTH_MAX, NODE_LEN};
-use crate::LedgerError;
+use crate::tree::{Node, NodePath, TreeUpdate, DEPTH_MAX, NODE_LEN, TAG_INNER};
+use crate::{LedgerError, EMPTY_ROOT};
 
 /// Binary levels one page holds.
 pub const PAGE_LEVELS: u16 = 4;
@@ -35,6 +50,18 @@ pub const PAGE_SLOTS: usize = (1 << PAGE_LEVELS) - 1;
 /// Largest encoded page: the occupancy bits and every slot's node.
 pub const PAGE_BYTES_MAX: usize = 2 + PAGE_SLOTS * NODE_LEN;
 const _: () = assert!(PAGE_SLOTS <= u16::BITS as usize);
+/// Set in a stored page's occupancy bits when the page is in the compact form (module docs).
+/// It is a bit no slot uses, so a release that reads only full pages refuses a compact one.
+const COMPACT_FLAG: u16 = 1 << 15;
+// The flag is no slot's bit.
+const _: () = assert!(COMPACT_FLAG.trailing_zeros() as usize >= PAGE_SLOTS);
+/// Slots whose children lie in the same page (the upper three levels): an inner node in one of
+/// them is left out of the compact form. Slot `s`'s children are slots `2s + 1` and `2s + 2`.
+const PARENT_SLOTS: usize = (1 << (PAGE_LEVELS - 1)) - 1;
+const _: () = assert!(PARENT_SLOTS <= u8::BITS as usize);
+const _: () = assert!(2 * PARENT_SLOTS < PAGE_SLOTS);
+/// Smallest stored compact page: the occupancy bits and the left-out slots.
+const COMPACT_HEADER_BYTES: usize = 3;
 // The deepest level (a leaf at DEPTH_MAX) starts a page of its own.
 const _: () = assert!(DEPTH_MAX.is_multiple_of(PAGE_LEVELS));
 /// Pages shallower than this stay in the writer's memory for good: every block's update walks
@@ -108,9 +135,16 @@ impl Page {
         bytes
     }
 
-    /// Parses stored bytes, refusing a wrong length, an unused occupancy bit, a node that does not
-    /// decode, or an empty page (never stored).
+    /// Parses stored bytes in either form (module docs), refusing a wrong length, an unused
+    /// occupancy bit, a node that does not decode, an empty page (never stored), or a compact
+    /// page that leaves out nothing or leaves out what it cannot give again.
+    #[cfg(test)]
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, LedgerError> {
+        Self::decode_full(&full_form(bytes)?)
+    }
+
+    /// [`Page::decode`] of the full form.
+    fn decode_full(bytes: &[u8]) -> Result<Self, LedgerError> {
         let what = || format!("tree page of {} bytes", bytes.len());
         if bytes.len() < 2 {
             return Err(LedgerError::corruption(what(), "no occupancy bits"));
@@ -144,6 +178,67 @@ impl Page {
     }
 }
 
+/// `bytes` in the full form: a compact page with its left-out inner nodes computed from their
+/// children (bottom up), a full one as it is.
+fn full_form(bytes: &[u8]) -> Result<Cow<'_, [u8]>, LedgerError> {
+    let occupied = match bytes {
+        [high, low, ..] => u16::from_be_bytes([*high, *low]),
+        _ => return Ok(Cow::Borrowed(bytes)), // refused by the full decoder
+    };
+    if occupied & COMPACT_FLAG == 0 {
+        return Ok(Cow::Borrowed(bytes));
+    }
+    let what = || format!("compact tree page of {} bytes", bytes.len());
+    let occupied = occupied & !COMPACT_FLAG;
+    let Some(&omitted) = bytes.get(2) else {
+        return Err(LedgerError::corruption(what(), "no left-out slots"));
+    };
+    let omitted = u16::from(omitted);
+    if omitted == 0 || omitted >> PARENT_SLOTS != 0 || omitted & !occupied != 0 {
+        return Err(LedgerError::corruption(
+            what(),
+            format!(
+                "left-out slots {omitted:#04x} are not occupied parent slots of {occupied:#06x}"
+            ),
+        ));
+    }
+    let kept = occupied & !omitted;
+    let length = COMPACT_HEADER_BYTES + kept.count_ones() as usize * NODE_LEN;
+    if bytes.len() != length {
+        return Err(LedgerError::corruption(
+            what(),
+            format!("{} nodes need {length} bytes", kept.count_ones()),
+        ));
+    }
+    let mut page = Page::default();
+    let mut nodes = bytes[COMPACT_HEADER_BYTES..].chunks_exact(NODE_LEN);
+    for slot in 0..PAGE_SLOTS {
+        if kept & (1 << slot) != 0 {
+            let node = nodes.next().expect("length checked above");
+            page.slots[slot] = Some(Node::decode(node)?);
+        }
+    }
+    // Bottom up, so a left-out node's left-out children are computed before it.
+    for slot in (0..PARENT_SLOTS).rev() {
+        if omitted & (1 << slot) == 0 {
+            continue;
+        }
+        let (left, right) = (&page.slots[2 * slot + 1], &page.slots[2 * slot + 2]);
+        if left.is_none() && right.is_none() {
+            return Err(LedgerError::corruption(
+                what(),
+                format!("the inner node left out of slot {slot} has no child in the page"),
+            ));
+        }
+        let hash = |child: &Option<Node>| child.as_ref().map_or(EMPTY_ROOT, Node::hash);
+        page.slots[slot] = Some(Node::Inner {
+            left: hash(left),
+            right: hash(right),
+        });
+    }
+    Ok(Cow::Owned(page.encode()))
+}
+
 /// A page as stored: its bytes, checked once, from which one node is read without decoding the
 /// others (the writer's cache holds pages this way: a sparse page costs only its nodes).
 ///
@@ -172,13 +267,45 @@ impl PartialEq for StoredPage {
 impl Eq for StoredPage {}
 
 impl StoredPage {
-    /// Checks stored bytes as [`Page::decode`] does and keeps them (no slot known to match).
+    /// Checks stored bytes as [`Page::decode`] does and keeps them in the full form (no slot
+    /// known to match).
     pub(crate) fn parse(bytes: &[u8]) -> Result<Self, LedgerError> {
-        Page::decode(bytes)?;
+        let full = full_form(bytes)?;
+        Page::decode_full(&full)?;
         Ok(Self {
-            bytes: bytes.into(),
+            bytes: full.into(),
             matched: Cell::new(0),
         })
+    }
+
+    /// Puts the bytes to store for this page in `out` (emptied first): the compact form when
+    /// it leaves anything out, the full form otherwise (module docs).
+    pub(crate) fn stored_form(&self, out: &mut Vec<u8>) {
+        out.clear();
+        let occupied = self.occupied();
+        let omitted = (0..PARENT_SLOTS)
+            .filter(|slot| {
+                self.slot_bytes(*slot)
+                    .is_some_and(|node| node[0] == TAG_INNER)
+            })
+            .fold(0u16, |omitted, slot| omitted | 1 << slot);
+        if omitted == 0 {
+            out.extend_from_slice(&self.bytes);
+            return;
+        }
+        out.extend_from_slice(&(occupied | COMPACT_FLAG).to_be_bytes());
+        out.push(u8::try_from(omitted).expect("parent slots fit a byte"));
+        for slot in 0..PAGE_SLOTS {
+            if omitted & (1 << slot) == 0 {
+                if let Some(node) = self.slot_bytes(slot) {
+                    out.extend_from_slice(node);
+                }
+            }
+        }
+        debug_assert_eq!(
+            out.len(),
+            COMPACT_HEADER_BYTES + (occupied & !omitted).count_ones() as usize * NODE_LEN
+        );
     }
 
     /// Whether the node in `slot` is known to hash to its parent's record.
@@ -565,6 +692,108 @@ mod tests {
             Page::decode(&bad_tag).is_err(),
             "a node with an unknown tag"
         );
+    }
+
+    /// The pages a tree update of `keys` keys writes into an empty tree, as the writer holds them.
+    fn pages_of_a_tree(keys: u32) -> Vec<StoredPage> {
+        let writes: crate::WriteSet = (0..keys)
+            .map(|i| (format!("key {i}").into_bytes(), Some(vec![1, 2, 3])))
+            .collect();
+        let update =
+            crate::tree::update(&crate::MemoryLedger::new(), &writes).expect("tree update");
+        page_writes(&changes_by_page(&update), |_| None)
+            .into_iter()
+            .map(|(_, page)| page.expect("a fresh tree's page holds nodes"))
+            .collect()
+    }
+
+    /// The stored form of `page`.
+    fn stored(page: &StoredPage) -> Vec<u8> {
+        let mut out = Vec::new();
+        page.stored_form(&mut out);
+        out
+    }
+
+    #[test]
+    fn a_page_is_stored_without_the_inner_nodes_its_children_give() {
+        let pages = pages_of_a_tree(2_000);
+        let root_page = &pages[0];
+        assert!(
+            (0..PAGE_SLOTS).all(|slot| root_page.node(slot).is_some()),
+            "2,000 keys fill the root page"
+        );
+        let compact = stored(root_page);
+        assert_eq!(compact.len(), COMPACT_HEADER_BYTES + 8 * NODE_LEN);
+        assert_eq!(root_page.bytes().len(), PAGE_BYTES_MAX);
+        assert_eq!(&compact[..COMPACT_HEADER_BYTES], &[0xff, 0xff, 0x7f]);
+        // Read back, the left-out nodes are computed to the same bytes.
+        let read = StoredPage::parse(&compact).expect("parses");
+        assert_eq!(read, *root_page);
+        assert_eq!(
+            Page::decode(&compact).expect("decodes"),
+            root_page.to_page()
+        );
+        // Every page of the tree: the stored form reads back as the page, never longer than
+        // the full form, and shorter whenever an upper slot holds an inner node.
+        let mut saved = 0;
+        for page in &pages {
+            let bytes = stored(page);
+            assert_eq!(StoredPage::parse(&bytes).expect("parses"), *page);
+            let inner_above =
+                (0..PARENT_SLOTS).any(|slot| matches!(page.node(slot), Some(Node::Inner { .. })));
+            assert_eq!(bytes.len() < page.bytes().len(), inner_above);
+            saved += page.bytes().len() - bytes.len();
+        }
+        assert!(saved > 0);
+    }
+
+    #[test]
+    fn a_page_without_upper_inner_nodes_is_stored_in_full() {
+        let mut page = Page::default();
+        page.set(0, Some(leaf(1)));
+        let page = Option::<StoredPage>::from(&page).expect("a node");
+        assert_eq!(stored(&page), page.bytes());
+    }
+
+    #[test]
+    fn a_compact_page_that_cannot_be_read_back_is_refused() {
+        let root_page = &pages_of_a_tree(2_000)[0];
+        let compact = stored(root_page);
+        let refused = |bytes: &[u8], why: &str| {
+            let error = Page::decode(bytes).expect_err(why);
+            assert!(
+                matches!(error, LedgerError::Corruption { .. }),
+                "{why}: {error}"
+            );
+            assert!(StoredPage::parse(bytes).is_err(), "{why}");
+        };
+        refused(&compact[..2], "no left-out slots byte");
+        refused(&compact[..compact.len() - 1], "short");
+        let mut long = compact.clone();
+        long.extend_from_slice(&[0; NODE_LEN]);
+        refused(&long, "a node too many");
+        let mut nothing_left_out = compact.clone();
+        nothing_left_out[2] = 0;
+        refused(&nothing_left_out, "a compact page that leaves out nothing");
+        let mut bottom_left_out = compact.clone();
+        bottom_left_out[2] = 0x80;
+        refused(&bottom_left_out, "slot 7 has no children in the page");
+        // Slot 6 left out while its children (slots 13, 14) are empty.
+        let mut childless = Page::default();
+        childless.set(
+            6,
+            Some(Node::Inner {
+                left: [1; 32],
+                right: [2; 32],
+            }),
+        );
+        childless.set(0, Some(leaf(1)));
+        let mut bytes = vec![0x80, 0x41, 0x40];
+        bytes.extend_from_slice(&leaf(1).encode());
+        refused(&bytes, "a left-out inner node without a child");
+        // The same page in full is read (a full page is not checked against its children here;
+        // the descent checks each node against its parent's record).
+        assert!(Page::decode(&childless.encode()).is_ok());
     }
 
     #[test]
