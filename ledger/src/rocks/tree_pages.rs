@@ -26,7 +26,8 @@
 //!   left out, then the other occupied slots' nodes in slot order. Only inner nodes of the upper
 //!   three levels ([`PARENT_SLOTS`]) are left out: their children are in the page, and an inner
 //!   node is exactly the hashes of its two children (empty ones included), so reading the page
-//!   computes them again, bottom up. A full page of eight bottom nodes and seven inner nodes
+//!   computes them again, bottom up (an inner node whose sides do not match its child slots'
+//!   occupancy is kept: [`StoredPage::stored_form`]). A full page of eight bottom nodes and seven inner nodes
 //!   above them is 523 bytes compact, 977 in full: a block's tree writes, its RocksDB write and
 //!   every later flush and compaction of them shrink by about that much. A reader accepts both
 //!   forms (ledgers of format 3 hold full pages until a commit rewrites them).
@@ -284,10 +285,7 @@ impl StoredPage {
         out.clear();
         let occupied = self.occupied();
         let omitted = (0..PARENT_SLOTS)
-            .filter(|slot| {
-                self.slot_bytes(*slot)
-                    .is_some_and(|node| node[0] == TAG_INNER)
-            })
+            .filter(|slot| self.gives_inner_node(*slot))
             .fold(0u16, |omitted, slot| omitted | 1 << slot);
         if omitted == 0 {
             out.extend_from_slice(&self.bytes);
@@ -306,6 +304,24 @@ impl StoredPage {
             out.len(),
             COMPACT_HEADER_BYTES + (occupied & !omitted).count_ones() as usize * NODE_LEN
         );
+    }
+
+    /// Whether the node in parent slot `slot` is an inner node that reading the compact form
+    /// gives again: each side it records empty has an empty child slot, and each side it records
+    /// a hash for has a child. A tree update deletes what lies below a position it empties, so
+    /// this holds for every inner node; a node stored below an empty side (which no read would
+    /// reach) would change the computed node, so such an inner node is kept as it is.
+    fn gives_inner_node(&self, slot: usize) -> bool {
+        debug_assert!(slot < PARENT_SLOTS);
+        let Some(node) = self.slot_bytes(slot) else {
+            return false;
+        };
+        let occupied = self.occupied();
+        let (left, right) = (&node[1..33], &node[33..NODE_LEN]);
+        let recorded = |hash: &[u8], child: usize| {
+            (hash != EMPTY_ROOT.as_slice()) == (occupied & (1 << child) != 0)
+        };
+        node[0] == TAG_INNER && recorded(left, 2 * slot + 1) && recorded(right, 2 * slot + 2)
     }
 
     /// Whether the node in `slot` is known to hash to its parent's record.
@@ -745,6 +761,41 @@ mod tests {
             saved += page.bytes().len() - bytes.len();
         }
         assert!(saved > 0);
+    }
+
+    /// An inner node that records an empty side over an occupied child slot (a node no read
+    /// would reach) is not one the compact form gives again: it is stored as it is, and the
+    /// page reads back unchanged.
+    #[test]
+    fn an_inner_node_over_a_node_it_does_not_record_is_stored_as_it_is() {
+        let mut page = Page::default();
+        let (left, right) = (leaf(1), leaf(2));
+        page.set(1, Some(left));
+        page.set(2, Some(right));
+        page.set(
+            0,
+            Some(Node::Inner {
+                left: left.hash(),
+                right: EMPTY_ROOT,
+            }),
+        );
+        let page = Option::<StoredPage>::from(&page).expect("nodes");
+        let bytes = stored(&page);
+        assert_eq!(bytes, page.bytes(), "kept in full");
+        assert_eq!(StoredPage::parse(&bytes).expect("parses"), page);
+        // Recording both sides, the same node is left out.
+        let mut consistent = page.to_page();
+        consistent.set(
+            0,
+            Some(Node::Inner {
+                left: left.hash(),
+                right: right.hash(),
+            }),
+        );
+        let consistent = Option::<StoredPage>::from(&consistent).expect("nodes");
+        let bytes = stored(&consistent);
+        assert_eq!(bytes.len(), COMPACT_HEADER_BYTES + 2 * NODE_LEN);
+        assert_eq!(StoredPage::parse(&bytes).expect("parses"), consistent);
     }
 
     #[test]
