@@ -36,7 +36,6 @@
 //! compact form exists only on disk. A damaged node under a left-out one is still caught: the
 //! page's top node, computed from it, no longer hashes to what the parent page records.
 
-use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
 
@@ -141,7 +140,11 @@ impl Page {
     /// page that leaves out nothing or leaves out what it cannot give again.
     #[cfg(test)]
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, LedgerError> {
-        Self::decode_full(&full_form(bytes)?)
+        if is_compact(bytes) {
+            Self::decode_compact(bytes)
+        } else {
+            Self::decode_full(bytes)
+        }
     }
 
     /// [`Page::decode`] of the full form.
@@ -168,76 +171,78 @@ impl Page {
             ));
         }
         let mut page = Page::default();
-        let mut nodes = bytes[2..].chunks_exact(NODE_LEN);
+        page.fill(occupied, &bytes[2..])?;
+        Ok(page)
+    }
+
+    /// Decodes `nodes` (one per bit of `slots`, in slot order, the length already checked) into
+    /// those slots.
+    fn fill(&mut self, slots: u16, nodes: &[u8]) -> Result<(), LedgerError> {
+        let mut nodes = nodes.chunks_exact(NODE_LEN);
         for slot in 0..PAGE_SLOTS {
-            if occupied & (1 << slot) != 0 {
-                let node = nodes.next().expect("length checked above");
-                page.slots[slot] = Some(Node::decode(node)?);
+            if slots & (1 << slot) != 0 {
+                let node = nodes.next().expect("length checked by the caller");
+                self.slots[slot] = Some(Node::decode(node)?);
             }
+        }
+        Ok(())
+    }
+
+    /// Parses a compact page (module docs), computing its left-out inner nodes from their
+    /// children, bottom up.
+    fn decode_compact(bytes: &[u8]) -> Result<Self, LedgerError> {
+        debug_assert!(is_compact(bytes));
+        let what = || format!("compact tree page of {} bytes", bytes.len());
+        let [high, low, omitted, ..] = *bytes else {
+            return Err(LedgerError::corruption(what(), "shorter than its header"));
+        };
+        let occupied = u16::from_be_bytes([high, low]) & !COMPACT_FLAG;
+        let omitted = u16::from(omitted);
+        if omitted == 0 || omitted >> PARENT_SLOTS != 0 || omitted & !occupied != 0 {
+            let why = format!("left-out slots {omitted:#04x}, occupied {occupied:#06x}");
+            return Err(LedgerError::corruption(
+                what(),
+                format!("{why}: not occupied parent slots"),
+            ));
+        }
+        let kept = occupied & !omitted;
+        let length = COMPACT_HEADER_BYTES + kept.count_ones() as usize * NODE_LEN;
+        if bytes.len() != length {
+            return Err(LedgerError::corruption(
+                what(),
+                format!("{} nodes need {length} bytes", kept.count_ones()),
+            ));
+        }
+        let mut page = Page::default();
+        page.fill(kept, &bytes[COMPACT_HEADER_BYTES..])?;
+        // Bottom up, so a left-out node's left-out children are computed before it.
+        for slot in (0..PARENT_SLOTS).rev() {
+            if omitted & (1 << slot) == 0 {
+                continue;
+            }
+            let (left, right) = (&page.slots[2 * slot + 1], &page.slots[2 * slot + 2]);
+            if left.is_none() && right.is_none() {
+                return Err(LedgerError::corruption(
+                    what(),
+                    format!("the inner node left out of slot {slot} has no child in the page"),
+                ));
+            }
+            let hash = |child: &Option<Node>| child.as_ref().map_or(EMPTY_ROOT, Node::hash);
+            page.slots[slot] = Some(Node::Inner {
+                left: hash(left),
+                right: hash(right),
+            });
         }
         Ok(page)
     }
 }
 
-/// `bytes` in the full form: a compact page with its left-out inner nodes computed from their
-/// children (bottom up), a full one as it is.
-fn full_form(bytes: &[u8]) -> Result<Cow<'_, [u8]>, LedgerError> {
-    let occupied = match bytes {
-        [high, low, ..] => u16::from_be_bytes([*high, *low]),
-        _ => return Ok(Cow::Borrowed(bytes)), // refused by the full decoder
-    };
-    if occupied & COMPACT_FLAG == 0 {
-        return Ok(Cow::Borrowed(bytes));
-    }
-    let what = || format!("compact tree page of {} bytes", bytes.len());
-    let occupied = occupied & !COMPACT_FLAG;
-    let Some(&omitted) = bytes.get(2) else {
-        return Err(LedgerError::corruption(what(), "no left-out slots"));
-    };
-    let omitted = u16::from(omitted);
-    if omitted == 0 || omitted >> PARENT_SLOTS != 0 || omitted & !occupied != 0 {
-        return Err(LedgerError::corruption(
-            what(),
-            format!(
-                "left-out slots {omitted:#04x} are not occupied parent slots of {occupied:#06x}"
-            ),
-        ));
-    }
-    let kept = occupied & !omitted;
-    let length = COMPACT_HEADER_BYTES + kept.count_ones() as usize * NODE_LEN;
-    if bytes.len() != length {
-        return Err(LedgerError::corruption(
-            what(),
-            format!("{} nodes need {length} bytes", kept.count_ones()),
-        ));
-    }
-    let mut page = Page::default();
-    let mut nodes = bytes[COMPACT_HEADER_BYTES..].chunks_exact(NODE_LEN);
-    for slot in 0..PAGE_SLOTS {
-        if kept & (1 << slot) != 0 {
-            let node = nodes.next().expect("length checked above");
-            page.slots[slot] = Some(Node::decode(node)?);
-        }
-    }
-    // Bottom up, so a left-out node's left-out children are computed before it.
-    for slot in (0..PARENT_SLOTS).rev() {
-        if omitted & (1 << slot) == 0 {
-            continue;
-        }
-        let (left, right) = (&page.slots[2 * slot + 1], &page.slots[2 * slot + 2]);
-        if left.is_none() && right.is_none() {
-            return Err(LedgerError::corruption(
-                what(),
-                format!("the inner node left out of slot {slot} has no child in the page"),
-            ));
-        }
-        let hash = |child: &Option<Node>| child.as_ref().map_or(EMPTY_ROOT, Node::hash);
-        page.slots[slot] = Some(Node::Inner {
-            left: hash(left),
-            right: hash(right),
-        });
-    }
-    Ok(Cow::Owned(page.encode()))
+/// Whether stored `bytes` are in the compact form (a page too short to say is refused by the
+/// full form's decoder).
+fn is_compact(bytes: &[u8]) -> bool {
+    bytes
+        .first()
+        .is_some_and(|high| u16::from_be_bytes([*high, 0]) & COMPACT_FLAG != 0)
 }
 
 /// A page as stored: its bytes, checked once, from which one node is read without decoding the
@@ -271,10 +276,15 @@ impl StoredPage {
     /// Checks stored bytes as [`Page::decode`] does and keeps them in the full form (no slot
     /// known to match).
     pub(crate) fn parse(bytes: &[u8]) -> Result<Self, LedgerError> {
-        let full = full_form(bytes)?;
-        Page::decode_full(&full)?;
+        let bytes = if is_compact(bytes) {
+            // Decoded once: its nodes, kept and computed, are encoded as the full form.
+            Page::decode_compact(bytes)?.encode().into_boxed_slice()
+        } else {
+            Page::decode_full(bytes)?;
+            bytes.into()
+        };
         Ok(Self {
-            bytes: full.into(),
+            bytes,
             matched: Cell::new(0),
         })
     }
