@@ -78,7 +78,8 @@ pub struct BlockTiming {
     pub execute: Duration,
     /// State tree update.
     pub tree: Duration,
-    /// Sealing and the synced RocksDB commit.
+    /// Sealing and the synced RocksDB commit (staged: building the batch, after waiting for
+    /// the block before to be durable).
     pub commit: Duration,
 }
 
@@ -206,6 +207,20 @@ impl BenchChain {
         outcome: &vchain_contracts::BlockOutcome,
         tree: &vchain_ledger::TreeUpdate,
     ) {
+        self.write(block, hash, outcome, tree, false);
+    }
+
+    /// Commits the block ([`RocksLedger::commit_block`]), or stages it
+    /// ([`RocksLedger::stage_block`]): its write then proceeds on the ledger's thread until the
+    /// next block's commit or [`BenchChain::settle`].
+    fn write(
+        &self,
+        block: &Block,
+        hash: Hash,
+        outcome: &vchain_contracts::BlockOutcome,
+        tree: &vchain_ledger::TreeUpdate,
+        behind: bool,
+    ) {
         let header = block.header.as_ref().expect("header");
         let tx_hashes: Vec<Hash> = block
             .transactions
@@ -213,20 +228,31 @@ impl BenchChain {
             .map(|t| tx_hash(&t.body))
             .collect();
         let bytes = block.encode_to_vec();
-        self.ledger
-            .commit_block(&BlockCommit {
-                height: header.height,
-                block_hash: hash,
-                state_root: tree.root,
-                timestamp_ms: header.timestamp_ms,
-                block_bytes: &bytes,
-                tx_hashes: &tx_hashes,
-                state_writes: &outcome.state_writes,
-                tree,
-                index_writes: &outcome.index_writes,
-                certificate: None,
-            })
-            .expect("commit");
+        let commit = BlockCommit {
+            height: header.height,
+            block_hash: hash,
+            state_root: tree.root,
+            timestamp_ms: header.timestamp_ms,
+            block_bytes: &bytes,
+            tx_hashes: &tx_hashes,
+            state_writes: &outcome.state_writes,
+            tree,
+            index_writes: &outcome.index_writes,
+            certificate: None,
+        };
+        if behind {
+            self.ledger.stage_block(&commit).expect("stage");
+        } else {
+            self.ledger.commit_block(&commit).expect("commit");
+        }
+    }
+
+    /// Waits until the last staged block is durable ([`BenchChain::stage_block`]); returns how
+    /// long that took.
+    pub fn settle(&self) -> Duration {
+        let started = Instant::now();
+        self.ledger.wait_committed().expect("commit");
+        started.elapsed()
     }
 
     /// The key `account` signs with.
@@ -244,6 +270,23 @@ impl BenchChain {
 
     /// Runs the node's block pipeline on `transactions` and commits the block; returns timing.
     pub fn commit_block(&mut self, transactions: Vec<SignedTransaction>) -> (BlockTiming, Block) {
+        self.run_block(transactions, true)
+    }
+
+    /// [`BenchChain::commit_block`], returning once the block is staged rather than durable:
+    /// its write proceeds while the caller signs, executes and prepares the next block, which
+    /// reads it through the ledger's caches. The next block's commit phase includes waiting for
+    /// this write; [`BenchChain::settle`] waits for the last one. Read the chain's state through
+    /// `ledger` only after settling.
+    pub fn stage_block(&mut self, transactions: Vec<SignedTransaction>) -> (BlockTiming, Block) {
+        self.run_block(transactions, false)
+    }
+
+    fn run_block(
+        &mut self,
+        transactions: Vec<SignedTransaction>,
+        durable: bool,
+    ) -> (BlockTiming, Block) {
         let started = Instant::now();
         self.height += 1;
         self.time_ms += 1_000;
@@ -268,7 +311,7 @@ impl BenchChain {
             proposer: "n1".into(),
         };
         let (block, hash) = seal(draft, transactions, &outcome, tree.root);
-        self.commit(&block, hash, &outcome, &tree);
+        self.write(&block, hash, &outcome, &tree, !durable);
         self.head_hash = hash;
         let rejected = outcome.results.iter().filter(|r| r.code != 0).count();
         (

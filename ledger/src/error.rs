@@ -136,6 +136,15 @@ pub enum LedgerError {
         /// The most stored.
         max: usize,
     },
+    /// The write of a staged block failed (RocksDB refused it or the disk failed): the store
+    /// holds the block before it, and the ledger refuses further commits until it is reopened.
+    #[error("writing staged block {height} failed: {why}; the ledger holds the block before it and refuses further commits until it is reopened")]
+    StagedWriteFailed {
+        /// The block's height.
+        height: u64,
+        /// What RocksDB said.
+        why: String,
+    },
     /// A block holds more transactions than a transaction location can index.
     #[error("block holds {count} transactions, more than the {max} a location can index")]
     TooManyTransactions {

@@ -407,7 +407,7 @@ impl RocksLedger {
         batch.put_cf(meta, ARCHIVED_BELOW_KEY, below.to_be_bytes());
         {
             // Ordered against a snapshot install or a wipe, which rewrite what this batch names.
-            let _writer = self.lock_writer()?;
+            let _writer = self.lock_writer_settled()?;
             if self.archived_below()?.unwrap_or(1) != from {
                 return Err(LedgerError::corruption(
                     "archive",

@@ -48,9 +48,12 @@ impl RocksLedger {
                 format!("opening the ledger at {} read-only", path.display()),
             ))?;
         let ledger = RocksLedger {
-            db,
+            db: std::sync::Arc::new(db),
             writer: std::sync::Mutex::new(PageCache::default()),
             state_cache: std::sync::Mutex::default(),
+            staged: std::sync::Mutex::default(),
+            #[cfg(test)]
+            write_gate: std::sync::Mutex::default(),
             path: path.to_path_buf(),
             emptied_interrupted_install: std::sync::atomic::AtomicBool::new(false),
             archive_dir: std::sync::OnceLock::new(),

@@ -36,7 +36,7 @@ impl RocksLedger {
     /// height and that block's hash.
     pub fn store_certificate(&self, height: u64, certificate: &[u8]) -> Result<(), LedgerError> {
         // The writer lock orders this against a commit or a snapshot install at the same time.
-        let _writer = self.lock_writer()?;
+        let _writer = self.lock_writer_settled()?;
         let view = self.view();
         if view.block_bytes(height)?.is_none() {
             return Err(LedgerError::BlockNotStored { height });

@@ -35,7 +35,7 @@ impl RocksLedger {
         tx_hashes: &[Hash],
     ) -> Result<(), LedgerError> {
         // The writer lock orders this against a snapshot install moving the gap.
-        let _writer = self.lock_writer()?;
+        let _writer = self.lock_writer_settled()?;
         let head = self
             .head()?
             .ok_or_else(|| LedgerError::corruption("past block", "the ledger has no head"))?;
@@ -69,7 +69,7 @@ impl RocksLedger {
     /// Records history complete from `height` up, if it was from `height + 1` up (a block the
     /// ledger already held was checked); at height 0 nothing is missing any more.
     pub fn extend_history(&self, height: u64) -> Result<(), LedgerError> {
-        let _writer = self.lock_writer()?;
+        let _writer = self.lock_writer_settled()?;
         if self.history_gap()? != Some(height + 1) {
             return Ok(());
         }

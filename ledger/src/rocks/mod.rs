@@ -5,12 +5,11 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use prost::Message;
 use rocksdb::{
-    ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode, Snapshot, WriteBatch,
-    WriteOptions, DB,
+    ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode, Snapshot, WriteBatch, DB,
 };
 use vchain_proto::v1::{Block, StateProof};
 
@@ -140,14 +139,20 @@ pub struct BlockCommit<'a> {
 /// (the single writer) and readers. Readers that need several consistent reads take a
 /// [`snapshot`](Self::snapshot).
 pub struct RocksLedger {
-    db: DB,
+    /// Shared with the thread writing a staged block ([`staged`]).
+    db: Arc<DB>,
     /// The writer's state: held by `prepare_state` and `commit_block`, so a commit's head check
     /// and batch write are one step even if two callers break the single-writer rule, and the
     /// tree pages it caches always equal the committed tree.
     writer: Mutex<PageCache>,
-    /// Committed state values for the block producer's reads ([`RocksLedger::cached_state`]);
-    /// updated by every commit after its batch is durable, emptied by a snapshot install.
+    /// State values for the block producer's reads ([`RocksLedger::cached_state`]): committed,
+    /// or written by the staged block; emptied by a snapshot install.
     state_cache: Mutex<state_cache::StateCache>,
+    /// The block whose synced write may be in flight ([`staged`]); taken under the writer lock.
+    staged: Mutex<staged::Staged>,
+    /// A gate the next staged write waits at (tests of the write-behind path only).
+    #[cfg(test)]
+    write_gate: Mutex<Option<std::sync::mpsc::Receiver<bool>>>,
     path: PathBuf,
     /// Set when [`RocksLedger::open`] found an interrupted snapshot install and emptied the
     /// ledger.
@@ -250,6 +255,32 @@ impl NodeStore for CachedTree<'_> {
     }
 }
 
+/// The span of a block's commit, written on the caller's thread or behind it (staged).
+fn commit_span(commit: &BlockCommit<'_>, write_behind: bool) -> tracing::Span {
+    tracing::info_span!(
+        "commit_block",
+        height = commit.height,
+        write_behind,
+        txs = commit.tx_hashes.len(),
+        state_writes = commit.state_writes.len(),
+        node_writes = commit.tree.node_writes.len(),
+        index_writes = commit.index_writes.len(),
+    )
+}
+
+impl Drop for RocksLedger {
+    /// A staged write still in flight finishes first: the database closes (and its lock is
+    /// released for the next open) only once nothing writes to it.
+    fn drop(&mut self) {
+        let Ok(mut writer) = self.writer.lock() else {
+            return;
+        };
+        if let Err(error) = self.finish_staged(&mut writer) {
+            tracing::error!(%error, "a staged block was not written before the ledger closed");
+        }
+    }
+}
+
 impl fmt::Debug for RocksLedger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RocksLedger")
@@ -326,9 +357,12 @@ impl RocksLedger {
             }
         })?;
         let ledger = RocksLedger {
-            db,
+            db: Arc::new(db),
             writer: Mutex::new(PageCache::default()),
             state_cache: Mutex::default(),
+            staged: Mutex::default(),
+            #[cfg(test)]
+            write_gate: Mutex::default(),
             path: path.to_path_buf(),
             emptied_interrupted_install: std::sync::atomic::AtomicBool::new(false),
             archive_dir: std::sync::OnceLock::new(),
@@ -460,21 +494,64 @@ impl RocksLedger {
 
     /// Commits one block atomically: the block, its hash, its transaction locations, the state
     /// writes, the tree node writes, the index writes, its commit certificate if any and the new
-    /// head, in one synced write batch. Refused, with nothing written, when the height is not the
-    /// next one, when the tree update's root is not the block's state root, when the update was
-    /// prepared against another root, or when the certificate names another block.
+    /// head, in one synced write batch, written on the caller's thread; returns once it is
+    /// durable. Refused, with nothing written, when the height is not the next one, when the tree
+    /// update's root is not the block's state root, when the update was prepared against another
+    /// root, or when the certificate names another block. [`stage_block`](Self::stage_block)
+    /// writes the same batch behind the caller's next block instead.
     pub fn commit_block(&self, commit: &BlockCommit<'_>) -> Result<(), LedgerError> {
-        let span = tracing::info_span!(
-            "commit_block",
-            height = commit.height,
-            txs = commit.tx_hashes.len(),
-            state_writes = commit.state_writes.len(),
-            node_writes = commit.tree.node_writes.len(),
-            index_writes = commit.index_writes.len(),
-        );
+        let span = commit_span(commit, false);
         let _entered = span.enter();
-        let mut writer = self.lock_writer()?;
+        let mut writer = self.lock_writer_settled()?;
+        let (batch, pages_written, new_head) = self.block_batch(&mut writer, commit)?;
+        let mut write_options = rocksdb::WriteOptions::default();
+        write_options.set_sync(true);
+        self.db
+            .write_opt(batch, &write_options)
+            .map_err(storage(format!("committing block {}", commit.height)))?;
+        // The batch is durable: bring the writer's cached pages to the committed tree, and its
+        // cached values to the committed state.
+        writer.refresh(pages_written);
+        self.lock_state_cache().apply(commit.state_writes);
+        self.check_committed(&new_head)
+    }
 
+    /// Stages one block for commit: the batch [`commit_block`](Self::commit_block) writes, refused
+    /// for the same reasons, written and synced on a thread of its own ([`staged`]). Returns once
+    /// the batch is built and handed over: the block producer's caches then hold the block, so
+    /// the next block can be executed and prepared on it, but it is durable, and visible to every
+    /// other reader, only when [`wait_committed`](Self::wait_committed) (or the next stage or
+    /// commit, which waits first) says so.
+    pub fn stage_block(&self, commit: &BlockCommit<'_>) -> Result<(), LedgerError> {
+        let span = commit_span(commit, true);
+        let _entered = span.enter();
+        let mut writer = self.lock_writer_settled()?;
+        let (batch, pages_written, new_head) = self.block_batch(&mut writer, commit)?;
+        let write = staged::write_behind(
+            Arc::clone(&self.db),
+            batch,
+            commit.height,
+            self.before_write(),
+        )?;
+        // The producer's caches hold the block from now on (not yet durable: every other reader
+        // reads the store); trimmed once it is.
+        writer.stage(pages_written);
+        self.lock_state_cache().stage(commit.state_writes);
+        *self.lock_staged() = staged::Staged::Writing {
+            head: new_head,
+            write,
+        };
+        Ok(())
+    }
+
+    /// Checks `commit` against the durable head (the caller holds the writer lock, with no
+    /// staged write in flight) and builds its write batch and pages; returns them with the head
+    /// the block makes.
+    fn block_batch(
+        &self,
+        writer: &mut PageCache,
+        commit: &BlockCommit<'_>,
+    ) -> Result<(WriteBatch, tree_pages::PagesWritten, ChainHead), LedgerError> {
         let view = self.view();
         let head = view.head()?;
         let expected_height = match head {
@@ -528,7 +605,7 @@ impl RocksLedger {
         let height_bytes = commit.height.to_be_bytes();
         let pages_written = CachedTree {
             ledger: self,
-            cache: RefCell::new(&mut writer),
+            cache: RefCell::new(writer),
         }
         .page_writes(commit.tree)?;
         // Sized up front: a block's batch runs to megabytes, and growing it doubles and copies.
@@ -544,30 +621,25 @@ impl RocksLedger {
         }
         batch.put_cf(self.cf(CF_META)?, HEAD_KEY, new_head.encode());
 
-        let mut write_options = WriteOptions::default();
-        write_options.set_sync(true);
-        self.db
-            .write_opt(batch, &write_options)
-            .map_err(storage(format!("committing block {}", commit.height)))?;
+        Ok((batch, pages_written, new_head))
+    }
 
-        // The batch is durable: bring the writer's cached pages to the committed tree, and its
-        // cached values to the committed state.
-        writer.refresh(pages_written);
-        self.lock_state_cache().apply(commit.state_writes);
-
-        // Read back what the next commit and every reader will rely on.
+    /// Reads back, after `head`'s block became durable, what the next commit and every reader
+    /// will rely on.
+    pub(super) fn check_committed(&self, head: &ChainHead) -> Result<(), LedgerError> {
+        let view = self.view();
         let stored_head = view.head()?;
         assert_eq!(
             stored_head,
-            Some(new_head),
+            Some(*head),
             "head read back after the commit differs from the head written"
         );
         let stored_root = view.tree_root()?;
         assert_eq!(
-            stored_root, new_head.state_root,
+            stored_root, head.state_root,
             "stored tree root after the commit differs from the block's state root"
         );
-        tracing::debug!(state_root = %Hex(&new_head.state_root), "block committed");
+        tracing::debug!(height = head.height, state_root = %Hex(&head.state_root), "block committed");
         Ok(())
     }
 
@@ -929,6 +1001,7 @@ pub use certificates::CERTIFICATE_BYTES_MAX;
 pub use consensus_log::{ConsensusLog, ConsensusWrite};
 pub use format::LEDGER_FORMAT;
 mod snapshot;
+mod staged;
 mod state_cache;
 mod tree_pages;
 pub use snapshot::{SnapshotChunk, SnapshotInstall, SnapshotPart, SNAPSHOT_CHUNK_BYTES_MAX};

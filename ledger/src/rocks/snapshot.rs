@@ -67,7 +67,7 @@ impl RocksLedger {
     /// Writes a consistent copy of this ledger at its head into `dir` (which must not exist) and
     /// returns that head. No commit interleaves: the writer lock is held.
     pub fn checkpoint(&self, dir: &Path) -> Result<ChainHead, LedgerError> {
-        let _writer = self.lock_writer()?;
+        let _writer = self.lock_writer_settled()?;
         let head = self.head()?.ok_or_else(|| {
             LedgerError::corruption("checkpoint", "the ledger has no head to copy")
         })?;
@@ -124,7 +124,7 @@ impl RocksLedger {
         &self,
         head: ChainHead,
     ) -> Result<SnapshotInstall<'_>, LedgerError> {
-        let mut writer = self.lock_writer()?;
+        let mut writer = self.lock_writer_settled()?;
         let mut marker = WriteBatch::default();
         marker.put_cf(self.cf(CF_META)?, INSTALL_MARKER_KEY, head.encode());
         self.write_synced(marker, "marking a snapshot install")?;

@@ -1,11 +1,13 @@
 //! The block producer's cache of committed state values, in front of RocksDB point reads.
 //!
-//! Owns: which committed values the writer's thread holds in memory, and keeping them equal to
-//! the committed state: every commit writes its block's values into it, a snapshot install
-//! empties it.
-//! Must not depend on: anything but the committed state. A value is cached only as RocksDB
-//! holds it, so a read through the cache returns exactly what a read of the store returns, and
-//! no block's outcome can depend on the cache.
+//! Owns: which state values the writer's thread holds in memory, and keeping them equal to the
+//! state the next block executes on: the committed state with the staged block's writes
+//! ([`super::staged`]) laid over it. Staging a block writes its values into the cache, a
+//! snapshot install empties it.
+//! Must not depend on: anything but that state. A value is cached only as RocksDB holds it or as
+//! the staged block writes it, so a read through the cache returns exactly what a read of the
+//! store returns once every staged block is durable, and no block's outcome can depend on the
+//! cache.
 //!
 //! # Why
 //! Executing a block reads each transaction's accounts and vouchers, mostly the same few
@@ -14,10 +16,12 @@
 //! time, the one thread every block goes through (issue 16).
 //!
 //! # Coherence
-//! The cache's lock is held across a miss's store read and its insert, and a commit updates the
-//! cache under the same lock after its batch is durable. So a read that misses either sees the
-//! store before the commit and inserts that value before the commit overwrites it, or sees the
-//! store after it: a stale value is never left behind.
+//! The cache's lock is held across a miss's store read and its insert, and staging a block
+//! updates the cache under the same lock. A miss on a key the staged block wrote is answered from
+//! the staged writes, never the store (which may not hold them yet); any other key has the same
+//! value in the store before and after the staged write lands. So a read that misses either sees
+//! the store before a block is staged and inserts that value before staging overwrites it, or
+//! sees the state after it: a stale value is never left behind.
 
 use std::collections::HashMap;
 use std::sync::MutexGuard;
@@ -32,11 +36,14 @@ pub const STATE_VALUES_CACHED_BYTES_MAX: usize = 64 * 1024 * 1024;
 /// What an entry costs beyond its key and value bytes (the map's slot, two vector headers).
 const ENTRY_OVERHEAD_BYTES: usize = 64;
 
-/// Committed values by key (`None`: known absent).
+/// Committed values by key (`None`: known absent), and the staged block's writes.
 #[derive(Debug, Default)]
 pub(crate) struct StateCache {
     values: HashMap<Vec<u8>, Option<Vec<u8>>>,
     bytes: usize,
+    /// The writes of the block staged and not yet durable ([`super::staged`]): what a read of a
+    /// key the cache does not hold gets instead of the store's older value.
+    staged: Option<WriteSet>,
 }
 
 fn entry_bytes(key_len: usize, value: &Option<Vec<u8>>) -> usize {
@@ -73,10 +80,31 @@ impl StateCache {
         }
     }
 
-    /// Forgets every value (the state was replaced).
+    /// Brings the cache to a staged block's writes, whose batch may not be durable yet: held
+    /// keys are updated as [`apply`](Self::apply) does, and the writes are kept whole until
+    /// [`settle`](Self::settle), so a key the cache does not hold reads the staged value rather
+    /// than the store's.
+    pub(crate) fn stage(&mut self, writes: &WriteSet) {
+        debug_assert!(self.staged.is_none(), "one staged block at a time");
+        self.apply(writes);
+        self.staged = Some(writes.clone());
+    }
+
+    /// The staged block is durable: the store now gives what its writes held.
+    pub(crate) fn settle(&mut self) {
+        self.staged = None;
+    }
+
+    /// The staged block's write of `key`, if it wrote it.
+    fn staged_value(&self, key: &[u8]) -> Option<&Option<Vec<u8>>> {
+        self.staged.as_ref()?.get(key)
+    }
+
+    /// Forgets every value, staged ones too (the state was replaced, or a staged write failed).
     pub(crate) fn clear(&mut self) {
         self.values.clear();
         self.bytes = 0;
+        self.staged = None;
     }
 
     /// Whether `key`'s value (or its absence) is held.
@@ -121,6 +149,11 @@ impl StateReader for CachedState<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, LedgerError> {
         let mut cache = self.ledger.lock_state_cache();
         if let Some(value) = cache.get(key) {
+            return Ok(value.clone());
+        }
+        // Not cached, but written by the block still being written: the store has the older
+        // value until the write is durable (then `settle` forgets the staged writes).
+        if let Some(value) = cache.staged_value(key) {
             return Ok(value.clone());
         }
         let value = self.ledger.view().get(CF_STATE, key)?;

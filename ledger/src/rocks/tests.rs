@@ -114,6 +114,33 @@ fn commit(
     Ok(block_hash)
 }
 
+/// Prepares and stages block `height` with `state` on whatever the producer's caches hold;
+/// returns the head it makes once durable.
+fn stage(ledger: &RocksLedger, height: u64, state: &WriteSet) -> Result<ChainHead, LedgerError> {
+    let tree = ledger.prepare_state(state)?;
+    let txs = tx_hashes(height, 2);
+    let (bytes, block_hash) = block(height, &tree.root, 2);
+    let timestamp_ms = 1_700_000_000_000u64.wrapping_add(height);
+    ledger.stage_block(&BlockCommit {
+        height,
+        block_hash,
+        state_root: tree.root,
+        timestamp_ms,
+        block_bytes: &bytes,
+        tx_hashes: &txs,
+        state_writes: state,
+        tree: &tree,
+        index_writes: &WriteSet::new(),
+        certificate: None,
+    })?;
+    Ok(ChainHead {
+        height,
+        block_hash,
+        state_root: tree.root,
+        timestamp_ms,
+    })
+}
+
 fn all_state(reader: &dyn StateReader) -> BTreeMap<Vec<u8>, Vec<u8>> {
     reader
         .scan_prefix(b"", None, usize::MAX)
@@ -1813,8 +1840,8 @@ fn a_format_2_tree_moves_into_pages_with_the_same_root_and_proofs() {
         store_tree_as_format_2(&ledger, &state);
         ledger.force_format(Some(2)).expect("as format 2");
         // A format 2 ledger has no pages family at all.
-        ledger
-            .db
+        std::sync::Arc::get_mut(&mut ledger.db)
+            .expect("no staged write holds the database")
             .drop_cf(CF_TREE_PAGES)
             .expect("drop the pages family");
         ledger.head().expect("head").expect("genesis").state_root
@@ -2204,4 +2231,170 @@ fn a_stored_node_is_checked_on_its_first_read() {
             "the ancestor at depth {depth} is known"
         );
     }
+}
+
+#[test]
+fn a_staged_block_is_the_producers_at_once_and_every_readers_once_durable() {
+    let dir = TempDir::new().expect("tempdir");
+    let ledger = RocksLedger::open(dir.path()).expect("open");
+    let genesis = writes(&[
+        ("k0", Some("zero")),
+        ("k1", Some("one")),
+        ("k3", Some("three")),
+    ]);
+    commit(&ledger, 0, &genesis, &WriteSet::new()).expect("genesis");
+    let head0 = ledger.head().expect("head").expect("genesis");
+    // Held by the value cache before the block: updated in place when it is staged.
+    assert_eq!(
+        ledger.cached_state().get(b"k3").expect("read"),
+        Some(b"three".to_vec())
+    );
+
+    let block1 = writes(&[
+        ("k0", None),
+        ("k1", Some("one, changed")),
+        ("k2", Some("two")),
+        ("k3", Some("three, changed")),
+    ]);
+    let gate = ledger.gate_next_write();
+    let head1 = stage(&ledger, 1, &block1).expect("stage block 1");
+
+    // Every reader of the store still sees block 0 while block 1 is being written...
+    assert_eq!(ledger.head().expect("head"), Some(head0));
+    assert_eq!(ledger.get(b"k1").expect("read"), Some(b"one".to_vec()));
+    assert_eq!(ledger.get(b"k2").expect("read"), None);
+    // ...and the producer sees block 1: its head, its values (held or not by the cache, put or
+    // deleted) and its tree.
+    assert_eq!(ledger.staged_head(), Some(head1));
+    let producer = ledger.cached_state();
+    assert_eq!(producer.get(b"k0").expect("read"), None);
+    assert_eq!(
+        producer.get(b"k1").expect("read"),
+        Some(b"one, changed".to_vec())
+    );
+    assert_eq!(producer.get(b"k2").expect("read"), Some(b"two".to_vec()));
+    assert_eq!(
+        producer.get(b"k3").expect("read"),
+        Some(b"three, changed".to_vec())
+    );
+    let block2 = writes(&[("k2", None), ("k4", Some("four"))]);
+    let prepared = ledger
+        .prepare_state(&block2)
+        .expect("prepare on the staged block");
+    assert_eq!(prepared.prev_root, head1.state_root);
+
+    gate.send(true).expect("release the write");
+    assert_eq!(ledger.wait_committed().expect("durable"), Some(head1));
+    assert_eq!(ledger.wait_committed().expect("nothing staged"), None);
+    assert_eq!(ledger.staged_head(), None);
+    assert_eq!(ledger.head().expect("head"), Some(head1));
+    assert_eq!(ledger.get(b"k2").expect("read"), Some(b"two".to_vec()));
+
+    // Block 2, prepared while block 1 was in flight, commits on it and gives the root the
+    // writes give in memory.
+    let head2 = stage(&ledger, 2, &block2).expect("stage block 2");
+    ledger.wait_committed().expect("durable");
+    let mut memory = MemoryLedger::new();
+    for writes in [&genesis, &block1, &block2] {
+        memory.apply(writes).expect("apply");
+    }
+    assert_eq!(head2.state_root, memory.root());
+    assert_eq!(ledger.head().expect("head"), Some(head2));
+    assert_eq!(all_state(&ledger), all_state(&memory));
+    drop(ledger);
+    let reopened = RocksLedger::open(dir.path()).expect("reopen");
+    assert_eq!(reopened.head().expect("head"), Some(head2));
+}
+
+#[test]
+fn staging_the_next_block_waits_until_the_one_before_is_durable() {
+    let dir = TempDir::new().expect("tempdir");
+    let ledger = RocksLedger::open(dir.path()).expect("open");
+    commit(&ledger, 0, &writes(&[("a", Some("0"))]), &WriteSet::new()).expect("genesis");
+    let gate = ledger.gate_next_write();
+    let head1 = stage(&ledger, 1, &writes(&[("a", Some("1"))])).expect("stage 1");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        gate.send(true).expect("release the write");
+    });
+    // Prepared on block 1 in flight; staging it waits for block 1's write, then checks it
+    // against the durable head, which is block 1's.
+    let head2 = stage(&ledger, 2, &writes(&[("a", Some("2"))])).expect("stage 2");
+    release.join().expect("releaser");
+    assert_eq!(ledger.head().expect("head"), Some(head1));
+    assert_eq!(ledger.wait_committed().expect("durable"), Some(head2));
+    assert_eq!(ledger.head().expect("head"), Some(head2));
+}
+
+#[test]
+fn a_failed_staged_write_is_refused_until_reopen_and_loses_nothing_durable() {
+    let dir = TempDir::new().expect("tempdir");
+    let ledger = RocksLedger::open(dir.path()).expect("open");
+    let genesis = writes(&[("a", Some("0"))]);
+    commit(&ledger, 0, &genesis, &WriteSet::new()).expect("genesis");
+    let head0 = ledger.head().expect("head");
+    let block1 = writes(&[("a", Some("1")), ("b", Some("new"))]);
+    let gate = ledger.gate_next_write();
+    stage(&ledger, 1, &block1).expect("stage 1");
+    gate.send(false).expect("fail the write");
+    for _ in 0..2 {
+        match ledger.wait_committed() {
+            Err(LedgerError::StagedWriteFailed { height: 1, .. }) => {}
+            other => panic!("a failed write must be refused, every time: {other:?}"),
+        }
+    }
+    match stage(&ledger, 1, &block1) {
+        Err(LedgerError::StagedWriteFailed { height: 1, .. }) => {}
+        other => panic!("no commit after a failed write: {other:?}"),
+    }
+    // The store and the producer's caches are at block 0, not the block that failed.
+    assert_eq!(ledger.head().expect("head"), head0);
+    assert_eq!(ledger.cached_state().get(b"b").expect("read"), None);
+    assert_eq!(
+        ledger.cached_state().get(b"a").expect("read"),
+        Some(b"0".to_vec())
+    );
+    drop(ledger);
+    let reopened = RocksLedger::open(dir.path()).expect("reopen");
+    assert_eq!(reopened.head().expect("head"), head0);
+    commit(&reopened, 1, &block1, &WriteSet::new()).expect("block 1 again, after a reopen");
+    assert_eq!(reopened.get(b"b").expect("read"), Some(b"new".to_vec()));
+}
+
+#[test]
+fn what_orders_itself_against_commits_waits_for_the_staged_write_and_so_does_closing() {
+    let dir = TempDir::new().expect("tempdir");
+    let ledger = RocksLedger::open(dir.path()).expect("open");
+    commit(&ledger, 0, &writes(&[("a", Some("0"))]), &WriteSet::new()).expect("genesis");
+    let release_after = |gate: std::sync::mpsc::Sender<bool>| {
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            gate.send(true).expect("release the write");
+        })
+    };
+
+    // A checkpoint copies the ledger at a durable head that includes the staged block.
+    let gate = ledger.gate_next_write();
+    let head1 = stage(&ledger, 1, &writes(&[("a", Some("1"))])).expect("stage 1");
+    let release = release_after(gate);
+    let copy = TempDir::new().expect("tempdir");
+    let checkpoint = copy.path().join("checkpoint");
+    assert_eq!(ledger.checkpoint(&checkpoint).expect("checkpoint"), head1);
+    release.join().expect("releaser");
+    assert_eq!(
+        RocksLedger::open(&checkpoint)
+            .expect("open the copy")
+            .head()
+            .expect("head"),
+        Some(head1)
+    );
+
+    // Closing the ledger writes the staged block first; the next open finds it.
+    let gate = ledger.gate_next_write();
+    let head2 = stage(&ledger, 2, &writes(&[("a", Some("2"))])).expect("stage 2");
+    let release = release_after(gate);
+    drop(ledger);
+    release.join().expect("releaser");
+    let reopened = RocksLedger::open(dir.path()).expect("reopen: the database was closed");
+    assert_eq!(reopened.head().expect("head"), Some(head2));
 }

@@ -448,10 +448,16 @@ impl PageCache {
 
     /// Brings the cache to pages that are now durable, then keeps it within its bound.
     pub(crate) fn refresh(&mut self, written: PagesWritten) {
+        self.stage(written);
+        self.trim();
+    }
+
+    /// Brings the cache to a staged block's pages, whose write may not be durable yet: they
+    /// stay until [`trim`](Self::trim) runs once it is (the store would give the pages before).
+    pub(crate) fn stage(&mut self, written: PagesWritten) {
         for (root, page) in written {
             self.insert(root, page);
         }
-        self.trim();
     }
 
     /// Forgets every page (the tree was replaced).
@@ -461,8 +467,9 @@ impl PageCache {
     }
 
     /// Keeps the deeper pages within [`DEEP_PAGES_CACHED_MAX`]: all are forgotten at once when
-    /// past it (the next blocks read again what they use).
-    fn trim(&mut self) {
+    /// past it (the next blocks read again what they use). Only when every staged block is
+    /// durable: the cache is then equal to the store.
+    pub(crate) fn trim(&mut self) {
         if self.deep.len() > DEEP_PAGES_CACHED_MAX {
             self.deep.clear();
         }

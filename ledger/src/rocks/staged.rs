@@ -1,0 +1,213 @@
+//! Blocks committed behind the block producer: a block's write batch is built on the caller's
+//! thread, then written and synced on a thread of its own, so the caller executes and prepares
+//! the next block meanwhile ([`RocksLedger::stage_block`]).
+//!
+//! Owns: the one block whose synced write may be in flight, and when each reader sees it. Must
+//! not depend on: anything above the ledger; the caller decides when it may acknowledge a block
+//! ([`RocksLedger::wait_committed`]).
+//!
+//! # Why
+//! A block's commit was about two fifths of the in-process pipeline (execute, tree, commit), and
+//! the write and sync of its batch, waiting on the disk, a large part of that: time in which the
+//! producer's thread did nothing else. Issue 16's in-process and end-to-end figures are bound by
+//! that one thread.
+//!
+//! # Visibility
+//! - Every reader of the store (the API, proofs, snapshots, [`RocksLedger::head`]) sees a staged
+//!   block only once its write is durable: RocksDB makes a batch visible when it is written,
+//!   whole, and the write is synced before it returns.
+//! - The block producer's caches hold it from the moment it is staged: the tree pages
+//!   [`RocksLedger::prepare_state`] reads, and the values [`RocksLedger::cached_state`] reads
+//!   (a value the cache does not hold is looked up in the staged block's writes before the
+//!   store). So the next block executes and prepares on top of it, and
+//!   [`RocksLedger::staged_head`] says what it builds on.
+//! - At most one block is in flight: staging the next one waits for it first, and so does
+//!   everything that orders itself against commits under the writer lock (a checkpoint, a
+//!   snapshot install, a certificate, a past block, archiving).
+//!
+//! # Failure
+//! A failed write leaves the store at the block before it (a batch is atomic). The caches, which
+//! already held the block, are emptied, and every later stage or wait is refused with
+//! [`LedgerError::StagedWriteFailed`] until the ledger is reopened: the caller must stop. Nothing
+//! was acknowledged for the block if the caller acknowledges only what
+//! [`RocksLedger::wait_committed`] reported durable.
+
+use std::sync::{Arc, MutexGuard};
+use std::thread::JoinHandle;
+
+use rocksdb::{WriteBatch, WriteOptions, DB};
+
+use super::tree_pages::PageCache;
+use super::{ChainHead, RocksLedger};
+use crate::LedgerError;
+
+/// The block whose write may be in flight.
+#[derive(Debug, Default)]
+pub(super) enum Staged {
+    /// Every staged block is durable.
+    #[default]
+    Idle,
+    /// A block's batch is being written and synced.
+    Writing {
+        /// The head once it is durable.
+        head: ChainHead,
+        /// The thread writing it; its error is RocksDB's words.
+        write: JoinHandle<Result<(), String>>,
+    },
+    /// A staged block's write failed; the ledger refuses to go on (see the module's doc).
+    Failed {
+        /// Its height.
+        height: u64,
+        /// What RocksDB said.
+        why: String,
+    },
+}
+
+impl Staged {
+    fn refusal(height: u64, why: &str) -> LedgerError {
+        LedgerError::StagedWriteFailed {
+            height,
+            why: why.to_owned(),
+        }
+    }
+}
+
+/// What runs on the writing thread before the write: nothing in a release; in tests, a gate that
+/// holds the write back until the test lets it go, or fails it.
+pub(super) type BeforeWrite = Box<dyn FnOnce() -> Result<(), String> + Send>;
+
+/// Writes and syncs `batch` on a thread of its own; the block at `height` is durable when the
+/// thread returns `Ok`.
+pub(super) fn write_behind(
+    db: Arc<DB>,
+    batch: WriteBatch,
+    height: u64,
+    before_write: BeforeWrite,
+) -> Result<JoinHandle<Result<(), String>>, LedgerError> {
+    let span = tracing::info_span!("write_block", height);
+    std::thread::Builder::new()
+        .name("ledger-write".into())
+        .spawn(move || {
+            let _entered = span.enter();
+            before_write()?;
+            let mut options = WriteOptions::default();
+            options.set_sync(true);
+            db.write_opt(batch, &options)
+                .map_err(rocksdb::Error::into_string)
+        })
+        .map_err(|error| LedgerError::Storage {
+            what: format!("starting the write of block {height}"),
+            source: Box::new(error),
+        })
+}
+
+impl RocksLedger {
+    /// What the writing thread runs before the write ([`BeforeWrite`]).
+    #[cfg(not(test))]
+    pub(super) fn before_write(&self) -> BeforeWrite {
+        Box::new(|| Ok(()))
+    }
+
+    /// What the writing thread runs before the write: the gate a test set with
+    /// [`RocksLedger::gate_next_write`], if any (`true` from it writes, `false` fails the write).
+    #[cfg(test)]
+    pub(super) fn before_write(&self) -> BeforeWrite {
+        match self
+            .write_gate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            None => Box::new(|| Ok(())),
+            Some(gate) => Box::new(move || match gate.recv() {
+                Ok(true) => Ok(()),
+                Ok(false) | Err(_) => Err("the test failed this write".to_owned()),
+            }),
+        }
+    }
+
+    /// Holds the next staged write back until `true` (write) or `false` (fail it) is sent on
+    /// the returned sender.
+    #[cfg(test)]
+    pub(super) fn gate_next_write(&self) -> std::sync::mpsc::Sender<bool> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        *self
+            .write_gate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(receiver);
+        sender
+    }
+
+    pub(super) fn lock_staged(&self) -> MutexGuard<'_, Staged> {
+        // Held only by the writer-lock holder, never across a panic that matters: a poisoned
+        // lock still holds a consistent `Staged`.
+        self.staged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The writer lock, once no staged write is in flight: for everything that orders itself
+    /// against commits and reads or rewrites what a commit writes.
+    pub(super) fn lock_writer_settled(&self) -> Result<MutexGuard<'_, PageCache>, LedgerError> {
+        let mut writer = self.lock_writer()?;
+        self.finish_staged(&mut writer)?;
+        Ok(writer)
+    }
+
+    /// Waits until every staged block is durable; returns the head the last one made, if one
+    /// was in flight. Refused with [`LedgerError::StagedWriteFailed`] if a staged write failed
+    /// (now or before).
+    pub fn wait_committed(&self) -> Result<Option<ChainHead>, LedgerError> {
+        let mut writer = self.lock_writer()?;
+        self.finish_staged(&mut writer)
+    }
+
+    /// The head of the block staged and still being written, if any: what the next block builds
+    /// on while [`RocksLedger::head`] (durable blocks only) still names the one before.
+    pub fn staged_head(&self) -> Option<ChainHead> {
+        match &*self.lock_staged() {
+            Staged::Writing { head, .. } => Some(*head),
+            Staged::Idle | Staged::Failed { .. } => None,
+        }
+    }
+
+    /// Waits for the staged write in flight, if any, and brings the caches to it: the writer
+    /// lock (`pages`) is held, so no other block is staged meanwhile.
+    pub(super) fn finish_staged(
+        &self,
+        pages: &mut PageCache,
+    ) -> Result<Option<ChainHead>, LedgerError> {
+        let mut staged = self.lock_staged();
+        match std::mem::take(&mut *staged) {
+            Staged::Idle => Ok(None),
+            Staged::Failed { height, why } => {
+                let refusal = Staged::refusal(height, &why);
+                *staged = Staged::Failed { height, why };
+                Err(refusal)
+            }
+            Staged::Writing { head, write } => {
+                // A panic while writing is RocksDB's bug; re-raise it here.
+                let written = write
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                if let Err(why) = written {
+                    // The caches hold a block the store does not: empty them, and refuse to go
+                    // on (the caller stops; a reopen reads the store as it is).
+                    pages.clear();
+                    self.lock_state_cache().clear();
+                    tracing::error!(height = head.height, %why, "writing a staged block failed; the ledger refuses further commits");
+                    *staged = Staged::Failed {
+                        height: head.height,
+                        why: why.clone(),
+                    };
+                    return Err(Staged::refusal(head.height, &why));
+                }
+                self.check_committed(&head)?;
+                // Durable: the caches may forget what they held for it.
+                pages.trim();
+                self.lock_state_cache().settle();
+                Ok(Some(head))
+            }
+        }
+    }
+}
