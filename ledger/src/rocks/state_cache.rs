@@ -95,6 +95,24 @@ impl StateCache {
         self.staged = None;
     }
 
+    /// The staged block's writes of keys under `prefix` after `start_after` (if given), in key
+    /// order.
+    fn staged_under(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+    ) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let Some(staged) = &self.staged else {
+            return Vec::new();
+        };
+        staged
+            .range(prefix.to_vec()..)
+            .take_while(|(key, _)| key.starts_with(prefix))
+            .filter(|(key, _)| start_after.is_none_or(|after| key.as_slice() > after))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect()
+    }
+
     /// The staged block's write of `key`, if it wrote it.
     fn staged_value(&self, key: &[u8]) -> Option<&Option<Vec<u8>>> {
         self.staged.as_ref()?.get(key)
@@ -161,12 +179,37 @@ impl StateReader for CachedState<'_> {
         Ok(value)
     }
 
+    /// The store's entries with the staged block's writes under `prefix` laid over them: a
+    /// scan (the chain's own step reads its queues so) must see the state the next block
+    /// executes on, as a point read does.
     fn scan_prefix(
         &self,
         prefix: &[u8],
         start_after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<Entry>, LedgerError> {
-        self.ledger.scan_prefix(prefix, start_after, limit)
+        // Read before the store: if the staged block becomes durable in between, the store
+        // already holds what is laid over it, and the result is the same.
+        let staged = self
+            .ledger
+            .lock_state_cache()
+            .staged_under(prefix, start_after);
+        if staged.is_empty() {
+            return self.ledger.scan_prefix(prefix, start_after, limit);
+        }
+        // Each staged delete hides at most one stored entry, so this many more from the store
+        // fill `limit` once the staged writes are laid over them.
+        let mut merged: WriteSet = self
+            .ledger
+            .scan_prefix(prefix, start_after, limit.saturating_add(staged.len()))?
+            .into_iter()
+            .map(|(key, value)| (key, Some(value)))
+            .collect();
+        merged.extend(staged);
+        Ok(merged
+            .into_iter()
+            .filter_map(|(key, value)| value.map(|value| (key, value)))
+            .take(limit)
+            .collect())
     }
 }

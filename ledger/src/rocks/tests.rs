@@ -2277,6 +2277,31 @@ fn a_staged_block_is_the_producers_at_once_and_every_readers_once_durable() {
         producer.get(b"k3").expect("read"),
         Some(b"three, changed".to_vec())
     );
+    // Scans too (the chain's own step reads its queues so), from the start, after a key and
+    // cut to a limit, over a staged delete and a staged insert.
+    let keys_of =
+        |entries: Vec<Entry>| -> Vec<Vec<u8>> { entries.into_iter().map(|(key, _)| key).collect() };
+    assert_eq!(
+        producer.scan_prefix(b"k", None, 10).expect("scan"),
+        vec![
+            (b"k1".to_vec(), b"one, changed".to_vec()),
+            (b"k2".to_vec(), b"two".to_vec()),
+            (b"k3".to_vec(), b"three, changed".to_vec()),
+        ]
+    );
+    assert_eq!(
+        keys_of(producer.scan_prefix(b"k", Some(b"k1"), 10).expect("scan")),
+        [b"k2".to_vec(), b"k3".to_vec()]
+    );
+    assert_eq!(
+        keys_of(producer.scan_prefix(b"k", None, 1).expect("scan")),
+        [b"k1".to_vec()]
+    );
+    assert_eq!(
+        keys_of(ledger.scan_prefix(b"k", None, 10).expect("scan")),
+        [b"k0".to_vec(), b"k1".to_vec(), b"k3".to_vec()],
+        "the store's readers still see block 0"
+    );
     let block2 = writes(&[("k2", None), ("k4", Some("four"))]);
     let prepared = ledger
         .prepare_state(&block2)
@@ -2397,4 +2422,76 @@ fn what_orders_itself_against_commits_waits_for_the_staged_write_and_so_does_clo
     release.join().expect("releaser");
     let reopened = RocksLedger::open(dir.path()).expect("reopen: the database was closed");
     assert_eq!(reopened.head().expect("head"), Some(head2));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config {
+        cases: 24,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    })]
+
+    /// Written behind or committed block by block, the ledgers end equal, and between blocks
+    /// the producer of the one writing behind reads (point reads and scans, cut and resumed) the
+    /// state each block leaves, whether its write is still in flight or durable.
+    #[test]
+    fn the_producer_reads_each_block_written_behind_as_if_it_were_committed(
+        blocks in proptest::collection::vec(
+            proptest::collection::btree_map(0u16..300, proptest::option::of(0u8..=255), 0..40),
+            1..10,
+        ),
+    ) {
+        let key = |n: u16| format!("k/{n:03}").into_bytes();
+        let block_writes: Vec<WriteSet> = blocks
+            .iter()
+            .map(|writes| {
+                writes
+                    .iter()
+                    .map(|(n, value)| (key(*n), value.map(|v| vec![v; usize::from(v % 7) + 1])))
+                    .collect()
+            })
+            .collect();
+        let genesis: WriteSet = (0..300u16).step_by(3).map(|n| (key(n), Some(vec![1]))).collect();
+        let (dir_a, dir_b) = (TempDir::new().expect("tempdir"), TempDir::new().expect("tempdir"));
+        let committed = RocksLedger::open(dir_a.path()).expect("open");
+        let behind = RocksLedger::open(dir_b.path()).expect("open");
+        commit(&committed, 0, &genesis, &WriteSet::new()).expect("genesis");
+        commit(&behind, 0, &genesis, &WriteSet::new()).expect("genesis");
+        let mut model = MemoryLedger::new();
+        model.apply(&genesis).expect("apply");
+        let probes: Vec<Vec<u8>> = (0..300u16).step_by(7).map(key).collect();
+        for (index, writes) in block_writes.iter().enumerate() {
+            let height = index as u64 + 1;
+            commit(&committed, height, writes, &WriteSet::new()).expect("commit");
+            // Every other block is read while its write is held in flight.
+            let gate = (height % 2 == 1).then(|| behind.gate_next_write());
+            let head = stage(&behind, height, writes).expect("stage");
+            model.apply(writes).expect("apply");
+            proptest::prop_assert_eq!(head, committed.head().expect("head").expect("head"));
+            let producer = behind.cached_state();
+            for probe in probes.iter().chain(writes.keys()) {
+                proptest::prop_assert_eq!(
+                    producer.get(probe).expect("read"),
+                    model.get(probe).expect("read")
+                );
+            }
+            for (prefix, after, limit) in [
+                (&b"k/"[..], None, 1_000),
+                (&b"k/"[..], None, 5),
+                (&b"k/"[..], Some(&b"k/150"[..]), 10),
+                (&b"k/1"[..], Some(&b"k/105"[..]), 1_000),
+            ] {
+                proptest::prop_assert_eq!(
+                    producer.scan_prefix(prefix, after, limit).expect("scan"),
+                    model.scan_prefix(prefix, after, limit).expect("scan")
+                );
+            }
+            if let Some(gate) = gate {
+                gate.send(true).expect("release the write");
+            }
+        }
+        behind.wait_committed().expect("durable");
+        proptest::prop_assert_eq!(behind.head().expect("head"), committed.head().expect("head"));
+        proptest::prop_assert_eq!(all_state(&behind), all_state(&committed));
+    }
 }
