@@ -141,9 +141,10 @@ pub struct BlockCommit<'a> {
 pub struct RocksLedger {
     /// Shared with the thread writing a staged block ([`staged`]).
     db: Arc<DB>,
-    /// The writer's state: held by `prepare_state` and `commit_block`, so a commit's head check
-    /// and batch write are one step even if two callers break the single-writer rule, and the
-    /// tree pages it caches always equal the committed tree.
+    /// The writer's state: held by `prepare_state`, `commit_block` and `stage_block`, so a
+    /// commit's head check and batch are one step even if two callers break the single-writer
+    /// rule, and the tree pages it caches always equal the committed tree with the staged
+    /// block's pages, if one is being written, laid over it.
     writer: Mutex<PageCache>,
     /// State values for the block producer's reads ([`RocksLedger::cached_state`]): committed,
     /// or written by the staged block; emptied by a snapshot install.
@@ -471,9 +472,11 @@ impl RocksLedger {
         self.view().head()
     }
 
-    /// The tree update for `writes` against the committed state. The caller (the single writer)
-    /// guarantees that no commit happens between this and the [`commit_block`](Self::commit_block)
-    /// that uses it; a commit refuses an update prepared against another root.
+    /// The tree update for `writes` against the committed state, with the staged block's
+    /// changes if one is being written ([`stage_block`](Self::stage_block)). The caller (the
+    /// single writer) guarantees that no other block is committed or staged between this and the
+    /// [`commit_block`](Self::commit_block) or [`stage_block`](Self::stage_block) that uses it;
+    /// either refuses an update prepared against another root.
     pub fn prepare_state(&self, writes: &WriteSet) -> Result<TreeUpdate, LedgerError> {
         let mut writer = self.lock_writer()?;
         let store = CachedTree {
