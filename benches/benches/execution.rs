@@ -173,11 +173,7 @@ fn main() {
             ));
             vouchers[index].1 = to;
         }
-        let (timing, _) = if write_behind {
-            chain.stage_block(txs)
-        } else {
-            chain.commit_block(txs)
-        };
+        let (timing, _) = chain.run_block(txs, write_behind);
         assert_eq!(timing.rejected, 0, "benchmark transfers must all succeed");
         transfers.timings.push(timing.total);
         transfers.phases[0] += timing.execute;
@@ -213,11 +209,7 @@ fn main() {
             amounts[index] = half;
             order.push(index);
         }
-        let (timing, block) = if write_behind {
-            chain.stage_block(txs)
-        } else {
-            chain.commit_block(txs)
-        };
+        let (timing, block) = chain.run_block(txs, write_behind);
         assert_eq!(
             timing.rejected,
             0,

@@ -185,7 +185,7 @@ impl BenchChain {
             proposer: "genesis".into(),
         };
         let (block, hash) = seal(draft, Vec::new(), &outcome, tree.root);
-        chain.commit(&block, hash, &outcome, &tree);
+        chain.write(&block, hash, &outcome, &tree, false);
         chain.head_hash = hash;
         let core = uscc(3);
         let grant = chain.sign(
@@ -198,16 +198,6 @@ impl BenchChain {
         );
         chain.commit_block(vec![grant]);
         chain
-    }
-
-    fn commit(
-        &self,
-        block: &Block,
-        hash: Hash,
-        outcome: &vchain_contracts::BlockOutcome,
-        tree: &vchain_ledger::TreeUpdate,
-    ) {
-        self.write(block, hash, outcome, tree, false);
     }
 
     /// Commits the block ([`RocksLedger::commit_block`]), or stages it
@@ -247,7 +237,7 @@ impl BenchChain {
         }
     }
 
-    /// Waits until the last staged block is durable ([`BenchChain::stage_block`]); returns how
+    /// Waits until the last staged block is durable ([`BenchChain::run_block`]); returns how
     /// long that took.
     pub fn settle(&self) -> Duration {
         let started = Instant::now();
@@ -270,22 +260,19 @@ impl BenchChain {
 
     /// Runs the node's block pipeline on `transactions` and commits the block; returns timing.
     pub fn commit_block(&mut self, transactions: Vec<SignedTransaction>) -> (BlockTiming, Block) {
-        self.run_block(transactions, true)
-    }
-
-    /// [`BenchChain::commit_block`], returning once the block is staged rather than durable:
-    /// its write proceeds while the caller signs, executes and prepares the next block, which
-    /// reads it through the ledger's caches. The next block's commit phase includes waiting for
-    /// this write; [`BenchChain::settle`] waits for the last one. Read the chain's state through
-    /// `ledger` only after settling.
-    pub fn stage_block(&mut self, transactions: Vec<SignedTransaction>) -> (BlockTiming, Block) {
         self.run_block(transactions, false)
     }
 
-    fn run_block(
+    /// Runs the node's block pipeline on `transactions`; returns timing. With `behind`, returns
+    /// once the block is staged rather than durable ([`RocksLedger::stage_block`]): its write
+    /// proceeds while the caller signs, executes and prepares the next block, which reads it
+    /// through the ledger's caches, and the next block's commit phase includes waiting for it;
+    /// [`BenchChain::settle`] waits for the last one. Read the chain's state through `ledger`
+    /// only after settling.
+    pub fn run_block(
         &mut self,
         transactions: Vec<SignedTransaction>,
-        durable: bool,
+        behind: bool,
     ) -> (BlockTiming, Block) {
         let started = Instant::now();
         self.height += 1;
@@ -311,7 +298,7 @@ impl BenchChain {
             proposer: "n1".into(),
         };
         let (block, hash) = seal(draft, transactions, &outcome, tree.root);
-        self.write(&block, hash, &outcome, &tree, !durable);
+        self.write(&block, hash, &outcome, &tree, behind);
         self.head_hash = hash;
         let rejected = outcome.results.iter().filter(|r| r.code != 0).count();
         (

@@ -93,25 +93,11 @@ impl<'a> Overlay<'a> {
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect()
         };
-        let block = under(&self.block_state);
-        let tx = under(&self.tx_state);
-        // Each buffered delete can hide at most one committed entry, so reading this many more
-        // from the base is enough to fill `limit` after the buffers are laid over it; an entry
-        // the base scan cut off sorts after at least `limit` live ones.
-        let extra = block.len().saturating_add(tx.len());
-        let mut merged: WriteSet = self
-            .base
-            .scan_prefix(prefix, None, limit.saturating_add(extra))?
-            .into_iter()
-            .map(|(key, value)| (key, Some(value)))
-            .collect();
-        merged.extend(block);
-        merged.extend(tx);
-        Ok(merged
-            .into_iter()
-            .filter_map(|(key, value)| value.map(|value| (key, value)))
-            .take(limit)
-            .collect())
+        let mut writes = under(&self.block_state);
+        writes.extend(under(&self.tx_state));
+        Ok(vchain_ledger::scan_with_writes(
+            self.base, prefix, None, limit, writes,
+        )?)
     }
 
     pub(crate) fn put_message<M: Message>(&mut self, key: Vec<u8>, message: &M) {

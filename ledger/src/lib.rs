@@ -133,6 +133,36 @@ impl<T: StateReader + ?Sized> StateReader for Arc<T> {
     }
 }
 
+/// A scan of `prefix` (after `start_after`, at most `limit` entries, in key order) of `stored`
+/// with `writes` laid over it: how a reader holding writes the store does not have yet (a block
+/// being executed, a block being written) scans. `writes` are those under the prefix after
+/// `start_after`, in key order of application: a later write of a key wins, `None` deletes.
+pub fn scan_with_writes(
+    stored: &dyn StateReader,
+    prefix: &[u8],
+    start_after: Option<&[u8]>,
+    limit: usize,
+    writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+) -> Result<Vec<Entry>, LedgerError> {
+    if writes.is_empty() {
+        return stored.scan_prefix(prefix, start_after, limit);
+    }
+    // Each buffered delete can hide at most one stored entry, so reading this many more from the
+    // store fills `limit` once the writes are laid over it; an entry the store's scan cut off
+    // sorts after at least `limit` live ones.
+    let mut merged: WriteSet = stored
+        .scan_prefix(prefix, start_after, limit.saturating_add(writes.len()))?
+        .into_iter()
+        .map(|(key, value)| (key, Some(value)))
+        .collect();
+    merged.extend(writes);
+    Ok(merged
+        .into_iter()
+        .filter_map(|(key, value)| value.map(|value| (key, value)))
+        .take(limit)
+        .collect())
+}
+
 /// Where a prefix scan starts and whether the start key itself is excluded: at `start_after`
 /// (excluded) when it sorts at or after `prefix`, else at `prefix` (included). Shared by every
 /// store so that all of them agree on the scan contract.

@@ -178,13 +178,12 @@ impl RocksLedger {
         pages: &mut PageCache,
     ) -> Result<Option<ChainHead>, LedgerError> {
         let mut staged = self.lock_staged();
+        if let Staged::Failed { height, why } = &*staged {
+            return Err(Staged::refusal(*height, why));
+        }
         match std::mem::take(&mut *staged) {
             Staged::Idle => Ok(None),
-            Staged::Failed { height, why } => {
-                let refusal = Staged::refusal(height, &why);
-                *staged = Staged::Failed { height, why };
-                Err(refusal)
-            }
+            Staged::Failed { .. } => unreachable!("a failed write is refused above"),
             Staged::Writing { head, write } => {
                 // A panic while writing is RocksDB's bug; re-raise it here.
                 let written = write

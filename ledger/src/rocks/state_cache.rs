@@ -194,22 +194,6 @@ impl StateReader for CachedState<'_> {
             .ledger
             .lock_state_cache()
             .staged_under(prefix, start_after);
-        if staged.is_empty() {
-            return self.ledger.scan_prefix(prefix, start_after, limit);
-        }
-        // Each staged delete hides at most one stored entry, so this many more from the store
-        // fill `limit` once the staged writes are laid over them.
-        let mut merged: WriteSet = self
-            .ledger
-            .scan_prefix(prefix, start_after, limit.saturating_add(staged.len()))?
-            .into_iter()
-            .map(|(key, value)| (key, Some(value)))
-            .collect();
-        merged.extend(staged);
-        Ok(merged
-            .into_iter()
-            .filter_map(|(key, value)| value.map(|value| (key, value)))
-            .take(limit)
-            .collect())
+        crate::scan_with_writes(self.ledger, prefix, start_after, limit, staged)
     }
 }
