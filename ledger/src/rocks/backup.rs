@@ -52,7 +52,6 @@ impl RocksLedger {
             writer: std::sync::Mutex::new(PageCache::default()),
             state_cache: std::sync::Mutex::default(),
             staged: std::sync::Mutex::default(),
-            #[cfg(test)]
             write_gate: std::sync::Mutex::default(),
             path: path.to_path_buf(),
             emptied_interrupted_install: std::sync::atomic::AtomicBool::new(false),

@@ -151,8 +151,8 @@ pub struct RocksLedger {
     state_cache: Mutex<state_cache::StateCache>,
     /// The block whose synced write may be in flight ([`staged`]); taken under the writer lock.
     staged: Mutex<staged::Staged>,
-    /// A gate the next staged write waits at (tests of the write-behind path only).
-    #[cfg(test)]
+    /// A gate the next staged write waits at (fault injection by tests only:
+    /// [`RocksLedger::gate_next_write`]).
     write_gate: Mutex<Option<std::sync::mpsc::Receiver<bool>>>,
     path: PathBuf,
     /// Set when [`RocksLedger::open`] found an interrupted snapshot install and emptied the
@@ -362,7 +362,6 @@ impl RocksLedger {
             writer: Mutex::new(PageCache::default()),
             state_cache: Mutex::default(),
             staged: Mutex::default(),
-            #[cfg(test)]
             write_gate: Mutex::default(),
             path: path.to_path_buf(),
             emptied_interrupted_install: std::sync::atomic::AtomicBool::new(false),
@@ -542,7 +541,7 @@ impl RocksLedger {
         self.lock_state_cache().stage(commit.state_writes);
         *self.lock_staged() = staged::Staged::Writing {
             head: new_head,
-            write,
+            write: Some(write),
         };
         Ok(())
     }

@@ -51,8 +51,10 @@ pub(super) enum Staged {
     Writing {
         /// The head once it is durable.
         head: ChainHead,
-        /// The thread writing it; its error is RocksDB's words.
-        write: JoinHandle<Result<(), String>>,
+        /// The thread writing it; its error is RocksDB's words. Taken out by the one waiting
+        /// for it (under the writer lock), so that this lock is never held across the disk's
+        /// wait: [`RocksLedger::staged_head`] answers at once.
+        write: Option<JoinHandle<Result<(), String>>>,
     },
     /// A staged block's write failed; the ledger refuses to go on (see the module's doc).
     Failed {
@@ -72,8 +74,8 @@ impl Staged {
     }
 }
 
-/// What runs on the writing thread before the write: nothing in a release; in tests, a gate that
-/// holds the write back until the test lets it go, or fails it.
+/// What runs on the writing thread before the write: nothing, unless a test holds the write back
+/// at a gate until it lets it go, or fails it ([`RocksLedger::gate_next_write`]).
 pub(super) type BeforeWrite = Box<dyn FnOnce() -> Result<(), String> + Send>;
 
 /// Writes and syncs `batch` on a thread of its own; the block at `height` is durable when the
@@ -102,15 +104,9 @@ pub(super) fn write_behind(
 }
 
 impl RocksLedger {
-    /// What the writing thread runs before the write ([`BeforeWrite`]).
-    #[cfg(not(test))]
-    pub(super) fn before_write(&self) -> BeforeWrite {
-        Box::new(|| Ok(()))
-    }
-
-    /// What the writing thread runs before the write: the gate a test set with
-    /// [`RocksLedger::gate_next_write`], if any (`true` from it writes, `false` fails the write).
-    #[cfg(test)]
+    /// What the writing thread runs before the write: the gate set with
+    /// [`RocksLedger::gate_next_write`], if any (`true` from it writes, `false` fails the write);
+    /// nothing otherwise.
     pub(super) fn before_write(&self) -> BeforeWrite {
         match self
             .write_gate
@@ -121,15 +117,17 @@ impl RocksLedger {
             None => Box::new(|| Ok(())),
             Some(gate) => Box::new(move || match gate.recv() {
                 Ok(true) => Ok(()),
-                Ok(false) | Err(_) => Err("the test failed this write".to_owned()),
+                Ok(false) | Err(_) => Err("fault injection failed this write".to_owned()),
             }),
         }
     }
 
-    /// Holds the next staged write back until `true` (write) or `false` (fail it) is sent on
-    /// the returned sender.
-    #[cfg(test)]
-    pub(super) fn gate_next_write(&self) -> std::sync::mpsc::Sender<bool> {
+    /// Fault injection, for tests of what is built on the write-behind path (the node's): holds
+    /// the next staged write back until `true` (write it) or `false` (fail it, as a disk error
+    /// or a crash before the sync would) is sent on the returned sender, or the sender is
+    /// dropped (fail it). Never called by a running node.
+    #[doc(hidden)]
+    pub fn gate_next_write(&self) -> std::sync::mpsc::Sender<bool> {
         let (sender, receiver) = std::sync::mpsc::channel();
         *self
             .write_gate
@@ -171,42 +169,66 @@ impl RocksLedger {
         }
     }
 
+    /// True if no staged write is still running: [`wait_committed`](Self::wait_committed) then
+    /// returns without waiting on the disk (or with the write's failure).
+    pub fn staged_write_done(&self) -> bool {
+        match &*self.lock_staged() {
+            // Someone waits for it (`write` taken): not done until they are.
+            Staged::Writing { write, .. } => write.as_ref().is_some_and(JoinHandle::is_finished),
+            Staged::Idle | Staged::Failed { .. } => true,
+        }
+    }
+
     /// Waits for the staged write in flight, if any, and brings the caches to it: the writer
     /// lock (`pages`) is held, so no other block is staged meanwhile.
     pub(super) fn finish_staged(
         &self,
         pages: &mut PageCache,
     ) -> Result<Option<ChainHead>, LedgerError> {
-        let mut staged = self.lock_staged();
-        if let Staged::Failed { height, why } = &*staged {
-            return Err(Staged::refusal(*height, why));
-        }
-        match std::mem::take(&mut *staged) {
-            Staged::Idle => Ok(None),
-            Staged::Failed { .. } => unreachable!("a failed write is refused above"),
-            Staged::Writing { head, write } => {
-                // A panic while writing is RocksDB's bug; re-raise it here.
-                let written = write
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                if let Err(why) = written {
-                    // The caches hold a block the store does not: empty them, and refuse to go
-                    // on (the caller stops; a reopen reads the store as it is).
-                    pages.clear();
-                    self.lock_state_cache().clear();
-                    tracing::error!(height = head.height, %why, "writing a staged block failed; the ledger refuses further commits");
-                    *staged = Staged::Failed {
-                        height: head.height,
-                        why: why.clone(),
-                    };
-                    return Err(Staged::refusal(head.height, &why));
-                }
-                self.check_committed(&head)?;
-                // Durable: the caches may forget what they held for it.
-                pages.trim();
-                self.lock_state_cache().settle();
-                Ok(Some(head))
+        let (head, write) = {
+            let mut staged = self.lock_staged();
+            match &mut *staged {
+                Staged::Idle => return Ok(None),
+                Staged::Failed { height, why } => return Err(Staged::refusal(*height, why)),
+                Staged::Writing { head, write } => match write.take() {
+                    Some(write) => (*head, write),
+                    // Only the writer-lock holder waits, so this is a waiter that panicked
+                    // (a RocksDB panic re-raised below): the write's fate is unknown.
+                    None => {
+                        let height = head.height;
+                        let why = "the wait for this write was interrupted by a panic";
+                        *staged = Staged::Failed {
+                            height,
+                            why: why.to_owned(),
+                        };
+                        return Err(Staged::refusal(height, why));
+                    }
+                },
             }
+        };
+        // The staged block stays named (`staged_head`) while its write is waited for; only the
+        // writer lock is held across the wait.
+        // A panic while writing is RocksDB's bug; re-raise it here.
+        let written = write
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        if let Err(why) = written {
+            // The caches hold a block the store does not: empty them, and refuse to go on (the
+            // caller stops; a reopen reads the store as it is).
+            pages.clear();
+            self.lock_state_cache().clear();
+            tracing::error!(height = head.height, %why, "writing a staged block failed; the ledger refuses further commits");
+            *self.lock_staged() = Staged::Failed {
+                height: head.height,
+                why: why.clone(),
+            };
+            return Err(Staged::refusal(head.height, &why));
         }
+        *self.lock_staged() = Staged::Idle;
+        self.check_committed(&head)?;
+        // Durable: the caches may forget what they held for it.
+        pages.trim();
+        self.lock_state_cache().settle();
+        Ok(Some(head))
     }
 }

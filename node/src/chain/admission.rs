@@ -337,13 +337,20 @@ impl Chain {
         self.config.block_tx_target.min(self.params().block_tx_max) as usize
     }
 
-    /// The next nonce `account` may use as of the committed state (0 when it cannot be read):
-    /// what the mempool is pruned by.
+    /// The next nonce `account` may use as of the durable state (0 when it cannot be read):
+    /// what the mempool is pruned by once a block is durable.
     pub(super) fn next_nonce(&self, account: &str) -> u64 {
-        match read_message::<Account>(&*self.ledger, &keys::account(account), "Account") {
-            Ok(Some(account)) => account.next_nonce,
-            _ => 0,
-        }
+        next_nonce_in(&*self.ledger, account)
+    }
+}
+
+/// The next nonce `account` may use in `state` (0 when it cannot be read). The producer selects
+/// a block's transactions by its own view (`Chain::producer_state`): the transactions of a
+/// block still being written wait in the mempool until it is durable, and are passed over.
+pub(super) fn next_nonce_in(state: &dyn vchain_ledger::StateReader, account: &str) -> u64 {
+    match read_message::<Account>(state, &keys::account(account), "Account") {
+        Ok(Some(account)) => account.next_nonce,
+        _ => 0,
     }
 }
 

@@ -9,8 +9,8 @@
 //! Invariants kept here:
 //! - each `Ready` is carried out in the order the engine requires: `messages` sent, `persist`
 //!   written in one synced batch, `persisted_messages` sent only after that write (persist
-//!   before speaking of it), committed entries applied in order, the applied index recorded,
-//!   then `advance`;
+//!   before speaking of it), committed entries applied in order, the applied index recorded
+//!   (once the last applied block is durable: see `apply`), then `advance`;
 //! - a block is applied only after the engine reports it committed: `drain_ready` is the only
 //!   caller of `apply_committed`;
 //! - a snapshot the engine hands over has its state installed before the log records it applied;
@@ -20,7 +20,7 @@
 //!   a dead producer that has not said so.
 
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,7 @@ use vchain_consensus::{
 use vchain_contracts::genesis::Genesis;
 use vchain_ledger::{ChainHead, ConsensusWrite, RocksLedger};
 
+use super::apply::StagedBlock;
 use super::membership::MembershipSync;
 use super::production::{Prepared, PROPOSAL_TIMEOUT};
 use super::snapshot::decode_descriptor;
@@ -85,6 +86,9 @@ pub(super) struct Producer {
     pub(super) wake: Receiver<Wake>,
     /// The block this node proposed last, executed, waiting to commit.
     pub(super) prepared: Option<Prepared>,
+    /// The block applied last, its write still in flight: announced once durable
+    /// (`settle_staged`), at the next block's staging or when the producer would idle.
+    pub(super) staged: Option<StagedBlock>,
     /// Height and time of the proposal in flight: one at a time, since the next block builds
     /// on this one's state.
     pub(super) in_flight: Option<(u64, Instant)>,
@@ -131,6 +135,21 @@ pub(super) struct Producer {
 const READY_ROUNDS_MAX: usize = 64;
 /// Most blocks read from the ledger for one lagging peer's catch-up request.
 const CATCH_UP_BLOCKS_READ_MAX: u64 = 64;
+
+/// Runs one step of the producer, a panic in it turned into an error: an invariant assertion
+/// failing inside execution must stop the node, loudly, not leave it serving reads with a dead
+/// producer.
+fn unwound<T>(step: impl FnOnce() -> Result<T, ChainError>) -> Result<T, ChainError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+        Err(ChainError::Invariant(
+            why.unwrap_or_else(|| "unknown panic".into()),
+        ))
+    })
+}
 
 /// The consensus engine genesis names, resumed from what this node stored, with what its
 /// resumption found.
@@ -380,21 +399,18 @@ impl Producer {
             }
             let wait = self.block_wait((interval, interval_min));
             let deadline = next_tick.min(last_block + wait);
-            let message = match self
-                .wake
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(message) => Some(message),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => Some(Wake::Shutdown),
+            let message = match unwound(|| self.next_input(deadline)) {
+                Ok(message) => message,
+                Err(error) => {
+                    self.stop_on(error);
+                    return;
+                }
             };
             self.chain
                 .awaiting_transactions
                 .store(false, Ordering::SeqCst);
             let shutdown = matches!(message, Some(Wake::Shutdown));
-            // An invariant assertion failing inside execution must stop the node, loudly, not
-            // leave it serving reads with a dead producer.
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let outcome = unwound(|| {
                 self.iteration(
                     message,
                     &mut next_tick,
@@ -403,25 +419,52 @@ impl Producer {
                     (interval, interval_min),
                     shutdown,
                 )
-            }))
-            .unwrap_or_else(|panic| {
-                let why = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
-                Err(ChainError::Invariant(
-                    why.unwrap_or_else(|| "unknown panic".into()),
-                ))
             });
             if let Err(error) = outcome {
                 self.stop_on(error);
                 return;
             }
             if shutdown {
+                // The last block is announced before the producer ends: its clients are
+                // answered, not dropped.
+                if let Err(error) = unwound(|| self.settle_staged()) {
+                    self.stop_on(error);
+                    return;
+                }
                 info!("block producer stopped");
                 return;
             }
         }
+    }
+
+    /// The next input, waiting for it until `deadline`; `None` at the deadline. A staged block
+    /// is announced (`settle_staged`) as soon as its write is done, and before the producer
+    /// waits, so its clients are not kept waiting by an idle producer; while its write runs and
+    /// input is queued, the producer goes on, and the write overlaps that work.
+    fn next_input(&mut self, deadline: Instant) -> Result<Option<Wake>, ChainError> {
+        if self.staged.is_some() && self.chain.ledger.staged_write_done() {
+            self.settle_staged()?;
+        }
+        if self.staged.is_some() {
+            match self.wake.try_recv() {
+                Ok(message) => return Ok(Some(message)),
+                Err(TryRecvError::Disconnected) => return Ok(Some(Wake::Shutdown)),
+                Err(TryRecvError::Empty) => {}
+            }
+            if Instant::now() < deadline {
+                self.settle_staged()?;
+            }
+        }
+        Ok(
+            match self
+                .wake
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(message) => Some(message),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => Some(Wake::Shutdown),
+            },
+        )
     }
 
     /// Stops the producer on `error`: logged, the node marked failed (a shutdown's
@@ -525,7 +568,7 @@ impl Producer {
         self.certification_tick()?;
         self.catch_up_by_snapshot()?;
         let chain = self.chain.clone();
-        let head = chain.head()?;
+        let head = chain.producer_head()?;
         self.settle_in_flight(&head);
         let full = chain.mempool_len() >= chain.block_tx_target();
         let since_cut = last_block.elapsed();
@@ -553,7 +596,7 @@ impl Producer {
         // A solo block commits within the proposal: see it now, so that a busy chain's next
         // block is timed from `block_interval_min_ms`.
         if self.in_flight.is_some() {
-            self.settle_in_flight(&chain.head()?);
+            self.settle_in_flight(&chain.producer_head()?);
         }
         let voters = self.engine.voters();
         if *lock(&chain.voters) != voters {
@@ -620,10 +663,7 @@ impl Producer {
         for committed in &ready.committed {
             match &committed.entry {
                 CommittedEntry::Payload(payload) => {
-                    let applied = self.apply_committed(payload, committed.certificate.as_ref())?;
-                    if let Some(block) = applied {
-                        self.certify_applied(block.height, block.hash, block.membership_changed)?;
-                    }
+                    self.apply_committed(payload, committed.certificate.as_ref())?;
                     self.follow_validator_changes()?;
                     self.log_bytes_since_checkpoint = self
                         .log_bytes_since_checkpoint
@@ -642,10 +682,14 @@ impl Producer {
             applied = Some(committed.index);
         }
         if let (Some(index), Some(_)) = (applied, &self.chain.peers) {
-            self.chain.ledger.consensus_persist(&ConsensusWrite {
-                applied: Some(index),
-                ..Default::default()
-            })?;
+            match &mut self.staged {
+                // Recorded once the staged block is durable (`settle_staged`).
+                Some(staged) => staged.applied_index = Some(index),
+                None => self.chain.ledger.consensus_persist(&ConsensusWrite {
+                    applied: Some(index),
+                    ..Default::default()
+                })?,
+            }
         }
         self.engine.advance(&ready);
         if let Some(index) = applied {
@@ -666,10 +710,11 @@ impl Producer {
         let Some((keys, current)) = &mut self.validator_keys else {
             return Ok(());
         };
-        let membership = vchain_contracts::consensus_config(&*self.chain.ledger)?;
+        // The producer's view: the block that changed them may still be being written.
+        let membership = vchain_contracts::consensus_config(&self.chain.producer_state())?;
         let validators = keys.learn(&membership);
         if validators != *current {
-            let from = self.chain.head()?.height + 1;
+            let from = self.chain.producer_head()?.height + 1;
             info!(from, validators = ?validators, "the validators change");
             *current = validators.clone();
             self.engine.set_validators(from, validators);

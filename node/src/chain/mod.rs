@@ -4,7 +4,10 @@
 //! The producer is one OS thread, the only writer of the ledger. Each round it cuts a block from
 //! the mempool, executes it, seals it with the new state root, proposes it to the engine, and
 //! applies whatever the engine reports committed: persist the block, its state and indexes in one
-//! synced batch, then wake waiting clients, stream the events and prune the mempool. A committed
+//! synced batch, written behind the producer (which executes the next block on it meanwhile),
+//! then, once that batch is durable, wake waiting clients, stream the events and prune the
+//! mempool. The producer reads its own view (`producer_head`, `producer_state`: the block being
+//! written included); the API reads only what is durable. A committed
 //! block the node did not execute itself (a follower's, later) is re-executed and its state root
 //! checked; a mismatch stops the node rather than let it serve a state others do not have.
 //!
@@ -492,6 +495,7 @@ impl Chain {
             engine,
             wake: wake_rx,
             prepared: None,
+            staged: None,
             in_flight: None,
             last_cut_carried_transactions: false,
             last_carrying_cut: Instant::now(),
@@ -572,7 +576,25 @@ impl Chain {
         }
     }
 
-    /// The committed head.
+    /// The block producer's head: the block staged and still being written, if any, else the
+    /// durable head. What the producer builds on and checks committed blocks against; never
+    /// what the API reports (a staged block is not acknowledged until it is durable).
+    pub(super) fn producer_head(&self) -> Result<ChainHead, ChainError> {
+        match self.ledger.staged_head() {
+            Some(staged) => Ok(staged),
+            None => self.head(),
+        }
+    }
+
+    /// The block producer's view of the state: the durable state with the staged block's
+    /// writes over it (`RocksLedger::cached_state`). Everything that decides what the next
+    /// block is or whether a committed one is valid reads this; everything that tells anyone
+    /// reads the durable store.
+    pub(super) fn producer_state(&self) -> vchain_ledger::rocks::CachedState<'_> {
+        self.ledger.cached_state()
+    }
+
+    /// The durable head: every block up to it is synced to disk and acknowledged.
     pub(crate) fn head(&self) -> Result<ChainHead, ChainError> {
         match self.ledger.head()? {
             Some(head) => Ok(head),
@@ -682,14 +704,16 @@ impl Chain {
     /// before anything of the block runs, as a divergence does. Restarted with a release (or
     /// `rules_version_max`) that implements it, the node applies the same block and goes on.
     pub(crate) fn require_rules_for(&self, height: u64) -> Result<(), ChainError> {
-        let rules = vchain_contracts::block_rules(&*self.ledger, height)?;
+        // The producer's view: the block before `height` may still be being written.
+        let state = self.producer_state();
+        let rules = vchain_contracts::block_rules(&state, height)?;
         let implemented = self.config.rules_version_max();
         if rules.version <= implemented {
             return Ok(());
         }
         let activation_height = match &rules.activates {
             Some(pending) => pending.activation_height,
-            None => vchain_contracts::rules::active_rules(&*self.ledger)?.activation_height,
+            None => vchain_contracts::rules::active_rules(&state)?.activation_height,
         };
         Err(vchain_contracts::ExecError::RulesUnsupported {
             implemented,
@@ -768,10 +792,11 @@ impl Chain {
         self.blocks_ahead_of_clock.load(Ordering::Relaxed)
     }
 
-    /// Re-reads the chain parameters from committed state (after a block that changed them,
-    /// or a snapshot install).
+    /// Re-reads the chain parameters (after a block that changed them, or a snapshot install)
+    /// from the producer's view: the next block is cut and checked under them even while the
+    /// block that changed them is still being written.
     fn refresh_params(&self) -> Result<(), ChainError> {
-        let (_, params) = chain_config(&*self.ledger)?;
+        let (_, params) = chain_config(&self.producer_state())?;
         *lock(&self.params) = params;
         Ok(())
     }

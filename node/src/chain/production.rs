@@ -27,6 +27,7 @@ use vchain_contracts::{execute_block_verified, BlockContext, BlockOutcome};
 use vchain_ledger::{ChainHead, TreeUpdate};
 use vchain_proto::v1::SignedTransaction;
 
+use super::admission::next_nonce_in;
 use super::engine_loop::Producer;
 use super::{lock, Chain, ChainError};
 use crate::block_time::block_time;
@@ -125,7 +126,7 @@ impl Chain {
     /// at chain time `now_ms`, so that a quiet chain still cuts the block that does it. A read
     /// failure counts as not due: the next block's execution reports it.
     fn chain_step_due(&self, now_ms: u64) -> bool {
-        vchain_contracts::chain_step_due(&*self.ledger, now_ms).unwrap_or(false)
+        vchain_contracts::chain_step_due(&self.producer_state(), now_ms).unwrap_or(false)
     }
 }
 
@@ -235,10 +236,13 @@ impl Producer {
         let fitted = fit_block(
             tx_max,
             ENCODED_BLOCK_BYTES_LIMIT as usize,
-            |tx_max| lock(&chain.mempool).select(tx_max, bytes_max, |a| chain.next_nonce(a)),
+            |tx_max| {
+                let state = chain.producer_state();
+                lock(&chain.mempool).select(tx_max, bytes_max, |a| next_nonce_in(&state, a))
+            },
             |transactions| {
                 Ok(execute_block_verified(
-                    &chain.ledger.cached_state(),
+                    &chain.producer_state(),
                     &BlockContext {
                         height,
                         timestamp_ms,

@@ -136,6 +136,8 @@ impl Producer {
     /// one serves it or the node stops. Consensus waits meanwhile: nothing after the snapshot
     /// can be applied without its state.
     pub(super) fn install_snapshot(&mut self, record: &SnapshotRecord) -> Result<(), ChainError> {
+        // The block in flight, if any, is durable and announced before the state is replaced.
+        self.settle_staged()?;
         let chain = self.chain.clone();
         let wanted = decode_descriptor(record)?;
         let wanted_head = crate::sync::head_of(&wanted)?;
@@ -240,6 +242,8 @@ impl Producer {
             return Ok(());
         }
         self.last_snapshot_try = Some(std::time::Instant::now());
+        // The validators below are read from the durable state: nothing may be in flight.
+        self.settle_staged()?;
         let (Some(peers), Some(runtime)) = (&chain.peers, &self.runtime) else {
             return Ok(());
         };

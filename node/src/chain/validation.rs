@@ -44,7 +44,8 @@ impl Producer {
         if self.validations.is_empty() {
             return Ok(());
         }
-        let head = self.chain.head()?;
+        // The producer's head: a parent still being written counts as applied.
+        let head = self.chain.producer_head()?;
         let mut waiting = Vec::new();
         for proposal in std::mem::take(&mut self.validations) {
             if proposal.sequence > head.height + 1 {
