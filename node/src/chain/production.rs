@@ -152,6 +152,11 @@ impl Producer {
             .then(|| self.next_block_time(head))
             .filter(|now| chain.mempool_len() > 0 || chain.chain_step_due(*now));
         if let Some(now) = block_time {
+            // The block before is announced first: its clients would otherwise wait out this
+            // block's execution, where its write (a few milliseconds) is all there is to win.
+            // Blocks this node re-executes (a follower's, a catch-up) keep their write behind
+            // the next block's execution.
+            self.settle_staged()?;
             match self.cut_block(now, head, empty_allowed)? {
                 Cut::Proposed(prepared) => {
                     self.in_flight = Some((head.height + 1, Instant::now()));
