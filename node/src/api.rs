@@ -464,10 +464,12 @@ impl VchainApi for ApiService {
             .map(|tx| vchain_contracts::tx::tx_hash(&tx.body))
             .collect();
         let chain = self.chain.clone();
-        let results = tokio::task::spawn_blocking(move || chain.submit_batch(transactions))
-            .await
-            .map_err(internal)?
-            .map_err(submit_status)?;
+        let results = tokio::task::spawn_blocking(move || {
+            chain.submit_batch(transactions, crate::chain::BatchOrigin::Client)
+        })
+        .await
+        .map_err(internal)?
+        .map_err(submit_status)?;
         let refused = |hash: Hash, code: ErrorCode, message: String| AdmissionOutcome {
             tx_hash: hash.to_vec(),
             admitted: false,

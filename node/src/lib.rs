@@ -246,7 +246,8 @@ async fn bridge_network(chain: Arc<Chain>, mut events: tokio::sync::mpsc::Receiv
                     .collect();
                 let chain = chain.clone();
                 let _ = tokio::task::spawn_blocking(move || {
-                    if let Err(error) = chain.submit_batch(decoded) {
+                    if let Err(error) = chain.submit_batch(decoded, crate::chain::BatchOrigin::Peer)
+                    {
                         tracing::debug!(%error, %from, "forwarded transactions not admitted");
                     }
                 })
@@ -332,6 +333,9 @@ pub struct NodeHandle {
 
 /// Longest shutdown waits for the network bridge to let go of the chain.
 const BRIDGE_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Most a shutdown waits, after the producer stopped, for every other holder of the chain to let
+/// go of it (and so of the ledger).
+const CHAIN_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl NodeHandle {
     /// Stops accepting requests, lets the producer finish its block, and closes the ledger.
@@ -363,6 +367,21 @@ impl NodeHandle {
             addr: self.grpc_addr,
             why: e.to_string(),
         })?;
+        // The tasks that hold the chain (the health and metrics reporters, a request still being
+        // answered, an admission check) end on the stop signal; wait for them, bounded, so that a
+        // stopped node has let go of its ledger (RocksDB's lock) when this returns, and the same
+        // data directory can be opened again at once.
+        let released_by = std::time::Instant::now() + CHAIN_RELEASE_WAIT;
+        while Arc::strong_count(&self.chain) > 1 && std::time::Instant::now() < released_by {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let holders = Arc::strong_count(&self.chain) - 1;
+        if holders > 0 {
+            tracing::warn!(
+                holders,
+                "the chain is still held after shutdown; its ledger closes when the last holder ends"
+            );
+        }
         info!("node stopped");
         Ok(())
     }

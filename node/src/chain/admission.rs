@@ -89,6 +89,15 @@ const REFORWARD_INTERVAL: Duration = Duration::from_secs(3);
 const FORWARD_BATCH_MAX: usize = 1_024;
 const _: () = assert!(FORWARD_BATCH_MAX <= crate::network::TRANSACTIONS_PER_BATCH_MAX);
 
+/// Who handed [`Chain::submit_batch`] its transactions: what it hands them on to depends on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BatchOrigin {
+    /// A client, through the API (`SubmitTransactions`).
+    Client,
+    /// A member's node, forwarding or broadcasting what its clients sent.
+    Peer,
+}
+
 impl Chain {
     /// Forwards admitted transactions to the leader when this node is not it, so they reach a
     /// block wherever they were submitted. They also stay in this node's mempool, in case this
@@ -260,10 +269,13 @@ impl Chain {
 
     /// Admits many transactions, verifying their signatures in one batch. One result per
     /// transaction, in order; a transaction already waiting is admitted (sent again, not
-    /// refused).
+    /// refused). What `origin` sent is handed on as a single submission's would be: a client's
+    /// batch to the leader (every validator under PBFT); a peer's to the leader under Raft, and
+    /// under PBFT to no one (the validator the client reached sent it to every validator).
     pub(crate) fn submit_batch(
         &self,
         transactions: Vec<SignedTransaction>,
+        origin: BatchOrigin,
     ) -> Result<Vec<Result<Hash, SubmitError>>, SubmitError> {
         if self.stopping.load(Ordering::SeqCst) {
             return Err(SubmitError::ShuttingDown);
@@ -319,7 +331,7 @@ impl Chain {
         };
         self.wake_producer(len);
         // Under PBFT the node a client reached sent them to every validator already.
-        if !self.broadcasts_transactions() {
+        if origin == BatchOrigin::Client || !self.broadcasts_transactions() {
             self.forward_to_leader(forwards);
         }
         for result in &results {

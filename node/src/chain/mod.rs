@@ -71,6 +71,7 @@ use crate::mempool::Mempool;
 use crate::network::{NetworkHandle, PeerId};
 use crate::sync::{CheckpointStore, SyncError};
 
+pub(crate) use admission::BatchOrigin;
 pub use admission::{Admission, SubmitError};
 pub(crate) use membership::Peers;
 
