@@ -334,8 +334,9 @@ pub struct NodeHandle {
 /// Longest shutdown waits for the network bridge to let go of the chain.
 const BRIDGE_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Most a shutdown waits, after the producer stopped, for every other holder of the chain to let
-/// go of it (and so of the ledger).
-const CHAIN_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// go of it (and so of the ledger). Short: a client's open gRPC connection can hold the API
+/// service (and so the chain) until the client goes, and a node process exits anyway.
+const CHAIN_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl NodeHandle {
     /// Stops accepting requests, lets the producer finish its block, and closes the ledger.
@@ -377,9 +378,10 @@ impl NodeHandle {
         }
         let holders = Arc::strong_count(&self.chain) - 1;
         if holders > 0 {
-            tracing::warn!(
+            info!(
                 holders,
-                "the chain is still held after shutdown; its ledger closes when the last holder ends"
+                "the chain is still held after shutdown (a client's open connection); its ledger \
+                 closes when the last holder ends"
             );
         }
         info!("node stopped");
