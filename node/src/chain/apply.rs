@@ -78,12 +78,11 @@ impl Producer {
     /// block that does not extend the producer's head (a proposal overtaken by another
     /// leader's block at the same height, or one applied before a restart) is skipped: every
     /// node sees the same committed sequence and head, so every node skips the same blocks.
-    /// Returns the staged block's height.
     pub(super) fn apply_committed(
         &mut self,
         payload: &[u8],
         signatures: Option<&CommitSignatures>,
-    ) -> Result<Option<u64>, ChainError> {
+    ) -> Result<(), ChainError> {
         let chain = self.chain.clone();
         let started = Instant::now();
         if payload.len() > ENCODED_BLOCK_BYTES_LIMIT as usize {
@@ -126,7 +125,7 @@ impl Producer {
             if self.prepared.as_ref().is_some_and(|p| p.hash == hash) {
                 self.prepared = None;
             }
-            return Ok(None);
+            return Ok(());
         }
         // Executed already: as the proposer, or validating it as a PBFT backup.
         let executed = match self.prepared.take().filter(|p| p.hash == hash) {
@@ -203,7 +202,7 @@ impl Producer {
             membership_changed,
             applied_index: None,
         });
-        Ok(Some(header.height))
+        Ok(())
     }
 
     /// Waits until the staged block, if any, is durable, then tells everyone: metrics and the
