@@ -218,6 +218,19 @@ fn the_body_must_be_what_the_header_commits_to() {
         }),
         Some(BlockField::Results)
     );
+    // A result's events changed (one dropped), the root recomputed: execution catches it.
+    assert!(
+        !f.block.results[0].events.is_empty(),
+        "the fixture's first result has events"
+    );
+    assert_eq!(
+        tampered(&f, |b| {
+            b.results[0].events.pop();
+            let root = vchain_contracts::block::result_root(&b.results).to_vec();
+            header_of(b).result_root = root;
+        }),
+        Some(BlockField::Results)
+    );
     // A system event smuggled in, with its root recomputed: execution catches it.
     assert_eq!(
         tampered(&f, |b| {
