@@ -14,7 +14,7 @@ use rocksdb::{
 use vchain_proto::v1::{Block, StateProof};
 
 use crate::error::Hex;
-use crate::tree::{self, Node, NodePath, NodeStore, TreeUpdate, NODE_PATH_LEN};
+use crate::tree::{self, Node, NodePath, NodeStore, TreeUpdate, NODE_LEN, NODE_PATH_LEN};
 use crate::{scan_start, Entry, Hash, LedgerError, StateReader, WriteSet, EMPTY_ROOT};
 use tree_pages::{page_of, PageCache, StoredPage};
 
@@ -165,9 +165,10 @@ pub struct RocksLedger {
 }
 
 /// The committed tree as the writer sees it: cached pages from memory, the rest from RocksDB
-/// (and then cached).
+/// (and then cached). It reads the store alone, so the thread writing a staged block uses it
+/// too ([`staged`]).
 struct CachedTree<'a> {
-    ledger: &'a RocksLedger,
+    db: &'a DB,
     cache: RefCell<&'a mut PageCache>,
 }
 
@@ -175,7 +176,7 @@ impl CachedTree<'_> {
     /// Brings the committed page at `root` into the cache from the store, unless cached.
     fn load(&self, root: &NodePath) -> Result<(), LedgerError> {
         if self.cache.borrow().get(root).is_none() {
-            let page = self.ledger.view().page(root)?;
+            let page = stored_page(self.db, root)?;
             self.cache.borrow_mut().insert(*root, page);
         }
         Ok(())
@@ -451,12 +452,7 @@ impl RocksLedger {
     }
 
     fn cf(&self, name: &'static str) -> Result<&ColumnFamily, LedgerError> {
-        self.db.cf_handle(name).ok_or_else(|| {
-            LedgerError::corruption(
-                format!("column family {name}"),
-                "missing from the open database",
-            )
-        })
+        cf_of(&self.db, name)
     }
 
     /// True if this open found an interrupted snapshot install and emptied the ledger (blocks
@@ -479,19 +475,23 @@ impl RocksLedger {
     pub fn prepare_state(&self, writes: &WriteSet) -> Result<TreeUpdate, LedgerError> {
         let mut writer = self.lock_writer()?;
         let store = CachedTree {
-            ledger: self,
+            db: &self.db,
             cache: RefCell::new(&mut writer),
         };
         tree::update(&store, writes)
     }
 
+    /// The writer lock, with the tree pages back from the thread writing a staged block if it
+    /// took them ([`staged`]): everything that reads or changes them waits for its pages first.
     fn lock_writer(&self) -> Result<MutexGuard<'_, PageCache>, LedgerError> {
-        self.writer.lock().map_err(|_| {
+        let mut writer = self.writer.lock().map_err(|_| {
             LedgerError::corruption(
                 "commit lock",
                 "poisoned: an earlier commit panicked, the store may be inconsistent",
             )
-        })
+        })?;
+        self.take_back_pages(&mut writer)?;
+        Ok(writer)
     }
 
     /// Commits one block atomically: the block, its hash, its transaction locations, the state
@@ -505,7 +505,15 @@ impl RocksLedger {
         let span = commit_span(commit, false);
         let _entered = span.enter();
         let mut writer = self.lock_writer_settled()?;
-        let (batch, pages_written, new_head) = self.block_batch(&mut writer, commit)?;
+        let new_head = self.check_commit(commit)?;
+        let pages_written = CachedTree {
+            db: &self.db,
+            cache: RefCell::new(&mut writer),
+        }
+        .page_writes(commit.tree)?;
+        let pages_bytes = pages_bytes(&pages_written);
+        let mut batch = self.block_batch(commit, &new_head, pages_bytes)?;
+        put_pages(&mut batch, self.cf(CF_TREE_PAGES)?, &pages_written);
         let mut write_options = rocksdb::WriteOptions::default();
         write_options.set_sync(true);
         self.db
@@ -519,41 +527,50 @@ impl RocksLedger {
     }
 
     /// Stages one block for commit: the batch [`commit_block`](Self::commit_block) writes, refused
-    /// for the same reasons, written and synced on a thread of its own ([`staged`]). Returns once
-    /// the batch is built and handed over: the block producer's caches then hold the block, so
-    /// the next block can be executed and prepared on it, but it is durable, and visible to every
-    /// other reader, only when [`wait_committed`](Self::wait_committed) (or the next stage or
-    /// commit, which waits first) says so.
+    /// for the same reasons, its tree pages built and the batch written and synced on a thread
+    /// of its own ([`staged`]). Returns once the rest of the batch is built and handed over: the
+    /// block producer's caches then hold the block (its tree pages once that thread has built
+    /// them: the next [`prepare_state`](Self::prepare_state) waits for them), so the next block
+    /// can be executed and prepared on it, but it is durable, and visible to every other reader,
+    /// only when [`wait_committed`](Self::wait_committed) (or the next stage or commit, which
+    /// waits first) says so.
     pub fn stage_block(&self, commit: &BlockCommit<'_>) -> Result<(), LedgerError> {
         let span = commit_span(commit, true);
         let _entered = span.enter();
         let mut writer = self.lock_writer_settled()?;
-        let (batch, pages_written, new_head) = self.block_batch(&mut writer, commit)?;
+        let new_head = self.check_commit(commit)?;
+        let batch = self.block_batch(commit, &new_head, estimated_pages_bytes(commit.tree))?;
+        // The pages go with the write: building them was most of a block's commit on this
+        // thread. An empty cache is left meanwhile (never read: `lock_writer` takes the pages
+        // back first); if the thread cannot start, it stays empty, which is still the store's
+        // tree, since nothing is staged.
+        let (pages_built, pages_back) = std::sync::mpsc::channel();
+        let pages = staged::PagesJob {
+            cache: std::mem::take(&mut *writer),
+            update: commit.tree.clone(),
+            built: pages_built,
+        };
         let write = staged::write_behind(
             Arc::clone(&self.db),
             batch,
+            pages,
             commit.height,
             self.before_write(),
         )?;
-        // The producer's caches hold the block from now on (not yet durable: every other reader
-        // reads the store); trimmed once it is.
-        writer.stage(pages_written);
+        // The producer's state values hold the block from now on (not yet durable: every other
+        // reader reads the store); settled once it is.
         self.lock_state_cache().stage(commit.state_writes);
         *self.lock_staged() = staged::Staged::Writing {
             head: new_head,
+            pages: Some(pages_back),
             write: Some(write),
         };
         Ok(())
     }
 
     /// Checks `commit` against the durable head (the caller holds the writer lock, with no
-    /// staged write in flight) and builds its write batch and pages; returns them with the head
-    /// the block makes.
-    fn block_batch(
-        &self,
-        writer: &mut PageCache,
-        commit: &BlockCommit<'_>,
-    ) -> Result<(WriteBatch, tree_pages::PagesWritten, ChainHead), LedgerError> {
+    /// staged write in flight); returns the head the block makes.
+    fn check_commit(&self, commit: &BlockCommit<'_>) -> Result<ChainHead, LedgerError> {
         let view = self.view();
         let head = view.head()?;
         let expected_height = match head {
@@ -598,32 +615,35 @@ impl RocksLedger {
             Self::check_certificate(certificate, commit.height, &commit.block_hash)?;
         }
 
-        let new_head = ChainHead {
+        Ok(ChainHead {
             height: commit.height,
             block_hash: commit.block_hash,
             state_root: commit.state_root,
             timestamp_ms: commit.timestamp_ms,
-        };
+        })
+    }
+
+    /// `commit`'s write batch but its tree pages (whoever builds them puts them in), making
+    /// `new_head`, with room for `pages_bytes` more.
+    fn block_batch(
+        &self,
+        commit: &BlockCommit<'_>,
+        new_head: &ChainHead,
+        pages_bytes: usize,
+    ) -> Result<WriteBatch, LedgerError> {
         let height_bytes = commit.height.to_be_bytes();
-        let pages_written = CachedTree {
-            ledger: self,
-            cache: RefCell::new(writer),
-        }
-        .page_writes(commit.tree)?;
         // Sized up front: a block's batch runs to megabytes, and growing it doubles and copies.
-        let mut batch = WriteBatch::with_capacity_bytes(batch_bytes(commit, &pages_written));
+        let mut batch = WriteBatch::with_capacity_bytes(batch_bytes(commit) + pages_bytes);
         batch.put_cf(self.cf(CF_BLOCKS)?, height_bytes, commit.block_bytes);
         batch.put_cf(self.cf(CF_BLOCK_HASHES)?, commit.block_hash, height_bytes);
         self.put_tx_locations(&mut batch, commit.height, commit.tx_hashes)?;
         write_set_into(&mut batch, self.cf(CF_STATE)?, commit.state_writes);
-        put_pages(&mut batch, self.cf(CF_TREE_PAGES)?, &pages_written);
         write_set_into(&mut batch, self.cf(CF_INDEX)?, commit.index_writes);
         if let Some(certificate) = commit.certificate {
             self.put_certificate(&mut batch, commit.height, certificate)?;
         }
         batch.put_cf(self.cf(CF_META)?, HEAD_KEY, new_head.encode());
-
-        Ok((batch, pages_written, new_head))
+        Ok(batch)
     }
 
     /// Reads back, after `head`'s block became durable, what the next commit and every reader
@@ -742,9 +762,48 @@ const BATCH_ENTRY_OVERHEAD_BYTES: usize = 16;
 /// Room for the head record and the batch header.
 const BATCH_FIXED_BYTES: usize = 256;
 
-/// What `commit`'s write batch, with `pages`, holds: an estimate from above, to size it once
-/// (pages counted in the full form, which the stored form never exceeds).
-fn batch_bytes(commit: &BlockCommit<'_>, pages: &tree_pages::PagesWritten) -> usize {
+/// The column family `name` of `db`.
+fn cf_of<'d>(db: &'d DB, name: &'static str) -> Result<&'d ColumnFamily, LedgerError> {
+    db.cf_handle(name).ok_or_else(|| {
+        LedgerError::corruption(
+            format!("column family {name}"),
+            "missing from the open database",
+        )
+    })
+}
+
+/// The committed page at `root` in the live store (`None`: absent).
+fn stored_page(db: &DB, root: &NodePath) -> Result<Option<StoredPage>, LedgerError> {
+    let key = root.encode();
+    db.get_cf(cf_of(db, CF_TREE_PAGES)?, key)
+        .map_err(|error| storage(format!("reading {CF_TREE_PAGES} key {}", Hex(&key)))(error))?
+        .map(|bytes| tree_pages::decode_stored(root, &bytes))
+        .transpose()
+}
+
+/// What `pages` take in a write batch: an estimate from above (pages counted in the full form,
+/// which the stored form never exceeds).
+fn pages_bytes(pages: &tree_pages::PagesWritten) -> usize {
+    pages
+        .iter()
+        .map(|(_, page)| {
+            NODE_PATH_LEN
+                + page.as_ref().map_or(0, |p| p.bytes().len())
+                + BATCH_ENTRY_OVERHEAD_BYTES
+        })
+        .sum()
+}
+
+/// What the pages `update` changes will take in a write batch, before they are built: an
+/// estimate (each changed node in a page of its own with one sibling kept), so that most
+/// blocks' batches are sized once.
+fn estimated_pages_bytes(update: &TreeUpdate) -> usize {
+    update.node_writes.len() * (NODE_PATH_LEN + 2 + 2 * NODE_LEN + BATCH_ENTRY_OVERHEAD_BYTES)
+}
+
+/// What `commit`'s write batch holds but its tree pages: an estimate from above, to size it
+/// once.
+fn batch_bytes(commit: &BlockCommit<'_>) -> usize {
     let entries = |writes: &WriteSet| -> usize {
         writes
             .iter()
@@ -753,14 +812,6 @@ fn batch_bytes(commit: &BlockCommit<'_>, pages: &tree_pages::PagesWritten) -> us
             })
             .sum()
     };
-    let page_bytes: usize = pages
-        .iter()
-        .map(|(_, page)| {
-            NODE_PATH_LEN
-                + page.as_ref().map_or(0, |p| p.bytes().len())
-                + BATCH_ENTRY_OVERHEAD_BYTES
-        })
-        .sum();
     BATCH_FIXED_BYTES
         + commit.block_bytes.len()
         + commit.certificate.map_or(0, <[u8]>::len)
@@ -768,11 +819,14 @@ fn batch_bytes(commit: &BlockCommit<'_>, pages: &tree_pages::PagesWritten) -> us
         + commit.tx_hashes.len() * (32 + TX_LOCATION_LEN + BATCH_ENTRY_OVERHEAD_BYTES)
         + entries(commit.state_writes)
         + entries(commit.index_writes)
-        + page_bytes
 }
 
 /// Puts `pages` in `batch` in their stored form (compact where it saves anything).
-fn put_pages(batch: &mut WriteBatch, cf: &ColumnFamily, pages: &tree_pages::PagesWritten) {
+pub(super) fn put_pages(
+    batch: &mut WriteBatch,
+    cf: &ColumnFamily,
+    pages: &tree_pages::PagesWritten,
+) {
     let mut stored = Vec::with_capacity(tree_pages::PAGE_BYTES_MAX);
     for (root, page) in pages {
         match page {

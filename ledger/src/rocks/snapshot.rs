@@ -285,7 +285,7 @@ impl SnapshotInstall<'_> {
             };
             after = Some(last.clone());
             let store = super::CachedTree {
-                ledger,
+                db: &ledger.db,
                 cache: RefCell::new(&mut self.writer),
             };
             let update = tree::update(&store, &writes)?;

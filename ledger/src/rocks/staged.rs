@@ -1,6 +1,7 @@
 //! Blocks committed behind the block producer: a block's write batch is built on the caller's
-//! thread, then written and synced on a thread of its own, so the caller executes and prepares
-//! the next block meanwhile ([`RocksLedger::stage_block`]).
+//! thread but for its tree pages, which are built, put in the batch, and the batch written and
+//! synced, on a thread of its own, so the caller executes and prepares the next block meanwhile
+//! ([`RocksLedger::stage_block`]).
 //!
 //! Owns: the one block whose synced write may be in flight, and when each reader sees it. Must
 //! not depend on: anything above the ledger; the caller decides when it may acknowledge a block
@@ -16,29 +17,37 @@
 //! - Every reader of the store (the API, proofs, snapshots, [`RocksLedger::head`]) sees a staged
 //!   block only once its write is durable: RocksDB makes a batch visible when it is written,
 //!   whole, and the write is synced before it returns.
-//! - The block producer's caches hold it from the moment it is staged: the tree pages
-//!   [`RocksLedger::prepare_state`] reads, and the values [`RocksLedger::cached_state`] reads
-//!   (a value the cache does not hold is looked up in the staged block's writes before the
-//!   store). So the next block executes and prepares on top of it, and
+//! - The block producer's caches hold it from the moment it is staged: the values
+//!   [`RocksLedger::cached_state`] reads (a value the cache does not hold is looked up in the
+//!   staged block's writes before the store) at once, and the tree pages
+//!   [`RocksLedger::prepare_state`] reads once the writing thread has built them: it takes the
+//!   writer's page cache with it and gives it back, the block's pages in it, before it writes;
+//!   whatever locks the writer waits for that first. Building the pages was most of a block's
+//!   commit on the producer's thread, and the next block's execution, which reads no page, runs
+//!   meanwhile. So the next block executes and prepares on top of it, and
 //!   [`RocksLedger::staged_head`] says what it builds on.
 //! - At most one block is in flight: staging the next one waits for it first, and so does
 //!   everything that orders itself against commits under the writer lock (a checkpoint, a
 //!   snapshot install, a certificate, a past block, archiving).
 //!
 //! # Failure
-//! A failed write leaves the store at the block before it (a batch is atomic). The caches, which
+//! A failed write (or pages that could not be built: a committed page unreadable) leaves the
+//! store at the block before it (a batch is atomic). The caches, which
 //! already held the block, are emptied, and every later stage or wait is refused with
 //! [`LedgerError::StagedWriteFailed`] until the ledger is reopened: the caller must stop. Nothing
 //! was acknowledged for the block if the caller acknowledges only what
 //! [`RocksLedger::wait_committed`] reported durable.
 
+use std::cell::RefCell;
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, MutexGuard};
 use std::thread::JoinHandle;
 
 use rocksdb::{WriteBatch, WriteOptions, DB};
 
 use super::tree_pages::PageCache;
-use super::{ChainHead, RocksLedger};
+use super::{cf_of, put_pages, CachedTree, ChainHead, RocksLedger, CF_TREE_PAGES};
+use crate::tree::TreeUpdate;
 use crate::LedgerError;
 
 /// The block whose write may be in flight.
@@ -51,6 +60,9 @@ pub(super) enum Staged {
     Writing {
         /// The head once it is durable.
         head: ChainHead,
+        /// Where the writing thread gives the writer's page cache back, the block's pages in
+        /// it (or says why it could not build them); taken by the first to lock the writer.
+        pages: Option<Receiver<Result<PageCache, String>>>,
         /// The thread writing it; its error is RocksDB's words. Taken out by the one waiting
         /// for it (under the writer lock), so that this lock is never held across the disk's
         /// wait: [`RocksLedger::staged_head`] answers at once.
@@ -78,11 +90,23 @@ impl Staged {
 /// at a gate until it lets it go, or fails it ([`RocksLedger::gate_next_write`]).
 pub(super) type BeforeWrite = Box<dyn FnOnce() -> Result<(), String> + Send>;
 
-/// Writes and syncs `batch` on a thread of its own; the block at `height` is durable when the
-/// thread returns `Ok`.
+/// The tree pages of a staged block, for the writing thread to build: the writer's page cache
+/// (the committed tree's pages it holds) goes with them and comes back on `built`.
+pub(super) struct PagesJob {
+    /// The writer's page cache: equal to the store, nothing being staged.
+    pub(super) cache: PageCache,
+    /// The block's tree update (a copy: the caller keeps its own).
+    pub(super) update: TreeUpdate,
+    /// Where the cache goes back, the block's pages staged in it.
+    pub(super) built: Sender<Result<PageCache, String>>,
+}
+
+/// Builds `pages` into `batch`, gives the page cache back, then writes and syncs `batch` on a
+/// thread of its own; the block at `height` is durable when the thread returns `Ok`.
 pub(super) fn write_behind(
     db: Arc<DB>,
-    batch: WriteBatch,
+    mut batch: WriteBatch,
+    pages: PagesJob,
     height: u64,
     before_write: BeforeWrite,
 ) -> Result<JoinHandle<Result<(), String>>, LedgerError> {
@@ -91,6 +115,32 @@ pub(super) fn write_behind(
         .name("ledger-write".into())
         .spawn(move || {
             let _entered = span.enter();
+            let PagesJob {
+                mut cache,
+                update,
+                built,
+            } = pages;
+            let written = CachedTree {
+                db: &db,
+                cache: RefCell::new(&mut cache),
+            }
+            .page_writes(&update)
+            .and_then(|written| {
+                put_pages(&mut batch, cf_of(&db, CF_TREE_PAGES)?, &written);
+                Ok(written)
+            });
+            match written {
+                Ok(written) => {
+                    cache.stage(written);
+                    // Nobody waiting any more (the ledger is closing) is no reason not to write.
+                    let _ = built.send(Ok(cache));
+                }
+                Err(error) => {
+                    let why = format!("building the tree pages: {error}");
+                    let _ = built.send(Err(why.clone()));
+                    return Err(why);
+                }
+            }
             before_write()?;
             let mut options = WriteOptions::default();
             options.set_sync(true);
@@ -134,6 +184,37 @@ impl RocksLedger {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(receiver);
         sender
+    }
+
+    /// Puts the page cache the thread writing a staged block took back into `writer` (the writer
+    /// lock's), waiting until that thread has built the block's pages into it. Refused, the
+    /// ledger then refusing every later commit, if it could not.
+    pub(super) fn take_back_pages(&self, writer: &mut PageCache) -> Result<(), LedgerError> {
+        let (height, pages) = match &mut *self.lock_staged() {
+            Staged::Writing { head, pages, .. } => match pages.take() {
+                Some(pages) => (head.height, pages),
+                None => return Ok(()),
+            },
+            Staged::Idle | Staged::Failed { .. } => return Ok(()),
+        };
+        let why = match pages.recv() {
+            Ok(Ok(cache)) => {
+                *writer = cache;
+                return Ok(());
+            }
+            Ok(Err(why)) => why,
+            Err(_) => "the thread writing it stopped before it built the tree pages".to_owned(),
+        };
+        // The cache left behind is empty, and the store is at the block before: the staged
+        // state values go too, and nothing is built on this block.
+        writer.clear();
+        self.lock_state_cache().clear();
+        tracing::error!(height, %why, "a staged block's tree pages were not built; the ledger refuses further commits");
+        *self.lock_staged() = Staged::Failed {
+            height,
+            why: why.clone(),
+        };
+        Err(Staged::refusal(height, &why))
     }
 
     pub(super) fn lock_staged(&self) -> MutexGuard<'_, Staged> {
@@ -190,7 +271,7 @@ impl RocksLedger {
             match &mut *staged {
                 Staged::Idle => return Ok(None),
                 Staged::Failed { height, why } => return Err(Staged::refusal(*height, why)),
-                Staged::Writing { head, write } => match write.take() {
+                Staged::Writing { head, write, .. } => match write.take() {
                     Some(write) => (*head, write),
                     // Only the writer-lock holder waits, so this is a waiter that panicked
                     // (a RocksDB panic re-raised below): the write's fate is unknown.
