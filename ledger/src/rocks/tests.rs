@@ -2387,6 +2387,56 @@ fn a_failed_staged_write_is_refused_until_reopen_and_loses_nothing_durable() {
 }
 
 #[test]
+fn a_staged_block_whose_pages_cannot_be_built_is_refused_and_loses_nothing_durable() {
+    let dir = TempDir::new().expect("tempdir");
+    let ledger = RocksLedger::open(dir.path()).expect("open");
+    let genesis = writes(&[("a", Some("0")), ("c", Some("0"))]);
+    commit(&ledger, 0, &genesis, &WriteSet::new()).expect("genesis");
+    let head0 = ledger.head().expect("head");
+    let block1 = writes(&[("a", Some("1")), ("b", Some("new"))]);
+    let tree = ledger.prepare_state(&block1).expect("prepare");
+    // The root page damaged on disk and forgotten by the writer: the writing thread, which
+    // builds the block's pages from the committed ones, reads it and cannot.
+    ledger
+        .db
+        .put_cf(
+            ledger.cf(CF_TREE_PAGES).expect("cf"),
+            NodePath::ROOT.encode(),
+            b"not a page",
+        )
+        .expect("damage the root page");
+    ledger.writer.lock().expect("writer").clear();
+    let txs = tx_hashes(1, 2);
+    let (bytes, block_hash) = block(1, &tree.root, 2);
+    ledger
+        .stage_block(&BlockCommit {
+            height: 1,
+            block_hash,
+            state_root: tree.root,
+            timestamp_ms: 1_700_000_000_001,
+            block_bytes: &bytes,
+            tx_hashes: &txs,
+            state_writes: &block1,
+            tree: &tree,
+            index_writes: &WriteSet::new(),
+            certificate: None,
+        })
+        .expect("handed over: the pages are built behind");
+    for _ in 0..2 {
+        match ledger.wait_committed() {
+            Err(LedgerError::StagedWriteFailed { height: 1, why }) => {
+                assert!(why.contains("tree pages"), "{why}");
+            }
+            other => panic!("pages not built must be refused, every time: {other:?}"),
+        }
+    }
+    // Nothing of block 1 reached the store or stayed in the producer's values.
+    assert_eq!(ledger.head().expect("head"), head0);
+    assert_eq!(ledger.get(b"b").expect("read"), None);
+    assert_eq!(ledger.cached_state().get(b"b").expect("read"), None);
+}
+
+#[test]
 fn what_orders_itself_against_commits_waits_for_the_staged_write_and_so_does_closing() {
     let dir = TempDir::new().expect("tempdir");
     let ledger = RocksLedger::open(dir.path()).expect("open");
