@@ -205,16 +205,20 @@ impl RocksLedger {
             Ok(Err(why)) => why,
             Err(_) => "the thread writing it stopped before it built the tree pages".to_owned(),
         };
-        // The cache left behind is empty, and the store is at the block before: the staged
-        // state values go too, and nothing is built on this block.
-        writer.clear();
+        Err(self.fail_staged(writer, height, why))
+    }
+
+    /// Records that the staged block at `height` will never be durable (`why`): the caches,
+    /// which held it, are emptied (the store is at the block before; a reopen reads it as it
+    /// is), and every later stage, commit or wait is refused (the caller stops). Returns that
+    /// refusal.
+    fn fail_staged(&self, pages: &mut PageCache, height: u64, why: String) -> LedgerError {
+        pages.clear();
         self.lock_state_cache().clear();
-        tracing::error!(height, %why, "a staged block's tree pages were not built; the ledger refuses further commits");
-        *self.lock_staged() = Staged::Failed {
-            height,
-            why: why.clone(),
-        };
-        Err(Staged::refusal(height, &why))
+        tracing::error!(height, %why, "a staged block was not written; the ledger refuses further commits");
+        let refusal = Staged::refusal(height, &why);
+        *self.lock_staged() = Staged::Failed { height, why };
+        refusal
     }
 
     pub(super) fn lock_staged(&self) -> MutexGuard<'_, Staged> {
@@ -294,16 +298,7 @@ impl RocksLedger {
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         if let Err(why) = written {
-            // The caches hold a block the store does not: empty them, and refuse to go on (the
-            // caller stops; a reopen reads the store as it is).
-            pages.clear();
-            self.lock_state_cache().clear();
-            tracing::error!(height = head.height, %why, "writing a staged block failed; the ledger refuses further commits");
-            *self.lock_staged() = Staged::Failed {
-                height: head.height,
-                why: why.clone(),
-            };
-            return Err(Staged::refusal(head.height, &why));
+            return Err(self.fail_staged(pages, head.height, why));
         }
         *self.lock_staged() = Staged::Idle;
         self.check_committed(&head)?;
